@@ -1,0 +1,58 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** Backends mst-ts knows how to bring up; any other registered tfjs backend works too. */
+export type BackendName = 'wasm' | 'cpu' | 'webgpu' | 'webgl' | 'tensorflow' | (string & {});
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+/**
+ * Selects the tfjs backend all mst-ts computation runs on, loading its package on demand.
+ * In Node the default (see {@link useDefaultBackend}) is `wasm`, the fastest backend that installs
+ * offline; `cpu` is pure JS; `webgpu` needs `navigator.gpu` (in Node, the `webgpu` package);
+ * `tensorflow` needs the optional `@tensorflow/tfjs-node`.
+ *
+ * @example
+ * await setBackend('wasm');
+ */
+export async function setBackend(name: BackendName): Promise<void> {
+  if (tf.getBackend() === name) return;
+  if (tf.findBackendFactory(name) === null) await registerBackendPackage(name);
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`setBackend: the tfjs backend '${name}' failed to initialise`);
+  await tf.ready();
+}
+
+/**
+ * Makes sure some backend is ready: `wasm` in Node when nothing was chosen yet, the tfjs default
+ * elsewhere. Called by the CLI and by entry points that read results; calling it twice is cheap.
+ */
+export async function useDefaultBackend(): Promise<string> {
+  if (isNode && !backendChosenByUser()) await setBackend('wasm');
+  await tf.ready();
+  return tf.getBackend();
+}
+
+function backendChosenByUser(): boolean {
+  // tf.getBackend() initialises a default lazily; only trust it once the engine has one.
+  const engine = tf.engine() as unknown as { backendName: string | null };
+  return engine.backendName !== null && engine.backendName !== 'cpu';
+}
+
+async function registerBackendPackage(name: string): Promise<void> {
+  switch (name) {
+    case 'wasm':
+      await import('@tensorflow/tfjs-backend-wasm');
+      return;
+    case 'webgpu':
+      await import(/* webpackIgnore: true */ '@tensorflow/tfjs-backend-webgpu' as string);
+      return;
+    case 'tensorflow':
+      await import(/* webpackIgnore: true */ '@tensorflow/tfjs-node' as string);
+      return;
+    case 'cpu':
+    case 'webgl':
+      return;
+    default:
+      throw new Error(`setBackend: unknown backend '${name}' and no factory registered for it`);
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * mst-ts: the Medical Slice Transformer on TensorFlow.js.
+ *
+ * Subpaths (`mst-ts/layers`, `mst-ts/models`, `mst-ts/explain`, `mst-ts/stats`, `mst-ts/io`,
+ * `mst-ts/nn`) expose the same symbols for smaller imports; `mst-ts/stats` loads no tfjs.
+ */
+export * from './nn';
+export * from './layers';
+export * from './models';
+export * from './explain';
+export * from './stats';
+export * from './io';
+export { setBackend, useDefaultBackend } from './backend';
+export type { BackendName } from './backend';
+export { Rng } from './utils/rng';

@@ -1,0 +1,31 @@
+import { defineConfig } from 'tsup';
+
+// One entry per public subpath of package.json's `exports`, plus the CLI.
+export default defineConfig([
+  {
+    entry: {
+      index: 'src/index.ts',
+      'layers/index': 'src/layers/index.ts',
+      'models/index': 'src/models/index.ts',
+      'nn/index': 'src/nn/index.ts',
+      'explain/index': 'src/explain/index.ts',
+      'stats/index': 'src/stats/index.ts',
+      'io/index': 'src/io/index.ts',
+    },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    splitting: true,
+    external: [/^@tensorflow\//],
+  },
+  {
+    entry: { cli: 'src/cli.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+    external: [/^@tensorflow\//],
+  },
+]);

@@ -1,0 +1,32 @@
+/**
+ * File access that works in Node and leaves browsers to pass bytes. `node:fs` is imported lazily
+ * so bundles for the web do not pull it in.
+ */
+
+/** The bytes of a file path (Node) or the given bytes unchanged. */
+export async function readBytes(pathOrBytes: string | Uint8Array | ArrayBuffer): Promise<Uint8Array> {
+  if (pathOrBytes instanceof Uint8Array) return pathOrBytes;
+  if (pathOrBytes instanceof ArrayBuffer) return new Uint8Array(pathOrBytes);
+  const fs = await import('node:fs/promises');
+  try {
+    const buf = await fs.readFile(pathOrBytes);
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`cannot read '${pathOrBytes}': ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+/** Writes a file so that readers see the old or the new content, never a partial one. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const handle = await fs.open(tmp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(tmp, path);
+}

@@ -1,0 +1,113 @@
+"""Shared helpers of the PyTorch reference scripts.
+
+Weights are not committed: both sides generate them from a counter-based integer hash that numpy
+and JavaScript compute bit-identically, described by a small JSON spec (key -> shape, low, high).
+Inputs and expected outputs are committed as safetensors files (F32), written here by hand so no
+Python package beyond numpy and torch is needed.
+
+The TypeScript twin of `hash_uniform` / `fill_from_spec` is test/fixture_weights.ts.
+"""
+import json
+import struct
+
+import numpy as np
+import torch
+
+M32 = 0xFFFFFFFF
+
+
+def fnv1a(text: str) -> int:
+    h = 0x811C9DC5
+    for b in text.encode("utf-8"):
+        h ^= b
+        h = (h * 0x01000193) & M32
+    return h
+
+
+def hash_uniform(seed: int, n: int) -> np.ndarray:
+    """n numbers in [0, 1) with 24 random bits, a pure function of (seed, index)."""
+    base = np.uint32((seed * 0x9E3779B9) & M32)
+    with np.errstate(over="ignore"):
+        z = np.arange(n, dtype=np.uint32) + base
+        z ^= z >> np.uint32(16)
+        z *= np.uint32(0x85EBCA6B)
+        z ^= z >> np.uint32(13)
+        z *= np.uint32(0xC2B2AE35)
+        z ^= z >> np.uint32(16)
+    return (z >> np.uint32(8)).astype(np.float64) / float(1 << 24)
+
+
+def tensor_from_spec(key: str, entry: dict, seed: int) -> torch.Tensor:
+    shape = entry["shape"]
+    n = int(np.prod(shape)) if shape else 1
+    if "const" in entry:
+        arr = np.full(n, entry["const"], dtype=np.float64)
+    else:
+        u = hash_uniform(fnv1a(key) ^ seed, n)
+        arr = entry["low"] + (entry["high"] - entry["low"]) * u
+    dtype = torch.int64 if entry.get("dtype") == "int64" else torch.float32
+    return torch.from_numpy(arr.astype(np.float32)).reshape(shape).to(dtype)
+
+
+def fill_from_spec(module: torch.nn.Module, spec: dict) -> None:
+    """Loads the weights a spec describes into a module (strict)."""
+    sd = {k: tensor_from_spec(k, e, spec["seed"]) for k, e in spec["tensors"].items()}
+    module.load_state_dict(sd, strict=True)
+
+
+def make_spec(module: torch.nn.Module, seed: int, rule) -> dict:
+    """A spec for every state-dict entry of a module; rule(key, tensor) -> dict(low=, high=) or dict(const=)."""
+    tensors = {}
+    for k, t in module.state_dict().items():
+        entry = {"shape": list(t.shape)}
+        if t.dtype == torch.int64:
+            entry.update(dtype="int64", const=0)
+        else:
+            entry.update(rule(k, t))
+        tensors[k] = entry
+    return {"seed": seed, "tensors": tensors}
+
+
+def write_json(obj, path: str) -> None:
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+
+
+def save_safetensors(tensors: dict, path: str) -> None:
+    """Writes float32 tensors (anything else is converted) as a safetensors file."""
+    header = {}
+    blobs = []
+    offset = 0
+    for k in sorted(tensors):
+        a = tensors[k]
+        if isinstance(a, torch.Tensor):
+            a = a.detach().cpu().numpy()
+        a = np.ascontiguousarray(np.asarray(a, dtype="<f4"))
+        raw = a.tobytes()
+        header[k] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":"))
+    text += " " * ((8 - (8 + len(text)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text.encode("utf-8"))
+        for b in blobs:
+            f.write(b)
+
+
+def load_safetensors(path: str) -> dict:
+    """Reads F32 safetensors files written by save_safetensors (or mst-ts)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    out = {}
+    for k, e in header.items():
+        if k == "__metadata__":
+            continue
+        assert e["dtype"] == "F32", f"{k}: only F32 is supported here"
+        a, b = e["data_offsets"]
+        out[k] = torch.from_numpy(np.frombuffer(data[8 + n + a : 8 + n + b], dtype="<f4").copy()).reshape(e["shape"])
+    return out

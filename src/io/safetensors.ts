@@ -1,11 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StateDict } from '../nn/module';
-import { readBytes, writeFileAtomic } from './files';
+import { withByteSource, type ByteSource } from './byte_source';
+import { writeFileAtomic } from './files';
+import { RAW_DTYPE_BYTES, decodeRaw, readDecoded, type RawDtype } from './raw_dtypes';
 
-/** Element types mst-ts reads from safetensors; all become float32 tensors except I32 (int32). */
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+export { halfToFloat } from './raw_dtypes';
 
-const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+/** Element types mst-ts reads from safetensors; floats become float32 tensors, integers int32. */
+export type SafetensorsDtype = RawDtype;
+
+const BYTES = RAW_DTYPE_BYTES;
 
 /** One entry of a safetensors header. */
 export interface SafetensorsEntry {
@@ -32,21 +36,41 @@ const MAX_HEADER_BYTES = 100 * 1024 * 1024;
  * and do not overlap.
  */
 export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'): SafetensorsHeader {
-  if (bytes.byteLength < 8) throw new Error(`${source}: file too short for a safetensors header (${bytes.byteLength} bytes)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > bytes.byteLength) {
-    throw new Error(`${source}: header claims ${headerLen} bytes but the file has ${bytes.byteLength - 8} after the length field`);
+  const headerLen = checkHeaderLength(bytes.subarray(0, 8), bytes.byteLength, source);
+  return parseSafetensorsJson(bytes.subarray(8, 8 + headerLen), bytes.byteLength, source);
+}
+
+/** The header length from the first 8 bytes, checked against the file size. */
+function checkHeaderLength(first8: Uint8Array, fileSize: number, source: string): number {
+  if (fileSize < 8 || first8.byteLength < 8) throw new Error(`${source}: file too short for a safetensors header (${fileSize} bytes)`);
+  const headerLen = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
+  if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > fileSize) {
+    throw new Error(`${source}: header claims ${headerLen} bytes but the file has ${fileSize - 8} after the length field`);
   }
+  return headerLen;
+}
+
+/**
+ * Reads and validates the header of a safetensors source without reading any tensor data, so
+ * listing a multi-GB file costs a few kilobytes.
+ */
+export async function readSafetensorsHeader(src: ByteSource): Promise<SafetensorsHeader> {
+  const headerLen = checkHeaderLength(await src.read(0, Math.min(8, src.size)), src.size, src.name);
+  return parseSafetensorsJson(await src.read(8, headerLen), src.size, src.name);
+}
+
+/** Validates the JSON header (bytes after the length field) of a file of `fileSize` bytes. */
+function parseSafetensorsJson(headerBytes: Uint8Array, fileSize: number, source: string): SafetensorsHeader {
+  const headerLen = headerBytes.byteLength;
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<string, unknown>;
+    json = JSON.parse(new TextDecoder().decode(headerBytes)) as Record<string, unknown>;
   } catch (e) {
     throw new Error(`${source}: header is not valid JSON (${(e as Error).message})`);
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`${source}: header is not a JSON object`);
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.byteLength - dataStart;
+  const dataLen = fileSize - dataStart;
   const entries: Record<string, SafetensorsEntry> = {};
   let metadata: Record<string, string> = {};
   const ranges: [number, number, string][] = [];
@@ -82,92 +106,49 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'
   return { entries, metadata, dataStart };
 }
 
-/** Decodes one entry to a typed array: float32 for float and 64-bit types, int32 for smaller ints. */
+/** Decodes one entry to a typed array: float32 for float types, int32 for integer and bool types. */
 export function decodeSafetensorsEntry(bytes: Uint8Array, header: SafetensorsHeader, key: string): Float32Array | Int32Array {
   const e = header.entries[key];
   const start = header.dataStart + e.dataOffsets[0];
   const n = e.shape.reduce((a, b) => a * b, 1);
-  const view = new DataView(bytes.buffer, bytes.byteOffset + start, e.dataOffsets[1] - e.dataOffsets[0]);
-  switch (e.dtype) {
-    case 'F32': {
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
-      return out;
-    }
-    case 'F16': {
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
-      return out;
-    }
-    case 'BF16': {
-      const out = new Float32Array(n);
-      const u = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) u[i] = view.getUint16(2 * i, true) << 16;
-      return out;
-    }
-    case 'F64': {
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
-      return out;
-    }
-    case 'I64': {
-      const out = new Int32Array(n);
-      for (let i = 0; i < n; i++) out[i] = Number(view.getBigInt64(8 * i, true));
-      return out;
-    }
-    case 'I32': {
-      const out = new Int32Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getInt32(4 * i, true);
-      return out;
-    }
-    case 'I16': {
-      const out = new Int32Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getInt16(2 * i, true);
-      return out;
-    }
-    case 'I8': {
-      const out = new Int32Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getInt8(i);
-      return out;
-    }
-    case 'U8':
-    case 'BOOL': {
-      const out = new Int32Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getUint8(i);
-      return out;
-    }
+  try {
+    return decodeRaw(e.dtype, bytes.subarray(start, header.dataStart + e.dataOffsets[1]), n);
+  } catch (err) {
+    throw new Error(`safetensors: tensor '${key}': ${(err as Error).message}`);
   }
-}
-
-/** IEEE half to float. */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 /**
  * Reads a safetensors file (path in Node, or bytes anywhere) into a state dict of float32 (and
  * int32) tensors. F32, F16, BF16, F64 and integer types are converted. The header is validated
- * against the file size before anything is allocated.
+ * against the file size before anything is allocated. A path is read tensor by tensor through a
+ * file handle, so a multi-GB file never sits in memory next to its tensors.
  *
  * @example
  * const sd = await loadSafetensors('mst.safetensors');
  * model.loadStateDict(sd);
  */
 export async function loadSafetensors(pathOrBytes: string | Uint8Array): Promise<StateDict> {
-  const source = typeof pathOrBytes === 'string' ? pathOrBytes : 'safetensors';
-  const bytes = await readBytes(pathOrBytes);
-  const header = parseSafetensorsHeader(bytes, source);
-  const out: StateDict = {};
-  for (const [key, e] of Object.entries(header.entries)) {
-    const data = decodeSafetensorsEntry(bytes, header, key);
-    out[key] = data instanceof Float32Array ? tf.tensor(data, e.shape, 'float32') : tf.tensor(data, e.shape, 'int32');
-  }
-  return out;
+  return withByteSource(pathOrBytes, async (src) => {
+    const header = await readSafetensorsHeader(src);
+    const out: StateDict = {};
+    try {
+      for (const [key, e] of Object.entries(header.entries)) {
+        const n = e.shape.reduce((a, b) => a * b, 1);
+        let data: Float32Array | Int32Array;
+        try {
+          data = await readDecoded(src, header.dataStart + e.dataOffsets[0], e.dtype, n);
+        } catch (err) {
+          throw new Error(`${src.name}: tensor '${key}': ${(err as Error).message}`);
+        }
+        out[key] = data instanceof Float32Array ? tf.tensor(data, e.shape, 'float32') : tf.tensor(data, e.shape, 'int32');
+      }
+    } catch (err) {
+      for (const t of Object.values(out)) t.dispose();
+      throw err;
+    }
+    return out;
+  }, 'safetensors');
 }
 
 /** Encodes a state dict as safetensors bytes (F32, or I32 for int tensors), keys sorted. */

@@ -1,0 +1,289 @@
+import * as tf from '@tensorflow/tfjs';
+import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { sliceTransformerForward, type SliceTransformerParts } from '../models/slice_transformer';
+import { computeCam, type CamResult, type LayeredNetwork } from './cam_utils';
+import { gradCamWeights } from './grad_cam';
+import { gradCamPlusPlusWeights } from './grad_cam_pp';
+import { combineSliceAndPlane, planeAttentionMap, sliceAttentionMap } from './mst_saliency';
+import { attentionRollout, type HeadFusion } from './rollout';
+import { trilinearUpsample } from './trilinear_upsample';
+import { testTimeAugmentation, type TtaPass } from './tta';
+
+/** How a volume is explained. */
+export type ExplainMethod = 'attention' | 'rollout' | 'gradcam' | 'gradcam++';
+
+/** Options of {@link explainVolume}. */
+export interface ExplainOptions {
+  /**
+   * 'attention' (the paper's map) or 'rollout' for an MST with an attention encoder (DINOv2);
+   * 'gradcam' or 'gradcam++' for ResNet3D and MST-ResNet. Default: 'attention' for attention
+   * encoders, 'gradcam++' (the authors' CAM) otherwise.
+   */
+  method?: ExplainMethod;
+  /** Plane attention with the first patch zeroed, as the authors' code (default false). */
+  zeroFirstPatch?: boolean;
+  /** Head fusion of the rollout (default 'mean'). */
+  headFusion?: HeadFusion;
+  /** CAM layer (default 'layer4', the output of its last block). */
+  layer?: string;
+  /** Class the CAM explains (default: the predicted class). */
+  targetClass?: number;
+  /**
+   * What MST-ResNet's CAM differentiates: 'class' (default), the volume's class logit through the
+   * slice transformer; 'sliceFeature', each slice's largest pooled feature, as the authors'
+   * `ResNetSliceTrans` (whose ResNet backward runs before the slice transformer).
+   */
+  camTarget?: 'class' | 'sliceFeature';
+  /** Average over the 8 flips of the volume, maps flipped back (default false). */
+  tta?: boolean;
+  /** Also return the map upsampled to the volume (default true). */
+  upsample?: boolean;
+}
+
+/** Every map of one explanation; the caller disposes it with {@link disposeExplanation}. */
+export interface Explanation {
+  /** The model family that was explained. */
+  model: 'mst' | 'resnet3d';
+  method: ExplainMethod;
+  /** Class probabilities (softmax; averaged over the flips with TTA). */
+  probabilities: number[];
+  /** Logits of the unflipped volume (absent with TTA, where only probabilities are averaged). */
+  logits?: number[];
+  /** Argmax of the probabilities. */
+  predictedClass: number;
+  /** The class a CAM explains. */
+  targetClass?: number;
+  /** MST slice attention `[D]`, summing to 1. */
+  sliceAttention?: tf.Tensor1D;
+  /** Per-slice map `[D, h, w]`: plane attention, rollout or 2D Grad-CAM. */
+  planeAttention?: tf.Tensor3D;
+  /** The saliency at the map's resolution: `[D, h, w]` for MST, `[d, h, w]` for ResNet3D. */
+  saliency: tf.Tensor3D;
+  /** The saliency upsampled trilinearly to the volume `[D, H, W]` (`F.interpolate(size=...)`). */
+  saliencyUpsampled?: tf.Tensor3D;
+  /** The shape of every map above, by field name. */
+  shapes: Record<string, number[]>;
+}
+
+/** A model {@link explainVolume} accepts: an MST, or a layered network such as ResNet3D. */
+export type ExplainableModel = MedicalSliceTransformer | (LayeredNetwork & { readonly nInputChannels?: number });
+
+function hasLayers(m: unknown): m is LayeredNetwork {
+  const x = m as Partial<LayeredNetwork>;
+  return typeof x.forwardTo === 'function' && typeof x.forwardFrom === 'function';
+}
+
+function checkTarget(c: number | undefined, classes: number): void {
+  if (c !== undefined && !(Number.isInteger(c) && c >= 0 && c < classes)) {
+    throw new Error(`explainVolume: targetClass ${c} is out of range: the model has ${classes} classes (0..${classes - 1})`);
+  }
+}
+
+/** One pass of the explanation on one (possibly flipped) volume `[D, H, W]`. */
+type Pass = (volume: tf.Tensor) => TtaPass & { logits: tf.Tensor; targetClass?: number };
+
+function mstAttentionPass(model: MedicalSliceTransformer, method: 'attention' | 'rollout', options: ExplainOptions): Pass {
+  return (volume) => {
+    const batch = tf.expandDims(volume, 0);
+    const out = model.forward(batch, { attention: method === 'rollout' ? 'all' : 'last' });
+    batch.dispose();
+    const { logits, sliceAttention, planeAttention, encoderAttentions, gridSize, numPrefixTokens } = out;
+    try {
+      if (!sliceAttention) throw new Error(`explainVolume: the MST returned no slice attention (sliceFusion '${model.sliceFusionType}'; attention maps need 'transformer')`);
+      if (!planeAttention || !gridSize || !encoderAttentions) throw new Error('explainVolume: the MST encoder returned no attention; use method gradcam or gradcam++ for ResNet encoders');
+      const maps = tf.tidy(() => {
+        const slice = tf.reshape(sliceAttentionMap(sliceAttention), [-1]) as tf.Tensor1D;
+        const plane =
+          method === 'rollout'
+            ? attentionRollout(encoderAttentions, numPrefixTokens ?? 1, gridSize, { headFusion: options.headFusion })
+            : (tf.squeeze(planeAttentionMap(planeAttention, gridSize, { zeroFirstPatch: options.zeroFirstPatch }), [0]) as tf.Tensor3D);
+        return { sliceAttention: slice, planeAttention: plane, saliency: combineSliceAndPlane(slice, plane) };
+      });
+      return { probabilities: tf.tidy(() => tf.softmax(tf.squeeze(logits, [0]))), logits: tf.squeeze(logits, [0]), maps };
+    } finally {
+      tf.dispose([logits, sliceAttention, planeAttention, ...(encoderAttentions ?? [])].filter((t) => t !== undefined) as tf.Tensor[]);
+    }
+  };
+}
+
+function camWeightsOf(method: 'gradcam' | 'gradcam++'): (a: tf.Tensor, g: tf.Tensor) => tf.Tensor {
+  return method === 'gradcam' ? (_a, g) => gradCamWeights(g) : (a, g) => gradCamPlusPlusWeights(a, g, 1e-6);
+}
+
+function mstCamPass(model: MedicalSliceTransformer, method: 'gradcam' | 'gradcam++', options: ExplainOptions): Pass {
+  const enc = model.encoder as unknown as LayeredNetwork & { fc?: unknown };
+  if (!hasLayers(enc)) throw new Error('explainVolume: Grad-CAM on an MST needs an encoder with named layers (ResNet2D); use method attention for DINOv2');
+  if (enc.fc) throw new Error('explainVolume: MST-ResNet Grad-CAM needs the encoder built with feedForward: false (the authors\' fc = Identity)');
+  if (model.sliceFusionType !== 'transformer') throw new Error(`explainVolume: MST-ResNet Grad-CAM weights slices by attention and needs sliceFusion 'transformer', got '${model.sliceFusionType}'`);
+  const layer = options.layer ?? 'layer4';
+  const mode = options.camTarget ?? 'class';
+  if (mode !== 'class' && mode !== 'sliceFeature') throw new Error(`explainVolume: camTarget must be 'class' or 'sliceFeature', got '${String(mode)}'`);
+  const parts = model as unknown as SliceTransformerParts;
+  // Pooled slice features [D, F] -> volume logits [1, classes], plus slice attention.
+  const fuse = (features: tf.Tensor, attention: boolean) => {
+    let h = model.bottleneck ? model.bottleneck.forward(features) : features;
+    h = tf.reshape(h, [1, -1, model.width]);
+    const r = sliceTransformerForward(parts, h, { attention: attention ? 'last' : 'none' });
+    const logits = model.linear.forward(r.features);
+    r.features.dispose();
+    return { logits, cls: r.attentions?.[0] };
+  };
+  return (volume) => {
+    const [D, H, W] = volume.shape;
+    const images = tf.tidy(() => tf.tile(tf.reshape(volume, [D, H, W, 1]), [1, 1, 1, model.encoder.inChannels]));
+    let features: tf.Tensor | null = null;
+    let cam: CamResult;
+    try {
+      const tail =
+        mode === 'sliceFeature'
+          ? (a: tf.Tensor) => enc.forwardFrom(layer, a)
+          : (a: tf.Tensor) => {
+              const f = enc.forwardFrom(layer, a);
+              features = tf.keep(tf.clone(f));
+              return fuse(f, false).logits;
+            };
+      cam = computeCam({ head: (x) => enc.forwardTo(layer, x), tail }, images, camWeightsOf(method), {
+        targetClass: mode === 'class' ? options.targetClass : undefined,
+      });
+    } finally {
+      images.dispose();
+    }
+    const feats: tf.Tensor = mode === 'sliceFeature' ? cam.scores : (features as unknown as tf.Tensor);
+    const { logits, cls } = tf.tidy(() => {
+      const r = fuse(feats, true);
+      return { logits: tf.squeeze(r.logits, [0]), cls: r.cls as tf.Tensor };
+    });
+    checkTarget(options.targetClass, logits.shape[0] as number);
+    const maps = tf.tidy(() => {
+      const slice = tf.reshape(sliceAttentionMap(cls), [-1]) as tf.Tensor1D;
+      const plane = cam.cam as tf.Tensor3D;
+      return { sliceAttention: slice, planeAttention: tf.clone(plane), saliency: combineSliceAndPlane(slice, plane) };
+    });
+    const targetClass = mode === 'class' ? cam.targetClass[0] : undefined;
+    tf.dispose([cam.cam, cam.scores, cls, feats]);
+    return { probabilities: tf.tidy(() => tf.softmax(logits)), logits, maps, targetClass };
+  };
+}
+
+function resnetCamPass(net: LayeredNetwork, method: 'gradcam' | 'gradcam++', options: ExplainOptions): Pass {
+  const layer = options.layer ?? 'layer4';
+  return (volume) => {
+    const input = tf.reshape(volume, [1, ...volume.shape, 1]);
+    let cam: CamResult;
+    try {
+      cam = computeCam({ head: (x) => net.forwardTo(layer, x), tail: (a) => net.forwardFrom(layer, a) }, input, camWeightsOf(method), {
+        targetClass: options.targetClass,
+      });
+    } finally {
+      input.dispose();
+    }
+    const saliency = tf.squeeze(cam.cam, [0]) as tf.Tensor3D;
+    const logits = tf.squeeze(cam.scores, [0]);
+    const probabilities = tf.softmax(logits);
+    tf.dispose([cam.cam, cam.scores]);
+    return { probabilities, logits, maps: { saliency }, targetClass: cam.targetClass[0] };
+  };
+}
+
+/**
+ * Explains one volume in one call: runs the model with attention (MST with DINOv2) or with
+ * gradients (ResNet3D, MST-ResNet) and returns the prediction and every map with its shape:
+ * slice attention `[D]`, the per-slice map `[D, h, w]`, the saliency and its trilinear upsampling
+ * to `[D, H, W]`. With `tta`, predictions and maps are averaged over the 8 flips as the authors'
+ * `main_predict`, the map being upsampled after averaging. The volume is not disposed; dispose
+ * the result with {@link disposeExplanation}.
+ *
+ * @param volume `[D, H, W]`, preprocessed as the model expects
+ * @example
+ * const e = await explainVolume(mst, volume, { method: 'attention' });
+ * e.shapes; // { sliceAttention: [32], planeAttention: [32, 16, 16], saliency: [32, 16, 16], saliencyUpsampled: [32, 224, 224] }
+ * disposeExplanation(e);
+ */
+export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, options: ExplainOptions = {}): Promise<Explanation> {
+  if (!(volume instanceof tf.Tensor) || volume.rank !== 3) {
+    throw new Error(`explainVolume: expected one volume [D, H, W], got ${volume instanceof tf.Tensor ? `shape [${volume.shape.join(', ')}]` : typeof volume}`);
+  }
+  if (volume.dtype !== 'float32') throw new Error(`explainVolume: expected a float32 volume, got ${volume.dtype}`);
+  const isMst = model instanceof MedicalSliceTransformer;
+  if (!isMst && !hasLayers(model)) throw new Error('explainVolume: expected a MedicalSliceTransformer or a network with named layers (ResNet3D)');
+  const attentionEncoder = isMst && !hasLayers(model.encoder);
+  const method = options.method ?? (attentionEncoder ? 'attention' : 'gradcam++');
+  const valid: ExplainMethod[] = attentionEncoder ? ['attention', 'rollout'] : ['gradcam', 'gradcam++'];
+  if (!valid.includes(method)) {
+    throw new Error(`explainVolume: method '${String(method)}' does not apply to this model; expected ${valid.map((m) => `'${m}'`).join(' or ')}`);
+  }
+  if (isMst) checkTarget(options.targetClass, model.numClasses);
+  const pass: Pass = isMst
+    ? attentionEncoder
+      ? mstAttentionPass(model, method as 'attention' | 'rollout', options)
+      : mstCamPass(model, method as 'gradcam' | 'gradcam++', options)
+    : resnetCamPass(model as LayeredNetwork, method as 'gradcam' | 'gradcam++', options);
+
+  const modes = setEval(model as unknown as EvalSwitch);
+  let probs: tf.Tensor;
+  let logits: tf.Tensor | undefined;
+  let maps: Record<string, tf.Tensor>;
+  let targetClass: number | undefined;
+  try {
+    if (options.tta) {
+      const r = testTimeAugmentation(volume, (v) => {
+        const p = pass(v);
+        p.logits.dispose();
+        targetClass ??= p.targetClass;
+        return p;
+      });
+      probs = r.probabilities;
+      maps = r.maps;
+    } else {
+      const r = pass(volume);
+      ({ probabilities: probs, logits, maps, targetClass } = r);
+    }
+  } finally {
+    restore(modes);
+  }
+  const [p, l] = await Promise.all([probs.data(), logits?.data()]);
+  tf.dispose([probs, logits].filter((t) => t !== undefined) as tf.Tensor[]);
+  const probabilities = Array.from(p);
+  const saliency = maps.saliency as tf.Tensor3D;
+  const out: Explanation = {
+    model: isMst ? 'mst' : 'resnet3d',
+    method,
+    probabilities,
+    predictedClass: probabilities.indexOf(Math.max(...probabilities)),
+    saliency,
+    shapes: {},
+  };
+  if (l) out.logits = Array.from(l);
+  if (targetClass !== undefined) out.targetClass = targetClass;
+  if (maps.sliceAttention) out.sliceAttention = maps.sliceAttention as tf.Tensor1D;
+  if (maps.planeAttention) out.planeAttention = maps.planeAttention as tf.Tensor3D;
+  if (options.upsample ?? true) out.saliencyUpsampled = trilinearUpsample(saliency, { size: volume.shape as [number, number, number] }) as tf.Tensor3D;
+  for (const k of ['sliceAttention', 'planeAttention', 'saliency', 'saliencyUpsampled'] as const) {
+    const t = out[k];
+    if (t) out.shapes[k] = [...t.shape];
+  }
+  return out;
+}
+
+/** Frees every tensor of an {@link Explanation}. */
+export function disposeExplanation(e: Explanation): void {
+  tf.dispose([e.sliceAttention, e.planeAttention, e.saliency, e.saliencyUpsampled].filter((t) => t !== undefined) as tf.Tensor[]);
+}
+
+interface EvalSwitch {
+  namedModules?: () => [string, { training: boolean }][];
+}
+
+/** Puts every submodule in evaluation mode, returning what to restore. */
+function setEval(model: EvalSwitch): [{ training: boolean }, boolean][] {
+  if (typeof model.namedModules !== 'function') return [];
+  return model.namedModules().map(([, m]) => {
+    const was = m.training;
+    m.training = false;
+    return [m, was];
+  });
+}
+
+function restore(modes: [{ training: boolean }, boolean][]): void {
+  for (const [m, was] of modes) m.training = was;
+}

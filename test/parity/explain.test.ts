@@ -1,0 +1,166 @@
+import * as tf from '@tensorflow/tfjs';
+import { camFromWeights } from '../../src/explain/cam_utils';
+import { disposeExplanation, explainVolume } from '../../src/explain/explain_volume';
+import { gradCamWeights } from '../../src/explain/grad_cam';
+import { gradCamPlusPlusWeights } from '../../src/explain/grad_cam_pp';
+import { combineSliceAndPlane, mstSaliency } from '../../src/explain/mst_saliency';
+import { attentionRollout } from '../../src/explain/rollout';
+import { trilinearUpsample, type TrilinearOptions } from '../../src/explain/trilinear_upsample';
+import { loadSafetensors } from '../../src/io/safetensors';
+import { DinoVisionTransformer, type DinoVisionTransformerOptions } from '../../src/models/dinov2';
+import { MedicalSliceTransformer } from '../../src/models/medical_slice_transformer';
+import { disposeStateDict, type StateDict } from '../../src/nn/module';
+import { stateDictFromSpecFile } from '../fixture_weights';
+import { fixturePath, maxAbsDiff } from '../helpers';
+
+// Fixtures: /usr/bin/python3 tools/reference/explain_ref.py (each map computed the authors' way).
+
+describe('trilinearUpsample equals F.interpolate(mode="trilinear", align_corners=False)', () => {
+  let inputs: StateDict;
+  let ref: StateDict;
+  beforeAll(async () => {
+    inputs = stateDictFromSpecFile('explain', 'trilinear_inputs.json');
+    ref = await loadSafetensors(fixturePath('explain', 'trilinear.safetensors'));
+  });
+  afterAll(() => {
+    disposeStateDict(inputs);
+    disposeStateDict(ref);
+  });
+
+  it.each<[string, TrilinearOptions]>([
+    ['size_up', { size: [5, 7, 9] }],
+    ['size_mixed', { size: [4, 28, 2] }],
+    ['scale_2_5', { scaleFactor: 2.5 }],
+    ['scale_mixed', { scaleFactor: [1.7, 2.0, 3.3] }],
+    ['scale_recompute', { scaleFactor: [1.7, 2.0, 3.3], recomputeScaleFactor: true }],
+    ['batch_channels', { size: [3, 5, 4] }],
+  ])('%s to 1e-5', (name, options) => {
+    const x = tf.transpose(inputs[name], [0, 2, 3, 4, 1]); // NCDHW -> NDHWC
+    const y = trilinearUpsample(x, options);
+    expect(y.shape).toEqual(ref[name].shape);
+    expect(maxAbsDiff(y, ref[name])).toBeLessThan(1e-5);
+    tf.dispose([x, y]);
+  });
+});
+
+describe('Grad-CAM and Grad-CAM++ equal the authors\' compute_attention_maps', () => {
+  let inputs: StateDict;
+  let ref: StateDict;
+  beforeAll(async () => {
+    inputs = stateDictFromSpecFile('explain', 'cam_inputs.json');
+    ref = await loadSafetensors(fixturePath('explain', 'cam.safetensors'));
+  });
+  afterAll(() => {
+    disposeStateDict(inputs);
+    disposeStateDict(ref);
+  });
+
+  it.each(['cam3d', 'cam2d'])('%s: weights and normalised maps to 1e-4', (name) => {
+    const act = tf.relu(inputs[`${name}.act`]);
+    const grad = inputs[`${name}.grad`];
+    const before = tf.memory().numTensors;
+    for (const mode of ['gradcam', 'gradcam++'] as const) {
+      const w = mode === 'gradcam' ? gradCamWeights(grad) : gradCamPlusPlusWeights(act, grad, 1e-6);
+      const cam = camFromWeights(act, w, 'global');
+      expect(maxAbsDiff(w, ref[`${name}.${mode}.weights`])).toBeLessThan(1e-6);
+      expect(cam.shape).toEqual(ref[`${name}.${mode}.map`].shape);
+      expect(maxAbsDiff(cam, ref[`${name}.${mode}.map`])).toBeLessThan(1e-4);
+      tf.dispose([w, cam]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    act.dispose();
+  });
+});
+
+const MST: Record<string, { encoder: DinoVisionTransformerOptions; heads: number }> = {
+  dino: { encoder: { embedDim: 32, depth: 2, numHeads: 4, imgSize: 42, layerScaleInit: 1 }, heads: 8 },
+  dino_reg: {
+    encoder: { embedDim: 48, depth: 2, numHeads: 3, imgSize: 42, numRegisters: 4, interpolateOffset: 0, interpolateAntialias: true, layerScaleInit: 1 },
+    heads: 12,
+  },
+};
+
+function buildMst(name: string): MedicalSliceTransformer {
+  const cfg = MST[name];
+  const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(cfg.encoder), numClasses: 2, heads: cfg.heads });
+  const sd = stateDictFromSpecFile('explain', `mst_${name}.json`);
+  model.loadStateDict(sd);
+  disposeStateDict(sd);
+  return model.eval();
+}
+
+describe.each(Object.keys(MST))('MST maps (%s) equal the authors\' get_attention_maps and main_predict', (name) => {
+  let model: MedicalSliceTransformer;
+  let volume: tf.Tensor;
+  let ref: StateDict;
+  const key = (k: string) => ref[`${name}.${k}`];
+  beforeAll(async () => {
+    model = buildMst(name);
+    const v = stateDictFromSpecFile('explain', 'mst_volume.json');
+    volume = v.volume; // [1, D, H, W]
+    ref = await loadSafetensors(fixturePath('explain', 'mst.safetensors'));
+    // The encoder caches its resized positional embedding on the first call.
+    model.forward(volume).logits.dispose();
+  });
+  afterAll(() => {
+    model.dispose();
+    volume.dispose();
+    disposeStateDict(ref);
+  });
+
+  it('slice, plane, combined and upsampled maps to 1e-5, both first-patch variants', () => {
+    const before = tf.memory().numTensors;
+    const out = model.forward(volume, { attention: 'last' });
+    const [, D, H, W] = volume.shape;
+    const paper = mstSaliency(out as Parameters<typeof mstSaliency>[0], { outputShape: [D, H, W] });
+    const authors = mstSaliency(out as Parameters<typeof mstSaliency>[0], { zeroFirstPatch: true });
+    const probs = tf.softmax(out.logits);
+    expect(maxAbsDiff(probs, key('probabilities'))).toBeLessThan(1e-4);
+    probs.dispose();
+    expect(maxAbsDiff(paper.sliceAttention, key('slice_attention'))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(paper.planeAttention, key('plane_attention'))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(authors.planeAttention, key('plane_attention_zero'))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(paper.saliency, key('saliency'))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(authors.saliency, key('saliency_zero'))).toBeLessThan(1e-5);
+    expect(paper.saliencyUpsampled?.shape).toEqual([D, H, W]);
+    expect(maxAbsDiff(paper.saliencyUpsampled as tf.Tensor, key('saliency_up'))).toBeLessThan(1e-5);
+    tf.dispose([out.logits, out.sliceAttention, out.planeAttention, ...(out.encoderAttentions ?? [])].filter((t) => t !== undefined) as tf.Tensor[]);
+    for (const s of [paper, authors]) tf.dispose([s.sliceAttention, s.planeAttention, s.saliency, s.saliencyUpsampled].filter((t) => t !== undefined) as tf.Tensor[]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('attention rollout (mean, max, min) and rollout x slice to 1e-5', () => {
+    const out = model.forward(volume, { attention: 'all' });
+    const attns = out.encoderAttentions as tf.Tensor4D[];
+    expect(attns).toHaveLength(2);
+    for (const fusion of ['mean', 'max', 'min'] as const) {
+      const r = attentionRollout(attns, out.numPrefixTokens as number, out.gridSize as [number, number], { headFusion: fusion });
+      expect(maxAbsDiff(r, key(`rollout_${fusion}`))).toBeLessThan(1e-5);
+      if (fusion === 'mean') {
+        const s = combineSliceAndPlane(key('slice_attention'), r);
+        expect(maxAbsDiff(s, key('rollout_saliency_mean'))).toBeLessThan(1e-5);
+        s.dispose();
+      }
+      r.dispose();
+    }
+    tf.dispose([out.logits, out.sliceAttention, out.planeAttention, ...attns].filter((t) => t !== undefined) as tf.Tensor[]);
+  });
+
+  it('explainVolume: one call gives the same maps, and with TTA the authors\' 8-flip average', async () => {
+    const vol = tf.squeeze(volume, [0]);
+    const before = tf.memory().numTensors;
+    const e = await explainVolume(model, vol);
+    expect(e.shapes).toEqual({ sliceAttention: [4], planeAttention: [4, 2, 3], saliency: [4, 2, 3], saliencyUpsampled: [4, 28, 42] });
+    expect(maxAbsDiff(e.saliencyUpsampled as tf.Tensor, key('saliency_up'))).toBeLessThan(1e-5);
+    expect(Math.max(...e.probabilities.map((p, i) => Math.abs(p - key('probabilities').dataSync()[i])))).toBeLessThan(1e-4);
+    disposeExplanation(e);
+    const t = await explainVolume(model, vol, { tta: true, zeroFirstPatch: true });
+    expect(maxAbsDiff(t.saliency, key('tta_saliency'))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(t.saliencyUpsampled as tf.Tensor, key('tta_saliency_up'))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(t.sliceAttention as tf.Tensor, key('tta_slice_attention'))).toBeLessThan(1e-5);
+    expect(Math.max(...t.probabilities.map((p, i) => Math.abs(p - key('tta_probabilities').dataSync()[i])))).toBeLessThan(1e-4);
+    disposeExplanation(t);
+    expect(tf.memory().numTensors).toBe(before);
+    vol.dispose();
+  });
+});

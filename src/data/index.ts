@@ -1,0 +1,16 @@
+export type { Shape3, VolumeSample } from './sample';
+export { voxelCount, checkSample } from './sample';
+export type { Transform } from './transform';
+export { Compose } from './transform';
+export type { VolumeDataset, VolumeBatch } from './dataset';
+export { subset, withTransform, collate, checkIndex } from './dataset';
+export type { Split, ThreeWaySplit } from './split';
+export { stratifiedSplit, paperSplit } from './split';
+export { WeightedSampler, classBalancedWeights } from './sampler';
+export { hashSeed } from './hash_seed';
+export { ClampRescale, ZNormalize, percentile } from './transforms/intensity';
+export type { SyntheticTaskName, SyntheticTaskInfo, SyntheticCaseOptions, SyntheticCase } from './synthetic/task';
+export { makeSyntheticCase, SYNTHETIC_TASKS } from './synthetic/task';
+export type { SyntheticDatasetOptions } from './synthetic/dataset';
+export { syntheticDataset } from './synthetic/dataset';
+export { powerLawNoise } from './synthetic/noise';

@@ -1,0 +1,113 @@
+import { Rng } from '../../utils/rng';
+import type { Shape3 } from '../sample';
+import type { Transform } from '../transform';
+import { ClampRescale } from '../transforms/intensity';
+import { CHEST_DEPTH_RATIO, generateChest, type GeneratedVolume } from './chest';
+import { hashSeed } from '../hash_seed';
+
+/** The embedded synthetic tasks, echoing the paper's three datasets. */
+export type SyntheticTaskName = 'chest';
+
+/** What a task is and how its raw volumes are preprocessed. */
+export interface SyntheticTaskInfo {
+  /** Task name. */
+  name: SyntheticTaskName;
+  /** One line on what separates the classes. */
+  description: string;
+  /** Class names, index = label. */
+  classes: [string, string];
+  /** Units of the raw voxels (`'HU'` or `'a.u.'`). */
+  units: string;
+  /** Physical field of view of the in-plane axes, in millimetres (sets the reported spacing). */
+  fieldOfViewMm: number;
+  /** Half-extent of the slice axis relative to the in-plane half-extent. */
+  depthRatio: number;
+  /** The paper's intensity preprocessing for this kind of scan. */
+  preprocess(): Transform;
+  /** Draws one raw volume and its lesion mask. */
+  generate(shape: Shape3, label: 0 | 1, rng: Rng, difficulty: number): GeneratedVolume;
+}
+
+/** Every synthetic task by name. */
+export const SYNTHETIC_TASKS: Readonly<Record<SyntheticTaskName, SyntheticTaskInfo>> = {
+  chest: {
+    name: 'chest',
+    description: 'chest-CT-like nodule-centred crop: benign smooth (sometimes calcified) vs malignant spiculated or lobulated nodule',
+    classes: ['benign', 'malignant'],
+    units: 'HU',
+    fieldOfViewMm: 160,
+    depthRatio: CHEST_DEPTH_RATIO,
+    preprocess: () => new ClampRescale(-1000, 1000, -1, 1),
+    generate: generateChest,
+  },
+};
+
+/** Options of {@link makeSyntheticCase}. */
+export interface SyntheticCaseOptions {
+  /** Seed of the whole synthetic dataset; with `index` it fixes every voxel. */
+  seed: number;
+  /** Case number within the dataset (a non-negative integer). */
+  index: number;
+  /** `[D, H, W]`; default `[32, 64, 64]`. */
+  size?: Shape3;
+  /** In [0, 1]: more confounders, more noise and subtler lesion features; default 0.5. */
+  difficulty?: number;
+  /** Forces the label; by default `index % 2`, so any run of consecutive indices is balanced. */
+  label?: 0 | 1;
+}
+
+/** One generated case in raw units (before the task's preprocessing). */
+export interface SyntheticCase {
+  /** `'<task>-<seed>-<index>'`. */
+  id: string;
+  /** Voxels `[D, H, W]`, row-major, in the task's `units`. */
+  volume: Float32Array;
+  /** Lesion mask `[D, H, W]` (1 inside); all zeros where the case has no lesion. */
+  mask: Uint8Array;
+  /** Class label. */
+  label: 0 | 1;
+  /** `[D, H, W]`. */
+  shape: Shape3;
+  /** Millimetres per voxel along `[D, H, W]`. */
+  spacing: Shape3;
+}
+
+function checkSize(size: Shape3): void {
+  const ok = size.length === 3 && size.every((n) => Number.isInteger(n) && n >= 1) && size[1] >= 8 && size[2] >= 8;
+  if (!ok) throw new Error(`makeSyntheticCase: size must be [D, H, W] integers with D >= 1 and H, W >= 8, got [${size.join(', ')}]`);
+}
+
+/**
+ * Generates one synthetic case on the fly: the same `(task, seed, index, size, difficulty)`
+ * always gives the same bytes. Lesions sit in a small region spanning a few slices, over correlated
+ * 1/f texture and noise, so a model has to find them.
+ *
+ * @example
+ * const c = makeSyntheticCase('chest', { seed: 0, index: 3, size: [16, 64, 64] });
+ * c.volume.length; // returns 65536 (16 * 64 * 64), in HU
+ * c.label; // returns 1 (index 3 is odd)
+ */
+export function makeSyntheticCase(task: SyntheticTaskName, options: SyntheticCaseOptions): SyntheticCase {
+  const info = SYNTHETIC_TASKS[task];
+  if (!info) throw new Error(`makeSyntheticCase: unknown task '${task}', expected one of ${Object.keys(SYNTHETIC_TASKS).join(', ')}`);
+  const { seed, index } = options;
+  if (!Number.isInteger(index) || index < 0) throw new Error(`makeSyntheticCase: index must be a non-negative integer, got ${index}`);
+  if (!Number.isFinite(seed)) throw new Error(`makeSyntheticCase: seed must be a finite number, got ${seed}`);
+  const size: Shape3 = options.size ?? [32, 64, 64];
+  checkSize(size);
+  const difficulty = options.difficulty ?? 0.5;
+  if (!(difficulty >= 0 && difficulty <= 1)) throw new Error(`makeSyntheticCase: difficulty must be in [0, 1], got ${difficulty}`);
+  const label: 0 | 1 = options.label ?? (index % 2 === 0 ? 0 : 1);
+  const rng = new Rng(hashSeed(task, seed, index));
+  const { volume, mask } = info.generate(size, label, rng, difficulty);
+  const inPlane = info.fieldOfViewMm;
+  const depth = info.fieldOfViewMm * info.depthRatio;
+  return {
+    id: `${task}-${seed}-${index}`,
+    volume,
+    mask,
+    label,
+    shape: [size[0], size[1], size[2]],
+    spacing: [depth / size[0], inPlane / size[1], inPlane / size[2]],
+  };
+}

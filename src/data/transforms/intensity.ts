@@ -1,0 +1,91 @@
+import type { Rng } from '../../utils/rng';
+import type { Transform } from '../transform';
+import type { VolumeSample } from '../sample';
+
+/**
+ * The q-th percentile (q in [0, 100]) of `values` with linear interpolation between order
+ * statistics, as NumPy's default `np.percentile`.
+ *
+ * @example
+ * percentile(Float32Array.from([1, 2, 3, 4]), 50); // returns 2.5
+ */
+export function percentile(values: ArrayLike<number>, q: number): number {
+  if (values.length === 0) throw new Error('percentile: expected at least one value, got none');
+  if (!(q >= 0 && q <= 100)) throw new Error(`percentile: q must be in [0, 100], got ${q}`);
+  const sorted = Float64Array.from(values).sort();
+  const pos = (q / 100) * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/**
+ * Clamps to `[low, high]` and maps that range linearly onto `[outLow, outHigh]`: the paper's CT
+ * windowing (-1000..1000 HU to -1..1).
+ *
+ * @example
+ * new ClampRescale(-1000, 1000).apply(sample, rng); // -1200 -> -1, 0 -> 0, 500 -> 0.5
+ */
+export class ClampRescale implements Transform {
+  readonly name = 'clampRescale';
+  constructor(
+    readonly low: number,
+    readonly high: number,
+    readonly outLow = -1,
+    readonly outHigh = 1,
+  ) {
+    if (!(high > low)) throw new Error(`ClampRescale: expected high > low, got low ${low}, high ${high}`);
+  }
+
+  apply(sample: VolumeSample, _rng?: Rng): VolumeSample {
+    const { low, high, outLow, outHigh } = this;
+    const scale = (outHigh - outLow) / (high - low);
+    const out = new Float32Array(sample.data.length);
+    for (let i = 0; i < out.length; i++) {
+      const v = Math.min(high, Math.max(low, sample.data[i]));
+      out[i] = outLow + (v - low) * scale;
+    }
+    return { ...sample, data: out };
+  }
+}
+
+/**
+ * Clips to the `[pLow, pHigh]` percentiles of the volume, then subtracts the mean and divides by the
+ * standard deviation of the clipped values (population std, plus `eps`): z-normalisation robust to
+ * a few extreme voxels, as used for MRI.
+ *
+ * @example
+ * new ZNormalize({ percentiles: [0.5, 99.5] }).apply(sample, rng);
+ */
+export class ZNormalize implements Transform {
+  readonly name = 'zNormalize';
+  /** Percentiles that bound the clipping, in [0, 100]. */
+  readonly percentiles: [number, number];
+  /** Added to the standard deviation so a constant volume maps to zeros. */
+  readonly eps: number;
+
+  constructor(options: { percentiles?: [number, number]; eps?: number } = {}) {
+    this.percentiles = options.percentiles ?? [0.5, 99.5];
+    this.eps = options.eps ?? 1e-6;
+    const [a, b] = this.percentiles;
+    if (!(a >= 0 && b <= 100 && a <= b)) throw new Error(`ZNormalize: expected 0 <= low <= high <= 100 percentiles, got [${a}, ${b}]`);
+  }
+
+  apply(sample: VolumeSample, _rng?: Rng): VolumeSample {
+    const data = sample.data;
+    const lo = percentile(data, this.percentiles[0]);
+    const hi = percentile(data, this.percentiles[1]);
+    const out = new Float32Array(data.length);
+    let sum = 0;
+    for (let i = 0; i < data.length; i++) {
+      out[i] = Math.min(hi, Math.max(lo, data[i]));
+      sum += out[i];
+    }
+    const mean = sum / out.length;
+    let ss = 0;
+    for (let i = 0; i < out.length; i++) ss += (out[i] - mean) ** 2;
+    const inv = 1 / (Math.sqrt(ss / out.length) + this.eps);
+    for (let i = 0; i < out.length; i++) out[i] = (out[i] - mean) * inv;
+    return { ...sample, data: out };
+  }
+}

@@ -1,0 +1,223 @@
+import * as tf from '@tensorflow/tfjs';
+import { readBytes } from './files';
+import { halfToFloat } from './raw_dtypes';
+import { gatherStrided } from './strided';
+
+/** NumPy element types {@link readNpy} understands. */
+export type NpyDtype = 'float16' | 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'bool';
+
+/** The typed array each {@link NpyDtype} is returned in (float16 is widened to float32). */
+export type NpyData = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+/** An array read from a `.npy` file: values in C (row-major) order, in the host's byte order. */
+export interface NpyArray {
+  /** Element values in C order (a Fortran-ordered file is transposed on read). */
+  data: NpyData;
+  /** Shape, `[]` for a scalar. */
+  shape: number[];
+  /** NumPy's element type of the file. */
+  dtype: NpyDtype;
+}
+
+interface DtypeInfo {
+  dtype: NpyDtype;
+  bytes: number;
+}
+
+const KINDS: Record<string, DtypeInfo> = {
+  f2: { dtype: 'float16', bytes: 2 },
+  f4: { dtype: 'float32', bytes: 4 },
+  f8: { dtype: 'float64', bytes: 8 },
+  i1: { dtype: 'int8', bytes: 1 },
+  u1: { dtype: 'uint8', bytes: 1 },
+  i2: { dtype: 'int16', bytes: 2 },
+  u2: { dtype: 'uint16', bytes: 2 },
+  i4: { dtype: 'int32', bytes: 4 },
+  u4: { dtype: 'uint32', bytes: 4 },
+  i8: { dtype: 'int64', bytes: 8 },
+  u8: { dtype: 'uint64', bytes: 8 },
+  b1: { dtype: 'bool', bytes: 1 },
+};
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+const TYPED: Record<Exclude<NpyDtype, 'float16' | 'bool'>, new (buffer: ArrayBuffer) => NpyData> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+};
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+/**
+ * Parses `.npy` bytes (format versions 1, 2 and 3; little- or big-endian; C or Fortran order).
+ * The header is validated against the buffer before anything is allocated: a file shorter than
+ * its shape needs is an error naming both sizes.
+ *
+ * @example
+ * const { data, shape, dtype } = parseNpy(bytes); // shape [32, 256, 256], dtype 'uint8'
+ */
+export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
+  if (bytes.byteLength < 10 || !MAGIC.every((b, i) => bytes[i] === b)) {
+    throw new Error(`${source}: not a NumPy .npy file (expected magic \\x93NUMPY, got ${bytes.byteLength} bytes starting ${hexStart(bytes)})`);
+  }
+  const major = bytes[6];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let headerLen: number;
+  let headerStart: number;
+  if (major === 1) {
+    headerLen = view.getUint16(8, true);
+    headerStart = 10;
+  } else if (major === 2 || major === 3) {
+    if (bytes.byteLength < 12) throw new Error(`${source}: truncated .npy v${major} preamble (${bytes.byteLength} bytes)`);
+    headerLen = view.getUint32(8, true);
+    headerStart = 12;
+  } else {
+    throw new Error(`${source}: unsupported .npy format version ${major}.${bytes[7]} (expected 1, 2 or 3)`);
+  }
+  const dataStart = headerStart + headerLen;
+  if (dataStart > bytes.byteLength) throw new Error(`${source}: header claims ${headerLen} bytes but the file has ${bytes.byteLength - headerStart} after the preamble (truncated?)`);
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, dataStart));
+  const { descr, fortranOrder, shape } = parseHeader(header, source);
+
+  const m = /^([<>|=])([a-z])(\d+)$/.exec(descr);
+  const info = m ? KINDS[m[2] + m[3]] : undefined;
+  if (!m || !info) {
+    throw new Error(`${source}: unsupported dtype '${descr}' (expected one of float16/32/64, int8/16/32/64, uint8/16/32/64, bool)`);
+  }
+  // '=' means native order, which for files written by numpy on every common machine is little.
+  const littleEndian = m[1] !== '>';
+  const numel = shape.reduce((a, b) => a * b, 1);
+  const need = numel * info.bytes;
+  if (!Number.isSafeInteger(need)) throw new Error(`${source}: shape [${shape.join(', ')}] overflows`);
+  const have = bytes.byteLength - dataStart;
+  if (need > have) {
+    throw new Error(`${source}: ${info.dtype}[${shape.join(', ')}] needs ${need} data bytes but the file has ${have} (truncated?)`);
+  }
+  let data = decode(info, bytes.subarray(dataStart, dataStart + need), numel, littleEndian);
+  if (fortranOrder && shape.length > 1) data = fortranToC(data, shape);
+  return { data, shape, dtype: info.dtype };
+}
+
+/**
+ * Reads a NumPy `.npy` file (path in Node, or bytes anywhere). Versions 1-3, either byte order,
+ * float16/32/64, (u)int8/16/32/64 and bool; Fortran-ordered arrays are returned in C order.
+ *
+ * @example
+ * const vol = await readNpy('mrnet/train/axial/0000.npy'); // { shape: [44, 256, 256], dtype: 'uint8', data }
+ * const x = npyToTensor(vol, 'float32');                   // tf.Tensor3D [D, H, W]
+ */
+export async function readNpy(pathOrBytes: string | Uint8Array | ArrayBuffer): Promise<NpyArray> {
+  const source = typeof pathOrBytes === 'string' ? pathOrBytes : 'npy';
+  return parseNpy(await readBytes(pathOrBytes), source);
+}
+
+/**
+ * Makes a tfjs tensor of an {@link NpyArray}. By default float types become float32, integer
+ * types int32 (64-bit and uint32 values must fit int32) and bool stays bool; pass `dtype` to
+ * convert (e.g. `'float32'` for a uint8 volume).
+ */
+export function npyToTensor(npy: NpyArray, dtype?: 'float32' | 'int32' | 'bool'): tf.Tensor {
+  const isFloat = npy.dtype.startsWith('float');
+  const target = dtype ?? (isFloat ? 'float32' : npy.dtype === 'bool' ? 'bool' : 'int32');
+  const n = npy.data.length;
+  if (target === 'float32') {
+    const out = npy.data instanceof Float32Array ? npy.data : new Float32Array(n);
+    if (out !== npy.data) for (let i = 0; i < n; i++) out[i] = Number(npy.data[i]);
+    return tf.tensor(out, npy.shape, 'float32');
+  }
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = Number(npy.data[i]);
+    if (target === 'int32' && (v > 2147483647 || v < -2147483648 || !Number.isInteger(v))) {
+      throw new Error(`npyToTensor: ${npy.dtype} value ${npy.data[i]} at index ${i} is not an int32`);
+    }
+    out[i] = target === 'bool' ? (v !== 0 ? 1 : 0) : v;
+  }
+  return tf.tensor(out, npy.shape, target);
+}
+
+function hexStart(bytes: Uint8Array): string {
+  return Array.from(bytes.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(' ') || '(empty)';
+}
+
+/** Reads the Python dict literal of the header: `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`. */
+function parseHeader(header: string, source: string): { descr: string; fortranOrder: boolean; shape: number[] } {
+  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header);
+  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header);
+  const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header);
+  if (!descr || !fortran || !shape) {
+    const structured = /['"]descr['"]\s*:\s*\[/.test(header);
+    throw new Error(
+      structured
+        ? `${source}: structured dtypes are not supported (expected a plain numeric dtype)`
+        : `${source}: malformed header ${JSON.stringify(header.trim().slice(0, 200))} (expected descr, fortran_order and shape)`,
+    );
+  }
+  const dims = shape[1]
+    .split(',')
+    .map((s) => s.trim().replace(/L$/, ''))
+    .filter((s) => s !== '');
+  if (!dims.every((d) => /^\d+$/.test(d))) throw new Error(`${source}: invalid shape (${shape[1]})`);
+  const parsed = dims.map(Number);
+  if (!parsed.every((d) => Number.isSafeInteger(d))) throw new Error(`${source}: invalid shape (${shape[1]})`);
+  return { descr: descr[1], fortranOrder: fortran[1] === 'True', shape: parsed };
+}
+
+function decode(info: DtypeInfo, bytes: Uint8Array, n: number, le: boolean): NpyData {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const fill = <A extends { [i: number]: number | bigint }>(out: A, get: (i: number) => number | bigint): A => {
+    for (let i = 0; i < n; i++) out[i] = get(i);
+    return out;
+  };
+  if (le === LITTLE_ENDIAN_HOST && info.dtype !== 'float16' && info.dtype !== 'bool') {
+    // Same byte order: one copy into a fresh, aligned buffer.
+    return new TYPED[info.dtype](bytes.slice(0, n * info.bytes).buffer);
+  }
+  switch (info.dtype) {
+    case 'float16':
+      return fill(new Float32Array(n), (i) => halfToFloat(v.getUint16(2 * i, le)));
+    case 'float32':
+      return fill(new Float32Array(n), (i) => v.getFloat32(4 * i, le));
+    case 'float64':
+      return fill(new Float64Array(n), (i) => v.getFloat64(8 * i, le));
+    case 'int8':
+      return fill(new Int8Array(n), (i) => v.getInt8(i));
+    case 'uint8':
+      return bytes.slice(0, n);
+    case 'bool':
+      return fill(new Uint8Array(n), (i) => (bytes[i] ? 1 : 0));
+    case 'int16':
+      return fill(new Int16Array(n), (i) => v.getInt16(2 * i, le));
+    case 'uint16':
+      return fill(new Uint16Array(n), (i) => v.getUint16(2 * i, le));
+    case 'int32':
+      return fill(new Int32Array(n), (i) => v.getInt32(4 * i, le));
+    case 'uint32':
+      return fill(new Uint32Array(n), (i) => v.getUint32(4 * i, le));
+    case 'int64':
+      return fill(new BigInt64Array(n), (i) => v.getBigInt64(8 * i, le));
+    case 'uint64':
+      return fill(new BigUint64Array(n), (i) => v.getBigUint64(8 * i, le));
+  }
+}
+
+/** Fortran (column-major) data to C order: element (i0, ..., ik) sits at sum i_j * prod_{l<j} shape_l. */
+function fortranToC(data: NpyData, shape: number[]): NpyData {
+  const strides: number[] = [];
+  let s = 1;
+  for (const d of shape) {
+    strides.push(s);
+    s *= d;
+  }
+  const out = new (data.constructor as new (n: number) => NpyData)(data.length);
+  gatherStrided<number | bigint>(data, out, shape, strides, 0);
+  return out;
+}

@@ -11,5 +11,6 @@ export * from './explain';
 export * from './stats';
 export * from './io';
 export { setBackend, useDefaultBackend } from './backend';
-export type { BackendName } from './backend';
+export type { BackendName, SetBackendOptions } from './backend';
+export { installWasmMatMul } from './kernels/wasm_matmul';
 export { Rng } from './utils/rng';

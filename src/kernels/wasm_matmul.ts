@@ -1,0 +1,103 @@
+import * as tf from '@tensorflow/tfjs';
+import { SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
+
+/** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
+interface WasmBackendInternals {
+  wasm: {
+    asm: { memory: WebAssembly.Memory };
+    HEAPF32: Float32Array;
+    _malloc(bytes: number): number;
+  };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+interface SgemmExports {
+  sgemm(
+    a: number, b: number, c: number, batch: number, m: number, n: number, k: number,
+    transA: number, transB: number, strideA: number, strideB: number, strideC: number, work: number,
+  ): void;
+  sgemm_work_floats(): number;
+}
+
+type KernelArgs = { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: unknown; attrs: { transposeA: boolean; transposeB: boolean } };
+
+const installed = new WeakMap<object, { exports: SgemmExports; work: number }>();
+let fallback: ((args: KernelArgs) => tf.TensorInfo) | null = null;
+
+function decodeBase64(text: string): Uint8Array {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(text, 'base64'));
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/**
+ * Replaces the wasm backend's BatchMatMul with mst-ts's WebAssembly SIMD kernel
+ * (native/sgemm.c). The stock kernel runs batched attention matmuls at ~1-2 GFLOP/s and
+ * transposed operands at 0.4-2 GFLOP/s; ours packs operands (transposes are free) and runs a
+ * 4x8 register-blocked micro-kernel. The module shares the backend's memory, so no tensor data
+ * is copied. Shapes it does not cover (non-float32, general batch broadcasting) go to the stock
+ * kernel. Called by {@link setBackend} for 'wasm'; calling it again is a no-op.
+ *
+ * @example
+ * await tf.setBackend('wasm');
+ * await installWasmMatMul();
+ */
+export async function installWasmMatMul(): Promise<void> {
+  const backend = tf.findBackend('wasm') as unknown as WasmBackendInternals | null;
+  if (!backend) throw new Error("installWasmMatMul: the 'wasm' backend is not initialised (await setBackend('wasm') first)");
+  if (installed.has(backend)) return;
+  const memory = backend.wasm.asm.memory;
+  const module = await WebAssembly.compile(decodeBase64(SGEMM_WASM_BASE64));
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const exports = instance.exports as unknown as SgemmExports;
+  const work = backend.wasm._malloc(exports.sgemm_work_floats() * 4 + 16);
+  installed.set(backend, { exports, work: (work + 15) & ~15 });
+  const stock = tf.getKernel('BatchMatMul', 'wasm');
+  if (!stock) throw new Error('installWasmMatMul: the wasm backend has no BatchMatMul kernel to replace');
+  fallback ??= stock.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo;
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: batchMatMul as unknown as tf.KernelFunc });
+}
+
+function batchMatMul(args: KernelArgs): tf.TensorInfo {
+  const { a, b } = args.inputs;
+  const { transposeA, transposeB } = args.attrs;
+  const backend = args.backend as WasmBackendInternals;
+  const state = installed.get(backend);
+  const ar = a.shape.length;
+  const br = b.shape.length;
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  const simpleBatch = batchA === batchB || batchA === 1 || batchB === 1;
+  if (!state || a.dtype !== 'float32' || b.dtype !== 'float32' || !simpleBatch) return (fallback as (x: KernelArgs) => tf.TensorInfo)(args);
+  const m = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
+  const k = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
+  const kB = transposeB ? b.shape[br - 1] : b.shape[br - 2];
+  const n = transposeB ? b.shape[br - 2] : b.shape[br - 1];
+  if (k !== kB) {
+    throw new Error(`matMul: inner sizes ${k} and ${kB} of shapes [${a.shape}] and [${b.shape}] (transposeA=${transposeA}, transposeB=${transposeB}) differ`);
+  }
+  const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  const size = tf.util.sizeFromShape(out.shape);
+  if (size === 0) return out;
+  const outOffset = offsetOf(backend, out);
+  if (k === 0) {
+    backend.wasm.HEAPF32.fill(0, outOffset / 4, outOffset / 4 + size);
+    return out;
+  }
+  state.exports.sgemm(
+    offsetOf(backend, a), offsetOf(backend, b), outOffset, Math.max(batchA, batchB), m, n, k,
+    transposeA ? 1 : 0, transposeB ? 1 : 0, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, m * n, state.work,
+  );
+  return out;
+}
+
+function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
+  const entry = backend.dataIdMap.get(t.dataId);
+  if (!entry) throw new Error('wasm matMul: tensor data is not resident on the wasm backend');
+  return entry.memoryOffset;
+}

@@ -25,7 +25,7 @@ type KernelArgs = { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: unk
 const installed = new WeakMap<object, { exports: SgemmExports; work: number }>();
 let fallback: ((args: KernelArgs) => tf.TensorInfo) | null = null;
 
-function decodeBase64(text: string): Uint8Array {
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(text, 'base64'));
   const bin = atob(text);
   const out = new Uint8Array(bin.length);

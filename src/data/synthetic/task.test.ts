@@ -117,3 +117,57 @@ describe('syntheticDataset', () => {
     await expect(ds.get(5)).rejects.toThrow('index must be an integer in [0, 5), got 5');
   });
 });
+
+// Mean inside the mask minus the mean of an in-plane ring of `width` voxels around it.
+function ringContrast(volume: Float32Array, mask: Uint8Array, [D, H, W]: Shape3, width: number): number {
+  let inside = 0;
+  let nIn = 0;
+  let ring = 0;
+  let nRing = 0;
+  for (let d = 0; d < D; d++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
+    const k = (d * H + h) * W + w;
+    if (mask[k]) {
+      inside += volume[k];
+      nIn++;
+      continue;
+    }
+    let near = false;
+    for (let dh = -width; dh <= width && !near; dh++) for (let dw = -width; dw <= width && !near; dw++) {
+      const hh = h + dh;
+      const ww = w + dw;
+      if (hh >= 0 && hh < H && ww >= 0 && ww < W && mask[(d * H + hh) * W + ww]) near = true;
+    }
+    if (near) {
+      ring += volume[k];
+      nRing++;
+    }
+  }
+  return inside / nIn - ring / nRing;
+}
+
+describe.each([
+  ['breast', 40] as const,
+  ['knee', 30] as const,
+])('makeSyntheticCase (%s)', (task, minContrast) => {
+  const size: Shape3 = [12, 64, 64];
+
+  it('is deterministic, labels by index parity and masks only positives', () => {
+    const a = makeSyntheticCase(task, { seed: 9, index: 2, size });
+    const b = makeSyntheticCase(task, { seed: 9, index: 2, size });
+    expect(Buffer.from(a.volume.buffer).equals(Buffer.from(b.volume.buffer))).toBe(true);
+    expect(a.label).toBe(0);
+    expect(a.mask.every((m) => m === 0)).toBe(true);
+    expect(a.volume.every(Number.isFinite)).toBe(true);
+  });
+
+  it('draws a lesion brighter than its surroundings in a few slices of each positive case', () => {
+    for (const index of [1, 3, 5, 7]) {
+      const c = makeSyntheticCase(task, { seed: 9, index, size });
+      const slices = new Set<number>();
+      c.mask.forEach((m, k) => m && slices.add(Math.floor(k / (64 * 64))));
+      expect(slices.size).toBeGreaterThanOrEqual(1);
+      expect(slices.size).toBeLessThanOrEqual(8);
+      expect(ringContrast(c.volume, c.mask, size, 2)).toBeGreaterThan(minContrast);
+    }
+  });
+});

@@ -1,12 +1,14 @@
 import { Rng } from '../../utils/rng';
 import type { Shape3 } from '../sample';
 import type { Transform } from '../transform';
-import { ClampRescale } from '../transforms/intensity';
+import { ClampRescale, ZNormalize } from '../transforms/intensity';
+import { BREAST_DEPTH_RATIO, generateBreast } from './breast';
 import { CHEST_DEPTH_RATIO, generateChest, type GeneratedVolume } from './chest';
 import { hashSeed } from '../hash_seed';
+import { generateKnee, KNEE_DEPTH_RATIO } from './knee';
 
 /** The embedded synthetic tasks, echoing the paper's three datasets. */
-export type SyntheticTaskName = 'chest';
+export type SyntheticTaskName = 'breast' | 'chest' | 'knee';
 
 /** What a task is and how its raw volumes are preprocessed. */
 export interface SyntheticTaskInfo {
@@ -30,6 +32,16 @@ export interface SyntheticTaskInfo {
 
 /** Every synthetic task by name. */
 export const SYNTHETIC_TASKS: Readonly<Record<SyntheticTaskName, SyntheticTaskInfo>> = {
+  breast: {
+    name: 'breast',
+    description: 'breast-MRI-like subtraction image of one breast: an enhancing mass present or not',
+    classes: ['no lesion', 'lesion'],
+    units: 'a.u.',
+    fieldOfViewMm: 157,
+    depthRatio: BREAST_DEPTH_RATIO,
+    preprocess: () => new ZNormalize({ percentiles: [0.5, 99.5], eps: 1e-6 }),
+    generate: generateBreast,
+  },
   chest: {
     name: 'chest',
     description: 'chest-CT-like nodule-centred crop: benign smooth (sometimes calcified) vs malignant spiculated or lobulated nodule',
@@ -39,6 +51,16 @@ export const SYNTHETIC_TASKS: Readonly<Record<SyntheticTaskName, SyntheticTaskIn
     depthRatio: CHEST_DEPTH_RATIO,
     preprocess: () => new ClampRescale(-1000, 1000, -1, 1),
     generate: generateChest,
+  },
+  knee: {
+    name: 'knee',
+    description: 'knee-MRI-like sagittal stack: meniscus intact vs torn (a bright line reaching the surface on a few slices)',
+    classes: ['intact', 'tear'],
+    units: 'a.u.',
+    fieldOfViewMm: 100,
+    depthRatio: KNEE_DEPTH_RATIO,
+    preprocess: () => new ZNormalize({ percentiles: [0.5, 99.5], eps: 1e-6 }),
+    generate: generateKnee,
   },
 };
 

@@ -1,0 +1,45 @@
+// Issue 7's benchmark: mst-ts on its default Node backend side by side with PyTorch (Debian's
+// python3-torch, torch.set_num_threads(2)) on the same shapes: MST-DINOv2-S inference on one
+// 32x224x224 volume, one MST training step (batch 2, AdamW), ResNet3D-50 inference and training
+// step. Each case runs in its own process (peak RSS is per process). PyTorch is skipped with a
+// message where it is absent. MST_BENCH_REPEATS (default 3) sets the timed runs after one warm-up.
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repeats = process.env.MST_BENCH_REPEATS ?? '3';
+const PEAK_GFLOPS = 221; // 2 cores x 32 FLOP/cycle x 3.45 GHz (FACTS.md)
+// Forward FLOPs from FACTS.md; a training step is ~3x forward per sample.
+const CASES = [
+  { name: 'mst-infer', gflop: 392 },
+  { name: 'mst-train', gflop: 2350 },
+  { name: 'r3d50-infer', gflop: 62 },
+  { name: 'r3d50-train', gflop: 62 * 3 * 2 },
+];
+const only = process.argv[2];
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').slice(-3).join(' | ') };
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  return line ? JSON.parse(line) : { error: 'no result line' };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+if (!torchOk) console.log('PyTorch (Debian python3-torch) not found: the PyTorch column is skipped.');
+console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, node ${process.version}, ${new Date().toISOString()}`);
+console.log('| case | mst-ts median s | PyTorch median s | ratio | mst-ts GFLOP/s (% peak) | mst-ts peak MiB | PyTorch peak MiB |');
+console.log('|---|---|---|---|---|---|---|');
+for (const c of CASES.filter((x) => !only || x.name.includes(only))) {
+  const ours = run(process.execPath, [join(here, 'cases', 'speed_case.mjs'), c.name, repeats]);
+  const ref = torchOk ? run('/usr/bin/python3', [join(here, '..', 'tools', 'reference', 'bench_torch.py'), c.name, repeats]) : { error: 'skipped' };
+  const t = ours.times ? median(ours.times) : NaN;
+  const p = ref.times ? median(ref.times) : NaN;
+  const gf = c.gflop / t;
+  console.log(
+    `| ${c.name} | ${ours.error ? `error: ${ours.error}` : t.toFixed(2)} | ${ref.error ? ref.error : p.toFixed(2)} | ${(t / p).toFixed(2)} | ${gf.toFixed(1)} (${((100 * gf) / PEAK_GFLOPS).toFixed(0)}%) | ${ours.peakRssMiB?.toFixed(0) ?? '-'} | ${ref.peakRssMiB?.toFixed(0) ?? '-'} |`,
+  );
+}

@@ -163,6 +163,21 @@ export function toOurConvention(dict: StateDict, options: { convention?: KeyConv
     else extra[k] = dict[k];
   }
   const out: ConvertedStateDict = { stateDict: {}, extra, convention, family: m.family, synthesized: [] };
+  const inputs = new Set(Object.values(dict));
+  try {
+    mapInto(convention, src, out);
+  } catch (err) {
+    // Leave the caller's dict usable: free only what the mapping created.
+    for (const t of Object.values(out.stateDict)) if (!inputs.has(t)) t.dispose();
+    throw err;
+  }
+  // Inputs merged into new tensors (q/k/v, timm's split positional embedding) are freed now.
+  const kept = new Set([...Object.values(out.stateDict), ...Object.values(out.extra)]);
+  for (const t of inputs) if (!kept.has(t)) t.dispose();
+  return out;
+}
+
+function mapInto(convention: Exclude<KeyConvention, 'unknown'>, src: StateDict, out: ConvertedStateDict): void {
   const take = (from: string, to: string): void => {
     out.stateDict[to] = src[from];
     delete src[from];
@@ -221,7 +236,6 @@ export function toOurConvention(dict: StateDict, options: { convention?: KeyConv
       out.family = out.resnet.spatialDims === 3 ? 'resnet3d' : 'resnet2d';
       break;
   }
-  return out;
 }
 
 const HF_BLOCK: [RegExp, string][] = [
@@ -262,10 +276,7 @@ function fromHf(src: StateDict, out: ConvertedStateDict): void {
         throw new Error(`toOurConvention (dinov2-hf): layer ${i} query/key/value ${p} shapes differ: ${shapes.map((s) => `[${s}]`).join(', ')}`);
       }
       out.stateDict[`blocks.${i}.attn.qkv.${p}`] = tf.concat(parts.map((k) => src[k]), 0);
-      for (const k of parts) {
-        src[k].dispose();
-        delete src[k];
-      }
+      for (const k of parts) delete src[k];
     }
   }
   Object.assign(out.extra, src);
@@ -281,7 +292,6 @@ function fromTimm(src: StateDict, out: ConvertedStateDict): void {
     // and fold DINOv2's class position into cls_token; a zero class position is the same model.
     if (pos.rank !== 3 || !isSquare(tokens)) throw new Error(`toOurConvention (dinov2-timm): reg model pos_embed should be [1, n*n, E], got [${pos.shape}]`);
     out.stateDict.pos_embed = tf.tidy(() => tf.concat([tf.zeros([1, 1, pos.shape[2] as number]), pos], 1));
-    pos.dispose();
     out.stateDict.register_tokens = src.reg_token;
     delete src.reg_token;
   } else {
@@ -290,13 +300,17 @@ function fromTimm(src: StateDict, out: ConvertedStateDict): void {
   delete src.pos_embed;
   out.stateDict.cls_token = cls;
   delete src.cls_token;
-  for (const k of Object.keys(src)) {
+  // timm packs DINOv2-g's SwiGLU in fc1 [2H, E] / fc2 [E, H]; a plain MLP has fc1 [H, E].
+  const packed = (block: string): boolean => {
+    const fc1 = src[`blocks.${block}.mlp.fc1.weight`];
+    const fc2 = src[`blocks.${block}.mlp.fc2.weight`];
+    return !!fc1 && !!fc2 && fc1.shape[0] === 2 * (fc2.shape[1] as number);
+  };
+  const renames = Object.keys(src).map((k): [string, string] => {
     const b = /^blocks\.(\d+)\.mlp\.fc([12])\.(weight|bias)$/.exec(k);
-    // timm packs DINOv2-g's SwiGLU in fc1 [2H, E] / fc2 [E, H]; a plain MLP has fc1 [H, E].
-    const fc1 = b ? src[`blocks.${b[1]}.mlp.fc1.weight`] : undefined;
-    const fc2 = b ? src[`blocks.${b[1]}.mlp.fc2.weight`] : undefined;
-    const packed = fc1 && fc2 && fc1.shape[0] === 2 * (fc2.shape[1] as number);
-    const to = b && packed ? `blocks.${b[1]}.mlp.${b[2] === '1' ? 'w12' : 'w3'}.${b[3]}` : k;
+    return [k, b && packed(b[1]) ? `blocks.${b[1]}.mlp.${b[2] === '1' ? 'w12' : 'w3'}.${b[3]}` : k];
+  });
+  for (const [k, to] of renames) {
     out.stateDict[to] = src[k];
     delete src[k];
   }

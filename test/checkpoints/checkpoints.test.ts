@@ -27,6 +27,7 @@ describe('loadCheckpoint: torch.save files', () => {
     ['zip format', 'dtypes.pth'],
     ['legacy (pre-1.6) format', 'dtypes_legacy.pth'],
     ['zip with deflated entries', 'dtypes_deflated.pth'],
+    ['ZIP64 records', 'dtypes_zip64.pth'],
   ])('reads F32/F16/BF16/F64/I64/I32/I16/I8/U8/bool, scalar and empty tensors (%s)', async (_, file) => {
     const before = tf.memory().numTensors;
     const sd = await loadCheckpoint(ckpt(file));
@@ -48,6 +49,20 @@ describe('loadCheckpoint: torch.save files', () => {
     await expectSame(sd, 'views_expected.safetensors');
     // transposed = base.t(): element [j, i] of base.
     expect(Array.from(await sd.transposed.data()).slice(0, 4)).toEqual([0, 6, 12, 18]);
+    disposeStateDict(sd);
+  });
+
+  it('follows the ZIP64 end record when the classic one is saturated', async () => {
+    const zip = readFixture('checkpoints', 'dtypes_zip64.pth').slice();
+    const v = new DataView(zip.buffer);
+    const eocd = zip.byteLength - 22;
+    expect(v.getUint32(eocd, true)).toBe(0x06054b50);
+    v.setUint16(eocd + 8, 0xffff, true);
+    v.setUint16(eocd + 10, 0xffff, true);
+    v.setUint32(eocd + 12, 0xffffffff, true);
+    v.setUint32(eocd + 16, 0xffffffff, true);
+    const sd = await loadCheckpoint(zip);
+    await expectSame(sd, 'dtypes_expected.safetensors');
     disposeStateDict(sd);
   });
 

@@ -314,12 +314,21 @@ with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(path("s
         data = src.read(info.filename)
         if info.filename.endswith("/data/0"):
             data = data[:20]
-        dst.writestr(info.filename, data)
+        dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), data)
 
 # The same archive with every entry deflated, as a generic zip tool might rewrite it.
 with zipfile.ZipFile(path("dtypes.pth")) as src, zipfile.ZipFile(path("dtypes_deflated.pth"), "w", zipfile.ZIP_DEFLATED) as dst:
     for info in src.infolist():
-        dst.writestr(info.filename, src.read(info.filename))
+        dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), src.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
+
+# ZIP64 records everywhere (central-directory extra fields, ZIP64 end record and locator), as a
+# writer emits them past 4 GB: lowering zipfile's limits makes it write them for a tiny file.
+limits = (zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT)
+zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = 0, 0
+with zipfile.ZipFile(path("dtypes.pth")) as src, zipfile.ZipFile(path("dtypes_zip64.pth"), "w", zipfile.ZIP_STORED) as dst:
+    for info in src.infolist():
+        dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), src.read(info.filename))
+zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = limits
 
 
 def raw_safetensors(header, data, fake_len=None):
@@ -360,7 +369,7 @@ def npy(name, arr, version=None, fortran=False):
             np.save(f, arr)
         else:
             np.lib.format.write_array(f, arr, version=version)
-    manifest[name] = {"dtype": str(arr.dtype), "shape": list(arr.shape), "values": [v.item() if not isinstance(v, np.bool_) else bool(v) for v in np.ravel(arr, order="C")], "fortran": fortran}
+    manifest[name] = {"dtype": arr.dtype.name, "order": arr.dtype.byteorder, "shape": list(arr.shape), "values": [v.item() if not isinstance(v, np.bool_) else bool(v) for v in np.ravel(arr, order="C")], "fortran": fortran}
 
 
 npy("f4_le.npy", (base * 0.5 - 3).astype("<f4"))

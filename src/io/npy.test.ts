@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs';
+import * as fs from 'node:fs';
+import { fixturePath, readFixture } from '../../test/helpers';
+import { npyToTensor, parseNpy, readNpy } from './npy';
+
+interface ManifestEntry {
+  dtype: string;
+  order: string;
+  shape: number[];
+  values: (number | boolean)[];
+  fortran: boolean;
+}
+
+// Written by tools/reference/checkpoints_ref.py with numpy.
+const manifest = JSON.parse(fs.readFileSync(fixturePath('checkpoints', 'npy', 'manifest.json'), 'utf8')) as Record<string, ManifestEntry>;
+
+describe('readNpy', () => {
+  it.each(Object.keys(manifest))('reads %s as numpy wrote it', async (name) => {
+    const want = manifest[name];
+    const npy = await readNpy(fixturePath('checkpoints', 'npy', name));
+    expect(npy.dtype).toBe(want.dtype);
+    expect(npy.shape).toEqual(want.shape);
+    const got = Array.from(npy.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+    const expected = want.values.map((v) => (typeof v === 'boolean' ? Number(v) : want.dtype === 'float32' ? Math.fround(v) : v));
+    expect(got).toEqual(expected);
+  });
+
+  it('returns float32 data for float32 files and converts a uint8 volume to a float32 tensor', async () => {
+    const npy = await readNpy(readFixture('checkpoints', 'npy', 'volume_u1.npy'));
+    expect(npy.data).toBeInstanceOf(Uint8Array);
+    const x = npyToTensor(npy, 'float32');
+    expect(x.dtype).toBe('float32');
+    expect(x.shape).toEqual([4, 5, 6]);
+    expect(Array.from(await x.data()).slice(0, 3)).toEqual([0, 1, 2]);
+    x.dispose();
+    const f = await readNpy(fixturePath('checkpoints', 'npy', 'f4_be.npy'));
+    expect(f.data).toBeInstanceOf(Float32Array);
+  });
+
+  it('makes int32 and bool tensors by default for integer and bool files', async () => {
+    const i8 = npyToTensor(await readNpy(fixturePath('checkpoints', 'npy', 'i8_be.npy')));
+    expect(i8.dtype).toBe('int32');
+    expect(Array.from(await i8.data()).slice(0, 3)).toEqual([0, -1000000, -2000000]);
+    const b = npyToTensor(await readNpy(fixturePath('checkpoints', 'npy', 'bool.npy')));
+    expect(b.dtype).toBe('bool');
+    tf.dispose([i8, b]);
+  });
+
+  it('refuses a truncated file, naming what it needs and what it has', async () => {
+    await expect(readNpy(fixturePath('checkpoints', 'npy', 'truncated.npy'))).rejects.toThrow(/truncated\.npy: float32\[2, 3, 4\] needs 96 data bytes but the file has 86 \(truncated\?\)/);
+  });
+
+  it('refuses a header longer than the file, a foreign file and unsupported dtypes', () => {
+    const good = readFixture('checkpoints', 'npy', 'f4_le.npy');
+    expect(() => parseNpy(good.subarray(0, 40))).toThrow(/header claims 118 bytes but the file has 30 after the preamble/);
+    expect(() => parseNpy(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]))).toThrow(/not a NumPy \.npy file \(expected magic \\x93NUMPY, got 11 bytes starting 01 02 03/);
+    const header = "{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }";
+    const bytes = new Uint8Array(10 + header.length + 16);
+    bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length, 0]);
+    bytes.set(new TextEncoder().encode(header), 10);
+    expect(() => parseNpy(bytes)).toThrow(/unsupported dtype '<c8'/);
+  });
+
+  it('refuses a shape that cannot fit the file without allocating it', () => {
+    const header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 1000000000), }";
+    const bytes = new Uint8Array(10 + header.length);
+    bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length, 0]);
+    bytes.set(new TextEncoder().encode(header), 10);
+    expect(() => parseNpy(bytes)).toThrow(/needs 4000000000000000000 data bytes but the file has 0|overflows/);
+  });
+});

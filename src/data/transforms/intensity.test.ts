@@ -1,6 +1,6 @@
 import { Rng } from '../../utils/rng';
 import type { VolumeSample } from '../sample';
-import { ClampRescale, percentile, ZNormalize } from './intensity';
+import { ClampRescale, percentile, RandomInvert, RandomNoise, subtraction, ZNormalize } from './intensity';
 
 const sample = (values: number[]): VolumeSample => ({
   id: 't',
@@ -42,5 +42,35 @@ describe('ZNormalize', () => {
 
   it('maps a constant volume to zeros thanks to eps', () => {
     expect(Array.from(new ZNormalize().apply(sample([7, 7, 7]), new Rng(0)).data)).toEqual([0, 0, 0]);
+  });
+});
+
+describe('RandomNoise', () => {
+  it('adds noise with std below maxStd, reproducibly', () => {
+    const s = sample(Array(4000).fill(1));
+    const out = new RandomNoise(0.1).apply(s, new Rng(5));
+    const mean = out.data.reduce((a, v) => a + v, 0) / out.data.length;
+    const std = Math.sqrt(out.data.reduce((a, v) => a + (v - mean) ** 2, 0) / out.data.length);
+    expect(std).toBeGreaterThan(0);
+    expect(std).toBeLessThan(0.11);
+    expect(Math.abs(mean - 1)).toBeLessThan(0.01);
+    expect(new RandomNoise(0.1).apply(s, new Rng(5)).data).toEqual(out.data);
+    expect(Array.from(new RandomNoise(0).apply(sample([2, 3]), new Rng(0)).data)).toEqual([2, 3]);
+  });
+});
+
+describe('RandomInvert', () => {
+  it('maps x to min + max - x when drawn', () => {
+    expect(Array.from(new RandomInvert(1).apply(sample([-1, 0, 0.5, 1]), new Rng(0)).data)).toEqual([1, 0, -0.5, -1]);
+    expect(Array.from(new RandomInvert(1).apply(sample([0, 1, 3]), new Rng(0)).data)).toEqual([3, 2, 0]);
+    const s = sample([1, 2]);
+    expect(new RandomInvert(0).apply(s, new Rng(0))).toBe(s);
+  });
+});
+
+describe('subtraction', () => {
+  it('subtracts pre from post and checks shapes', () => {
+    expect(Array.from(subtraction(sample([5, 7]), sample([1, 2])).data)).toEqual([4, 5]);
+    expect(() => subtraction(sample([1, 2]), sample([1]))).toThrow("'t' has shape [1, 1, 2] but 't' has [1, 1, 1]");
   });
 });

@@ -89,3 +89,65 @@ export class ZNormalize implements Transform {
     return { ...sample, data: out };
   }
 }
+
+/**
+ * Adds Gaussian noise whose standard deviation is itself drawn from `U(0, maxStd)` per call
+ * (default 0.1, for volumes already scaled to about unit range).
+ *
+ * @example
+ * new RandomNoise(0.1).apply(sample, rng);
+ */
+export class RandomNoise implements Transform {
+  readonly name = 'randomNoise';
+  constructor(readonly maxStd = 0.1) {
+    if (!(maxStd >= 0)) throw new Error(`RandomNoise: maxStd must be >= 0, got ${maxStd}`);
+  }
+
+  apply(sample: VolumeSample, rng: Rng): VolumeSample {
+    const std = rng.uniformRange(0, this.maxStd);
+    const out = new Float32Array(sample.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = sample.data[i] + std * rng.normal();
+    return { ...sample, data: out };
+  }
+}
+
+/**
+ * With probability `p` (default 0.5) inverts intensities within their range: `x -> min + max - x`
+ * (for data in [-1, 1] or symmetric z-scores this is `-x` up to the range's asymmetry).
+ *
+ * @example
+ * new RandomInvert(0.5).apply(sample, rng);
+ */
+export class RandomInvert implements Transform {
+  readonly name = 'randomInvert';
+  constructor(readonly p = 0.5) {}
+
+  apply(sample: VolumeSample, rng: Rng): VolumeSample {
+    if (!rng.bernoulli(this.p)) return sample;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of sample.data) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const out = new Float32Array(sample.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = lo + hi - sample.data[i];
+    return { ...sample, data: out };
+  }
+}
+
+/**
+ * The subtraction image `post - pre` (first post-contrast minus pre-contrast, as the paper's breast
+ * MRI input); the result keeps `post`'s id, label, spacing and mask.
+ *
+ * @example
+ * const sub = subtraction(postSample, preSample);
+ */
+export function subtraction(post: VolumeSample, pre: VolumeSample): VolumeSample {
+  if (post.shape.some((n, a) => n !== pre.shape[a])) {
+    throw new Error(`subtraction: '${post.id}' has shape [${post.shape.join(', ')}] but '${pre.id}' has [${pre.shape.join(', ')}]; resample them to one grid first`);
+  }
+  const out = new Float32Array(post.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = post.data[i] - pre.data[i];
+  return { ...post, data: out };
+}

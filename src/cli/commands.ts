@@ -1,4 +1,6 @@
 import type { CliCommand } from './command';
+import { statsCommand } from './stats';
+import { inspectCommand } from './inspect';
 
 /** Every sub-command, in the order `mst-ts --help` lists them. Add new commands here. */
-export const COMMANDS: CliCommand[] = [];
+export const COMMANDS: CliCommand[] = [inspectCommand, statsCommand];

@@ -229,17 +229,30 @@ export function topLevelKeys(root: unknown): string[] {
   return root instanceof Map ? [...root.keys()].map(String) : [];
 }
 
+const MAX_PLAIN_ITEMS = 32;
+
 /** Converts an unpickled value to JSON-friendly data: tensors as `{tensor: [shape], dtype}`, globals as names. */
 export function toPlain(value: unknown, depth = 0): unknown {
-  if (depth > 20) return '...';
+  if (depth > 12) return '...';
   if (value instanceof TorchTensorRef) return { tensor: value.shape, dtype: value.storage.dtype };
   if (value instanceof PickleGlobal) return `<${value.toString()}>`;
+  // Long containers (an optimizer's per-parameter state) are cut to keep reports readable.
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of value) out[String(k)] = toPlain(v, depth + 1);
+    let i = 0;
+    for (const [k, v] of value) {
+      if (i++ === MAX_PLAIN_ITEMS) {
+        out['...'] = `${value.size - MAX_PLAIN_ITEMS} more`;
+        break;
+      }
+      out[String(k)] = toPlain(v, depth + 1);
+    }
     return out;
   }
-  if (Array.isArray(value)) return value.map((v) => toPlain(v, depth + 1));
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_PLAIN_ITEMS).map((v) => toPlain(v, depth + 1));
+    return value.length > MAX_PLAIN_ITEMS ? [...items, `... ${value.length - MAX_PLAIN_ITEMS} more`] : items;
+  }
   if (value instanceof Uint8Array) return `<bytes ${value.byteLength}>`;
   if (typeof value === 'bigint') return value.toString();
   if (value !== null && typeof value === 'object') return `<${(value as object).constructor?.name ?? 'object'}>`;

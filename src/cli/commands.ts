@@ -1,6 +1,7 @@
 import type { CliCommand } from './command';
 import { statsCommand } from './stats';
 import { inspectCommand } from './inspect';
+import { explainCommand } from './explain';
 
 /** Every sub-command, in the order `mst-ts --help` lists them. Add new commands here. */
-export const COMMANDS: CliCommand[] = [inspectCommand, statsCommand];
+export const COMMANDS: CliCommand[] = [inspectCommand, statsCommand, explainCommand];

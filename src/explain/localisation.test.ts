@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { localisationMetrics, pointingGame, quantile, sliceCorrectness, thresholdSegmentation, topKIndices } from './localisation';
+import { linearQuantile, localisationMetrics, pointingGame, sliceCorrectness, thresholdSegmentation, topKIndices } from './localisation';
 
 const shape = [2, 2, 3] as const;
 // Lesion: voxels (1, 0, 1) and (1, 0, 2).
@@ -7,8 +7,8 @@ const mask = { data: [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0], shape };
 
 describe('localisation metrics', () => {
   it('computes quantiles as numpy (linear interpolation)', () => {
-    expect(quantile([4, 1, 3, 2], 0.5)).toBe(2.5);
-    expect(quantile([0, 10], 0.999)).toBeCloseTo(9.99, 12);
+    expect(linearQuantile([4, 1, 3, 2], 0.5)).toBe(2.5);
+    expect(linearQuantile([0, 10], 0.999)).toBeCloseTo(9.99, 12);
   });
 
   it('ranks slices and scores slice correctness with top-k', () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** A volume on the CPU: values in C order over `[D, H, W]`. */
-export interface Volume {
+export interface CpuVolume {
   data: ArrayLike<number>;
   shape: readonly number[];
 }
@@ -20,7 +20,7 @@ export interface LocalisationMetrics {
   diceMean: number;
   /** IoU averaged over background and foreground, the authors' `IOU` column. */
   iouMean: number;
-  /** The threshold used (`quantile(map, q)`). */
+  /** The threshold used (`np.quantile(map, q)`). */
   threshold: number;
   /** Index `[d, h, w]` of the map's peak voxel. */
   peak: [number, number, number];
@@ -42,7 +42,7 @@ function checkSameShape(what: string, a: readonly number[], b: readonly number[]
   }
 }
 
-function checkVolume(what: string, v: Volume): void {
+function checkVolume(what: string, v: CpuVolume): void {
   const n = v.shape.reduce((p, d) => p * d, 1);
   if (v.shape.length !== 3) throw new Error(`${what}: expected a volume [D, H, W], got shape [${v.shape.join(', ')}]`);
   if (v.data.length !== n) throw new Error(`${what}: shape [${v.shape.join(', ')}] needs ${n} values, got ${v.data.length}`);
@@ -53,10 +53,10 @@ function checkVolume(what: string, v: Volume): void {
  * (`np.quantile(x, q)`): position `q * (n - 1)` in the sorted values.
  *
  * @example
- * quantile([1, 2, 3, 4], 0.5); // 2.5
+ * linearQuantile([1, 2, 3, 4], 0.5); // 2.5
  */
-export function quantile(values: ArrayLike<number>, q: number): number {
-  if (!(q >= 0 && q <= 1)) throw new Error(`quantile: q must lie in [0, 1], got ${q}`);
+export function linearQuantile(values: ArrayLike<number>, q: number): number {
+  if (!(q >= 0 && q <= 1)) throw new Error(`linearQuantile: q must lie in [0, 1], got ${q}`);
   if (values.length === 0) return NaN;
   const sorted = Float64Array.from(values).sort();
   const pos = q * (sorted.length - 1);
@@ -84,7 +84,7 @@ export function topKIndices(values: ArrayLike<number>, k: number): number[] {
  * @example
  * sliceCorrectness([0.2, 0.7, 0.1], { data: mask, shape: [3, 64, 64] }, 1);
  */
-export function sliceCorrectness(sliceAttention: ArrayLike<number>, mask: Volume, k = 1): boolean {
+export function sliceCorrectness(sliceAttention: ArrayLike<number>, mask: CpuVolume, k = 1): boolean {
   checkVolume('sliceCorrectness', mask);
   const [d, h, w] = mask.shape;
   if (sliceAttention.length !== d) throw new Error(`sliceCorrectness: slice attention has ${sliceAttention.length} slices, the mask ${d}`);
@@ -96,7 +96,7 @@ export function sliceCorrectness(sliceAttention: ArrayLike<number>, mask: Volume
 }
 
 /** Index `[d, h, w]` of a volume's largest value (the first one on ties). */
-export function peakVoxel(map: Volume): [number, number, number] {
+export function peakVoxel(map: CpuVolume): [number, number, number] {
   checkVolume('peakVoxel', map);
   let best = 0;
   for (let i = 1; i < map.data.length; i++) if (map.data[i] > map.data[best]) best = i;
@@ -110,7 +110,7 @@ export function peakVoxel(map: Volume): [number, number, number] {
  * @example
  * pointingGame({ data: saliency, shape: [32, 224, 224] }, { data: mask, shape: [32, 224, 224] });
  */
-export function pointingGame(map: Volume, mask: Volume): boolean {
+export function pointingGame(map: CpuVolume, mask: CpuVolume): boolean {
   checkVolume('pointingGame', mask);
   checkSameShape('pointingGame', map.shape, mask.shape);
   const [d, h, w] = peakVoxel(map);
@@ -125,11 +125,11 @@ export function pointingGame(map: Volume, mask: Volume): boolean {
  * @example
  * thresholdSegmentation(map, mask).dice;
  */
-export function thresholdSegmentation(map: Volume, mask: Volume, q = 0.999): Pick<LocalisationMetrics, 'dice' | 'iou' | 'diceMean' | 'iouMean' | 'threshold'> {
+export function thresholdSegmentation(map: CpuVolume, mask: CpuVolume, q = 0.999): Pick<LocalisationMetrics, 'dice' | 'iou' | 'diceMean' | 'iouMean' | 'threshold'> {
   checkVolume('thresholdSegmentation', map);
   checkVolume('thresholdSegmentation', mask);
   checkSameShape('thresholdSegmentation', map.shape, mask.shape);
-  const threshold = quantile(map.data, q);
+  const threshold = linearQuantile(map.data, q);
   // Counts per class c in {0, 1}: predicted, true and both.
   const pred = [0, 0];
   const gt = [0, 0];
@@ -146,7 +146,7 @@ export function thresholdSegmentation(map: Volume, mask: Volume, q = 0.999): Pic
   return { dice: dice[1], iou: iou[1], diceMean: (dice[0] + dice[1]) / 2, iouMean: (iou[0] + iou[1]) / 2, threshold };
 }
 
-async function toVolume(what: string, v: tf.Tensor | Volume): Promise<Volume> {
+async function toVolume(what: string, v: tf.Tensor | CpuVolume): Promise<CpuVolume> {
   if (v instanceof tf.Tensor) {
     if (v.rank !== 3) throw new Error(`${what}: expected a volume [D, H, W], got shape [${v.shape.join(', ')}]`);
     return { data: await v.data(), shape: v.shape };
@@ -164,9 +164,9 @@ async function toVolume(what: string, v: tf.Tensor | Volume): Promise<Volume> {
  * m.sliceCorrect; m.lesionCorrect; m.dice;
  */
 export async function localisationMetrics(
-  map: tf.Tensor | Volume,
+  map: tf.Tensor | CpuVolume,
   sliceAttention: tf.Tensor | ArrayLike<number>,
-  mask: tf.Tensor | Volume,
+  mask: tf.Tensor | CpuVolume,
   options: LocalisationOptions = {},
 ): Promise<LocalisationMetrics> {
   const { topK = 1, quantile: q = 0.999 } = options;

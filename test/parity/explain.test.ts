@@ -1,16 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
+import * as fs from 'node:fs';
 import { camFromWeights } from '../../src/explain/cam_utils';
 import { disposeExplanation, explainVolume } from '../../src/explain/explain_volume';
-import { gradCamWeights } from '../../src/explain/grad_cam';
-import { gradCamPlusPlusWeights } from '../../src/explain/grad_cam_pp';
+import { gradCam, gradCamWeights } from '../../src/explain/grad_cam';
+import { gradCamPlusPlus, gradCamPlusPlusWeights } from '../../src/explain/grad_cam_pp';
 import { combineSliceAndPlane, mstSaliency } from '../../src/explain/mst_saliency';
 import { attentionRollout } from '../../src/explain/rollout';
 import { trilinearUpsample, type TrilinearOptions } from '../../src/explain/trilinear_upsample';
 import { loadSafetensors } from '../../src/io/safetensors';
 import { DinoVisionTransformer, type DinoVisionTransformerOptions } from '../../src/models/dinov2';
 import { MedicalSliceTransformer } from '../../src/models/medical_slice_transformer';
+import { ResNet2D } from '../../src/models/resnet2d';
+import { ResNet3D } from '../../src/models/resnet3d';
 import { disposeStateDict, type StateDict } from '../../src/nn/module';
-import { stateDictFromSpecFile } from '../fixture_weights';
+import { stateDictFromSpec, stateDictFromSpecFile, type WeightSpec } from '../fixture_weights';
 import { fixturePath, maxAbsDiff } from '../helpers';
 
 // Fixtures: /usr/bin/python3 tools/reference/explain_ref.py (each map computed the authors' way).
@@ -162,5 +165,101 @@ describe.each(Object.keys(MST))('MST maps (%s) equal the authors\' get_attention
     disposeExplanation(t);
     expect(tf.memory().numTensors).toBe(before);
     vol.dispose();
+  });
+});
+
+describe('Grad-CAM on ResNet3D equals the authors\' ResNet (hooks on the last ReLU) and main_predict', () => {
+  let net: ResNet3D;
+  let volume: tf.Tensor;
+  let ref: StateDict;
+  beforeAll(async () => {
+    net = new ResNet3D({ block: 'basic', layers: [1, 1, 1, 1], blockInplanes: [8, 16, 16, 32], numClasses: 3 });
+    const spec = JSON.parse(fs.readFileSync(fixturePath('explain', 'resnet3d.json'), 'utf8')) as WeightSpec & { inputs: WeightSpec };
+    const sd = stateDictFromSpec(spec);
+    net.loadStateDict(sd);
+    disposeStateDict(sd);
+    net.eval();
+    const v = stateDictFromSpec(spec.inputs);
+    volume = v.volume; // [1, D, H, W]
+    ref = await loadSafetensors(fixturePath('explain', 'resnet3d.safetensors'));
+  });
+  afterAll(() => {
+    net.dispose();
+    volume.dispose();
+    disposeStateDict(ref);
+  });
+
+  it.each([
+    ['layer4', undefined, 'gradcam'],
+    ['layer4', undefined, 'gradcam++'],
+    ['layer4', 2, 'gradcam'],
+    ['layer4', 2, 'gradcam++'],
+    ['layer3', undefined, 'gradcam'],
+    ['layer3', 2, 'gradcam++'],
+  ] as const)('%s, class %s, %s: normalised map to 1e-4', (layer, target, mode) => {
+    const before = tf.memory().numTensors;
+    const fn = mode === 'gradcam' ? gradCam : gradCamPlusPlus;
+    const r = fn(net, volume, { layer, targetClass: target });
+    const expected = ref[`${layer}.${target ?? 'argmax'}.${mode}`];
+    expect(r.cam.shape).toEqual([1, ...expected.shape]);
+    expect(r.targetClass).toEqual([target ?? 0]);
+    expect(maxAbsDiff(r.cam, expected)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(r.scores, ref.logits)).toBeLessThan(1e-3);
+    tf.dispose([r.cam, r.scores]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('explainVolume (default Grad-CAM++ at layer4) upsampled as main_predict to 1e-4', async () => {
+    const vol = tf.squeeze(volume, [0]);
+    const before = tf.memory().numTensors;
+    const e = await explainVolume(net, vol);
+    expect(e.model).toBe('resnet3d');
+    expect(e.shapes).toEqual({ saliency: [2, 2, 2], saliencyUpsampled: [24, 32, 32] });
+    expect(maxAbsDiff(e.saliencyUpsampled as tf.Tensor, ref['layer4.argmax.gradcam++.up'])).toBeLessThan(1e-4);
+    disposeExplanation(e);
+    expect(tf.memory().numTensors).toBe(before);
+    vol.dispose();
+  });
+
+  it('names the valid layers and the class range in its errors', () => {
+    expect(() => gradCam(net, volume, { layer: 'layer5' })).toThrow(/unknown layer 'layer5'; expected one of conv1, bn1, relu, maxpool, layer1.0/);
+    expect(() => gradCam(net, volume, { targetClass: 3 })).toThrow(/target class 3 is out of range: the network has 3 classes \(0..2\)/);
+  });
+});
+
+describe('MST-ResNet Grad-CAM++ x slice attention equals the authors\' ResNetSliceTrans', () => {
+  let model: MedicalSliceTransformer;
+  let volume: tf.Tensor;
+  let ref: StateDict;
+  beforeAll(async () => {
+    model = new MedicalSliceTransformer({ encoder: new ResNet2D({ block: 'basic', layers: [1, 1, 1, 1], feedForward: false }), numClasses: 2, encoderName: 'model' });
+    const spec = JSON.parse(fs.readFileSync(fixturePath('explain', 'mst_resnet.json'), 'utf8')) as WeightSpec & { inputs: WeightSpec };
+    const sd = stateDictFromSpec(spec);
+    model.loadStateDict(sd);
+    disposeStateDict(sd);
+    model.eval();
+    const v = stateDictFromSpec(spec.inputs);
+    volume = tf.squeeze(v.volume, [0]); // [D, H, W]
+    v.volume.dispose();
+    ref = await loadSafetensors(fixturePath('explain', 'mst_resnet.safetensors'));
+  });
+  afterAll(() => {
+    model.dispose();
+    volume.dispose();
+    disposeStateDict(ref);
+  });
+
+  it.each(['sliceFeature', 'class'] as const)('camTarget %s: CAM, slice attention and saliency to 1e-4', async (camTarget) => {
+    const before = tf.memory().numTensors;
+    const e = await explainVolume(model, volume, { camTarget });
+    expect(e.shapes).toEqual({ sliceAttention: [3], planeAttention: [3, 3, 3], saliency: [3, 3, 3], saliencyUpsampled: [3, 96, 96] });
+    expect(maxAbsDiff(e.sliceAttention as tf.Tensor, ref.slice_attention)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(e.planeAttention as tf.Tensor, ref[`${camTarget}.cam`])).toBeLessThan(1e-4);
+    expect(maxAbsDiff(e.saliency, ref[`${camTarget}.saliency`])).toBeLessThan(1e-4);
+    if (camTarget === 'sliceFeature') expect(maxAbsDiff(e.saliencyUpsampled as tf.Tensor, ref['sliceFeature.saliency_up'])).toBeLessThan(1e-4);
+    const p = ref.probabilities.dataSync();
+    e.probabilities.forEach((v, i) => expect(Math.abs(v - p[i])).toBeLessThan(1e-4));
+    disposeExplanation(e);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -16,6 +16,7 @@ import os
 import sys
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -221,9 +222,180 @@ def cam_cases():
     save_safetensors(out, os.path.join(OUT, "cam.safetensors"))
 
 
+# ---------------------------------------------------------------- Grad-CAM on ResNets
+
+
+class Block(nn.Module):
+    """MONAI ResNetBlock / torchvision BasicBlock (same keys): conv-bn-relu-conv-bn, shortcut, relu."""
+
+    def __init__(self, dims, cin, planes, stride, bias_downsample):
+        super().__init__()
+        Conv, BN = (nn.Conv3d, nn.BatchNorm3d) if dims == 3 else (nn.Conv2d, nn.BatchNorm2d)
+        self.conv1 = Conv(cin, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = BN(planes)
+        self.conv2 = Conv(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = BN(planes)
+        self.downsample = None
+        if stride != 1 or cin != planes:
+            self.downsample = nn.Sequential(Conv(cin, planes, 1, stride=stride, bias=bias_downsample), BN(planes))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class RefResNet(nn.Module):
+    """MONAI's ResNet (dims 3: conv1 7 stride 1, biased shortcut) or torchvision's (dims 2: conv1 7
+    stride 2, no shortcut bias, fc = Identity as ResNetSliceTrans). Returns logits and every stage's output."""
+
+    def __init__(self, dims, planes, layers, num_classes):
+        super().__init__()
+        Conv, BN, Pool = (nn.Conv3d, nn.BatchNorm3d, nn.MaxPool3d) if dims == 3 else (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d)
+        self.conv1 = Conv(3 if dims == 2 else 1, planes[0], 7, stride=1 if dims == 3 else 2, padding=3, bias=False)
+        self.bn1 = BN(planes[0])
+        self.maxpool = Pool(3, stride=2, padding=1)
+        cin = planes[0]
+        for k in range(4):
+            blocks = []
+            for i in range(layers[k]):
+                blocks.append(Block(dims, cin, planes[k], 2 if (k > 0 and i == 0) else 1, dims == 3))
+                cin = planes[k]
+            setattr(self, f"layer{k + 1}", nn.Sequential(*blocks))
+        self.fc = nn.Linear(cin, num_classes) if num_classes else None
+
+    def forward(self, x):
+        x = self.maxpool(F.relu(self.bn1(self.conv1(x))))
+        outs = {}
+        for k in range(1, 5):
+            x = getattr(self, f"layer{k}")(x)
+            if x.requires_grad:
+                x.retain_grad()
+            outs[f"layer{k}"] = x
+        x = torch.flatten(F.adaptive_avg_pool3d(x, 1) if x.ndim == 5 else F.adaptive_avg_pool2d(x, 1), 1)
+        return (self.fc(x) if self.fc is not None else x), outs
+
+
+def resnet_rule(key, t):
+    if "running_var" in key:
+        return dict(low=0.5, high=1.5)
+    if "running_mean" in key or key.endswith("bias"):
+        return dict(low=-0.1, high=0.1)
+    if "bn" in key or "downsample.1" in key:
+        return dict(low=0.8, high=1.2)
+    fan_in = t[0].numel()
+    b = (6.0 / fan_in) ** 0.5
+    return dict(low=-b, high=b)
+
+
+def cam_from(grads, act, mode):
+    """The authors' compute_attention_maps on [B, C, ...] tensors, channels-last [B, ...] out."""
+    return cam_map(grads, act, mode)[:, 0]
+
+
+RESNET3D = dict(planes=[8, 16, 16, 32], layers=[1, 1, 1, 1], num_classes=3)
+RESNET3D_VOLUME = [1, 24, 32, 32]
+
+
+def resnet3d_cases():
+    torch.manual_seed(0)
+    model = RefResNet(3, **RESNET3D).eval()
+    spec = make_spec(model, 51, resnet_rule)
+    vol = inputs_spec(29, {"volume": {"shape": RESNET3D_VOLUME, "low": -2.0, "high": 2.0}})
+    spec["inputs"] = vol
+    write_json(spec, os.path.join(OUT, "resnet3d.json"))
+    fill_from_spec(model, spec)
+    source = from_spec(vol, "volume")[:, None]  # [1, 1, D, H, W]
+    out = {}
+    for layer in ("layer4", "layer3"):
+        for target in (None, 2):
+            for mode in ("gradcam", "gradcam++"):
+                model.zero_grad()
+                logits, acts = model(source)
+                cls = logits.argmax(dim=1, keepdim=True) if target is None else torch.full((1, 1), target)
+                logits.gather(1, cls).sum().backward()
+                act = acts[layer]
+                name = f"{layer}.{'argmax' if target is None else target}.{mode}"
+                out[name] = cam_from(act.grad, act.detach(), mode)[0]
+    with torch.no_grad():
+        logits, _ = model(source)
+    out["logits"] = logits[0]
+    # main_predict: the layer-resolution map upsampled to the volume.
+    cam = out["layer4.argmax.gradcam++"][None, None]
+    out["layer4.argmax.gradcam++.up"] = F.interpolate(cam, size=tuple(RESNET3D_VOLUME[1:]), mode="trilinear")[0, 0]
+    print(f"resnet3d: logits {logits[0].tolist()}; layer4 map {tuple(out['layer4.argmax.gradcam'].shape)}")
+    save_safetensors(out, os.path.join(OUT, "resnet3d.safetensors"))
+
+
+MST_RESNET_VOLUME = [1, 3, 96, 96]
+
+
+class ResNetSliceTrans(nn.Module):
+    """The authors' ResNetSliceTrans without Lightning: `model` (torchvision ResNet, fc = Identity),
+    `cls_token`, `slice_fusion` (one pre-norm layer, 16 heads, feed-forward = width), `linear`."""
+
+    def __init__(self, out_ch):
+        super().__init__()
+        self.model = RefResNet(2, [64, 128, 256, 512], [1, 1, 1, 1], None)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, 512))
+        self.slice_fusion = nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(d_model=512, nhead=16, dim_feedforward=512, dropout=0.0, batch_first=True, norm_first=True),
+            num_layers=1,
+            norm=nn.LayerNorm(512),
+        )
+        self.linear = nn.Linear(512, out_ch)
+
+    def forward(self, source):
+        B = source.shape[0]
+        x = source.repeat(1, 3, 1, 1, 1).permute(0, 2, 1, 3, 4).reshape(-1, 3, *source.shape[3:])
+        feats, acts = self.model(x)
+        h = torch.cat([self.cls_token.repeat(B, 1, 1), feats.reshape(B, -1, 512)], dim=1)
+        attn = layer_attention(self.slice_fusion.layers[0], h, None)
+        return self.linear(self.slice_fusion(h)[:, 0]), feats, acts, attn
+
+
+def mst_resnet_cases():
+    torch.manual_seed(0)
+    model = ResNetSliceTrans(2).eval()
+
+    def rule(key, t):
+        return resnet_rule(key, t) if key.startswith("model.") else mst_rule(key, t)
+
+    spec = make_spec(model, 61, rule)
+    vol = inputs_spec(37, {"volume": {"shape": MST_RESNET_VOLUME, "low": -2.0, "high": 2.0}})
+    spec["inputs"] = vol
+    write_json(spec, os.path.join(OUT, "mst_resnet.json"))
+    fill_from_spec(model, spec)
+    source = from_spec(vol, "volume")[:, None]
+    D, H, W = MST_RESNET_VOLUME[1:]
+    out = {}
+    for target in ("sliceFeature", "class"):
+        model.zero_grad()
+        logits, feats, acts, attn = model(source)
+        if target == "sliceFeature":
+            # ResNet.forward with save_attn inside ResNetSliceTrans: each slice's largest feature.
+            feats.gather(1, feats.argmax(dim=1, keepdim=True)).sum().backward()
+        else:
+            logits.gather(1, logits.argmax(dim=1, keepdim=True)).sum().backward()
+        act = acts["layer4"]
+        s = slice_attention(attn.detach())  # [D]
+        cam = cam_from(act.grad, act.detach(), "gradcam++")  # [D, h, w], min-max over all slices
+        weight = (s[:, None, None] * cam)[None, None]  # get_attention_maps, viewed [1, 1, D, h, w]
+        out[f"{target}.cam"] = cam
+        out[f"{target}.saliency"] = weight[0, 0]
+        if target == "sliceFeature":
+            out[f"{target}.saliency_up"] = F.interpolate(weight, size=(D, H, W), mode="trilinear")[0, 0]
+        out["slice_attention"] = s
+        out["probabilities"] = torch.softmax(logits.detach(), dim=-1)[0]
+    print(f"mst_resnet: p {out['probabilities'].tolist()} slice {out['slice_attention'].tolist()}")
+    save_safetensors(out, os.path.join(OUT, "mst_resnet.safetensors"))
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     print("torch", torch.__version__)
     trilinear_cases()
     cam_cases()
     mst_cases()
+    resnet3d_cases()
+    mst_resnet_cases()

@@ -1,0 +1,73 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { saveSafetensors } from '../io/safetensors';
+import { createModel } from '../models/registry';
+import { disposeStateDict } from '../nn/module';
+import { FULL } from '../../test/helpers';
+import { UsageError } from './command';
+import { explainCommand } from './explain';
+
+describe('mst-ts explain: flags', () => {
+  it('refuses a method that does not fit the architecture before building it', async () => {
+    const run = explainCommand.run(['--arch', 'mst-resnet18', '--weights', 'w', '--input', 'v.npy', '--out', 'o', '--method', 'rollout']);
+    await expect(run).rejects.toThrow(UsageError);
+    await expect(explainCommand.run(['--arch', 'mst-resnet18', '--weights', 'w', '--input', 'v.npy', '--out', 'o', '--method', 'rollout'])).rejects.toThrow(
+      /--method rollout does not apply to mst-resnet18; expected gradcam or gradcam\+\+/,
+    );
+  });
+
+  it('names the missing flag and bad values', async () => {
+    await expect(explainCommand.run(['--arch', 'mst-resnet18'])).rejects.toThrow(/--weights is required/);
+    await expect(explainCommand.run(['--arch', 'x', '--weights', 'w', '--input', 'i', '--out', 'o'])).rejects.toThrow(/unknown --arch 'x'; expected one of mst-dinov2-s/);
+    await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'i', '--out', 'o', '--alpha', '2'])).rejects.toThrow(/--alpha must be a number in \[0, 1\], got '2'/);
+  });
+});
+
+// Building a registry model at random init takes about a minute on the shared machine: full runs only.
+(FULL ? describe : describe.skip)('mst-ts explain: end to end', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-explain-'));
+    const model = createModel('mst-resnet18', { seed: 3 });
+    const sd = model.stateDict();
+    await saveSafetensors(sd, path.join(dir, 'w.safetensors'));
+    disposeStateDict(sd);
+    model.dispose();
+    // A [3, 32, 32] float32 .npy volume.
+    const data = Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 7));
+    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 32, 32), }";
+    header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    const bytes = Buffer.alloc(10 + header.length + data.byteLength);
+    Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(bytes);
+    bytes.writeUInt16LE(header.length, 8);
+    bytes.write(header, 10, 'latin1');
+    Buffer.from(data.buffer).copy(bytes, 10 + header.length);
+    fs.writeFileSync(path.join(dir, 'v.npy'), bytes);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('writes the montage, the bar chart, the saliency volume and a JSON summary', async () => {
+    const out = path.join(dir, 'out');
+    const chunks: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      chunks.push(String(s));
+      return true;
+    });
+    const before = tf.memory().numTensors;
+    try {
+      const code = await explainCommand.run(['--arch', 'mst-resnet18', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.npy'), '--out', out, '--json', '--backend', 'wasm']);
+      expect(code).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    const summary = JSON.parse(chunks.join(''));
+    expect(summary.method).toBe('gradcam++');
+    expect(summary.shapes).toEqual({ sliceAttention: [3], planeAttention: [3, 1, 1], saliency: [3, 1, 1], saliencyUpsampled: [3, 32, 32] });
+    expect(summary.sliceAttention.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
+    for (const f of ['montage.png', 'slice_attention.png', 'saliency.npy', 'explanation.json']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    expect(fs.statSync(path.join(out, 'saliency.npy')).size).toBe(128 + 3 * 32 * 32 * 4);
+  });
+});

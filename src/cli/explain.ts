@@ -1,0 +1,207 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { setBackend, useDefaultBackend } from '../backend';
+import { disposeExplanation, explainVolume, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
+import { montagePng, sliceAttentionBarChart, type MontageRow } from '../explain/montage';
+import type { ColormapName } from '../explain/colormap';
+import type { HeadFusion } from '../explain/rollout';
+import { writeFileAtomic } from '../io/files';
+import { npyToTensor, readNpy } from '../io/npy';
+import { loadSafetensors } from '../io/safetensors';
+import { createModel, MODEL_REGISTRY } from '../models/registry';
+import { disposeStateDict } from '../nn/module';
+import { UsageError, type CliCommand } from './command';
+
+const METHODS: ExplainMethod[] = ['attention', 'rollout', 'gradcam', 'gradcam++'];
+
+const USAGE = `Usage: mst-ts explain --arch <name> --weights <file.safetensors> --input <volume.npy> --out <dir> [options]
+
+Explains one volume: runs the model with attention (MST-DINOv2) or gradients (ResNet3D, MST-ResNet)
+and writes what a reader looks at.
+
+Options:
+  --arch <name>          architecture (required): ${[...MODEL_REGISTRY.keys()].join(', ')}
+  --weights <file>       PyTorch-named weights as .safetensors (required; loaded strictly)
+  --input <file>         the volume as a .npy array [D, H, W], slices along the first axis (required)
+  --out <dir>            output folder, created if missing (required)
+  --method <m>           attention | rollout (MST-DINOv2; default attention) or gradcam | gradcam++
+                         (ResNet3D, MST-ResNet; default gradcam++, the authors')
+  --zero-first-patch     plane attention with the first patch zeroed, as the authors' code
+  --head-fusion <f>      rollout head fusion: mean (default), max, min
+  --layer <name>         Grad-CAM layer (default layer4: the output of its last block)
+  --target-class <n>     class a Grad-CAM explains (default: the predicted class)
+  --cam-target <t>       MST-ResNet: class (default) or sliceFeature (the authors' per-slice target)
+  --tta                  average predictions and maps over the 8 flips of the volume
+  --colormap <name>      jet (default, the paper's) or turbo
+  --alpha <a>            overlay opacity in [0, 1] (default 0.5)
+  --slices <a:b>         slices shown in the montage, a to b-1 (default: 8 around the peak)
+  --num-classes <n>      output classes of the model (default 2)
+  --backend <name>       tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
+  --json                 print the summary as one JSON line
+  -h, --help             this text
+
+Writes to <dir>:
+  montage.png            input row and saliency overlay row (plus slice attention and per-slice map
+                         rows for MST), consecutive slices as columns, as the paper's Figures 4-6
+  slice_attention.png    bar chart of the slice attention (MST)
+  saliency.npy           the saliency volume [D, H, W] float32, upsampled trilinearly to the input
+  explanation.json       probabilities, predicted class, method, map shapes, slice attention
+
+The summary (text, or --json) gives the arch, probabilities, predicted class and the files written.`;
+
+function parseSlices(text: string, depth: number): number[] {
+  const m = /^(\d+):(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`explain: --slices must look like a:b (slices a to b-1), got '${text}'`);
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  if (!(a < b && b <= depth)) throw new UsageError(`explain: --slices ${text} is outside the volume's ${depth} slices (need a < b <= ${depth})`);
+  return Array.from({ length: b - a }, (_, i) => a + i);
+}
+
+/** Writes a float32 `.npy` array (version 1.0, C order). */
+function npyBytes(data: Float32Array, shape: number[]): Uint8Array {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
+
+async function run(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        arch: { type: 'string' },
+        weights: { type: 'string' },
+        input: { type: 'string' },
+        out: { type: 'string' },
+        method: { type: 'string' },
+        'zero-first-patch': { type: 'boolean', default: false },
+        'head-fusion': { type: 'string' },
+        layer: { type: 'string' },
+        'target-class': { type: 'string' },
+        'cam-target': { type: 'string' },
+        tta: { type: 'boolean', default: false },
+        colormap: { type: 'string' },
+        alpha: { type: 'string' },
+        slices: { type: 'string' },
+        'num-classes': { type: 'string' },
+        backend: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    throw new UsageError(`explain: ${(e as Error).message}\n\n${USAGE}`);
+  }
+  const str = (k: string) => values[k] as string | undefined;
+  const [arch, weights, input, out] = [str('arch'), str('weights'), str('input'), str('out')];
+  for (const [flag, v] of [['--arch', arch], ['--weights', weights], ['--input', input], ['--out', out]] as const) {
+    if (!v) throw new UsageError(`explain: ${flag} is required\n\n${USAGE}`);
+  }
+  if (!MODEL_REGISTRY.has(arch as string)) throw new UsageError(`explain: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
+  const method = str('method') as ExplainMethod | undefined;
+  if (method !== undefined && !METHODS.includes(method)) throw new UsageError(`explain: --method must be one of ${METHODS.join(', ')}, got '${method}'`);
+  // Checked before the (slow) model construction: DINOv2 encoders give attention, ResNets gradients.
+  const fits: ExplainMethod[] = (arch as string).startsWith('mst-dinov2') ? ['attention', 'rollout'] : ['gradcam', 'gradcam++'];
+  if (method !== undefined && !fits.includes(method)) throw new UsageError(`explain: --method ${method} does not apply to ${arch}; expected ${fits.join(' or ')}`);
+  const fusion = str('head-fusion') as HeadFusion | undefined;
+  if (fusion !== undefined && !['mean', 'max', 'min'].includes(fusion)) throw new UsageError(`explain: --head-fusion must be mean, max or min, got '${fusion}'`);
+  const camTarget = str('cam-target');
+  if (camTarget !== undefined && camTarget !== 'class' && camTarget !== 'sliceFeature') throw new UsageError(`explain: --cam-target must be class or sliceFeature, got '${camTarget}'`);
+  const colormap = (str('colormap') ?? 'jet') as ColormapName;
+  if (colormap !== 'jet' && colormap !== 'turbo') throw new UsageError(`explain: --colormap must be jet or turbo, got '${colormap}'`);
+  const alpha = str('alpha') === undefined ? 0.5 : Number(str('alpha'));
+  if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`explain: --alpha must be a number in [0, 1], got '${str('alpha')}'`);
+  const intFlag = (k: string, fallback: number | undefined, min: number) => {
+    const v = str(k);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!(Number.isInteger(n) && n >= min)) throw new UsageError(`explain: --${k} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+  const numClasses = intFlag('num-classes', 2, 1) as number;
+  const targetClass = intFlag('target-class', undefined, 0);
+
+  if (values.backend) await setBackend(str('backend') as string);
+  else await useDefaultBackend();
+
+  const npy = await readNpy(input as string);
+  if (npy.shape.length !== 3) throw new Error(`explain: ${input}: expected a volume [D, H, W], got shape [${npy.shape.join(', ')}]`);
+  const slices = str('slices') === undefined ? undefined : parseSlices(str('slices') as string, npy.shape[0]);
+  const model = createModel(arch as string, { numClasses });
+  const volume = npyToTensor(npy, 'float32');
+  try {
+    const dict = await loadSafetensors(weights as string);
+    try {
+      model.loadStateDict(dict);
+    } finally {
+      disposeStateDict(dict);
+    }
+    const options: ExplainOptions = {
+      method,
+      zeroFirstPatch: values['zero-first-patch'] as boolean,
+      headFusion: fusion,
+      layer: str('layer'),
+      targetClass,
+      camTarget: camTarget as ExplainOptions['camTarget'],
+      tta: values.tta as boolean,
+    };
+    const e = await explainVolume(model, volume, options);
+    try {
+      fs.mkdirSync(out as string, { recursive: true });
+      const shape = volume.shape as [number, number, number];
+      const [vol, sal] = await Promise.all([volume.data(), (e.saliencyUpsampled as tf.Tensor).data()]);
+      const slice = e.sliceAttention ? await e.sliceAttention.data() : undefined;
+      const rows: MontageRow[] = [];
+      if (slice) rows.push({ map: slice, clip: null });
+      rows.push({ map: { data: sal, shape } });
+      const files: string[] = [];
+      const write = async (name: string, bytes: Uint8Array) => {
+        const p = path.join(out as string, name);
+        await writeFileAtomic(p, bytes);
+        files.push(p);
+      };
+      await write('montage.png', montagePng({ data: vol, shape }, rows, { colormap, alpha, slices: slices ?? undefined }));
+      if (slice) await write('slice_attention.png', sliceAttentionBarChart(slice));
+      await write('saliency.npy', npyBytes(sal as Float32Array, [...shape]));
+      const summary = {
+        arch,
+        method: e.method,
+        probabilities: e.probabilities,
+        predictedClass: e.predictedClass,
+        ...(e.targetClass !== undefined ? { targetClass: e.targetClass } : {}),
+        shapes: e.shapes,
+        ...(slice ? { sliceAttention: Array.from(slice) } : {}),
+        tta: options.tta,
+      };
+      await write('explanation.json', new TextEncoder().encode(`${JSON.stringify(summary, null, 1)}\n`));
+      if (values.json) process.stdout.write(`${JSON.stringify({ ...summary, files })}\n`);
+      else {
+        process.stdout.write(
+          `arch: ${arch}\nmethod: ${e.method}\nprobabilities: ${e.probabilities.join(' ')}\npredicted class: ${e.predictedClass}\nwrote: ${files.join(', ')}\n`,
+        );
+      }
+    } finally {
+      disposeExplanation(e);
+    }
+  } finally {
+    tf.dispose(volume);
+    model.dispose();
+  }
+  return 0;
+}
+
+/** `mst-ts explain`: saliency maps of one volume as PNG montage, bar chart and volume file. */
+export const explainCommand: CliCommand = {
+  name: 'explain',
+  summary: 'explain one volume: saliency montage PNG, slice-attention chart, saliency volume (--arch, --weights, --input, --out)',
+  usage: USAGE,
+  run,
+};

@@ -100,14 +100,22 @@ export function computeCam(split: LayerSplit, input: tf.Tensor, weightsOf: (acti
     const cam = tf.tidy(() => {
       const act = split.head(input);
       spatialAxes(act, 'computeCam (layer output)');
+      // Errors inside the gradient tape would leave its tensors behind: record them, throw after.
+      let failure: Error | null = null;
       const f = (a: tf.Tensor): tf.Scalar => {
         const s = split.tail(a);
-        if (s.rank !== 2) throw new Error(`computeCam: expected scores [B, classes] from the network, got [${s.shape.join(', ')}]`);
-        targets = resolveTargets(options.targetClass, s as tf.Tensor2D);
+        try {
+          if (s.rank !== 2) throw new Error(`computeCam: expected scores [B, classes] from the network, got [${s.shape.join(', ')}]`);
+          targets = resolveTargets(options.targetClass, s as tf.Tensor2D);
+        } catch (err) {
+          failure = err as Error;
+          return tf.sum(s) as tf.Scalar;
+        }
         scores = tf.keep(s) as tf.Tensor2D;
         return tf.sum(tf.mul(s, tf.oneHot(tf.tensor1d(targets, 'int32'), s.shape[1] as number))) as tf.Scalar;
       };
       const { grad } = tf.valueAndGrad(f)(act);
+      if (failure) throw failure;
       return camFromWeights(act, weightsOf(act, grad), normalization);
     });
     return { cam, scores: scores as unknown as tf.Tensor2D, targetClass: targets };

@@ -1,0 +1,80 @@
+// Issue 4's explanation benchmark (after `npm run build`): the cost of an explanation against a
+// plain forward of the same model on the same volume, on the default Node backend (wasm).
+// - MST-DINOv2-S: explainVolume (attention from the same pass, the paper's map, upsampled to the
+//   volume) vs forward without attention. Target <= 1.5x.
+// - 3D ResNet-18: Grad-CAM and Grad-CAM++ at layer4 (forward to layer4, tail with gradients,
+//   upsampled) vs forward. Target <= 3.5x.
+// Env: MST_BENCH_REPEATS (timed runs after one warm-up, default 3), MST_BENCH_SLICES (MST slices,
+// default 8, 224 px), MST_BENCH_RESNET_SHAPE (default 32x112x112), MST_BENCH_LIB (library module,
+// default ../dist/index.js).
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const lib = await import(pathToFileURL(process.env.MST_BENCH_LIB ?? join(here, '..', 'dist', 'index.js')).href);
+const needed = ['setBackend', 'createModel', 'explainVolume', 'disposeExplanation'];
+const missing = needed.filter((k) => typeof lib[k] !== 'function');
+if (missing.length) {
+  console.log(`This build does not export ${missing.join(', ')}; nothing to measure.`);
+  process.exit(0);
+}
+const repeats = Number(process.env.MST_BENCH_REPEATS ?? 3);
+const slices = Number(process.env.MST_BENCH_SLICES ?? 8);
+const resShape = (process.env.MST_BENCH_RESNET_SHAPE ?? '32x112x112').split('x').map(Number);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function time(fn) {
+  await fn(); // warm-up: kernels, caches
+  const out = [];
+  for (let i = 0; i < repeats; i++) {
+    const t = performance.now();
+    await fn();
+    out.push((performance.now() - t) / 1000);
+  }
+  return median(out);
+}
+
+await lib.setBackend('wasm');
+console.log(`${new Date().toISOString()}, node ${process.version}, backend ${tf.getBackend()}, ${repeats} timed runs (medians)`);
+console.log('| model | volume | forward s | explanation | explanation s | ratio | target | numTensors leak |');
+console.log('|---|---|---|---|---|---|---|---|');
+
+async function row(name, model, volume, forward, cases, target) {
+  const f = await time(forward);
+  for (const [label, run] of cases) {
+    const before = tf.memory().numTensors;
+    const e = await time(run);
+    const leak = tf.memory().numTensors - before;
+    console.log(`| ${name} | [${volume.shape.join(', ')}] | ${f.toFixed(2)} | ${label} | ${e.toFixed(2)} | ${(e / f).toFixed(2)}x | <= ${target}x | ${leak} |`);
+  }
+}
+
+{
+  const model = lib.createModel('mst-dinov2-s', { numClasses: 2, seed: 1 }).eval();
+  const volume = tf.randomNormal([slices, 224, 224], 0, 1, 'float32', 7);
+  const forward = async () => {
+    const batch = tf.expandDims(volume, 0);
+    const { logits } = model.forward(batch);
+    await logits.data();
+    tf.dispose([batch, logits]);
+  };
+  const explain = (options) => async () => lib.disposeExplanation(await lib.explainVolume(model, volume, options));
+  await row('MST-DINOv2-S', model, volume, forward, [['attention', explain({ method: 'attention' })], ['rollout', explain({ method: 'rollout' })]], 1.5);
+  volume.dispose();
+  model.dispose();
+}
+{
+  const model = lib.createModel('resnet3d-18', { numClasses: 2, seed: 1 }).eval();
+  const volume = tf.randomNormal(resShape, 0, 1, 'float32', 7);
+  const input = tf.reshape(volume, [1, ...resShape, 1]);
+  const forward = async () => {
+    const logits = model.forward(input);
+    await logits.data();
+    logits.dispose();
+  };
+  const explain = (method) => async () => lib.disposeExplanation(await lib.explainVolume(model, volume, { method }));
+  await row('ResNet3D-18', model, volume, forward, [['gradcam', explain('gradcam')], ['gradcam++', explain('gradcam++')]], 3.5);
+  tf.dispose([input, volume]);
+  model.dispose();
+}

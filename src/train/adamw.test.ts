@@ -18,6 +18,7 @@ describe('AdamW', () => {
     const a = tf.variable(tf.ones([2]));
     const b = tf.variable(tf.ones([2]));
     const frozen = tf.variable(tf.ones([2]), false);
+    const start = tf.memory().numTensors;
     const opt = new AdamW([['a', a], ['b', b], ['f', frozen]], { lr: 0.1 });
     expect(opt.names()).toEqual(['a', 'b']);
     const before = tf.memory().numTensors;
@@ -29,6 +30,7 @@ describe('AdamW', () => {
     expect(a.dataSync()[0]).toBeLessThan(1);
     expect(opt.stepCount).toBe(3);
     opt.dispose();
+    expect(tf.memory().numTensors).toBe(start);
     tf.dispose([a, b, frozen]);
   });
 

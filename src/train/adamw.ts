@@ -65,10 +65,7 @@ export class AdamW {
     for (const [name, v] of this.params) {
       if (names.has(name)) throw new Error(`AdamW: parameter name '${name}' appears twice`);
       names.add(name);
-      this.state.set(name, {
-        expAvg: tf.variable(tf.zerosLike(v), false),
-        expAvgSq: tf.variable(tf.zerosLike(v), false),
-      });
+      this.state.set(name, { expAvg: zeroVariable(v), expAvgSq: zeroVariable(v) });
     }
   }
 
@@ -154,6 +151,13 @@ export class AdamW {
     }
     this.state.clear();
   }
+}
+
+function zeroVariable(like: tf.Tensor): tf.Variable {
+  const z = tf.zerosLike(like);
+  const v = tf.variable(z, false);
+  z.dispose();
+  return v;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -231,12 +231,17 @@ function mapInto(convention: Exclude<KeyConvention, 'unknown'>, src: StateDict, 
       break;
     case 'monai-resnet':
     case 'torchvision-resnet':
+      // Heads that are not part of a ResNet (MedicalNet's `conv_seg`) stay out of the state dict.
+      for (const k of Object.keys(src)) if (!RESNET_KEY.test(k)) out.extra[k] = src[k];
+      for (const k of Object.keys(out.extra)) delete src[k];
       keepAll();
       out.resnet = checkResNet(out.stateDict, '', convention);
       out.family = out.resnet.spatialDims === 3 ? 'resnet3d' : 'resnet2d';
       break;
   }
 }
+
+const RESNET_KEY = /^(conv1|bn1|fc|layer[1-4]\.\d+)\./;
 
 const HF_BLOCK: [RegExp, string][] = [
   [/^encoder\.layer\.(\d+)\.norm1\./, 'blocks.$1.norm1.'],

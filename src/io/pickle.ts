@@ -322,7 +322,7 @@ export function unpickleAt(bytes: Uint8Array, offset: number, options: UnpickleO
     }
     const name = f instanceof PickleGlobal ? f.toString() : f instanceof TorchStorageType ? f.name : describe(f);
     if (f instanceof PickleGlobal && options.opaqueObjects) return new PickleOpaque(f, args);
-    return fail(`refused global '${name}' (called by ${op}; only tensor and container types are allowed)`);
+    return fail(`refused global '${name}' (called by ${op}; only tensor and container types are allowed; for a pickled nn.Module, save its state_dict() instead)`);
   };
   const setItems = (d: unknown, items: unknown[]): void => {
     if (!(d instanceof Map)) {

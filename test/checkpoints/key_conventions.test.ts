@@ -121,6 +121,16 @@ describe('key conventions: mapping to ours', () => {
     disposeStateDict(converted.stateDict);
   });
 
+  it("keeps a MedicalNet-style segmentation head out of a MONAI ResNet's state dict", async () => {
+    const sd = await loadCheckpoint(ckpt('resnet18_monai_3d.pth'));
+    sd['module.conv_seg.0.weight'] = tf.zeros([2, 8, 1, 1, 1]);
+    const converted = toOurConvention(sd);
+    expect(Object.keys(converted.extra)).toEqual(['conv_seg.0.weight']);
+    expect(converted.stateDict['conv1.weight'].shape).toEqual([1, 1, 7, 7, 7]);
+    disposeStateDict(converted.stateDict);
+    disposeStateDict(converted.extra);
+  });
+
   it.each([
     ['a Hugging Face query of the wrong width', 'dinov2_hf.bin', 'encoder.layer.1.attention.attention.key.weight', [8, 4], /layer 1 query\/key\/value weight shapes differ: \[8,8\], \[8,4\], \[8,8\]/],
     ['a hub positional embedding off the grid', 'dinov2_hub.pth', 'pos_embed', [1, 9, 8], /'pos_embed' expected \[1, 1 \+ n\*n, 8\], got \[1,9,8\]/],

@@ -46,6 +46,11 @@ describe('unpickle (restricted)', () => {
     expect(() => unpickle(hex(PICKLES[4]).subarray(0, 40))).toThrow(/length 161 exceeds the pickle's 40 bytes/);
     expect(() => unpickle(hex('8002680563'))).toThrow(/memo key 5 missing/);
     expect(() => unpickle(hex('8002ff'))).toThrow(/unsupported pickle opcode 0xff/);
+    // LONG4 of 100 kB: refused rather than decoded in quadratic time.
+    const long4 = new Uint8Array(2 + 5 + 100000 + 1);
+    long4.set([0x80, 0x02, 0x8b, 0xa0, 0x86, 0x01, 0x00]);
+    long4[long4.length - 1] = 0x2e;
+    expect(() => unpickle(long4)).toThrow(/integer of 100000 bytes is too large/);
     // BINUNICODE claiming 4 GB in a 10-byte pickle: an error, not an allocation.
     expect(() => unpickle(hex('800258ffffffff2e'))).toThrow(/needs 4294967295 bytes/);
   });

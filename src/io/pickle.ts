@@ -238,6 +238,8 @@ export function torchStorageFromPid(pid: unknown, source = 'checkpoint'): TorchS
   return { key: String(key), dtype: type.dtype, numel, location: String(location) };
 }
 
+const MAX_LONG_BYTES = 1024;
+
 /**
  * Unpickles one pickle starting at `offset`. Returns the value and the offset after its STOP
  * opcode (legacy torch files hold several pickles back to back).
@@ -322,7 +324,7 @@ export function unpickleAt(bytes: Uint8Array, offset: number, options: UnpickleO
     }
     const name = f instanceof PickleGlobal ? f.toString() : f instanceof TorchStorageType ? f.name : describe(f);
     if (f instanceof PickleGlobal && options.opaqueObjects) return new PickleOpaque(f, args);
-    return fail(`refused global '${name}' (called by ${op}; only tensor and container types are allowed; for a pickled nn.Module, save its state_dict() instead)`);
+    return fail(`refused global '${name}' (called by ${op}; only tensor and container types are allowed; a pickled nn.Module cannot be read, save its state_dict(); other objects can be kept as inert placeholders with { opaqueObjects: true })`);
   };
   const setItems = (d: unknown, items: unknown[]): void => {
     if (!(d instanceof Map)) {
@@ -341,12 +343,15 @@ export function unpickleAt(bytes: Uint8Array, offset: number, options: UnpickleO
   };
   const int = (s: string): number | bigint => {
     const t = s.trim().replace(/L$/, '');
+    if (t.length > MAX_LONG_BYTES) fail(`integer literal of ${t.length} digits is too large`);
     if (!/^[-+]?\d+$/.test(t)) fail(`invalid integer literal ${JSON.stringify(s)}`);
     const b = BigInt(t);
     return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
   };
   const long = (b: Uint8Array): number | bigint => {
     if (b.byteLength === 0) return 0;
+    // Decoding is quadratic in the length; torch files never hold integers this large.
+    if (b.byteLength > MAX_LONG_BYTES) fail(`integer of ${b.byteLength} bytes is too large`);
     let v = 0n;
     for (let i = b.byteLength - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
     if (b[b.byteLength - 1] & 0x80) v -= 1n << BigInt(8 * b.byteLength);

@@ -42,6 +42,11 @@ interface StorageLocation {
  * Opens a checkpoint written by `torch.save`: the zip format (PyTorch >= 1.6) or the legacy
  * format. Only the pickle is read here; tensor data is read on demand through the source, so a
  * file-backed source never holds the whole file in memory (legacy files are read whole).
+ *
+ * @example
+ * const ckpt = await openTorchCheckpoint(await openByteSource('epoch=12.ckpt'));
+ * const { tensors } = findStateDict(ckpt.root); // Lightning: the entries of 'state_dict'
+ * const w = await ckpt.tensor(tensors[0][1], tensors[0][0]);
  */
 export async function openTorchCheckpoint(src: ByteSource, options: TorchCheckpointOptions = {}): Promise<TorchCheckpoint> {
   const head = await src.read(0, Math.min(4, src.size));

@@ -1,0 +1,73 @@
+import { readDicomSeries, type DicomReadOptions } from './dicom';
+import { readBytes } from './files';
+import { isGzip, parseNifti, type NiftiReadOptions } from './nifti';
+import { parseNpy } from './npy';
+import { affineSpacing, assertFiniteVoxels, axisCodes, type Volume, type VolumeShape } from './volume';
+
+/** Options of {@link readVolume}: those of every reader, plus the geometry of `.npy` arrays. */
+export interface ReadVolumeOptions extends NiftiReadOptions, DicomReadOptions {
+  /**
+   * Voxel spacing `[D, H, W]` in mm for formats without geometry (`.npy`); default `[1, 1, 1]`.
+   * Such volumes get a diagonal affine and `meta.geometry = 'assumed'`.
+   */
+  spacing?: VolumeShape;
+}
+
+/**
+ * Reads a volume from a path, by extension or content: a folder or `.dcm` file is a DICOM series,
+ * `.nii`, `.nii.gz` and `.hdr` are NIfTI, `.npy` a NumPy array `[D, H, W]` (MRNet's layout; `[H, W]`
+ * becomes one slice). NIfTI and DICOM come back in the mst-ts orientation convention (see
+ * `volume.ts`): D is the slice axis. Errors name the file.
+ *
+ * @example
+ * const v = await readVolume('MRNet-v1.0/train/sagittal/0000.npy', { spacing: [3, 0.5, 0.5] });
+ * const ct = await readVolume('LIDC-IDRI-0001/.../3000566-03192'); // a DICOM folder
+ */
+export async function readVolume(path: string, options: ReadVolumeOptions = {}): Promise<Volume> {
+  const fs = await import('node:fs/promises');
+  let isDir = false;
+  try {
+    isDir = (await fs.stat(path)).isDirectory();
+  } catch {
+    throw new Error(`cannot read '${path}': no such file or folder`);
+  }
+  if (isDir || /\.dcm$/i.test(path)) return readDicomSeries(path, options);
+  if (/\.hdr(\.gz)?$/i.test(path)) {
+    const image = await readBytes(path.replace(/\.hdr(\.gz)?$/i, '.img$1'));
+    return parseNifti(await readBytes(path), path, options, image);
+  }
+  const bytes = await readBytes(path);
+  if (/\.npy$/i.test(path) || (bytes[0] === 0x93 && bytes[1] === 0x4e)) return npyVolume(bytes, path, options);
+  if (/\.nii(\.gz)?$/i.test(path) || isGzip(bytes)) return parseNifti(bytes, path, options);
+  if (bytes.length >= 132 && String.fromCharCode(...bytes.subarray(128, 132)) === 'DICM') return readDicomSeries(path, options);
+  return parseNifti(bytes, path, options);
+}
+
+function npyVolume(bytes: Uint8Array, source: string, options: ReadVolumeOptions): Volume {
+  const npy = parseNpy(bytes, source);
+  const shape = npy.shape.filter((n, i) => !(n === 1 && npy.shape.length > 3 && i < npy.shape.length - 3));
+  let s3: VolumeShape;
+  if (shape.length === 3) s3 = [shape[0], shape[1], shape[2]];
+  else if (shape.length === 2) s3 = [1, shape[0], shape[1]];
+  else throw new Error(`${source}: expected a [D, H, W] or [H, W] array, got shape [${npy.shape.join(', ')}]`);
+  const data = npy.data instanceof Float32Array ? npy.data : Float32Array.from(npy.data as ArrayLike<number | bigint>, (v) => Number(v));
+  const [sd, sh, sw] = options.spacing ?? [1, 1, 1];
+  const affine = [
+    [sd, 0, 0, 0],
+    [0, sh, 0, 0],
+    [0, 0, sw, 0],
+    [0, 0, 0, 1],
+  ];
+  const volume: Volume = {
+    data,
+    shape: s3,
+    spacing: affineSpacing(affine),
+    affine,
+    orientation: axisCodes(affine),
+    dtype: npy.dtype,
+    source,
+    meta: { format: 'npy', geometry: 'assumed' },
+  };
+  if (!options.allowNonFinite) assertFiniteVoxels(volume);
+  return volume;
+}

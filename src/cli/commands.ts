@@ -2,6 +2,7 @@ import type { CliCommand } from './command';
 import { statsCommand } from './stats';
 import { inspectCommand } from './inspect';
 import { explainCommand } from './explain';
+import { infoCommand } from './info';
 
 /** Every sub-command, in the order `mst-ts --help` lists them. Add new commands here. */
-export const COMMANDS: CliCommand[] = [inspectCommand, statsCommand, explainCommand];
+export const COMMANDS: CliCommand[] = [inspectCommand, statsCommand, explainCommand, infoCommand];

@@ -108,8 +108,10 @@ function commonPrefix(keys: readonly string[]): string {
  */
 export function detectConvention(keys: readonly string[], shapes?: Record<string, readonly number[]>): ConventionMatch {
   let prefix = commonPrefix(keys);
-  // Hugging Face task models nest the backbone under `dinov2.` next to their heads.
+  // Hugging Face task models nest the backbone under `dinov2.` next to their heads; DINOv2
+  // training checkpoints keep it under `backbone.` next to `dino_head.*`.
   if (keys.some((k) => k.startsWith(`${prefix}dinov2.embeddings.`))) prefix += 'dinov2.';
+  else if (keys.some((k) => k.startsWith(`${prefix}backbone.patch_embed.`))) prefix += 'backbone.';
   const has = (k: string): boolean => keys.includes(prefix + k);
   const any = (re: RegExp): boolean => keys.some((k) => k.startsWith(prefix) && re.test(k.slice(prefix.length)));
   const rank = (k: string): number | undefined => shapes?.[prefix + k]?.length;

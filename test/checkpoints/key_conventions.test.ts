@@ -42,6 +42,11 @@ describe('key conventions: detection', () => {
     expect({ convention: m.convention, family: m.family, prefix: m.prefix }).toEqual({ convention, family, prefix });
   });
 
+  it('finds the backbone of a DINOv2 training checkpoint (teacher, chunked blocks)', () => {
+    const m = detectConvention(['backbone.cls_token', 'backbone.mask_token', 'backbone.patch_embed.proj.weight', 'backbone.blocks.0.3.norm1.weight', 'dino_head.mlp.0.weight']);
+    expect(m).toMatchObject({ convention: 'dinov2-hub', prefix: 'backbone.' });
+  });
+
   it('says so when nothing matches', () => {
     expect(detectConvention(['foo.weight', 'bar.bias']).convention).toBe('unknown');
   });
@@ -75,6 +80,20 @@ describe('key conventions: mapping to ours', () => {
     disposeStateDict(converted.stateDict);
     disposeStateDict(converted.extra);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('maps a chunked DINOv2 training backbone (backbone.blocks.C.N.*) to hub names', async () => {
+    const hub = await loadCheckpoint(ckpt('dinov2_hub.pth'));
+    const expected = await loadSafetensors(ckpt('dinov2_expected.safetensors'));
+    const chunked: StateDict = {};
+    for (const [k, t] of Object.entries(hub)) chunked[`backbone.${k.replace(/^blocks\.(\d+)\./, (_, i) => `blocks.${Number(i) < 1 ? 0 : 1}.${i}.`)}`] = t;
+    chunked['dino_head.last_layer.weight'] = tf.zeros([4, 8]);
+    const converted = toOurConvention(chunked);
+    await expectEqualDicts(converted.stateDict, expected);
+    expect(Object.keys(converted.extra)).toEqual(['dino_head.last_layer.weight']);
+    disposeStateDict(expected);
+    disposeStateDict(converted.stateDict);
+    disposeStateDict(converted.extra);
   });
 
   it('maps timm reg4 (no class position, class position folded into cls_token) to an equivalent hub dict', async () => {

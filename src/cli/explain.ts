@@ -8,7 +8,8 @@ import { montagePng, sliceAttentionBarChart, type MontageRow } from '../explain/
 import type { ColormapName } from '../explain/colormap';
 import type { HeadFusion } from '../explain/rollout';
 import { writeFileAtomic } from '../io/files';
-import { npyToTensor, readNpy } from '../io/npy';
+import { writeNifti } from '../io/nifti';
+import { readVolume } from '../io/read_volume';
 import { loadSafetensors } from '../io/safetensors';
 import { createModel, MODEL_REGISTRY } from '../models/registry';
 import { disposeStateDict } from '../nn/module';
@@ -16,7 +17,7 @@ import { UsageError, type CliCommand } from './command';
 
 const METHODS: ExplainMethod[] = ['attention', 'rollout', 'gradcam', 'gradcam++'];
 
-const USAGE = `Usage: mst-ts explain --arch <name> --weights <file.safetensors> --input <volume.npy> --out <dir> [options]
+const USAGE = `Usage: mst-ts explain --arch <name> --weights <file.safetensors> --input <volume> --out <dir> [options]
 
 Explains one volume: runs the model with attention (MST-DINOv2) or gradients (ResNet3D, MST-ResNet)
 and writes what a reader looks at.
@@ -24,7 +25,8 @@ and writes what a reader looks at.
 Options:
   --arch <name>          architecture (required): ${[...MODEL_REGISTRY.keys()].join(', ')}
   --weights <file>       PyTorch-named weights as .safetensors (required; loaded strictly)
-  --input <file>         the volume as a .npy array [D, H, W], slices along the first axis (required)
+  --input <path>         the volume (required): .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array
+                         [D, H, W] with slices along the first axis (read as mst-ts readVolume does)
   --out <dir>            output folder, created if missing (required)
   --method <m>           attention | rollout (MST-DINOv2; default attention) or gradcam | gradcam++
                          (ResNet3D, MST-ResNet; default gradcam++, the authors')
@@ -46,7 +48,9 @@ Writes to <dir>:
   montage.png            input row and saliency overlay row (plus slice attention and per-slice map
                          rows for MST), consecutive slices as columns, as the paper's Figures 4-6
   slice_attention.png    bar chart of the slice attention (MST)
-  saliency.npy           the saliency volume [D, H, W] float32, upsampled trilinearly to the input
+  saliency.nii.gz        the saliency volume [D, H, W] float32, upsampled trilinearly to the input,
+                         with the input's affine (identity, 1 mm, for .npy), to open over the scan in
+                         ITK-SNAP, 3D Slicer or NiiVue
   explanation.json       probabilities, predicted class, method, map shapes, slice attention
 
 The summary (text, or --json) gives the arch, probabilities, predicted class and the files written.`;
@@ -57,18 +61,6 @@ function parseSlices(text: string, depth: number): number[] {
   const [a, b] = [Number(m[1]), Number(m[2])];
   if (!(a < b && b <= depth)) throw new UsageError(`explain: --slices ${text} is outside the volume's ${depth} slices (need a < b <= ${depth})`);
   return Array.from({ length: b - a }, (_, i) => a + i);
-}
-
-/** Writes a float32 `.npy` array (version 1.0, C order). */
-function npyBytes(data: Float32Array, shape: number[]): Uint8Array {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + data.byteLength);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
-  return out;
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -132,11 +124,10 @@ async function run(argv: string[]): Promise<number> {
   if (values.backend) await setBackend(str('backend') as string);
   else await useDefaultBackend();
 
-  const npy = await readNpy(input as string);
-  if (npy.shape.length !== 3) throw new Error(`explain: ${input}: expected a volume [D, H, W], got shape [${npy.shape.join(', ')}]`);
-  const slices = str('slices') === undefined ? undefined : parseSlices(str('slices') as string, npy.shape[0]);
+  const scan = await readVolume(input as string);
+  const slices = str('slices') === undefined ? undefined : parseSlices(str('slices') as string, scan.shape[0]);
   const model = createModel(arch as string, { numClasses });
-  const volume = npyToTensor(npy, 'float32');
+  const volume = tf.tensor3d(scan.data, scan.shape);
   try {
     const dict = await loadSafetensors(weights as string);
     try {
@@ -157,7 +148,8 @@ async function run(argv: string[]): Promise<number> {
     try {
       fs.mkdirSync(out as string, { recursive: true });
       const shape = volume.shape as [number, number, number];
-      const [vol, sal] = await Promise.all([volume.data(), (e.saliencyUpsampled as tf.Tensor).data()]);
+      const vol = scan.data;
+      const sal = (await (e.saliencyUpsampled as tf.Tensor).data()) as Float32Array;
       const slice = e.sliceAttention ? await e.sliceAttention.data() : undefined;
       const rows: MontageRow[] = [];
       if (slice) rows.push({ map: slice, clip: null });
@@ -170,7 +162,9 @@ async function run(argv: string[]): Promise<number> {
       };
       await write('montage.png', montagePng({ data: vol, shape }, rows, { colormap, alpha, slices: slices ?? undefined }));
       if (slice) await write('slice_attention.png', sliceAttentionBarChart(slice));
-      await write('saliency.npy', npyBytes(sal as Float32Array, [...shape]));
+      const niftiPath = path.join(out as string, 'saliency.nii.gz');
+      await writeNifti(niftiPath, { data: sal, shape, affine: scan.affine }, { description: `mst-ts ${e.method} saliency` });
+      files.push(niftiPath);
       const summary = {
         arch,
         method: e.method,

@@ -28,6 +28,7 @@ describe('loadCheckpoint: torch.save files', () => {
     ['legacy (pre-1.6) format', 'dtypes_legacy.pth'],
     ['zip with deflated entries', 'dtypes_deflated.pth'],
     ['ZIP64 records', 'dtypes_zip64.pth'],
+    ['pickle protocol 4', 'dtypes_proto4.pth'],
   ])('reads F32/F16/BF16/F64/I64/I32/I16/I8/U8/bool, scalar and empty tensors (%s)', async (_, file) => {
     const before = tf.memory().numTensors;
     const sd = await loadCheckpoint(ckpt(file));
@@ -134,6 +135,7 @@ describe('loadCheckpoint: hostile and broken files', () => {
     ['the same in the legacy format', 'hostile_os_system_legacy.pth', /refused global 'posix\.system'/],
     ['a pickle that calls builtins.eval', 'hostile_eval.pth', /refused global 'builtins\.eval'/],
     ['an object of an unknown class', 'unknown_class.pth', /refused global '__main__\.Custom' \(called by NEWOBJ/],
+    ['a whole pickled nn.Module', 'whole_module.pth', /refused global 'torch\.nn\.modules\.linear\.Linear' .*save its state_dict\(\)/],
     ['a truncated zip', 'truncated.pth', /no ZIP end-of-central-directory record \(truncated/],
     ['a storage shorter than its elements', 'storage_short.pth', /storage '0' claims 16 F32 elements \(64 bytes\) but its entry holds 20/],
     ['a view reaching outside its storage', 'view_out_of_range.pth', /reaches elements 2\.\.11 of a storage of 4/],

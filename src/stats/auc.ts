@@ -1,5 +1,5 @@
 import { toBinaryData, type BinaryData, type BinaryLabels } from './binary_data';
-import { argsortFloat64 } from './rank';
+import { sortFloat64 } from './rank';
 
 /**
  * Area under the ROC curve as the Mann-Whitney probability P(score_pos > score_neg) + P(=)/2:
@@ -19,21 +19,21 @@ export function auc(labels: BinaryLabels, scores: ArrayLike<number>): number {
 /** AUC of already validated data (no copy). */
 export function aucOf(data: BinaryData): number {
   const { labels, scores, nPositive, nNegative } = data;
-  const order = argsortFloat64(scores);
+  const { order, sorted } = sortFloat64(scores);
   const n = order.length;
   // sum over cases of (#controls below + #controls tied / 2): exact in doubles (half-integers < 2^53).
   let sum = 0;
   let negBelow = 0;
   let i = 0;
   while (i < n) {
-    const v = scores[order[i]];
+    const v = sorted[i];
     let pos = 0;
-    let neg = 0;
-    while (i < n && scores[order[i]] === v) {
-      if (labels[order[i]] === 1) pos++;
-      else neg++;
+    const start = i;
+    while (i < n && sorted[i] === v) {
+      pos += labels[order[i]];
       i++;
     }
+    const neg = i - start - pos;
     sum += pos * (negBelow + neg / 2);
     negBelow += neg;
   }

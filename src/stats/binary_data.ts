@@ -41,19 +41,41 @@ export function toBinaryData(
   const y = new Uint8Array(n);
   const s = new Float64Array(n);
   let nPositive = 0;
-  for (let i = 0; i < n; i++) {
-    const l = labels[i];
-    if (l === 1 || l === true) {
-      y[i] = 1;
-      nPositive++;
-    } else if (l !== 0 && l !== false) {
-      throw new Error(`${what}: labels must be 0/1 or false/true, got ${String(l)} at index ${i}`);
+  // Typed arrays take a monomorphic loop (several times faster at 10^6 cases than the generic one).
+  if (ArrayBuffer.isView(labels)) {
+    const typed = labels as unknown as ArrayLike<number>;
+    for (let i = 0; i < n; i++) {
+      const l = typed[i];
+      if (l === 1) y[i] = 1;
+      else if (l !== 0) throw new Error(`${what}: labels must be 0/1 or false/true, got ${String(l)} at index ${i}`);
+      nPositive += l;
     }
-    const v = scores[i];
-    if (typeof v !== 'number' || Number.isNaN(v)) {
-      throw new Error(`${what}: scores must be numbers (not NaN), got ${String(v)} at index ${i}`);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const l = labels[i];
+      if (l === 1 || l === true) {
+        y[i] = 1;
+        nPositive++;
+      } else if (l !== 0 && l !== false) {
+        throw new Error(`${what}: labels must be 0/1 or false/true, got ${String(l)} at index ${i}`);
+      }
     }
-    s[i] = v + 0; // -0 -> 0, so equal scores have equal bits for the radix sort
+  }
+  if (ArrayBuffer.isView(scores)) {
+    s.set(scores);
+    for (let i = 0; i < n; i++) {
+      const v = s[i];
+      if (v !== v) throw new Error(`${what}: scores must be numbers (not NaN), got NaN at index ${i}`);
+      s[i] = v + 0; // -0 -> 0, so equal scores have equal bits for the radix sort
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = scores[i];
+      if (typeof v !== 'number' || Number.isNaN(v)) {
+        throw new Error(`${what}: scores must be numbers (not NaN), got ${String(v)} at index ${i}`);
+      }
+      s[i] = v + 0;
+    }
   }
   const nNegative = n - nPositive;
   if (requireBothClasses && (nPositive === 0 || nNegative === 0)) {

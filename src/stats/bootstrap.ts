@@ -1,6 +1,6 @@
 import { toBinaryData, type BinaryData, type BinaryLabels } from './binary_data';
 import { normalTwoSidedP } from './normal';
-import { argsortFloat64 } from './rank';
+import { sortFloat64 } from './rank';
 import { mean, quantileSorted, standardDeviation } from './summary';
 import { Rng } from '../utils/rng';
 
@@ -90,13 +90,13 @@ interface Grouped {
 
 function groupData(data: BinaryData): Grouped {
   const { labels, scores, nPositive, nNegative } = data;
-  const order = argsortFloat64(scores);
+  const { order, sorted } = sortFloat64(scores);
   const n = order.length;
   const group = new Uint32Array(n);
   let g = -1;
   let prev = NaN;
   for (let i = 0; i < n; i++) {
-    const v = scores[order[i]];
+    const v = sorted[i];
     if (v !== prev) {
       g++;
       prev = v;

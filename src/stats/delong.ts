@@ -1,6 +1,6 @@
 import { toBinaryData, type BinaryData, type BinaryLabels } from './binary_data';
 import { normalQuantile, normalTwoSidedP } from './normal';
-import { argsortFloat64 } from './rank';
+import { sortFloat64 } from './rank';
 import { studentTwoSidedP } from './student_t';
 
 /**
@@ -30,8 +30,10 @@ export function delongPlacements(labels: BinaryLabels, scores: ArrayLike<number>
 /** Placements of already validated data. */
 export function placementsOf(data: BinaryData): DelongPlacements {
   const { labels, scores, nPositive: m, nNegative: n } = data;
-  const order = argsortFloat64(scores);
+  const { order, sorted } = sortFloat64(scores);
   const total = order.length;
+  const sortedLabels = new Uint8Array(total);
+  for (let i = 0; i < total; i++) sortedLabels[i] = labels[order[i]];
   // Unnormalised placement per input index, then split into cases / controls in input order.
   const xy = new Float64Array(total);
   let posBelow = 0;
@@ -39,20 +41,17 @@ export function placementsOf(data: BinaryData): DelongPlacements {
   let sum = 0;
   let i = 0;
   while (i < total) {
-    const v = scores[order[i]];
+    const v = sorted[i];
     let end = i;
     let pos = 0;
-    while (end < total && scores[order[end]] === v) {
-      if (labels[order[end]] === 1) pos++;
+    while (end < total && sorted[end] === v) {
+      pos += sortedLabels[end];
       end++;
     }
     const neg = end - i - pos;
     const caseValue = negBelow + neg / 2;
     const controlValue = posBelow + pos / 2;
-    for (let j = i; j < end; j++) {
-      const k = order[j];
-      xy[k] = labels[k] === 1 ? caseValue : controlValue;
-    }
+    for (let j = i; j < end; j++) xy[order[j]] = sortedLabels[j] === 1 ? caseValue : controlValue;
     sum += pos * caseValue;
     posBelow += pos;
     negBelow += neg;

@@ -1,5 +1,5 @@
 import { toBinaryData, type BinaryLabels } from './binary_data';
-import { argsortFloat64 } from './rank';
+import { sortFloat64 } from './rank';
 
 /** Options of {@link rocCurve}. */
 export interface RocCurveOptions {
@@ -40,7 +40,7 @@ export interface RocCurve {
 export function rocCurve(labels: BinaryLabels, scores: ArrayLike<number>, options: RocCurveOptions = {}): RocCurve {
   const data = toBinaryData(labels, scores, 'rocCurve', false);
   const { labels: y, scores: s } = data;
-  const order = argsortFloat64(s);
+  const { order, sorted } = sortFloat64(s);
   const n = order.length;
   // Walk scores from high to low; one point per distinct score (scikit-learn's threshold_idxs).
   const tpsAll: number[] = [];
@@ -50,8 +50,8 @@ export function rocCurve(labels: BinaryLabels, scores: ArrayLike<number>, option
   let fp = 0;
   let i = n - 1;
   while (i >= 0) {
-    const v = s[order[i]];
-    while (i >= 0 && s[order[i]] === v) {
+    const v = sorted[i];
+    while (i >= 0 && sorted[i] === v) {
       if (y[order[i]] === 1) tp++;
       else fp++;
       i--;

@@ -83,7 +83,7 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvTable {
     if (c === delimiter) {
       fields.push(field);
       field = '';
-      fieldStarted = true;
+      fieldStarted = false;
       i++;
     } else if (c === '\r' || c === '\n') {
       endRecord();

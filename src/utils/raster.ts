@@ -61,7 +61,9 @@ export class Raster {
       throw new Error(`Raster: width and height must be positive integers, got ${width}x${height}`);
     }
     this.data = new Uint8Array(width * height * 4);
-    for (let i = 0; i < width * height; i++) this.data.set(background, i * 4);
+    this.data.set(background, 0);
+    // Doubling copies fill the image with the first pixel in log2(pixels) steps.
+    for (let filled = 4; filled < this.data.length; filled *= 2) this.data.copyWithin(filled, 0, Math.min(filled, this.data.length - filled));
   }
 
   /** Blends colour c with coverage a (0-1) into pixel (x, y); outside pixels are ignored. */

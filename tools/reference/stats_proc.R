@@ -55,27 +55,32 @@ case_json <- function(name, boot) {
   do.call(obj, parts)
 }
 
-unpaired_json <- function(a, b) {
+unpaired_json <- function(a, b, boot) {
   da <- read_case(a)
   db <- read_case(b)
   ra <- make_roc(da$label, da$s1)
   rb <- make_roc(db$label, db$s1)
   t <- suppressWarnings(roc.test(ra, rb, method = "delong", paired = FALSE))
-  set.seed(5)
-  tb <- suppressWarnings(roc.test(ra, rb, method = "bootstrap", paired = FALSE, boot.n = 5000))
-  obj(a = str_json(a), b = str_json(b), t = num(t$statistic), df = num(t$parameter), p = num(t$p.value),
-      boot_d = num(tb$statistic), boot_p = num(tb$p.value))
+  parts <- list(a = str_json(a), b = str_json(b), t = num(t$statistic), df = num(t$parameter), p = num(t$p.value))
+  if (boot) {
+    set.seed(5)
+    tb <- suppressWarnings(roc.test(ra, rb, method = "bootstrap", paired = FALSE, boot.n = 10000))
+    parts$boot_d <- num(tb$statistic)
+    parts$boot_p <- num(tb$p.value)
+  }
+  do.call(obj, parts)
 }
 
 jobs <- readLines(file.path(dir, "jobs.txt"))
 cases <- c()
 unpaired <- c()
 for (job in jobs) {
+  message(format(Sys.time(), "%H:%M:%S "), job)
   w <- strsplit(job, " ")[[1]]
   if (w[1] == "case") {
     cases <- c(cases, sprintf("\"%s\":%s", w[2], case_json(w[2], w[3] == "1")))
   } else {
-    unpaired <- c(unpaired, unpaired_json(w[2], w[3]))
+    unpaired <- c(unpaired, unpaired_json(w[2], w[3], w[4] == "1"))
   }
 }
 writeLines(paste0("{\"version\":\"", as.character(packageVersion("pROC")), "\",\"cases\":{", paste(cases, collapse = ","),

@@ -7,6 +7,7 @@ temporary folder, which are not kept.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,8 +33,8 @@ CASES = [
     {"name": "strong", "n": 3000, "seed": 18, "prevalence": 0.5, "shift1": 3.0, "shift2": 0.2, "levels": 50},
     {"name": "onepositive", "n": 20, "seed": 19, "positives": 1, "shift1": 0.5, "shift2": 0.1},
 ]
-# Unpaired comparisons: (first case, second case), score1 of each.
-UNPAIRED = [("ties", "n1000"), ("tiny", "perfect"), ("prevalence5", "n100000"), ("n1000", "strong")]
+# Unpaired comparisons: (first case, second case, run pROC's bootstrap test), score1 of each.
+UNPAIRED = [("ties", "n1000", True), ("tiny", "perfect", False), ("prevalence5", "n100000", False), ("n1000", "strong", False)]
 MULTICLASS = {"n": 500, "k": 3, "seed": 21}
 
 
@@ -71,13 +72,14 @@ def main():
     with open(os.path.join(tmp, "jobs.txt"), "w") as f:
         for spec in CASES:
             f.write(f"case {spec['name']} {1 if spec.get('boot') else 0}\n")
-        for a, b in UNPAIRED:
-            f.write(f"unpaired {a} {b}\n")
+        for a, b, boot in UNPAIRED:
+            f.write(f"unpaired {a} {b} {1 if boot else 0}\n")
     r_out = os.path.join(tmp, "proc.json")
     script = os.path.join(os.path.dirname(__file__), "stats_proc.R")
     subprocess.run(["Rscript", script, tmp, r_out], check=True)
     with open(r_out) as f:
         proc = json.load(f)
+    shutil.rmtree(tmp)
     expected["proc_version"] = proc["version"]
     for entry in expected["cases"]:
         entry["proc"] = proc["cases"][entry["spec"]["name"]]

@@ -25,7 +25,7 @@ function stirlingCorrection(x: number): number {
  * log Γ(x) for x > 0 (NaN otherwise).
  *
  * @example
- * logGamma(0.5); // returns 0.5723649429247001 (log √π)
+ * logGamma(0.5); // returns 0.5723649429247004 (log √π = 0.5723649429247001)
  */
 export function logGamma(x: number): number {
   if (!(x > 0)) return NaN;
@@ -56,7 +56,7 @@ function logGammaRatio(a: number, b: number): number {
  * log B(a, b) = log Γ(a) + log Γ(b) - log Γ(a + b) for a, b > 0.
  *
  * @example
- * logBeta(0.5, 0.5); // returns 1.1447298858494002 (log π)
+ * logBeta(0.5, 0.5); // returns 1.1447298858493973 (log π = 1.1447298858494002)
  */
 export function logBeta(a: number, b: number): number {
   if (!(a > 0 && b > 0)) return NaN;
@@ -105,7 +105,7 @@ function betaContinuedFraction(x: number, y: number, a: number, b: number): numb
  * `y = 1 - x` when it is known more precisely than `1 - x` (it keeps small upper tails exact).
  *
  * @example
- * betaIncReg(0.5, 2, 3); // returns 0.6875
+ * betaIncReg(0.5, 2, 3); // returns 0.6875000000000007
  */
 export function betaIncReg(x: number, a: number, b: number, y: number = 1 - x): number {
   if (!(a > 0 && b > 0) || Number.isNaN(x) || Number.isNaN(y)) return NaN;

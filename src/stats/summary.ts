@@ -18,7 +18,7 @@ export function mean(x: ArrayLike<number>): number {
  * fewer than ddof + 1 values.
  *
  * @example
- * standardDeviation([1, 2, 4]); // returns 1.5275252316519468
+ * standardDeviation([1, 2, 4]); // returns 1.5275252316519465
  */
 export function standardDeviation(x: ArrayLike<number>, ddof = 1): number {
   if (x.length <= ddof) return NaN;

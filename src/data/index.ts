@@ -17,3 +17,6 @@ export { makeSyntheticCase, SYNTHETIC_TASKS } from './synthetic/task';
 export type { SyntheticDatasetOptions } from './synthetic/dataset';
 export { syntheticDataset } from './synthetic/dataset';
 export { powerLawNoise } from './synthetic/noise';
+export { CaseError } from './case_error';
+export type { Manifest, ManifestRow, ManifestOptions, ManifestDatasetOptions } from './manifest';
+export { parseManifest, readManifest, formatManifest, checkManifestFiles, manifestSplits, manifestDataset } from './manifest';

@@ -59,6 +59,7 @@ async function openZip(src: ByteSource, options: TorchCheckpointOptions): Promis
   const pkls = zip.names().filter((n) => /^[^/]*\/?data\.pkl$/.test(n));
   if (pkls.length !== 1) throw new Error(`${src.name}: not a torch.save archive (expected one '<name>/data.pkl', found ${pkls.length} among ${zip.names().length} entries)`);
   const prefix = pkls[0].slice(0, -'data.pkl'.length);
+  if (zip.has(`${prefix}constants.pkl`)) throw new Error(`${src.name}: a TorchScript archive (torch.jit.save) holds code, not a state dict; save model.state_dict() with torch.save instead`);
   let littleEndian = true;
   if (zip.has(`${prefix}byteorder`)) {
     const order = new TextDecoder().decode(await zip.read(`${prefix}byteorder`)).trim();

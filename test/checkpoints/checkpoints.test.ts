@@ -136,6 +136,7 @@ describe('loadCheckpoint: hostile and broken files', () => {
     ['a pickle that calls builtins.eval', 'hostile_eval.pth', /refused global 'builtins\.eval'/],
     ['an object of an unknown class', 'unknown_class.pth', /refused global '__main__\.Custom' \(called by NEWOBJ/],
     ['a whole pickled nn.Module', 'whole_module.pth', /refused global 'torch\.nn\.modules\.linear\.Linear' .*save its state_dict\(\)/],
+    ['a TorchScript archive', 'torchscript.pt', /a TorchScript archive \(torch\.jit\.save\) holds code, not a state dict/],
     ['a truncated zip', 'truncated.pth', /no ZIP end-of-central-directory record \(truncated/],
     ['a storage shorter than its elements', 'storage_short.pth', /storage '0' claims 16 F32 elements \(64 bytes\) but its entry holds 20/],
     ['a view reaching outside its storage', 'view_out_of_range.pth', /reaches elements 2\.\.11 of a storage of 4/],

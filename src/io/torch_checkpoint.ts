@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { bytesSource, type ByteSource } from './byte_source';
-import { PickleGlobal, TorchTensorRef, torchStorageFromPid, unpickleAt, type PickleDict, type TorchStorage } from './pickle';
+import { PickleGlobal, PickleOpaque, TorchTensorRef, torchStorageFromPid, unpickleAt, type PickleDict, type TorchStorage } from './pickle';
 import { RAW_DTYPE_BYTES, decodeRaw, isFloatDtype, readDecoded } from './raw_dtypes';
 import { gatherStrided, isContiguous, stridedExtent } from './strided';
 import { ZipReader } from './zip';
@@ -242,6 +242,7 @@ export function toPlain(value: unknown, depth = 0): unknown {
   if (depth > 12) return '...';
   if (value instanceof TorchTensorRef) return { tensor: value.shape, dtype: value.storage.dtype };
   if (value instanceof PickleGlobal) return `<${value.toString()}>`;
+  if (value instanceof PickleOpaque) return `<${value.global.toString()} object>`;
   // Long containers (an optimizer's per-parameter state) are cut to keep reports readable.
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};

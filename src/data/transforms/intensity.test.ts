@@ -40,6 +40,12 @@ describe('ZNormalize', () => {
     Array.from(out.data).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
   });
 
+  it('can take its statistics from voxels strictly inside the value range', () => {
+    // Inner voxels [2, 4] (1 and 9 are the extremes): mean 3, std 1; percentiles 0/100 clip to [2, 4].
+    const out = new ZNormalize({ percentiles: [0, 100], eps: 0, maskExtremes: true }).apply(sample([1, 2, 4, 9]), new Rng(0));
+    expect(Array.from(out.data)).toEqual([-1, -1, 1, 1]);
+  });
+
   it('maps a constant volume to zeros thanks to eps', () => {
     expect(Array.from(new ZNormalize().apply(sample([7, 7, 7]), new Rng(0)).data)).toEqual([0, 0, 0]);
   });
@@ -60,9 +66,9 @@ describe('RandomNoise', () => {
 });
 
 describe('RandomInvert', () => {
-  it('maps x to min + max - x when drawn', () => {
+  it('negates when drawn', () => {
     expect(Array.from(new RandomInvert(1).apply(sample([-1, 0, 0.5, 1]), new Rng(0)).data)).toEqual([1, 0, -0.5, -1]);
-    expect(Array.from(new RandomInvert(1).apply(sample([0, 1, 3]), new Rng(0)).data)).toEqual([3, 2, 0]);
+    expect(Array.from(new RandomInvert(1).apply(sample([0, 1, 3]), new Rng(0)).data)).toEqual([0, -1, -3]);
     const s = sample([1, 2]);
     expect(new RandomInvert(0).apply(s, new Rng(0))).toBe(s);
   });

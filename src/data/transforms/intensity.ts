@@ -64,27 +64,41 @@ export class ZNormalize implements Transform {
   /** Added to the standard deviation so a constant volume maps to zeros. */
   readonly eps: number;
 
-  constructor(options: { percentiles?: [number, number]; eps?: number } = {}) {
+  /** Compute the statistics only over voxels strictly between the volume's min and max (padding excluded), as the authors' pipeline. */
+  readonly maskExtremes: boolean;
+
+  constructor(options: { percentiles?: [number, number]; eps?: number; maskExtremes?: boolean } = {}) {
     this.percentiles = options.percentiles ?? [0.5, 99.5];
     this.eps = options.eps ?? 1e-6;
+    this.maskExtremes = options.maskExtremes ?? false;
     const [a, b] = this.percentiles;
     if (!(a >= 0 && b <= 100 && a <= b)) throw new Error(`ZNormalize: expected 0 <= low <= high <= 100 percentiles, got [${a}, ${b}]`);
   }
 
   apply(sample: VolumeSample, _rng?: Rng): VolumeSample {
     const data = sample.data;
-    const lo = percentile(data, this.percentiles[0]);
-    const hi = percentile(data, this.percentiles[1]);
-    const out = new Float32Array(data.length);
-    let sum = 0;
-    for (let i = 0; i < data.length; i++) {
-      out[i] = Math.min(hi, Math.max(lo, data[i]));
-      sum += out[i];
+    let stats: ArrayLike<number> = data;
+    if (this.maskExtremes) {
+      let mn = Infinity;
+      let mx = -Infinity;
+      for (const v of data) {
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+      }
+      const inner = data.filter((v) => v > mn && v < mx);
+      // A volume with only two values has no inner voxels: fall back to all of them.
+      if (inner.length > 0) stats = inner;
     }
-    const mean = sum / out.length;
+    const lo = percentile(stats, this.percentiles[0]);
+    const hi = percentile(stats, this.percentiles[1]);
+    const out = new Float32Array(data.length);
+    for (let i = 0; i < data.length; i++) out[i] = Math.min(hi, Math.max(lo, data[i]));
+    let sum = 0;
+    for (let i = 0; i < stats.length; i++) sum += Math.min(hi, Math.max(lo, stats[i]));
+    const mean = sum / stats.length;
     let ss = 0;
-    for (let i = 0; i < out.length; i++) ss += (out[i] - mean) ** 2;
-    const inv = 1 / (Math.sqrt(ss / out.length) + this.eps);
+    for (let i = 0; i < stats.length; i++) ss += (Math.min(hi, Math.max(lo, stats[i])) - mean) ** 2;
+    const inv = 1 / (Math.sqrt(ss / stats.length) + this.eps);
     for (let i = 0; i < out.length; i++) out[i] = (out[i] - mean) * inv;
     return { ...sample, data: out };
   }
@@ -112,8 +126,8 @@ export class RandomNoise implements Transform {
 }
 
 /**
- * With probability `p` (default 0.5) inverts intensities within their range: `x -> min + max - x`
- * (for data in [-1, 1] or symmetric z-scores this is `-x` up to the range's asymmetry).
+ * With probability `p` (default 0.5) negates every voxel, `x -> -x`, as the authors' augmentation
+ * (meant for zero-centred intensities: z-scores or [-1, 1]).
  *
  * @example
  * new RandomInvert(0.5).apply(sample, rng);
@@ -124,14 +138,9 @@ export class RandomInvert implements Transform {
 
   apply(sample: VolumeSample, rng: Rng): VolumeSample {
     if (!rng.bernoulli(this.p)) return sample;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of sample.data) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
     const out = new Float32Array(sample.data.length);
-    for (let i = 0; i < out.length; i++) out[i] = lo + hi - sample.data[i];
+    // `0 - x` rather than `-x`, so zeros stay +0.
+    for (let i = 0; i < out.length; i++) out[i] = 0 - sample.data[i];
     return { ...sample, data: out };
   }
 }

@@ -5,12 +5,13 @@ import { RandomFlip, RandomRotation } from './spatial';
 /**
  * The authors' training augmentation as one pipeline: a random flip on each axis (p = 0.5), a
  * random rotation about the slice axis of 0-90 degrees with minimum-value padding, Gaussian noise
- * with std ~ U(0, 0.1), and intensity inversion with p = 0.5. Apply after intensity preprocessing
- * (the noise level assumes unit-range intensities).
+ * with std ~ U(0, maxNoiseStd) (0.1 for CT as LIDC, the authors use 0.25 for MRI), and intensity
+ * negation with p = 0.5. Apply after intensity preprocessing (the noise level assumes unit-range
+ * intensities).
  *
  * @example
  * const train = syntheticDataset('chest', { n: 200, seed: 1, transform: paperAugmentation() });
  */
-export function paperAugmentation(): Compose {
-  return new Compose([new RandomFlip([0.5, 0.5, 0.5]), new RandomRotation(0, 90), new RandomNoise(0.1), new RandomInvert(0.5)]);
+export function paperAugmentation(maxNoiseStd = 0.1): Compose {
+  return new Compose([new RandomFlip([0.5, 0.5, 0.5]), new RandomRotation(0, 90), new RandomNoise(maxNoiseStd), new RandomInvert(0.5)]);
 }

@@ -1,0 +1,79 @@
+import * as tf from '@tensorflow/tfjs';
+import { BatchNorm2d, BatchNorm3d } from './batch_norm';
+import { maxAbsDiff } from '../../test/helpers';
+
+function setStats(bn: BatchNorm2d | BatchNorm3d, c: number): void {
+  tf.tidy(() => {
+    bn.weight.assign(tf.linspace(0.5, 1.5, c));
+    bn.bias.assign(tf.linspace(-0.2, 0.3, c));
+    bn.runningMean.assign(tf.linspace(-1, 1, c));
+    bn.runningVar.assign(tf.linspace(0.5, 2, c));
+  });
+}
+
+describe('BatchNorm', () => {
+  it('keeps PyTorch keys, with num_batches_tracked as an int buffer', () => {
+    const bn = new BatchNorm2d(4);
+    expect(bn.stateDictKeys()).toEqual(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
+    expect(bn.stateDictShapes().num_batches_tracked).toEqual([]);
+    expect(bn.numBatchesTracked.dtype).toBe('int32');
+    expect(bn.numParameters()).toBe(8);
+    expect(bn.eps).toBe(1e-5);
+    expect(bn.momentum).toBe(0.1);
+    bn.dispose();
+  });
+
+  it('normalises with the running statistics in eval mode', () => {
+    const bn = new BatchNorm3d(3).eval();
+    setStats(bn, 3);
+    const x = tf.randomNormal([2, 2, 3, 3, 3], 0, 2, 'float32', 1);
+    const before = tf.memory().numTensors;
+    const y = bn.forward(x);
+    const want = tf.tidy(() => tf.add(tf.mul(tf.div(tf.sub(x, bn.runningMean), tf.sqrt(tf.add(bn.runningVar, 1e-5))), bn.weight), bn.bias));
+    expect(maxAbsDiff(y, want)).toBeLessThan(1e-5);
+    tf.dispose([y, want]);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    bn.dispose();
+  });
+
+  it('uses batch statistics in training mode and updates the running ones as PyTorch', () => {
+    const bn = new BatchNorm2d(2, { momentum: 0.25 }).train();
+    // Channel 0 holds 1..8, channel 1 holds 2 * (1..8).
+    const vals = Array.from({ length: 8 }, (_, i) => [i + 1, 2 * (i + 1)]).flat();
+    const x = tf.tensor4d(vals, [2, 2, 2, 2]);
+    const y = bn.forward(x);
+    const mean = [4.5, 9];
+    const biasedVar = [5.25, 21];
+    const got = y.dataSync();
+    for (let i = 0; i < 8; i++) {
+      for (let c = 0; c < 2; c++) expect(got[i * 2 + c]).toBeCloseTo((vals[i * 2 + c] - mean[c]) / Math.sqrt(biasedVar[c] + 1e-5), 5);
+    }
+    // running = 0.75 * running + 0.25 * batch, the variance unbiased (n / (n - 1) = 8 / 7).
+    expect(maxAbsDiff(bn.runningMean, [0.25 * 4.5, 0.25 * 9])).toBeLessThan(1e-6);
+    expect(maxAbsDiff(bn.runningVar, [0.75 + 0.25 * 6, 0.75 + 0.25 * 24])).toBeLessThan(1e-5);
+    expect(bn.numBatchesTracked.dataSync()[0]).toBe(1);
+    tf.dispose([x, y]);
+    bn.dispose();
+  });
+
+  it('passes gradients through batch statistics in training mode', () => {
+    const bn = new BatchNorm2d(2).train();
+    const x = tf.randomNormal([3, 2, 2, 2], 0, 1, 'float32', 2);
+    // sum(y) is constant in x (each channel sums to N * bias), so its input gradient is ~0.
+    const g = tf.grad((a: tf.Tensor) => tf.sum(bn.forward(a)))(x);
+    expect(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0])).toBeLessThan(1e-4);
+    tf.dispose([x, g]);
+    bn.dispose();
+  });
+
+  it('names expected and given shapes on bad input', () => {
+    const bn = new BatchNorm3d(4);
+    tf.tidy(() => {
+      expect(() => bn.forward(tf.zeros([1, 2, 2, 4]))).toThrow(/BatchNorm3d: expected \[B, D, H, W, 4\], got shape \[1, 2, 2, 4\]/);
+      expect(() => bn.forward(tf.zeros([1, 1, 1, 1, 4]))).toThrow(/more than 1 value per channel/);
+    });
+    expect(() => new BatchNorm2d(4, { eps: 0 })).toThrow(/eps must be positive/);
+    bn.dispose();
+  });
+});

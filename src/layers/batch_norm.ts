@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs';
+import { Module } from '../nn/module';
+
+/** Options of {@link BatchNorm2d} and {@link BatchNorm3d}. */
+export interface BatchNormOptions {
+  /** Added to the variance (default 1e-5, PyTorch's; tfjs's own 1e-3 is never used). */
+  eps?: number;
+  /** Weight of the new batch statistics in the running averages (default 0.1, PyTorch's). */
+  momentum?: number;
+}
+
+/**
+ * PyTorch's `_BatchNorm` over the channel (last) axis of a channels-last tensor of a fixed rank.
+ * Keys `weight`, `bias` and the buffers `running_mean`, `running_var`, `num_batches_tracked`
+ * (int), so PyTorch state dicts load strictly.
+ *
+ * - eval mode: normalises with the running statistics;
+ * - training mode: normalises with the batch mean and biased variance over every axis but the
+ *   last, and updates `running_mean` and `running_var` (with the unbiased variance) by
+ *   `(1 - momentum) * running + momentum * batch`, and `num_batches_tracked` by one, as PyTorch.
+ */
+export class BatchNorm extends Module {
+  readonly eps: number;
+  readonly momentum: number;
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+  readonly numBatchesTracked: tf.Variable;
+
+  /**
+   * @param numFeatures channels `C`
+   * @param rank rank of the inputs (4 for `[N, H, W, C]`, 5 for `[B, D, H, W, C]`)
+   * @param label name used in error messages
+   */
+  constructor(readonly numFeatures: number, readonly rank: number, options: BatchNormOptions = {}, private readonly label = 'BatchNorm') {
+    super();
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum ?? 0.1;
+    if (!(this.eps > 0)) throw new Error(`BatchNorm: eps must be positive, got ${this.eps}`);
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`BatchNorm: momentum must be in [0, 1], got ${this.momentum}`);
+    this.weight = this.registerParameter('weight', tf.ones([numFeatures]));
+    this.bias = this.registerParameter('bias', tf.zeros([numFeatures]));
+    this.runningMean = this.registerBuffer('running_mean', tf.zeros([numFeatures]));
+    this.runningVar = this.registerBuffer('running_var', tf.ones([numFeatures]));
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', tf.scalar(0, 'int32'));
+  }
+
+  /** `[..., C] -> [..., C]`; in training mode also updates the running statistics. */
+  forward(x: tf.Tensor): tf.Tensor {
+    const name = this.label;
+    if (x.rank !== this.rank || x.shape[this.rank - 1] !== this.numFeatures) {
+      const dims = this.rank === 5 ? 'B, D, H, W' : this.rank === 4 ? 'N, H, W' : `rank ${this.rank} with`;
+      throw new Error(`${name}: expected [${dims}, ${this.numFeatures}], got shape [${x.shape.join(', ')}]`);
+    }
+    if (x.dtype !== 'float32') throw new Error(`${name}: expected dtype float32, got ${x.dtype}`);
+    return this.training ? this.forwardTraining(x) : this.forwardEval(x);
+  }
+
+  private forwardEval(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      // y = x * scale + shift, with the statistics folded into two per-channel vectors.
+      const scale = tf.mul(this.weight, tf.rsqrt(tf.add(this.runningVar, this.eps)));
+      const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
+      return tf.add(tf.mul(x, scale), shift);
+    });
+  }
+
+  private forwardTraining(x: tf.Tensor): tf.Tensor {
+    const axes = Array.from({ length: this.rank - 1 }, (_, i) => i);
+    const n = x.size / this.numFeatures;
+    if (n <= 1) throw new Error(`${this.label}: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]`);
+    return tf.tidy(() => {
+      const mean = tf.mean(x, axes);
+      const centred = tf.sub(x, mean);
+      const variance = tf.mean(tf.square(centred), axes);
+      const m = this.momentum;
+      tf.tidy(() => {
+        // Not on the loss's path, so tfjs's tape prunes these ops from any gradient.
+        const unbiased = tf.mul(variance, n / (n - 1));
+        this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+        this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+        this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
+      });
+      const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, this.eps)));
+      return tf.add(tf.mul(normed, this.weight), this.bias);
+    });
+  }
+}
+
+/**
+ * `torch.nn.BatchNorm2d` on `[N, H, W, C]`; see {@link BatchNorm}.
+ *
+ * @example
+ * const bn = new BatchNorm2d(64).eval();
+ * bn.forward(tf.zeros([2, 8, 8, 64])).shape; // [2, 8, 8, 64]
+ */
+export class BatchNorm2d extends BatchNorm {
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    super(numFeatures, 4, options, 'BatchNorm2d');
+  }
+}
+
+/**
+ * `torch.nn.BatchNorm3d` on `[B, D, H, W, C]`; see {@link BatchNorm}.
+ *
+ * @example
+ * const bn = new BatchNorm3d(64).eval();
+ * bn.forward(tf.zeros([1, 4, 8, 8, 64])).shape; // [1, 4, 8, 8, 64]
+ */
+export class BatchNorm3d extends BatchNorm {
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    super(numFeatures, 5, options, 'BatchNorm3d');
+  }
+}

@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs';
+import { MaxPool2d, MaxPool3d } from './max_pool';
+import { maxAbsDiff } from '../../test/helpers';
+
+/** Max pooling by loops, skipping out-of-range cells as PyTorch's -inf padding does. */
+function naivePool3d(x: number[][][][], k: number, s: number, p: number): number[][][] {
+  const [d, h, w] = [x.length, x[0].length, x[0][0].length];
+  const out = (n: number) => Math.floor((n + 2 * p - k) / s) + 1;
+  const res: number[][][] = [];
+  for (let a = 0; a < out(d); a++) {
+    res.push([]);
+    for (let b = 0; b < out(h); b++) {
+      res[a].push([]);
+      for (let c = 0; c < out(w); c++) {
+        let m = -Infinity;
+        for (let i = 0; i < k; i++)
+          for (let j = 0; j < k; j++)
+            for (let l = 0; l < k; l++) {
+              const [z, y, xx] = [a * s - p + i, b * s - p + j, c * s - p + l];
+              if (z >= 0 && z < d && y >= 0 && y < h && xx >= 0 && xx < w) m = Math.max(m, x[z][y][xx][0]);
+            }
+        res[a][b].push(m);
+      }
+    }
+  }
+  return res;
+}
+
+describe('MaxPool3d', () => {
+  it('pads with -inf as PyTorch (kernel 3, stride 2, padding 1) on all-negative input', () => {
+    const pool = new MaxPool3d({ kernelSize: 3, stride: 2, padding: 1 });
+    const x = tf.tidy(() => tf.sub(tf.randomUniform([1, 5, 6, 7, 1], 0, 1, 'float32', 3), 2));
+    const before = tf.memory().numTensors;
+    const y = pool.forward(x);
+    expect(y.shape).toEqual([1, 3, 3, 4, 1]);
+    const want = naivePool3d((x.arraySync() as number[][][][][])[0], 3, 2, 1);
+    expect(maxAbsDiff(y, want.flat(2))).toBe(0);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  });
+
+  it('routes the gradient to the maxima', () => {
+    const pool = new MaxPool3d({ kernelSize: 3, stride: 2, padding: 1 });
+    // Values decrease with the index, so each window's maximum is its first cell: per axis the two
+    // windows are {pad, 0, 1} and {1, 2, pad}, whose maxima are cells 0 and 1.
+    const x = tf.tensor5d(Array.from({ length: 27 }, (_, i) => -i), [1, 3, 3, 3, 1]);
+    const g = tf.grad((a: tf.Tensor) => tf.sum(pool.forward(a)))(x);
+    const want = new Float32Array(27);
+    for (const z of [0, 1]) for (const y of [0, 1]) for (const w of [0, 1]) want[z * 9 + y * 3 + w] = 1;
+    expect(maxAbsDiff(g, want)).toBe(0);
+    tf.dispose([x, g]);
+  });
+
+  it('rejects padding above half the kernel and undersized input', () => {
+    expect(() => new MaxPool3d({ kernelSize: 2, padding: 2 })).toThrow(/at most half the kernel size/);
+    tf.tidy(() => expect(() => new MaxPool3d({ kernelSize: 3 }).forward(tf.zeros([1, 2, 4, 4, 1]))).toThrow(/smaller than the window/));
+  });
+});
+
+describe('MaxPool2d', () => {
+  it('equals the 3D pool on a depth-1 volume', () => {
+    const x = tf.randomNormal([2, 7, 6, 3], 0, 1, 'float32', 4);
+    const a = new MaxPool2d({ kernelSize: 3, stride: 2, padding: 1 }).forward(x);
+    const b = tf.tidy(() => tf.squeeze(new MaxPool3d({ kernelSize: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1] }).forward(tf.expandDims(x, 1)), [1]));
+    expect(a.shape).toEqual([2, 4, 3, 3]);
+    expect(maxAbsDiff(a, b)).toBe(0);
+    tf.dispose([x, a, b]);
+  });
+});

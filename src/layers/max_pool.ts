@@ -1,0 +1,124 @@
+import * as tf from '@tensorflow/tfjs';
+import { Module } from '../nn/module';
+import { assertRank } from '../utils/check';
+import { pair } from './conv2d';
+import { triple, type Triple } from './conv3d';
+
+/** Options of {@link MaxPool2d} and {@link MaxPool3d}: a size `n` applies to every spatial axis. */
+export interface MaxPoolOptions<S> {
+  /** Window size. */
+  kernelSize: number | S;
+  /** Stride (default: the kernel size, as PyTorch). */
+  stride?: number | S;
+  /** Implicit padding on each side (default 0), at most half the kernel, as PyTorch. */
+  padding?: number | S;
+}
+
+function checkPadding(what: string, kernel: number[], padding: number[]): void {
+  if (padding.some((p, i) => p > kernel[i] / 2)) {
+    throw new Error(`${what}: padding must be at most half the kernel size, got padding [${padding.join(', ')}] for kernel [${kernel.join(', ')}]`);
+  }
+}
+
+/**
+ * Max pooling of `[B, ...S, C]` over the spatial axes with -inf padding, one axis at a time (a
+ * box maximum is the maximum of per-axis maxima) as `tf.maximum` over strided taps. tfjs's wasm
+ * MaxPool3D starts its running maximum at FLT_MIN instead of -inf, and its pooling gradients do
+ * likewise, so all-negative windows come out wrong there; this form is exact on every backend.
+ */
+function maxPoolNd(x: tf.Tensor, kernel: number[], stride: number[], padding: number[]): tf.Tensor {
+  return tf.tidy(() => {
+    let y = x;
+    kernel.forEach((k, i) => {
+      const axis = i + 1;
+      const s = stride[i];
+      const p = padding[i];
+      const n = y.shape[axis] + 2 * p;
+      const out = Math.floor((n - k) / s) + 1;
+      // Tap t reads cells t, t + s, ..., t + s (out - 1): a slice of out * s cells reshaped to
+      // [out, s], first column (strided slices have no gradient in tfjs).
+      const extra = s === 1 ? 0 : Math.max(0, k - 1 + out * s - n);
+      const pad = y.shape.map((_, a): [number, number] => (a === axis ? [p, p + extra] : [0, 0]));
+      const padded = p + extra === 0 ? y : tf.pad(y, pad, -Infinity);
+      const before = y.shape.slice(0, axis);
+      const after = y.shape.slice(axis + 1);
+      let acc: tf.Tensor | null = null;
+      for (let t = 0; t < k; t++) {
+        const begin = padded.shape.map((_, a) => (a === axis ? t : 0));
+        const size = padded.shape.map((d, a) => (a === axis ? out * s : d));
+        let tap = tf.slice(padded, begin, size);
+        if (s > 1) {
+          const grouped = tf.reshape(tap, [...before, out, s, ...after]);
+          tap = tf.reshape(tf.slice(grouped, grouped.shape.map(() => 0), grouped.shape.map((d, a) => (a === axis + 1 ? 1 : d))), [...before, out, ...after]);
+        }
+        acc = acc === null ? tap : tf.maximum(acc, tap);
+      }
+      y = acc as tf.Tensor;
+    });
+    return y;
+  });
+}
+
+/**
+ * `torch.nn.MaxPool2d` on `[N, H, W, C]` (floor mode). PyTorch pads with -inf, so padded cells
+ * never win; tfjs's 'same' padding places the window differently, so the padding is explicit
+ * (see {@link maxPoolNd}).
+ *
+ * @example
+ * const pool = new MaxPool2d({ kernelSize: 3, stride: 2, padding: 1 });
+ * pool.forward(tf.zeros([1, 112, 112, 64])).shape; // [1, 56, 56, 64]
+ */
+export class MaxPool2d extends Module {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+
+  constructor(options: MaxPoolOptions<[number, number]>) {
+    super();
+    this.kernelSize = pair('MaxPool2d kernelSize', options.kernelSize, 1);
+    this.stride = pair('MaxPool2d stride', options.stride ?? this.kernelSize, 1);
+    this.padding = pair('MaxPool2d padding', options.padding ?? 0, 0);
+    checkPadding('MaxPool2d', this.kernelSize, this.padding);
+  }
+
+  /** `[N, H, W, C] -> [N, Ho, Wo, C]` with `Ho = floor((H + 2 ph - kh) / sh) + 1`. */
+  forward(x: tf.Tensor): tf.Tensor4D {
+    assertRank('MaxPool2d', x.shape, [4], 'input [N, H, W, C]');
+    const [ph, pw] = this.padding;
+    const [, h, w] = x.shape as [number, number, number, number];
+    if (h + 2 * ph < this.kernelSize[0] || w + 2 * pw < this.kernelSize[1]) {
+      throw new Error(`MaxPool2d: input [${x.shape.join(', ')}] is smaller than the window ${this.kernelSize.join('x')}`);
+    }
+    return maxPoolNd(x, this.kernelSize, this.stride, this.padding) as tf.Tensor4D;
+  }
+}
+
+/**
+ * `torch.nn.MaxPool3d` on `[B, D, H, W, C]` (floor mode), padding with -inf as PyTorch.
+ *
+ * @example
+ * const pool = new MaxPool3d({ kernelSize: 3, stride: 2, padding: 1 });
+ * pool.forward(tf.zeros([1, 16, 64, 64, 64])).shape; // [1, 8, 32, 32, 64]
+ */
+export class MaxPool3d extends Module {
+  readonly kernelSize: Triple;
+  readonly stride: Triple;
+  readonly padding: Triple;
+
+  constructor(options: MaxPoolOptions<Triple>) {
+    super();
+    this.kernelSize = triple('MaxPool3d kernelSize', options.kernelSize, 1);
+    this.stride = triple('MaxPool3d stride', options.stride ?? this.kernelSize, 1);
+    this.padding = triple('MaxPool3d padding', options.padding ?? 0, 0);
+    checkPadding('MaxPool3d', this.kernelSize, this.padding);
+  }
+
+  /** `[B, D, H, W, C] -> [B, Do, Ho, Wo, C]` with `Do = floor((D + 2 pd - kd) / sd) + 1`. */
+  forward(x: tf.Tensor): tf.Tensor5D {
+    assertRank('MaxPool3d', x.shape, [5], 'input [B, D, H, W, C]');
+    if (this.kernelSize.some((k, i) => x.shape[i + 1] + 2 * this.padding[i] < k)) {
+      throw new Error(`MaxPool3d: input [${x.shape.join(', ')}] is smaller than the window ${this.kernelSize.join('x')}`);
+    }
+    return maxPoolNd(x, this.kernelSize, this.stride, this.padding) as tf.Tensor5D;
+  }
+}

@@ -122,6 +122,8 @@ export function detectConvention(keys: readonly string[], shapes?: Record<string
     if (has('model.conv1.weight')) return match('mst-resnet-slice', 'mst-resnet', "'slice_fusion.*' with a ResNet under 'model.*' (ResNetSliceTrans)");
     if (has('encoder.conv1.weight')) return match('mst-dinov2', 'mst-resnet', "'slice_fusion.*' with a ResNet 'encoder.*' (already our names)");
   }
+  // Table 2's 'linear' and 'average' fusions have no slice transformer, only the head.
+  if (any(/^encoder\.(blocks|patch_embed)\./) && has('linear.weight')) return match('mst-dinov2', 'mst-dinov2', "DINOv2 'encoder.*' with a 'linear' head (DinoV2ClassifierSlice, linear/average fusion)");
   if (has('model.conv1.weight') && any(/^model\.layer1\.0\./)) {
     return match('mst-resnet', rank('model.conv1.weight') === 4 ? 'resnet2d' : 'resnet3d', "ResNet under 'model.*' (the authors' ResNet classifier)");
   }
@@ -423,6 +425,13 @@ export function checkDinov2(dict: StateDict, prefix = '', convention = 'dinov2',
 
 /** Checks the authors' slice-fusion transformer, class token and linear head against each other. */
 function checkSliceFusion(dict: StateDict, convention: string): void {
+  if (!dict.cls_token && !Object.keys(dict).some((k) => k.startsWith('slice_fusion.'))) {
+    // Linear or average fusion: only the head, whose width depends on the slice count.
+    const lin = shapeOf(dict, 'linear.weight', convention);
+    if (lin.length !== 2) throw new Error(`toOurConvention (${convention}): 'linear.weight' expected [classes, features], got [${lin}]`);
+    expectShape(dict, 'linear.bias', [lin[0]], convention);
+    return;
+  }
   const D = shapeOf(dict, 'cls_token', convention)[2];
   expectShape(dict, 'cls_token', [1, 1, D], convention);
   const layers = new Set(Object.keys(dict).map((k) => /^slice_fusion\.layers\.(\d+)\./.exec(k)?.[1]).filter((x) => x !== undefined)).size;

@@ -125,6 +125,23 @@ describe('key conventions: mapping to ours', () => {
     disposeStateDict(converted.stateDict);
   });
 
+  it("reads the authors' linear-fusion variant (no slice transformer, head over 32 slices)", async () => {
+    const sd = await loadCheckpoint(ckpt('mst_dinov2_lightning.ckpt'));
+    for (const k of Object.keys(sd)) {
+      if (k.startsWith('slice_fusion.') || k === 'cls_token' || k.startsWith('linear.')) {
+        sd[k].dispose();
+        delete sd[k];
+      }
+    }
+    sd['linear.weight'] = tf.zeros([2, 8 * 32]);
+    sd['linear.bias'] = tf.zeros([2]);
+    expect(detectConvention(Object.keys(sd)).convention).toBe('mst-dinov2');
+    const converted = toOurConvention(sd);
+    expect(converted.family).toBe('mst-dinov2');
+    expect(converted.stateDict['linear.weight'].shape).toEqual([2, 256]);
+    disposeStateDict(converted.stateDict);
+  });
+
   it.each([
     ['mst_resnet_slice_lightning.ckpt', 'mst-resnet', 'encoder.conv1.weight', { spatialDims: 2, depth: 18, numClasses: null, featureSize: 8 }],
     ['mst_resnet3d_lightning.ckpt', 'resnet3d', 'conv1.weight', { spatialDims: 3, depth: 18, inChannels: 1, numClasses: 2, conv1Kernel: [7, 7, 7] }],

@@ -22,31 +22,39 @@ if (missing.length) {
 const repeats = Number(process.env.MST_BENCH_REPEATS ?? 3);
 const slices = Number(process.env.MST_BENCH_SLICES ?? 8);
 const resShape = (process.env.MST_BENCH_RESNET_SHAPE ?? '32x112x112').split('x').map(Number);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
-async function time(fn) {
-  await fn(); // warm-up: kernels, caches
-  const out = [];
-  for (let i = 0; i < repeats; i++) {
-    const t = performance.now();
-    await fn();
-    out.push((performance.now() - t) / 1000);
-  }
-  return median(out);
+async function seconds(fn) {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
 }
-
 await lib.setBackend('wasm');
-console.log(`${new Date().toISOString()}, node ${process.version}, backend ${tf.getBackend()}, ${repeats} timed runs (medians)`);
+console.log(`${new Date().toISOString()}, node ${process.version}, backend ${tf.getBackend()}, ${repeats} timed runs (medians), forward and explanations interleaved`);
 console.log('| model | volume | forward s | explanation | explanation s | ratio | target | numTensors leak |');
 console.log('|---|---|---|---|---|---|---|---|');
 
-async function row(name, model, volume, forward, cases, target) {
-  const f = await time(forward);
-  for (const [label, run] of cases) {
-    const before = tf.memory().numTensors;
-    const e = await time(run);
-    const leak = tf.memory().numTensors - before;
-    console.log(`| ${name} | [${volume.shape.join(', ')}] | ${f.toFixed(2)} | ${label} | ${e.toFixed(2)} | ${(e / f).toFixed(2)}x | <= ${target}x | ${leak} |`);
+// Forward and explanations alternate within each repeat, so load drift on a shared machine
+// affects both sides of a ratio alike.
+async function row(name, volume, forward, cases, target) {
+  await forward(); // warm-up: kernels, caches
+  for (const [, run] of cases) await run();
+  const before = tf.memory().numTensors;
+  const f = [];
+  const e = cases.map(() => []);
+  for (let i = 0; i < repeats; i++) {
+    f.push(await seconds(forward));
+    for (const [k, [, run]] of cases.entries()) e[k].push(await seconds(run));
+  }
+  const leak = tf.memory().numTensors - before;
+  const fm = median(f);
+  for (const [k, [label]] of cases.entries()) {
+    const em = median(e[k]);
+    console.log(`| ${name} | [${volume.shape.join(', ')}] | ${fm.toFixed(2)} | ${label} | ${em.toFixed(2)} | ${(em / fm).toFixed(2)}x | <= ${target}x | ${leak} |`);
   }
 }
 
@@ -60,7 +68,7 @@ async function row(name, model, volume, forward, cases, target) {
     tf.dispose([batch, logits]);
   };
   const explain = (options) => async () => lib.disposeExplanation(await lib.explainVolume(model, volume, options));
-  await row('MST-DINOv2-S', model, volume, forward, [['attention', explain({ method: 'attention' })], ['rollout', explain({ method: 'rollout' })]], 1.5);
+  await row('MST-DINOv2-S', volume, forward, [['attention', explain({ method: 'attention' })], ['rollout', explain({ method: 'rollout' })]], 1.5);
   volume.dispose();
   model.dispose();
 }
@@ -74,7 +82,7 @@ async function row(name, model, volume, forward, cases, target) {
     logits.dispose();
   };
   const explain = (method) => async () => lib.disposeExplanation(await lib.explainVolume(model, volume, { method }));
-  await row('ResNet3D-18', model, volume, forward, [['gradcam', explain('gradcam')], ['gradcam++', explain('gradcam++')]], 3.5);
+  await row('ResNet3D-18', volume, forward, [['gradcam', explain('gradcam')], ['gradcam++', explain('gradcam++')]], 3.5);
   tf.dispose([input, volume]);
   model.dispose();
 }

@@ -46,6 +46,12 @@ describe('mst-ts explain: flags', () => {
     bytes.write(header, 10, 'latin1');
     Buffer.from(data.buffer).copy(bytes, 10 + header.length);
     fs.writeFileSync(path.join(dir, 'v.npy'), bytes);
+    // A lesion mask: slice 1, rows 8..15, columns 8..15.
+    const mask = new Float32Array(3 * 32 * 32);
+    for (let y = 8; y < 16; y++) for (let x = 8; x < 16; x++) mask[1024 + y * 32 + x] = 1;
+    const maskBytes = Buffer.from(bytes);
+    Buffer.from(mask.buffer).copy(maskBytes, 10 + header.length);
+    fs.writeFileSync(path.join(dir, 'm.npy'), maskBytes);
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -58,7 +64,7 @@ describe('mst-ts explain: flags', () => {
     });
     const before = tf.memory().numTensors;
     try {
-      const code = await explainCommand.run(['--arch', 'mst-resnet18', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.npy'), '--out', out, '--json', '--backend', 'wasm']);
+      const code = await explainCommand.run(['--arch', 'mst-resnet18', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.npy'), '--out', out, '--mask', path.join(dir, 'm.npy'), '--json', '--backend', 'wasm']);
       expect(code).toBe(0);
     } finally {
       spy.mockRestore();
@@ -68,6 +74,7 @@ describe('mst-ts explain: flags', () => {
     expect(summary.method).toBe('gradcam++');
     expect(summary.shapes).toEqual({ sliceAttention: [3], planeAttention: [3, 1, 1], saliency: [3, 1, 1], saliencyUpsampled: [3, 32, 32] });
     expect(summary.sliceAttention.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(Object.keys(summary.localisation).sort()).toEqual(['dice', 'diceMean', 'iou', 'iouMean', 'lesionCorrect', 'peak', 'sliceCorrect', 'threshold', 'topSlices']);
     for (const f of ['montage.png', 'slice_attention.png', 'saliency.nii.gz', 'explanation.json']) expect(fs.existsSync(path.join(out, f))).toBe(true);
     const nii = await readNifti(path.join(out, 'saliency.nii.gz'));
     expect(nii.shape).toEqual([3, 32, 32]);

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend, useDefaultBackend } from '../backend';
 import { disposeExplanation, explainVolume, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
+import { localisationMetrics } from '../explain/localisation';
 import { montagePng, sliceAttentionBarChart, type MontageRow } from '../explain/montage';
 import type { ColormapName } from '../explain/colormap';
 import type { HeadFusion } from '../explain/rollout';
@@ -36,6 +37,10 @@ Options:
   --target-class <n>     class a Grad-CAM explains (default: the predicted class)
   --cam-target <t>       MST-ResNet: class (default) or sliceFeature (the authors' per-slice target)
   --tta                  average predictions and maps over the 8 flips of the volume
+  --mask <path>          a lesion mask of the input's shape (any readVolume format): adds the
+                         localisation metrics (slice and lesion correctness, Dice and IoU of the map
+                         above its 99.9th percentile) to the summary
+  --top-k <k>            slices counted by slice correctness (default 1)
   --colormap <name>      jet (default, the paper's) or turbo
   --alpha <a>            overlay opacity in [0, 1] (default 0.5)
   --slices <a:b>         slices shown in the montage, a to b-1 (default: 8 around the peak)
@@ -51,7 +56,8 @@ Writes to <dir>:
   saliency.nii.gz        the saliency volume [D, H, W] float32, upsampled trilinearly to the input,
                          with the input's affine (identity, 1 mm, for .npy), to open over the scan in
                          ITK-SNAP, 3D Slicer or NiiVue
-  explanation.json       probabilities, predicted class, method, map shapes, slice attention
+  explanation.json       probabilities, predicted class, method, map shapes, slice attention, and
+                         with --mask the localisation metrics
 
 The summary (text, or --json) gives the arch, probabilities, predicted class and the files written.`;
 
@@ -80,6 +86,8 @@ async function run(argv: string[]): Promise<number> {
         'target-class': { type: 'string' },
         'cam-target': { type: 'string' },
         tta: { type: 'boolean', default: false },
+        mask: { type: 'string' },
+        'top-k': { type: 'string' },
         colormap: { type: 'string' },
         alpha: { type: 'string' },
         slices: { type: 'string' },
@@ -120,11 +128,17 @@ async function run(argv: string[]): Promise<number> {
   };
   const numClasses = intFlag('num-classes', 2, 1) as number;
   const targetClass = intFlag('target-class', undefined, 0);
+  const topK = intFlag('top-k', 1, 1) as number;
 
   if (values.backend) await setBackend(str('backend') as string);
   else await useDefaultBackend();
 
   const scan = await readVolume(input as string);
+  const mask = str('mask') === undefined ? undefined : await readVolume(str('mask') as string);
+  if (mask && mask.shape.some((d, i) => d !== scan.shape[i])) {
+    throw new Error(`explain: the mask ${str('mask')} has shape [${mask.shape.join(', ')}], the input [${scan.shape.join(', ')}]`);
+  }
+  if (topK > scan.shape[0]) throw new UsageError(`explain: --top-k ${topK} exceeds the volume's ${scan.shape[0]} slices`);
   const slices = str('slices') === undefined ? undefined : parseSlices(str('slices') as string, scan.shape[0]);
   const model = createModel(arch as string, { numClasses });
   const volume = tf.tensor3d(scan.data, scan.shape);
@@ -165,6 +179,7 @@ async function run(argv: string[]): Promise<number> {
       const niftiPath = path.join(out as string, 'saliency.nii.gz');
       await writeNifti(niftiPath, { data: sal, shape, affine: scan.affine }, { description: `mst-ts ${e.method} saliency` });
       files.push(niftiPath);
+      const localisation = mask ? await localisationMetrics({ data: sal, shape }, slice ?? null, mask, { topK }) : undefined;
       const summary = {
         arch,
         method: e.method,
@@ -174,6 +189,7 @@ async function run(argv: string[]): Promise<number> {
         shapes: e.shapes,
         ...(slice ? { sliceAttention: Array.from(slice) } : {}),
         tta: options.tta,
+        ...(localisation ? { localisation } : {}),
       };
       await write('explanation.json', new TextEncoder().encode(`${JSON.stringify(summary, null, 1)}\n`));
       if (values.json) process.stdout.write(`${JSON.stringify({ ...summary, files })}\n`);

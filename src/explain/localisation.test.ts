@@ -49,6 +49,9 @@ describe('localisation metrics', () => {
     const map = tf.tensor3d([0, 0, 0, 0, 0, 0, 0, 2, 9, 0, 0, 0], [2, 2, 3]);
     const m = await localisationMetrics(map, tf.tensor1d([0.3, 0.7]), tf.tensor3d(mask.data, [2, 2, 3]));
     expect(m).toMatchObject({ sliceCorrect: true, lesionCorrect: true, peak: [1, 0, 2], topSlices: [1] });
+    // Without slice attention the map's per-slice sums rank the slices.
+    const bySum = await localisationMetrics(map, null, mask);
+    expect(bySum.topSlices).toEqual([1]);
     map.dispose();
   });
 });

@@ -154,10 +154,19 @@ async function toVolume(what: string, v: tf.Tensor | CpuVolume): Promise<CpuVolu
   return v;
 }
 
+/** The map's sum per slice, the slice ranking of models without slice attention (3D ResNet). */
+function sliceSums(map: CpuVolume): Float64Array {
+  const [d, h, w] = map.shape;
+  const out = new Float64Array(d);
+  for (let i = 0; i < d * h * w; i++) out[Math.floor(i / (h * w))] += map.data[i];
+  return out;
+}
+
 /**
  * Every localisation metric of Table 1 for one map against one lesion mask: slice correctness
  * (from the slice attention), lesion correctness (pointing game), Dice and IoU at the 99.9th
- * percentile. The inputs are not disposed.
+ * percentile. Without slice attention (`null`, a 3D ResNet), slices are ranked by the map's sum
+ * per slice. The inputs are not disposed.
  *
  * @example
  * const m = await localisationMetrics(result.saliencyUpsampled, result.sliceAttention, mask);
@@ -165,7 +174,7 @@ async function toVolume(what: string, v: tf.Tensor | CpuVolume): Promise<CpuVolu
  */
 export async function localisationMetrics(
   map: tf.Tensor | CpuVolume,
-  sliceAttention: tf.Tensor | ArrayLike<number>,
+  sliceAttention: tf.Tensor | ArrayLike<number> | null,
   mask: tf.Tensor | CpuVolume,
   options: LocalisationOptions = {},
 ): Promise<LocalisationMetrics> {
@@ -173,7 +182,7 @@ export async function localisationMetrics(
   const m = await toVolume('localisationMetrics (map)', map);
   const g = await toVolume('localisationMetrics (mask)', mask);
   checkSameShape('localisationMetrics', m.shape, g.shape);
-  const s = sliceAttention instanceof tf.Tensor ? await sliceAttention.data() : sliceAttention;
+  const s = sliceAttention === null ? sliceSums(m) : sliceAttention instanceof tf.Tensor ? await sliceAttention.data() : sliceAttention;
   return {
     sliceCorrect: sliceCorrectness(s, g, topK),
     lesionCorrect: pointingGame(m, g),

@@ -11,6 +11,7 @@ export default defineConfig([
       'explain/index': 'src/explain/index.ts',
       'stats/index': 'src/stats/index.ts',
       'io/index': 'src/io/index.ts',
+      'train/index': 'src/train/index.ts',
       'data/index': 'src/data/index.ts',
     },
     format: ['esm', 'cjs'],

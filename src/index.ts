@@ -10,6 +10,7 @@ export * from './models';
 export * from './explain';
 export * from './stats';
 export * from './io';
+export * from './train';
 export { setBackend, useDefaultBackend } from './backend';
 export type { BackendName, SetBackendOptions } from './backend';
 export { installWasmMatMul } from './kernels/wasm_matmul';

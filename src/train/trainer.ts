@@ -26,13 +26,13 @@ export function logitsOf(out: tf.Tensor | { logits: tf.Tensor }): tf.Tensor {
 }
 
 /** Model families with the paper's learning rates. */
-export type ModelFamily = 'mst-dinov2' | 'mst-resnet' | 'resnet3d';
+export type TrainingFamily = 'mst-dinov2' | 'mst-resnet' | 'resnet3d';
 
 /**
  * The paper's learning rates: 1e-6 to fine-tune MST with a pretrained DINOv2, 1e-5 for MST with a
  * ResNet, 1e-4 for the 3D ResNet baseline. A model trained from scratch needs more (~1e-4..1e-3).
  */
-export const DEFAULT_LEARNING_RATES: Readonly<Record<ModelFamily, number>> = {
+export const DEFAULT_LEARNING_RATES: Readonly<Record<TrainingFamily, number>> = {
   'mst-dinov2': 1e-6,
   'mst-resnet': 1e-5,
   resnet3d: 1e-4,
@@ -97,7 +97,7 @@ export interface TrainerOptions {
   /** Learning rate; defaults to {@link DEFAULT_LEARNING_RATES} of `family`. */
   lr?: number;
   /** The model family, for the default learning rate. */
-  family?: ModelFamily;
+  family?: TrainingFamily;
   /** AdamW decoupled weight decay (default 1e-2). */
   weightDecay?: number;
   /** Cases per forward pass (default 1). */

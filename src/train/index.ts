@@ -1,0 +1,11 @@
+export { AdamW } from './adamw';
+export type { AdamWOptions, AdamWParamState } from './adamw';
+export { crossEntropy } from './losses';
+export type { CrossEntropyOptions } from './losses';
+export { Trainer, DEFAULT_LEARNING_RATES, logitsOf } from './trainer';
+export type { Classifier, TrainingFamily, EpochRecord, FitResult, Predictions, TrainerOptions } from './trainer';
+export { saveTrainingCheckpoint, loadTrainingCheckpoint, readSafetensorsWithMetadata } from './checkpoint';
+export type { TrainingState } from './checkpoint';
+export { TerminalProgress, formatDuration } from './progress';
+export type { ProgressReporter, ProgressStream } from './progress';
+export { deriveSeed } from './seed';

@@ -3,7 +3,7 @@ import { keyPaddingBias, scaledDotProductAttention } from './attention';
 import { maxAbsDiff } from '../../test/helpers';
 
 function seeded(shape: number[], seed: number, scale = 1): tf.Tensor4D {
-  return tf.randomUniform(shape, -scale, scale, 'float32', seed) as tf.Tensor4D;
+  return tf.randomUniform(shape as [number, number, number, number], -scale, scale, "float32", seed);
 }
 
 /** softmax(q k^T / sqrt(d)) v written with tfjs's own ops. */

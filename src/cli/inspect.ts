@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { CliCommand } from './command';
 import { UsageError } from './command';
+import { useDefaultBackend } from '../backend';
 import { inspectCheckpoint, loadCheckpoint } from '../io/checkpoint';
 import { detectConvention, toOurConvention } from '../io/key_conventions';
 import { disposeStateDict } from '../nn/module';
@@ -63,6 +64,7 @@ export const inspectCommand: CliCommand = {
     const numElements = tensors.reduce((acc, t) => acc + t.shape.reduce((a, b) => a * b, 1), 0);
     let check: Record<string, unknown> | undefined;
     if (values.check) {
+      await useDefaultBackend();
       const sd = await loadCheckpoint(file, options);
       try {
         const c = toOurConvention(sd);

@@ -66,3 +66,38 @@ export function paperSplit(
   );
   return { train: inner.train.map((j) => outer.train[j]), val: inner.test.map((j) => outer.train[j]), test: outer.test };
 }
+
+/**
+ * A stratified split that keeps every group (e.g. a patient's cases) on one side: groups are
+ * visited in seeded random order and each goes to `test` when that brings the per-class test
+ * counts closer (in relative terms) to `round(count * testFraction)`, otherwise to `train`. Both lists are sorted.
+ *
+ * @example
+ * groupedStratifiedSplit(labels, patientIds, { testFraction: 0.2, seed: 0 });
+ */
+export function groupedStratifiedSplit(labels: readonly number[], groups: readonly string[], options: { testFraction?: number; seed: number }): Split {
+  if (groups.length !== labels.length) throw new Error(`groupedStratifiedSplit: expected ${labels.length} groups (one per label), got ${groups.length}`);
+  const frac = options.testFraction ?? 0.2;
+  if (!(frac >= 0 && frac <= 1)) throw new Error(`groupedStratifiedSplit: testFraction must be in [0, 1], got ${frac}`);
+  const members = new Map<string, number[]>();
+  groups.forEach((g, i) => members.set(g, [...(members.get(g) ?? []), i]));
+  const classes = [...new Set(labels)].sort((a, b) => a - b);
+  const target = new Map(classes.map((c) => [c, Math.round(labels.filter((l) => l === c).length * frac)]));
+  const have = new Map(classes.map((c) => [c, 0]));
+  // Relative error per class, so a rare class is not starved by a common one filling up first.
+  const cost = (extra: Map<number, number>): number =>
+    classes.reduce((s, c) => s + Math.abs(have.get(c)! + (extra.get(c) ?? 0) - target.get(c)!) / Math.max(1, target.get(c)!), 0);
+  const train: number[] = [];
+  const test: number[] = [];
+  const order = new Rng(options.seed).shuffle([...members.keys()].sort());
+  for (const g of order) {
+    const idx = members.get(g)!;
+    const add = new Map<number, number>();
+    for (const i of idx) add.set(labels[i], (add.get(labels[i]) ?? 0) + 1);
+    if (cost(add) < cost(new Map())) {
+      test.push(...idx);
+      for (const [c, n] of add) have.set(c, have.get(c)! + n);
+    } else train.push(...idx);
+  }
+  return { train: train.sort((a, b) => a - b), test: test.sort((a, b) => a - b) };
+}

@@ -85,7 +85,7 @@ describe('DINOv2-S/14 (12 blocks) vs PyTorch at 224x224', () => {
     model = dinov2_vits14();
     loadSpec(model, 'vits14_spec.json');
     expected = await loadSafetensors(fixturePath('dinov2', 'vits14_224.safetensors'));
-  });
+  }, 300000);
   afterAll(() => {
     model.dispose();
     disposeStateDict(expected);
@@ -120,7 +120,7 @@ describe('DINOv2-S/14 (12 blocks) vs PyTorch at 224x224', () => {
     const cls = attentionRows((enc.attentions as tf.Tensor4D[])[0], [0]);
     expect(maxAbsDiff(cls, expected.cls_attention)).toBeLessThan(1e-5);
     tf.dispose([x, cls, enc.features, ...(enc.attentions ?? [])]);
-  });
+  }, 600000);
 
   it('matches at 224x168 (pos_embed resized to a 16x12 grid)', async () => {
     const want = await loadSafetensors(fixturePath('dinov2', 'vits14_224x168.safetensors'));
@@ -160,7 +160,7 @@ describe('DINOv2-S/14 with registers vs PyTorch at 224x224', () => {
     disposeFeatures(f);
     disposeStateDict(want);
     model.dispose();
-  });
+  }, 300000);
 });
 
 describe('DINOv2 gradients vs PyTorch (small models)', () => {

@@ -24,3 +24,15 @@ export type { BicubicResizeOptions, BicubicResize2dMatrices, PosEmbedInterpolati
 export { scaledDotProductAttention, keyPaddingBias } from '../ops/attention';
 export type { ScaledDotProductAttentionOptions, AttentionResult } from '../ops/attention';
 export { batchMatMul, batchMatMulTransposeB } from '../ops/batch_matmul';
+export { Conv2d, drawConvWeight } from './conv2d';
+export type { Conv2dOptions, ConvInit } from './conv2d';
+export { Conv3d } from './conv3d';
+export type { Conv3dOptions, Triple } from './conv3d';
+export { BatchNorm, BatchNorm2d, BatchNorm3d } from './batch_norm';
+export type { BatchNormOptions } from './batch_norm';
+export { MaxPool2d, MaxPool3d } from './max_pool';
+export type { MaxPoolOptions } from './max_pool';
+export { AdaptiveAvgPool2d, AdaptiveAvgPool3d, adaptiveAvgPool } from './adaptive_avg_pool';
+export { BasicBlock, Bottleneck, Downsample, shortcutA, convNd, batchNormNd } from './resnet_blocks';
+export type { SpatialDims, ConvNd, ConvNdOptions, Shortcut, ResNetBlockOptions } from './resnet_blocks';
+export { conv2dValid, conv2dFilterGrad, conv2dInputGrad } from '../ops/conv2d';

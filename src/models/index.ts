@@ -32,3 +32,9 @@ export {
   dinov2_vitg14_reg,
 } from './dinov2';
 export type { DinoVisionTransformerOptions, Dinov2FactoryOptions, Dinov2Arch, Dinov2Features, Dinov2ForwardOptions } from './dinov2';
+export { ResNet } from './resnet';
+export type { ResNetOptions, ResNetBlockKind, ResNetIntermediates } from './resnet';
+export { ResNet3D, resnet3d18, resnet3d34, resnet3d50, resnet3d101, resnet3d152 } from './resnet3d';
+export type { ResNet3DOptions } from './resnet3d';
+export { ResNet2D, resnet2d18, resnet2d34, resnet2d50 } from './resnet2d';
+export type { ResNet2DOptions } from './resnet2d';

@@ -153,7 +153,6 @@ function mstCamPass(model: MedicalSliceTransformer, method: 'gradcam' | 'gradcam
       const r = fuse(feats, true);
       return { logits: tf.squeeze(r.logits, [0]), cls: r.cls as tf.Tensor };
     });
-    checkTarget(options.targetClass, logits.shape[0] as number);
     const maps = tf.tidy(() => {
       const slice = tf.reshape(sliceAttentionMap(cls), [-1]) as tf.Tensor1D;
       const plane = cam.cam as tf.Tensor3D;

@@ -22,15 +22,19 @@ export function normal(shape: number[], std: number, rng: Rng, mean = 0): tf.Ten
   return tf.tensor(data, shape, 'float32');
 }
 
-/** N(0, std^2) truncated to [-2 std, 2 std] by rejection, as timm's `trunc_normal_`. */
-export function truncNormal(shape: number[], std: number, rng: Rng): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
+/**
+ * N(0, std^2) truncated to the absolute interval [a, b] by rejection, as timm's
+ * `trunc_normal_(std=std, a=-2, b=2)` (the bounds are values, not multiples of std).
+ */
+export function truncNormal(shape: number[], std: number, rng: Rng, a = -2, b = 2): tf.Tensor {
+  if (!(a < b) || !(std > 0)) throw new Error(`truncNormal: need std > 0 and a < b, got std=${std}, a=${a}, b=${b}`);
+  const n = shape.reduce((x, y) => x * y, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     let z: number;
-    do z = rng.normal();
-    while (z < -2 || z > 2);
-    data[i] = std * z;
+    do z = std * rng.normal();
+    while (z < a || z > b);
+    data[i] = z;
   }
   return tf.tensor(data, shape, 'float32');
 }

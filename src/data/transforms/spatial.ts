@@ -234,9 +234,18 @@ export function rotateSlices(sample: VolumeSample, degrees: number, padValue?: n
         const y0 = floor(sy);
         const fx = sx - x0;
         const fy = sy - y0;
-        const at = (yy: number, xx: number): number => (yy >= 0 && yy < H && xx >= 0 && xx < W ? src[base + yy * W + xx] : pad);
-        const top = at(y0, x0) + (at(y0, x0 + 1) - at(y0, x0)) * fx;
-        const bottom = at(y0 + 1, x0) + (at(y0 + 1, x0 + 1) - at(y0 + 1, x0)) * fx;
+        // The four neighbours, each taking `pad` outside the slice.
+        const inY0 = y0 >= 0 && y0 < H;
+        const inY1 = y0 + 1 >= 0 && y0 + 1 < H;
+        const inX0 = x0 >= 0 && x0 < W;
+        const inX1 = x0 + 1 >= 0 && x0 + 1 < W;
+        const r0 = base + y0 * W;
+        const v00 = inY0 && inX0 ? src[r0 + x0] : pad;
+        const v01 = inY0 && inX1 ? src[r0 + x0 + 1] : pad;
+        const v10 = inY1 && inX0 ? src[r0 + W + x0] : pad;
+        const v11 = inY1 && inX1 ? src[r0 + W + x0 + 1] : pad;
+        const top = v00 + (v01 - v00) * fx;
+        const bottom = v10 + (v11 - v10) * fx;
         out[o] = top + (bottom - top) * fy;
         if (mask) {
           const ny = round(sy);

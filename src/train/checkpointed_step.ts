@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs';
+import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { sliceTransformerForward, type SliceTransformerParts } from '../models/slice_transformer';
+import { crossEntropy } from './losses';
+
+/** Options of {@link checkpointedGradients}. */
+export interface CheckpointedGradientsOptions {
+  /**
+   * Slices encoded at once (default 8). Peak memory grows with the chunk, not with the volume:
+   * only one chunk's encoder activations are alive at a time.
+   */
+  chunkSize?: number;
+  /** `(logits [B, C], labels) -> scalar` (default: mean cross-entropy). */
+  lossFn?: (logits: tf.Tensor2D, labels: readonly number[]) => tf.Scalar;
+  /** Variables to differentiate (default: every trainable parameter of the model). */
+  varList?: tf.Variable[];
+}
+
+/** What {@link checkpointedGradients} returns; the caller disposes both. */
+export interface CheckpointedGradientsResult {
+  loss: tf.Scalar;
+  /** Gradients keyed by `tf.Variable.name`, as `tf.variableGrads` returns them. */
+  grads: tf.NamedTensorMap;
+}
+
+/**
+ * The loss and parameter gradients of a {@link MedicalSliceTransformer} training step with
+ * activation checkpointing over slices, so memory does not grow with the slice count:
+ * 1. every chunk of slices is encoded without a tape, keeping only its features `[chunk, E]`;
+ * 2. the fusion and head are differentiated down to the slice features `[B * D, E]`;
+ * 3. each chunk is encoded again, this time with a tape, and backpropagated from its slice of the
+ *    feature gradient (`sum(features * dFeatures)`), accumulating the encoder's gradients.
+ * The encoder runs twice (about 4/3 of a plain step's compute); with a frozen encoder step 3 is
+ * skipped. The gradients equal `tf.variableGrads` of the plain forward for encoders whose output
+ * per slice does not depend on the other slices in the batch (DINOv2, ResNet in eval mode, no
+ * dropout). Batch-norm layers in training mode see per-chunk statistics; their running statistics
+ * are updated once per chunk (the no-tape pass is undone).
+ *
+ * @param volumes `[B, D, H, W]` or `[B, D, H, W, C]` float32.
+ * @param labels `B` class indices.
+ * @example
+ * const { loss, grads } = checkpointedGradients(model, volumes, [0, 1], { chunkSize: 8 });
+ * optimizer.step(grads);
+ * tf.dispose([loss, grads]);
+ */
+export function checkpointedGradients(
+  model: MedicalSliceTransformer,
+  volumes: tf.Tensor,
+  labels: readonly number[],
+  options: CheckpointedGradientsOptions = {},
+): CheckpointedGradientsResult {
+  const chunkSize = options.chunkSize ?? 8;
+  if (!(Number.isInteger(chunkSize) && chunkSize > 0)) throw new Error(`checkpointedGradients: chunkSize must be a positive integer, got ${chunkSize}`);
+  if (!(volumes instanceof tf.Tensor) || (volumes.rank !== 4 && volumes.rank !== 5) || volumes.dtype !== 'float32') {
+    const got = volumes instanceof tf.Tensor ? `${volumes.dtype} [${volumes.shape.join(', ')}]` : typeof volumes;
+    throw new Error(`checkpointedGradients: expected float32 volumes [B, D, H, W] or [B, D, H, W, C], got ${got}`);
+  }
+  const [B, D, H, W] = volumes.shape;
+  const C = volumes.rank === 5 ? volumes.shape[4] : 1;
+  const want = model.encoder.inChannels;
+  if (C !== 1 && C !== want) throw new Error(`checkpointedGradients: the encoder takes ${want} channels (or 1, repeated), got ${C}`);
+  if (labels.length !== B) throw new Error(`checkpointedGradients: expected ${B} labels, got ${labels.length}`);
+  const lossFn = options.lossFn ?? ((logits, y) => crossEntropy(logits, y) as tf.Scalar);
+  const vars = (options.varList ?? model.trainableVariables()).filter((v) => v.trainable);
+  const encoderOwn = new Set(model.encoder.namedParameters().map(([, v]) => v));
+  const encoderVars = vars.filter((v) => encoderOwn.has(v));
+  const headVars = vars.filter((v) => !encoderOwn.has(v));
+  const N = B * D;
+  // [chunk, H, W, want]: one chunk of the slice stack, gray repeated to the encoder's channels.
+  const chunkImages = (start: number, size: number): tf.Tensor4D =>
+    tf.tidy(() => {
+      const stack = tf.slice(tf.reshape(volumes, [N, H, W, C]), [start, 0, 0, 0], [size, H, W, C]);
+      return (C === want ? stack : tf.tile(stack, [1, 1, 1, want])) as tf.Tensor4D;
+    });
+  const chunks: [number, number][] = [];
+  for (let s = 0; s < N; s += chunkSize) chunks.push([s, Math.min(chunkSize, N - s)]);
+
+  // 1. Features without a tape; batch-norm statistics are restored afterwards.
+  const buffers = model.encoder.namedBuffers().map(([, v]) => [v, tf.clone(v)] as const);
+  const features = tf.tidy(() =>
+    tf.concat(
+      chunks.map(([s, n]) => tf.tidy(() => checkFeatures(model, model.encoder.encode(chunkImages(s, n)).features, n))),
+      0,
+    ),
+  ) as tf.Tensor2D;
+  for (const [v, saved] of buffers) {
+    v.assign(saved);
+    saved.dispose();
+  }
+
+  // 2. Head gradients and the gradient of the loss with respect to the features.
+  const featureVar = tf.variable(features, true);
+  features.dispose();
+  const head = tf.variableGrads(() => lossFn(headLogits(model, featureVar, B, D), labels), [...headVars, featureVar]);
+  const dFeatures = head.grads[featureVar.name];
+  delete head.grads[featureVar.name];
+  featureVar.dispose();
+  const grads: tf.NamedTensorMap = head.grads;
+
+  // 3. Recompute each chunk with a tape and backpropagate its feature gradient.
+  if (encoderVars.length > 0 && dFeatures) {
+    for (const [s, n] of chunks) {
+      const images = chunkImages(s, n);
+      const dy = tf.slice(dFeatures, [s, 0], [n, -1]);
+      const part = tf.variableGrads(() => tf.sum(tf.mul(model.encoder.encode(images).features, dy)) as tf.Scalar, encoderVars);
+      tf.dispose([images, dy, part.value]);
+      for (const [name, g] of Object.entries(part.grads)) {
+        const prev = grads[name];
+        grads[name] = prev ? tf.add(prev, g) : g;
+        if (prev) tf.dispose([prev, g]);
+      }
+    }
+  }
+  dFeatures?.dispose();
+  return { loss: head.value, grads };
+}
+
+function checkFeatures(model: MedicalSliceTransformer, feats: tf.Tensor2D, n: number): tf.Tensor2D {
+  const E = model.encoder.featureSize;
+  if (feats.rank !== 2 || feats.shape[0] !== n || feats.shape[1] !== E) {
+    throw new Error(`checkpointedGradients: the encoder returned features [${feats.shape.join(', ')}] for ${n} slices, expected [${n}, ${E}]`);
+  }
+  return feats;
+}
+
+/** Slice features `[B * D, E]` -> logits `[B, numClasses]`, as {@link MedicalSliceTransformer.forward} after its encoder. */
+function headLogits(model: MedicalSliceTransformer, features: tf.Tensor, B: number, D: number): tf.Tensor2D {
+  let h: tf.Tensor = features;
+  if (model.bottleneck) h = model.bottleneck.forward(h);
+  h = tf.reshape(h, [B, D, model.width]);
+  let fused: tf.Tensor;
+  if (model.sliceFusionType === 'transformer') {
+    fused = sliceTransformerForward(model as unknown as SliceTransformerParts, h).features;
+  } else if (model.sliceFusionType === 'linear') {
+    if (D !== model.numSlices) throw new Error(`checkpointedGradients: 'linear' fusion was built for ${model.numSlices} slices, got ${D}`);
+    fused = tf.reshape(h, [B, D * model.width]);
+  } else {
+    fused = tf.mean(h, 1);
+  }
+  return model.linear.forward(fused) as tf.Tensor2D;
+}

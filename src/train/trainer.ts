@@ -9,6 +9,8 @@ import { Rng } from '../utils/rng';
 import { AdamW } from './adamw';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainingState } from './checkpoint';
 import { crossEntropy } from './losses';
+import { checkpointedGradients } from './checkpointed_step';
+import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { formatDuration, type ProgressReporter } from './progress';
 import { deriveSeed } from './seed';
 
@@ -132,6 +134,11 @@ export interface TrainerOptions {
   onWarning?: (message: string) => void;
   /** Called after each epoch with its record. */
   onEpoch?: (record: EpochRecord) => void;
+  /**
+   * MST only: encode this many slices at a time with activation checkpointing (see
+   * {@link checkpointedGradients}), so memory stays bounded for any slice count (default off).
+   */
+  checkpointChunkSize?: number;
 }
 
 /**
@@ -297,6 +304,17 @@ export class Trainer {
     this.optimizer.dispose();
   }
 
+  /** The loss and gradients of one batch, with slice checkpointing when asked for (MST only). */
+  private lossAndGrads(x: tf.Tensor, labels: number[], vars: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    const lossFn = (logits: tf.Tensor, y: readonly number[]): tf.Scalar => crossEntropy(logits, y, { weight: this.opts.classWeights }) as tf.Scalar;
+    const chunkSize = this.opts.checkpointChunkSize;
+    if (chunkSize && this.model instanceof MedicalSliceTransformer) {
+      const { loss, grads } = checkpointedGradients(this.model, x, labels, { chunkSize, varList: vars, lossFn });
+      return { value: loss, grads };
+    }
+    return tf.variableGrads(() => lossFn(logitsOf(this.model.forward(x)), labels), vars);
+  }
+
   private input(batch: VolumeBatch): tf.Tensor {
     return this.opts.toInput ? this.opts.toInput(batch) : tf.tensor5d(batch.x, batch.shape);
   }
@@ -335,10 +353,7 @@ export class Trainer {
         const batch = collate(samples);
         const x = this.input(batch);
         const labels = Array.from(batch.labels);
-        const { value, grads } = tf.variableGrads(
-          () => crossEntropy(logitsOf(this.model.forward(x)), labels, { weight: this.opts.classWeights }) as tf.Scalar,
-          vars,
-        );
+        const { value, grads } = this.lossAndGrads(x, labels, vars);
         x.dispose();
         const loss = (await value.data())[0];
         value.dispose();

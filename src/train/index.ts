@@ -9,3 +9,5 @@ export type { TrainingState } from './checkpoint';
 export { TerminalProgress, formatDuration } from './progress';
 export type { ProgressReporter, ProgressStream } from './progress';
 export { deriveSeed } from './seed';
+export { checkpointedGradients } from './checkpointed_step';
+export type { CheckpointedGradientsOptions, CheckpointedGradientsResult } from './checkpointed_step';

@@ -98,10 +98,13 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
   readonly maskToken: tf.Variable;
   readonly blocks: ModuleList<Dinov2Block>;
   readonly norm: LayerNorm;
+  /** The options it was built with, JSON-safe, so `new DinoVisionTransformer(config)` rebuilds it. */
+  readonly config: DinoVisionTransformerOptions;
   private readonly posCache: PosEmbedCache;
 
   constructor(options: DinoVisionTransformerOptions) {
     super();
+    this.config = { ...options };
     const e = options.embedDim;
     const p = options.patchSize ?? 14;
     const imgSize = options.imgSize ?? 518;

@@ -114,6 +114,8 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
   readonly width: number;
   /** Slices per volume that 'linear' fusion requires. */
   readonly numSlices?: number;
+  /** Its options without the encoder, defaults resolved, JSON-safe (see `configOf` in model_config). */
+  readonly config: Omit<MedicalSliceTransformerOptions, 'encoder'>;
 
   constructor(options: MedicalSliceTransformerOptions) {
     super();
@@ -143,8 +145,9 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
     }
     this.width = width;
     let headIn = width;
+    let heads: number | undefined;
     if (fusion === 'transformer') {
-      const heads = options.heads ?? (width % 12 === 0 ? 12 : 16);
+      heads = options.heads ?? (width % 12 === 0 ? 12 : 16);
       const parts = createSliceTransformerParts({ dModel: width, heads, positionalEmbedding: posEmb, seed: rng.nextUint32() });
       this.clsToken = this.registerParameter('cls_token', parts.clsToken);
       if (parts.slicePosEmb) this.slicePosEmb = this.registerModule('slice_pos_emb', parts.slicePosEmb);
@@ -156,6 +159,17 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
       headIn = width * numSlices;
     }
     this.linear = this.registerModule('linear', new Linear(headIn, numClasses, { rng }));
+    this.config = {
+      numClasses,
+      sliceFusion: fusion,
+      heads,
+      bottleneck: !!options.bottleneck,
+      freezeEncoder: !!options.freezeEncoder,
+      positionalEmbedding: posEmb,
+      numSlices: this.numSlices,
+      encoderName: options.encoderName ?? 'encoder',
+      seed: options.seed ?? 0,
+    };
   }
 
   /**

@@ -99,11 +99,15 @@ export class ResNet extends Module {
   readonly maxpool?: MaxPool2d | MaxPool3d;
   readonly stages: ModuleList<BasicBlock | Bottleneck>[];
   readonly fc?: Linear;
+  /** The options it was built with (without `skipInit`), JSON-safe, so `new ResNet(config)` rebuilds it. */
+  readonly config: ResNetOptions;
   private readonly steps: Step[];
   private readonly aliases: Record<string, string>;
 
   constructor(options: ResNetOptions) {
     super();
+    this.config = { ...options };
+    delete this.config.skipInit;
     const {
       block,
       layers,
@@ -165,7 +169,8 @@ export class ResNet extends Module {
     this.numClasses = feedForward ? numClasses : inPlanes;
     if (feedForward) {
       this.fc = this.registerModule('fc', new Linear(inPlanes, numClasses, { rng }));
-      if (fcBiasInit === 'zero' && this.fc.bias) this.fc.bias.assign(tf.zerosLike(this.fc.bias));
+      const bias = this.fc.bias;
+      if (fcBiasInit === 'zero' && bias) tf.tidy(() => bias.assign(tf.zerosLike(bias)));
     }
 
     const steps: Step[] = [

@@ -16,6 +16,8 @@ export interface ResNet2DOptions {
   seed?: number;
   /** Leave conv weights zero instead of drawing them, for a checkpoint loaded right after. */
   skipInit?: boolean;
+  /** Stage widths (default `[64, 128, 256, 512]`, torchvision's); other widths for slimmed models. */
+  blockInplanes?: [number, number, number, number];
 }
 
 /**
@@ -47,6 +49,7 @@ export class ResNet2D extends ResNet implements SliceEncoder {
       fcBiasInit: 'torch-default',
       seed: options.seed,
       skipInit: options.skipInit,
+      blockInplanes: options.blockInplanes,
     });
     this.featureSize = this.featureChannels;
   }

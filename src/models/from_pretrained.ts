@@ -1,0 +1,400 @@
+import { withByteSource } from '../io/byte_source';
+import { detectCheckpointFormat, loadCheckpoint } from '../io/checkpoint';
+import { toOurConvention, type ConvertedStateDict, type Dinov2Config, type KeyConvention, type ResNetConfig } from '../io/key_conventions';
+import { readSafetensorsHeader } from '../io/safetensors';
+import { swigluHiddenFeatures } from '../layers/swiglu_ffn';
+import { disposeStateDict, type StateDict } from '../nn/module';
+import type { DinoVisionTransformerOptions } from './dinov2';
+import type { MedicalSliceTransformer, SliceFusion } from './medical_slice_transformer';
+import { buildModel, type ConfigurableModel, type ModelConfig, type ResNet2DConfigOptions, type SliceEncoderConfig } from './model_config';
+import type { ResNetOptions } from './resnet';
+import { configPathFor, MODEL_FORMAT_VERSION, type SavedModelJson } from './save_model';
+
+/** Architectures {@link fromPretrained} builds. */
+export type PretrainedArch = ModelConfig['model'];
+
+/** Options of {@link fromPretrained}. */
+export interface FromPretrainedOptions {
+  /**
+   * What to build (default: what the file holds). `'mst'` on a DINOv2 or ResNet-2D backbone file
+   * builds an MST around it with a fresh slice fusion and head; `'dinov2'` / `'resnet2d'` on an
+   * MST file takes its encoder alone.
+   */
+  arch?: PretrainedArch;
+  /** Output classes. A file with a head must agree; a head-less file gets a fresh head (`seed`). */
+  numClasses?: number;
+  /** Attention heads of a DINOv2 encoder whose width is not a standard variant (384/768/1024/1536). */
+  numHeads?: number;
+  /**
+   * Heads of the MST slice transformer (the authors': 12 on DINOv2, 16 on ResNet features);
+   * required when the fusion width is not one of the published models'.
+   */
+  sliceHeads?: number;
+  /** Force a key convention instead of detecting it. */
+  convention?: KeyConvention;
+  /** Dotted path of the state dict in a torch checkpoint (default: found automatically). */
+  key?: string;
+  /** Rebuild from this config instead of reading or inferring one (e.g. the JSON of a browser upload). */
+  config?: ModelConfig;
+  /** Stride of a ResNet's `conv1`, which tensors cannot tell (default 2 for torchvision, 1 for MONAI). */
+  conv1Stride?: number;
+  /** A ResNet without the stem's max pool (tensors cannot tell; default false). */
+  noMaxPool?: boolean;
+  /** DINOv2 `interpolate_offset` (default as the hub: 0.1, or 0 with registers). */
+  interpolateOffset?: number;
+  /** DINOv2 `interpolate_antialias` (default as the hub: false, or true with registers). */
+  interpolateAntialias?: boolean;
+  /** Seed of the parts the file does not hold (a fresh head or slice fusion). Default 0. */
+  seed?: number;
+  /** Keep objects of unknown classes in a torch pickle as inert placeholders instead of refusing. */
+  opaqueObjects?: boolean;
+}
+
+interface Plan {
+  config: ModelConfig;
+  /** Weights under the built model's keys. */
+  dict: StateDict;
+  /** Load `dict` into this submodule only (the rest is fresh), or '' for the whole model. */
+  target: '' | 'encoder';
+}
+
+const STANDARD_DINOV2_WIDTHS = new Set([384, 768, 1024, 1536]);
+
+/**
+ * Builds a ready model from a checkpoint in one call. A file written by `saveModel` (config JSON
+ * beside it, or in its safetensors metadata) is rebuilt exactly. Any other checkpoint that
+ * `loadCheckpoint` reads (safetensors, `.pth`/`.bin`, Lightning `.ckpt`) is mapped to mst-ts names
+ * from its key convention (DINOv2 hub / Hugging Face / timm, the authors' MST and ResNet
+ * Lightning checkpoints, MONAI and torchvision ResNets) and the architecture is read from the
+ * tensors: DINOv2 width, depth, patch, registers, positional grid, SwiGLU or MLP; ResNet depth,
+ * block kind, stage widths, shortcut, classes; MST encoder, bottleneck, slice positional
+ * embedding, fusion kind, slices of linear fusion and classes. What tensors cannot tell (heads of
+ * a non-standard width) is asked for with an error naming the option. Weights load strictly.
+ *
+ * @example
+ * const vit = await fromPretrained('dinov2_vits14_pretrain.pth');                 // DINOv2 ViT-S/14
+ * const mst = await fromPretrained('epoch=12.ckpt');                                // the authors' MST
+ * const fresh = await fromPretrained('dinov2_vits14_pretrain.pth', { arch: 'mst', numClasses: 2 });
+ */
+export async function fromPretrained(pathOrBytes: string | Uint8Array, options: FromPretrainedOptions = {}): Promise<ConfigurableModel> {
+  const source = typeof pathOrBytes === 'string' ? pathOrBytes : 'bytes';
+  try {
+    const saved = options.config ? null : await readSavedJson(pathOrBytes);
+    if (options.config || saved) return await loadSaved(pathOrBytes, options.config ?? saved!.config, saved?.keyPrefix ?? '');
+    return await loadInferred(pathOrBytes, options);
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(msg.startsWith('fromPretrained') ? msg : `fromPretrained(${source}): ${msg}`);
+  }
+}
+
+/** Parses and checks the JSON {@link saveModel} writes. */
+export function parseSavedModelJson(text: string, source = 'model JSON'): SavedModelJson {
+  let json: SavedModelJson;
+  try {
+    json = JSON.parse(text) as SavedModelJson;
+  } catch (e) {
+    throw new Error(`${source}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!json || json.format !== 'mst-ts-model') throw new Error(`${source}: expected format 'mst-ts-model', got ${JSON.stringify(json?.format)}`);
+  if (!Number.isInteger(json.formatVersion) || json.formatVersion > MODEL_FORMAT_VERSION) {
+    throw new Error(`${source}: format version ${json.formatVersion} is newer than this mst-ts reads (${MODEL_FORMAT_VERSION}); update mst-ts`);
+  }
+  if (!json.config || typeof json.config !== 'object') throw new Error(`${source}: no config object`);
+  return { ...json, keyPrefix: json.keyPrefix ?? '' };
+}
+
+/** The saved JSON beside a path, or in a safetensors file's metadata; null for other checkpoints. */
+async function readSavedJson(pathOrBytes: string | Uint8Array): Promise<SavedModelJson | null> {
+  if (typeof pathOrBytes === 'string') {
+    const fs = await import('node:fs/promises');
+    const side = configPathFor(pathOrBytes);
+    const text = await fs.readFile(side, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    });
+    if (text !== null) {
+      const json = parseSavedModelJson(text, side);
+      if (json.format === 'mst-ts-model') return json;
+    }
+  }
+  return withByteSource(pathOrBytes, async (src) => {
+    if (src.size < 9 || detectCheckpointFormat(await src.read(0, 9), src.name) !== 'safetensors') return null;
+    const meta = (await readSafetensorsHeader(src)).metadata.mst_ts_model;
+    return typeof meta === 'string' ? parseSavedModelJson(meta, `${src.name} metadata`) : null;
+  });
+}
+
+async function loadSaved(pathOrBytes: string | Uint8Array, config: ModelConfig, keyPrefix: string): Promise<ConfigurableModel> {
+  const model = buildModel(config, { skipInit: true });
+  const sd = await loadCheckpoint(pathOrBytes).catch((e) => {
+    model.dispose();
+    throw e;
+  });
+  try {
+    const dict: StateDict = {};
+    for (const [k, t] of Object.entries(sd)) {
+      if (!k.startsWith(keyPrefix)) throw new Error(`key '${k}' lacks the prefix '${keyPrefix}' the model JSON declares`);
+      dict[k.slice(keyPrefix.length)] = t;
+    }
+    model.loadStateDict(dict);
+    return model;
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    disposeStateDict(sd);
+  }
+}
+
+async function loadInferred(pathOrBytes: string | Uint8Array, options: FromPretrainedOptions): Promise<ConfigurableModel> {
+  const sd = await loadCheckpoint(pathOrBytes, { key: options.key, opaqueObjects: options.opaqueObjects });
+  let conv: ConvertedStateDict;
+  try {
+    conv = toOurConvention(sd, { convention: options.convention });
+  } catch (e) {
+    disposeStateDict(sd);
+    throw e;
+  }
+  // Foreign heads (a Hugging Face classifier, MedicalNet's conv_seg) have no place in our models.
+  disposeStateDict(conv.extra);
+  let plan: Plan;
+  try {
+    plan = planModel(conv, options);
+  } catch (e) {
+    disposeStateDict(conv.stateDict);
+    throw e;
+  }
+  const used = new Set(Object.values(plan.dict));
+  for (const t of Object.values(conv.stateDict)) if (!used.has(t)) t.dispose();
+  let model: ConfigurableModel | undefined;
+  try {
+    model = buildModel(plan.config, { skipInit: plan.target === '' });
+    const into = plan.target === 'encoder' ? (model as MedicalSliceTransformer).encoder : model;
+    into.loadStateDict(plan.dict);
+    return model;
+  } catch (e) {
+    model?.dispose();
+    throw e;
+  } finally {
+    disposeStateDict(plan.dict);
+  }
+}
+
+/** Keys under `prefix`, with it removed. */
+function under(dict: StateDict, prefix: string): StateDict {
+  const out: StateDict = {};
+  for (const [k, t] of Object.entries(dict)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = t;
+  return out;
+}
+
+function planModel(conv: ConvertedStateDict, options: FromPretrainedOptions): Plan {
+  const dict = conv.stateDict;
+  const family = conv.family;
+  const arch = options.arch;
+  const seed = options.seed ?? 0;
+  const refuse = (holds: string): never => {
+    throw new Error(`the file holds ${holds} (${conv.convention}); it cannot become arch '${arch}'`);
+  };
+  if (family === 'dinov2') {
+    const encoder: SliceEncoderConfig = { model: 'dinov2', options: dinov2Options(conv.dinov2!, options, seed) };
+    if (arch === undefined || arch === 'dinov2') {
+      checkNoClasses(options, 'a DINOv2 backbone (no head)');
+      return { config: encoder, dict, target: '' };
+    }
+    if (arch === 'mst') return freshMst(encoder, conv.dinov2!.embedDim, conv.dinov2!.numHeads !== null, dict, options, 'encoder');
+    return refuse('a DINOv2 backbone');
+  }
+  if (family === 'mst-dinov2' || family === 'mst-resnet') {
+    const isDino = family === 'mst-dinov2';
+    const encoder: SliceEncoderConfig = isDino
+      ? { model: 'dinov2', options: dinov2Options(conv.dinov2!, options, seed) }
+      : { model: 'resnet2d', options: { ...(resnetOptions(conv.resnet!, dict, 'encoder.', { ...options, numClasses: undefined }, false) as ResNet2DConfigOptions), feedForward: false } };
+    if (!isDino && !isTorchvision(conv.resnet!, dict, 'encoder.')) throw new Error('the MST ResNet encoder is not a torchvision ResNet (7x7 RGB stem, shortcuts without bias), which ResNetSliceTrans uses');
+    if (arch === 'dinov2' || arch === 'resnet2d') {
+      if (arch !== encoder.model) refuse(`an MST with a ${encoder.model} encoder`);
+      return { config: encoder, dict: under(dict, 'encoder.'), target: '' };
+    }
+    if (arch !== undefined && arch !== 'mst') refuse('an MST');
+    return { config: mstConfig(encoder, conv, options, seed), dict: isDino ? dict : renamePrefix(dict, 'encoder.', 'model.'), target: '' };
+  }
+  if (family === 'resnet3d') {
+    if (arch !== undefined && arch !== 'resnet3d') refuse('a 3D ResNet');
+    const o = resnetOptions(conv.resnet!, dict, '', options, true);
+    const { spatialDims: _d, fcBiasInit: _f, ...rest } = o as ResNetOptions;
+    return { config: { model: 'resnet3d', options: rest }, dict, target: '' };
+  }
+  if (family === 'resnet2d') {
+    const torchvision = conv.convention === 'torchvision-resnet' && isTorchvision(conv.resnet!, dict, '');
+    if (torchvision) {
+      const o = resnetOptions(conv.resnet!, dict, '', arch === 'mst' ? { ...options, numClasses: undefined } : options, false) as ResNet2DConfigOptions;
+      if (arch === 'mst') {
+        const encoder: SliceEncoderConfig = { model: 'resnet2d', options: { ...o, feedForward: false, numClasses: undefined } };
+        const body: StateDict = {};
+        for (const [k, t] of Object.entries(dict)) if (!k.startsWith('fc.')) body[k] = t;
+        const width = conv.resnet!.featureSize;
+        return freshMst(encoder, width, width === 512 || width === 2048, body, options, 'model');
+      }
+      if (arch !== undefined && arch !== 'resnet2d') refuse('a torchvision ResNet');
+      return { config: { model: 'resnet2d', options: o }, dict, target: '' };
+    }
+    if (arch !== undefined && arch !== 'resnet') refuse('a MONAI 2D ResNet');
+    return { config: { model: 'resnet', options: resnetOptions(conv.resnet!, dict, '', options, true) as ResNetOptions }, dict, target: '' };
+  }
+  throw new Error(`no model for the weights of convention '${conv.convention}'`);
+}
+
+function checkNoClasses(options: FromPretrainedOptions, what: string): void {
+  if (options.numClasses !== undefined) throw new Error(`numClasses ${options.numClasses} was given, but the file holds ${what}; use arch 'mst' to add a classifier`);
+}
+
+function renamePrefix(dict: StateDict, from: string, to: string): StateDict {
+  const out: StateDict = {};
+  for (const [k, t] of Object.entries(dict)) out[k.startsWith(from) ? to + k.slice(from.length) : k] = t;
+  return out;
+}
+
+/** DINOv2 options from what the tensors tell plus what the caller says. */
+function dinov2Options(d: Dinov2Config, options: FromPretrainedOptions, seed: number): DinoVisionTransformerOptions {
+  const E = d.embedDim;
+  const numHeads = options.numHeads ?? d.numHeads;
+  if (numHeads === null || numHeads === undefined) {
+    throw new Error(`the DINOv2 width ${E} is not a standard variant (384, 768, 1024, 1536 have 6, 12, 16, 24 heads), and tensors do not tell the number of attention heads: pass { numHeads } (the CLI's --num-heads)`);
+  }
+  if (!(Number.isInteger(numHeads) && numHeads > 0 && E % numHeads === 0)) throw new Error(`numHeads must divide the DINOv2 width ${E}, got ${numHeads}`);
+  let mlpRatio: number;
+  if (d.ffnLayer === 'swiglufused') {
+    // DINOv2 sizes the fused SwiGLU from E * mlp_ratio; 4 is every published model's.
+    if (swigluHiddenFeatures(E * 4) !== d.ffnHidden) throw new Error(`the SwiGLU hidden width ${d.ffnHidden} does not follow from mlp_ratio 4 at width ${E} (expected ${swigluHiddenFeatures(E * 4)})`);
+    mlpRatio = 4;
+  } else {
+    mlpRatio = d.ffnHidden / E;
+    if (Math.floor(E * mlpRatio) !== d.ffnHidden) throw new Error(`the MLP hidden width ${d.ffnHidden} is not a representable multiple of the width ${E}`);
+  }
+  const reg = d.numRegisterTokens > 0;
+  return {
+    embedDim: E,
+    depth: d.depth,
+    numHeads,
+    imgSize: d.posGridSize * d.patchSize,
+    patchSize: d.patchSize,
+    inChannels: d.inChannels,
+    mlpRatio,
+    ffnLayer: d.ffnLayer === 'swiglufused' ? 'swiglu' : 'mlp',
+    numRegisters: d.numRegisterTokens,
+    layerScaleInit: d.layerScale ? 1 : 0,
+    interpolateOffset: options.interpolateOffset ?? (reg ? 0 : 0.1),
+    interpolateAntialias: options.interpolateAntialias ?? reg,
+    eps: 1e-6,
+    seed,
+  };
+}
+
+/** Whether a 2D ResNet has torchvision's stem and shortcuts (7x7 RGB conv1, no shortcut bias). */
+function isTorchvision(r: ResNetConfig, dict: StateDict, prefix: string): boolean {
+  return r.spatialDims === 2 && r.inChannels === 3 && r.conv1Kernel.every((k) => k === 7) && !Object.keys(dict).some((k) => k.startsWith(prefix) && /downsample\.0\.bias$/.test(k));
+}
+
+/** ResNet options from the tensors (under `prefix`): stage widths, shortcut kind and bias, head. */
+function resnetOptions(r: ResNetConfig, dict: StateDict, prefix: string, options: FromPretrainedOptions, monai: boolean): ResNetOptions | ResNet2DConfigOptions {
+  const planes = [1, 2, 3, 4].map((s) => dict[`${prefix}layer${s}.0.conv1.weight`].shape[0]) as [number, number, number, number];
+  const hasB = Object.keys(dict).some((k) => k.startsWith(prefix) && /^layer[2-4]\.0\.downsample\.0\.weight$/.test(k.slice(prefix.length)));
+  const biasDownsample = Object.keys(dict).some((k) => k.startsWith(prefix) && /downsample\.0\.bias$/.test(k));
+  const numClasses = r.numClasses;
+  if (options.numClasses !== undefined && numClasses !== null && options.numClasses !== numClasses) {
+    throw new Error(`numClasses ${options.numClasses} was given, but the file's fc has ${numClasses} classes`);
+  }
+  if (numClasses === null && options.numClasses !== undefined) throw new Error(`the file has no fc head; a fresh head of ${options.numClasses} classes is not supported for a plain ResNet, build one and load the file with strict: false`);
+  const head = numClasses === null ? { feedForward: false } : { numClasses: numClasses as number, feedForward: true };
+  const inplanes = planes.every((p, i) => p === [64, 128, 256, 512][i]) ? {} : { blockInplanes: planes };
+  if (!monai) return { block: r.block, layers: r.layers, ...head, ...inplanes, seed: options.seed ?? 0 };
+  return {
+    block: r.block,
+    layers: r.layers,
+    spatialDims: r.spatialDims,
+    nInputChannels: r.inChannels,
+    conv1TSize: r.conv1Kernel,
+    conv1TStride: options.conv1Stride ?? 1,
+    noMaxPool: options.noMaxPool ?? false,
+    shortcutType: hasB ? 'B' : 'A',
+    biasDownsample,
+    ...head,
+    ...inplanes,
+    seed: options.seed ?? 0,
+  };
+}
+
+/** Heads of the slice transformer: given, or the authors' for a published width, or an error. */
+function sliceHeads(options: FromPretrainedOptions, isDino: boolean, standard: boolean, width: number): number {
+  const heads = options.sliceHeads ?? (standard ? (isDino ? 12 : 16) : undefined);
+  if (heads === undefined) {
+    throw new Error(
+      `the slice transformer's width ${width} is not one of the published models' (DINOv2 S/B/L/g features: 12 heads, ResNet 512/2048: 16), and tensors do not tell the number of heads: pass { sliceHeads } (the CLI's --slice-heads)`,
+    );
+  }
+  if (!(Number.isInteger(heads) && heads > 0 && width % heads === 0)) throw new Error(`sliceHeads must divide the slice-feature width ${width}, got ${heads}`);
+  return heads;
+}
+
+/** The MST config the authors' checkpoint describes (fusion, bottleneck, positional embedding, head). */
+function mstConfig(encoder: SliceEncoderConfig, conv: ConvertedStateDict, options: FromPretrainedOptions, seed: number): ModelConfig {
+  const dict = conv.stateDict;
+  const isDino = encoder.model === 'dinov2';
+  const featureSize = isDino ? conv.dinov2!.embedDim : conv.resnet!.featureSize;
+  const standard = isDino ? STANDARD_DINOV2_WIDTHS.has(featureSize) : featureSize === 512 || featureSize === 2048;
+  const bottleneck = !!dict['bottleneck.weight'];
+  const width = bottleneck ? featureSize / 4 : featureSize;
+  if (bottleneck) expect(dict, 'bottleneck.weight', [width, featureSize]);
+  const lin = dict['linear.weight']?.shape;
+  if (!lin || lin.length !== 2) throw new Error(`'linear.weight' expected [classes, features], got ${lin ? `[${lin}]` : 'nothing'}`);
+  const numClasses = lin[0];
+  if (options.numClasses !== undefined && options.numClasses !== numClasses) throw new Error(`numClasses ${options.numClasses} was given, but the file's head has ${numClasses} classes`);
+  let sliceFusion: SliceFusion;
+  let numSlices: number | undefined;
+  let heads: number | undefined;
+  let positionalEmbedding: 'none' | 'learned' = 'none';
+  if (dict.cls_token) {
+    sliceFusion = 'transformer';
+    const layers = new Set(Object.keys(dict).map((k) => /^slice_fusion\.layers\.(\d+)\./.exec(k)?.[1]).filter((x) => x !== undefined)).size;
+    if (layers !== 1) throw new Error(`the slice transformer has ${layers} layers; MST has 1`);
+    expect(dict, 'slice_fusion.layers.0.linear1.weight', [width, width]);
+    heads = sliceHeads(options, isDino, standard, width);
+    if (dict['slice_pos_emb.weight']) {
+      expect(dict, 'slice_pos_emb.weight', [256, width]);
+      positionalEmbedding = 'learned';
+    }
+  } else if (lin[1] === width) {
+    sliceFusion = 'average';
+  } else if (lin[1] % width === 0) {
+    sliceFusion = 'linear';
+    numSlices = lin[1] / width;
+  } else {
+    throw new Error(`'linear.weight' [${lin}] fits neither average fusion (${width} features) nor linear fusion (a multiple of ${width})`);
+  }
+  return {
+    model: 'mst',
+    encoder,
+    options: { numClasses, sliceFusion, heads, bottleneck, positionalEmbedding, numSlices, encoderName: isDino ? 'encoder' : 'model', seed },
+  };
+}
+
+/** An MST around a pretrained encoder, with fresh fusion and head. */
+function freshMst(encoder: SliceEncoderConfig, width: number, standard: boolean, dict: StateDict, options: FromPretrainedOptions, encoderName: string): Plan {
+  const isDino = encoder.model === 'dinov2';
+  return {
+    config: {
+      model: 'mst',
+      encoder,
+      options: { numClasses: options.numClasses ?? 2, heads: sliceHeads(options, isDino, standard, width), encoderName, seed: options.seed ?? 0 },
+    },
+    dict,
+    target: 'encoder',
+  };
+}
+
+function expect(dict: StateDict, key: string, want: number[]): void {
+  const got = dict[key]?.shape;
+  if (!got || got.length !== want.length || got.some((d, i) => d !== want[i])) {
+    throw new Error(`'${key}' expected shape [${want.join(', ')}], got ${got ? `[${got.join(', ')}]` : 'nothing'}`);
+  }
+}

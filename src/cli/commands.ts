@@ -3,6 +3,7 @@ import { statsCommand } from './stats';
 import { inspectCommand } from './inspect';
 import { explainCommand } from './explain';
 import { infoCommand } from './info';
+import { convertCommand } from './convert';
 
 /** Every sub-command, in the order `mst-ts --help` lists them. Add new commands here. */
-export const COMMANDS: CliCommand[] = [inspectCommand, statsCommand, explainCommand, infoCommand];
+export const COMMANDS: CliCommand[] = [inspectCommand, statsCommand, explainCommand, infoCommand, convertCommand];

@@ -25,3 +25,5 @@ export { readDicomSeries, parseDicom, dicomImagesToVolume, SUPPORTED_TRANSFER_SY
 export type { DicomImage, DicomReadOptions } from './dicom';
 export { readVolume } from './read_volume';
 export type { ReadVolumeOptions } from './read_volume';
+export { saveModelToIndexedDB, loadModelFromIndexedDB, listModelsInIndexedDB, deleteModelFromIndexedDB, downloadModel, loadModelFromFiles, modelArtifacts, modelFromArtifacts, saveModelTo, loadModelFrom } from './browser_io';
+export type { NamedBytesFile } from './browser_io';

@@ -104,6 +104,18 @@ export function parseSavedModelJson(text: string, source = 'model JSON'): SavedM
   return { ...json, keyPrefix: json.keyPrefix ?? '' };
 }
 
+/**
+ * Rebuilds a model from the pair {@link saveModel} writes, given as bytes and JSON text (a
+ * browser upload, an IndexedDB record). The JSON's config and key prefix are used as saved.
+ *
+ * @example
+ * const model = await loadSavedModel(new Uint8Array(await weightsFile.arrayBuffer()), await jsonFile.text());
+ */
+export async function loadSavedModel(weights: Uint8Array, json: string | SavedModelJson): Promise<ConfigurableModel> {
+  const saved = typeof json === 'string' ? parseSavedModelJson(json) : parseSavedModelJson(JSON.stringify(json));
+  return loadSaved(weights, saved.config, saved.keyPrefix);
+}
+
 /** The saved JSON beside a path, or in a safetensors file's metadata; null for other checkpoints. */
 async function readSavedJson(pathOrBytes: string | Uint8Array): Promise<SavedModelJson | null> {
   if (typeof pathOrBytes === 'string') {

@@ -41,9 +41,12 @@ export interface EncodedModel {
  * The state dict under the names of the PyTorch originals, plus the config that rebuilds it.
  * An MST over a ResNet2D is stored as the authors' `ResNetSliceTrans` (`model.*`, no `fc`, whose
  * `fc` is `nn.Identity`), an MST over DINOv2 as `DinoV2ClassifierSlice` (`encoder.*`); the config
- * says the same so `fromPretrained` rebuilds the matching key set.
+ * says the same so `fromPretrained` rebuilds the matching key set. The caller disposes `dict`.
+ *
+ * @example
+ * const { dict, config } = originalStateDict(model); // dict['encoder.blocks.0.attn.qkv.weight'], ...
  */
-function originalStateDict(model: Module): { dict: StateDict; config: ModelConfig } {
+export function originalStateDict(model: Module): { dict: StateDict; config: ModelConfig } {
   const config = configOf(model);
   const dict = model.stateDict();
   if (config.model !== 'mst') return { dict, config };

@@ -100,8 +100,8 @@ export function generateChest(shape: Shape3, label: 0 | 1, rng: Rng, difficulty:
   const r0 = label === 1 ? rng.uniformRange(0.1, 0.19) : rng.uniformRange(0.09, 0.17);
   const axes: Vec3 = [rng.uniformRange(0.85, 1.15), rng.uniformRange(0.85, 1.15), rng.uniformRange(0.85, 1.15)];
   const style = label === 1 ? rng.uniform() : -1;
-  const spiculated = style >= 0 && style < 0.65;
-  const lobulated = style >= 0.45;
+  const spiculated = style >= 0 && style < 0.7;
+  const lobulated = style >= 0.5;
   const subtle = 1 - 0.5 * difficulty;
 
   const nLobes = 3 + rng.int(3);
@@ -109,9 +109,9 @@ export function generateChest(shape: Shape3, label: 0 | 1, rng: Rng, difficulty:
   const amps: number[] = [];
   for (let k = 0; k < nLobes; k++) {
     dirs.push(randomDirection(rng));
-    amps.push(lobulated ? rng.uniformRange(0.25, 0.5) * subtle : rng.uniformRange(0, 0.08));
+    amps.push(lobulated ? rng.uniformRange(0.3, 0.55) * subtle : rng.uniformRange(0, 0.06));
   }
-  const lobes = lobeProfile(dirs, amps, lobulated ? rng.uniformRange(0.45, 0.7) : 1.2);
+  const lobes = lobeProfile(dirs, amps, lobulated ? rng.uniformRange(0.4, 0.6) : 1.2);
   const shapeFn = (u: Vec3): number => {
     // Ellipsoid stretch: the surface distance along u of a unit sphere scaled by `axes`.
     const e = sqrt((u[0] / axes[0]) ** 2 + (u[1] / axes[1]) ** 2 + (u[2] / axes[2]) ** 2);
@@ -132,14 +132,15 @@ export function generateChest(shape: Shape3, label: 0 | 1, rng: Rng, difficulty:
   const core = grid.field();
   paintBlob(core, grid, c, rMax, shapeFn);
   if (spiculated) {
-    const nSpicules = 6 + rng.int(9);
+    const nSpicules = 8 + rng.int(9);
     for (let s = 0; s < nSpicules; s++) {
       const u = randomDirection(rng);
       const start = shapeFn(u) * 0.8;
-      const len = r0 * rng.uniformRange(1, 2) * subtle;
+      const len = r0 * rng.uniformRange(1.2, 2.2) * subtle;
       const p0: Vec3 = [c[0] + u[0] * start, c[1] + u[1] * start, c[2] + u[2] * start];
       const p1: Vec3 = [c[0] + u[0] * (start + len), c[1] + u[1] * (start + len), c[2] + u[2] * (start + len)];
-      const base = rng.uniformRange(0.02, 0.035);
+      // At least ~0.9 voxel in radius, so spicules survive at coarse in-plane sizes.
+      const base = Math.max(0.9 * grid.step[1], rng.uniformRange(0.025, 0.04));
       paintTube(core, grid, p0, p1, base, base * 0.3);
     }
   }

@@ -44,3 +44,5 @@ export { saveModel, encodeModel, originalStateDict, configPathFor, MODEL_FORMAT_
 export type { SaveModelOptions, SavedModelJson, EncodedModel } from './save_model';
 export { fromPretrained, parseSavedModelJson, loadSavedModel } from './from_pretrained';
 export type { FromPretrainedOptions, PretrainedArch } from './from_pretrained';
+export { MODEL_REGISTRY, createModel, predictVolume } from './registry';
+export type { ModelSpec, CreateModelOptions, VolumeClassifier } from './registry';

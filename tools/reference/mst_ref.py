@@ -6,9 +6,13 @@ nn.TransformerEncoder (the authors' TransformerEncoderLayer only adds optional r
 off in the published models). Per-head attention weights are read by calling the layer's
 self_attn with need_weights=True on the normed input, instead of patching forward.
 
-Writes test/fixtures/mst/: weight specs (*.json) and inputs / expected outputs (*.safetensors).
-Run: /usr/bin/python3 tools/reference/mst_ref.py
+The DINOv2 encoder is tools/reference/dinov2_ref.py's; a tiny stand-in encoder covers the fusion
+variants cheaply.
+
+Writes test/fixtures/mst/: weight and input specs (*.json) and expected outputs (*.safetensors).
+Run: /usr/bin/python3 tools/reference/mst_ref.py [case ...]   (default: every case in CASES)
 """
+import copy
 import os
 import sys
 
@@ -17,7 +21,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import fill_from_spec, make_spec, save_safetensors, write_json  # noqa: E402
+from common import fill_from_spec, make_spec, save_safetensors, tensor_from_spec, write_json  # noqa: E402
+from dinov2_ref import DinoVisionTransformer, hub_model  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "fixtures", "mst")
 
@@ -27,7 +32,8 @@ torch.set_num_threads(1)
 def rule(key, t):
     """Non-trivial weights: peaked attention, norm scales away from one."""
     if key.endswith("in_proj_weight"):
-        return dict(low=-0.6, high=0.6)
+        b = 4.2 / t.shape[1] ** 0.5
+        return dict(low=-b, high=b)
     if ".norm" in key or key.startswith("norm") or "norm1" in key or "norm2" in key:
         return dict(low=0.6, high=1.4) if key.endswith("weight") else dict(low=-0.2, high=0.2)
     if key.endswith("cls_token") or "pos_emb" in key:
@@ -39,8 +45,35 @@ def rule(key, t):
     return dict(low=-b, high=b)
 
 
-def init(module, name, seed):
-    spec = make_spec(module, seed, rule)
+def encoder_rule(key, t):
+    """DINOv2 weights: attention peaked (qkv bound 2.4/sqrt(E) keeps 12 float32 blocks ~2e-6 from
+    float64), norms and layer scales away from one."""
+    if key.endswith("attn.qkv.weight"):
+        b = 2.4 / t.shape[1] ** 0.5
+        return dict(low=-b, high=b)
+    if key.endswith(".gamma"):
+        return dict(low=0.1, high=0.8)
+    if "norm" in key and key.endswith(".weight"):
+        return dict(low=0.5, high=1.5)
+    if key.endswith(".bias"):
+        return dict(low=-0.1, high=0.1)
+    if key in ("cls_token", "register_tokens", "mask_token"):
+        return dict(low=-1.0, high=1.0)
+    if key == "pos_embed":
+        return dict(low=-0.5, high=0.5)
+    b = 1.5 / t[0].numel() ** 0.5
+    return dict(low=-b, high=b)
+
+
+def mst_rule(key, t):
+    """encoder_rule for the DINOv2 encoder, ours for the rest."""
+    return encoder_rule(key[len("encoder."):], t) if key.startswith("encoder.") else rule(key, t)
+
+
+def init(module, name, seed, spec_rule=rule, inputs=None):
+    spec = make_spec(module, seed, spec_rule)
+    if inputs is not None:
+        spec["inputs"] = inputs
     write_json(spec, os.path.join(OUT, f"{name}.json"))
     fill_from_spec(module, spec)
     return module
@@ -70,7 +103,7 @@ class DinoV2ClassifierSlice(nn.Module):
         super().__init__()
         self.slice_fusion_type = slice_fusion
         self.encoder = encoder
-        emb_ch = encoder.num_features
+        emb_ch = encoder.num_features if hasattr(encoder, "num_features") else encoder.norm.normalized_shape[0]
         if use_bottleneck:
             self.bottleneck = nn.Linear(emb_ch, emb_ch // 4)
             emb_ch = emb_ch // 4
@@ -222,9 +255,99 @@ def mst_standin_cases():
     save_safetensors(tensors, os.path.join(OUT, "mst_standin.safetensors"))
 
 
+def spec_input(inputs, key):
+    return tensor_from_spec(key, inputs["tensors"][key], inputs["seed"])
+
+
+def sampled_grads(model, n=64):
+    """Per parameter: the gradient's norm and n entries at fixed strided positions (full-size models)."""
+    out = {}
+    for k, p in model.named_parameters():
+        if p.grad is None:
+            continue
+        g = p.grad.reshape(-1)
+        count = min(n, g.numel())
+        idx = torch.tensor([0] if count == 1 else [i * (g.numel() - 1) // (count - 1) for i in range(count)])
+        out[f"grad_norm.{k}"] = g.norm().reshape(1)
+        out[f"grad_sample.{k}"] = g[idx]
+    return out
+
+
+def mst_dinov2_tiny_case():
+    """MST with a tiny DINOv2: forward, key padding mask, attention and one training step."""
+    torch.manual_seed(4)
+    tensors = {}
+    # Tiny: 24-d, 2 blocks, 5x5 pos grid resized to 3x4, 12 slice heads of width 2.
+    inputs = {"seed": 51, "tensors": {"x": {"shape": [2, 3, 42, 56], "low": -2.0, "high": 2.0}}}
+    enc = DinoVisionTransformer(embed_dim=24, depth=2, num_heads=4, img_size=70)
+    m = init(DinoV2ClassifierSlice(enc, 2), "mst_dinov2_tiny", 61, mst_rule, inputs)
+    x = spec_input(inputs, "x")
+    mask = torch.tensor([[False, False, False], [False, False, True]])
+    labels = torch.tensor([1, 0])
+    logits, attn = m(x[:, None], return_attn=True)
+    tensors["tiny.logits"] = logits
+    tensors["tiny.slice_attention"] = attn
+    tensors["tiny.logits_masked"] = m(x[:, None], src_key_padding_mask=mask)
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    tensors["tiny.loss"] = loss.detach().reshape(1)
+    for k, p in m.named_parameters():
+        if p.grad is not None:  # mask_token takes no part in the forward pass
+            tensors[f"tiny.grad.{k}"] = p.grad
+    save_safetensors(tensors, os.path.join(OUT, "mst_dinov2_tiny.safetensors"))
+
+
+def mst_dinov2_s_case(full):
+    """MST with the hub's ViT-S/14 (518 px pos_embed, resized to 16x16) at 224x224: 3 slices, or
+    (full) a 32-slice volume and a training step's sampled gradients."""
+    inputs = {"seed": 52, "tensors": {"x": {"shape": [1, 3, 224, 224], "low": -2.0, "high": 2.0},
+                                      "x32": {"shape": [1, 32, 224, 224], "low": -2.0, "high": 2.0}}}
+    m = init(DinoV2ClassifierSlice(hub_model("vits14"), 2), "mst_dinov2_s", 62, mst_rule, inputs)
+    x = spec_input(inputs, "x")
+    tensors = {}
+    with torch.no_grad():
+        logits, attn = m(x[:, None], return_attn=True)
+        planes = m.encoder.forward_features(x[0, :, None].repeat(1, 3, 1, 1))["attentions"][-1]
+    tensors["logits"] = logits
+    tensors["slice_attention"] = attn
+    tensors["plane_attention"] = planes[:, :, 0, 1:]  # [D, heads, 256]
+    # PyTorch's float32 result is itself ~2e-5 off the exact slice attention: keep a float64 run too.
+    m64 = copy.deepcopy(m).double()
+    with torch.no_grad():
+        logits64, attn64 = m64(x.double()[:, None], return_attn=True)
+        planes64 = m64.encoder.forward_features(x.double()[0, :, None].repeat(1, 3, 1, 1))["attentions"][-1]
+    tensors["logits_f64"] = logits64
+    tensors["slice_attention_f64"] = attn64
+    tensors["plane_attention_f64"] = planes64[:, :, 0, 1:]
+    print(f"mst dinov2-s: slice attention mean max {peak(attn):.3f}")
+    if full:
+        with torch.no_grad():
+            logits32, attn32 = m(spec_input(inputs, "x32")[:, None], return_attn=True)
+        with torch.no_grad():
+            _, attn32_64 = m64(spec_input(inputs, "x32").double()[:, None], return_attn=True)
+        tensors["logits32"] = logits32
+        tensors["slice_attention32"] = attn32
+        tensors["slice_attention32_f64"] = attn32_64
+        # One training step on two 2-slice volumes (the first slices of x32 and x).
+        xb = torch.cat([spec_input(inputs, "x32")[:, :2], x[:, :2]], dim=0)
+        loss = F.cross_entropy(m(xb[:, None]), torch.tensor([1, 0]))
+        loss.backward()
+        tensors["train.loss"] = loss.detach().reshape(1)
+        tensors.update({f"train.{k}": v for k, v in sampled_grads(m).items()})
+    save_safetensors(tensors, os.path.join(OUT, "mst_dinov2_s_full.safetensors" if full else "mst_dinov2_s.safetensors"))
+
+
+CASES = {
+    "mha": mha_case,
+    "encoder_layer": encoder_layer_cases,
+    "slice_transformer": slice_transformer_cases,
+    "mst_standin": mst_standin_cases,
+    "mst_dinov2_tiny": mst_dinov2_tiny_case,
+    "mst_dinov2_s": lambda: mst_dinov2_s_case(full=False),
+    "mst_dinov2_s_full": lambda: mst_dinov2_s_case(full=True),
+}
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    mha_case()
-    encoder_layer_cases()
-    slice_transformer_cases()
-    mst_standin_cases()
+    for name in sys.argv[1:] or CASES:
+        CASES[name]()

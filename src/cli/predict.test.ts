@@ -1,0 +1,104 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { saveSafetensors } from '../io/safetensors';
+import { createModel } from '../models/registry';
+import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { disposeStateDict } from '../nn/module';
+import { FULL } from '../../test/helpers';
+import { UsageError } from './command';
+import { predictCommand } from './predict';
+
+/** A float32 C-order .npy file of the given shape. */
+function npyBytes(data: Float32Array, shape: number[]): Buffer {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const bytes = Buffer.alloc(10 + header.length + data.byteLength);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(bytes);
+  bytes.writeUInt16LE(header.length, 8);
+  bytes.write(header, 10, 'latin1');
+  Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(bytes, 10 + header.length);
+  return bytes;
+}
+
+async function captureStdout(run: () => Promise<number>): Promise<{ code: number; text: string }> {
+  const chunks: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    chunks.push(String(s));
+    return true;
+  });
+  try {
+    const code = await run();
+    return { code, text: chunks.join('') };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('mst-ts predict: flags', () => {
+  it('names the missing flag and bad values', async () => {
+    await expect(predictCommand.run(['--arch', 'mst-dinov2-s'])).rejects.toThrow(/--weights is required/);
+    await expect(predictCommand.run(['--arch', 'nope', '--weights', 'w', '--input', 'v.npy'])).rejects.toThrow(/unknown --arch 'nope'; expected one of mst-dinov2-s, /);
+    await expect(predictCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'v.npy', '--num-classes', '0'])).rejects.toThrow(
+      /--num-classes must be a positive integer, got '0'/,
+    );
+    await expect(predictCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'v.npy', '--explain'])).rejects.toThrow(/--explain needs --json/);
+    await expect(predictCommand.run(['--bogus'])).rejects.toThrow(UsageError);
+  });
+
+  it('documents every flag and the JSON it prints', () => {
+    for (const flag of ['--arch', '--weights', '--input', '--num-classes', '--backend', '--json', '--explain', 'mst-resnet18', 'resnet3d-101']) {
+      expect(predictCommand.usage).toContain(flag);
+    }
+  });
+});
+
+describe('mst-ts predict: end to end', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-predict-'));
+    fs.writeFileSync(path.join(dir, 'v.npy'), npyBytes(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 7)), [3, 32, 32]));
+    fs.writeFileSync(path.join(dir, 'flat.npy'), npyBytes(new Float32Array(32 * 32), [32, 32]));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('prints {"arch", "logits", "probabilities"} equal to the model run directly', async () => {
+    const model = createModel('mst-resnet18', { seed: 5 }) as MedicalSliceTransformer;
+    const sd = model.stateDict();
+    await saveSafetensors(sd, path.join(dir, 'w.safetensors'));
+    disposeStateDict(sd);
+    const volume = tf.tensor3d(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 7)), [3, 32, 32]);
+    const direct = await model.predict(volume);
+    volume.dispose();
+    model.dispose();
+
+    const { code, text } = await captureStdout(() =>
+      predictCommand.run(['--arch', 'mst-resnet18', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.npy'), '--json']),
+    );
+    expect(code).toBe(0);
+    expect(text.endsWith('\n')).toBe(true);
+    const json = JSON.parse(text) as { arch: string; logits: number[]; probabilities: number[] };
+    expect(Object.keys(json)).toEqual(['arch', 'logits', 'probabilities']);
+    expect(json.arch).toBe('mst-resnet18');
+    json.logits.forEach((l, i) => expect(l).toBeCloseTo(direct.logits[i], 5));
+    expect(json.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+
+    await expect(
+      predictCommand.run(['--arch', 'mst-resnet18', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'flat.npy'), '--json']),
+    ).rejects.toThrow(/expected a volume \[D, H, W\], got shape \[32, 32\]/);
+    await expect(
+      predictCommand.run(['--arch', 'mst-resnet18', '--num-classes', '3', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.npy')]),
+    ).rejects.toThrow(/mis-shaped keys: linear.weight: expected \[3,512\], got \[2,512\]/);
+  });
+
+  (FULL ? it : it.skip)('FULL: --explain adds the slice attention and per-slice maps', async () => {
+    const { text } = await captureStdout(() =>
+      predictCommand.run(['--arch', 'mst-resnet18', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.npy'), '--json', '--explain']),
+    );
+    const json = JSON.parse(text) as { sliceAttention: number[]; saliencyShape: number[]; explainMethod: string };
+    expect(json.sliceAttention).toHaveLength(3);
+    expect(json.saliencyShape).toEqual([3, 32, 32]);
+    expect(json.explainMethod).toBe('gradcam++');
+  });
+});

@@ -13,6 +13,9 @@ export default defineConfig([
       'io/index': 'src/io/index.ts',
       'train/index': 'src/train/index.ts',
       'data/index': 'src/data/index.ts',
+      'parallel/index': 'src/parallel/index.ts',
+      // The SliceEncoderPool's worker thread script, found next to parallel/index at run time.
+      'parallel/encoder_worker': 'src/parallel/encoder_worker.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
@@ -20,6 +23,8 @@ export default defineConfig([
     clean: true,
     target: 'node20',
     splitting: true,
+    // `__dirname` in the ESM build, for locating the worker script.
+    shims: true,
     external: [/^@tensorflow\//],
   },
   {

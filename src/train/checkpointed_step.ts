@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
-import { sliceTransformerForward, type SliceTransformerParts } from '../models/slice_transformer';
+import { mstHeadForward } from '../parallel/mst_head';
 import { crossEntropy } from './losses';
 
 /** Options of {@link checkpointedGradients}. */
@@ -91,7 +91,7 @@ export function checkpointedGradients(
   // 2. Head gradients and the gradient of the loss with respect to the features.
   const featureVar = tf.variable(features, true);
   features.dispose();
-  const head = tf.variableGrads(() => lossFn(headLogits(model, featureVar, B, D), labels), [...headVars, featureVar]);
+  const head = tf.variableGrads(() => lossFn(mstHeadForward(model, featureVar, B, D), labels), [...headVars, featureVar]);
   const dFeatures = head.grads[featureVar.name];
   delete head.grads[featureVar.name];
   featureVar.dispose();
@@ -121,21 +121,4 @@ function checkFeatures(model: MedicalSliceTransformer, feats: tf.Tensor2D, n: nu
     throw new Error(`checkpointedGradients: the encoder returned features [${feats.shape.join(', ')}] for ${n} slices, expected [${n}, ${E}]`);
   }
   return feats;
-}
-
-/** Slice features `[B * D, E]` -> logits `[B, numClasses]`, as {@link MedicalSliceTransformer.forward} after its encoder. */
-function headLogits(model: MedicalSliceTransformer, features: tf.Tensor, B: number, D: number): tf.Tensor2D {
-  let h: tf.Tensor = features;
-  if (model.bottleneck) h = model.bottleneck.forward(h);
-  h = tf.reshape(h, [B, D, model.width]);
-  let fused: tf.Tensor;
-  if (model.sliceFusionType === 'transformer') {
-    fused = sliceTransformerForward(model as unknown as SliceTransformerParts, h).features;
-  } else if (model.sliceFusionType === 'linear') {
-    if (D !== model.numSlices) throw new Error(`checkpointedGradients: 'linear' fusion was built for ${model.numSlices} slices, got ${D}`);
-    fused = tf.reshape(h, [B, D * model.width]);
-  } else {
-    fused = tf.mean(h, 1);
-  }
-  return model.linear.forward(fused) as tf.Tensor2D;
 }

@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DinoVisionTransformer } from '../models/dinov2';
+import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { buildEncoder } from './encoder_spec';
+
+// Worker threads run JavaScript files, so the pool is tested against the BUILT package (jest runs
+// the TypeScript sources): `npm run build` first (`npm run test:full` does). MST_DIST_DIR picks
+// another build folder.
+const dist = join(__dirname, '..', '..', process.env.MST_DIST_DIR ?? 'dist');
+const built = existsSync(join(dist, 'parallel', 'index.cjs')) && existsSync(join(dist, 'parallel', 'encoder_worker.cjs'));
+const describeBuilt = built ? describe : describe.skip;
+if (!built) console.warn(`SliceEncoderPool tests skipped: no build at ${dist}/parallel (run npm run build)`);
+
+type ParallelModule = typeof import('./index');
+const options = { embedDim: 32, depth: 2, numHeads: 2, patchSize: 7, imgSize: 28, seed: 1 };
+
+describeBuilt('SliceEncoderPool (built package)', () => {
+  const parallel = (): ParallelModule => require(join(dist, 'parallel', 'index.cjs')) as ParallelModule;
+
+  it('predictWithPool on 1 and 2 workers equals model.predict, and leaks no tensors', async () => {
+    const { SliceEncoderPool, predictWithPool } = parallel();
+    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), numClasses: 3, seed: 2 });
+    const volume = tf.randomNormal([9, 28, 28], 0, 1, 'float32', 3);
+    const expected = await model.predict(volume);
+    for (const workers of [1, 2]) {
+      const pool = await SliceEncoderPool.create(model.encoder, { encoder: { factory: 'DinoVisionTransformer', options }, workers });
+      expect(pool.size).toBe(workers);
+      const before = tf.memory().numTensors;
+      const got = await predictWithPool(model, pool, volume);
+      expect(tf.memory().numTensors).toBe(before);
+      got.logits.forEach((l, i) => expect(l).toBeCloseTo(expected.logits[i], 5));
+      got.probabilities.forEach((p, i) => expect(p).toBeCloseTo(expected.probabilities[i], 5));
+      await pool.dispose();
+    }
+    volume.dispose();
+    model.dispose();
+  });
+
+  it('names a bad spec or worker count', async () => {
+    const { SliceEncoderPool } = parallel();
+    const encoder = new DinoVisionTransformer(options);
+    await expect(SliceEncoderPool.create(encoder, { encoder: { factory: 'vit_huge' } as never })).rejects.toThrow(/worker 0 failed to start: buildEncoder: unknown encoder factory 'vit_huge'/);
+    await expect(SliceEncoderPool.create(encoder, { encoder: { factory: 'DinoVisionTransformer', options }, workers: 0 })).rejects.toThrow(/workers must be a positive integer, got 0/);
+    encoder.dispose();
+  });
+});
+
+describe('buildEncoder', () => {
+  it('builds the named factories and names unknown ones', () => {
+    const enc = buildEncoder({ factory: 'DinoVisionTransformer', options });
+    expect(enc.featureSize).toBe(32);
+    enc.dispose();
+    const r = buildEncoder({ factory: 'resnet2d18', options: { blockInplanes: [4, 4, 8, 8], feedForward: false } });
+    expect(r.featureSize).toBe(8);
+    r.dispose();
+    expect(() => buildEncoder({ factory: 'nope' } as never)).toThrow(/unknown encoder factory 'nope', expected one of dinov2_vits14/);
+  });
+});

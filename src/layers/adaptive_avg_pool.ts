@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
+import { sliceAxis } from '../ops/slice_axis';
 import { assertRank } from '../utils/check';
 
 /**
@@ -30,11 +31,13 @@ export function adaptiveAvgPool(x: tf.Tensor, outputSize: number[]): tf.Tensor {
       for (let j = 0; j < o; j++) {
         const start = Math.floor((j * n) / o);
         const end = Math.ceil(((j + 1) * n) / o);
-        const begin = y.shape.map((_, k) => (k === axis ? start : 0));
-        const size = y.shape.map((s, k) => (k === axis ? end - start : s));
-        cells.push(tf.mean(tf.slice(y, begin, size), axis, true));
+        cells.push(tf.mean(sliceAxis(y, axis, start, end - start), axis, true));
       }
-      y = tf.concat(cells, axis);
+      // Concatenated on [A, 1, B] views so the gradient's slices stay rank 3.
+      const outer = y.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+      const inner = y.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+      const shape = y.shape.map((d, k) => (k === axis ? o : d));
+      y = tf.reshape(tf.concat(cells.map((t) => tf.reshape(t, [outer, 1, inner])), 1), shape);
     });
     return y;
   });

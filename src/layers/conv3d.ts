@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { rngOrDefault, torchDefaultUniform } from '../nn/init';
 import { conv2dValid } from '../ops/conv2d';
+import { padAxis, sliceAxis } from '../ops/slice_axis';
 import { assertFloat32, assertRank } from '../utils/check';
 import type { Rng } from '../utils/rng';
 import { drawConvWeight, type ConvInit } from './conv2d';
@@ -81,22 +82,16 @@ export class Conv3d extends Module {
     }
     const dOut = Math.floor((dp - kd) / sd) + 1;
     return tf.tidy(() => {
-      // Depth tap t reads padded planes t, t + sd, ..., t + sd (dOut - 1). Extra zero planes at
-      // the end let each tap be a slice of dOut * sd planes reshaped to [dOut, sd] (no strided
-      // slice, which has no gradient in tfjs).
-      const extraEnd = sd === 1 ? 0 : Math.max(0, kd - 1 + dOut * sd - dp);
-      const padded = tf.pad(x, [[0, 0], [pd, pd + extraEnd], [ph, ph], [pw, pw], [0, 0]]);
+      // Depth tap t reads padded planes t, t + sd, ..., t + sd (dOut - 1).
+      // One axis at a time on rank-3 views: the gradient of a rank-5 pad is a rank-5 slice, which
+      // wasm runs cell by cell in JavaScript.
+      const padded = padAxis(padAxis(padAxis(x, 1, pd, pd), 2, ph, ph), 3, pw, pw);
       const [, , hp, wp] = padded.shape;
       const taps: tf.Tensor[] = [];
-      for (let t = 0; t < kd; t++) {
-        if (sd === 1) taps.push(tf.slice(padded, [0, t, 0, 0, 0], [b, dOut, hp, wp, c]));
-        else {
-          const block = tf.reshape(tf.slice(padded, [0, t, 0, 0, 0], [b, dOut * sd, hp, wp, c]), [b, dOut, sd, hp * wp * c]);
-          taps.push(tf.slice(block, [0, 0, 0, 0], [b, dOut, 1, hp * wp * c]));
-        }
-      }
+      for (let t = 0; t < kd; t++) taps.push(sliceAxis(padded, 1, t, dOut, sd));
       // [B Do, Hp, Wp, kd C] against [kh, kw, kd I, O]: channel index t C + i on both sides.
-      const stacked = tf.reshape(kd === 1 ? taps[0] : tf.concat(taps.map((s) => tf.reshape(s, [b, dOut, hp, wp, c])), 4), [b * dOut, hp, wp, kd * c]);
+      const rows = b * dOut * hp * wp;
+      const stacked = tf.reshape(kd === 1 ? taps[0] : tf.concat(taps.map((s) => tf.reshape(s, [rows, c])), 1), [b * dOut, hp, wp, kd * c]);
       const filter = tf.reshape(tf.transpose(this.weight, [1, 2, 0, 3, 4]), [kh, kw, kd * c, this.outChannels]);
       const y = conv2dValid(stacked as tf.Tensor4D, filter as tf.Tensor4D, [sh, sw]);
       const [, ho, wo] = y.shape;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
+import { padAxis, sliceAxis } from '../ops/slice_axis';
 import { assertRank } from '../utils/check';
 import { pair } from './conv2d';
 import { triple, type Triple } from './conv3d';
@@ -31,26 +32,12 @@ function maxPoolNd(x: tf.Tensor, kernel: number[], stride: number[], padding: nu
     let y = x;
     kernel.forEach((k, i) => {
       const axis = i + 1;
-      const s = stride[i];
       const p = padding[i];
-      const n = y.shape[axis] + 2 * p;
-      const out = Math.floor((n - k) / s) + 1;
-      // Tap t reads cells t, t + s, ..., t + s (out - 1): a slice of out * s cells reshaped to
-      // [out, s], first column (strided slices have no gradient in tfjs).
-      const extra = s === 1 ? 0 : Math.max(0, k - 1 + out * s - n);
-      const pad = y.shape.map((_, a): [number, number] => (a === axis ? [p, p + extra] : [0, 0]));
-      const padded = p + extra === 0 ? y : tf.pad(y, pad, -Infinity);
-      const before = y.shape.slice(0, axis);
-      const after = y.shape.slice(axis + 1);
+      const padded = p === 0 ? y : padAxis(y, axis, p, p, -Infinity);
+      const out = Math.floor((padded.shape[axis] - k) / stride[i]) + 1;
       let acc: tf.Tensor | null = null;
       for (let t = 0; t < k; t++) {
-        const begin = padded.shape.map((_, a) => (a === axis ? t : 0));
-        const size = padded.shape.map((d, a) => (a === axis ? out * s : d));
-        let tap = tf.slice(padded, begin, size);
-        if (s > 1) {
-          const grouped = tf.reshape(tap, [...before, out, s, ...after]);
-          tap = tf.reshape(tf.slice(grouped, grouped.shape.map(() => 0), grouped.shape.map((d, a) => (a === axis + 1 ? 1 : d))), [...before, out, ...after]);
-        }
+        const tap = sliceAxis(padded, axis, t, out, stride[i]);
         acc = acc === null ? tap : tf.maximum(acc, tap);
       }
       y = acc as tf.Tensor;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
+import { padAxis, sliceAxis } from '../ops/slice_axis';
 import type { Rng } from '../utils/rng';
 import { BatchNorm2d, BatchNorm3d, type BatchNorm } from './batch_norm';
 import { Conv2d, type Conv2dOptions, type ConvInit } from './conv2d';
@@ -84,23 +85,10 @@ export class Downsample extends Module {
 export function shortcutA(x: tf.Tensor, outChannels: number, stride: number): tf.Tensor {
   return tf.tidy(() => {
     let y = x;
-    if (stride > 1) {
-      // Cells 0, s, 2s, ... of each spatial axis via pad + reshape + slice, which have gradients
-      // in tfjs (stridedSlice has none).
-      for (let axis = 1; axis < x.rank - 1; axis++) {
-        const n = y.shape[axis];
-        const out = Math.floor((n - 1) / stride) + 1;
-        const pad = y.shape.map((_, k): [number, number] => [0, k === axis ? out * stride - n : 0]);
-        const grouped = [...y.shape.slice(0, axis), out, stride, ...y.shape.slice(axis + 1)];
-        const g = tf.reshape(tf.pad(y, pad), grouped);
-        const begin = grouped.map(() => 0);
-        const size = grouped.map((s, k) => (k === axis + 1 ? 1 : s));
-        y = tf.reshape(tf.slice(g, begin, size), [...y.shape.slice(0, axis), out, ...y.shape.slice(axis + 1)]);
-      }
-    }
+    for (let axis = 1; stride > 1 && axis < x.rank - 1; axis++) y = sliceAxis(y, axis, 0, Math.floor((y.shape[axis] - 1) / stride) + 1, stride);
     const c = y.shape[y.rank - 1];
     if (outChannels < c) throw new Error(`shortcutA: expected outChannels >= ${c}, got ${outChannels}`);
-    return outChannels === c ? y : tf.pad(y, y.shape.map((_, k): [number, number] => [0, k === y.rank - 1 ? outChannels - c : 0]));
+    return outChannels === c ? y : padAxis(y, y.rank - 1, 0, outChannels - c);
   });
 }
 

@@ -181,7 +181,7 @@ async function loadInferred(pathOrBytes: string | Uint8Array, options: FromPretr
   for (const t of Object.values(conv.stateDict)) if (!used.has(t)) t.dispose();
   let model: ConfigurableModel | undefined;
   try {
-    model = buildModel(plan.config, { skipInit: plan.target === '' });
+    model = buildModel(plan.config, { skipInit: true });
     const into = plan.target === 'encoder' ? (model as MedicalSliceTransformer).encoder : model;
     into.loadStateDict(plan.dict);
     return model;

@@ -32,8 +32,8 @@ export type ConfigurableModel = DinoVisionTransformer | ResNet | MedicalSliceTra
 /** Options of {@link buildModel}. */
 export interface BuildModelOptions {
   /**
-   * Skip the random initialisation where the model offers it (ResNet convolutions), because
-   * weights are loaded right after. Default false.
+   * Skip the random initialisation where the model offers it (DINOv2 tokens and Linear layers,
+   * ResNet convolutions), because weights are loaded right after. Default false.
    */
   skipInit?: boolean;
 }
@@ -55,7 +55,7 @@ export function buildModel(config: ModelConfig, options: BuildModelOptions = {})
   const skip = options.skipInit ? { skipInit: true } : {};
   switch (config.model) {
     case 'dinov2':
-      return new DinoVisionTransformer(config.options);
+      return new DinoVisionTransformer({ ...config.options, ...skip });
     case 'resnet2d':
       return new ResNet2D({ ...config.options, ...skip });
     case 'resnet3d':

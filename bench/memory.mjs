@@ -2,7 +2,8 @@
 // (tf.variableGrads over the whole forward) and with slice checkpointing (checkpointedGradients):
 // the checkpointed peak should stay flat while the plain one grows with the slices.
 // usage: npm run build && node bench/memory.mjs [SIZE] [SLICES,...] [CHUNK] [modes]
-//   defaults: 224 px, 32,256 slices, chunk 16, modes plain,checkpointed. Each run is its own process.
+//   defaults: 224 px, 32,256 slices, chunk 16, modes plain,checkpointed. Each run is its own process;
+//   MST_DIST names another build folder (default dist).
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,7 +24,8 @@ for (const mode of modes) {
     const r = spawnSync(process.execPath, ['--max-old-space-size=8192', join(here, 'cases', 'memory_case.mjs'), mode, d, size, chunk], { encoding: 'utf8', maxBuffer: 1 << 24 });
     const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
     if (r.status !== 0 || !line) {
-      console.log(`| ${mode} | ${d} | error: ${(r.stderr || 'failed').trim().split('\n').slice(-2).join(' / ')} | | |`);
+      const lines = (r.stderr || 'failed').trim().split('\n');
+      console.log(`| ${mode} | ${d} | error: ${lines.find((l) => /Error|abort|memory/i.test(l)) ?? lines.at(-1)} | | |`);
       continue;
     }
     const o = JSON.parse(line);

@@ -2,7 +2,12 @@
 // usage: node bench/cases/memory_case.mjs MODE SLICES SIZE [CHUNK]
 //   MODE 'plain' (tf.variableGrads of the whole forward) or 'checkpointed' (checkpointedGradients).
 import * as tf from '@tensorflow/tfjs';
-import { setBackend, createModel, AdamW, crossEntropy, checkpointedGradients } from '../../dist/index.js';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// MST_DIST names another build folder (default dist).
+const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', process.env.MST_DIST ?? 'dist');
+const { setBackend, createModel, AdamW, crossEntropy, checkpointedGradients } = await import(pathToFileURL(join(dist, 'index.js')).href);
 
 const [mode, slicesText, sizeText, chunkText] = process.argv.slice(2);
 const [D, S, chunkSize] = [Number(slicesText), Number(sizeText), Number(chunkText ?? 16)];

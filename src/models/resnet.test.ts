@@ -86,12 +86,15 @@ describe('ResNet forward', () => {
 
   it('accepts [B, D, H, W] volumes in ResNet3D and rejects other layouts clearly', () => {
     const net3d = new ResNet3D({ block: 'basic', layers: [1, 1, 1, 1], widenFactor: 0.125, numClasses: 2 }).eval();
+    const gray = tf.squeeze(x, [4]);
     const before = tf.memory().numTensors;
-    const a = net3d.forward(tf.tidy(() => tf.squeeze(x, [4])));
+    const a = net3d.forward(gray);
+    const b = net3d.forward(x);
     expect(a.shape).toEqual([2, 2]);
-    a.dispose();
-    // The squeezed input above was a tidy output that is still alive; count it.
-    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(maxAbsDiff(a, b)).toBe(0);
+    tf.dispose([a, b]);
+    expect(tf.memory().numTensors).toBe(before);
+    gray.dispose();
     tf.tidy(() => {
       expect(() => net3d.forward(tf.zeros([8, 8, 8]))).toThrow(/ResNet3D: expected input \[B, D, H, W, 1\] or \[B, D, H, W\], got shape \[8, 8, 8\]/);
       expect(() => net3d.forward(tf.zeros([1, 8, 8, 8, 3]))).toThrow(/expected input \[B, D, H, W, C\] with C = 1/);

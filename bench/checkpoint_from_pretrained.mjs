@@ -34,7 +34,7 @@ try {
   console.log(`${new Date().toISOString()}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; .pth ${(statSync(pth).size / 2 ** 20).toFixed(1)} MiB, .safetensors ${(statSync(st).size / 2 ** 20).toFixed(1)} MiB`);
   const ref = json('/usr/bin/python3', [torchScript, 'load', pth, repeats]);
   const p = ref.times ? median(ref.times) : NaN;
-  console.log('| file | fromPretrained cold s | warm median s | of which model build s | extra RSS MiB, cold (x file) | external MiB | torch.load + copy median s | ratio (warm) |');
+  console.log('| file | fromPretrained cold s | warm median s | build with random init s (not in fromPretrained) | extra RSS MiB, cold (x file) | external MiB | torch.load + copy median s | ratio (warm) |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const f of [pth, st]) {
     const ours = json(process.execPath, ['--expose-gc', join(here, 'cases', 'from_pretrained_case.mjs'), f, repeats]);

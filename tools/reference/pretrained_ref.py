@@ -117,9 +117,11 @@ def nhwc(x):
 
 manifest = {}
 expected = {}
+MODELS = {}  # case -> (reference model, outputs of a model, key prefix for `mst-ts convert`), for `check`
 
 
-def case(name, file, options, inputs, outputs):
+def case(name, file, options, inputs, outputs, model=None, run=None, key_prefix=""):
+    MODELS[name] = (model, run, key_prefix)
     manifest[name] = {"file": file, "options": options, "inputs": sorted(inputs), "outputs": sorted(outputs)}
     for k, v in inputs.items():
         expected[f"{name}.{k}"] = v
@@ -136,15 +138,19 @@ def dinov2_case(name, model, files, x_native, x_other=None):
             f2 = model.forward_features(x_other)
             outs.update(cls_resized=f2["x_norm_clstoken"], patch_resized=f2["x_norm_patchtokens"])
             ins["x_resized"] = nhwc(x_other)
+    run = lambda m: {"cls": m.forward_features(x_native)["x_norm_clstoken"]}  # noqa: E731
     for file in files:
-        case(f"{name}:{file}", file, {"numHeads": HEADS}, ins, outs)
+        case(f"{name}:{file}", file, {"numHeads": HEADS}, ins, outs, model, run)
 
 
 def path(name):
     return os.path.join(OUT, name)
 
 
-def main():
+def main(write=True):
+    global OUT
+    if not write:
+        OUT = os.path.join(__import__("tempfile").mkdtemp(), "pretrained")
     os.makedirs(OUT, exist_ok=True)
     # DINOv2: hub (.pth), Hugging Face (.bin, .safetensors), timm (.pth, .safetensors).
     hub = randomize(DinoVisionTransformer(E, 2, HEADS, img_size=IMG, patch_size=PATCH))
@@ -180,7 +186,7 @@ def main():
         m = randomize(DinoV2ClassifierSlice(enc, 3, **kw))
         torch.save(lightning(m.state_dict(), {"in_ch": 1, "out_ch": 3, "model_size": "s"}), path(f"{name}.ckpt"))
         with torch.no_grad():
-            case(name, f"{name}.ckpt", opts, {"x": vol}, {"logits": m(vol[:, None])})
+            case(name, f"{name}.ckpt", opts, {"x": vol}, {"logits": m(vol[:, None])}, m, lambda mm, v=vol: {"logits": mm(v[:, None])})
 
     # The authors' ResNetSliceTrans: torchvision ResNet-18 (channels / 64) under `model.`, fc = Identity.
     class ResNetSliceTrans(nn.Module):
@@ -204,7 +210,7 @@ def main():
     torch.save(lightning(m.state_dict(), {"in_ch": 1, "out_ch": 2, "model": 18}), path("mst_resnet_slice.ckpt"))
     vol = torch.randn(2, 3, 32, 32, generator=g)
     with torch.no_grad():
-        case("mst_resnet_slice", "mst_resnet_slice.ckpt", {"sliceHeads": 4}, {"x": vol}, {"logits": m(vol[:, None])})
+        case("mst_resnet_slice", "mst_resnet_slice.ckpt", {"sliceHeads": 4}, {"x": vol}, {"logits": m(vol[:, None])}, m, lambda mm: {"logits": mm(vol[:, None])})
 
     # The authors' 3D ResNet (MONAI resnet18 under `model.`), a MONAI ResNet-50 3D with MedicalNet's
     # `module.` prefix, and a torchvision ResNet-18; channels / 64.
@@ -214,18 +220,70 @@ def main():
     r50 = randomize(MonaiResNet(Bottle, [3, 4, 6, 3], spatial_dims=3, n_input_channels=1, widen_factor=1 / 64, num_classes=3))
     torch.save(collections.OrderedDict(("module." + k, v) for k, v in r50.state_dict().items()), path("monai_resnet50_3d.pth"))
     with torch.no_grad():
-        case("mst_resnet3d", "mst_resnet3d.ckpt", {}, {"x": x3[:, 0, ..., None]}, {"logits": r3(x3)})
-        case("monai_resnet50_3d", "monai_resnet50_3d.pth", {}, {"x": x3[:, 0, ..., None]}, {"logits": r50(x3)})
+        wrapper = nn.Module()
+        wrapper.model = r3  # the authors' Lightning `ResNet`: MONAI's network as `self.model`
+        case("mst_resnet3d", "mst_resnet3d.ckpt", {}, {"x": x3[:, 0, ..., None]}, {"logits": r3(x3)}, wrapper, lambda mm: {"logits": mm.model(x3)}, "model.")
+        case("monai_resnet50_3d", "monai_resnet50_3d.pth", {}, {"x": x3[:, 0, ..., None]}, {"logits": r50(x3)}, r50, lambda mm: {"logits": mm(x3)})
     tv = randomize(MonaiResNet(Basic, [2, 2, 2, 2], spatial_dims=2, n_input_channels=3, conv1_t_stride=2, bias_downsample=False, widen_factor=1 / 64, num_classes=5))
     torch.save(tv.state_dict(), path("torchvision_resnet18.pth"))
     x2 = images(2, 32, 32)
     with torch.no_grad():
-        case("torchvision_resnet18", "torchvision_resnet18.pth", {}, {"x": nhwc(x2)}, {"logits": tv(x2)})
+        case("torchvision_resnet18", "torchvision_resnet18.pth", {}, {"x": nhwc(x2)}, {"logits": tv(x2)}, tv, lambda mm: {"logits": mm(x2)})
 
     write_json(manifest, path("manifest.json"))
     save_safetensors(expected, path("expected.safetensors"))
     print("wrote", len(manifest), "cases;", sum(os.path.getsize(path(f)) for f in os.listdir(OUT)) // 1024, "KiB")
 
 
+def check():
+    """Converts every fixture with `mst-ts convert` (dist/cli.js; run `npm run build` first) and
+    loads the result into the reference classes with load_state_dict(strict=True): the written
+    names and shapes are the originals', and the outputs equal the original weights' exactly."""
+    import copy
+    import subprocess
+    import tempfile
+
+    import json
+    import struct
+
+    import numpy as np
+
+    def load_safetensors(path):  # F32 and I32 (BatchNorm's num_batches_tracked), as mst-ts writes
+        with open(path, "rb") as f:
+            data = f.read()
+        (n,) = struct.unpack("<Q", data[:8])
+        out = {}
+        for k, e in json.loads(data[8 : 8 + n]).items():
+            if k == "__metadata__":
+                continue
+            a, b = e["data_offsets"]
+            arr = np.frombuffer(data[8 + n + a : 8 + n + b], dtype={"F32": "<f4", "I32": "<i4"}[e["dtype"]]).copy()
+            t = torch.from_numpy(arr).reshape(e["shape"])
+            out[k] = t.long() if e["dtype"] == "I32" else t
+        return out
+
+    main(write=False)
+    fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "fixtures", "pretrained")
+    cli = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dist", "cli.js")
+    flags = {"numHeads": "--num-heads", "sliceHeads": "--slice-heads"}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (model, run, prefix) in MODELS.items():
+            out = os.path.join(tmp, name.replace(":", "_") + ".safetensors")
+            args = ["node", cli, "convert", os.path.join(fixtures, manifest[name]["file"]), out]
+            for k, v in manifest[name]["options"].items():
+                args += [flags[k], str(v)]
+            if prefix:
+                args += ["--key-prefix", prefix]
+            subprocess.run(args, check=True, capture_output=True)
+            fresh = copy.deepcopy(model)
+            sd = load_safetensors(out)
+            fresh.load_state_dict(sd, strict=True)
+            with torch.no_grad():
+                a, b = run(model), run(fresh)
+            diff = max(float((a[k] - b[k]).abs().max()) for k in a)
+            print(f"{name}: load_state_dict(strict=True) ok, max |diff| {diff:.1e}")
+            assert diff == 0.0, name
+
+
 if __name__ == "__main__":
-    main()
+    check() if sys.argv[1:] == ["check"] else main()

@@ -3,8 +3,10 @@ import { statsCommand } from './stats';
 import { inspectCommand } from './inspect';
 import { explainCommand } from './explain';
 import { infoCommand } from './info';
-import { predictCommand } from './predict';
 import { convertCommand } from './convert';
+import { predictCommand } from './predict';
+import { trainCommand } from './train';
+import { demoCommand } from './demo';
 
 /** Every sub-command, in the order `mst-ts --help` lists them. Add new commands here. */
-export const COMMANDS: CliCommand[] = [predictCommand, inspectCommand, statsCommand, explainCommand, infoCommand, convertCommand];
+export const COMMANDS: CliCommand[] = [predictCommand, inspectCommand, statsCommand, explainCommand, infoCommand, convertCommand, trainCommand, demoCommand];

@@ -1,0 +1,175 @@
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { setBackend } from '../backend';
+import { disposeExplanation, explainVolume } from '../explain/explain_volume';
+import { montagePng, sliceAttentionBarChart, type MontageRow } from '../explain/montage';
+import { writeFileAtomic } from '../io/files';
+import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { formatDuration } from '../train/progress';
+import { UsageError, type CliCommand } from './command';
+import { formatTestResult, runTraining, type TrainRunConfig, type TrainRunResult } from './train';
+
+/**
+ * The demo's run: a 2-block, 64-d ViT MST trained from scratch on the synthetic chest task,
+ * volumes generated at 16x64x64 and centre-cropped to 16x32x32 (the nodule-centred crop, which
+ * keeps the nodule's detail at a quarter of the cost), z-normalised. Difficulty 0.25 rather than
+ * the task's default 0.5: at 0.5 this model plateaus near validation AUC 0.79 within the demo's
+ * budget. lr 1e-3 suits training from scratch (the paper's 1e-6 is for fine-tuning pretrained
+ * DINOv2). Pretrained DINOv2 cannot be used: the library never downloads weights, and fine-tuning
+ * a ViT-S on 224x224 slices takes hours on a CPU.
+ */
+export const DEMO_CONFIG: Readonly<TrainRunConfig> = {
+  task: 'chest',
+  arch: 'mst-dinov2-tiny',
+  epochs: 15,
+  seed: 0,
+  outDir: 'runs/demo',
+  lr: 1e-3,
+  batchSize: 8,
+  accumulationSteps: 1,
+  patience: 50,
+  size: [16, 64, 64],
+  crop: [16, 32, 32],
+  nTrain: 300,
+  nVal: 100,
+  nTest: 200,
+  difficulty: 0.25,
+  resume: false,
+  replicates: 1000,
+  zNormalize: true,
+  augment: 'none',
+  progress: true,
+};
+
+const USAGE = `Usage: mst-ts demo [options]
+
+Trains a small Medical Slice Transformer (a 2-block, 64-d ViT slice encoder trained from scratch)
+on the embedded synthetic chest-CT task (benign smooth vs malignant spiculated or lobulated
+nodules), reports the held-out test AUC ± bootstrap std with its 95% DeLong interval, and writes
+attention saliency maps (slice attention x plane attention) of a few test cases as PNGs. About
+5 minutes on two CPU cores.
+
+Options:
+  --out <dir>        output folder (default runs/demo): checkpoints, log.jsonl, summary.json,
+                     test_predictions.csv, saliency/*.png
+  --seed <n>         seed of data, order and weights (default 0)
+  --epochs <n>       epochs (default ${DEMO_CONFIG.epochs})
+  --cases <n>        saliency maps for this many test cases (default 4)
+  --backend <name>   tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
+  --json             print the summary as JSON on stdout
+  -h, --help         this text`;
+
+/** Writes a montage (input, slice attention, saliency) and a slice-attention bar chart per case. */
+export async function writeSaliencyPngs(result: TrainRunResult, outDir: string, count: number): Promise<string[]> {
+  const path = await import('node:path');
+  const fs = await import('node:fs/promises');
+  const model = result.model;
+  if (!(model instanceof MedicalSliceTransformer) || count === 0) return [];
+  const dir = path.join(outDir, 'saliency');
+  await fs.mkdir(dir, { recursive: true });
+  const { predictions } = result;
+  // The most confident malignant and benign cases, alternating.
+  const order = predictions.scores.map((s, i) => i);
+  const pos = order.filter((i) => predictions.labels[i] === 1).sort((a, b) => predictions.scores[b] - predictions.scores[a]);
+  const neg = order.filter((i) => predictions.labels[i] === 0).sort((a, b) => predictions.scores[a] - predictions.scores[b]);
+  const picks: number[] = [];
+  for (let k = 0; picks.length < Math.min(count, predictions.labels.length); k++) {
+    if (k < pos.length) picks.push(pos[k]);
+    if (k < neg.length && picks.length < count) picks.push(neg[k]);
+    if (k >= pos.length && k >= neg.length) break;
+  }
+  const files: string[] = [];
+  for (const index of picks) {
+    const sample = await result.test.get(index);
+    const volume = tf.tensor3d(sample.data, sample.shape);
+    const e = await explainVolume(model, volume, { method: 'attention' });
+    try {
+      const sal = (await (e.saliencyUpsampled as tf.Tensor).data()) as Float32Array;
+      const slice = e.sliceAttention ? await e.sliceAttention.data() : undefined;
+      const rows: MontageRow[] = [];
+      if (slice) rows.push({ map: slice, clip: null });
+      rows.push({ map: { data: sal, shape: sample.shape } });
+      const label = sample.label === 1 ? 'malignant' : 'benign';
+      const base = path.join(dir, `${sample.id}_${label}_p${predictions.scores[index].toFixed(2)}`);
+      await writeFileAtomic(`${base}_montage.png`, montagePng({ data: sample.data, shape: sample.shape }, rows, { colormap: 'jet', alpha: 0.5 }));
+      files.push(`${base}_montage.png`);
+      if (slice) {
+        await writeFileAtomic(`${base}_slices.png`, sliceAttentionBarChart(slice));
+        files.push(`${base}_slices.png`);
+      }
+    } finally {
+      disposeExplanation(e);
+      volume.dispose();
+    }
+  }
+  return files;
+}
+
+async function run(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        out: { type: 'string' },
+        seed: { type: 'string' },
+        epochs: { type: 'string' },
+        cases: { type: 'string' },
+        backend: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    throw new UsageError(`demo: ${(e as Error).message}\n\n${USAGE}`);
+  }
+  const int = (name: string, fallback: number, min: number): number => {
+    const v = values[name] as string | undefined;
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`demo: --${name} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+  const config: TrainRunConfig = {
+    ...DEMO_CONFIG,
+    outDir: (values.out as string | undefined) ?? DEMO_CONFIG.outDir,
+    seed: int('seed', DEMO_CONFIG.seed, 0),
+    epochs: int('epochs', DEMO_CONFIG.epochs, 1),
+  };
+  const cases = int('cases', 4, 0);
+  // wasm unless asked: named explicitly, because training on the pure-JS cpu backend is ~40x slower.
+  await setBackend((values.backend as string | undefined) ?? 'wasm');
+  const started = Date.now();
+  const print = (line: string): void => void process.stderr.write(`${line}\n`);
+  const result = await runTraining(config, print);
+  try {
+    const files = await writeSaliencyPngs(result, config.outDir, cases);
+    const s = result.summary;
+    const total = (Date.now() - started) / 1000;
+    if (values.json) process.stdout.write(`${JSON.stringify({ ...s, saliency: files, totalSeconds: total })}\n`);
+    else {
+      process.stdout.write(
+        [
+          '',
+          `MST demo: synthetic chest CT, benign vs malignant nodules (${s.test.n} held-out cases)`,
+          `best epoch ${s.bestEpoch} of ${s.epochsRun} (validation AUC ${s.bestValAuc.toFixed(3)})`,
+          formatTestResult(s),
+          `saliency maps (slice attention x plane attention): ${files.length ? files.join(', ') : 'none'}`,
+          `outputs in ${config.outDir}/; total ${formatDuration(total)}`,
+          '',
+        ].join('\n'),
+      );
+    }
+  } finally {
+    result.model.dispose();
+  }
+  return 0;
+}
+
+/** `mst-ts demo`: the README's first command. */
+export const demoCommand: CliCommand = {
+  name: 'demo',
+  summary: 'train a small MST on the synthetic chest task (~5 min on CPU): test AUC with CI, saliency PNGs',
+  usage: USAGE,
+  run,
+};

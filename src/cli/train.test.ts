@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { UsageError } from './command';
+import { parseTrainArgs, trainCommand } from './train';
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+  const e = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
+  try {
+    return { code: await trainCommand.run(args), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe('mst-ts train', () => {
+  it('trains, tests and writes its outputs on a tiny synthetic run', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-train-cli-'));
+    const before = tf.memory().numTensors;
+    const args = ['--task', 'synthetic-chest', '--epochs', '2', '--size', '4x32x32', '--crop', '4x16x16', '--n-train', '8', '--n-val', '6', '--n-test', '6'];
+    const { code, out, err } = await run([...args, '--batch-size', '4', '--replicates', '50', '--out', dir, '--json']);
+    expect(code).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    const summary = JSON.parse(out);
+    expect(summary).toMatchObject({ task: 'chest', arch: 'mst-dinov2-tiny', epochsRun: 2, size: [4, 32, 32], crop: [4, 16, 16], test: { n: 6, positives: 3 } });
+    expect(summary.test.auc).toBeGreaterThanOrEqual(0);
+    expect(summary.test.delong.ci[0]).toBeLessThanOrEqual(summary.test.auc);
+    expect(err).toContain('epoch 2/2');
+    expect(fs.readdirSync(dir).sort()).toEqual(['best.safetensors', 'last.safetensors', 'log.jsonl', 'summary.json', 'test_predictions.csv']);
+    expect(fs.readFileSync(path.join(dir, 'test_predictions.csv'), 'utf8').trim().split('\n')).toHaveLength(7);
+    // A resumed run that is already finished only re-tests, with the same numbers.
+    const again = await run([...args, '--batch-size', '4', '--replicates', '50', '--out', dir, '--json', '--resume']);
+    expect(JSON.parse(again.out).test.auc).toBe(summary.test.auc);
+  });
+
+  it('parses flags with per-architecture defaults', () => {
+    const c = parseTrainArgs(['--task', 'synthetic-chest']);
+    expect(c).toMatchObject({ arch: 'mst-dinov2-tiny', size: [16, 64, 64], crop: [16, 32, 32], zNormalize: true, batchSize: 8, patience: 50, outDir: 'runs/synthetic-chest-mst-dinov2-tiny-0' });
+    expect(c.lr).toBeUndefined();
+    const r = parseTrainArgs(['--task', 'synthetic-chest', '--arch', 'resnet3d-18', '--lr', '1e-4', '--z-normalize', 'on']);
+    expect(r).toMatchObject({ size: [32, 224, 224], crop: undefined, zNormalize: true, lr: 1e-4 });
+  });
+
+  it('names bad flags', () => {
+    expect(() => parseTrainArgs([])).toThrow(UsageError);
+    expect(() => parseTrainArgs(['--task', 'mnist'])).toThrow("unknown --task 'mnist'");
+    expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--arch', 'vgg'])).toThrow("unknown --arch 'vgg'");
+    expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--size', '16x32'])).toThrow("--size must look like 16x32x32 (D x H x W), got '16x32'");
+    expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--lr=-1'])).toThrow("--lr must be a positive number, got '-1'");
+    expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--epochs', '0'])).toThrow("--epochs must be an integer >= 1, got '0'");
+  });
+});

@@ -11,6 +11,7 @@ export * from './explain';
 export * from './stats';
 export * from './io';
 export * from './train';
+export * from './data';
 export { setBackend, useDefaultBackend } from './backend';
 export type { BackendName, SetBackendOptions } from './backend';
 export { installWasmMatMul } from './kernels/wasm_matmul';

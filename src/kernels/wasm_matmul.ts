@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
+import { installWasmLayoutKernels, type TransposeExport } from './wasm_layout';
 
 /** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
 interface WasmBackendInternals {
@@ -12,7 +13,7 @@ interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-interface SgemmExports {
+interface SgemmExports extends TransposeExport {
   sgemm(
     a: number, b: number, c: number, batch: number, m: number, n: number, k: number,
     transA: number, transB: number, strideA: number, strideB: number, strideC: number, work: number,
@@ -39,7 +40,8 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  * transposed operands at 0.4-2 GFLOP/s; ours packs operands (transposes are free) and runs a
  * 4x8 register-blocked micro-kernel. The module shares the backend's memory, so no tensor data
  * is copied. Shapes it does not cover (non-float32, general batch broadcasting) go to the stock
- * kernel. Called by {@link setBackend} for 'wasm'; calling it again is a no-op.
+ * kernel. Also installs the module's Transpose and Unpack kernels (see installWasmLayoutKernels).
+ * Called by {@link setBackend} for 'wasm'; calling it again is a no-op.
  *
  * @example
  * await tf.setBackend('wasm');
@@ -55,6 +57,9 @@ export async function installWasmMatMul(): Promise<void> {
   const exports = instance.exports as unknown as SgemmExports;
   const work = backend.wasm._malloc(exports.sgemm_work_floats() * 4 + 16);
   installed.set(backend, { exports, work: (work + 15) & ~15 });
+  // Transpose and Unpack share the module; their scratch sits after the sgemm work buffer.
+  const params = backend.wasm._malloc(6 * 8 * 4 + 16);
+  installWasmLayoutKernels(exports, (params + 15) & ~15);
   const stock = tf.getKernel('BatchMatMul', 'wasm');
   if (!stock) throw new Error('installWasmMatMul: the wasm backend has no BatchMatMul kernel to replace');
   fallback ??= stock.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo;

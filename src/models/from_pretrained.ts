@@ -125,16 +125,22 @@ async function readSavedJson(pathOrBytes: string | Uint8Array): Promise<SavedMod
       if (e.code === 'ENOENT') return null;
       throw e;
     });
-    if (text !== null) {
-      const json = parseSavedModelJson(text, side);
-      if (json.format === 'mst-ts-model') return json;
-    }
+    // A JSON of the same name that is not ours (another tool's) is no reason to refuse the weights.
+    if (text !== null && isOurs(text)) return parseSavedModelJson(text, side);
   }
   return withByteSource(pathOrBytes, async (src) => {
     if (src.size < 9 || detectCheckpointFormat(await src.read(0, 9), src.name) !== 'safetensors') return null;
     const meta = (await readSafetensorsHeader(src)).metadata.mst_ts_model;
     return typeof meta === 'string' ? parseSavedModelJson(meta, `${src.name} metadata`) : null;
   });
+}
+
+function isOurs(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { format?: unknown })?.format === 'mst-ts-model';
+  } catch {
+    return false;
+  }
 }
 
 async function loadSaved(pathOrBytes: string | Uint8Array, config: ModelConfig, keyPrefix: string): Promise<ConfigurableModel> {

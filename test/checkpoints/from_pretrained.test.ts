@@ -142,6 +142,9 @@ describe('saveModel -> fromPretrained', () => {
     const keys = Object.keys(JSON.parse(Buffer.from(fs.readFileSync(out)).subarray(8, 8 + Number(Buffer.from(fs.readFileSync(out)).readBigUInt64LE(0))).toString()));
     expect(keys.filter((k) => k !== '__metadata__').every((k) => k.startsWith('model.'))).toBe(true);
     fs.rmSync(configPathFor(out));
+    // Another tool's JSON of the same name is ignored; the safetensors metadata rebuilds the model.
+    fs.writeFileSync(configPathFor(out), '{"architectures": ["Dinov2Model"]}');
+    expect(configOf(await fromPretrained(out).then((m) => (m.dispose(), m)))).toEqual(configOf(model));
     const again = await fromPretrained(new Uint8Array(fs.readFileSync(out)));
     const x = tf.randomNormal([1, 4, 8, 8, 1], 0, 1, 'float32', 5);
     const [ya, yb] = [(model as ResNet).eval().forward(x), (again as ResNet).eval().forward(x)];

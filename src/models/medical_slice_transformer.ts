@@ -43,6 +43,12 @@ export interface MedicalSliceTransformerOptions {
    * as `ResNetSliceTrans`.
    */
   encoderName?: string;
+  /**
+   * Ask the encoder for its attention maps when attention is requested (default true). Set false
+   * for encoders without attention (ResNet2D refuses the request): the slice attention is still
+   * returned.
+   */
+  encoderAttention?: boolean;
   /** Seed of the initialisation (default 0). */
   seed?: number;
 }
@@ -114,6 +120,8 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
   readonly width: number;
   /** Slices per volume that 'linear' fusion requires. */
   readonly numSlices?: number;
+  /** Whether attention requests are passed on to the encoder. */
+  readonly encoderAttention: boolean;
   /** Its options without the encoder, defaults resolved, JSON-safe (see `configOf` in model_config). */
   readonly config: Omit<MedicalSliceTransformerOptions, 'encoder'>;
 
@@ -134,6 +142,7 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
     }
     this.numClasses = numClasses;
     this.sliceFusionType = fusion;
+    this.encoderAttention = options.encoderAttention ?? true;
     const rng = new Rng(options.seed ?? 0);
     this.encoder = this.registerModule(options.encoderName ?? 'encoder', encoder);
     if (options.freezeEncoder) encoder.freeze();
@@ -168,6 +177,7 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
       positionalEmbedding: posEmb,
       numSlices: this.numSlices,
       encoderName: options.encoderName ?? 'encoder',
+      encoderAttention: this.encoderAttention,
       seed: options.seed ?? 0,
     };
   }
@@ -187,7 +197,7 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
     const out: Partial<MedicalSliceTransformerOutput> = {};
     const logits = tf.tidy(() => {
       const stack = images();
-      encoding = this.encoder.encode(stack, { attention: level });
+      encoding = this.encoder.encode(stack, { attention: this.encoderAttention ? level : 'none' });
       if (encoding.attentions) encoding.attentions.forEach((a) => tf.keep(a));
       const feats = encoding.features;
       if (feats.rank !== 2 || feats.shape[0] !== B * D || feats.shape[1] !== this.encoder.featureSize) {

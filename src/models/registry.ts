@@ -27,8 +27,9 @@ export interface ModelSpec {
 }
 
 function mst(encoder: (seed: number) => SliceEncoder, encoderName: string) {
+  // The authors' ResNet slice encoders sit under `model` and have no attention maps.
   return ({ numClasses = 2, seed = 0 }: CreateModelOptions = {}): VolumeClassifier =>
-    new MedicalSliceTransformer({ encoder: encoder(seed), numClasses, encoderName, seed });
+    new MedicalSliceTransformer({ encoder: encoder(seed), numClasses, encoderName, encoderAttention: encoderName !== 'model', seed });
 }
 
 function resnet3d(factory: typeof resnet3d18) {

@@ -6,6 +6,7 @@ import { LayerNorm } from '../../src/layers/layer_norm';
 import { Linear } from '../../src/layers/linear';
 import { MedicalSliceTransformer, type MedicalSliceTransformerOptions } from '../../src/models/medical_slice_transformer';
 import { DinoVisionTransformer, dinov2_vits14 } from '../../src/models/dinov2';
+import { resnet2d18 } from '../../src/models/resnet2d';
 import type { EncodeOptions, SliceEncoder, SliceEncoding } from '../../src/models/slice_encoder';
 import { disposeStateDict, Module, type StateDict } from '../../src/nn/module';
 import { stateDictFromSpec, stateDictFromSpecFile, type WeightSpec } from '../fixture_weights';
@@ -298,5 +299,26 @@ describe('MedicalSliceTransformer with DINOv2 equals DinoV2ClassifierSlice', () 
       expect(bad).toEqual([]);
       tf.dispose([x, ...Object.values(grads)]);
     });
+  });
+});
+
+describe('MedicalSliceTransformer with ResNet-18 equals ResNetSliceTrans', () => {
+  it('model.* keys without fc, 16 heads: logits to 1e-4 and slice attention to 1e-5 in eval mode', async () => {
+    const ref = await loadSafetensors(fixturePath('mst', 'mst_resnet18.safetensors'));
+    const model = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false }), numClasses: 2, encoderName: 'model', encoderAttention: false });
+    // loadSpec is strict: every key of the PyTorch model (BatchNorm buffers included) and no other.
+    const inputs = loadSpec(model, 'mst_resnet18.json');
+    model.eval();
+    const before = tf.memory().numTensors;
+    const out = model.forward(inputs.x, { attention: true });
+    expect(maxAbsDiff(out.logits, ref.logits)).toBeLessThan(1e-4);
+    expect(out.sliceAttention?.shape).toEqual([1, 16, 4, 4]);
+    expect(maxAbsDiff(out.sliceAttention as tf.Tensor, ref.slice_attention)).toBeLessThan(1e-5);
+    expect(out.planeAttention).toBeUndefined();
+    tf.dispose([out.logits, out.sliceAttention as tf.Tensor]);
+    expect(tf.memory().numTensors).toBe(before);
+    disposeStateDict(inputs);
+    disposeStateDict(ref);
+    model.dispose();
   });
 });

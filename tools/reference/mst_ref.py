@@ -6,8 +6,8 @@ nn.TransformerEncoder (the authors' TransformerEncoderLayer only adds optional r
 off in the published models). Per-head attention weights are read by calling the layer's
 self_attn with need_weights=True on the normed input, instead of patching forward.
 
-The DINOv2 encoder is tools/reference/dinov2_ref.py's; a tiny stand-in encoder covers the fusion
-variants cheaply.
+The DINOv2 encoder is tools/reference/dinov2_ref.py's; `ResNetSliceTrans` uses torchvision's
+ResNet-18; a tiny stand-in encoder covers the fusion variants cheaply.
 
 Writes test/fixtures/mst/: weight and input specs (*.json) and expected outputs (*.safetensors).
 Run: /usr/bin/python3 tools/reference/mst_ref.py [case ...]   (default: every case in CASES)
@@ -19,6 +19,7 @@ import sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import fill_from_spec, make_spec, save_safetensors, tensor_from_spec, write_json  # noqa: E402
@@ -147,6 +148,47 @@ class DinoV2ClassifierSlice(nn.Module):
             x = x.mean(dim=1)
         x = self.linear(x)
         return (x, attn) if return_attn else x
+
+
+class ResNetSliceTrans(nn.Module):
+    """The authors' MST-ResNet (mst/models/resnet.py): torchvision ResNet under `model` with
+    fc = Identity, 16 slice heads on its 512-d features; same keys and forward, no hooks."""
+
+    def __init__(self, out_ch, emb_ch=512):
+        super().__init__()
+        self.model = torchvision.models.resnet18()
+        self.model.fc = nn.Identity()
+        self.slice_fusion = nn.TransformerEncoder(
+            encoder_layer=nn.TransformerEncoderLayer(
+                d_model=emb_ch, nhead=16, dim_feedforward=emb_ch, dropout=0.0, batch_first=True, norm_first=True
+            ),
+            num_layers=1,
+            norm=nn.LayerNorm(emb_ch),
+        )
+        self.cls_token = nn.Parameter(torch.randn(1, 1, emb_ch))
+        self.linear = nn.Linear(emb_ch, out_ch)
+
+    def forward(self, source):
+        B = source.shape[0]  # [B, 1, D, H, W]
+        x = source.repeat(1, 3, 1, 1, 1).permute(0, 2, 1, 3, 4).reshape(-1, 3, source.shape[3], source.shape[4])
+        x = self.model(x).reshape(B, -1, self.linear.in_features)
+        x = torch.cat([self.cls_token.repeat(B, 1, 1), x], dim=1)
+        return self.linear(self.slice_fusion(x)[:, 0])
+
+
+def resnet_rule(key, t):
+    """Kaiming-uniform convolutions, batch norms with non-trivial affine and running statistics."""
+    if key.startswith("model."):
+        name = key[len("model."):]
+        if name.endswith("running_mean") or name.endswith(".bias"):
+            return dict(low=-0.1, high=0.1)
+        if name.endswith("running_var"):
+            return dict(low=1.0, high=2.0)
+        if t.dim() == 1:
+            return dict(low=0.5, high=1.0)
+        b = (6.0 / t[0].numel()) ** 0.5
+        return dict(low=-b, high=b)
+    return rule(key, t)
 
 
 def layer_attention(layer, x, key_padding_mask):
@@ -337,12 +379,27 @@ def mst_dinov2_s_case(full):
     save_safetensors(tensors, os.path.join(OUT, "mst_dinov2_s_full.safetensors" if full else "mst_dinov2_s.safetensors"))
 
 
+def mst_resnet_case():
+    """MST-ResNet-18 (ResNetSliceTrans) in eval mode: 3 slices of 32x32."""
+    torch.manual_seed(5)
+    inputs = {"seed": 53, "tensors": {"x": {"shape": [1, 3, 32, 32], "low": -2.0, "high": 2.0}}}
+    m = init(ResNetSliceTrans(2), "mst_resnet18", 63, resnet_rule, inputs).eval()
+    x = spec_input(inputs, "x")
+    with torch.no_grad():
+        h = torch.cat([m.cls_token, m.model(x[0, :, None].repeat(1, 3, 1, 1))[None]], dim=1)
+        attn = layer_attention(m.slice_fusion.layers[0], h, None)
+    tensors = {"logits": m(x[:, None]), "slice_attention": attn}
+    print(f"mst resnet18: slice attention mean max {peak(attn):.3f}")
+    save_safetensors(tensors, os.path.join(OUT, "mst_resnet18.safetensors"))
+
+
 CASES = {
     "mha": mha_case,
     "encoder_layer": encoder_layer_cases,
     "slice_transformer": slice_transformer_cases,
     "mst_standin": mst_standin_cases,
     "mst_dinov2_tiny": mst_dinov2_tiny_case,
+    "mst_resnet18": mst_resnet_case,
     "mst_dinov2_s": lambda: mst_dinov2_s_case(full=False),
     "mst_dinov2_s_full": lambda: mst_dinov2_s_case(full=True),
 }

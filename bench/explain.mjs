@@ -5,8 +5,8 @@
 // - 3D ResNet-18: Grad-CAM and Grad-CAM++ at layer4 (forward to layer4, tail with gradients,
 //   upsampled) vs forward. Target <= 3.5x.
 // Env: MST_BENCH_REPEATS (timed runs after one warm-up, default 3), MST_BENCH_SLICES (MST slices,
-// default 8, 224 px), MST_BENCH_RESNET_SHAPE (default 32x112x112), MST_BENCH_LIB (library module,
-// default ../dist/index.js).
+// default 8, 224 px), MST_BENCH_RESNET_SHAPE (default 32x112x112), MST_BENCH_ONLY (mst or resnet),
+// MST_BENCH_LIB (library module, default ../dist/index.js).
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -22,6 +22,7 @@ if (missing.length) {
 const repeats = Number(process.env.MST_BENCH_REPEATS ?? 3);
 const slices = Number(process.env.MST_BENCH_SLICES ?? 8);
 const resShape = (process.env.MST_BENCH_RESNET_SHAPE ?? '32x112x112').split('x').map(Number);
+const only = process.env.MST_BENCH_ONLY ?? '';
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -58,7 +59,7 @@ async function row(name, volume, forward, cases, target) {
   }
 }
 
-{
+if (only !== 'resnet') {
   const model = lib.createModel('mst-dinov2-s', { numClasses: 2, seed: 1 }).eval();
   const volume = tf.randomNormal([slices, 224, 224], 0, 1, 'float32', 7);
   const forward = async () => {
@@ -72,7 +73,7 @@ async function row(name, volume, forward, cases, target) {
   volume.dispose();
   model.dispose();
 }
-{
+if (only !== 'mst') {
   const model = lib.createModel('resnet3d-18', { numClasses: 2, seed: 1 }).eval();
   const volume = tf.randomNormal(resShape, 0, 1, 'float32', 7);
   const input = tf.reshape(volume, [1, ...resShape, 1]);

@@ -187,7 +187,7 @@ async function loadInferred(pathOrBytes: string | Uint8Array, options: FromPretr
   for (const t of Object.values(conv.stateDict)) if (!used.has(t)) t.dispose();
   let model: ConfigurableModel | undefined;
   try {
-    model = buildModel(plan.config, { skipInit: true });
+    model = buildModel(plan.config, { skipInit: plan.target === 'encoder' ? 'encoder' : true });
     const into = plan.target === 'encoder' ? (model as MedicalSliceTransformer).encoder : model;
     into.loadStateDict(plan.dict);
     return model;

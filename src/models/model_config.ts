@@ -4,6 +4,7 @@ import { ResNet, type ResNetOptions } from './resnet';
 import { ResNet2D, type ResNet2DOptions } from './resnet2d';
 import { ResNet3D, type ResNet3DOptions } from './resnet3d';
 import type { Module } from '../nn/module';
+import { withoutInit } from '../nn/init';
 
 /** Options of a torchvision-style {@link ResNet2D}, block kind and stage sizes included. */
 export type ResNet2DConfigOptions = ResNet2DOptions & Pick<ResNetOptions, 'block' | 'layers'>;
@@ -32,10 +33,11 @@ export type ConfigurableModel = DinoVisionTransformer | ResNet | MedicalSliceTra
 /** Options of {@link buildModel}. */
 export interface BuildModelOptions {
   /**
-   * Skip the random initialisation where the model offers it (DINOv2 tokens and Linear layers,
-   * ResNet convolutions), because weights are loaded right after. Default false.
+   * Skip the random initial weights (zeros instead, see `withoutInit`) because weights are loaded
+   * right after: `true` for the whole model, `'encoder'` for an MST's encoder only (its slice
+   * fusion and head keep a proper initialisation). Default false.
    */
-  skipInit?: boolean;
+  skipInit?: boolean | 'encoder';
 }
 
 const MODELS = ['dinov2', 'resnet2d', 'resnet3d', 'resnet', 'mst'];
@@ -48,11 +50,15 @@ const MODELS = ['dinov2', 'resnet2d', 'resnet3d', 'resnet', 'mst'];
  * configOf(model).model; // 'resnet3d'
  */
 export function buildModel(config: ModelConfig, options: BuildModelOptions = {}): ConfigurableModel {
+  return options.skipInit === true ? withoutInit(() => buildChecked(config, options)) : buildChecked(config, options);
+}
+
+function buildChecked(config: ModelConfig, options: BuildModelOptions): ConfigurableModel {
   if (!config || typeof config !== 'object' || !MODELS.includes((config as { model: string }).model)) {
     throw new Error(`buildModel: expected a config with model one of ${MODELS.join(', ')}, got ${JSON.stringify(config)?.slice(0, 200)}`);
   }
   if (!config.options || typeof config.options !== 'object') throw new Error(`buildModel: config of '${config.model}' has no options object`);
-  const skip = options.skipInit ? { skipInit: true } : {};
+  const skip = options.skipInit === true ? { skipInit: true } : {};
   switch (config.model) {
     case 'dinov2':
       return new DinoVisionTransformer({ ...config.options, ...skip });
@@ -68,7 +74,7 @@ export function buildModel(config: ModelConfig, options: BuildModelOptions = {})
       if (kind !== 'dinov2' && kind !== 'resnet2d') {
         throw new Error(`buildModel: an MST config needs encoder.model 'dinov2' or 'resnet2d', got ${JSON.stringify(kind)}`);
       }
-      const encoder = buildModel(enc, options) as DinoVisionTransformer | ResNet2D;
+      const encoder = (options.skipInit === 'encoder' ? buildModel(enc, { skipInit: true }) : buildChecked(enc, options)) as DinoVisionTransformer | ResNet2D;
       return new MedicalSliceTransformer({ ...config.options, encoder });
     }
   }

@@ -6,8 +6,29 @@ import { Rng } from '../utils/rng';
  * the same seed gives the same weights on every backend.
  */
 
+let skipDepth = 0;
+
+/**
+ * Builds a model without drawing random initial weights: inside `build`, every initialiser of
+ * this file returns zeros. For models whose weights are loaded right after (`fromPretrained`),
+ * where ViT-S's 22 M random draws would cost seconds for nothing.
+ *
+ * @example
+ * const model = withoutInit(() => dinov2_vits14());
+ * model.loadStateDict(weights);
+ */
+export function withoutInit<T>(build: () => T): T {
+  skipDepth++;
+  try {
+    return build();
+  } finally {
+    skipDepth--;
+  }
+}
+
 /** U(low, high) of the given shape. */
 export function uniform(shape: number[], low: number, high: number, rng: Rng): tf.Tensor {
+  if (skipDepth > 0) return tf.zeros(shape);
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = rng.uniformRange(low, high);
@@ -16,6 +37,7 @@ export function uniform(shape: number[], low: number, high: number, rng: Rng): t
 
 /** N(mean, std^2) of the given shape. */
 export function normal(shape: number[], std: number, rng: Rng, mean = 0): tf.Tensor {
+  if (skipDepth > 0) return tf.zeros(shape);
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = mean + std * rng.normal();
@@ -28,6 +50,7 @@ export function normal(shape: number[], std: number, rng: Rng, mean = 0): tf.Ten
  */
 export function truncNormal(shape: number[], std: number, rng: Rng, a = -2, b = 2): tf.Tensor {
   if (!(a < b) || !(std > 0)) throw new Error(`truncNormal: need std > 0 and a < b, got std=${std}, a=${a}, b=${b}`);
+  if (skipDepth > 0) return tf.zeros(shape);
   const n = shape.reduce((x, y) => x * y, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) {

@@ -4,7 +4,7 @@
 // step. Each case runs in its own process (peak RSS is per process). PyTorch is skipped with a
 // message where it is absent. MST_BENCH_REPEATS (default 3) sets the timed runs after one warm-up.
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,11 +14,14 @@ const PEAK_GFLOPS = 221; // 2 cores x 32 FLOP/cycle x 3.45 GHz (FACTS.md)
 // Forward FLOPs from FACTS.md; a training step is ~3x forward per sample.
 const CASES = [
   { name: 'mst-infer', gflop: 392 },
+  // The same inference with the slice encoder on 2 worker threads (SliceEncoderPool).
+  { name: 'mst-infer-pool', gflop: 392, torch: 'mst-infer' },
   { name: 'mst-train', gflop: 2350 },
   { name: 'r3d50-infer', gflop: 62 },
   { name: 'r3d50-train', gflop: 62 * 3 * 2 },
 ];
 const only = process.argv[2];
+const torchResults = new Map();
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -31,11 +34,16 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 if (!torchOk) console.log('PyTorch (Debian python3-torch) not found: the PyTorch column is skipped.');
 console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, node ${process.version}, ${new Date().toISOString()}`);
+console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; mst-train uses slice checkpointing (checkpointedGradients, chunks of ${process.env.MST_BENCH_CHUNK ?? 16}); GFLOP/s counts the model's FLOPs, not the recomputation`);
 console.log('| case | mst-ts median s | PyTorch median s | ratio | mst-ts GFLOP/s (% peak) | mst-ts peak MiB | PyTorch peak MiB |');
 console.log('|---|---|---|---|---|---|---|');
 for (const c of CASES.filter((x) => !only || x.name.includes(only))) {
   const ours = run(process.execPath, [join(here, 'cases', 'speed_case.mjs'), c.name, repeats]);
-  const ref = torchOk ? run('/usr/bin/python3', [join(here, '..', 'tools', 'reference', 'bench_torch.py'), c.name, repeats]) : { error: 'skipped' };
+  const torchCase = c.torch ?? c.name;
+  if (!torchResults.has(torchCase)) {
+    torchResults.set(torchCase, torchOk ? run('/usr/bin/python3', [join(here, '..', 'tools', 'reference', 'bench_torch.py'), torchCase, repeats]) : { error: 'skipped' });
+  }
+  const ref = torchResults.get(torchCase);
   const t = ours.times ? median(ours.times) : NaN;
   const p = ref.times ? median(ref.times) : NaN;
   const gf = c.gflop / t;

@@ -1,7 +1,12 @@
 // mst-ts side of bench/speed.mjs: one case per process so peak RSS belongs to that case.
 // usage: node bench/cases/speed_case.mjs CASE REPEATS   (same cases and shapes as bench_torch.py)
 import * as tf from '@tensorflow/tfjs';
-import { setBackend, createModel, AdamW, crossEntropy, resnet3d50 } from '../../dist/index.js';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// MST_DIST names another build folder (default dist).
+const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', process.env.MST_DIST ?? 'dist');
+const { setBackend, createModel, AdamW, crossEntropy, resnet3d50, checkpointedGradients, logitsOf } = await import(pathToFileURL(join(dist, 'index.js')).href);
 
 const [caseName, repeatsText] = process.argv.slice(2);
 const repeats = Number(repeatsText ?? 3);
@@ -17,17 +22,33 @@ if (train) {
   const opt = new AdamW(model.namedParameters(), { lr: 1e-5 });
   for (let r = 0; r < repeats + 1; r++) {
     const t0 = performance.now();
-    const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x).logits, [0, 1]), opt.variables());
+    // MST trains with slice checkpointing (chunks of MST_BENCH_CHUNK slices, default 16): the plain
+    // tape of 2 x 32 slices of 224x224 does not fit the wasm backend's 4 GiB heap.
+    const { value, grads } = caseName.startsWith('mst')
+      ? (({ loss, grads: g }) => ({ value: loss, grads: g }))(checkpointedGradients(model, x, [0, 1], { chunkSize: Number(process.env.MST_BENCH_CHUNK ?? 16), varList: opt.variables() }))
+      : tf.variableGrads(() => crossEntropy(logitsOf(model.forward(x)), [0, 1]), opt.variables());
     opt.step(grads);
     await value.data();
     tf.dispose([value, grads]);
     times.push((performance.now() - t0) / 1000);
   }
+} else if (caseName === 'mst-infer-pool') {
+  // The slice encoder on MST_BENCH_WORKERS (default 2) worker threads, the fusion here.
+  const { SliceEncoderPool, predictWithPool } = await import(pathToFileURL(join(dist, 'parallel', 'index.js')).href);
+  model.eval();
+  const pool = await SliceEncoderPool.create(model.encoder, { encoder: { factory: 'dinov2_vits14' }, workers: Number(process.env.MST_BENCH_WORKERS ?? 2) });
+  const volume = tf.reshape(x, [D, H, W]);
+  for (let r = 0; r < repeats + 1; r++) {
+    const t0 = performance.now();
+    await predictWithPool(model, pool, volume);
+    times.push((performance.now() - t0) / 1000);
+  }
+  await pool.dispose();
 } else {
   model.eval();
   for (let r = 0; r < repeats + 1; r++) {
     const t0 = performance.now();
-    const out = tf.tidy(() => model.forward(x).logits);
+    const out = tf.tidy(() => logitsOf(model.forward(x)));
     await out.data();
     out.dispose();
     times.push((performance.now() - t0) / 1000);

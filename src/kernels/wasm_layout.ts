@@ -46,7 +46,8 @@ const fourBytes = (dtype: tf.DataType): boolean => dtype === 'float32' || dtype 
 function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
   const entry = backend.dataIdMap.get(t.dataId);
   if (!entry) throw new Error('wasm kernel: tensor data is not resident on the wasm backend');
-  return entry.memoryOffset;
+  // Unsigned: heaps above 2 GiB give offsets past int32.
+  return entry.memoryOffset >>> 0;
 }
 
 /** Drops size-1 axes and merges input axes that stay adjacent: `{ shape, perm }` of rank <= the input's. */

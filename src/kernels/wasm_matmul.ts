@@ -104,5 +104,6 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
 function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
   const entry = backend.dataIdMap.get(t.dataId);
   if (!entry) throw new Error('wasm matMul: tensor data is not resident on the wasm backend');
-  return entry.memoryOffset;
+  // Unsigned: heaps above 2 GiB give offsets past int32.
+  return entry.memoryOffset >>> 0;
 }

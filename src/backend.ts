@@ -25,7 +25,7 @@ export interface SetBackendOptions {
  * await setBackend('wasm');
  */
 export async function setBackend(name: BackendName, options: SetBackendOptions = {}): Promise<void> {
-  if (tf.getBackend() !== name) {
+  if (activeBackendName() !== name) {
     if (tf.findBackendFactory(name) === null) await registerBackendPackage(name);
     const ok = await tf.setBackend(name);
     if (!ok) throw new Error(`setBackend: the tfjs backend '${name}' failed to initialise`);
@@ -44,10 +44,15 @@ export async function useDefaultBackend(): Promise<string> {
   return tf.getBackend();
 }
 
+// tf.getBackend() would initialise tfjs's default (cpu) just to answer, and in Node that prints
+// tfjs's "install the node backend" banner; the engine's field answers without side effects.
+function activeBackendName(): string | null {
+  return (tf.engine() as unknown as { backendName: string | null }).backendName;
+}
+
 function backendChosenByUser(): boolean {
-  // tf.getBackend() initialises a default lazily; only trust it once the engine has one.
-  const engine = tf.engine() as unknown as { backendName: string | null };
-  return engine.backendName !== null && engine.backendName !== 'cpu';
+  const name = activeBackendName();
+  return name !== null && name !== 'cpu';
 }
 
 async function registerBackendPackage(name: string): Promise<void> {

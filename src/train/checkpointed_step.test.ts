@@ -4,6 +4,9 @@ import { MedicalSliceTransformer, type MedicalSliceTransformerOptions } from '..
 import { resnet2d18 } from '../models/resnet2d';
 import { checkpointedGradients } from './checkpointed_step';
 import { crossEntropy } from './losses';
+import { Trainer } from './trainer';
+import type { VolumeDataset } from '../data/dataset';
+import { Rng } from '../utils/rng';
 
 /** A small DINOv2 (embed 32, depth 2, 28x28 slices, 4x4 patches of 7 px). */
 function smallMst(extra: Partial<MedicalSliceTransformerOptions> = {}): MedicalSliceTransformer {
@@ -80,6 +83,29 @@ describe('checkpointedGradients', () => {
     afterCheckpointed.forEach((v, i) => expect(v).toBeCloseTo(afterPlain[i], 6));
     tf.dispose([x, r.loss, r.grads]);
     model.dispose();
+  });
+
+  it('Trainer with checkpointChunkSize trains the same as without', async () => {
+    const data: VolumeDataset = {
+      length: 4,
+      labels: [0, 1, 0, 1],
+      ids: ['a', 'b', 'c', 'd'],
+      get: async (i: number) => {
+        const r = new Rng(10 + i);
+        const voxels = Float32Array.from({ length: 3 * 28 * 28 }, () => r.normal() + (i % 2) * 0.5);
+        return { id: `case${i}`, data: voxels, shape: [3, 28, 28], spacing: [1, 1, 1], label: i % 2 };
+      },
+    };
+    const losses: number[][] = [];
+    for (const checkpointChunkSize of [undefined, 2]) {
+      const model = smallMst();
+      const trainer = new Trainer({ model, train: data, epochs: 2, lr: 1e-3, batchSize: 2, seed: 3, checkpointChunkSize });
+      const fit = await trainer.fit();
+      losses.push(fit.history.map((h) => h.trainLoss));
+      trainer.dispose();
+      model.dispose();
+    }
+    losses[1].forEach((l, i) => expect(l).toBeCloseTo(losses[0][i], 5));
   });
 
   it('names bad input', () => {

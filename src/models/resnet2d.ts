@@ -54,11 +54,11 @@ export class ResNet2D extends ResNet implements SliceEncoder {
     this.featureSize = this.featureChannels;
   }
 
-  /** `[N, H, W, 3] -> { features: [N, featureSize] }`, the `avgpool` output before `fc`. */
-  encode(images: tf.Tensor4D, options: EncodeOptions = {}): SliceEncoding {
-    if (options.attention !== undefined && options.attention !== 'none') {
-      throw new Error(`ResNet2D.encode: a ResNet has no attention maps; expected attention 'none', got '${options.attention}'`);
-    }
+  /**
+   * `[N, H, W, 3] -> { features: [N, featureSize] }`, the `avgpool` output before `fc`. A ResNet
+   * has no attention maps, so an attention request returns none (explain it with Grad-CAM).
+   */
+  encode(images: tf.Tensor4D, _options: EncodeOptions = {}): SliceEncoding {
     return { features: this.forwardTo('avgpool', images) as tf.Tensor2D };
   }
 }

@@ -1,17 +1,22 @@
-// Entry of a SliceEncoderPool worker thread (built to dist/parallel/encoder_worker.{js,cjs}): its
-// own tfjs instance and wasm backend, one encoder rebuilt from a spec, evaluation mode.
+// Entry of a SliceEncoderPool / DataParallelTrainer worker thread (built to
+// dist/parallel/encoder_worker.{js,cjs}): its own tfjs instance and wasm backend, and either one
+// slice encoder rebuilt from a spec (evaluation mode) or a whole MST for gradients of a shard.
 import * as tf from '@tensorflow/tfjs';
 import { parentPort } from 'node:worker_threads';
 import { setBackend } from '../backend';
 import { loadSafetensors } from '../io/safetensors';
 import { disposeStateDict } from '../nn/module';
 import type { SliceEncoder } from '../models/slice_encoder';
+import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { checkpointedGradients } from '../train/checkpointed_step';
+import { crossEntropy } from '../train/losses';
 import { buildEncoder } from './encoder_spec';
-import type { EncodeMessage, InitMessage, WorkerReply } from './messages';
+import type { EncodeMessage, GradsMessage, InitMessage, InitModelMessage, WorkerReply } from './messages';
 
 if (!parentPort) throw new Error('encoder_worker: must run as a worker thread (started by SliceEncoderPool)');
 const port = parentPort;
 let encoder: SliceEncoder | null = null;
+let model: MedicalSliceTransformer | null = null;
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -31,6 +36,42 @@ async function init(m: InitMessage): Promise<void> {
   encoder = built;
 }
 
+async function initModel(m: InitModelMessage): Promise<void> {
+  await setBackend(m.backend);
+  tf.env().set('PROD', true);
+  model = new MedicalSliceTransformer({ ...m.spec.options, encoder: buildEncoder(m.spec.encoder) });
+  model.train();
+}
+
+async function grads(m: GradsMessage): Promise<void> {
+  if (!model) throw new Error('encoder_worker: grads before initModel');
+  const mst = model;
+  const dict = await loadSafetensors(m.weights);
+  try {
+    mst.loadStateDict(dict);
+  } finally {
+    disposeStateDict(dict);
+  }
+  const x = tf.tensor4d(m.data, m.shape);
+  const vars = mst.trainableVariables();
+  const { loss, grads: g } =
+    m.chunkSize > 0
+      ? checkpointedGradients(mst, x, m.labels, { chunkSize: m.chunkSize, varList: vars })
+      : (({ value, grads: gr }) => ({ loss: value, grads: gr }))(tf.variableGrads(() => crossEntropy(mst.forward(x).logits, m.labels) as tf.Scalar, vars));
+  x.dispose();
+  const names: string[] = [];
+  const arrays: Float32Array[] = [];
+  for (const [name, v] of mst.namedParameters()) {
+    const t = g[v.name];
+    if (!t) continue;
+    names.push(name);
+    arrays.push((await t.data()) as Float32Array);
+  }
+  const lossValue = (await loss.data())[0];
+  tf.dispose([loss, g]);
+  reply({ type: 'grads', id: m.id, loss: lossValue, names, grads: arrays }, arrays.map((a) => a.buffer as ArrayBuffer));
+}
+
 async function encode(m: EncodeMessage): Promise<void> {
   if (!encoder) throw new Error('encoder_worker: encode before init');
   const enc = encoder;
@@ -45,7 +86,14 @@ async function encode(m: EncodeMessage): Promise<void> {
   reply({ type: 'result', id: m.id, features: data, featureSize: enc.featureSize }, [data.buffer as ArrayBuffer]);
 }
 
-port.on('message', (m: InitMessage | EncodeMessage) => {
-  const run = m.type === 'init' ? init(m).then(() => reply({ type: 'ready' })) : encode(m);
-  run.catch((e: unknown) => reply({ type: 'error', id: m.type === 'encode' ? m.id : undefined, message: e instanceof Error ? e.message : String(e) }));
+port.on('message', (m: InitMessage | InitModelMessage | EncodeMessage | GradsMessage) => {
+  const run =
+    m.type === 'init'
+      ? init(m).then(() => reply({ type: 'ready' }))
+      : m.type === 'initModel'
+        ? initModel(m).then(() => reply({ type: 'ready' }))
+        : m.type === 'encode'
+          ? encode(m)
+          : grads(m);
+  run.catch((e: unknown) => reply({ type: 'error', id: 'id' in m ? m.id : undefined, message: e instanceof Error ? e.message : String(e) }));
 });

@@ -1,6 +1,10 @@
-export { SliceEncoderPool, defaultWorkerPath } from './slice_encoder_pool';
+export { SliceEncoderPool } from './slice_encoder_pool';
 export type { SliceEncoderPoolOptions } from './slice_encoder_pool';
 export { predictWithPool } from './predict_with_pool';
+export { DataParallelGradients } from './data_parallel';
+export type { DataParallelOptions, DataParallelStepOptions } from './data_parallel';
+export { defaultWorkerPath } from './worker_group';
 export { buildEncoder, ENCODER_FACTORIES } from './encoder_spec';
 export type { EncoderSpec } from './encoder_spec';
+export type { MstSpec } from './messages';
 export { mstHeadForward } from './mst_head';

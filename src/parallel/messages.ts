@@ -1,4 +1,32 @@
+import type { MedicalSliceTransformerOptions } from '../models/medical_slice_transformer';
 import type { EncoderSpec } from './encoder_spec';
+
+/** A serialisable MST: its encoder's spec and the other constructor options. */
+export interface MstSpec {
+  encoder: EncoderSpec;
+  options: Omit<MedicalSliceTransformerOptions, 'encoder'>;
+}
+
+/** Main thread -> worker: build an MST for data-parallel training (weights come with each step). */
+export interface InitModelMessage {
+  type: 'initModel';
+  spec: MstSpec;
+  backend: string;
+}
+
+/** Main thread -> worker: the loss and gradients of a shard of the batch at the given weights. */
+export interface GradsMessage {
+  type: 'grads';
+  id: number;
+  /** The model's full state dict as safetensors bytes. */
+  weights: Uint8Array;
+  /** `[B, D, H, W]` volumes, row-major. */
+  data: Float32Array;
+  shape: [number, number, number, number];
+  labels: number[];
+  /** Slice checkpointing chunk (0: plain gradients). */
+  chunkSize: number;
+}
 
 /** Main thread -> worker: build the encoder and load its weights. */
 export interface InitMessage {
@@ -22,4 +50,6 @@ export interface EncodeMessage {
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'result'; id: number; features: Float32Array; featureSize: number }
+  /** Gradients in our layout, keyed by state-dict name (parameters without a gradient absent). */
+  | { type: 'grads'; id: number; loss: number; names: string[]; grads: Float32Array[] }
   | { type: 'error'; id?: number; message: string };

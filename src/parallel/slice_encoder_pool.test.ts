@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { checkpointedGradients } from '../train/checkpointed_step';
 import { buildEncoder } from './encoder_spec';
 
 // Worker threads run JavaScript files, so the pool is tested against the BUILT package (jest runs
@@ -35,6 +36,27 @@ describeBuilt('SliceEncoderPool (built package)', () => {
       await pool.dispose();
     }
     volume.dispose();
+    model.dispose();
+  });
+
+  it('DataParallelGradients on 2 workers equals the gradients of the whole batch to 1e-5', async () => {
+    const { DataParallelGradients } = parallel();
+    const mstOptions = { numClasses: 2, seed: 2 };
+    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), ...mstOptions });
+    const x = tf.randomNormal([3, 4, 28, 28], 0, 1, 'float32', 4);
+    const whole = checkpointedGradients(model, x, [0, 1, 1], { chunkSize: 4 });
+    const dp = await DataParallelGradients.create({ encoder: { factory: 'DinoVisionTransformer', options }, options: mstOptions }, { workers: 2 });
+    const before = tf.memory().numTensors;
+    const got = await dp.gradients(model, x, [0, 1, 1], { chunkSize: 2 });
+    expect(tf.memory().numTensors).toBe(before + 1 + Object.keys(got.grads).length);
+    expect(Object.keys(got.grads).sort()).toEqual(Object.keys(whole.grads).sort());
+    expect(Math.abs(got.loss.dataSync()[0] - whole.loss.dataSync()[0])).toBeLessThan(1e-6);
+    for (const k of Object.keys(whole.grads)) {
+      const d = tf.tidy(() => tf.max(tf.abs(tf.sub(got.grads[k], whole.grads[k]))).dataSync()[0]);
+      expect(d).toBeLessThan(1e-5);
+    }
+    await dp.dispose();
+    tf.dispose([x, whole.loss, whole.grads, got.loss, got.grads]);
     model.dispose();
   });
 

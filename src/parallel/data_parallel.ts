@@ -1,0 +1,118 @@
+import * as tf from '@tensorflow/tfjs';
+import { encodeSafetensors } from '../io/safetensors';
+import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { disposeStateDict } from '../nn/module';
+import type { InitModelMessage, MstSpec } from './messages';
+import { WorkerGroup } from './worker_group';
+
+/** Options of {@link DataParallelGradients.create}. */
+export interface DataParallelOptions {
+  /** Worker threads (default 2). */
+  workers?: number;
+  /** tfjs backend of the workers (default 'wasm'). */
+  backend?: string;
+  /** Path of the worker script (default: `encoder_worker.js` of the build). */
+  workerPath?: string;
+}
+
+/** Options of {@link DataParallelGradients.gradients}. */
+export interface DataParallelStepOptions {
+  /** Slice checkpointing chunk in the workers (default 0: plain gradients). */
+  chunkSize?: number;
+}
+
+/**
+ * Data-parallel MST gradients on `worker_threads`: the batch is split into one shard of volumes
+ * per worker, each worker (its own wasm backend and MST copy, built from an {@link MstSpec})
+ * computes the mean cross-entropy and its gradients at the model's current weights, and the
+ * results are averaged weighted by shard size, which equals the gradient of the whole batch.
+ * The weights travel to the workers as safetensors bytes on every call.
+ *
+ * @example
+ * const dp = await DataParallelGradients.create({ encoder: { factory: 'dinov2_vits14' }, options: { numClasses: 2 } });
+ * const { loss, grads } = await dp.gradients(model, volumes, [0, 1]); // volumes [2, D, H, W]
+ * optimizer.step(grads);
+ * tf.dispose([loss, grads]);
+ * await dp.dispose();
+ */
+export class DataParallelGradients {
+  private constructor(private readonly group: WorkerGroup) {}
+
+  /** Starts the workers, each building the MST of `spec` (its weights arrive with each call). */
+  static async create(spec: MstSpec, options: DataParallelOptions = {}): Promise<DataParallelGradients> {
+    const count = options.workers ?? 2;
+    if (!(Number.isInteger(count) && count > 0)) throw new Error(`DataParallelGradients: workers must be a positive integer, got ${count}`);
+    const init: InitModelMessage = { type: 'initModel', spec, backend: options.backend ?? 'wasm' };
+    try {
+      return new DataParallelGradients(await WorkerGroup.start(count, init, options.workerPath));
+    } catch (e) {
+      throw new Error(`DataParallelGradients: ${(e as Error).message}`);
+    }
+  }
+
+  /** Number of worker threads. */
+  get size(): number {
+    return this.group.size;
+  }
+
+  /**
+   * The mean cross-entropy of `volumes` `[B, D, H, W]` (or `[B, D, H, W, 1]`) and its gradients,
+   * keyed by `tf.Variable.name` of `model`'s parameters as `tf.variableGrads` returns them.
+   */
+  async gradients(model: MedicalSliceTransformer, volumes: tf.Tensor, labels: readonly number[], options: DataParallelStepOptions = {}): Promise<{ loss: tf.Scalar; grads: tf.NamedTensorMap }> {
+    if (!(volumes instanceof tf.Tensor) || !(volumes.rank === 4 || (volumes.rank === 5 && volumes.shape[4] === 1)) || volumes.dtype !== 'float32') {
+      const got = volumes instanceof tf.Tensor ? `${volumes.dtype} [${volumes.shape.join(', ')}]` : typeof volumes;
+      throw new Error(`DataParallelGradients: expected float32 gray volumes [B, D, H, W] or [B, D, H, W, 1], got ${got}`);
+    }
+    const [B, D, H, W] = volumes.shape;
+    if (labels.length !== B) throw new Error(`DataParallelGradients: expected ${B} labels, got ${labels.length}`);
+    const dict = model.stateDict();
+    let weights: Uint8Array;
+    try {
+      weights = await encodeSafetensors(dict);
+    } finally {
+      disposeStateDict(dict);
+    }
+    const data = (await volumes.data()) as Float32Array;
+    const per = Math.ceil(B / this.group.size);
+    const volume = D * H * W;
+    const shards: Promise<{ n: number; loss: number; names: string[]; grads: Float32Array[] }>[] = [];
+    for (let i = 0, start = 0; start < B; i++, start += per) {
+      const n = Math.min(per, B - start);
+      const block = data.slice(start * volume, (start + n) * volume);
+      const message = { type: 'grads', weights, data: block, shape: [n, D, H, W], labels: labels.slice(start, start + n), chunkSize: options.chunkSize ?? 0 };
+      shards.push(
+        this.group.request(i, message, [block.buffer]).then((r) => {
+          if (r.type !== 'grads') throw new Error(`DataParallelGradients: unexpected reply '${r.type}'`);
+          return { n, ...r };
+        }),
+      );
+    }
+    const results = await Promise.all(shards);
+    const params = new Map(model.namedParameters());
+    const sums = new Map<string, Float32Array>();
+    let loss = 0;
+    for (const r of results) {
+      const w = r.n / B;
+      loss += w * r.loss;
+      r.names.forEach((name, j) => {
+        const g = r.grads[j];
+        const acc = sums.get(name) ?? new Float32Array(g.length);
+        for (let k = 0; k < g.length; k++) acc[k] += w * g[k];
+        sums.set(name, acc);
+      });
+    }
+    const grads: tf.NamedTensorMap = {};
+    for (const [name, acc] of sums) {
+      const v = params.get(name);
+      if (!v) throw new Error(`DataParallelGradients: a worker returned a gradient for '${name}', which the model lacks (spec and model differ)`);
+      grads[v.name] = tf.tensor(acc, v.shape);
+    }
+    return { loss: tf.scalar(loss), grads };
+  }
+
+  /** Stops the workers. */
+  async dispose(): Promise<void> {
+    await this.group.terminate();
+  }
+}

@@ -46,13 +46,14 @@ export async function useDefaultBackend(): Promise<string> {
 
 // tf.getBackend() would initialise tfjs's default (cpu) just to answer, and in Node that prints
 // tfjs's "install the node backend" banner; the engine's field answers without side effects.
-function activeBackendName(): string | null {
-  return (tf.engine() as unknown as { backendName: string | null }).backendName;
+// The field is undefined (not null) until a backend is initialised.
+function activeBackendName(): string | undefined {
+  return (tf.engine() as unknown as { backendName?: string | null }).backendName ?? undefined;
 }
 
 function backendChosenByUser(): boolean {
   const name = activeBackendName();
-  return name !== null && name !== 'cpu';
+  return name !== undefined && name !== 'cpu';
 }
 
 async function registerBackendPackage(name: string): Promise<void> {

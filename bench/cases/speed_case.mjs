@@ -22,10 +22,10 @@ if (train) {
   const opt = new AdamW(model.namedParameters(), { lr: 1e-5 });
   for (let r = 0; r < repeats + 1; r++) {
     const t0 = performance.now();
-    // MST trains with slice checkpointing (chunks of MST_BENCH_CHUNK slices, default 16): the plain
+    // MST trains with slice checkpointing (chunks of MST_BENCH_CHUNK slices, default 4): the plain
     // tape of 2 x 32 slices of 224x224 does not fit the wasm backend's 4 GiB heap.
     const { value, grads } = caseName.startsWith('mst')
-      ? (({ loss, grads: g }) => ({ value: loss, grads: g }))(checkpointedGradients(model, x, [0, 1], { chunkSize: Number(process.env.MST_BENCH_CHUNK ?? 16), varList: opt.variables() }))
+      ? (({ loss, grads: g }) => ({ value: loss, grads: g }))(checkpointedGradients(model, x, [0, 1], { chunkSize: Number(process.env.MST_BENCH_CHUNK ?? 4), varList: opt.variables() }))
       : tf.variableGrads(() => crossEntropy(logitsOf(model.forward(x)), [0, 1]), opt.variables());
     opt.step(grads);
     await value.data();

@@ -25,7 +25,10 @@ const torchResults = new Map();
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').slice(-3).join(' | ') };
+  if (r.status !== 0) {
+    const lines = (r.stderr || r.error?.message || 'failed').trim().split('\n');
+    return { error: lines.find((l) => /Error|abort/i.test(l)) ?? lines.at(-1) };
+  }
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   return line ? JSON.parse(line) : { error: 'no result line' };
 }

@@ -37,6 +37,7 @@ export interface SmallArch {
  */
 export const SMALL_ARCHS: Readonly<Record<string, SmallArch>> = {
   'mst-dinov2-tiny': { description: 'MST with a from-scratch 2-block, 64-d ViT (patch 8, 4 heads): the demo model', embedDim: 64, depth: 2, heads: 4, patchSize: 8, lr: 5e-4 },
+  'mst-dinov2-tiny-p4': { description: 'MST with a from-scratch 2-block, 64-d ViT with 4x4 patches (finer tokens for small slices)', embedDim: 64, depth: 2, heads: 4, patchSize: 4, lr: 5e-4 },
   'mst-dinov2-mini': { description: 'MST with a from-scratch 4-block, 96-d ViT (patch 8, 4 heads)', embedDim: 96, depth: 4, heads: 4, patchSize: 8, lr: 5e-4 },
 };
 

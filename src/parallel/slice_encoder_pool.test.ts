@@ -65,7 +65,7 @@ describeBuilt('SliceEncoderPool (built package)', () => {
   it('names a bad spec or worker count', async () => {
     const { SliceEncoderPool } = parallel();
     const encoder = new DinoVisionTransformer(options);
-    await expect(SliceEncoderPool.create(encoder, { encoder: { factory: 'vit_huge' } as never })).rejects.toThrow(/worker 0 failed to start: buildEncoder: unknown encoder factory 'vit_huge'/);
+    await expect(SliceEncoderPool.create(encoder, { encoder: { factory: 'vit_huge' } as never })).rejects.toThrow(/worker \d failed to start: buildEncoder: unknown encoder factory 'vit_huge'/);
     await expect(SliceEncoderPool.create(encoder, { encoder: { factory: 'DinoVisionTransformer', options }, workers: 0 })).rejects.toThrow(/workers must be a positive integer, got 0/);
     encoder.dispose();
   });

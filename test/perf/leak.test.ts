@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { DinoVisionTransformer } from '../../src/models/dinov2';
 import { MedicalSliceTransformer } from '../../src/models/medical_slice_transformer';
 import { AdamW } from '../../src/train/adamw';
@@ -6,6 +8,10 @@ import { checkpointedGradients } from '../../src/train/checkpointed_step';
 import { crossEntropy } from '../../src/train/losses';
 
 const MiB = 2 ** 20;
+
+// A full garbage collection before each RSS reading, so garbage not yet collected is not counted.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 
 /** A small MST (DINOv2 embed 32, depth 2, 28x28 slices). */
 function smallMst(): MedicalSliceTransformer {
@@ -20,8 +26,10 @@ function smallMst(): MedicalSliceTransformer {
 async function measure(step: () => Promise<void>, warmup: number, n: number): Promise<{ tensors: [number, number]; rss: [number, number] }> {
   for (let i = 0; i < warmup; i++) await step();
   const tensors0 = tf.memory().numTensors;
+  gc();
   const rss0 = process.memoryUsage().rss;
   for (let i = 0; i < n; i++) await step();
+  gc();
   return { tensors: [tensors0, tf.memory().numTensors], rss: [rss0, process.memoryUsage().rss] };
 }
 
@@ -29,7 +37,7 @@ describe('no leaks', () => {
   it('100 inference calls keep numTensors flat and RSS within 5%', async () => {
     const model = smallMst();
     const volume = tf.randomNormal([8, 28, 28], 0, 1, 'float32', 1);
-    const r = await measure(async () => void (await model.predict(volume)), 10, 100);
+    const r = await measure(async () => void (await model.predict(volume)), 30, 100);
     expect(r.tensors[1]).toBe(r.tensors[0]);
     expect(Math.abs(r.rss[1] - r.rss[0]) / r.rss[0]).toBeLessThan(0.05);
     console.log(`inference x100: numTensors ${r.tensors.join(' -> ')}, RSS ${(r.rss[0] / MiB).toFixed(0)} -> ${(r.rss[1] / MiB).toFixed(0)} MiB`);
@@ -52,7 +60,7 @@ describe('no leaks', () => {
       await loss.data();
       tf.dispose([loss, grads]);
     };
-    const r = await measure(step, 4, 20);
+    const r = await measure(step, 20, 20);
     expect(r.tensors[1]).toBe(r.tensors[0]);
     expect(Math.abs(r.rss[1] - r.rss[0]) / r.rss[0]).toBeLessThan(0.05);
     console.log(`training x20: numTensors ${r.tensors.join(' -> ')}, RSS ${(r.rss[0] / MiB).toFixed(0)} -> ${(r.rss[1] / MiB).toFixed(0)} MiB`);

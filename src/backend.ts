@@ -65,7 +65,13 @@ async function registerBackendPackage(name: string): Promise<void> {
       await import(/* webpackIgnore: true */ '@tensorflow/tfjs-backend-webgpu' as string);
       return;
     case 'tensorflow':
-      await import(/* webpackIgnore: true */ '@tensorflow/tfjs-node' as string);
+      try {
+        await import(/* webpackIgnore: true */ '@tensorflow/tfjs-node' as string);
+      } catch (e) {
+        throw new Error(
+          `setBackend('tensorflow') needs the optional package @tensorflow/tfjs-node (npm i @tensorflow/tfjs-node@4.22.0; its install downloads libtensorflow): ${(e as Error).message}`,
+        );
+      }
       return;
     case 'cpu':
     case 'webgl':

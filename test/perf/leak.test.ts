@@ -6,8 +6,16 @@ import { MedicalSliceTransformer } from '../../src/models/medical_slice_transfor
 import { AdamW } from '../../src/train/adamw';
 import { checkpointedGradients } from '../../src/train/checkpointed_step';
 import { crossEntropy } from '../../src/train/losses';
+import { FULL } from '../helpers';
 
 const MiB = 2 ** 20;
+
+// RSS is only comparable when this file has the process to itself, as `npm run test:full` runs it
+// (a separate `jest --runInBand test/perf`); in the default run other suites' garbage moves it by
+// several percent, so there only numTensors is asserted.
+const rssBound = (r: { rss: [number, number] }): void => {
+  if (FULL) expect(Math.abs(r.rss[1] - r.rss[0]) / r.rss[0]).toBeLessThan(0.05);
+};
 
 // A full garbage collection before each RSS reading, so garbage not yet collected is not counted.
 v8.setFlagsFromString('--expose-gc');
@@ -39,7 +47,7 @@ describe('no leaks', () => {
     const volume = tf.randomNormal([8, 28, 28], 0, 1, 'float32', 1);
     const r = await measure(async () => void (await model.predict(volume)), 30, 100);
     expect(r.tensors[1]).toBe(r.tensors[0]);
-    expect(Math.abs(r.rss[1] - r.rss[0]) / r.rss[0]).toBeLessThan(0.05);
+    rssBound(r);
     console.log(`inference x100: numTensors ${r.tensors.join(' -> ')}, RSS ${(r.rss[0] / MiB).toFixed(0)} -> ${(r.rss[1] / MiB).toFixed(0)} MiB`);
     volume.dispose();
     model.dispose();
@@ -62,7 +70,7 @@ describe('no leaks', () => {
     };
     const r = await measure(step, 20, 20);
     expect(r.tensors[1]).toBe(r.tensors[0]);
-    expect(Math.abs(r.rss[1] - r.rss[0]) / r.rss[0]).toBeLessThan(0.05);
+    rssBound(r);
     console.log(`training x20: numTensors ${r.tensors.join(' -> ')}, RSS ${(r.rss[0] / MiB).toFixed(0)} -> ${(r.rss[1] / MiB).toFixed(0)} MiB`);
     x.dispose();
     opt.dispose();

@@ -5,7 +5,8 @@ and JavaScript compute bit-identically, described by a small JSON spec (key -> s
 Inputs and expected outputs are committed as safetensors files (F32), written here by hand so no
 Python package beyond numpy and torch is needed.
 
-The TypeScript twin of `hash_uniform` / `fill_from_spec` is test/fixture_weights.ts.
+The hash lives in hashing.py (numpy only); the TypeScript twin of `hash_uniform` /
+`fill_from_spec` is test/fixture_weights.ts.
 """
 import json
 import struct
@@ -13,28 +14,7 @@ import struct
 import numpy as np
 import torch
 
-M32 = 0xFFFFFFFF
-
-
-def fnv1a(text: str) -> int:
-    h = 0x811C9DC5
-    for b in text.encode("utf-8"):
-        h ^= b
-        h = (h * 0x01000193) & M32
-    return h
-
-
-def hash_uniform(seed: int, n: int) -> np.ndarray:
-    """n numbers in [0, 1) with 24 random bits, a pure function of (seed, index)."""
-    base = np.uint32((seed * 0x9E3779B9) & M32)
-    with np.errstate(over="ignore"):
-        z = np.arange(n, dtype=np.uint32) + base
-        z ^= z >> np.uint32(16)
-        z *= np.uint32(0x85EBCA6B)
-        z ^= z >> np.uint32(13)
-        z *= np.uint32(0xC2B2AE35)
-        z ^= z >> np.uint32(16)
-    return (z >> np.uint32(8)).astype(np.float64) / float(1 << 24)
+from hashing import fnv1a, hash_uniform
 
 
 def tensor_from_spec(key: str, entry: dict, seed: int) -> torch.Tensor:

@@ -7,20 +7,7 @@ bit-identical on both sides.
 """
 import numpy as np
 
-M32 = 0xFFFFFFFF
-
-
-def hash_uniform(seed: int, n: int) -> np.ndarray:
-    """n numbers in [0, 1) with 24 random bits, a pure function of (seed, index)."""
-    base = np.uint32((seed * 0x9E3779B9) & M32)
-    with np.errstate(over="ignore"):
-        z = np.arange(n, dtype=np.uint32) + base
-        z ^= z >> np.uint32(16)
-        z *= np.uint32(0x85EBCA6B)
-        z ^= z >> np.uint32(13)
-        z *= np.uint32(0xC2B2AE35)
-        z ^= z >> np.uint32(16)
-    return (z >> np.uint32(8)).astype(np.float64) / float(1 << 24)
+from hashing import hash_uniform
 
 
 def make_case(spec: dict):

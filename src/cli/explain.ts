@@ -11,9 +11,7 @@ import type { HeadFusion } from '../explain/rollout';
 import { writeFileAtomic } from '../io/files';
 import { writeNifti } from '../io/nifti';
 import { readVolume } from '../io/read_volume';
-import { loadSafetensors } from '../io/safetensors';
-import { createModel, MODEL_REGISTRY } from '../models/registry';
-import { disposeStateDict } from '../nn/module';
+import { loadRegistryModel, MODEL_REGISTRY } from '../models/registry';
 import { UsageError, type CliCommand } from './command';
 
 const METHODS: ExplainMethod[] = ['attention', 'rollout', 'gradcam', 'gradcam++'];
@@ -140,15 +138,9 @@ async function run(argv: string[]): Promise<number> {
   }
   if (topK > scan.shape[0]) throw new UsageError(`explain: --top-k ${topK} exceeds the volume's ${scan.shape[0]} slices`);
   const slices = str('slices') === undefined ? undefined : parseSlices(str('slices') as string, scan.shape[0]);
-  const model = createModel(arch as string, { numClasses });
+  const model = await loadRegistryModel(arch as string, weights as string, { numClasses });
   const volume = tf.tensor3d(scan.data, scan.shape);
   try {
-    const dict = await loadSafetensors(weights as string);
-    try {
-      model.loadStateDict(dict);
-    } finally {
-      disposeStateDict(dict);
-    }
     const options: ExplainOptions = {
       method,
       zeroFirstPatch: values['zero-first-patch'] as boolean,

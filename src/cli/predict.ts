@@ -3,9 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setBackend, useDefaultBackend } from '../backend';
 import { explainJsonFields } from '../explain/explain_json';
 import { npyToTensor, readNpy } from '../io/npy';
-import { loadSafetensors } from '../io/safetensors';
-import { disposeStateDict } from '../nn/module';
-import { createModel, MODEL_REGISTRY, predictVolume } from '../models/registry';
+import { loadRegistryModel, MODEL_REGISTRY, predictVolume } from '../models/registry';
 import { UsageError, type CliCommand } from './command';
 
 const USAGE = `Usage: mst-ts predict --arch <name> --weights <file.safetensors> --input <volume.npy> [options]
@@ -61,15 +59,9 @@ async function run(argv: string[]): Promise<number> {
 
   const npy = await readNpy(input as string);
   if (npy.shape.length !== 3) throw new Error(`predict: ${input}: expected a volume [D, H, W], got shape [${npy.shape.join(', ')}]`);
-  const model = createModel(arch as string, { numClasses });
+  const model = await loadRegistryModel(arch as string, weights as string, { numClasses });
   const volume = npyToTensor(npy, 'float32');
   try {
-    const dict = await loadSafetensors(weights as string);
-    try {
-      model.loadStateDict(dict);
-    } finally {
-      disposeStateDict(dict);
-    }
     const { logits, probabilities } = await predictVolume(model, volume);
     const explained = values.explain ? await explainJsonFields(model, volume) : {};
     if (values.json) process.stdout.write(`${JSON.stringify({ arch, logits, probabilities, ...explained })}\n`);

@@ -38,7 +38,7 @@ export { ResNet3D, resnet3d18, resnet3d34, resnet3d50, resnet3d101, resnet3d152 
 export type { ResNet3DOptions } from './resnet3d';
 export { ResNet2D, resnet2d18, resnet2d34, resnet2d50 } from './resnet2d';
 export type { ResNet2DOptions } from './resnet2d';
-export { MODEL_REGISTRY, createModel, predictVolume } from './registry';
+export { MODEL_REGISTRY, createModel, loadRegistryModel, predictVolume } from './registry';
 export type { ModelSpec, CreateModelOptions, VolumeClassifier } from './registry';
 export { buildModel, configOf } from './model_config';
 export type { ModelConfig, SliceEncoderConfig, ConfigurableModel, BuildModelOptions, ResNet2DConfigOptions, ResNet3DConfigOptions } from './model_config';

@@ -4,6 +4,9 @@ import { MedicalSliceTransformer, type Prediction } from './medical_slice_transf
 import { resnet2d18, resnet2d34, resnet2d50 } from './resnet2d';
 import { ResNet3D, resnet3d101, resnet3d18, resnet3d34, resnet3d50, resnet3d152 } from './resnet3d';
 import type { SliceEncoder } from './slice_encoder';
+import { withoutInit } from '../nn/init';
+import { disposeStateDict } from '../nn/module';
+import { loadSafetensors } from '../io/safetensors';
 
 /** Options every registered architecture takes. */
 export interface CreateModelOptions {
@@ -65,6 +68,30 @@ export function createModel(arch: string, options: CreateModelOptions = {}): Vol
   const spec = MODEL_REGISTRY.get(arch);
   if (!spec) throw new Error(`createModel: unknown architecture '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
   return spec.create(options);
+}
+
+/**
+ * Builds a registered architecture and loads its weights from a safetensors file (the originals'
+ * key names, strict). No random initial weights are drawn, since the file replaces them all; on
+ * error nothing is left allocated.
+ *
+ * @example
+ * const model = await loadRegistryModel('mst-dinov2-s', 'mst.safetensors');
+ */
+export async function loadRegistryModel(arch: string, weightsPath: string, options: CreateModelOptions = {}): Promise<VolumeClassifier> {
+  const model = withoutInit(() => createModel(arch, options));
+  try {
+    const dict = await loadSafetensors(weightsPath);
+    try {
+      model.loadStateDict(dict);
+    } finally {
+      disposeStateDict(dict);
+    }
+    return model;
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
 }
 
 /**

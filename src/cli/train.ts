@@ -26,6 +26,11 @@ export interface TrainRunConfig {
   epochs: number;
   seed: number;
   outDir: string;
+  /**
+   * Builds the model instead of looking `arch` up (ablations: another fusion, encoder or frozen
+   * weights); `arch` then only names the run. Called with the network's input size and the seed.
+   */
+  createModel?: (inputSize: Shape3, seed: number) => Classifier;
   /** Learning rate; default per architecture. */
   lr?: number;
   batchSize: number;
@@ -130,7 +135,7 @@ export async function runTraining(config: TrainRunConfig, print: (line: string) 
   };
   const family = familyOf(config.arch);
   const lr = config.lr ?? SMALL_ARCHS[config.arch]?.lr ?? (family ? DEFAULT_LEARNING_RATES[family] : 1e-4);
-  const model = buildModel(config.arch, inputSize, seed);
+  const model = config.createModel ? config.createModel(inputSize, seed) : buildModel(config.arch, inputSize, seed);
   print(
     `${config.arch} (${(model.numParameters() / 1e6).toFixed(2)} M parameters) on synthetic ${task} [${size.join('x')}]` +
       `${config.crop ? ` cropped to [${config.crop.join('x')}]` : ''}: ` +

@@ -1,0 +1,130 @@
+/**
+ * Runs an exported `.onnx` volume classifier through `onnxruntime-node`, an optional dependency
+ * imported only when a model is loaded (so nothing else in mst-ts needs it installed).
+ */
+
+/** What {@link OnnxVolumeModel.predict} resolves to. */
+export interface OnnxVolumePrediction {
+  /** The `logits` output of the one volume. */
+  logits: number[];
+  /** Softmax of the logits. */
+  probabilities: number[];
+  /** Every other graph output by name (attention maps of an export with `attention: true`). */
+  extra: Record<string, { data: Float32Array; dims: number[] }>;
+}
+
+/** An ONNX model of one volume classifier, loaded by {@link loadOnnxModel}. */
+export interface OnnxVolumeModel {
+  /** The file it was loaded from. */
+  readonly path: string;
+  /** Classifies one volume `[D, H, W]` (slices first, as the rest of mst-ts); the batch axis is added here. */
+  predict(volume: { data: Float32Array; shape: [number, number, number] }): Promise<OnnxVolumePrediction>;
+  /** Frees the ONNX Runtime session. */
+  dispose(): Promise<void>;
+}
+
+/** The part of `onnxruntime-node` this file uses. */
+interface OrtTensor {
+  data: unknown;
+  dims: readonly number[];
+  type: string;
+}
+interface OrtSession {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+interface OrtModule {
+  InferenceSession: { create(path: string, options?: Record<string, unknown>): Promise<OrtSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+}
+
+/** Imports `onnxruntime-node`, or throws saying how to install it. */
+export async function importOnnxRuntime(): Promise<OrtModule> {
+  // A variable specifier: bundlers leave the optional native package alone.
+  const name = 'onnxruntime-node';
+  let mod: OrtModule & { default?: OrtModule };
+  try {
+    mod = (await import(name)) as OrtModule & { default?: OrtModule };
+  } catch (e) {
+    throw new Error(
+      `running ONNX models needs the optional package onnxruntime-node: install it with ` +
+        `\`ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm i onnxruntime-node\` (${(e as Error).message})`,
+    );
+  }
+  return mod.InferenceSession ? mod : (mod.default as OrtModule);
+}
+
+function softmax(logits: number[]): number[] {
+  const max = Math.max(...logits);
+  const e = logits.map((v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+/**
+ * Loads a `.onnx` file exported by `toOnnxBytes`/`exportOnnx` (input `volume` `[batch, D, H, W]`,
+ * output `logits` `[batch, numClasses]`, optional attention outputs) into an ONNX Runtime session.
+ *
+ * @param options.threads intra-op threads (default: ONNX Runtime's choice, one per core)
+ * @example
+ * const model = await loadOnnxModel('mst.onnx', { threads: 2 });
+ * const { probabilities } = await model.predict({ data, shape: [32, 224, 224] });
+ * await model.dispose();
+ */
+export async function loadOnnxModel(path: string, options: { threads?: number } = {}): Promise<OnnxVolumeModel> {
+  const ort = await importOnnxRuntime();
+  const sessionOptions: Record<string, unknown> = { graphOptimizationLevel: 'all' };
+  if (options.threads !== undefined) {
+    if (!(Number.isInteger(options.threads) && options.threads > 0)) throw new Error(`loadOnnxModel: threads must be a positive integer, got ${options.threads}`);
+    sessionOptions.intraOpNumThreads = options.threads;
+    sessionOptions.interOpNumThreads = 1;
+  }
+  let session: OrtSession;
+  try {
+    session = await ort.InferenceSession.create(path, sessionOptions);
+  } catch (e) {
+    throw new Error(`loadOnnxModel: cannot load '${path}': ${(e as Error).message}`);
+  }
+  if (session.inputNames.length !== 1) {
+    throw new Error(`loadOnnxModel: '${path}' has inputs [${session.inputNames.join(', ')}]; expected one volume input`);
+  }
+  if (!session.outputNames.includes('logits')) {
+    throw new Error(`loadOnnxModel: '${path}' has no 'logits' output (outputs: ${session.outputNames.join(', ')})`);
+  }
+  const inputName = session.inputNames[0];
+  let released = false;
+  return {
+    path,
+    async predict(volume) {
+      if (released) throw new Error(`OnnxVolumeModel: '${path}' was disposed`);
+      const { data, shape } = volume;
+      if (!(data instanceof Float32Array) || !Array.isArray(shape) || shape.length !== 3) {
+        throw new Error(`OnnxVolumeModel.predict: expected { data: Float32Array, shape: [D, H, W] }, got shape ${JSON.stringify(shape)}`);
+      }
+      if (shape[0] * shape[1] * shape[2] !== data.length) {
+        throw new Error(`OnnxVolumeModel.predict: shape [${shape.join(', ')}] needs ${shape[0] * shape[1] * shape[2]} values, got ${data.length}`);
+      }
+      let outputs: Record<string, OrtTensor>;
+      try {
+        outputs = await session.run({ [inputName]: new ort.Tensor('float32', data, [1, ...shape]) });
+      } catch (e) {
+        throw new Error(`OnnxVolumeModel.predict: '${path}' failed on a volume [${shape.join(', ')}]: ${(e as Error).message}`);
+      }
+      const logits = Array.from(outputs.logits.data as Float32Array);
+      const extra: OnnxVolumePrediction['extra'] = {};
+      for (const name of session.outputNames) {
+        if (name === 'logits') continue;
+        const t = outputs[name];
+        extra[name] = { data: t.data as Float32Array, dims: Array.from(t.dims) };
+      }
+      return { logits, probabilities: softmax(logits), extra };
+    },
+    async dispose() {
+      if (released) return;
+      released = true;
+      await session.release();
+    },
+  };
+}

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import type { CliCommand } from './command';
 import { UsageError } from './command';
+import { parseCommandArgs } from './args';
 import { useDefaultBackend } from '../backend';
 import { fromPretrained, type FromPretrainedOptions, type PretrainedArch } from '../models/from_pretrained';
 import { configOf } from '../models/model_config';
@@ -43,25 +43,20 @@ export const convertCommand: CliCommand = {
   summary: 'convert any checkpoint (.pth, .bin, .ckpt, safetensors; hub/HF/timm/MST/MONAI/torchvision names) to safetensors + config',
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          arch: { type: 'string' },
-          'num-heads': { type: 'string' },
-          'slice-heads': { type: 'string' },
-          'num-classes': { type: 'string' },
-          key: { type: 'string' },
-          'conv1-stride': { type: 'string' },
-          'key-prefix': { type: 'string' },
-          json: { type: 'boolean', default: false },
-        },
-      });
-    } catch (e) {
-      throw new UsageError(`mst-ts convert: ${(e as Error).message}`);
-    }
+    const parsed = parseCommandArgs('convert', USAGE, {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        arch: { type: 'string' },
+        'num-heads': { type: 'string' },
+        'slice-heads': { type: 'string' },
+        'num-classes': { type: 'string' },
+        key: { type: 'string' },
+        'conv1-stride': { type: 'string' },
+        'key-prefix': { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
     const { values, positionals } = parsed;
     if (positionals.length !== 2) throw new UsageError(`mst-ts convert: expected <in> and <out.safetensors>, got ${positionals.length} argument(s)\n\n${USAGE}`);
     const [input, output] = positionals;

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend, useDefaultBackend } from '../backend';
 import { disposeExplanation, explainVolume, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
@@ -13,6 +12,7 @@ import { writeNifti } from '../io/nifti';
 import { readVolume } from '../io/read_volume';
 import { loadRegistryModel, MODEL_REGISTRY } from '../models/registry';
 import { UsageError, type CliCommand } from './command';
+import { parseCommandArgs } from './args';
 
 const METHODS: ExplainMethod[] = ['attention', 'rollout', 'gradcam', 'gradcam++'];
 
@@ -68,37 +68,31 @@ function parseSlices(text: string, depth: number): number[] {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        arch: { type: 'string' },
-        weights: { type: 'string' },
-        input: { type: 'string' },
-        out: { type: 'string' },
-        method: { type: 'string' },
-        'zero-first-patch': { type: 'boolean', default: false },
-        'head-fusion': { type: 'string' },
-        layer: { type: 'string' },
-        'target-class': { type: 'string' },
-        'cam-target': { type: 'string' },
-        tta: { type: 'boolean', default: false },
-        mask: { type: 'string' },
-        'top-k': { type: 'string' },
-        colormap: { type: 'string' },
-        alpha: { type: 'string' },
-        slices: { type: 'string' },
-        'num-classes': { type: 'string' },
-        backend: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError(`explain: ${(e as Error).message}\n\n${USAGE}`);
-  }
-  const str = (k: string) => values[k] as string | undefined;
+  const { values } = parseCommandArgs('explain', USAGE, {
+    args: argv,
+    options: {
+      arch: { type: 'string' },
+      weights: { type: 'string' },
+      input: { type: 'string' },
+      out: { type: 'string' },
+      method: { type: 'string' },
+      'zero-first-patch': { type: 'boolean', default: false },
+      'head-fusion': { type: 'string' },
+      layer: { type: 'string' },
+      'target-class': { type: 'string' },
+      'cam-target': { type: 'string' },
+      tta: { type: 'boolean', default: false },
+      mask: { type: 'string' },
+      'top-k': { type: 'string' },
+      colormap: { type: 'string' },
+      alpha: { type: 'string' },
+      slices: { type: 'string' },
+      'num-classes': { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const str = (k: keyof typeof values) => values[k] as string | undefined;
   const [arch, weights, input, out] = [str('arch'), str('weights'), str('input'), str('out')];
   for (const [flag, v] of [['--arch', arch], ['--weights', weights], ['--input', input], ['--out', out]] as const) {
     if (!v) throw new UsageError(`explain: ${flag} is required\n\n${USAGE}`);
@@ -117,7 +111,7 @@ async function run(argv: string[]): Promise<number> {
   if (colormap !== 'jet' && colormap !== 'turbo') throw new UsageError(`explain: --colormap must be jet or turbo, got '${colormap}'`);
   const alpha = str('alpha') === undefined ? 0.5 : Number(str('alpha'));
   if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`explain: --alpha must be a number in [0, 1], got '${str('alpha')}'`);
-  const intFlag = (k: string, fallback: number | undefined, min: number) => {
+  const intFlag = (k: keyof typeof values, fallback: number | undefined, min: number) => {
     const v = str(k);
     if (v === undefined) return fallback;
     const n = Number(v);

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import type { CliCommand } from './command';
 import { UsageError } from './command';
+import { parseCommandArgs } from './args';
 import { readVolume } from '../io/read_volume';
 import { volumeStats, type VolumeShape } from '../io/volume';
 
@@ -37,23 +37,18 @@ export const infoCommand: CliCommand = {
   summary: 'show what a NIfTI file, DICOM series or .npy volume holds (shape, spacing, affine, orientation, range)',
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          json: { type: 'boolean', default: false },
-          raw: { type: 'boolean', default: false },
-          volume: { type: 'string' },
-          series: { type: 'string' },
-          spacing: { type: 'string' },
-          'allow-nan': { type: 'boolean', default: false },
-        },
-      });
-    } catch (e) {
-      throw new UsageError(`mst-ts info: ${(e as Error).message}`);
-    }
+    const parsed = parseCommandArgs('info', USAGE, {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        raw: { type: 'boolean', default: false },
+        volume: { type: 'string' },
+        series: { type: 'string' },
+        spacing: { type: 'string' },
+        'allow-nan': { type: 'boolean', default: false },
+      },
+    });
     const { values, positionals } = parsed;
     if (positionals.length !== 1) throw new UsageError(`mst-ts info: expected one file or folder, got ${positionals.length}\n\n${USAGE}`);
     const volumeIndex = values.volume === undefined ? undefined : Number(values.volume);

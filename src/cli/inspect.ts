@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import type { CliCommand } from './command';
 import { UsageError } from './command';
+import { parseCommandArgs } from './args';
 import { useDefaultBackend } from '../backend';
 import { inspectCheckpoint, loadCheckpoint } from '../io/checkpoint';
 import { detectConvention, toOurConvention } from '../io/key_conventions';
@@ -38,21 +38,16 @@ export const inspectCommand: CliCommand = {
   summary: 'list a checkpoint’s keys, dtypes and shapes and its key convention (safetensors, .pth, .ckpt)',
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          json: { type: 'boolean', default: false },
-          check: { type: 'boolean', default: false },
-          key: { type: 'string' },
-          'opaque-objects': { type: 'boolean', default: false },
-        },
-      });
-    } catch (e) {
-      throw new UsageError(`mst-ts inspect: ${(e as Error).message}`);
-    }
+    const parsed = parseCommandArgs('inspect', USAGE, {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        check: { type: 'boolean', default: false },
+        key: { type: 'string' },
+        'opaque-objects': { type: 'boolean', default: false },
+      },
+    });
     const { values, positionals } = parsed;
     if (positionals.length !== 1) throw new UsageError(`mst-ts inspect: expected one file, got ${positionals.length}\n\n${USAGE}`);
     const file = positionals[0];

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { CliCommand } from './command';
 import { UsageError } from './command';
+import { parseCommandArgs } from './args';
 import { bootstrapAuc } from '../stats/bootstrap';
 import { confusionFigurePng, confusionFigureSvg } from '../stats/confusion_figure';
 import { delongAuc, delongTest } from '../stats/delong';
@@ -65,30 +65,23 @@ export const statsCommand: CliCommand = {
   summary: 'AUC ± std, DeLong and bootstrap CIs, Youden threshold, confusion matrix, DeLong test, ROC figure',
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          csv: { type: 'string' },
-          label: { type: 'string', default: 'GT' },
-          score: { type: 'string', default: 'NN_pred' },
-          compare: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          plot: { type: 'string' },
-          png: { type: 'string' },
-          confusion: { type: 'string' },
-          replicates: { type: 'string' },
-          seed: { type: 'string' },
-          stratified: { type: 'boolean', default: false },
-          delimiter: { type: 'string', default: ',' },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (err) {
-      throw new UsageError(`mst-ts stats: ${(err as Error).message}\n\n${USAGE}`);
-    }
+    const { values } = parseCommandArgs('stats', USAGE, {
+      args: argv,
+      options: {
+        csv: { type: 'string' },
+        label: { type: 'string', default: 'GT' },
+        score: { type: 'string', default: 'NN_pred' },
+        compare: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        plot: { type: 'string' },
+        png: { type: 'string' },
+        confusion: { type: 'string' },
+        replicates: { type: 'string' },
+        seed: { type: 'string' },
+        stratified: { type: 'boolean', default: false },
+        delimiter: { type: 'string', default: ',' },
+      },
+    });
     if (!values.csv) throw new UsageError(`mst-ts stats: --csv is required\n\n${USAGE}`);
     const replicates = intFlag(values.replicates, 'replicates', 1000);
     const seed = intFlag(values.seed, 'seed', 0);

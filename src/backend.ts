@@ -18,15 +18,21 @@ export interface SetBackendOptions {
 /**
  * Selects the tfjs backend all mst-ts computation runs on, loading its package on demand.
  * In Node the default (see {@link useDefaultBackend}) is `wasm`, the fastest backend that installs
- * offline; `cpu` is pure JS; `webgpu` needs `navigator.gpu` (in Node, the `webgpu` package);
- * `tensorflow` needs the optional `@tensorflow/tfjs-node`.
+ * offline; `cpu` is pure JS; `tensorflow` needs the optional `@tensorflow/tfjs-node`.
+ *
+ * `webgpu` runs on the browser's `navigator.gpu`; in Node, where there is none, it is set up from
+ * the optional `webgpu` package (Dawn: `npm i webgpu`), whose adapter needs a GPU driver Dawn can
+ * use (Vulkan on Linux; without a GPU, Mesa's lavapipe >= 25). Results stay on the GPU until read:
+ * read them with the async `data()` / `array()`, as `dataSync()` throws on `webgpu` in Node.
  *
  * @example
  * await setBackend('wasm');
+ * await setBackend('webgpu'); // the same call in the browser and in Node
  */
 export async function setBackend(name: BackendName, options: SetBackendOptions = {}): Promise<void> {
   if (activeBackendName() !== name) {
-    if (tf.findBackendFactory(name) === null) await registerBackendPackage(name);
+    if (name === 'webgpu') await prepareWebGpu();
+    else if (tf.findBackendFactory(name) === null) await registerBackendPackage(name);
     const ok = await tf.setBackend(name);
     if (!ok) throw new Error(`setBackend: the tfjs backend '${name}' failed to initialise`);
     await tf.ready();
@@ -61,9 +67,6 @@ async function registerBackendPackage(name: string): Promise<void> {
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
       return;
-    case 'webgpu':
-      await import(/* webpackIgnore: true */ '@tensorflow/tfjs-backend-webgpu' as string);
-      return;
     case 'tensorflow':
       try {
         await import(/* webpackIgnore: true */ '@tensorflow/tfjs-node' as string);
@@ -78,5 +81,107 @@ async function registerBackendPackage(name: string): Promise<void> {
       return;
     default:
       throw new Error(`setBackend: unknown backend '${name}' and no factory registered for it`);
+  }
+}
+
+/** The part of the `webgpu` package (Dawn for Node) that sets up WebGPU: `import * as dawn from 'webgpu'`. */
+export interface DawnModule {
+  /** A `GPU` object (what `navigator.gpu` is in a browser), given Dawn toggles such as `backend=vulkan`. */
+  create(flags: string[]): unknown;
+  /** The WebGPU classes and constants (`GPUBufferUsage`, ...) a browser has as globals. */
+  globals: object;
+}
+
+interface GpuLike {
+  requestAdapter(options?: { powerPreference?: string }): Promise<object | null>;
+}
+
+const LAVAPIPE_HINT =
+  'On a machine without a GPU, install a software Vulkan driver Dawn accepts: Mesa lavapipe >= 25 ' +
+  '(Debian 12: apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1; Debian 12\'s own Mesa 22.3 is refused)';
+
+function navigatorGpu(): GpuLike | undefined {
+  return (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu ?? undefined;
+}
+
+/**
+ * What `setBackend('webgpu')` does in Node when `navigator.gpu` is missing, with the `webgpu` package
+ * given: defines the WebGPU globals that are not defined yet and `navigator.gpu` (on the existing
+ * `navigator` of Node 21+, or on a new one). Call it yourself where the package cannot be imported
+ * dynamically, such as a CommonJS test runner (jest), with the package's native `dawn.node`.
+ *
+ * @param flags Dawn toggles for `create` (default none)
+ * @example
+ * import * as dawn from 'webgpu';
+ * installWebGpuGlobals(dawn);
+ * await setBackend('webgpu');
+ */
+export function installWebGpuGlobals(dawn: DawnModule, flags: string[] = []): void {
+  if (typeof dawn?.create !== 'function' || typeof dawn.globals !== 'object') {
+    throw new Error('installWebGpuGlobals: expected the webgpu package\'s exports { create, globals }');
+  }
+  const g = globalThis as Record<string, unknown>;
+  for (const [k, v] of Object.entries(dawn.globals)) if (!(k in g)) g[k] = v;
+  const gpu = dawn.create(flags);
+  const nav = g.navigator as object | undefined;
+  if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, enumerable: true, writable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, enumerable: true, writable: true });
+}
+
+async function ensureNavigatorGpu(): Promise<GpuLike> {
+  const present = navigatorGpu();
+  if (present) return present;
+  if (!isNode) {
+    throw new Error("setBackend('webgpu'): this browser offers no WebGPU (navigator.gpu is missing: WebGPU needs a browser that ships it and a secure context, https or localhost); use 'wasm'");
+  }
+  // A variable specifier keeps bundlers from pulling the optional package into the build.
+  const pkg = 'webgpu';
+  let dawn: DawnModule;
+  try {
+    dawn = (await import(/* webpackIgnore: true */ pkg)) as DawnModule;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND') {
+      throw new Error("setBackend('webgpu') in Node needs the optional package webgpu (Dawn's WebGPU for Node): npm i webgpu");
+    }
+    throw new Error(
+      `setBackend('webgpu'): the webgpu package failed to load (${err.message}); where it cannot be imported (a CommonJS sandbox such as jest), call installWebGpuGlobals with its dist/<platform>-<arch>/dawn.node first`,
+    );
+  }
+  installWebGpuGlobals(dawn);
+  return navigatorGpu() as GpuLike;
+}
+
+/**
+ * Makes `setBackend('webgpu')` possible: `navigator.gpu` set up (Node), an adapter found (else a
+ * clear error), the tfjs backend registered.
+ */
+async function prepareWebGpu(): Promise<void> {
+  const gpu = await ensureNavigatorGpu();
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error(`setBackend('webgpu'): WebGPU found no adapter (no GPU driver it can use). ${LAVAPIPE_HINT}`);
+  if (tf.findBackendFactory('webgpu') === null) {
+    await import(/* webpackIgnore: true */ '@tensorflow/tfjs-backend-webgpu' as string);
+    // The package registers its backend on import only if navigator.gpu existed by then.
+    if (tf.findBackendFactory('webgpu') === null) {
+      throw new Error("setBackend('webgpu'): @tensorflow/tfjs-backend-webgpu was imported before navigator.gpu existed, so it registered no backend; call setBackend('webgpu') (or installWebGpuGlobals) before importing it");
+    }
+  }
+}
+
+/**
+ * Whether `setBackend('webgpu')` can work here: WebGPU is present (in Node, set up from the
+ * `webgpu` package as {@link setBackend} does) and offers an adapter. Never throws; switches no
+ * backend. `setBackend('webgpu')`'s error says why when this is false.
+ *
+ * @example
+ * await setBackend((await webgpuAvailable()) ? 'webgpu' : 'wasm');
+ */
+export async function webgpuAvailable(): Promise<boolean> {
+  try {
+    await prepareWebGpu();
+    return true;
+  } catch {
+    return false;
   }
 }

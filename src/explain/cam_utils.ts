@@ -82,19 +82,43 @@ export interface CamResult {
   targetClass: number[];
 }
 
+/** What {@link computeCamOnDevice} returns: a {@link CamResult} whose targets are still a tensor. */
+export interface CamTensors {
+  cam: tf.Tensor;
+  scores: tf.Tensor2D;
+  /** `[B]` int32: the class each item's CAM explains. */
+  targets: tf.Tensor1D;
+}
+
 /**
  * The CAM machinery shared by Grad-CAM and Grad-CAM++: one forward to the layer, then the tail
  * under `tf.valueAndGrad`, so the gradient of the target scores with respect to the layer's output
  * comes without hooks; `weightsOf(activation, gradient)` gives the channel weights. The input is not
- * disposed and nothing else is left behind. Reading the default target (argmax) is synchronous.
+ * disposed and nothing else is left behind. Reading the default target (argmax) is synchronous:
+ * on `webgpu`, whose synchronous reads throw in Node, use {@link computeCamOnDevice}.
  *
  * @example
  * const r = computeCam({ head: (x) => net.forwardTo('layer3', x), tail: (a) => net.forwardFrom('layer3', a) }, x,
  *   (a, g) => gradCamWeights(g));
  */
 export function computeCam(split: LayerSplit, input: tf.Tensor, weightsOf: (activation: tf.Tensor, grad: tf.Tensor) => tf.Tensor, options: ComputeCamOptions = {}): CamResult {
+  const { cam, scores, targets } = computeCamOnDevice(split, input, weightsOf, options);
+  const targetClass = Array.from(targets.dataSync());
+  targets.dispose();
+  return { cam, scores, targetClass };
+}
+
+/**
+ * {@link computeCam} without reading anything back: the default target (argmax) selects the score
+ * on the device, and the targets come back as a tensor the caller reads (asynchronously) and disposes.
+ *
+ * @example
+ * const r = computeCamOnDevice(split, x, (a, g) => gradCamWeights(g));
+ * const targetClass = Array.from(await r.targets.data());
+ */
+export function computeCamOnDevice(split: LayerSplit, input: tf.Tensor, weightsOf: (activation: tf.Tensor, grad: tf.Tensor) => tf.Tensor, options: ComputeCamOptions = {}): CamTensors {
   const normalization = options.normalization ?? 'global';
-  let targets: number[] = [];
+  let targets: tf.Tensor1D | null = null;
   let scores: tf.Tensor2D | null = null;
   try {
     const cam = tf.tidy(() => {
@@ -106,33 +130,32 @@ export function computeCam(split: LayerSplit, input: tf.Tensor, weightsOf: (acti
         const s = split.tail(a);
         try {
           if (s.rank !== 2) throw new Error(`computeCam: expected scores [B, classes] from the network, got [${s.shape.join(', ')}]`);
-          targets = resolveTargets(options.targetClass, s as tf.Tensor2D);
+          targets = tf.keep(resolveTargets(options.targetClass, s as tf.Tensor2D));
         } catch (err) {
           failure = err as Error;
           return tf.sum(s) as tf.Scalar;
         }
         scores = tf.keep(s) as tf.Tensor2D;
-        return tf.sum(tf.mul(s, tf.oneHot(tf.tensor1d(targets, 'int32'), s.shape[1] as number))) as tf.Scalar;
+        return tf.sum(tf.mul(s, tf.oneHot(targets, s.shape[1] as number))) as tf.Scalar;
       };
       const { grad } = tf.valueAndGrad(f)(act);
       if (failure) throw failure;
       return camFromWeights(act, weightsOf(act, grad), normalization);
     });
-    return { cam, scores: scores as unknown as tf.Tensor2D, targetClass: targets };
+    return { cam, scores: scores as unknown as tf.Tensor2D, targets: targets as unknown as tf.Tensor1D };
   } catch (err) {
-    (scores as tf.Tensor | null)?.dispose();
+    tf.dispose([scores, targets].filter((t) => t !== null) as tf.Tensor[]);
     throw err;
   }
 }
 
-function resolveTargets(target: number | number[] | undefined, scores: tf.Tensor2D): number[] {
+function resolveTargets(target: number | number[] | undefined, scores: tf.Tensor2D): tf.Tensor1D {
   const [b, classes] = scores.shape;
-  // Runs inside computeCam's tidy, which disposes the argMax.
-  if (target === undefined) return Array.from(tf.argMax(scores, 1).dataSync());
+  if (target === undefined) return tf.argMax(scores, 1) as tf.Tensor1D;
   const list = typeof target === 'number' ? new Array<number>(b).fill(target) : target;
   if (list.length !== b) throw new Error(`computeCam: expected ${b} target classes (one per item), got ${list.length}`);
   for (const c of list) {
     if (!Number.isInteger(c) || c < 0 || c >= classes) throw new Error(`computeCam: target class ${c} is out of range: the network has ${classes} classes (0..${classes - 1})`);
   }
-  return list;
+  return tf.tensor1d(list, 'int32');
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { sliceTransformerForward, type SliceTransformerParts } from '../models/slice_transformer';
-import { computeCam, type CamResult, type LayeredNetwork } from './cam_utils';
+import { computeCamOnDevice, type CamTensors, type LayeredNetwork } from './cam_utils';
 import { gradCamWeights } from './grad_cam';
 import { gradCamPlusPlusWeights } from './grad_cam_pp';
 import { combineSliceAndPlane, planeAttentionMap, sliceAttentionMap } from './mst_saliency';
@@ -79,8 +79,8 @@ function checkTarget(c: number | undefined, classes: number): void {
   }
 }
 
-/** One pass of the explanation on one (possibly flipped) volume `[D, H, W]`. */
-type Pass = (volume: tf.Tensor) => TtaPass & { logits: tf.Tensor; targetClass?: number };
+/** One pass of the explanation on one (possibly flipped) volume `[D, H, W]`; `targetClass` is `[1]` int32, read later. */
+type Pass = (volume: tf.Tensor) => TtaPass & { logits: tf.Tensor; targetClass?: tf.Tensor };
 
 function mstAttentionPass(model: MedicalSliceTransformer, method: 'attention' | 'rollout', options: ExplainOptions): Pass {
   return (volume) => {
@@ -132,7 +132,7 @@ function mstCamPass(model: MedicalSliceTransformer, method: 'gradcam' | 'gradcam
     const [D, H, W] = volume.shape;
     const images = tf.tidy(() => tf.tile(tf.reshape(volume, [D, H, W, 1]), [1, 1, 1, model.encoder.inChannels]));
     let features: tf.Tensor | null = null;
-    let cam: CamResult;
+    let cam: CamTensors;
     try {
       const tail =
         mode === 'sliceFeature'
@@ -142,7 +142,7 @@ function mstCamPass(model: MedicalSliceTransformer, method: 'gradcam' | 'gradcam
               features = tf.keep(tf.clone(f));
               return fuse(f, false).logits;
             };
-      cam = computeCam({ head: (x) => enc.forwardTo(layer, x), tail }, images, camWeightsOf(method), {
+      cam = computeCamOnDevice({ head: (x) => enc.forwardTo(layer, x), tail }, images, camWeightsOf(method), {
         targetClass: mode === 'class' ? options.targetClass : undefined,
       });
     } finally {
@@ -158,8 +158,8 @@ function mstCamPass(model: MedicalSliceTransformer, method: 'gradcam' | 'gradcam
       const plane = cam.cam as tf.Tensor3D;
       return { sliceAttention: slice, planeAttention: tf.clone(plane), saliency: combineSliceAndPlane(slice, plane) };
     });
-    const targetClass = mode === 'class' ? cam.targetClass[0] : undefined;
-    tf.dispose([cam.cam, cam.scores, cls, feats]);
+    const targetClass = mode === 'class' ? cam.targets : undefined;
+    tf.dispose([cam.cam, cam.scores, cls, feats, ...(targetClass ? [] : [cam.targets])]);
     return { probabilities: tf.tidy(() => tf.softmax(logits)), logits, maps, targetClass };
   };
 }
@@ -168,9 +168,9 @@ function resnetCamPass(net: LayeredNetwork, method: 'gradcam' | 'gradcam++', opt
   const layer = options.layer ?? 'layer4';
   return (volume) => {
     const input = tf.reshape(volume, [1, ...volume.shape, 1]);
-    let cam: CamResult;
+    let cam: CamTensors;
     try {
-      cam = computeCam({ head: (x) => net.forwardTo(layer, x), tail: (a) => net.forwardFrom(layer, a) }, input, camWeightsOf(method), {
+      cam = computeCamOnDevice({ head: (x) => net.forwardTo(layer, x), tail: (a) => net.forwardFrom(layer, a) }, input, camWeightsOf(method), {
         targetClass: options.targetClass,
       });
     } finally {
@@ -180,7 +180,7 @@ function resnetCamPass(net: LayeredNetwork, method: 'gradcam' | 'gradcam++', opt
     const logits = tf.squeeze(cam.scores, [0]);
     const probabilities = tf.softmax(logits);
     tf.dispose([cam.cam, cam.scores]);
-    return { probabilities, logits, maps: { saliency }, targetClass: cam.targetClass[0] };
+    return { probabilities, logits, maps: { saliency }, targetClass: cam.targets };
   };
 }
 
@@ -222,26 +222,29 @@ export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, 
   let probs: tf.Tensor;
   let logits: tf.Tensor | undefined;
   let maps: Record<string, tf.Tensor>;
-  let targetClass: number | undefined;
+  let target: tf.Tensor | undefined;
   try {
     if (options.tta) {
       const r = testTimeAugmentation(volume, (v) => {
         const p = pass(v);
         p.logits.dispose();
-        targetClass ??= p.targetClass;
+        if (target === undefined) target = p.targetClass;
+        else p.targetClass?.dispose();
         return p;
       });
       probs = r.probabilities;
       maps = r.maps;
     } else {
       const r = pass(volume);
-      ({ probabilities: probs, logits, maps, targetClass } = r);
+      ({ probabilities: probs, logits, maps, targetClass: target } = r);
     }
   } finally {
     restore(modes);
   }
-  const [p, l] = await Promise.all([probs.data(), logits?.data()]);
-  tf.dispose([probs, logits].filter((t) => t !== undefined) as tf.Tensor[]);
+  // Asynchronous reads only: synchronous ones throw on webgpu in Node.
+  const [p, l, t] = await Promise.all([probs.data(), logits?.data(), target?.data()]);
+  tf.dispose([probs, logits, target].filter((x) => x !== undefined) as tf.Tensor[]);
+  const targetClass = t?.[0];
   const probabilities = Array.from(p);
   const saliency = maps.saliency as tf.Tensor3D;
   const out: Explanation = {

@@ -1,0 +1,165 @@
+import type { Shape3 } from '../data/sample';
+import { DinoVisionTransformer, dinov2Config } from '../models/dinov2';
+import { fromPretrained } from '../models/from_pretrained';
+import { MedicalSliceTransformer, type SliceFusion } from '../models/medical_slice_transformer';
+import { resnet2d18, resnet2d34 } from '../models/resnet2d';
+import { resnet3d101, resnet3d18, resnet3d50, type ResNet3D } from '../models/resnet3d';
+import type { SlicePositionalEmbeddingKind } from '../models/slice_transformer';
+import type { SliceEncoder } from '../models/slice_encoder';
+import type { Classifier, TrainingFamily } from '../train/trainer';
+import type { ScaleConfig, VitSize } from './scales';
+
+/** Pretrained DINOv2 files for the encoders (any format `fromPretrained` reads); absent: trained from scratch. */
+export interface EncoderWeights {
+  /** DINOv2 ViT-S/14 (`dinov2_vits14`): MST (DINOv2), its fusion ablations and the frozen row. */
+  small?: string;
+  /** DINOv2 ViT-B/14 (`dinov2_vitb14`): the "DINOv2 Base" row. */
+  base?: string;
+  /** DINOv2 ViT-S/14 with registers (`dinov2_vits14_reg`): the "DINOv2 Registers" row. */
+  registers?: string;
+}
+
+/** One row of a table: how its model is built and trained. */
+export interface ModelRecipe {
+  /** The row's name as the paper prints it. */
+  name: string;
+  /** Learning-rate family (the paper's rates differ per family). */
+  family: TrainingFamily;
+  /** What the model is at this scale, for the table's footer. */
+  description: string;
+  /** Its encoder starts from pretrained weights (trained at the paper's fine-tuning rate, 1e-6). */
+  pretrained?: boolean;
+  /** Builds a fresh model for volumes of `inputSize` (`[D, H, W]`), initialised from `seed`. */
+  build(inputSize: Shape3, seed: number): Promise<Classifier>;
+}
+
+/** Which slice encoder an MST row uses. */
+export type EncoderKind = 'dinov2-s' | 'dinov2-b' | 'dinov2-s-reg' | 'resnet2d';
+
+/** Options of {@link mstRecipe}. */
+export interface MstRecipeOptions {
+  name: string;
+  encoder?: EncoderKind;
+  fusion?: SliceFusion;
+  positionalEmbedding?: SlicePositionalEmbeddingKind;
+  freezeEncoder?: boolean;
+}
+
+function vitText(v: VitSize, registers = 0): string {
+  return `${v.depth}-block ${v.embedDim}-d ViT, ${v.heads} heads, ${v.patchSize}x${v.patchSize} patches${registers ? `, ${registers} registers` : ''}`;
+}
+
+function standIn(v: VitSize, inputSize: Shape3, seed: number, registers = 0): DinoVisionTransformer {
+  return new DinoVisionTransformer({
+    embedDim: v.embedDim,
+    depth: v.depth,
+    numHeads: v.heads,
+    patchSize: v.patchSize,
+    imgSize: inputSize[1],
+    inChannels: 1,
+    numRegisters: registers,
+    seed,
+  });
+}
+
+async function pretrainedDinov2(file: string, what: string): Promise<DinoVisionTransformer> {
+  const model = await fromPretrained(file, { arch: 'dinov2' });
+  if (!(model instanceof DinoVisionTransformer)) {
+    model.dispose();
+    throw new Error(`--encoder-weights: '${file}' is not a DINOv2 backbone (needed for ${what})`);
+  }
+  return model;
+}
+
+/**
+ * The patch size of every DINOv2 encoder a run builds, so the protocol can size slices to a
+ * multiple of it (the pretrained DINOv2 has 14-pixel patches).
+ */
+export function dinov2PatchSize(scale: ScaleConfig, weights: EncoderWeights): number {
+  if (weights.small || weights.base || weights.registers || !scale.dinov2Small) return 14;
+  return scale.dinov2Small.patchSize;
+}
+
+/**
+ * An MST row: the slice encoder of `scale` (a from-scratch ViT stand-in at quick scale, the real
+ * DINOv2 size at paper scale, pretrained when a weights file is given), a fusion, an optional
+ * additive positional embedding and frozen encoder. Seeds as `mst-ts train`: encoder `seed`,
+ * slice transformer and head `seed + 1`.
+ */
+export function mstRecipe(scale: ScaleConfig, weights: EncoderWeights, options: MstRecipeOptions): ModelRecipe {
+  const kind = options.encoder ?? 'dinov2-s';
+  const fusion = options.fusion ?? 'transformer';
+  const resnet = kind === 'resnet2d';
+  const file = kind === 'dinov2-s' ? weights.small : kind === 'dinov2-b' ? weights.base : kind === 'dinov2-s-reg' ? weights.registers : undefined;
+  let encoderText: string;
+  if (resnet) {
+    const widths = scale.resnet2dWidths;
+    encoderText = `2D ResNet-${scale.resnet2dDepth} (torchvision layout${widths ? `, stage widths ${widths.join('-')}` : ''}), from scratch`;
+  } else if (file) {
+    encoderText = `pretrained ${kind === 'dinov2-b' ? 'DINOv2 ViT-B/14' : kind === 'dinov2-s-reg' ? 'DINOv2 ViT-S/14 with registers' : 'DINOv2 ViT-S/14'} from ${file}`;
+  } else {
+    const v = kind === 'dinov2-b' ? scale.dinov2Base : scale.dinov2Small;
+    const reg = kind === 'dinov2-s-reg' ? scale.registers : 0;
+    encoderText = v
+      ? `from-scratch ${vitText(v, reg)} (stand-in for DINOv2-${kind === 'dinov2-b' ? 'B' : 'S'}${reg ? ' with registers' : ''})`
+      : `${kind === 'dinov2-b' ? 'DINOv2 ViT-B/14' : kind === 'dinov2-s-reg' ? 'DINOv2 ViT-S/14 with registers' : 'DINOv2 ViT-S/14'} architecture, random init (no --encoder-weights)`;
+  }
+  const parts = [
+    `MST: ${encoderText}${options.freezeEncoder ? ', frozen' : ''}`,
+    fusion === 'transformer' ? `1-layer slice Transformer${options.positionalEmbedding && options.positionalEmbedding !== 'none' ? ` + ${options.positionalEmbedding} additive slice positional embedding` : ''}` : `${fusion} slice fusion`,
+  ];
+  return {
+    name: options.name,
+    family: resnet ? 'mst-resnet' : 'mst-dinov2',
+    description: parts.join('; '),
+    pretrained: !!file,
+    async build(inputSize, seed) {
+      let encoder: SliceEncoder;
+      if (resnet) {
+        const factory = scale.resnet2dDepth === 34 ? resnet2d34 : resnet2d18;
+        encoder = factory({ feedForward: false, seed, blockInplanes: scale.resnet2dWidths ?? undefined });
+      } else if (file) {
+        encoder = await pretrainedDinov2(file, options.name);
+      } else {
+        const v = kind === 'dinov2-b' ? scale.dinov2Base : scale.dinov2Small;
+        const reg = kind === 'dinov2-s-reg' ? scale.registers : 0;
+        if (v) encoder = standIn(v, inputSize, seed, reg);
+        else encoder = new DinoVisionTransformer(dinov2Config(kind === 'dinov2-b' ? 'vitb14' : kind === 'dinov2-s-reg' ? 'vits14_reg' : 'vits14', { seed }));
+      }
+      const v = kind === 'dinov2-b' ? scale.dinov2Base : scale.dinov2Small;
+      return new MedicalSliceTransformer({
+        encoder,
+        numClasses: 2,
+        sliceFusion: fusion,
+        positionalEmbedding: options.positionalEmbedding ?? 'none',
+        freezeEncoder: options.freezeEncoder ?? false,
+        numSlices: fusion === 'linear' ? inputSize[0] : undefined,
+        // The stand-ins' slice transformer uses the encoder's head count (train_archs does too);
+        // full-size encoders get the original's 12 (DINOv2) or 16 (ResNet) heads.
+        heads: !resnet && !file && v ? v.heads : undefined,
+        encoderAttention: !resnet,
+        seed: seed + 1,
+      }) as unknown as Classifier;
+    },
+  };
+}
+
+/** A 3D ResNet row (MONAI layout; quick scale narrows every stage, keeping the depth). */
+export function resnet3dRecipe(scale: ScaleConfig, depth: 18 | 50 | 101, name = `ResNet${depth}`): ModelRecipe {
+  const widths = scale.resnet3dWidths;
+  const factory = depth === 18 ? resnet3d18 : depth === 50 ? resnet3d50 : resnet3d101;
+  return {
+    name,
+    family: 'resnet3d',
+    description: `3D ResNet-${depth} (MONAI layout${widths ? `, stage widths ${widths.join('-')} instead of 64-128-256-512` : ''}), from scratch`,
+    async build(_inputSize, seed) {
+      const net: ResNet3D = factory({ numClasses: 2, seed, blockInplanes: widths ?? undefined });
+      return net as unknown as Classifier;
+    },
+  };
+}
+
+/** The learning rate of a recipe at a scale. */
+export function learningRate(scale: ScaleConfig, recipe: ModelRecipe): number {
+  return recipe.family === 'resnet3d' ? scale.lr.resnet3d : recipe.family === 'mst-resnet' ? scale.lr.mstResnet : scale.lr.mstDinov2;
+}

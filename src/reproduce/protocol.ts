@@ -1,0 +1,273 @@
+import type { Shape3 } from '../data/sample';
+import type { VolumeDataset } from '../data/dataset';
+import { runTraining, type TrainRunConfig } from '../cli/train';
+import { auc } from '../stats/auc';
+import { bootstrapAuc } from '../stats/bootstrap';
+import { delongTest } from '../stats/delong';
+import type { Classifier } from '../train/trainer';
+import { slug } from './report';
+import { dinov2PatchSize, learningRate, type EncoderWeights, type ModelRecipe } from './models';
+import { trainOnRealData } from './real_data';
+import { scaleConfig, type ReproduceScale, type ScaleConfig } from './scales';
+import { DEFAULT_TASKS, orderTasks, TASKS, type PaperDataset, type ReproduceTask } from './tasks';
+
+/** The paper's fine-tuning rate for a pretrained DINOv2 (1e-6), used whenever weights are given. */
+export const PRETRAINED_DINOV2_LR = 1e-6;
+
+/** Options every `runXxx` reproduction takes. */
+export interface ReproduceOptions {
+  /** Output folder: the table, predictions, figures, provenance and each model's training run. */
+  out: string;
+  /** Tasks (columns) to run; default the three synthetic tasks. */
+  tasks?: ReproduceTask[];
+  /** Default 'quick'. */
+  scale?: ReproduceScale;
+  /** Seed of data, splits, initial weights and bootstrap (default 0). */
+  seed?: number;
+  /** Data folder of each real dataset (`duke`, `lidc`, `mrnet`), as its adapter expects. */
+  dataDirs?: Partial<Record<ReproduceTask, string>>;
+  /** Pretrained DINOv2 weights for the encoders (absent: from scratch). */
+  encoderWeights?: EncoderWeights;
+  /** Override the scale's maximum epochs (every row alike). */
+  epochs?: number;
+  /** Override the learning rate of every row (default: the scale's per-family rates). */
+  lr?: number;
+  /** Replace the table's rows (the first is the reference of the P values); Tables 2, 3, S1 and Figure 2. */
+  models?: ModelRecipe[];
+  /** The command line recorded in the provenance (default: this process's argv). */
+  command?: string;
+  /** Progress lines (default: none). */
+  print?: (line: string) => void;
+  /** Show each training's progress bar on stderr (default false). */
+  progress?: boolean;
+}
+
+/** The resolved settings of one reproduction. */
+export interface ReproduceContext {
+  out: string;
+  tasks: ReproduceTask[];
+  scale: ScaleConfig;
+  seed: number;
+  dataDirs: Partial<Record<ReproduceTask, string>>;
+  weights: EncoderWeights;
+  lr?: number;
+  command: string;
+  print: (line: string) => void;
+  progress: boolean;
+  started: number;
+}
+
+/** Resolves {@link ReproduceOptions} (defaults, task order, scale, epochs override). */
+export function reproduceContext(options: ReproduceOptions): ReproduceContext {
+  if (!options.out) throw new Error('reproduce: options.out (the output folder) is required');
+  const scale = { ...scaleConfig(options.scale ?? 'quick') };
+  if (options.epochs !== undefined) {
+    if (!(Number.isInteger(options.epochs) && options.epochs >= 1)) throw new Error(`reproduce: epochs must be a positive integer, got ${options.epochs}`);
+    scale.epochs = options.epochs;
+  }
+  if (options.lr !== undefined && !(options.lr > 0)) throw new Error(`reproduce: lr must be positive, got ${options.lr}`);
+  const seed = options.seed ?? 0;
+  if (!(Number.isInteger(seed) && seed >= 0)) throw new Error(`reproduce: seed must be a non-negative integer, got ${seed}`);
+  const tasks = orderTasks(options.tasks && options.tasks.length ? options.tasks : DEFAULT_TASKS);
+  const dataDirs = options.dataDirs ?? {};
+  for (const t of tasks) {
+    if (!TASKS[t].synthetic && !dataDirs[t]) throw new Error(`reproduce: the task '${t}' reads a downloaded dataset; give its folder (--data-dir)`);
+  }
+  return {
+    out: options.out,
+    tasks,
+    scale,
+    seed,
+    dataDirs,
+    weights: options.encoderWeights ?? {},
+    lr: options.lr,
+    command: options.command ?? defaultCommand(),
+    print: options.print ?? (() => {}),
+    progress: options.progress ?? false,
+    started: Date.now(),
+  };
+}
+
+function defaultCommand(): string {
+  return typeof process !== 'undefined' && Array.isArray(process.argv) ? process.argv.map(shellQuote).join(' ') : '(not recorded)';
+}
+
+/** Quotes one shell word when it needs it. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/** One trained model's test predictions and how it was trained. */
+export interface ModelRun {
+  task: ReproduceTask;
+  dataset: PaperDataset;
+  model: string;
+  description: string;
+  seed: number;
+  lr: number;
+  parameters: number;
+  trainableParameters: number;
+  /** Volume `[D, H, W]` the network saw. */
+  inputSize: Shape3;
+  epochsRun: number;
+  bestEpoch: number;
+  bestValAuc: number;
+  /** Wall time of data, training and testing. */
+  seconds: number;
+  /** Test cases in order, with their labels and positive-class probabilities. */
+  ids: string[];
+  labels: number[];
+  scores: number[];
+}
+
+/** A trained model with its run; the caller disposes `model`. */
+export interface TrainedModel {
+  run: ModelRun;
+  model: Classifier;
+  test: VolumeDataset;
+}
+
+function roundUp(n: number, m: number): number {
+  return Math.ceil(n / m) * m;
+}
+
+/**
+ * The generated volume and the crop of a synthetic task at this run's scale. Slices grow to a
+ * multiple of the DINOv2 patch (14 with pretrained weights) by a larger centre crop or padding,
+ * for every row alike.
+ */
+export function syntheticGeometry(ctx: ReproduceContext, task: ReproduceTask): { size: Shape3; crop?: Shape3; inputSize: Shape3 } {
+  const name = TASKS[task].synthetic;
+  if (!name) throw new Error(`syntheticGeometry: '${task}' is not a synthetic task`);
+  const size = ctx.scale.syntheticSize[name];
+  let crop = ctx.scale.syntheticCrop[name];
+  const patch = dinov2PatchSize(ctx.scale, ctx.weights);
+  const base = crop ?? size;
+  if (base[1] % patch !== 0 || base[2] % patch !== 0) crop = [base[0], roundUp(base[1], patch), roundUp(base[2], patch)];
+  return { size, crop, inputSize: crop ?? size };
+}
+
+/** Folder of one model's training run inside the output folder. */
+export function runFolder(ctx: ReproduceContext, task: ReproduceTask, model: string): string {
+  return `${ctx.out}/train/${task}/${slug(model)}`;
+}
+
+function recipeLr(ctx: ReproduceContext, recipe: ModelRecipe): number {
+  if (ctx.lr !== undefined) return ctx.lr;
+  return recipe.pretrained ? PRETRAINED_DINOV2_LR : learningRate(ctx.scale, recipe);
+}
+
+/**
+ * Trains one row's model on one task with the scale's protocol and predicts its test set: the
+ * synthetic tasks through `runTraining` (train/val/test are disjoint case ranges of one seeded
+ * generator, identical for every row, so the P values are paired), the real datasets through
+ * their adapters and the paper's splits. The caller disposes `model`.
+ */
+export async function trainOnTask(ctx: ReproduceContext, task: ReproduceTask, recipe: ModelRecipe): Promise<TrainedModel> {
+  const info = TASKS[task];
+  const lr = recipeLr(ctx, recipe);
+  const outDir = runFolder(ctx, task, recipe.name);
+  const s = ctx.scale;
+  if (!info.synthetic) return trainOnRealData(ctx, task, recipe, { lr, outDir });
+  const { size, crop, inputSize } = syntheticGeometry(ctx, task);
+  const model = await recipe.build(inputSize, ctx.seed);
+  const config: TrainRunConfig = {
+    task: info.synthetic,
+    arch: recipe.name,
+    createModel: () => model,
+    epochs: s.epochs,
+    seed: ctx.seed,
+    outDir,
+    lr,
+    batchSize: s.batchSize,
+    accumulationSteps: 1,
+    patience: s.patience,
+    size,
+    crop,
+    nTrain: s.nTrain,
+    nVal: s.nVal,
+    nTest: s.nTest,
+    difficulty: s.difficulty,
+    samplesPerEpoch: s.weightedSampling ? s.nTrain : undefined,
+    resume: false,
+    replicates: s.replicates,
+    zNormalize: s.zNormalize,
+    augment: s.augment,
+    progress: ctx.progress,
+  };
+  const result = await runTraining(config, (line) => ctx.print(`  ${line}`));
+  const p = result.predictions;
+  return {
+    model: result.model,
+    test: result.test,
+    run: {
+      task,
+      dataset: info.dataset,
+      model: recipe.name,
+      description: recipe.description,
+      seed: ctx.seed,
+      lr,
+      parameters: model.numParameters(),
+      trainableParameters: model.numParameters({ trainableOnly: true }),
+      inputSize,
+      epochsRun: result.summary.epochsRun,
+      bestEpoch: result.summary.bestEpoch,
+      bestValAuc: result.summary.bestValAuc,
+      seconds: result.summary.seconds,
+      ids: p.ids,
+      labels: p.labels,
+      scores: p.scores,
+    },
+  };
+}
+
+/** A table cell: test AUC ± bootstrap std, and the paired DeLong P against the reference row. */
+export interface AucCell {
+  auc: number;
+  /** Std of 1000 (scale's replicates) bootstrap AUCs, cases resampled together as the authors. */
+  std: number;
+  /** Bootstrap percentile 95% interval. */
+  ci: [number, number];
+  n: number;
+  positives: number;
+  /** Two-sided paired DeLong P against the reference row (absent on the reference row). */
+  p?: number;
+}
+
+/** Test AUC ± bootstrap std of a run and, given the reference run on the same cases, DeLong's P. */
+export function aucCell(run: Pick<ModelRun, 'ids' | 'labels' | 'scores'>, options: { replicates: number; seed: number; reference?: Pick<ModelRun, 'ids' | 'labels' | 'scores'> }): AucCell {
+  const boot = bootstrapAuc(run.labels, run.scores, { replicates: options.replicates, seed: options.seed, stratified: false });
+  const cell: AucCell = {
+    auc: auc(run.labels, run.scores),
+    std: boot.std,
+    ci: boot.ci,
+    n: run.labels.length,
+    positives: run.labels.filter((l) => l === 1).length,
+  };
+  const ref = options.reference;
+  if (ref) {
+    if (ref.ids.length !== run.ids.length || ref.ids.some((id, i) => id !== run.ids[i])) {
+      throw new Error('aucCell: the reference run was tested on other cases; a paired DeLong test needs the same test set in the same order');
+    }
+    cell.p = delongTest(ref.labels, ref.scores, run.scores).p;
+  }
+  return cell;
+}
+
+/** `0.94±0.01`, the paper's format. */
+export function formatAuc(cell: Pick<AucCell, 'auc' | 'std'>): string {
+  return `${cell.auc.toFixed(2)}±${cell.std.toFixed(2)}`;
+}
+
+/** `P=0.34`, `P=0.002`, `P<0.001` as the paper prints P values. */
+export function formatP(p: number): string {
+  if (Number.isNaN(p)) return 'P=NA';
+  if (p < 0.001) return 'P<0.001';
+  if (p < 0.01) return `P=${p.toFixed(3)}`;
+  return `P=${p.toFixed(2)}`;
+}
+
+/** A cell as the paper prints it: `0.94±0.01 (P=0.34)`. */
+export function formatCell(cell: AucCell): string {
+  return cell.p === undefined ? formatAuc(cell) : `${formatAuc(cell)} (${formatP(cell.p)})`;
+}

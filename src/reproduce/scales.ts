@@ -1,0 +1,160 @@
+import type { Shape3 } from '../data/sample';
+import type { AugmentKind } from '../cli/train';
+import { SMALL_ARCHS } from '../cli/train_archs';
+
+/** How large a reproduction runs: `tiny` (tests), `quick` (CPU, minutes), `paper` (the paper's protocol, GPU). */
+export type ReproduceScale = 'tiny' | 'quick' | 'paper';
+
+/** The sizes of a from-scratch ViT slice encoder (a DINOv2 stand-in). */
+export interface VitSize {
+  embedDim: number;
+  depth: number;
+  heads: number;
+  patchSize: number;
+}
+
+/** Everything a scale fixes: data, training protocol and the model sizes of every row. */
+export interface ScaleConfig {
+  name: ReproduceScale;
+  /** Generated synthetic volume `[D, H, W]` per synthetic task. */
+  syntheticSize: Record<'breast' | 'chest' | 'knee', Shape3>;
+  /** Centre crop after generation per synthetic task (the chest task's nodule-centred crop), or none. */
+  syntheticCrop: Partial<Record<'breast' | 'chest' | 'knee', Shape3>>;
+  /** Volume `[D, H, W]` the networks see on the real datasets. */
+  realSize: Shape3;
+  /** Synthetic difficulty in [0, 1], the same for every task. */
+  difficulty: number;
+  /** Synthetic cases: train / validation / test (the test set's positives are half of `nTest`). */
+  nTrain: number;
+  nVal: number;
+  nTest: number;
+  /** Maximum epochs; early stopping on the validation AUC with `patience`. */
+  epochs: number;
+  patience: number;
+  batchSize: number;
+  /** Class-balanced sampling with this many cases per epoch (the authors' weighted sampler), or every case once. */
+  weightedSampling: boolean;
+  augment: AugmentKind;
+  /** z-normalise every volume after the task's preprocessing (from-scratch models learn faster on centred input). */
+  zNormalize: boolean;
+  /** Bootstrap replicates of the AUC's std. */
+  replicates: number;
+  /** AdamW learning rates per model family. */
+  lr: { mstDinov2: number; mstResnet: number; resnet3d: number };
+  /**
+   * Slice encoders. `null` ViT sizes mean the real DINOv2 variants (`dinov2_vits14`,
+   * `dinov2_vitb14`, `dinov2_vits14_reg`) at the volume's slice size.
+   */
+  dinov2Small: VitSize | null;
+  dinov2Base: VitSize | null;
+  /** Register tokens of the "DINOv2 with registers" row (4, as DINOv2's `_reg` models). */
+  registers: number;
+  /** Stage widths of the 2D ResNet slice encoder (null: torchvision's 64-128-256-512, ResNet-34 as the authors). */
+  resnet2dWidths: [number, number, number, number] | null;
+  /** ResNet2D depth of the slice encoder. */
+  resnet2dDepth: 18 | 34;
+  /** Stage widths of the 3D ResNets (null: MONAI's 64-128-256-512). */
+  resnet3dWidths: [number, number, number, number] | null;
+  /** Positive test cases explained per task for Table 1 (the paper: 50). */
+  table1Cases: number;
+}
+
+// The demo's from-scratch MST: the quick "DINOv2-S" stand-in is whatever train_archs calls mst-dinov2-tiny.
+function tinyVit(): VitSize {
+  const a = SMALL_ARCHS['mst-dinov2-tiny'];
+  return { embedDim: a.embedDim, depth: a.depth, heads: a.heads, patchSize: a.patchSize };
+}
+
+/**
+ * The scales. `quick` trains from scratch on 16-slice synthetic volumes with small stand-ins of
+ * every model (same structure, fewer channels); `paper` is the paper's protocol: 224x224x32,
+ * batch 2, patience 50, learning rates 1e-6 / 1e-5 / 1e-4, pretrained-size encoders.
+ */
+export function scaleConfig(name: ReproduceScale): ScaleConfig {
+  if (name === 'paper') {
+    return {
+      name,
+      syntheticSize: { breast: [32, 224, 224], chest: [32, 224, 224], knee: [32, 224, 224] },
+      syntheticCrop: {},
+      realSize: [32, 224, 224],
+      difficulty: 0.5,
+      nTrain: 800,
+      nVal: 200,
+      nTest: 250,
+      // The paper names no epoch limit; training stops on the patience of 50 epochs.
+      epochs: 1000,
+      patience: 50,
+      batchSize: 2,
+      weightedSampling: true,
+      augment: 'paper',
+      zNormalize: false,
+      replicates: 1000,
+      lr: { mstDinov2: 1e-6, mstResnet: 1e-5, resnet3d: 1e-4 },
+      dinov2Small: null,
+      dinov2Base: null,
+      registers: 4,
+      resnet2dWidths: null,
+      resnet2dDepth: 34,
+      resnet3dWidths: null,
+      table1Cases: 50,
+    };
+  }
+  if (name === 'quick') {
+    const s = tinyVit();
+    const lr = SMALL_ARCHS['mst-dinov2-tiny'].lr;
+    return {
+      name,
+      syntheticSize: { breast: [16, 48, 48], chest: [16, 64, 64], knee: [16, 48, 48] },
+      syntheticCrop: { chest: [16, 32, 32] },
+      realSize: [16, 48, 48],
+      difficulty: 0.25,
+      nTrain: 200,
+      nVal: 60,
+      nTest: 100,
+      epochs: 8,
+      patience: 50,
+      batchSize: 8,
+      weightedSampling: false,
+      augment: 'none',
+      zNormalize: true,
+      replicates: 1000,
+      lr: { mstDinov2: lr, mstResnet: lr, resnet3d: 1e-4 },
+      dinov2Small: s,
+      // DINOv2-B is DINOv2-S with twice the width and heads at the same depth; so is the stand-in.
+      dinov2Base: { ...s, embedDim: 2 * s.embedDim, heads: 2 * s.heads },
+      registers: 4,
+      resnet2dWidths: [16, 32, 64, 128],
+      resnet2dDepth: 18,
+      resnet3dWidths: [16, 32, 64, 128],
+      table1Cases: 50,
+    };
+  }
+  if (name === 'tiny') {
+    return {
+      name,
+      syntheticSize: { breast: [8, 32, 32], chest: [8, 32, 32], knee: [8, 32, 32] },
+      syntheticCrop: { chest: [8, 16, 16] },
+      realSize: [8, 32, 32],
+      difficulty: 0.25,
+      nTrain: 12,
+      nVal: 8,
+      nTest: 12,
+      epochs: 1,
+      patience: 50,
+      batchSize: 4,
+      weightedSampling: false,
+      augment: 'none',
+      zNormalize: true,
+      replicates: 50,
+      lr: { mstDinov2: 5e-4, mstResnet: 5e-4, resnet3d: 1e-4 },
+      dinov2Small: { embedDim: 16, depth: 1, heads: 2, patchSize: 8 },
+      dinov2Base: { embedDim: 32, depth: 1, heads: 4, patchSize: 8 },
+      registers: 4,
+      resnet2dWidths: [4, 8, 8, 16],
+      resnet2dDepth: 18,
+      resnet3dWidths: [4, 8, 8, 16],
+      table1Cases: 3,
+    };
+  }
+  throw new Error(`scaleConfig: unknown scale '${String(name)}', expected tiny, quick or paper`);
+}

@@ -1,0 +1,146 @@
+/**
+ * What the page computes, in one place that the Web Worker and the Node end-to-end test both run:
+ * volume and model from picked files, the preprocessing, and the explanation. It imports the
+ * library's modules from the repository's src (not its index), so the bundle holds what the page
+ * uses and nothing of the Node-only parts (training, worker_threads pools).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ClampRescale, ZNormalize } from '../../../src/data/transforms/intensity';
+import { disposeExplanation, explainVolume, type ExplainableModel } from '../../../src/explain/explain_volume';
+import { trilinearUpsample } from '../../../src/explain/trilinear_upsample';
+import { loadModelFromFiles, type NamedBytesFile } from '../../../src/io/browser_io';
+import type { Volume } from '../../../src/io/volume';
+import { readVolumeFromFiles, type PickedFile } from '../../../src/io/volume_files';
+import { DinoVisionTransformer } from '../../../src/models/dinov2';
+import { MedicalSliceTransformer } from '../../../src/models/medical_slice_transformer';
+import type { ConfigurableModel } from '../../../src/models/model_config';
+import { ResNet3D } from '../../../src/models/resnet3d';
+
+/** Intensity preprocessing before the model. */
+export type IntensityPreset = 'zscore' | 'ct-zscore' | 'none';
+
+/** How a volume becomes the model's input. */
+export interface PreprocessOptions {
+  /**
+   * 'zscore': clip to the 0.5th-99.5th percentiles, subtract the mean, divide by the std (MRI, and
+   * the demo model's training); 'ct-zscore': first window CT to -1000..1000 HU; 'none'.
+   */
+  intensity: IntensityPreset;
+  /** Resize slices (and, for a fixed slice count, the depth) to what the model was built for. */
+  fit: boolean;
+}
+
+/** The model's input size `[D | null, H | null, W | null]`; null where any size is accepted. */
+export function modelInputSize(model: ConfigurableModel): [number | null, number | null, number | null] {
+  if (model instanceof MedicalSliceTransformer) {
+    const depth = model.numSlices ?? null;
+    if (model.encoder instanceof DinoVisionTransformer) {
+      // Hub DINOv2 is built at 518 px with its positional embedding resized per grid; the paper feeds 224.
+      const size = model.encoder.config.imgSize ?? 518;
+      const px = size === 518 ? 224 : size;
+      return [depth, px, px];
+    }
+    return [depth, null, null];
+  }
+  return [null, null, null];
+}
+
+/** The model as something {@link explainVolume} explains, or a clear error for other models. */
+export function asExplainable(model: ConfigurableModel): ExplainableModel {
+  if (model instanceof MedicalSliceTransformer || model instanceof ResNet3D) return model;
+  throw new Error(
+    `the model file holds a ${model.constructor.name}, which classifies single images; this page needs a volume classifier: a Medical Slice Transformer or a 3D ResNet`,
+  );
+}
+
+/** The model's input `[D, H, W]` as float32 voxels (row-major). */
+export async function preprocessVolume(
+  volume: Pick<Volume, 'data' | 'shape'>,
+  target: [number | null, number | null, number | null],
+  options: PreprocessOptions,
+): Promise<{ data: Float32Array; shape: [number, number, number] }> {
+  const sample = { id: 'input', data: volume.data, shape: volume.shape, spacing: [1, 1, 1] as [number, number, number], label: 0 };
+  let data = volume.data;
+  if (options.intensity === 'ct-zscore') data = new ClampRescale(-1000, 1000, -1, 1).apply(sample).data;
+  if (options.intensity === 'ct-zscore' || options.intensity === 'zscore') data = new ZNormalize({ percentiles: [0.5, 99.5], eps: 1e-6 }).apply({ ...sample, data }).data;
+  const shape = [...volume.shape] as [number, number, number];
+  const out = options.fit ? (shape.map((n, i) => target[i] ?? n) as [number, number, number]) : shape;
+  if (out.every((n, i) => n === shape[i])) return { data, shape };
+  const resized = tf.tidy(() => trilinearUpsample(tf.tensor3d(data, shape), { size: out }));
+  const values = (await resized.data()) as Float32Array;
+  resized.dispose();
+  return { data: values, shape: out };
+}
+
+/** Everything the page shows of one analysis, as plain arrays. */
+export interface Analysis {
+  /** Class probabilities (softmax). */
+  probabilities: number[];
+  logits: number[];
+  predictedClass: number;
+  /** The explanation method ('attention' for MST-DINOv2, 'gradcam++' for ResNets). */
+  method: string;
+  /** MST slice attention `[D]` of the model's input, summing to 1; null for a 3D ResNet. */
+  sliceAttention: number[] | null;
+  /** The saliency upsampled trilinearly to the scan `[D, H, W]`, raw values. */
+  saliency: Float32Array;
+  /** The model's input shape after preprocessing. */
+  inputShape: [number, number, number];
+}
+
+/** Stages reported while {@link analyse} runs. */
+export type AnalysisStage = 'preprocessing' | 'model' | 'saliency';
+
+/**
+ * Preprocesses `volume` for `model`, runs the model with its explanation (slice x plane attention
+ * for MST-DINOv2, Grad-CAM++ for ResNets) and returns the prediction and the saliency at the scan's
+ * size. Leaves no tensors behind.
+ */
+export async function analyse(model: ConfigurableModel, volume: Pick<Volume, 'data' | 'shape'>, options: PreprocessOptions, onStage: (stage: AnalysisStage) => void = () => {}): Promise<Analysis> {
+  const explainable = asExplainable(model);
+  onStage('preprocessing');
+  const input = await preprocessVolume(volume, modelInputSize(model), options);
+  onStage('model');
+  const x = tf.tensor3d(input.data, input.shape);
+  let e;
+  try {
+    e = await explainVolume(explainable, x, { upsample: false });
+  } finally {
+    x.dispose();
+  }
+  try {
+    onStage('saliency');
+    const up = trilinearUpsample(e.saliency, { size: volume.shape }) as tf.Tensor3D;
+    const saliency = (await up.data()) as Float32Array;
+    up.dispose();
+    return {
+      probabilities: e.probabilities,
+      logits: e.logits ?? [],
+      predictedClass: e.predictedClass,
+      method: e.method,
+      sliceAttention: e.sliceAttention ? Array.from(await e.sliceAttention.data()) : null,
+      saliency,
+      inputShape: input.shape,
+    };
+  } finally {
+    disposeExplanation(e);
+  }
+}
+
+/** Reads the scan from picked files (NIfTI or a DICOM series). */
+export function readScan(files: PickedFile[]): Promise<Volume> {
+  return readVolumeFromFiles(files);
+}
+
+/** Rebuilds the model from picked files (saveModel's pair, a lone mst-ts safetensors, or a checkpoint). */
+export async function readModel(files: NamedBytesFile[]): Promise<ConfigurableModel> {
+  const model = await loadModelFromFiles(files);
+  try {
+    asExplainable(model);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  model.eval();
+  return model;
+}

@@ -1,0 +1,40 @@
+/**
+ * Builds the page from examples/web with the repository's node_modules (no install of its own).
+ * tfjs-backend-wasm's .wasm binaries are served beside the page under tfjs-wasm/ (the worker
+ * points `setWasmPaths` there), copied into the build and served by the dev server.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const wasmDir = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+function tfjsWasmFiles(): Plugin {
+  return {
+    name: 'mst-ts-tfjs-wasm-files',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const name = req.url?.split('?')[0].match(/\/tfjs-wasm\/([\w.-]+\.wasm)$/)?.[1];
+        if (!name || !WASM_FILES.includes(name)) return next();
+        res.setHeader('Content-Type', 'application/wasm');
+        res.end(readFileSync(join(wasmDir, name)));
+      });
+    },
+    generateBundle() {
+      for (const name of WASM_FILES) this.emitFile({ type: 'asset', fileName: `tfjs-wasm/${name}`, source: readFileSync(join(wasmDir, name)) });
+    },
+  };
+}
+
+export default defineConfig({
+  root: here,
+  base: './',
+  plugins: [tfjsWasmFiles()],
+  worker: { format: 'es' },
+  build: { outDir: join(here, 'dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096 },
+  server: { fs: { allow: [join(here, '../..')] } },
+});

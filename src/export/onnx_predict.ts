@@ -37,7 +37,7 @@ interface OrtSession {
 }
 interface OrtModule {
   InferenceSession: { create(path: string, options?: Record<string, unknown>): Promise<OrtSession> };
-  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  Tensor: new (type: 'float32', data: Float32Array | number[], dims: readonly number[]) => OrtTensor;
 }
 
 /** Imports `onnxruntime-node`, or throws saying how to install it. */
@@ -94,6 +94,9 @@ export async function loadOnnxModel(path: string, options: { threads?: number } 
     throw new Error(`loadOnnxModel: '${path}' has no 'logits' output (outputs: ${session.outputNames.join(', ')})`);
   }
   const inputName = session.inputNames[0];
+  // onnxruntime checks `data instanceof Float32Array` against its own realm's class, which differs
+  // from the caller's inside vm contexts (jest): wrap the caller's buffer in that class, no copy.
+  const OrtFloat32Array = (new ort.Tensor('float32', [0], [1]).data as Float32Array).constructor as Float32ArrayConstructor;
   let released = false;
   return {
     path,
@@ -108,7 +111,8 @@ export async function loadOnnxModel(path: string, options: { threads?: number } 
       }
       let outputs: Record<string, OrtTensor>;
       try {
-        outputs = await session.run({ [inputName]: new ort.Tensor('float32', data, [1, ...shape]) });
+        const input = data instanceof OrtFloat32Array ? data : new OrtFloat32Array(data.buffer, data.byteOffset, data.length);
+        outputs = await session.run({ [inputName]: new ort.Tensor('float32', input, [1, ...shape]) });
       } catch (e) {
         throw new Error(`OnnxVolumeModel.predict: '${path}' failed on a volume [${shape.join(', ')}]: ${(e as Error).message}`);
       }

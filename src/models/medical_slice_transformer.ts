@@ -13,6 +13,7 @@ import {
   type SliceTransformerParts,
 } from './slice_transformer';
 import type { TransformerEncoder } from '../layers/transformer_encoder';
+import type { OnnxExportOptions } from '../export/to_onnx';
 
 /** How the slice features become one volume feature (the paper's Table 2). */
 export type SliceFusion = 'transformer' | 'linear' | 'average';
@@ -267,6 +268,19 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
       return (C === want ? stack : tf.tile(stack, [1, 1, 1, want])) as tf.Tensor4D;
     };
     return { B, D, images };
+  }
+
+  /**
+   * Writes the model as an ONNX graph (opset 17) to `path`, atomically: input `volume`
+   * `[batch, slices, height, width]`, output `logits`, and with `attention: true` the slice and
+   * plane attention maps (see `OnnxExportOptions`). Node only; in the browser use `toOnnxBytes`.
+   *
+   * @example
+   * await model.exportOnnx('mst.onnx', { attention: true });
+   */
+  async exportOnnx(path: string, options?: OnnxExportOptions): Promise<void> {
+    const { exportOnnx } = await import('../export/to_onnx');
+    await exportOnnx(this, path, options);
   }
 
   /**

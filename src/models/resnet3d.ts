@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { ResNet, type ResNetOptions } from './resnet';
+import type { OnnxExportOptions } from '../export/to_onnx';
 
 /** Options of {@link ResNet3D} and its factories: MONAI's `ResNet` arguments for `spatial_dims=3`. */
 export type ResNet3DOptions = Partial<Omit<ResNetOptions, 'spatialDims' | 'fcBiasInit'>>;
@@ -18,6 +19,19 @@ export type ResNet3DOptions = Partial<Omit<ResNetOptions, 'spatialDims' | 'fcBia
 export class ResNet3D extends ResNet {
   constructor(options: ResNet3DOptions & Pick<ResNetOptions, 'block' | 'layers'>) {
     super({ nInputChannels: 1, ...options, spatialDims: 3, fcBiasInit: 'zero' });
+  }
+
+  /**
+   * Writes the model as an ONNX graph (opset 17) to `path`, atomically: input `volume`
+   * `[batch, slices, height, width]`, output `logits` (see `OnnxExportOptions`). Node only; in
+   * the browser use `toOnnxBytes`.
+   *
+   * @example
+   * await resnet3d18({ numClasses: 2 }).exportOnnx('resnet3d18.onnx');
+   */
+  async exportOnnx(path: string, options?: OnnxExportOptions): Promise<void> {
+    const { exportOnnx } = await import('../export/to_onnx');
+    await exportOnnx(this, path, options);
   }
 
   /** Accepts `[B, D, H, W, C]`, or `[B, D, H, W]` when there is one input channel. */

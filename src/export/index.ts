@@ -1,0 +1,3 @@
+/** ONNX export of MST and ResNet3D, and running exported models through onnxruntime-node. */
+export { toOnnxBytes, exportOnnx, ONNX_OPSET, ONNX_IR_VERSION, type OnnxExportOptions, type OnnxExportableModel } from './to_onnx';
+export { loadOnnxModel, type OnnxVolumeModel, type OnnxVolumePrediction } from './onnx_predict';

@@ -21,7 +21,7 @@ export const BREAST_DEPTH_RATIO = 0.6;
  */
 export function generateBreast(shape: Shape3, label: 0 | 1, rng: Rng, difficulty: number): GeneratedVolume {
   const grid = new Grid(shape, BREAST_DEPTH_RATIO);
-  const n = grid.field().length;
+  const n = shape[0] * shape[1] * shape[2];
   const edge = grid.edge;
   const texture = powerLawNoise(shape, 3, rng.fork(), grid.step);
   const fine = powerLawNoise(shape, 1.5, rng.fork(), grid.step);

@@ -4,7 +4,7 @@ import { addNoise, blend, Grid, lobeProfile, paintBlob, paintTube, randomDirecti
 import { powerLawNoise } from './noise';
 
 // Module-level aliases: under jest's vm sandbox every `Math.x` lookup in a hot loop is ~20x slower.
-const { exp, sin, sqrt } = Math;
+const { exp, fround, sin, sqrt } = Math;
 
 /** What a synthetic generator returns before the task wrapper adds ids and spacing. */
 export interface GeneratedVolume {
@@ -48,7 +48,7 @@ function paintVessel(alpha: Float32Array, grid: Grid, rng: Rng, ratio: number): 
  */
 export function generateChest(shape: Shape3, label: 0 | 1, rng: Rng, difficulty: number): GeneratedVolume {
   const grid = new Grid(shape, CHEST_DEPTH_RATIO);
-  const n = grid.field().length;
+  const n = shape[0] * shape[1] * shape[2];
   const texture = powerLawNoise(shape, 2.4, rng.fork(), grid.step);
   const vol = new Float32Array(n);
   const gradient = rng.uniformRange(-40, 40);
@@ -81,9 +81,8 @@ export function generateChest(shape: Shape3, label: 0 | 1, rng: Rng, difficulty:
         }
       }
     }
-    const tissue = new Float32Array(n);
-    for (let k2 = 0; k2 < n; k2++) tissue[k2] = 40 + 20 * texture[k2];
-    blend(vol, wall, tissue);
+    // blend(vol, wall, tissue) with tissue = 40 + 20 texture rounded to float32, without the array.
+    for (let k2 = 0; k2 < n; k2++) vol[k2] += (fround(40 + 20 * texture[k2]) - vol[k2]) * wall[k2];
   }
 
   const vessels = grid.field();
@@ -144,10 +143,8 @@ export function generateChest(shape: Shape3, label: 0 | 1, rng: Rng, difficulty:
       paintTube(core, grid, p0, p1, base, base * 0.3);
     }
   }
-  const solid = new Float32Array(n);
   const hu = rng.uniformRange(-20, 60);
-  for (let k = 0; k < n; k++) solid[k] = hu + 25 * texture[k];
-  blend(vol, core, solid);
+  for (let k = 0; k < n; k++) vol[k] += (fround(hu + 25 * texture[k]) - vol[k]) * core[k];
   for (let k = 0; k < n; k++) if (core[k] > lesion[k]) lesion[k] = core[k];
 
   if (label === 0 && rng.bernoulli(0.3)) {

@@ -57,7 +57,7 @@ function wedge(c: Compartment, y: number, x: number, edge: number): number {
  */
 export function generateKnee(shape: Shape3, label: 0 | 1, rng: Rng, difficulty: number): GeneratedVolume {
   const grid = new Grid(shape, KNEE_DEPTH_RATIO);
-  const n = grid.field().length;
+  const n = shape[0] * shape[1] * shape[2];
   const edge = grid.edge;
   const texture = powerLawNoise(shape, 2.6, rng.fork(), grid.step);
   const zr = KNEE_DEPTH_RATIO;

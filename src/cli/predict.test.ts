@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { encodeNifti } from '../io/nifti';
 import { saveSafetensors } from '../io/safetensors';
 import { createModel } from '../models/registry';
 import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
@@ -45,10 +46,15 @@ describe('mst-ts predict: flags', () => {
     );
     await expect(predictCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'v.npy', '--explain'])).rejects.toThrow(/--explain needs --json/);
     await expect(predictCommand.run(['--bogus'])).rejects.toThrow(UsageError);
+    await expect(predictCommand.run(['--arch', 'resnet3d-18', '--weights', 'w.safetensors'])).rejects.toThrow(/--input is required \(or --manifest for a cohort\)/);
+    await expect(predictCommand.run(['--runtime', 'torch', '--weights', 'w', '--input', 'v.npy'])).rejects.toThrow(/--runtime must be tfjs or onnx, got 'torch'/);
+    await expect(predictCommand.run(['--runtime', 'onnx', '--weights', 'w.safetensors', '--input', 'v.npy'])).rejects.toThrow(/--runtime onnx needs --weights <model.onnx>/);
+    await expect(predictCommand.run(['--arch', 'resnet3d-18', '--weights', 'm.onnx', '--input', 'v.npy'])).rejects.toThrow(/is an ONNX model; add --runtime onnx/);
+    await expect(predictCommand.run(['--weights', 'w.safetensors', '--input', 'v.npy'])).rejects.toThrow(/--arch is required/);
   });
 
   it('documents every flag and the JSON it prints', () => {
-    for (const flag of ['--arch', '--weights', '--input', '--num-classes', '--backend', '--json', '--explain', 'mst-resnet18', 'resnet3d-101']) {
+    for (const flag of ['--arch', '--weights', '--runtime', '--input', '--num-classes', '--backend', '--json', '--explain', '--manifest', '--out', '--shard', '--workers', '--split', '--no-explain', '--saliency', 'mst-resnet18', 'resnet3d-101']) {
       expect(predictCommand.usage).toContain(flag);
     }
   });
@@ -59,7 +65,9 @@ describe('mst-ts predict: end to end', () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-predict-'));
     fs.writeFileSync(path.join(dir, 'v.npy'), npyBytes(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 7)), [3, 32, 32]));
-    fs.writeFileSync(path.join(dir, 'flat.npy'), npyBytes(new Float32Array(32 * 32), [32, 32]));
+    // An axial affine already in mst-ts's canonical orientation ('SPL'): read back voxel for voxel.
+    const axial = [[0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]];
+    fs.writeFileSync(path.join(dir, 'v.nii.gz'), encodeNifti({ data: Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 7)), shape: [3, 32, 32], affine: axial }));
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -84,9 +92,15 @@ describe('mst-ts predict: end to end', () => {
     json.logits.forEach((l, i) => expect(l).toBeCloseTo(direct.logits[i], 5));
     expect(json.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
 
+    // Any volume readVolume reads: the same voxels as NIfTI give the same prediction.
+    const { code: niiCode, text: niiText } = await captureStdout(() =>
+      predictCommand.run(['--arch', 'mst-resnet18', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.nii.gz'), '--json']),
+    );
+    expect(niiCode).toBe(0);
+    expect((JSON.parse(niiText) as { logits: number[] }).logits).toEqual(json.logits);
     await expect(
-      predictCommand.run(['--arch', 'mst-resnet18', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'flat.npy'), '--json']),
-    ).rejects.toThrow(/expected a volume \[D, H, W\], got shape \[32, 32\]/);
+      predictCommand.run(['--arch', 'mst-resnet18', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'missing.nii.gz'), '--json']),
+    ).rejects.toThrow(/cannot read '.*missing.nii.gz': no such file/);
     await expect(
       predictCommand.run(['--arch', 'mst-resnet18', '--num-classes', '3', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.npy')]),
     ).rejects.toThrow(/mis-shaped keys: linear.weight: expected \[3,512\], got \[2,512\]/);

@@ -1,28 +1,76 @@
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
-import { setBackend, useDefaultBackend } from '../backend';
-import { explainJsonFields } from '../explain/explain_json';
-import { npyToTensor, readNpy } from '../io/npy';
-import { loadRegistryModel, MODEL_REGISTRY, predictVolume } from '../models/registry';
+import { readVolume } from '../io/read_volume';
+import { MODEL_REGISTRY } from '../models/registry';
+import { formatCohortSummary, runCohort } from './cohort';
+import { parseShard, type Shard } from './cohort_plan';
+import { loadVolumePredictor, RUNTIMES, type PredictorSpec, type Runtime } from './cohort_predictor';
+import { useBackend } from './cohort_runner';
 import { UsageError, type CliCommand } from './command';
 
-const USAGE = `Usage: mst-ts predict --arch <name> --weights <file.safetensors> --input <volume.npy> [options]
+const USAGE = `Usage: mst-ts predict --arch <name> --weights <file.safetensors> --input <volume> [options]
+       mst-ts predict --arch <name> --weights <file.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
+       mst-ts predict --runtime onnx --weights <model.onnx> (--input <volume> | --manifest cases.csv --out <dir>)
 
-Classifies one volume with a trained model.
+Classifies one volume (--input), or a whole cohort (--manifest) with one result file per case.
 
 Options:
-  --arch <name>          architecture (required): ${[...MODEL_REGISTRY.keys()].join(', ')}
-  --weights <file>       PyTorch-named weights as .safetensors (required; loaded strictly)
-  --input <file>         the volume as a .npy array [D, H, W], slices along the first axis (required;
-                         any numeric dtype, converted to float32)
-  --num-classes <n>      output classes of the model (default 2)
+  --arch <name>          architecture (required with --runtime tfjs): ${[...MODEL_REGISTRY.keys()].join(', ')}
+  --weights <file>       PyTorch-named weights as .safetensors (tfjs; loaded strictly), or the .onnx
+                         file (onnx) (required)
+  --runtime <r>          tfjs (default) or onnx: the exported graph through onnxruntime-node (an
+                         optional dependency: ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm i onnxruntime-node)
+  --input <path>         one volume: .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array [D, H, W]
+                         with slices along the first axis (read as mst-ts readVolume does: any
+                         numeric dtype, converted to float32; a 2D array is one slice)
+  --num-classes <n>      output classes of the model (default 2; with a manifest, labels must be
+                         in [0, n))
   --backend <name>       tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
-  --json                 print {"arch": ..., "logits": [...], "probabilities": [...]} on one line
-  --explain              with --json, add explainMethod, sliceAttention [D] and planeAttention
-                         [D][h][w] (MST), or saliency [d][h][w] (ResNet3D), and saliencyShape
+  --json                 one volume: print {"arch": ..., "logits": [...], "probabilities": [...]} on
+                         one line ("arch" is null and "runtime": "onnx" is added with --runtime onnx
+                         and no --arch); a cohort: print the summary as JSON
+  --explain              one volume, with --json: add explainMethod, sliceAttention [D] and
+                         planeAttention [D][h][w] (MST), or saliency [d][h][w] (ResNet3D), and
+                         saliencyShape (onnx: from the graph's attention outputs, an error without)
   -h, --help             this text
 
-Without --json it prints the arch, the logits and the probabilities as text.`;
+Cohort options (--manifest):
+  --manifest <csv>       cases: columns id, path (relative to the CSV's folder), and optionally label,
+                         mask, fold, split (the training manifest's format; label may be absent)
+  --out <dir>            output folder, created if missing (required with --manifest)
+  --shard <k/n>          predict only shard k of n (k 0-based, e.g. $SLURM_ARRAY_TASK_ID with
+                         --array=0-(n-1), or Kubernetes' $JOB_COMPLETION_INDEX): the cases whose
+                         id's FNV-1a hash modulo n is k. It depends on the id only (not the row
+                         order), so every case is in exactly one shard
+  --workers <n>          worker threads, each with its own backend and copy of the model (default 1:
+                         no worker thread)
+  --split <s>            only the rows of the manifest's split column equal to s (train, val, test)
+  --no-explain           leave the slice attention out of the JSON (by default it is in, for MST)
+  --saliency             also write <stem>.saliency.nii.gz: the model's explanation (attention for
+                         MST-DINOv2, Grad-CAM++ for ResNets) upsampled to the input, with its affine
+
+Writes to <dir>, each file atomically, one case at a time:
+  <stem>.json            {"id", "label" (when the manifest has one), "prediction" (argmax class),
+                         "probabilities", "logits", "sliceAttention" [D], "saliency" (file name),
+                         "shape", "input", "index" (manifest row), "cohortSize", "shard", "model",
+                         "seconds"}; <stem> is the id where it is a safe file name ([A-Za-z0-9._-],
+                         not starting with . _ or -), otherwise its safe characters + "@" + 16 hex
+                         digits of its SHA-256 (no id can write outside <dir>)
+  _summary.json          done, skipped (already done), failed (with errors), seconds per case
+                         (_summary.shard-k-of-n.json with --shard)
+A rerun skips cases whose JSON exists (a folder never mixes models: a rerun with other weights is an
+error). A case that fails (unreadable or corrupt volume, model error) is reported and skipped, and
+listed in the summary; the exit code is then 1. Join the shards with mst-ts merge.
+
+Without --json, one volume prints the arch, the logits and the probabilities as text.`;
+
+const COHORT_ONLY = ['out', 'shard', 'workers', 'split', 'no-explain', 'saliency'] as const;
+
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n > 0)) throw new UsageError(`predict: ${flag} must be a positive integer, got '${value}'`);
+  return n;
+}
 
 async function run(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -32,51 +80,96 @@ async function run(argv: string[]): Promise<number> {
       options: {
         arch: { type: 'string' },
         weights: { type: 'string' },
+        runtime: { type: 'string' },
         input: { type: 'string' },
+        manifest: { type: 'string' },
+        out: { type: 'string' },
+        shard: { type: 'string' },
+        workers: { type: 'string' },
+        split: { type: 'string' },
         'num-classes': { type: 'string' },
         backend: { type: 'string' },
         json: { type: 'boolean', default: false },
         explain: { type: 'boolean', default: false },
+        'no-explain': { type: 'boolean', default: false },
+        saliency: { type: 'boolean', default: false },
       },
       strict: true,
     }));
   } catch (e) {
     throw new UsageError(`predict: ${(e as Error).message}\n\n${USAGE}`);
   }
-  const arch = values.arch as string | undefined;
-  const weights = values.weights as string | undefined;
-  const input = values.input as string | undefined;
-  for (const [flag, v] of [['--arch', arch], ['--weights', weights], ['--input', input]] as const) {
-    if (!v) throw new UsageError(`predict: ${flag} is required\n\n${USAGE}`);
-  }
+  const str = (k: string) => values[k] as string | undefined;
+  const runtime = (str('runtime') ?? 'tfjs') as Runtime;
+  if (!RUNTIMES.includes(runtime)) throw new UsageError(`predict: --runtime must be ${RUNTIMES.join(' or ')}, got '${runtime}'`);
+  const [arch, weights, input, manifest] = [str('arch'), str('weights'), str('input'), str('manifest')];
+  if (runtime === 'tfjs' && !arch) throw new UsageError(`predict: --arch is required\n\n${USAGE}`);
+  if (!weights) throw new UsageError(`predict: --weights is required\n\n${USAGE}`);
+  if (!input && !manifest) throw new UsageError(`predict: --input is required (or --manifest for a cohort)\n\n${USAGE}`);
+  if (input && manifest) throw new UsageError('predict: give --input (one volume) or --manifest (a cohort), not both');
+  if (arch !== undefined && !MODEL_REGISTRY.has(arch)) throw new UsageError(`predict: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
+  const isOnnx = /\.onnx$/i.test(weights);
+  if (runtime === 'onnx' && !isOnnx) throw new UsageError(`predict: --runtime onnx needs --weights <model.onnx>, got '${weights}'`);
+  if (runtime === 'tfjs' && isOnnx) throw new UsageError(`predict: '${weights}' is an ONNX model; add --runtime onnx`);
+  const numClasses = positiveInt(str('num-classes'), '--num-classes', 2);
+  const spec: PredictorSpec = { runtime, weights, ...(arch ? { arch } : {}), numClasses };
+
+  if (manifest) return runCohortCommand(values, spec, manifest);
+  for (const k of COHORT_ONLY) if (values[k]) throw new UsageError(`predict: --${k} applies to a cohort (--manifest), not to --input`);
   if (values.explain && !values.json) throw new UsageError('predict: --explain needs --json (the maps are written as JSON fields)');
-  if (!MODEL_REGISTRY.has(arch as string)) throw new UsageError(`predict: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
-  const numClasses = values['num-classes'] === undefined ? 2 : Number(values['num-classes']);
-  if (!(Number.isInteger(numClasses) && numClasses > 0)) throw new UsageError(`predict: --num-classes must be a positive integer, got '${values['num-classes']}'`);
 
-  if (values.backend) await setBackend(values.backend as string);
-  else await useDefaultBackend();
-
-  const npy = await readNpy(input as string);
-  if (npy.shape.length !== 3) throw new Error(`predict: ${input}: expected a volume [D, H, W], got shape [${npy.shape.join(', ')}]`);
-  const model = await loadRegistryModel(arch as string, weights as string, { numClasses });
-  const volume = npyToTensor(npy, 'float32');
+  await useBackend(str('backend'));
+  const scan = await readVolume(input as string);
+  const volume = { data: scan.data, shape: [scan.shape[0], scan.shape[1], scan.shape[2]] as [number, number, number] };
+  const predictor = await loadVolumePredictor(spec);
   try {
-    const { logits, probabilities } = await predictVolume(model, volume);
-    const explained = values.explain ? await explainJsonFields(model, volume) : {};
-    if (values.json) process.stdout.write(`${JSON.stringify({ arch, logits, probabilities, ...explained })}\n`);
-    else process.stdout.write(`arch: ${arch}\nlogits: ${logits.join(' ')}\nprobabilities: ${probabilities.join(' ')}\n`);
+    const { logits, probabilities } = await predictor.predict(volume);
+    const explained = values.explain ? await predictor.explainJson(volume) : {};
+    const head = runtime === 'onnx' ? { arch: arch ?? null, runtime } : { arch };
+    if (values.json) process.stdout.write(`${JSON.stringify({ ...head, logits, probabilities, ...explained })}\n`);
+    else process.stdout.write(`arch: ${arch ?? `(onnx) ${weights}`}\nlogits: ${logits.join(' ')}\nprobabilities: ${probabilities.join(' ')}\n`);
   } finally {
-    tf.dispose(volume);
-    model.dispose();
+    await predictor.dispose();
   }
   return 0;
 }
 
-/** `mst-ts predict`: one volume through a registry model with weights from a safetensors file. */
+async function runCohortCommand(values: Record<string, string | boolean | undefined>, spec: PredictorSpec, manifest: string): Promise<number> {
+  const out = values.out as string | undefined;
+  if (!out) throw new UsageError(`predict: --manifest needs --out <dir>\n\n${USAGE}`);
+  if (values.explain && values['no-explain']) throw new UsageError('predict: --explain and --no-explain contradict each other');
+  if (values['no-explain'] && values.saliency) throw new UsageError('predict: --saliency is an explanation; drop --no-explain');
+  let shard: Shard | undefined;
+  if (values.shard !== undefined) {
+    try {
+      shard = parseShard(values.shard as string);
+    } catch (e) {
+      throw new UsageError(`predict: ${(e as Error).message}`);
+    }
+  }
+  const split = values.split as string | undefined;
+  if (split !== undefined && !['train', 'val', 'test'].includes(split)) throw new UsageError(`predict: --split must be train, val or test, got '${split}'`);
+  const summary = await runCohort({
+    manifest,
+    outDir: out,
+    spec,
+    backend: values.backend as string | undefined,
+    shard,
+    split,
+    workers: positiveInt(values.workers as string | undefined, '--workers', 1),
+    sliceAttention: !values['no-explain'],
+    saliency: values.saliency as boolean,
+    progress: process.stderr,
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
+  else process.stdout.write(formatCohortSummary(summary));
+  return summary.failed.length > 0 ? 1 : 0;
+}
+
+/** `mst-ts predict`: one volume, or a cohort from a manifest, through a registry model or an ONNX graph. */
 export const predictCommand: CliCommand = {
   name: 'predict',
-  summary: 'classify one .npy volume with a trained model (--arch, --weights, --input)',
+  summary: 'classify one volume (--input) or a cohort (--manifest, --out; resumable, --shard k/n, --workers N) with a trained model',
   usage: USAGE,
   run,
 };

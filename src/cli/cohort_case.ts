@@ -1,0 +1,132 @@
+/**
+ * One case of a cohort run: read the volume, predict (and explain), write the result files
+ * atomically. Shared by the main thread and the worker threads.
+ */
+import * as fs from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { writeFileAtomic } from '../io/files';
+import { writeNifti } from '../io/nifti';
+import { readVolume } from '../io/read_volume';
+import type { CohortCase } from './cohort_plan';
+import { caseFiles } from './cohort_plan';
+import type { Runtime, VolumePredictor } from './cohort_predictor';
+
+/** The model a result was made with, compared on a rerun so one folder never mixes models. */
+export interface ModelStamp {
+  runtime: Runtime;
+  arch?: string;
+  /** File name of the weights (not the path, which differs between machines of a job array). */
+  weights: string;
+  /** Output classes of a tfjs model (an ONNX graph fixes its own). */
+  numClasses?: number;
+}
+
+/** The `<stem>.json` of a case (small: the slice attention is the only per-slice field). */
+export interface CaseRecord {
+  id: string;
+  /** The manifest's label, when it has one. */
+  label?: number;
+  /** Predicted class: the argmax of the probabilities. */
+  prediction: number;
+  probabilities: number[];
+  logits: number[];
+  /** Slice attention `[D]` (MST), summing to 1. */
+  sliceAttention?: number[];
+  /** File name of the saliency volume, next to this file (with `--saliency`). */
+  saliency?: string;
+  /** The explanation method of the saliency volume. */
+  saliencyMethod?: string;
+  /** Shape `[D, H, W]` of the input as read. */
+  shape: number[];
+  /** The input volume's path. */
+  input: string;
+  /** 0-based row of the case in the manifest (after any split filter). */
+  index: number;
+  /** Cases in the whole cohort (every shard), so a merge can tell what is missing. */
+  cohortSize: number;
+  /** `k/n` when the run was sharded. */
+  shard?: string;
+  model: ModelStamp;
+  /** Seconds spent on this case (read, predict, explain, write). */
+  seconds: number;
+}
+
+/** Where and how a run writes its cases. */
+export interface CaseContext {
+  outDir: string;
+  /** Include the slice attention in the JSON (when the model gives it). */
+  sliceAttention: boolean;
+  /** Write `<stem>.saliency.nii.gz`. */
+  saliency: boolean;
+  cohortSize: number;
+  shard?: string;
+  model: ModelStamp;
+}
+
+/**
+ * Predicts one case and writes its files: the saliency volume first (when asked), then
+ * `<stem>.json`, each atomically, so an existing JSON means the case is complete. Errors (an
+ * unreadable or corrupt volume, a model error) propagate with the case's manifest line.
+ */
+export async function processCase(predictor: VolumePredictor, c: CohortCase, stem: string, ctx: CaseContext): Promise<CaseRecord> {
+  const started = Date.now();
+  try {
+    const volume = await readVolume(c.path);
+    const shape: [number, number, number] = [volume.shape[0], volume.shape[1], volume.shape[2]];
+    const out = await predictor.predict({ data: volume.data, shape }, { sliceAttention: ctx.sliceAttention, saliency: ctx.saliency });
+    const files = caseFiles(ctx.outDir, stem);
+    if (ctx.saliency && out.saliency) {
+      await writeNifti(files.saliency, { data: out.saliency, shape, affine: volume.affine }, { description: `mst-ts ${out.saliencyMethod ?? ''} saliency`.slice(0, 79) });
+    }
+    const p = out.probabilities;
+    const record: CaseRecord = {
+      id: c.id,
+      ...(c.label !== undefined ? { label: c.label } : {}),
+      prediction: p.indexOf(Math.max(...p)),
+      probabilities: p,
+      logits: out.logits,
+      ...(out.sliceAttention ? { sliceAttention: out.sliceAttention } : {}),
+      ...(ctx.saliency && out.saliency ? { saliency: nodePath.basename(files.saliency), saliencyMethod: out.saliencyMethod } : {}),
+      shape,
+      input: c.path,
+      index: c.index,
+      cohortSize: ctx.cohortSize,
+      ...(ctx.shard ? { shard: ctx.shard } : {}),
+      model: ctx.model,
+      seconds: 0,
+    };
+    record.seconds = (Date.now() - started) / 1000;
+    await writeFileAtomic(files.json, `${JSON.stringify(record)}\n`);
+    return record;
+  } catch (e) {
+    throw new Error(`${c.where}: case '${c.id}': ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The record of a case an earlier run finished, or null: its JSON exists, parses, names this case,
+ * and (with `saliency`) its saliency volume exists too.
+ */
+export async function finishedCase(outDir: string, c: CohortCase, stem: string, saliency: boolean): Promise<CaseRecord | null> {
+  const files = caseFiles(outDir, stem);
+  let record: CaseRecord;
+  try {
+    record = JSON.parse(await fs.readFile(files.json, 'utf8')) as CaseRecord;
+  } catch {
+    return null;
+  }
+  if (record?.id !== c.id || !Array.isArray(record.probabilities)) return null;
+  if (saliency) {
+    try {
+      await fs.access(files.saliency);
+    } catch {
+      return null;
+    }
+  }
+  return record;
+}
+
+/** Whether two model stamps name the same model. */
+export function sameModel(a: ModelStamp, b: ModelStamp): boolean {
+  return a.runtime === b.runtime && (a.arch ?? '') === (b.arch ?? '') && a.weights === b.weights && a.numClasses === b.numClasses;
+}

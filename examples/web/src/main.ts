@@ -77,6 +77,7 @@ function options(): PreprocessOptions {
 function analyseNow(): void {
   if (!scanRefs || !modelRefs) return;
   runId += 1;
+  ui.result.dataset.run = String(runId);
   showError(null);
   setStatus('running');
   ui.progress.value = 0;
@@ -106,6 +107,8 @@ worker.onmessage = (e: MessageEvent<WorkerReply>) => {
   } else if (msg.type === 'error') {
     setStatus('error');
     ui.stage.textContent = '';
+    ui.prediction.textContent = '-';
+    for (const key of ['probabilities', 'logits', 'predictedClass', 'sliceAttention']) delete ui.result.dataset[key];
     showError(`${STAGE_WHAT[msg.stage] ?? `Failed while ${msg.stage}`}: ${msg.message}`);
   } else if (msg.type === 'result') {
     ui.stage.textContent = `done in ${msg.seconds.toFixed(2)} s`;

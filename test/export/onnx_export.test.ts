@@ -7,14 +7,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadOnnxModel, type OnnxVolumeModel } from '../../src/export/onnx_predict';
 import { toOnnxBytes, type OnnxExportableModel, type OnnxExportOptions } from '../../src/export/to_onnx';
-import { mstSaliency } from '../../src/explain/mst_saliency';
-import { DinoVisionTransformer } from '../../src/models/dinov2';
+import { mstSaliency, type MstAttention } from '../../src/explain/mst_saliency';
+import { BatchNorm } from '../../src/layers/batch_norm';
+import { DinoVisionTransformer, dinov2_vits14, type DinoVisionTransformerOptions } from '../../src/models/dinov2';
 import { MedicalSliceTransformer } from '../../src/models/medical_slice_transformer';
 import { resnet2d18 } from '../../src/models/resnet2d';
-import { resnet3d18 } from '../../src/models/resnet3d';
+import { ResNet3D, resnet3d18 } from '../../src/models/resnet3d';
 import { disposeStateDict, type Module } from '../../src/nn/module';
 import { stateDictFromSpec, stateDictFromSpecFile, type WeightSpec } from '../fixture_weights';
-import { fixturePath } from '../helpers';
+import { FULL, fixturePath } from '../helpers';
+
+const full = FULL ? it : it.skip;
 
 // Exported fixture models run in onnxruntime-node and must give the tfjs model's numbers.
 
@@ -32,6 +35,29 @@ function loadMstSpec(model: Module, name: string): tf.Tensor {
   disposeStateDict(sd);
   const inputs = stateDictFromSpec(spec.inputs);
   return inputs.x;
+}
+
+/** A DINOv2 with the weights of a test/fixtures/dinov2 spec (imgSize 20, patch 4: a 5x5 positional grid). */
+function loadDinov2Spec(name: string, arch: Partial<DinoVisionTransformerOptions>): DinoVisionTransformer {
+  const model = new DinoVisionTransformer({ embedDim: 16, depth: 2, numHeads: 2, imgSize: 20, patchSize: 4, ...arch });
+  const sd = stateDictFromSpecFile('dinov2', `${name}.json`);
+  model.loadStateDict(sd);
+  disposeStateDict(sd);
+  return model;
+}
+
+/** Non-trivial BatchNorm statistics and affine parameters, seeded. */
+function randomiseBatchNorm(model: Module): void {
+  tf.tidy(() => {
+    model.namedModules().forEach(([, m], i) => {
+      if (!(m instanceof BatchNorm)) return;
+      const c = m.numFeatures;
+      m.weight.assign(tf.randomUniform([c], 0.5, 1.5, 'float32', 4 * i));
+      m.bias.assign(tf.randomUniform([c], -0.2, 0.2, 'float32', 4 * i + 1));
+      m.runningMean.assign(tf.randomUniform([c], -0.2, 0.2, 'float32', 4 * i + 2));
+      m.runningVar.assign(tf.randomUniform([c], 0.5, 2, 'float32', 4 * i + 3));
+    });
+  });
 }
 
 async function exportAndLoad(model: OnnxExportableModel, name: string, options: OnnxExportOptions = {}): Promise<OnnxVolumeModel> {
@@ -94,6 +120,191 @@ describe('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
     expect(tf.memory().numTensors).toBe(before);
     await onnx.dispose();
     x.dispose();
+    model.dispose();
+  });
+
+  it('MST with a slim ResNet2D encoder (model.* keys, BatchNorm statistics): logits and slice attention to 1e-4, height and width dynamic', async () => {
+    const encoder = resnet2d18({ feedForward: false, blockInplanes: [4, 8, 8, 16], seed: 2 });
+    const model = new MedicalSliceTransformer({ encoder, numClasses: 2, encoderName: 'model', encoderAttention: false, seed: 4 }).eval();
+    randomiseBatchNorm(model);
+    const before = tf.memory().numTensors;
+    const onnx = await exportAndLoad(model, 'mst_resnet_slim', { attention: true });
+    for (const [d, h, w] of [[3, 32, 32], [5, 40, 28]]) {
+      const x = tf.randomUniform([1, d, h, w], -2, 2, 'float32', d);
+      const out = model.forward(x, { attention: true });
+      const pred = await onnx.predict(await volumeOf(x, 0));
+      expect(maxDiff(pred.logits, await out.logits.data())).toBeLessThan(1e-4);
+      const rows = tf.tidy(() => tf.slice(out.sliceAttention as tf.Tensor, [0, 0, 0, 1], [1, 16, 1, d]));
+      expect(pred.extra.slice_attention_heads.dims).toEqual([1, 16, d]);
+      expect(maxDiff(pred.extra.slice_attention_heads.data, await rows.data())).toBeLessThan(1e-4);
+      expect(Object.keys(pred.extra).sort()).toEqual(['slice_attention', 'slice_attention_heads']);
+      tf.dispose([x, rows, out.logits, out.sliceAttention as tf.Tensor]);
+    }
+    await onnx.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('MST-DINOv2 with registers, SwiGLU, antialiased pos-embed resize, bottleneck and sinusoidal slice embedding: any slice count', async () => {
+    const encoder = loadDinov2Spec('tiny_swiglu_reg', { embedDim: 24, depth: 2, numHeads: 3, ffnLayer: 'swiglu', numRegisters: 4, interpolateOffset: 0, interpolateAntialias: true });
+    const model = new MedicalSliceTransformer({ encoder, numClasses: 3, bottleneck: true, heads: 3, positionalEmbedding: 'sinusoidal', seed: 5 }).eval();
+    const onnx = await exportAndLoad(model, 'mst_dino_reg', { attention: true, imageSize: [12, 16], zeroFirstPatch: true });
+    for (const d of [2, 5]) {
+      const x = tf.randomUniform([1, d, 12, 16], -2, 2, 'float32', d);
+      const out = model.forward(x, { attention: true });
+      const pred = await onnx.predict(await volumeOf(x, 0));
+      expect(maxDiff(pred.logits, await out.logits.data())).toBeLessThan(1e-4);
+      const s = mstSaliency(out as MstAttention, { zeroFirstPatch: true });
+      expect(pred.extra.saliency.dims).toEqual([1, d, 3, 4]);
+      expect(maxDiff(pred.extra.slice_attention.data, await s.sliceAttention.data())).toBeLessThan(1e-4);
+      expect(maxDiff(pred.extra.plane_attention.data, await s.planeAttention.data())).toBeLessThan(1e-4);
+      expect(maxDiff(pred.extra.saliency.data, await s.saliency.data())).toBeLessThan(1e-4);
+      tf.dispose([x, out.logits, out.sliceAttention as tf.Tensor, out.planeAttention as tf.Tensor, ...(out.encoderAttentions ?? []), s.sliceAttention, s.planeAttention, s.saliency]);
+    }
+    await onnx.dispose();
+    model.dispose();
+  });
+
+  it.each([
+    ['learned slice embedding, dynamic slices', { positionalEmbedding: 'learned' }, {}],
+    ['learned slice embedding, fixed 3 slices', { positionalEmbedding: 'learned' }, { numSlices: 3 }],
+    ['linear fusion', { sliceFusion: 'linear', numSlices: 3 }, {}],
+    ['average fusion', { sliceFusion: 'average' }, {}],
+  ] as const)('MST-DINOv2 (tiny, MLP) with %s: logits to 1e-4', async (_name, mstOptions, exportOptions) => {
+    const encoder = loadDinov2Spec('tiny_mlp', { embedDim: 16, depth: 2, numHeads: 2 });
+    const model = new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 4, seed: 3, ...mstOptions }).eval();
+    const onnx = await exportAndLoad(model, 'mst_dino_mlp', { imageSize: [12, 16], ...exportOptions });
+    const x = tf.randomUniform([1, 3, 12, 16], -2, 2, 'float32', 11);
+    const logits = model.forward(x).logits;
+    const pred = await onnx.predict(await volumeOf(x, 0));
+    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-4);
+    expect(pred.extra).toEqual({});
+    tf.dispose([x, logits]);
+    await onnx.dispose();
+    model.dispose();
+  });
+
+  it('ResNet3D (basic blocks, BatchNorm statistics): logits to 1e-4; the model method writes the file atomically', async () => {
+    const model = new ResNet3D({ block: 'basic', layers: [1, 1, 1, 1], blockInplanes: [4, 8, 8, 8], numClasses: 3, seed: 9 }).eval();
+    randomiseBatchNorm(model);
+    const x = tf.randomNormal([1, 10, 24, 20], 0, 1, 'float32', 3);
+    const before = tf.memory().numTensors;
+    const file = path.join(dir, 'resnet3d_slim.onnx');
+    await model.exportOnnx(file);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    const onnx = await loadOnnxModel(file, { threads: 1 });
+    const logits = model.forward(x);
+    const pred = await onnx.predict(await volumeOf(x, 0));
+    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-4);
+    expect(pred.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    logits.dispose();
+    await onnx.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    model.dispose();
+  });
+
+  it("ResNet3D with bottlenecks and MONAI's shortcut 'A' (strided identity, zero channels): logits to 1e-4", async () => {
+    const model = new ResNet3D({ block: 'bottleneck', layers: [1, 1, 1, 1], blockInplanes: [4, 4, 8, 8], shortcutType: 'A', numClasses: 2, seed: 7 }).eval();
+    randomiseBatchNorm(model);
+    const onnx = await exportAndLoad(model, 'resnet3d_a', { numSlices: 9 });
+    const x = tf.randomNormal([1, 9, 20, 24], 0, 1, 'float32', 2);
+    const logits = model.forward(x);
+    const pred = await onnx.predict(await volumeOf(x, 0));
+    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-4);
+    tf.dispose([x, logits]);
+    await onnx.dispose();
+    model.dispose();
+  });
+});
+
+describe('toOnnxBytes refuses what it cannot export', () => {
+  it('names the problem', async () => {
+    const resnet = resnet3d18({ numClasses: 2, skipInit: true, blockInplanes: [2, 2, 2, 2] });
+    await expect(toOnnxBytes(resnet, { attention: true })).rejects.toThrow(/ResNet3D has no attention/);
+    await expect(toOnnxBytes(resnet, { numSlices: 0 })).rejects.toThrow(/numSlices must be a positive integer/);
+    resnet.dispose();
+    const dino = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 16, depth: 1, numHeads: 2, imgSize: 20, patchSize: 4 }), numClasses: 2 });
+    await expect(toOnnxBytes(dino, { imageSize: [13, 16] })).rejects.toThrow(/multiple of the patch size 4/);
+    await expect(toOnnxBytes(dino, { imageSize: [12, 16], numSlices: 3 })).resolves.toBeInstanceOf(Uint8Array);
+    dino.dispose();
+    const average = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false, blockInplanes: [4, 4, 4, 4] }), numClasses: 2, sliceFusion: 'average', encoderAttention: false });
+    await expect(toOnnxBytes(average, { attention: true })).rejects.toThrow(/no attention maps to export/);
+    average.dispose();
+  });
+});
+
+describe('loadOnnxModel', () => {
+  it('checks the volume and the file', async () => {
+    await expect(loadOnnxModel(path.join(dir, 'missing.onnx'))).rejects.toThrow(/missing\.onnx/);
+    const model = resnet3d18({ numClasses: 2, blockInplanes: [2, 2, 2, 2], skipInit: true });
+    const onnx = await exportAndLoad(model, 'small3d');
+    await expect(onnx.predict({ data: new Float32Array(10), shape: [2, 2, 2] })).rejects.toThrow(/needs 8 values, got 10/);
+    await onnx.dispose();
+    await expect(onnx.predict({ data: new Float32Array(8), shape: [2, 2, 2] })).rejects.toThrow(/disposed/);
+    model.dispose();
+  });
+});
+
+describe('full-size models (MST_FULL)', () => {
+  full('MST with a ResNet-18 encoder (fixture weights, model.* keys): logits and slice attention to 1e-4, height and width dynamic', async () => {
+    const model = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false }), numClasses: 2, encoderName: 'model', encoderAttention: false }).eval();
+    const x = loadMstSpec(model, 'mst_resnet18.json'); // [1, 3, 32, 32]
+    const before = tf.memory().numTensors;
+    const onnx = await exportAndLoad(model, 'mst_resnet18', { attention: true });
+    const bigger = tf.tidy(() => tf.tile(x, [1, 2, 1, 2]).slice([0, 0, 0, 0], [1, 5, 32, 40]));
+    for (const input of [x, bigger]) {
+      const out = model.forward(input, { attention: true });
+      const pred = await onnx.predict(await volumeOf(input, 0));
+      expect(maxDiff(pred.logits, await out.logits.data())).toBeLessThan(1e-4);
+      const d = input.shape[1];
+      const rows = tf.tidy(() => tf.slice(out.sliceAttention as tf.Tensor, [0, 0, 0, 1], [1, 16, 1, d]));
+      expect(pred.extra.slice_attention_heads.dims).toEqual([1, 16, d]);
+      expect(maxDiff(pred.extra.slice_attention_heads.data, await rows.data())).toBeLessThan(1e-4);
+      expect(Object.keys(pred.extra).sort()).toEqual(['slice_attention', 'slice_attention_heads']);
+      tf.dispose([rows, out.logits, out.sliceAttention as tf.Tensor]);
+    }
+    bigger.dispose();
+    await onnx.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    model.dispose();
+  });
+
+  full('ResNet3D-18 (MONAI fixture weights, 16x64x64): logits to 1e-4', async () => {
+    const model = resnet3d18({ numClasses: 3 }).eval();
+    const sd = stateDictFromSpecFile('resnet', 'resnet3d18_spec.json');
+    model.loadStateDict(sd);
+    disposeStateDict(sd);
+    const input = stateDictFromSpecFile('resnet', 'resnet3d18_input_spec.json').input; // [1, 16, 64, 64, 1]
+    const x = tf.reshape(input, [1, 16, 64, 64]);
+    const before = tf.memory().numTensors;
+    const onnx = await exportAndLoad(model, 'resnet3d18');
+    const logits = model.forward(x);
+    const pred = await onnx.predict(await volumeOf(x, 0));
+    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-4);
+    expect(pred.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    logits.dispose();
+    await onnx.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([input, x]);
+    model.dispose();
+  });
+
+  full('MST-DINOv2-S/14 at 224x224 (fixture weights, 3 slices): logits and attention to 1e-4', async () => {
+    const model = new MedicalSliceTransformer({ encoder: dinov2_vits14(), numClasses: 2 }).eval();
+    const x = loadMstSpec(model, 'mst_dinov2_s.json'); // [1, 3, 224, 224]
+    const onnx = await exportAndLoad(model, 'mst_dinov2_s', { attention: true });
+    const out = model.forward(x, { attention: true });
+    const pred = await onnx.predict(await volumeOf(x, 0));
+    expect(maxDiff(pred.logits, await out.logits.data())).toBeLessThan(1e-4);
+    const s = mstSaliency(out as MstAttention);
+    expect(pred.extra.plane_attention.dims).toEqual([1, 3, 16, 16]);
+    expect(maxDiff(pred.extra.slice_attention.data, await s.sliceAttention.data())).toBeLessThan(1e-4);
+    expect(maxDiff(pred.extra.plane_attention.data, await s.planeAttention.data())).toBeLessThan(1e-4);
+    expect(maxDiff(pred.extra.plane_attention_heads.data, await (out.planeAttention as tf.Tensor).data())).toBeLessThan(1e-4);
+    tf.dispose([x, out.logits, out.sliceAttention as tf.Tensor, out.planeAttention as tf.Tensor, ...(out.encoderAttentions ?? []), s.sliceAttention, s.planeAttention, s.saliency]);
+    await onnx.dispose();
     model.dispose();
   });
 });

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeExplanation, explainVolume } from '../explain/explain_volume';
 import { explainJsonFields, type ExplainJsonFields } from '../explain/explain_json';
-import { mstSaliency, planeAttentionMap, sliceAttentionMap } from '../explain/mst_saliency';
+import { sliceAttentionMap } from '../explain/mst_saliency';
+import { trilinearUpsample } from '../explain/trilinear_upsample';
 import type { OnnxVolumeModel, OnnxVolumePrediction } from '../export/onnx_predict';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { loadRegistryModel, predictVolume, type VolumeClassifier } from '../models/registry';
@@ -129,13 +130,23 @@ class TfjsPredictor implements VolumePredictor {
 /** An output tensor of an ONNX run. */
 type OrtOutput = { data: Float32Array; dims: number[] };
 
-// Output names an ONNX export may give its attention maps (the exporter's snake_case first).
-const SLICE_OUTPUTS = ['slice_attention', 'sliceAttention'];
-const PLANE_OUTPUTS = ['plane_attention', 'planeAttention'];
+// The attention outputs of an export with `attention: true` (see `OnnxExportOptions.attention`):
+// slice_attention [1, D] (already head-averaged), plane_attention and saliency [1, D, rows, cols].
+const SLICE_OUTPUT = 'slice_attention';
+const PLANE_OUTPUT = 'plane_attention';
+const SALIENCY_OUTPUT = 'saliency';
 
-function findOutput(extra: OnnxVolumePrediction['extra'], names: string[]): OrtOutput | undefined {
-  const name = names.find((n) => extra[n] !== undefined);
-  return name === undefined ? undefined : extra[name];
+function nest3(data: ArrayLike<number>, [d, h, w]: number[]): number[][][] {
+  const flat = Array.from(data);
+  return Array.from({ length: d }, (_, i) => Array.from({ length: h }, (_, j) => flat.slice((i * h + j) * w, (i * h + j + 1) * w)));
+}
+
+/** A `[1, D, h, w]` output as `[D, h, w]`, checked against the volume's slice count. */
+function perSliceMap(name: string, out: OrtOutput, depth: number): number[] {
+  if (out.dims.length !== 4 || out.dims[0] !== 1 || out.dims[1] !== depth) {
+    throw new Error(`the ONNX output ${name} has dims [${out.dims.join(', ')}]; expected [1, ${depth}, rows, cols]`);
+  }
+  return out.dims.slice(1);
 }
 
 class OnnxPredictor implements VolumePredictor {
@@ -147,89 +158,45 @@ class OnnxPredictor implements VolumePredictor {
     private readonly model: OnnxVolumeModel,
   ) {}
 
-  private noAttention(what: string, needsPlane: boolean, extra: OnnxVolumePrediction['extra']): Error {
-    const wanted = needsPlane ? `${SLICE_OUTPUTS[0]} and ${PLANE_OUTPUTS[0]}` : SLICE_OUTPUTS[0];
+  private missing(what: string, names: string[], extra: OnnxVolumePrediction['extra']): Error {
     return new Error(
-      `${what} with --runtime onnx needs the model's attention outputs (${wanted}), but '${this.spec.weights}' has only: ` +
-        `${['logits', ...Object.keys(extra)].join(', ')}. Export the model with its attention outputs, or use --runtime tfjs`,
+      `${what} with --runtime onnx needs the model's ${names.join(' and ')} output${names.length > 1 ? 's' : ''}, but '${this.spec.weights}' has only: ` +
+        `${['logits', ...Object.keys(extra)].join(', ')}. Export it with attention outputs (exportOnnx(path, { attention: true }); ` +
+        `plane attention and saliency need a DINOv2 encoder), or use --runtime tfjs`,
     );
   }
 
   async predict(volume: VolumeInput, request: PredictRequest = {}): Promise<VolumeOutput> {
     const r = await this.model.predict(volume);
-    const slice = findOutput(r.extra, SLICE_OUTPUTS);
+    const slice = r.extra[SLICE_OUTPUT];
     this.hasSliceAttention = slice !== undefined;
     const out: VolumeOutput = { logits: r.logits, probabilities: r.probabilities };
+    if (request.sliceAttention && slice) out.sliceAttention = Array.from(slice.data);
     if (request.saliency) {
-      const plane = findOutput(r.extra, PLANE_OUTPUTS);
-      if (!slice || !plane) throw this.noAttention('--saliency', true, r.extra);
-      const s = await onnxSaliency(slice, plane, volume.shape);
-      if (request.sliceAttention) out.sliceAttention = s.sliceAttention;
-      out.saliency = s.saliency;
+      const low = r.extra[SALIENCY_OUTPUT];
+      if (!low) throw this.missing('--saliency', [SALIENCY_OUTPUT], r.extra);
+      const shape = perSliceMap(SALIENCY_OUTPUT, low, volume.shape[0]);
+      // Upsampled to the volume as explainVolume does (F.interpolate trilinear, align_corners false).
+      const up = tf.tidy(() => trilinearUpsample(tf.tensor3d(low.data, shape as [number, number, number]), { size: volume.shape }));
+      out.saliency = (await up.data()) as Float32Array;
+      up.dispose();
       out.saliencyMethod = 'attention';
-    } else if (request.sliceAttention && slice) {
-      out.sliceAttention = await onnxSliceAttention(slice);
     }
     return out;
   }
 
   async explainJson(volume: VolumeInput): Promise<ExplainJsonFields> {
     const r = await this.model.predict(volume);
-    const slice = findOutput(r.extra, SLICE_OUTPUTS);
-    if (!slice) throw this.noAttention('--explain', false, r.extra);
-    const out: ExplainJsonFields = { explainMethod: 'attention', sliceAttention: await onnxSliceAttention(slice), saliencyShape: [...volume.shape] };
-    const plane = findOutput(r.extra, PLANE_OUTPUTS);
-    if (plane) {
-      const map = tf.tidy(() => tf.squeeze(planeAttentionMap(tf.tensor(plane.data, plane.dims), squareGrid(plane.dims)), [0]));
-      const flat = Array.from(await map.data());
-      const [d, h, w] = map.shape;
-      map.dispose();
-      out.planeAttention = Array.from({ length: d }, (_, i) => Array.from({ length: h }, (_, j) => flat.slice((i * h + j) * w, (i * h + j + 1) * w)));
-    }
+    const slice = r.extra[SLICE_OUTPUT];
+    if (!slice) throw this.missing('--explain', [SLICE_OUTPUT], r.extra);
+    const out: ExplainJsonFields = { explainMethod: 'attention', sliceAttention: Array.from(slice.data), saliencyShape: [...volume.shape] };
+    const plane = r.extra[PLANE_OUTPUT];
+    if (plane) out.planeAttention = nest3(plane.data, perSliceMap(PLANE_OUTPUT, plane, volume.shape[0]));
     return out;
   }
 
   async dispose(): Promise<void> {
     await this.model.dispose();
-  }
-}
-
-/**
- * The slice attention `[D]` of an ONNX attention output: full maps `[1, heads, 1+D, 1+D]` or CLS
- * rows `[1, heads, D]` (renormalised and head-averaged as {@link sliceAttentionMap}), or an already
- * reduced `[1, D]` / `[D]`.
- */
-export async function onnxSliceAttention(output: OrtOutput): Promise<number[]> {
-  const { data, dims } = output;
-  if (dims.length <= 2) return Array.from(data);
-  const t = tf.tidy(() => tf.reshape(sliceAttentionMap(tf.tensor(data, dims)), [-1]));
-  const out = Array.from(await t.data());
-  t.dispose();
-  return out;
-}
-
-/** The patch grid of CLS -> patch rows `[1, D, heads, P]`, assumed square (P = side^2). */
-function squareGrid(dims: number[]): [number, number] {
-  const p = dims[dims.length - 1];
-  const side = Math.round(Math.sqrt(p));
-  if (dims.length !== 4 || side * side !== p) {
-    throw new Error(`the ONNX plane attention output has dims [${dims.join(', ')}]; expected [1, D, heads, P] with a square patch grid (P = side^2)`);
-  }
-  return [side, side];
-}
-
-async function onnxSaliency(slice: OrtOutput, plane: OrtOutput, shape: [number, number, number]): Promise<{ sliceAttention: number[]; saliency: Float32Array }> {
-  if (slice.dims.length < 3) throw new Error(`--saliency needs the ONNX slice attention per head ([1, heads, D] or [1, heads, 1+D, 1+D]), got dims [${slice.dims.join(', ')}]`);
-  const grid = squareGrid(plane.dims);
-  const sw = tf.tensor(slice.data, slice.dims);
-  const pw = tf.tensor(plane.data, plane.dims);
-  try {
-    const s = mstSaliency({ sliceAttention: sw, planeAttention: pw, gridSize: grid }, { outputShape: shape });
-    const [a, b] = await Promise.all([s.sliceAttention.data(), (s.saliencyUpsampled as tf.Tensor).data()]);
-    tf.dispose([s.sliceAttention, s.planeAttention, s.saliency, s.saliencyUpsampled as tf.Tensor]);
-    return { sliceAttention: Array.from(a), saliency: b as Float32Array };
-  } finally {
-    tf.dispose([sw, pw]);
   }
 }
 

@@ -21,7 +21,7 @@ export class CohortProgress {
     private readonly now: () => number = () => Date.now(),
   ) {
     this.startedAt = now();
-    this.draw();
+    this.draw(true);
   }
 
   /** A case finished; `what` is a short description of its prediction. */

@@ -1,4 +1,5 @@
 import type { Shape3 } from '../data/sample';
+import type { ConvStemConfig } from '../layers/conv_stem';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { createModel, MODEL_REGISTRY } from '../models/registry';
@@ -13,6 +14,8 @@ export interface SmallArch {
   heads: number;
   patchSize: number;
   lr: number;
+  /** A convolutional stem in front of the patch embedding (see `ConvStem`); none by default. */
+  convStem?: ConvStemConfig;
 }
 
 /**
@@ -50,6 +53,7 @@ export function buildModel(arch: string, size: Shape3, seed: number): Classifier
       patchSize: small.patchSize,
       imgSize: size[1],
       inChannels: 1,
+      convStem: small.convStem,
       seed,
     });
     return new MedicalSliceTransformer({ encoder, numClasses: 2, heads: small.heads, seed: seed + 1 });

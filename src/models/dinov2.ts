@@ -4,6 +4,7 @@ import { normal } from '../nn/init';
 import { Dinov2Block, type FfnLayer } from '../layers/dinov2_block';
 import { LayerNorm } from '../layers/layer_norm';
 import { Linear } from '../layers/linear';
+import { ConvStem, type ConvStemConfig } from '../layers/conv_stem';
 import { PatchEmbed } from '../layers/patch_embed';
 import { PosEmbedCache } from '../layers/pos_embed_interpolation';
 import { swigluHiddenFeatures } from '../layers/swiglu_ffn';
@@ -41,6 +42,13 @@ export interface DinoVisionTransformerOptions {
   eps?: number;
   /** Seed of the initial weights (default 0). */
   seed?: number;
+  /**
+   * Not in DINOv2: a convolutional stem (3x3 convolutions, BatchNorm, ReLU; keys `stem.*`) in front
+   * of the patch embedding, for small ViTs trained from scratch. `patchSize` stays the patch side
+   * on the image; the patch embedding then covers `patchSize / stride` cells of the stem's output.
+   * Absent (the default), the model is DINOv2's exactly.
+   */
+  convStem?: ConvStemConfig;
   /**
    * Skip DINOv2's initialisation of tokens and Linear weights (zeros and the layers' defaults
    * instead), for a checkpoint loaded right after: it saves seconds of random draws on ViT-S.
@@ -93,6 +101,8 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
   readonly patchSize: number;
   readonly numRegisters: number;
   readonly patchEmbed: PatchEmbed;
+  /** The optional convolutional stem before {@link patchEmbed} (not in DINOv2). */
+  readonly stem?: ConvStem;
   /** `[1, 1, E]`. */
   readonly clsToken: tf.Variable;
   /** `[1, 1 + M*M, E]`, M = imgSize / patchSize. */
@@ -134,7 +144,17 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
     // Initialisation as DINOv2's init_weights: trunc_normal(0.02) on pos_embed and every Linear
     // (timm's bounds are +-2 absolute, so at std 0.02 this is a plain normal), normal(1e-6) on the
     // class and register tokens, zero biases and mask token, PyTorch's default on the patch conv.
-    this.patchEmbed = this.registerModule('patch_embed', new PatchEmbed({ patchSize: p, inChannels: this.inChannels, embedDim: e, rng }));
+    let embedIn = this.inChannels;
+    let embedPatch = p;
+    if (options.convStem) {
+      this.stem = this.registerModule('stem', new ConvStem({ ...options.convStem, inChannels: this.inChannels, rng }));
+      if (p % this.stem.stride !== 0) {
+        throw new Error(`DinoVisionTransformer: the conv stem's total stride ${this.stem.stride} must divide the patch size ${p}`);
+      }
+      embedIn = this.stem.outChannels;
+      embedPatch = p / this.stem.stride;
+    }
+    this.patchEmbed = this.registerModule('patch_embed', new PatchEmbed({ patchSize: embedPatch, inChannels: embedIn, embedDim: e, rng }));
     const draw = (shape: number[], std: number): tf.Tensor => (skip ? tf.zeros(shape) : normal(shape, std, rng));
     this.clsToken = this.registerParameter('cls_token', draw([1, 1, e], 1e-6));
     this.posEmbed = this.registerParameter('pos_embed', draw([1, 1 + grid * grid, e], 0.02));
@@ -192,7 +212,8 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
       const pos = this.posCache.get(this.posEmbed, grid[0], grid[1]);
       const numPatches = grid[0] * grid[1];
       const cls = tf.add(this.clsToken, tf.slice(pos, [0, 0, 0], [1, 1, e]));
-      const patches = tf.add(this.patchEmbed.forward(images), tf.slice(pos, [0, 1, 0], [1, numPatches, e]));
+      const embedded = this.patchEmbed.forward(this.stem ? this.stem.forward(images) : images);
+      const patches = tf.add(embedded, tf.slice(pos, [0, 1, 0], [1, numPatches, e]));
       const parts: tf.Tensor[] = [tf.broadcastTo(cls, [n, 1, e])];
       if (this.registerTokens) parts.push(tf.broadcastTo(this.registerTokens, [n, this.numRegisters, e]));
       parts.push(patches);
@@ -339,7 +360,19 @@ export function dinov2StateDictShapes(config: DinoVisionTransformerOptions): Rec
   const out: Record<string, number[]> = { cls_token: [1, 1, e], pos_embed: [1, 1 + grid * grid, e] };
   if (r > 0) out.register_tokens = [1, r, e];
   out.mask_token = [1, e];
-  out['patch_embed.proj.weight'] = [e, c, p, p];
+  const stem = config.convStem;
+  if (stem) {
+    stem.channels.forEach((ch, i) => {
+      out[`stem.convs.${i}.weight`] = [ch, i === 0 ? c : stem.channels[i - 1], 3, 3];
+      out[`stem.convs.${i}.bias`] = [ch];
+    });
+    stem.channels.forEach((ch, i) => {
+      for (const k of ['weight', 'bias', 'running_mean', 'running_var']) out[`stem.norms.${i}.${k}`] = [ch];
+      out[`stem.norms.${i}.num_batches_tracked`] = [];
+    });
+  }
+  const stemStride = stem ? (stem.strides ?? stem.channels.map(() => 2)).reduce((a, s) => a * s, 1) : 1;
+  out['patch_embed.proj.weight'] = [e, stem ? stem.channels[stem.channels.length - 1] : c, p / stemStride, p / stemStride];
   out['patch_embed.proj.bias'] = [e];
   const ls = (config.layerScaleInit ?? 1) !== 0;
   for (let i = 0; i < config.depth; i++) {
@@ -379,7 +412,11 @@ export function dinov2StateDictShapes(config: DinoVisionTransformerOptions): Rec
  * dinov2ParameterCount(dinov2Config('vits14')); // 22056576
  */
 export function dinov2ParameterCount(config: DinoVisionTransformerOptions): number {
-  return Object.values(dinov2StateDictShapes(config)).reduce((acc, s) => acc + s.reduce((a, b) => a * b, 1), 0);
+  // The conv stem's BatchNorm buffers are state, not parameters.
+  const buffer = /\.(running_mean|running_var|num_batches_tracked)$/;
+  return Object.entries(dinov2StateDictShapes(config))
+    .filter(([k]) => !buffer.test(k))
+    .reduce((acc, [, s]) => acc + s.reduce((a, b) => a * b, 1), 0);
 }
 
 /** DINOv2 ViT-S/14 (384-d, 12 blocks, 6 heads), as `torch.hub.load('facebookresearch/dinov2', 'dinov2_vits14')`. @example const m = dinov2_vits14({ seed: 0 }); */

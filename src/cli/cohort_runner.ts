@@ -2,8 +2,8 @@
  * Who runs a cohort's cases: the main thread, or worker threads (`cohort_worker`), each with its
  * own tfjs engine and backend (or ONNX Runtime session) and its own copy of the model.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { setBackend, useDefaultBackend } from '../backend';
 import type { CaseContext, CaseRecord } from './cohort_case';
@@ -61,10 +61,12 @@ export async function inProcessRunner(spec: PredictorSpec, ctx: CaseContext): Pr
 
 /**
  * `cohort_worker.{js,cjs}` of the build the CLI runs from: `dist/cli/cohort_worker.js` next to
- * `dist/cli.js` (tsup's shims give `__dirname` in the ESM bundle).
+ * `dist/cli.js`. The folder is `__dirname` (CommonJS, or tsup's shims in ESM), else the folder of
+ * the running script (the `mst-ts` bin link resolved).
  */
 export function defaultCohortWorkerPath(): string {
-  const candidates = [join('cli', 'cohort_worker.js'), join('cli', 'cohort_worker.cjs'), 'cohort_worker.js', 'cohort_worker.cjs'].map((f) => join(__dirname, f));
+  const base = typeof __dirname === 'string' ? __dirname : dirname(realpathSync(process.argv[1]));
+  const candidates = [join('cli', 'cohort_worker.js'), join('cli', 'cohort_worker.cjs'), 'cohort_worker.js', 'cohort_worker.cjs'].map((f) => join(base, f));
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`predict --workers: no worker script found (looked for ${candidates.join(', ')}); run the built CLI (npm run build)`);
   return found;

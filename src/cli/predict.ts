@@ -30,7 +30,8 @@ Options:
                          and no --arch); a cohort: print the summary as JSON
   --explain              one volume, with --json: add explainMethod, sliceAttention [D] and
                          planeAttention [D][h][w] (MST), or saliency [d][h][w] (ResNet3D), and
-                         saliencyShape (onnx: from the graph's attention outputs, an error without)
+                         saliencyShape (onnx: from the graph's attention outputs, an error without);
+                         a cohort has the slice attention in each case's JSON by default
   -h, --help             this text
 
 Cohort options (--manifest):

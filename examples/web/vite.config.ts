@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const librarySrc = join(here, '..', '..', 'src');
 const wasmDir = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 
@@ -30,11 +31,33 @@ function tfjsWasmFiles(): Plugin {
   };
 }
 
+/**
+ * The library imports node:fs and node:path lazily, inside functions that take paths (Node only);
+ * the page passes bytes and never calls them. Those imports resolve to a module that rejects with
+ * a clear error, in a chunk of its own that the page never loads.
+ */
+function nodeOnlyImports(): Plugin {
+  const prefix = '\0mst-ts-node-only:';
+  return {
+    name: 'mst-ts-node-only-imports',
+    enforce: 'pre',
+    resolveId(id, importer) {
+      if (id.startsWith('node:') && importer?.startsWith(librarySrc)) return prefix + id;
+      return null;
+    },
+    load(id) {
+      if (!id.startsWith(prefix)) return null;
+      const name = id.slice(prefix.length);
+      return `throw new Error(${JSON.stringify(`${name} is not available in the browser: pass mst-ts bytes (await file.arrayBuffer()) instead of a path`)});\nexport {};\n`;
+    },
+  };
+}
+
 export default defineConfig({
   root: here,
   base: './',
-  plugins: [tfjsWasmFiles()],
-  worker: { format: 'es' },
+  plugins: [nodeOnlyImports(), tfjsWasmFiles()],
+  worker: { format: 'es', plugins: () => [nodeOnlyImports()] },
   build: { outDir: join(here, 'dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096 },
   server: { fs: { allow: [join(here, '../..')] } },
 });

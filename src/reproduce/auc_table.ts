@@ -104,7 +104,7 @@ export async function runAucTable(spec: AucTableSpec, options: ReproduceOptions)
       const trained = await trainOnTask(ctx, task, recipe);
       trained.model.dispose();
       taskRuns.push(trained.run);
-      ctx.print(`${spec.name}: ${recipe.name} on ${task}: test AUC ${trained.run.labels.length ? formatCell(aucCell(trained.run, { replicates: ctx.scale.replicates, seed: ctx.seed })) : 'n/a'} (${formatSeconds(trained.run.seconds)})`);
+      ctx.print(`${spec.name}: ${recipe.name} on ${task}: test AUC ${formatCell(aucCell(trained.run, { replicates: ctx.scale.replicates, seed: ctx.seed }))} (${formatSeconds(trained.run.seconds)}, CPU ${formatSeconds(trained.run.cpuSeconds)})`);
     }
     runs.push(...taskRuns);
     files.push(...(await writeRocFigure(ctx, spec.name, task, taskRuns)));

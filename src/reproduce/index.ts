@@ -12,6 +12,8 @@ export {
   reproduceContext,
   trainOnTask,
   syntheticGeometry,
+  syntheticDatasets,
+  cpuSecondsSince,
   aucCell,
   formatAuc,
   formatP,
@@ -19,7 +21,7 @@ export {
   shellQuote,
   PRETRAINED_DINOV2_LR,
 } from './protocol';
-export type { ReproduceOptions, ReproduceContext, ModelRun, TrainedModel, AucCell } from './protocol';
+export type { ReproduceOptions, ReproduceContext, ModelRun, TrainedModel, AucCell, TaskDatasets } from './protocol';
 export { realTaskData, realDatasets, ResizeTo, PAPER_VOLUME } from './real_data';
 export type { RealTaskData } from './real_data';
 export { markdownTable, writeTableFiles, writeRocFigure, writeConfusionFigure, youdenConfusion, formatSeconds, slug } from './report';

@@ -1,13 +1,20 @@
 import type { Shape3 } from '../data/sample';
 import type { VolumeDataset } from '../data/dataset';
-import { runTraining, type TrainRunConfig } from '../cli/train';
+import { syntheticDataset } from '../data/synthetic/dataset';
+import { WeightedSampler } from '../data/sampler';
+import { Compose, type Transform } from '../data/transform';
+import { ZNormalize } from '../data/transforms/intensity';
+import { paperAugmentation } from '../data/transforms/presets';
+import { CropOrPad, RandomFlip } from '../data/transforms/spatial';
+import { TerminalProgress } from '../train/progress';
+import { Trainer } from '../train/trainer';
 import { auc } from '../stats/auc';
 import { bootstrapAuc } from '../stats/bootstrap';
 import { delongTest } from '../stats/delong';
 import type { Classifier } from '../train/trainer';
 import { slug } from './report';
 import { dinov2PatchSize, learningRate, type EncoderWeights, type ModelRecipe } from './models';
-import { trainOnRealData } from './real_data';
+import { realDatasets } from './real_data';
 import { scaleConfig, type ReproduceScale, type ScaleConfig } from './scales';
 import { DEFAULT_TASKS, orderTasks, TASKS, type PaperDataset, type ReproduceTask } from './tasks';
 
@@ -55,6 +62,10 @@ export interface ReproduceContext {
   print: (line: string) => void;
   progress: boolean;
   started: number;
+  /** CPU seconds of this process since the reproduction started. */
+  cpu: () => number;
+  /** Each task's datasets, built once and shared by the rows. */
+  datasets: Map<ReproduceTask, TaskDatasets>;
 }
 
 /** Resolves {@link ReproduceOptions} (defaults, task order, scale, epochs override). */
@@ -85,6 +96,8 @@ export function reproduceContext(options: ReproduceOptions): ReproduceContext {
     print: options.print ?? (() => {}),
     progress: options.progress ?? false,
     started: Date.now(),
+    cpu: cpuSecondsSince(),
+    datasets: new Map(),
   };
 }
 
@@ -114,10 +127,25 @@ export interface ModelRun {
   bestValAuc: number;
   /** Wall time of data, training and testing. */
   seconds: number;
+  /**
+   * CPU time of the process over the same span (user + system): on a shared machine the wall
+   * time stretches with the load; the CPU time is what a quiet machine would take (wasm is single-threaded).
+   */
+  cpuSeconds: number;
   /** Test cases in order, with their labels and positive-class probabilities. */
   ids: string[];
   labels: number[];
   scores: number[];
+}
+
+/** A clock of this process's CPU time (user + system, seconds) from now; 0 outside Node. */
+export function cpuSecondsSince(): () => number {
+  if (typeof process === 'undefined' || typeof process.cpuUsage !== 'function') return () => 0;
+  const start = process.cpuUsage();
+  return () => {
+    const d = process.cpuUsage(start);
+    return (d.user + d.system) / 1e6;
+  };
 }
 
 /** A trained model with its run; the caller disposes `model`. */
@@ -157,68 +185,117 @@ function recipeLr(ctx: ReproduceContext, recipe: ModelRecipe): number {
   return recipe.pretrained ? PRETRAINED_DINOV2_LR : learningRate(ctx.scale, recipe);
 }
 
+/** Training, validation and test sets of one task, with the volume size the networks see. */
+export interface TaskDatasets {
+  train: VolumeDataset;
+  val: VolumeDataset;
+  test: VolumeDataset;
+  inputSize: Shape3;
+}
+
+function augmentation(kind: ScaleConfig['augment']): Transform | null {
+  if (kind === 'flip') return new RandomFlip([0.5, 0.5, 0.5]);
+  if (kind === 'paper') return paperAugmentation();
+  return null;
+}
+
 /**
- * Trains one row's model on one task with the scale's protocol and predicts its test set: the
- * synthetic tasks through `runTraining` (train/val/test are disjoint case ranges of one seeded
- * generator, identical for every row, so the P values are paired), the real datasets through
- * their adapters and the paper's splits. The caller disposes `model`.
+ * The synthetic task's sets exactly as `mst-ts train` (`runTraining`) builds them: one seeded
+ * generator, train / validation / test as disjoint consecutive case ranges, the task's
+ * preprocessing, the centre crop, z-normalisation and the training augmentation. Built once per
+ * reproduction and shared by every row (generation costs a third of a quick row's CPU time, and
+ * the rows must see the same cases anyway).
+ */
+export function syntheticDatasets(ctx: ReproduceContext, task: ReproduceTask): TaskDatasets {
+  const hit = ctx.datasets.get(task);
+  if (hit) return hit;
+  const name = TASKS[task].synthetic;
+  if (!name) throw new Error(`syntheticDatasets: '${task}' is not a synthetic task`);
+  const s = ctx.scale;
+  const { size, crop, inputSize } = syntheticGeometry(ctx, task);
+  const steps: Transform[] = [];
+  if (crop) steps.push(new CropOrPad(crop, { centre: 'centre' }));
+  if (s.zNormalize) steps.push(new ZNormalize({ percentiles: [0.5, 99.5], eps: 1e-6 }));
+  const transform = steps.length ? new Compose(steps) : undefined;
+  const aug = augmentation(s.augment);
+  const common = { seed: ctx.seed, size, difficulty: s.difficulty, transform };
+  const sets: TaskDatasets = {
+    train: syntheticDataset(name, { ...common, transform: aug ? new Compose([...steps, aug]) : transform, n: s.nTrain, offset: 0 }),
+    val: syntheticDataset(name, { ...common, n: s.nVal, offset: s.nTrain }),
+    test: syntheticDataset(name, { ...common, n: s.nTest, offset: s.nTrain + s.nVal }),
+    inputSize,
+  };
+  ctx.datasets.set(task, sets);
+  return sets;
+}
+
+/**
+ * Trains one row's model on one task with the scale's protocol and predicts its test set: AdamW
+ * with the paper's weight decay, validation AUC every epoch, early stopping, the best epoch's
+ * weights tested. Every row of a table sees the same cases in the same order (the synthetic sets
+ * are shared, the real ones split by the same seed), so the P values are paired. Writes the
+ * row's `log.jsonl` and `best.safetensors` under `out/train/<task>/<row>/`. The caller disposes
+ * `model`.
  */
 export async function trainOnTask(ctx: ReproduceContext, task: ReproduceTask, recipe: ModelRecipe): Promise<TrainedModel> {
+  const started = Date.now();
+  const cpu = cpuSecondsSince();
   const info = TASKS[task];
   const lr = recipeLr(ctx, recipe);
-  const outDir = runFolder(ctx, task, recipe.name);
   const s = ctx.scale;
-  if (!info.synthetic) return trainOnRealData(ctx, task, recipe, { lr, outDir });
-  const { size, crop, inputSize } = syntheticGeometry(ctx, task);
-  const model = await recipe.build(inputSize, ctx.seed);
-  const config: TrainRunConfig = {
-    task: info.synthetic,
-    arch: recipe.name,
-    createModel: () => model,
+  const sets = info.synthetic ? syntheticDatasets(ctx, task) : await realDatasets(ctx, task);
+  const model = await recipe.build(sets.inputSize, ctx.seed);
+  ctx.print(
+    `  ${recipe.name} (${(model.numParameters() / 1e6).toFixed(3)} M parameters) on ${task} [${sets.inputSize.join('x')}]: ` +
+      `${sets.train.length} train / ${sets.val.length} val / ${sets.test.length} test cases, lr ${lr}, batch ${s.batchSize}`,
+  );
+  const sampler = s.weightedSampling ? new WeightedSampler(sets.train.labels, { samplesPerEpoch: sets.train.length, seed: ctx.seed }) : null;
+  const trainer = new Trainer({
+    model,
+    train: sets.train,
+    val: sets.val,
     epochs: s.epochs,
-    seed: ctx.seed,
-    outDir,
     lr,
     batchSize: s.batchSize,
-    accumulationSteps: 1,
     patience: s.patience,
-    size,
-    crop,
-    nTrain: s.nTrain,
-    nVal: s.nVal,
-    nTest: s.nTest,
-    difficulty: s.difficulty,
-    samplesPerEpoch: s.weightedSampling ? s.nTrain : undefined,
-    resume: false,
-    replicates: s.replicates,
-    zNormalize: s.zNormalize,
-    augment: s.augment,
-    progress: ctx.progress,
-  };
-  const result = await runTraining(config, (line) => ctx.print(`  ${line}`));
-  const p = result.predictions;
-  return {
-    model: result.model,
-    test: result.test,
-    run: {
-      task,
-      dataset: info.dataset,
-      model: recipe.name,
-      description: recipe.description,
-      seed: ctx.seed,
-      lr,
-      parameters: model.numParameters(),
-      trainableParameters: model.numParameters({ trainableOnly: true }),
-      inputSize,
-      epochsRun: result.summary.epochsRun,
-      bestEpoch: result.summary.bestEpoch,
-      bestValAuc: result.summary.bestValAuc,
-      seconds: result.summary.seconds,
-      ids: p.ids,
-      labels: p.labels,
-      scores: p.scores,
-    },
-  };
+    seed: ctx.seed,
+    sampler: sampler ? (epoch) => sampler.epoch(epoch) : undefined,
+    outDir: runFolder(ctx, task, recipe.name),
+    progress: ctx.progress ? new TerminalProgress(process.stderr) : undefined,
+    onWarning: (m) => ctx.print(`  warning: ${m}`),
+  });
+  try {
+    const fit = await trainer.fit();
+    const p = await trainer.predict(sets.test);
+    return {
+      model,
+      test: sets.test,
+      run: {
+        task,
+        dataset: info.dataset,
+        model: recipe.name,
+        description: recipe.description,
+        seed: ctx.seed,
+        lr,
+        parameters: model.numParameters(),
+        trainableParameters: model.numParameters({ trainableOnly: true }),
+        inputSize: sets.inputSize,
+        epochsRun: fit.history.length,
+        bestEpoch: fit.bestEpoch,
+        bestValAuc: fit.bestAuc,
+        seconds: (Date.now() - started) / 1000,
+        cpuSeconds: cpu(),
+        ids: p.ids,
+        labels: p.labels,
+        scores: p.scores,
+      },
+    };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    trainer.dispose();
+  }
 }
 
 /** A table cell: test AUC ± bootstrap std, and the paired DeLong P against the reference row. */

@@ -1,21 +1,17 @@
-import { subset, type VolumeDataset } from '../data/dataset';
+import { subset } from '../data/dataset';
 import { dukeManifest } from '../data/adapters/duke';
 import { lidcManifest } from '../data/adapters/lidc';
 import { mrnetManifest } from '../data/adapters/mrnet';
 import { manifestDataset, manifestSplits, type Manifest } from '../data/manifest';
 import type { Shape3, VolumeSample } from '../data/sample';
-import { WeightedSampler } from '../data/sampler';
 import { Compose, type Transform } from '../data/transform';
 import { ClampRescale, ZNormalize } from '../data/transforms/intensity';
 import { paperAugmentation } from '../data/transforms/presets';
 import { CropOrPad, RandomFlip, Resample } from '../data/transforms/spatial';
 import type { ReadVolumeOptions } from '../io/read_volume';
 import { Rng } from '../utils/rng';
-import { TerminalProgress } from '../train/progress';
-import { Trainer } from '../train/trainer';
-import type { ModelRecipe } from './models';
-import type { ReproduceContext, TrainedModel } from './protocol';
-import { TASKS, type ReproduceTask } from './tasks';
+import type { ReproduceContext, TaskDatasets } from './protocol';
+import type { ReproduceTask } from './tasks';
 
 /** The paper's volume: 224 x 224 pixels, 32 slices. */
 export const PAPER_VOLUME: Shape3 = [32, 224, 224];
@@ -67,14 +63,17 @@ export async function realTaskData(task: ReproduceTask, dataDir: string, size: S
     return {
       manifest: { source: `${dataDir} (MRNet)`, rows, numClasses: 2 },
       read: { spacing: [1, 1, 1] },
-      preprocess: new Compose([new CropOrPad([32, 150, 150]), new ResizeTo(PAPER_VOLUME), z, ...resize]),
+      // Cropped to 150 x 150 x 32 and resized straight to the run's volume (224 x 224 x 32 at paper scale).
+      preprocess: new Compose([new CropOrPad([32, 150, 150]), new ResizeTo(size), z]),
     };
   }
   throw new Error(`realTaskData: '${task}' is not a real dataset (duke, lidc, mrnet)`);
 }
 
 /** The training, validation and test datasets of a real task at the run's scale. */
-export async function realDatasets(ctx: ReproduceContext, task: ReproduceTask): Promise<{ train: VolumeDataset; val: VolumeDataset; test: VolumeDataset; inputSize: Shape3 }> {
+export async function realDatasets(ctx: ReproduceContext, task: ReproduceTask): Promise<TaskDatasets> {
+  const hit = ctx.datasets.get(task);
+  if (hit) return hit;
   const dir = ctx.dataDirs[task];
   if (!dir) throw new Error(`reproduce: the task '${task}' needs its data folder (--data-dir)`);
   const size = ctx.scale.name === 'paper' ? PAPER_VOLUME : ctx.scale.realSize;
@@ -83,60 +82,7 @@ export async function realDatasets(ctx: ReproduceContext, task: ReproduceTask): 
   const aug = ctx.scale.augment === 'paper' ? paperAugmentation() : ctx.scale.augment === 'flip' ? new RandomFlip([0.5, 0.5, 0.5]) : null;
   const plain = manifestDataset(data.manifest, { read: data.read, transform: data.preprocess, seed: ctx.seed });
   const augmented = aug ? manifestDataset(data.manifest, { read: data.read, transform: new Compose([data.preprocess, aug]), seed: ctx.seed }) : plain;
-  return { train: subset(augmented, split.train), val: subset(plain, split.val), test: subset(plain, split.test), inputSize: size };
-}
-
-/** Trains one row on a real dataset with the scale's protocol (see `trainOnTask`). */
-export async function trainOnRealData(ctx: ReproduceContext, task: ReproduceTask, recipe: ModelRecipe, options: { lr: number; outDir: string }): Promise<TrainedModel> {
-  const started = Date.now();
-  const s = ctx.scale;
-  const { train, val, test, inputSize } = await realDatasets(ctx, task);
-  ctx.print(`  ${recipe.name} on ${task}: ${train.length} train / ${val.length} val / ${test.length} test cases, [${inputSize.join('x')}], lr ${options.lr}, batch ${s.batchSize}`);
-  const model = await recipe.build(inputSize, ctx.seed);
-  const sampler = s.weightedSampling ? new WeightedSampler(train.labels, { samplesPerEpoch: train.length, seed: ctx.seed }) : null;
-  const trainer = new Trainer({
-    model,
-    train,
-    val,
-    epochs: s.epochs,
-    lr: options.lr,
-    batchSize: s.batchSize,
-    patience: s.patience,
-    seed: ctx.seed,
-    sampler: sampler ? (epoch) => sampler.epoch(epoch) : undefined,
-    outDir: options.outDir,
-    progress: ctx.progress ? new TerminalProgress(process.stderr) : undefined,
-    onWarning: (m) => ctx.print(`  warning: ${m}`),
-  });
-  try {
-    const fit = await trainer.fit();
-    const p = await trainer.predict(test);
-    return {
-      model,
-      test,
-      run: {
-        task,
-        dataset: TASKS[task].dataset,
-        model: recipe.name,
-        description: recipe.description,
-        seed: ctx.seed,
-        lr: options.lr,
-        parameters: model.numParameters(),
-        trainableParameters: model.numParameters({ trainableOnly: true }),
-        inputSize,
-        epochsRun: fit.history.length,
-        bestEpoch: fit.bestEpoch,
-        bestValAuc: fit.bestAuc,
-        seconds: (Date.now() - started) / 1000,
-        ids: p.ids,
-        labels: p.labels,
-        scores: p.scores,
-      },
-    };
-  } catch (e) {
-    model.dispose();
-    throw e;
-  } finally {
-    trainer.dispose();
-  }
+  const sets = { train: subset(augmented, split.train), val: subset(plain, split.val), test: subset(plain, split.test), inputSize: size };
+  ctx.datasets.set(task, sets);
+  return sets;
 }

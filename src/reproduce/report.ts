@@ -60,7 +60,10 @@ export interface Provenance {
   scale: string;
   tasks: ReproduceTask[];
   startedAt: string;
+  /** Wall time. */
   seconds: number;
+  /** CPU time of the process (what a quiet machine takes; wasm runs on one thread). */
+  cpuSeconds: number;
   node: string;
   backend: string;
   /** The scale's settings as run. */
@@ -87,6 +90,7 @@ export async function writeTableFiles(
     tasks: ctx.tasks,
     startedAt: new Date(ctx.started).toISOString(),
     seconds: (Date.now() - ctx.started) / 1000,
+    cpuSeconds: ctx.cpu(),
     node: typeof process !== 'undefined' ? process.version : 'unknown',
     backend: tf.getBackend(),
     protocol: ctx.scale,
@@ -97,7 +101,7 @@ export async function writeTableFiles(
     provenance: path.join(ctx.out, `${name}_provenance.json`),
     command: path.join(ctx.out, `${name}_command.txt`),
   };
-  const stamp = `\n_Made by \`${ctx.command}\` (seed ${ctx.seed}, scale ${ctx.scale.name}) in ${formatSeconds(provenance.seconds)}._\n`;
+  const stamp = `\n_Made by \`${ctx.command}\` (seed ${ctx.seed}, scale ${ctx.scale.name}) in ${formatSeconds(provenance.seconds)} (CPU time ${formatSeconds(provenance.cpuSeconds)})._\n`;
   await writeFileAtomic(files.md, markdown + stamp);
   await writeFileAtomic(files.predictions, `${JSON.stringify({ table: name, seed: ctx.seed, scale: ctx.scale.name, command: ctx.command, runs, ...extra }, null, 1)}\n`);
   await writeFileAtomic(files.provenance, `${JSON.stringify(provenance, null, 2)}\n`);

@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeExplanation, explainVolume, type ExplainableModel } from '../explain/explain_volume';
 import { localisationMetrics } from '../explain/localisation';
+import { montagePng, type MontageRow } from '../explain/montage';
+import type { VolumeDataset } from '../data/dataset';
+import { writeFileAtomic } from '../io/files';
 import { protocolFooter } from './auc_table';
 import { figure2Models } from './figure2';
 import { PAPER_TABLE1 } from './paper_numbers';
 import { reproduceContext, trainOnTask, type ModelRun, type ReproduceOptions } from './protocol';
-import { formatSeconds, writeTableFiles } from './report';
+import { formatSeconds, slug, writeTableFiles } from './report';
 import { TASKS, type PaperDataset, type ReproduceTask } from './tasks';
 
 /** One explained test case. */
@@ -52,7 +55,18 @@ export interface Table1Result {
   seconds: number;
 }
 
-async function explainCases(model: ExplainableModel, method: 'attention' | 'gradcam', run: ModelRun, test: { get(i: number): Promise<{ data: Float32Array; shape: [number, number, number]; mask?: Uint8Array; label: number; id: string }> }, indices: number[]): Promise<SaliencyCase[]> {
+/** Montage PNGs (input, slice attention where there is one, saliency) of the first explained cases of each task and method. */
+const MONTAGES = 2;
+
+async function explainCases(
+  model: ExplainableModel,
+  method: 'attention' | 'gradcam',
+  run: ModelRun,
+  test: VolumeDataset,
+  indices: number[],
+  montageBase: string,
+  files: string[],
+): Promise<SaliencyCase[]> {
   const out: SaliencyCase[] = [];
   for (const i of indices) {
     const sample = await test.get(i);
@@ -62,6 +76,15 @@ async function explainCases(model: ExplainableModel, method: 'attention' | 'grad
     try {
       const m = await localisationMetrics(e.saliencyUpsampled as tf.Tensor3D, e.sliceAttention ?? null, { data: sample.mask, shape: sample.shape });
       out.push({ id: sample.id, score: run.scores[i], sliceCorrect: m.sliceCorrect, lesionCorrect: m.lesionCorrect, dice: m.dice, iou: m.iou, topSlices: m.topSlices });
+      if (out.length <= MONTAGES) {
+        const rows: MontageRow[] = [];
+        if (e.sliceAttention) rows.push({ map: await e.sliceAttention.data(), clip: null });
+        rows.push({ map: { data: (await (e.saliencyUpsampled as tf.Tensor3D).data()) as Float32Array, shape: sample.shape } });
+        rows.push({ map: { data: Float32Array.from(sample.mask), shape: sample.shape }, clip: null });
+        const file = `${montageBase}_${sample.id}.png`;
+        await writeFileAtomic(file, montagePng({ data: sample.data, shape: sample.shape }, rows, { colormap: 'jet', alpha: 0.5 }));
+        files.push(file);
+      }
     } finally {
       disposeExplanation(e);
       volume.dispose();
@@ -91,6 +114,9 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
   const [mstRecipe, resnetRecipe] = figure2Models(options);
   const rows: Table1Row[] = [];
   const runs: ModelRun[] = [];
+  const figures: string[] = [];
+  const fs = await import('node:fs/promises');
+  await fs.mkdir(ctx.out, { recursive: true });
   ctx.print(`table1: MST and 3D ResNet50 on ${ctx.tasks.length} tasks at scale ${ctx.scale.name}, seed ${ctx.seed}, writing to ${ctx.out}`);
   for (const task of ctx.tasks) {
     for (const [recipe, method, label] of [
@@ -103,7 +129,8 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
         runs.push(trained.run);
         const positives = trained.run.labels.map((l, i) => (l === 1 ? i : -1)).filter((i) => i >= 0).slice(0, ctx.scale.table1Cases);
         ctx.print(`table1: explaining ${positives.length} positive test cases of ${task} with ${label === 'MST' ? 'MST attention' : 'Grad-CAM'}`);
-        const perCase = await explainCases(trained.model as unknown as ExplainableModel, method, trained.run, trained.test, positives);
+        const base = `${ctx.out}/table1_saliency_${task}_${slug(label)}`;
+        const perCase = await explainCases(trained.model as unknown as ExplainableModel, method, trained.run, trained.test, positives, base, figures);
         rows.push({
           dataset: TASKS[task].dataset,
           task,
@@ -123,7 +150,7 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
   // The paper's order: every dataset's 3D ResNet first, then every dataset's MST.
   rows.sort((a, b) => (a.method === b.method ? 0 : a.method === '3D ResNet' ? -1 : 1));
   const markdown = table1Markdown(rows, ctx.tasks, protocolFooter(ctx, runs, null));
-  const files = await writeTableFiles(ctx, 'table1', markdown, runs, { rows });
+  const files = [...(await writeTableFiles(ctx, 'table1', markdown, runs, { rows })), ...figures];
   const seconds = (Date.now() - ctx.started) / 1000;
   ctx.print(`table1: done in ${formatSeconds(seconds)}; wrote ${ctx.out}/table1.md`);
   return { name: 'table1', scale: ctx.scale.name, seed: ctx.seed, tasks: ctx.tasks, rows, runs, markdown, files, seconds };
@@ -153,7 +180,8 @@ export function table1Markdown(rows: Table1Row[], tasks: ReproduceTask[], footer
       'Lesion correctness: the saliency map\'s peak voxel lies inside the lesion (pointing game), a stricter reading of "points to the core of the lesion". ' +
       'Dice / IoU: the map above its 99.9th percentile against the mask (foreground, mean over cases), as the authors\' `--get_segmentation`. ' +
       'MST maps: slice attention x DINOv2 last-block CLS->patch attention, upsampled trilinearly; 3D ResNet maps: Grad-CAM at `layer4`, upsampled trilinearly. ' +
-      `Tasks run: ${tasks.join(', ')}. Per-case results are in \`table1_predictions.json\`.`,
+      `Tasks run: ${tasks.join(', ')}. Per-case results are in \`table1_predictions.json\`; \`table1_saliency_<task>_<method>_<case>.png\` show the first ${MONTAGES} cases: the input, ` +
+      'the slice attention (MST), the saliency and the lesion mask.',
   );
   for (const f of footer) lines.push(`${f}  `);
   return `${lines.join('\n').trimEnd()}\n`;

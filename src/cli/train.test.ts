@@ -22,7 +22,7 @@ describe('mst-ts train', () => {
   it('trains, tests and writes its outputs on a tiny synthetic run', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-train-cli-'));
     const before = tf.memory().numTensors;
-    const args = ['--task', 'synthetic-chest', '--epochs', '2', '--size', '4x32x32', '--crop', '4x16x16', '--n-train', '8', '--n-val', '6', '--n-test', '6'];
+    const args = ['--task', 'synthetic-chest', '--epochs', '2', '--size', '4x32x32', '--crop', '4x16x16', '--n-train', '8', '--n-val', '6', '--n-test', '6', '--lr', '1e-3', '--lr-schedule', 'cosine', '--warmup', '1'];
     const { code, out, err } = await run([...args, '--batch-size', '4', '--replicates', '50', '--out', dir, '--json']);
     expect(code).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
@@ -33,6 +33,10 @@ describe('mst-ts train', () => {
     expect(err).toContain('epoch 2/2');
     expect(fs.readdirSync(dir).sort()).toEqual(['best.safetensors', 'last.safetensors', 'log.jsonl', 'summary.json', 'test_predictions.csv']);
     expect(fs.readFileSync(path.join(dir, 'test_predictions.csv'), 'utf8').trim().split('\n')).toHaveLength(7);
+    // One warm-up epoch at the peak, then the cosine's floor (1%) at the last epoch.
+    const lrs = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).lr);
+    expect(lrs[0]).toBeCloseTo(1e-3, 12);
+    expect(lrs[1]).toBeCloseTo(1e-5, 12);
     // A resumed run that is already finished only re-tests, with the same numbers.
     const again = await run([...args, '--batch-size', '4', '--replicates', '50', '--out', dir, '--json', '--resume']);
     expect(JSON.parse(again.out).test.auc).toBe(summary.test.auc);
@@ -44,6 +48,8 @@ describe('mst-ts train', () => {
     expect(c.lr).toBeUndefined();
     const r = parseTrainArgs(['--task', 'synthetic-chest', '--arch', 'resnet3d-18', '--lr', '1e-4', '--z-normalize', 'on']);
     expect(r).toMatchObject({ size: [32, 224, 224], crop: undefined, zNormalize: true, lr: 1e-4 });
+    expect(c.lrSchedule).toBeUndefined();
+    expect(parseTrainArgs(['--task', 'synthetic-chest', '--lr-schedule', 'cosine', '--warmup', '2']).lrSchedule).toEqual({ decay: 'cosine', warmupEpochs: 2 });
   });
 
   it('names bad flags', () => {
@@ -53,5 +59,6 @@ describe('mst-ts train', () => {
     expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--size', '16x32'])).toThrow("--size must look like 16x32x32 (D x H x W), got '16x32'");
     expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--lr=-1'])).toThrow("--lr must be a positive number, got '-1'");
     expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--epochs', '0'])).toThrow("--epochs must be an integer >= 1, got '0'");
+    expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--lr-schedule', 'step'])).toThrow("--lr-schedule must be constant or cosine, got 'step'");
   });
 });

@@ -244,6 +244,8 @@ Options:
   --lr <x>                 AdamW learning rate (default: 5e-4 for the small from-scratch MSTs, else the
                            paper's: 1e-6 MST-DINOv2, 1e-5 MST-ResNet, 1e-4 3D ResNet, meant for pretrained
                            encoders)
+  --lr-schedule <kind>     constant (default) or cosine (decay to 1% of --lr by the last epoch)
+  --warmup <n>             epochs of linear learning-rate warm-up (default 0)
   --batch-size <n>         volumes per step (default 8)
   --accumulate <n>         batches per optimizer step (gradient accumulation, default 1)
   --patience <n>           epochs without a better validation AUC before stopping (default 50)
@@ -288,6 +290,13 @@ function augmentFlag(v: string | undefined): AugmentKind {
   return v;
 }
 
+function scheduleFlags(kind: string | undefined, warmup: string | undefined): LrSchedule | undefined {
+  if (kind !== undefined && kind !== 'constant' && kind !== 'cosine') throw new UsageError(`train: --lr-schedule must be constant or cosine, got '${kind}'`);
+  const warmupEpochs = intFlag('warmup', warmup, 0, 0);
+  if (kind === undefined && warmupEpochs === 0) return undefined;
+  return { decay: kind ?? 'constant', warmupEpochs };
+}
+
 function onOff(name: string, v: string | undefined, fallback: boolean): boolean {
   if (v === undefined) return fallback;
   if (v !== 'on' && v !== 'off') throw new UsageError(`train: --${name} must be 'on' or 'off', got '${v}'`);
@@ -316,6 +325,8 @@ export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean
         seed: { type: 'string' },
         out: { type: 'string' },
         lr: { type: 'string' },
+        'lr-schedule': { type: 'string' },
+        warmup: { type: 'string' },
         'batch-size': { type: 'string' },
         accumulate: { type: 'string' },
         patience: { type: 'string' },
@@ -358,6 +369,7 @@ export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean
     epochs: intFlag('epochs', s('epochs'), 20),
     outDir: s('out') ?? `runs/${taskFlag}-${arch}-${seed}`,
     lr: numberFlag('lr', s('lr'), (n) => n > 0, 'a positive number'),
+    lrSchedule: scheduleFlags(s('lr-schedule'), s('warmup')),
     batchSize: intFlag('batch-size', s('batch-size'), 8),
     accumulationSteps: intFlag('accumulate', s('accumulate'), 1),
     patience: intFlag('patience', s('patience'), 50),

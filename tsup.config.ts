@@ -28,7 +28,8 @@ export default defineConfig([
     external: [/^@tensorflow\//],
   },
   {
-    entry: { cli: 'src/cli.ts' },
+    // The cohort worker thread script, found next to cli.js at run time.
+    entry: { cli: 'src/cli.ts', 'cli/cohort_worker': 'src/cli/cohort_worker.ts' },
     format: ['esm'],
     sourcemap: true,
     target: 'node20',

@@ -5,8 +5,9 @@ import { explainCommand } from './explain';
 import { infoCommand } from './info';
 import { convertCommand } from './convert';
 import { predictCommand } from './predict';
+import { mergeCommand } from './merge';
 import { trainCommand } from './train';
 import { demoCommand } from './demo';
 
 /** Every sub-command, in the order `mst-ts --help` lists them. Add new commands here. */
-export const COMMANDS: CliCommand[] = [predictCommand, inspectCommand, statsCommand, explainCommand, infoCommand, convertCommand, trainCommand, demoCommand];
+export const COMMANDS: CliCommand[] = [predictCommand, mergeCommand, inspectCommand, statsCommand, explainCommand, infoCommand, convertCommand, trainCommand, demoCommand];

@@ -20,3 +20,5 @@ export { explainJsonFields } from './explain_json';
 export type { ExplainJsonFields } from './explain_json';
 export { renderMontage, montagePng, sliceAttentionBarChart } from './montage';
 export type { MontageRow, MontageOptions, RgbaImage, BarChartOptions } from './montage';
+export { renderSliceOverlay, normalizeSaliency, displayWindow } from './overlay';
+export type { SliceOverlayOptions } from './overlay';

@@ -27,3 +27,5 @@ export { readVolume } from './read_volume';
 export type { ReadVolumeOptions } from './read_volume';
 export { saveModelToIndexedDB, loadModelFromIndexedDB, listModelsInIndexedDB, deleteModelFromIndexedDB, downloadModel, loadModelFromFiles, modelArtifacts, modelFromArtifacts, saveModelTo, loadModelFrom } from './browser_io';
 export type { NamedBytesFile } from './browser_io';
+export { readVolumeFromFiles } from './volume_files';
+export type { PickedFile, VolumeFilesOptions } from './volume_files';

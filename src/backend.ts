@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { installWasmMatMul } from './kernels/wasm_matmul';
+import { installWebGpuHighRankFixes } from './kernels/webgpu_high_rank';
 
 /** Backends mst-ts knows how to bring up; any other registered tfjs backend works too. */
 export type BackendName = 'wasm' | 'cpu' | 'webgpu' | 'webgl' | 'tensorflow' | (string & {});
@@ -38,6 +39,8 @@ export async function setBackend(name: BackendName, options: SetBackendOptions =
     await tf.ready();
   }
   if (name === 'wasm' && (options.fastKernels ?? true)) await installWasmMatMul();
+  // Not optional: without them 3D CNNs (rank-5 activations) compute zeros or throw on webgpu.
+  if (name === 'webgpu') installWebGpuHighRankFixes();
 }
 
 /**

@@ -96,6 +96,7 @@ function residualBlock(g: OnnxGraphBuilder, x: string, block: BasicBlock | Bottl
       out = batchNorm(g, conv(g, out, block.conv2), block.bn2);
     }
     let identity = x;
+    // Bracket access reads the private shortcut 'A' settings the block's own forward uses.
     const shortcutA = block['shortcutA'];
     if (block.downsample) identity = batchNorm(g, conv(g, x, block.downsample.conv), block.downsample.norm);
     else if (shortcutA) {

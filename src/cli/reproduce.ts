@@ -63,9 +63,9 @@ Options:
   -h, --help                 this text
 
 Quick scale (the default) on the synthetic tasks: 200 train / 60 validation / 100 test volumes per
-task (16 slices of 32x32 chest crops, 48x48 breast and knee), at most 8 epochs, a 2-block 64-d ViT
-from scratch as the DINOv2-S stand-in, 3D and 2D ResNets a quarter as wide. The table footers say
-exactly what each row is.`;
+task (16 slices: 32x32 chest crops, 40x40 breast and knee), at most 5 epochs, a 2-block 64-d ViT
+from scratch as the DINOv2-S stand-in, an eighth-width 2D ResNet-18, and 3D ResNets a sixteenth
+as wide with a stride-2 in-plane stem. The table footers say exactly what each row is.`;
 
 /** Parsed `reproduce` arguments. */
 export interface ReproduceArgs {

@@ -147,13 +147,16 @@ export function mstRecipe(scale: ScaleConfig, weights: EncoderWeights, options: 
 /** A 3D ResNet row (MONAI layout; quick scale narrows every stage, keeping the depth). */
 export function resnet3dRecipe(scale: ScaleConfig, depth: 18 | 50 | 101, name = `ResNet${depth}`): ModelRecipe {
   const widths = scale.resnet3dWidths;
+  const stride = scale.resnet3dConv1Stride;
   const factory = depth === 18 ? resnet3d18 : depth === 50 ? resnet3d50 : resnet3d101;
   return {
     name,
     family: 'resnet3d',
-    description: `3D ResNet-${depth} (MONAI layout${widths ? `, stage widths ${widths.join('-')} instead of 64-128-256-512` : ''}), from scratch`,
+    description:
+      `3D ResNet-${depth} (MONAI layout${widths ? `, stage widths ${widths.join('-')} instead of 64-128-256-512` : ''}` +
+      `${stride.some((x) => x !== 1) ? `, conv1 stride ${stride.join('x')} instead of 1` : ''}), from scratch`,
     async build(_inputSize, seed) {
-      const net: ResNet3D = factory({ numClasses: 2, seed, blockInplanes: widths ?? undefined });
+      const net: ResNet3D = factory({ numClasses: 2, seed, blockInplanes: widths ?? undefined, conv1TStride: stride });
       return net as unknown as Classifier;
     },
   };

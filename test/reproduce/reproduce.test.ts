@@ -118,7 +118,7 @@ describe('scales and tasks', () => {
     expect(syntheticGeometry(plain, 'synthetic-chest')).toEqual({ size: [16, 64, 64], crop: [16, 32, 32], inputSize: [16, 32, 32] });
     const pre = reproduceContext({ out: '/tmp/x', encoderWeights: { small: 'w.safetensors' } });
     expect(syntheticGeometry(pre, 'synthetic-chest').inputSize).toEqual([16, 42, 42]);
-    expect(syntheticGeometry(pre, 'synthetic-knee')).toEqual({ size: [16, 48, 48], crop: [16, 56, 56], inputSize: [16, 56, 56] });
+    expect(syntheticGeometry(pre, 'synthetic-knee')).toEqual({ size: [16, 40, 40], crop: [16, 42, 42], inputSize: [16, 42, 42] });
   });
 
   test('ResizeTo resizes volume and mask to the exact shape', () => {

@@ -111,7 +111,7 @@ export async function loadOnnxModel(path: string, options: { threads?: number } 
       }
       let outputs: Record<string, OrtTensor>;
       try {
-        const input = data instanceof OrtFloat32Array ? data : new OrtFloat32Array(data.buffer, data.byteOffset, data.length);
+        const input = data.constructor === OrtFloat32Array ? data : new OrtFloat32Array(data.buffer, data.byteOffset, data.length);
         outputs = await session.run({ [inputName]: new ort.Tensor('float32', input, [1, ...shape]) });
       } catch (e) {
         throw new Error(`OnnxVolumeModel.predict: '${path}' failed on a volume [${shape.join(', ')}]: ${(e as Error).message}`);

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // MST_DIST names another build folder (default dist).
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', process.env.MST_DIST ?? 'dist');
-const { setBackend, createModel, AdamW, crossEntropy, resnet3d50, checkpointedGradients, logitsOf } = await import(pathToFileURL(join(dist, 'index.js')).href);
+const { setBackend, createModel, AdamW, crossEntropy, resnet3d50, checkpointedGradients, resnetCheckpointedGradients, leanVariableGrads, logitsOf } = await import(pathToFileURL(join(dist, 'index.js')).href);
 
 const [caseName, repeatsText] = process.argv.slice(2);
 const repeats = Number(repeatsText ?? 3);
@@ -24,9 +24,13 @@ if (train) {
     const t0 = performance.now();
     // MST trains with slice checkpointing (chunks of MST_BENCH_CHUNK slices, default 4): the plain
     // tape of 2 x 32 slices of 224x224 does not fit the wasm backend's 4 GiB heap.
+    // ResNet3D-50 trains with block checkpointing (MST_BENCH_R3D=plain: leanVariableGrads only).
+    const asValue = ({ loss, grads: g }) => ({ value: loss, grads: g });
     const { value, grads } = caseName.startsWith('mst')
-      ? (({ loss, grads: g }) => ({ value: loss, grads: g }))(checkpointedGradients(model, x, [0, 1], { chunkSize: Number(process.env.MST_BENCH_CHUNK ?? 4), varList: opt.variables() }))
-      : tf.variableGrads(() => crossEntropy(logitsOf(model.forward(x)), [0, 1]), opt.variables());
+      ? asValue(checkpointedGradients(model, x, [0, 1], { chunkSize: Number(process.env.MST_BENCH_CHUNK ?? 4), varList: opt.variables() }))
+      : process.env.MST_BENCH_R3D === 'plain'
+        ? leanVariableGrads(() => crossEntropy(logitsOf(model.forward(x)), [0, 1]), opt.variables())
+        : asValue(resnetCheckpointedGradients(model, x, [0, 1], { varList: opt.variables() }));
     opt.step(grads);
     await value.data();
     tf.dispose([value, grads]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BatchNorm2d, BatchNorm3d } from './batch_norm';
+import { BatchNorm2d, BatchNorm3d, batchNormTrain } from './batch_norm';
 import { maxAbsDiff } from '../../test/helpers';
 
 function setStats(bn: BatchNorm2d | BatchNorm3d, c: number): void {
@@ -75,5 +75,32 @@ describe('BatchNorm', () => {
     });
     expect(() => new BatchNorm2d(4, { eps: 0 })).toThrow(/eps must be positive/);
     bn.dispose();
+  });
+});
+
+describe('batchNormTrain', () => {
+  it('equals batch norm + residual + ReLU written as tfjs ops, values and gradients to 1e-5', () => {
+    const x = tf.randomNormal([2, 3, 4, 5], 0, 2, 'float32', 11);
+    const r = tf.randomNormal([2, 3, 4, 5], 0, 1, 'float32', 12);
+    const w = tf.randomNormal([5], 1, 0.5, 'float32', 13);
+    const b = tf.randomNormal([5], 0, 0.5, 'float32', 14);
+    const dy = tf.randomNormal([2, 3, 4, 5], 0, 1, 'float32', 15);
+    const reference = (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor, rs: tf.Tensor): tf.Tensor => {
+      const mean = tf.mean(xs, [0, 1, 2]);
+      const c = tf.sub(xs, mean);
+      const v = tf.mean(tf.square(c), [0, 1, 2]);
+      return tf.relu(tf.add(tf.add(tf.mul(tf.mul(c, tf.rsqrt(tf.add(v, 1e-5))), ws), bs), rs));
+    };
+    const before = tf.memory().numTensors;
+    const ours = tf.grads((xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor, rs: tf.Tensor) => {
+      const { y, mean, variance } = batchNormTrain(xs, ws, bs, { eps: 1e-5, relu: true, residual: rs });
+      tf.dispose([mean, variance]);
+      return tf.sum(tf.mul(y, dy));
+    })([x, w, b, r]);
+    const ref = tf.grads((xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor, rs: tf.Tensor) => tf.sum(tf.mul(reference(xs, ws, bs, rs), dy)))([x, w, b, r]);
+    ours.forEach((g, i) => expect(tf.tidy(() => tf.max(tf.abs(tf.sub(g, ref[i]))).dataSync()[0])).toBeLessThan(1e-5));
+    tf.dispose([ours, ref]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, r, w, b, dy]);
   });
 });

@@ -48,13 +48,30 @@ export class BatchNorm extends Module {
 
   /** `[..., C] -> [..., C]`; in training mode also updates the running statistics. */
   forward(x: tf.Tensor): tf.Tensor {
+    return this.forwardFused(x);
+  }
+
+  /**
+   * `relu(bn(x) + residual)` (the residual optional), the end of a ResNet block, as one step: in
+   * training mode the tape keeps only `x` and `residual` (see {@link batchNormTrain}).
+   */
+  forwardFused(x: tf.Tensor, options: { relu?: boolean; residual?: tf.Tensor } = {}): tf.Tensor {
     const name = this.label;
     if (x.rank !== this.rank || x.shape[this.rank - 1] !== this.numFeatures) {
       const dims = this.rank === 5 ? 'B, D, H, W' : this.rank === 4 ? 'N, H, W' : `rank ${this.rank} with`;
       throw new Error(`${name}: expected [${dims}, ${this.numFeatures}], got shape [${x.shape.join(', ')}]`);
     }
     if (x.dtype !== 'float32') throw new Error(`${name}: expected dtype float32, got ${x.dtype}`);
-    return this.training ? this.forwardTraining(x) : this.forwardEval(x);
+    const { relu = false, residual } = options;
+    if (residual && !tf.util.arraysEqual(residual.shape, x.shape)) {
+      throw new Error(`${name}: the residual [${residual.shape.join(', ')}] must have the input's shape [${x.shape.join(', ')}]`);
+    }
+    if (this.training) return this.forwardTraining(x, relu, residual);
+    return tf.tidy(() => {
+      let y = this.forwardEval(x);
+      if (residual) y = tf.add(y, residual);
+      return relu ? tf.relu(y) : y;
+    });
   }
 
   private forwardEval(x: tf.Tensor): tf.Tensor {
@@ -66,26 +83,86 @@ export class BatchNorm extends Module {
     });
   }
 
-  private forwardTraining(x: tf.Tensor): tf.Tensor {
-    const axes = Array.from({ length: this.rank - 1 }, (_, i) => i);
+  private forwardTraining(x: tf.Tensor, relu: boolean, residual: tf.Tensor | undefined): tf.Tensor {
     const n = x.size / this.numFeatures;
     if (n <= 1) throw new Error(`${this.label}: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]`);
-    return tf.tidy(() => {
-      const mean = tf.mean(x, axes);
-      const centred = tf.sub(x, mean);
-      const variance = tf.mean(tf.square(centred), axes);
-      const m = this.momentum;
-      tf.tidy(() => {
-        // Not on the loss's path, so tfjs's tape prunes these ops from any gradient.
-        const unbiased = tf.mul(variance, n / (n - 1));
-        this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-        this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
-        this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
-      });
-      const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, this.eps)));
-      return tf.add(tf.mul(normed, this.weight), this.bias);
+    const { y, mean, variance } = batchNormTrain(x, this.weight, this.bias, { eps: this.eps, relu, residual });
+    const m = this.momentum;
+    tf.tidy(() => {
+      const unbiased = tf.mul(variance, n / (n - 1));
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+      this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
     });
+    tf.dispose([mean, variance]);
+    return y;
   }
+}
+
+/** Options of {@link batchNormTrain}. */
+export interface BatchNormTrainOptions {
+  eps: number;
+  /** Apply a ReLU to the result (default false). */
+  relu?: boolean;
+  /** Added before the ReLU (a ResNet block's shortcut). */
+  residual?: tf.Tensor;
+}
+
+/**
+ * Training-mode batch norm over every axis but the last, `y = (x - mean) / sqrt(var + eps) * weight
+ * + bias` with the batch mean and biased variance, optionally `+ residual` and ReLU, as one
+ * differentiable op. Written as tfjs ops it leaves ~5 input-sized tensors on the tape (the
+ * centred input, its square, the normalised input, ...) plus the ReLU's input; this op keeps only
+ * `x` (and `residual`) and recomputes the rest in its backward pass:
+ * `dx = weight / sqrt(var + eps) * (g - mean(g) - xhat * mean(g * xhat))` with `g` the output
+ * gradient masked by the ReLU. Also returns the batch statistics (not differentiated) for the
+ * running averages; the caller disposes them.
+ *
+ * @example
+ * const { y, mean, variance } = batchNormTrain(x, weight, bias, { eps: 1e-5, relu: true });
+ */
+export function batchNormTrain(
+  x: tf.Tensor,
+  weight: tf.Tensor,
+  bias: tf.Tensor,
+  options: BatchNormTrainOptions,
+): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  const { eps, relu = false, residual } = options;
+  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const n = x.size / x.shape[x.rank - 1];
+  let stats: [tf.Tensor, tf.Tensor] | null = null;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [xs, w, b, r] = args as tf.Tensor[];
+    const mean = tf.mean(xs, axes);
+    const centred = tf.sub(xs, mean);
+    const variance = tf.mean(tf.square(centred), axes);
+    const invStd = tf.rsqrt(tf.add(variance, eps));
+    let y = tf.add(tf.mul(tf.mul(centred, invStd), w), b);
+    if (r) y = tf.add(y, r);
+    if (relu) y = tf.relu(y);
+    stats = [tf.keep(mean), tf.keep(variance)];
+    save(r ? [xs, w, b, mean, invStd, r] : [xs, w, b, mean, invStd]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [sx, sw, sb, smean, sinv, sr] = saved;
+        const xhat = tf.mul(tf.sub(sx, smean), sinv);
+        let g = dy as tf.Tensor;
+        if (relu) {
+          const pre = sr ? tf.add(tf.add(tf.mul(xhat, sw), sb), sr) : tf.add(tf.mul(xhat, sw), sb);
+          g = tf.mul(g, tf.step(pre));
+        }
+        const sumG = tf.sum(g, axes);
+        const sumGX = tf.sum(tf.mul(g, xhat), axes);
+        const dx = tf.mul(tf.mul(sw, sinv), tf.sub(tf.sub(g, tf.div(sumG, n)), tf.mul(xhat, tf.div(sumGX, n))));
+        return sr ? [dx, sumGX, sumG, g] : [dx, sumGX, sumG];
+      },
+    };
+  });
+  const y = residual ? op(x, weight, bias, residual) : op(x, weight, bias);
+  const [mean, variance] = stats as unknown as [tf.Tensor, tf.Tensor];
+  return { y, mean, variance };
 }
 
 /**

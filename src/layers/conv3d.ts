@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { rngOrDefault, torchDefaultUniform } from '../nn/init';
 import { conv2dValid } from '../ops/conv2d';
-import { padAxis, sliceAxis } from '../ops/slice_axis';
+import { depthTaps } from '../ops/depth_taps';
 import { assertFloat32, assertRank } from '../utils/check';
 import type { Rng } from '../utils/rng';
 import { drawConvWeight, type ConvInit } from './conv2d';
@@ -38,7 +38,8 @@ export function triple(what: string, v: number | Triple, min: number): Triple {
  * `weight` `[O, I, kd, kh, kw]` and `bias` `[O]`; the weight is held as `[kd, kh, kw, I, O]`.
  *
  * It is computed as one 2D convolution: the `kd` depth taps are stacked along channels
- * (`[B Do, H, W, kd C]`) against the filter reshaped to `[kh, kw, kd I, O]`. On wasm this runs
+ * (`[B Do, H, W, kd C]`, {@link depthTaps}, which leaves nothing on the training tape) against the
+ * filter reshaped to `[kh, kw, kd I, O]`. On wasm this runs
  * ~25x faster than tfjs's Conv3D kernel, and it trains there (see {@link conv2dValid}).
  *
  * @example
@@ -82,18 +83,10 @@ export class Conv3d extends Module {
     }
     const dOut = Math.floor((dp - kd) / sd) + 1;
     return tf.tidy(() => {
-      // Depth tap t reads padded planes t, t + sd, ..., t + sd (dOut - 1).
-      // One axis at a time on rank-3 views: the gradient of a rank-5 pad is a rank-5 slice, which
-      // wasm runs cell by cell in JavaScript.
-      const padded = padAxis(padAxis(padAxis(x, 1, pd, pd), 2, ph, ph), 3, pw, pw);
-      const [, , hp, wp] = padded.shape;
-      const taps: tf.Tensor[] = [];
-      for (let t = 0; t < kd; t++) taps.push(sliceAxis(padded, 1, t, dOut, sd));
-      // [B Do, Hp, Wp, kd C] against [kh, kw, kd I, O]: channel index t C + i on both sides.
-      const rows = b * dOut * hp * wp;
-      const stacked = tf.reshape(kd === 1 ? taps[0] : tf.concat(taps.map((s) => tf.reshape(s, [rows, c])), 1), [b * dOut, hp, wp, kd * c]);
+      const plain = kd === 1 && sd === 1 && pd === 0 && ph === 0 && pw === 0;
+      const stacked = plain ? (tf.reshape(x, [b * d, h, w, c]) as tf.Tensor4D) : depthTaps(x, kd, sd, this.padding);
       const filter = tf.reshape(tf.transpose(this.weight, [1, 2, 0, 3, 4]), [kh, kw, kd * c, this.outChannels]);
-      const y = conv2dValid(stacked as tf.Tensor4D, filter as tf.Tensor4D, [sh, sw]);
+      const y = conv2dValid(stacked, filter as tf.Tensor4D, [sh, sw]);
       const [, ho, wo] = y.shape;
       const out = tf.reshape(y, [b, dOut, ho, wo, this.outChannels]);
       return (this.bias ? tf.add(out, this.bias) : out) as tf.Tensor5D;

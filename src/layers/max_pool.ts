@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
+import { leanGradients } from '../ops/lean_backprop';
 import { padAxis, sliceAxis } from '../ops/slice_axis';
 import { assertRank } from '../utils/check';
 import { pair } from './conv2d';
@@ -28,6 +29,23 @@ function checkPadding(what: string, kernel: number[], padding: number[]): void {
  * likewise, so all-negative windows come out wrong there; this form is exact on every backend.
  */
 function maxPoolNd(x: tf.Tensor, kernel: number[], stride: number[], padding: number[]): tf.Tensor {
+  // The taped form keeps every padded copy, tap and running maximum; recomputing it in the
+  // backward pass keeps only x on the training tape (the pool costs a few copies).
+  const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([input]);
+    return {
+      value: maxPoolTaps(input, kernel, stride, padding),
+      gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
+        const { value, grads } = leanGradients(() => maxPoolTaps(saved, kernel, stride, padding), [saved], dy);
+        value.dispose();
+        return grads[0] ?? tf.zerosLike(saved);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x);
+}
+
+function maxPoolTaps(x: tf.Tensor, kernel: number[], stride: number[], padding: number[]): tf.Tensor {
   return tf.tidy(() => {
     let y = x;
     kernel.forEach((k, i) => {

@@ -162,8 +162,8 @@ export class BasicBlock extends ResidualBlock {
   /** `[B, ...S, inPlanes] -> [B, ...S / stride, planes]`. */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const out = this.bn2.forward(this.conv2.forward(tf.relu(this.bn1.forward(this.conv1.forward(x)))));
-      return tf.relu(tf.add(out, this.residual(x)));
+      const out = this.bn1.forwardFused(this.conv1.forward(x), { relu: true });
+      return this.bn2.forwardFused(this.conv2.forward(out), { relu: true, residual: this.residual(x) });
     });
   }
 }
@@ -202,10 +202,10 @@ export class Bottleneck extends ResidualBlock {
   /** `[B, ...S, inPlanes] -> [B, ...S / stride, 4 planes]`. */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      let out = tf.relu(this.bn1.forward(this.conv1.forward(x)));
-      out = tf.relu(this.bn2.forward(this.conv2.forward(out)));
-      out = this.bn3.forward(this.conv3.forward(out));
-      return tf.relu(tf.add(out, this.residual(x)));
+      // Batch norm, shortcut and ReLU fused: the training tape keeps only the convolution outputs.
+      let out = this.bn1.forwardFused(this.conv1.forward(x), { relu: true });
+      out = this.bn2.forwardFused(this.conv2.forward(out), { relu: true });
+      return this.bn3.forwardFused(this.conv3.forward(out), { relu: true, residual: this.residual(x) });
     });
   }
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { leanVariableGrads } from '../ops/lean_backprop';
 import { mstHeadForward } from '../parallel/mst_head';
 import { crossEntropy } from './losses';
 
@@ -91,7 +92,7 @@ export function checkpointedGradients(
   // 2. Head gradients and the gradient of the loss with respect to the features.
   const featureVar = tf.variable(features, true);
   features.dispose();
-  const head = tf.variableGrads(() => lossFn(mstHeadForward(model, featureVar, B, D), labels), [...headVars, featureVar]);
+  const head = leanVariableGrads(() => lossFn(mstHeadForward(model, featureVar, B, D), labels), [...headVars, featureVar]);
   const dFeatures = head.grads[featureVar.name];
   delete head.grads[featureVar.name];
   featureVar.dispose();
@@ -102,7 +103,7 @@ export function checkpointedGradients(
     for (const [s, n] of chunks) {
       const images = chunkImages(s, n);
       const dy = tf.slice(dFeatures, [s, 0], [n, -1]);
-      const part = tf.variableGrads(() => tf.sum(tf.mul(model.encoder.encode(images).features, dy)) as tf.Scalar, encoderVars);
+      const part = leanVariableGrads(() => tf.sum(tf.mul(model.encoder.encode(images).features, dy)) as tf.Scalar, encoderVars);
       tf.dispose([images, dy, part.value]);
       for (const [name, g] of Object.entries(part.grads)) {
         const prev = grads[name];

@@ -11,3 +11,7 @@ export type { ProgressReporter, ProgressStream } from './progress';
 export { deriveSeed } from './seed';
 export { checkpointedGradients } from './checkpointed_step';
 export type { CheckpointedGradientsOptions, CheckpointedGradientsResult } from './checkpointed_step';
+export { leanVariableGrads, leanGradients } from '../ops/lean_backprop';
+export type { LeanGradsResult, LeanGradients } from '../ops/lean_backprop';
+export { resnetCheckpointedGradients } from './resnet_checkpointed_step';
+export type { ResNetCheckpointedGradientsOptions, ResNetCheckpointedGradientsResult } from './resnet_checkpointed_step';

@@ -4,8 +4,8 @@ export { sliceAttentionMap, planeAttentionMap, clsPatchRows, combineSliceAndPlan
 export type { PlaneAttentionOptions, MstSaliencyOptions, MstAttention, MstSaliency } from './mst_saliency';
 export { attentionRollout } from './rollout';
 export type { HeadFusion, RolloutOptions } from './rollout';
-export { computeCam, camFromWeights, normalizeMinMax } from './cam_utils';
-export type { CamNormalization, CamResult, ComputeCamOptions, LayerSplit, LayeredNetwork } from './cam_utils';
+export { computeCam, computeCamOnDevice, camFromWeights, normalizeMinMax } from './cam_utils';
+export type { CamNormalization, CamResult, CamTensors, ComputeCamOptions, LayerSplit, LayeredNetwork } from './cam_utils';
 export { gradCam, gradCamWeights } from './grad_cam';
 export { gradCamPlusPlus, gradCamPlusPlusWeights } from './grad_cam_pp';
 export { testTimeAugmentation, FLIP_COMBINATIONS } from './tta';

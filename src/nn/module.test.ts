@@ -3,6 +3,8 @@ import { Module, ModuleList, disposeStateDict } from './module';
 import { Linear } from '../layers/linear';
 import { LayerNorm } from '../layers/layer_norm';
 import { Rng } from '../utils/rng';
+import { DinoVisionTransformer } from '../models/dinov2';
+import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { maxAbsDiff } from '../../test/helpers';
 
 class Block extends Module {
@@ -86,6 +88,17 @@ describe('Module', () => {
     const net = new Net();
     expect(() => net.getSubmodule('blocks.2')).toThrow(/no module 'blocks\.2'; valid names: blocks, blocks\.0/);
     net.dispose();
+  });
+
+  it("frees a child's own tensors through its dispose (DINOv2's positional-embedding cache inside an MST)", () => {
+    const before = tf.memory().numTensors;
+    const encoder = new DinoVisionTransformer({ embedDim: 16, depth: 1, numHeads: 2, patchSize: 4, imgSize: 16, inChannels: 1, seed: 0 });
+    const mst = new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 2, seed: 1 });
+    // A slice size other than imgSize fills the interpolated positional-embedding cache.
+    tf.dispose(tf.tidy(() => mst.forward(tf.zeros([1, 2, 8, 8]))));
+    expect(tf.memory().numTensors).toBeGreaterThan(before + mst.stateDictKeys().length);
+    mst.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 

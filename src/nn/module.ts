@@ -206,9 +206,13 @@ export class Module {
       .reduce((acc, [, v]) => acc + v.size, 0);
   }
 
-  /** Frees every parameter and buffer of the subtree. */
+  /**
+   * Frees every parameter and buffer of the subtree. Children free themselves through their own
+   * `dispose`, so a subclass's extra tensors (caches) go too.
+   */
   dispose(): void {
-    for (const [, s] of this.namedSlots()) s.variable.dispose();
+    for (const [, s] of this.slots) s.variable.dispose();
+    for (const [, child] of this.children) child.dispose();
   }
 }
 

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { installWasmMatMul } from '../../../src/kernels/wasm_matmul';
+import { installWebGpuHighRankFixes } from '../../../src/kernels/webgpu_high_rank';
 import type { Volume } from '../../../src/io/volume';
 import type { ConfigurableModel } from '../../../src/models/model_config';
 import type { FileRef, WorkerReply, WorkerRequest } from './messages';
@@ -34,6 +35,8 @@ async function initBackend(wasmBase: string, forced: string | null): Promise<str
         await tf.ready();
         // mst-ts's WebAssembly SIMD matmul; the stock kernel stays where it cannot load.
         if (name === 'wasm') await installWasmMatMul().catch(() => undefined);
+        // tfjs-webgpu 4.22 returns zeros for some rank-5 ops (3D CNNs) without these.
+        if (name === 'webgpu') installWebGpuHighRankFixes();
         tf.env().set('PROD', true);
         post({ type: 'backend', name, tried });
         return name;

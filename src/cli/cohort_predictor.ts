@@ -9,7 +9,9 @@ import { sliceAttentionMap } from '../explain/mst_saliency';
 import { trilinearUpsample } from '../explain/trilinear_upsample';
 import type { OnnxVolumeModel, OnnxVolumePrediction } from '../export/onnx_predict';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { fromPretrained } from '../models/from_pretrained';
 import { loadRegistryModel, predictVolume, type VolumeClassifier } from '../models/registry';
+import { ResNet3D } from '../models/resnet3d';
 
 /** The runtimes `--runtime` accepts. */
 export const RUNTIMES = ['tfjs', 'onnx'] as const;
@@ -19,7 +21,11 @@ export type Runtime = (typeof RUNTIMES)[number];
 /** What to load: everything a worker thread needs to build its own copy (plain data). */
 export interface PredictorSpec {
   runtime: Runtime;
-  /** Registry architecture (required for tfjs; a label only for onnx). */
+  /**
+   * Registry architecture (tfjs; without it the weights must carry their config, as `saveModel`
+   * and `mst-ts train` write them, or be a checkpoint whose architecture `fromPretrained` infers;
+   * a label only for onnx).
+   */
   arch?: string;
   /** `.safetensors` (tfjs) or `.onnx` (onnx) file. */
   weights: string;
@@ -201,6 +207,17 @@ class OnnxPredictor implements VolumePredictor {
 }
 
 /**
+ * A model saved with its config (`saveModel`'s JSON beside the weights, as `mst-ts train` writes
+ * it, or in the file's metadata), or a checkpoint whose architecture `fromPretrained` infers.
+ */
+async function loadSavedClassifier(weights: string): Promise<VolumeClassifier> {
+  const model = await fromPretrained(weights);
+  if (model instanceof MedicalSliceTransformer || model instanceof ResNet3D) return model;
+  model.dispose();
+  throw new Error(`${weights}: holds a ${model.constructor.name}, not a volume classifier (an MST or a 3D ResNet); name the architecture with --arch`);
+}
+
+/**
  * Loads the model a spec names, once per process or worker thread: a registry model with its
  * safetensors weights (tfjs; the backend must be set), or an `.onnx` file through
  * onnxruntime-node (`loadOnnxModel`, imported only here so tfjs users need no ONNX Runtime).
@@ -210,8 +227,7 @@ export async function loadVolumePredictor(spec: PredictorSpec): Promise<VolumePr
     const { loadOnnxModel } = await import('../export/onnx_predict');
     return new OnnxPredictor(spec, await loadOnnxModel(spec.weights, spec.threads === undefined ? {} : { threads: spec.threads }));
   }
-  if (!spec.arch) throw new Error('--runtime tfjs needs --arch');
-  const model = await loadRegistryModel(spec.arch, spec.weights, { numClasses: spec.numClasses ?? 2 });
+  const model = spec.arch ? await loadRegistryModel(spec.arch, spec.weights, { numClasses: spec.numClasses ?? 2 }) : await loadSavedClassifier(spec.weights);
   model.eval();
   return new TfjsPredictor(spec, model);
 }

@@ -5,7 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 import { encodeNifti } from '../io/nifti';
 import { saveSafetensors } from '../io/safetensors';
 import { createModel } from '../models/registry';
-import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { DinoVisionTransformer } from '../models/dinov2';
+import { saveModel } from '../models/save_model';
 import { disposeStateDict } from '../nn/module';
 import { FULL } from '../../test/helpers';
 import { UsageError } from './command';
@@ -50,7 +52,6 @@ describe('mst-ts predict: flags', () => {
     await expect(predictCommand.run(['--runtime', 'torch', '--weights', 'w', '--input', 'v.npy'])).rejects.toThrow(/--runtime must be tfjs or onnx, got 'torch'/);
     await expect(predictCommand.run(['--runtime', 'onnx', '--weights', 'w.safetensors', '--input', 'v.npy'])).rejects.toThrow(/--runtime onnx needs --weights <model.onnx>/);
     await expect(predictCommand.run(['--arch', 'resnet3d-18', '--weights', 'm.onnx', '--input', 'v.npy'])).rejects.toThrow(/is an ONNX model; add --runtime onnx/);
-    await expect(predictCommand.run(['--weights', 'w.safetensors', '--input', 'v.npy'])).rejects.toThrow(/--arch is required/);
   });
 
   it('documents every flag and the JSON it prints', () => {
@@ -104,6 +105,29 @@ describe('mst-ts predict: end to end', () => {
     await expect(
       predictCommand.run(['--arch', 'mst-resnet18', '--num-classes', '3', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.npy')]),
     ).rejects.toThrow(/mis-shaped keys: linear.weight: expected \[3,512\], got \[2,512\]/);
+  });
+
+  it('without --arch, builds the model from the config saveModel wrote beside the weights', async () => {
+    const encoder = new DinoVisionTransformer({ embedDim: 16, depth: 1, numHeads: 2, patchSize: 8, imgSize: 32, inChannels: 1, seed: 3 });
+    const model = new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 2, seed: 4 });
+    await saveModel(model, path.join(dir, 'small.safetensors'));
+    const volume = tf.tensor3d(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 7)), [3, 32, 32]);
+    const direct = await model.predict(volume);
+    volume.dispose();
+    model.dispose();
+    const before = tf.memory().numTensors;
+    const { code, text } = await captureStdout(() => predictCommand.run(['--weights', path.join(dir, 'small.safetensors'), '--input', path.join(dir, 'v.npy'), '--json']));
+    expect(code).toBe(0);
+    const json = JSON.parse(text) as { logits: number[] };
+    json.logits.forEach((l, i) => expect(l).toBeCloseTo(direct.logits[i], 5));
+    expect(tf.memory().numTensors).toBe(before);
+    // A file that holds no volume classifier: the error says to name the architecture.
+    const vit = new DinoVisionTransformer({ embedDim: 16, depth: 1, numHeads: 2, patchSize: 8, imgSize: 32, inChannels: 1 });
+    await saveModel(vit, path.join(dir, 'vit.safetensors'));
+    vit.dispose();
+    await expect(predictCommand.run(['--weights', path.join(dir, 'vit.safetensors'), '--input', path.join(dir, 'v.npy')])).rejects.toThrow(
+      /holds a DinoVisionTransformer, not a volume classifier .*--arch/,
+    );
   });
 
   (FULL ? it : it.skip)('FULL: --explain adds the slice attention and per-slice maps', async () => {

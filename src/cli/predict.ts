@@ -7,14 +7,17 @@ import { loadVolumePredictor, RUNTIMES, type PredictorSpec, type Runtime } from 
 import { useBackend } from './cohort_runner';
 import { UsageError, type CliCommand } from './command';
 
-const USAGE = `Usage: mst-ts predict --arch <name> --weights <file.safetensors> --input <volume> [options]
-       mst-ts predict --arch <name> --weights <file.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
+const USAGE = `Usage: mst-ts predict [--arch <name>] --weights <file.safetensors> --input <volume> [options]
+       mst-ts predict [--arch <name>] --weights <file.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
        mst-ts predict --runtime onnx --weights <model.onnx> (--input <volume> | --manifest cases.csv --out <dir>)
 
 Classifies one volume (--input), or a whole cohort (--manifest) with one result file per case.
 
 Options:
-  --arch <name>          architecture (required with --runtime tfjs): ${[...MODEL_REGISTRY.keys()].join(', ')}
+  --arch <name>          architecture: ${[...MODEL_REGISTRY.keys()].join(', ')}; without it the
+                         weights must carry their config (saveModel's .json beside them, as
+                         \`mst-ts train\` writes model.safetensors + model.json) or be a checkpoint
+                         whose architecture fromPretrained infers (the authors' MST, MONAI ResNet)
   --weights <file>       PyTorch-named weights as .safetensors (tfjs; loaded strictly), or the .onnx
                          file (onnx) (required)
   --runtime <r>          tfjs (default) or onnx: the exported graph through onnxruntime-node (an
@@ -104,7 +107,6 @@ async function run(argv: string[]): Promise<number> {
   const runtime = (str('runtime') ?? 'tfjs') as Runtime;
   if (!RUNTIMES.includes(runtime)) throw new UsageError(`predict: --runtime must be ${RUNTIMES.join(' or ')}, got '${runtime}'`);
   const [arch, weights, input, manifest] = [str('arch'), str('weights'), str('input'), str('manifest')];
-  if (runtime === 'tfjs' && !arch) throw new UsageError(`predict: --arch is required\n\n${USAGE}`);
   if (!weights) throw new UsageError(`predict: --weights is required\n\n${USAGE}`);
   if (!input && !manifest) throw new UsageError(`predict: --input is required (or --manifest for a cohort)\n\n${USAGE}`);
   if (input && manifest) throw new UsageError('predict: give --input (one volume) or --manifest (a cohort), not both');

@@ -14,6 +14,7 @@ export default defineConfig([
       'train/index': 'src/train/index.ts',
       'data/index': 'src/data/index.ts',
       'parallel/index': 'src/parallel/index.ts',
+      'export/index': 'src/export/index.ts',
       // The SliceEncoderPool's worker thread script, found next to parallel/index at run time.
       'parallel/encoder_worker': 'src/parallel/encoder_worker.ts',
     },
@@ -25,7 +26,7 @@ export default defineConfig([
     splitting: true,
     // `__dirname` in the ESM build, for locating the worker script.
     shims: true,
-    external: [/^@tensorflow\//],
+    external: [/^@tensorflow\//, 'onnxruntime-node'],
   },
   {
     // The cohort worker thread script, found next to cli.js at run time.
@@ -34,6 +35,6 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
-    external: [/^@tensorflow\//],
+    external: [/^@tensorflow\//, 'onnxruntime-node'],
   },
 ]);

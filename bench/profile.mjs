@@ -1,5 +1,6 @@
-// Where the time of MST-DINOv2-S goes on the default backend: tf.profile per kernel name, for the
-// forward (inference) and for a plain training step (forward + backward), on a few 224x224 slices.
+// Where the time of MST-DINOv2-S (or, with MST_PROFILE_MODEL=r3d50, the 3D ResNet-50 of
+// bench/speed.mjs, batch 1, conv1 stride [1, 2, 2]) goes on the default backend: tf.profile per
+// kernel name, for the forward (inference) and for a training step (forward + backward).
 // usage: npm run build && node bench/profile.mjs [SLICES] [SIZE]   (defaults 4 224; MST_DIST: build folder)
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
@@ -7,12 +8,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', process.env.MST_DIST ?? 'dist');
-const { setBackend, createModel, crossEntropy } = await import(pathToFileURL(join(dist, 'index.js')).href);
+const { setBackend, createModel, crossEntropy, resnet3d50, logitsOf, leanVariableGrads } = await import(pathToFileURL(join(dist, 'index.js')).href);
 const [D, S] = [Number(process.argv[2] ?? 4), Number(process.argv[3] ?? 224)];
 await setBackend(process.env.MST_BENCH_BACKEND ?? 'wasm');
-const model = createModel('mst-dinov2-s', { numClasses: 2 });
+const r3d = process.env.MST_PROFILE_MODEL === 'r3d50';
+const model = r3d ? resnet3d50({ numClasses: 2, conv1TStride: [1, 2, 2] }) : createModel('mst-dinov2-s', { numClasses: 2 });
 const x = tf.randomNormal([1, D, S, S, 1], 0, 1, 'float32', 1);
-console.log(`backend ${tf.getBackend()}, ${D} slices of ${S}x${S}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`${r3d ? 'ResNet3D-50' : 'MST-DINOv2-S'}, backend ${tf.getBackend()}, ${D} slices of ${S}x${S}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
 async function report(label, f) {
   f(); // warm-up
@@ -37,9 +39,11 @@ async function report(label, f) {
 }
 
 model.eval();
-await report('forward', () => tf.tidy(() => model.forward(x).logits));
-model.train();
-await report('training step (forward + backward)', () => {
-  const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x).logits, [1]));
-  tf.dispose([value, grads]);
-});
+await report('forward', () => tf.tidy(() => logitsOf(model.forward(x))));
+if (process.env.MST_PROFILE_TRAIN !== '0') {
+  model.train();
+  await report('training step (forward + backward)', () => {
+    const { value, grads } = leanVariableGrads(() => crossEntropy(logitsOf(model.forward(x)), [1]));
+    tf.dispose([value, grads]);
+  });
+}

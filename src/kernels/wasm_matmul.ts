@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
+import { installWasmDepthTaps, type DepthTapsExports } from './wasm_depth_taps';
 import { installWasmLayoutKernels, type TransposeExport } from './wasm_layout';
 
 /** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
@@ -13,7 +14,7 @@ interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-interface SgemmExports extends TransposeExport {
+interface SgemmExports extends TransposeExport, DepthTapsExports {
   sgemm(
     a: number, b: number, c: number, batch: number, m: number, n: number, k: number,
     transA: number, transB: number, strideA: number, strideB: number, strideC: number, work: number,
@@ -60,6 +61,8 @@ export async function installWasmMatMul(): Promise<void> {
   // Transpose and Unpack share the module; their scratch sits after the sgemm work buffer.
   const params = backend.wasm._malloc(6 * 8 * 4 + 16);
   installWasmLayoutKernels(exports, (params + 15) & ~15);
+  const tapParams = backend.wasm._malloc(10 * 4 + 16);
+  installWasmDepthTaps(exports, (tapParams + 15) & ~15);
   const stock = tf.getKernel('BatchMatMul', 'wasm');
   if (!stock) throw new Error('installWasmMatMul: the wasm backend has no BatchMatMul kernel to replace');
   fallback ??= stock.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo;

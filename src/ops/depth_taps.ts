@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { DEPTH_TAPS, DEPTH_TAPS_GRAD, type DepthTapsAttrs } from '../kernels/wasm_depth_taps';
 import { padAxis, sliceAxis } from './slice_axis';
 
 /**
@@ -21,7 +22,13 @@ export function depthTaps(x: tf.Tensor, kd: number, sd: number, padding: [number
   if (dp < kd) throw new Error(`depthTaps: depth ${d} with padding ${pd} is smaller than the kernel depth ${kd}`);
   const dOut = Math.floor((dp - kd) / sd) + 1;
   const inner = hp * wp * c;
+  // The wasm backend has a native kernel for both directions (native/depth_taps.c).
+  const backendName = tf.getBackend();
+  const native = x.dtype === 'float32' && tf.getKernel(DEPTH_TAPS, backendName) != null;
+  const attrs: DepthTapsAttrs = { kd, sd, padding, xShape: [b, d, h, w, c] };
+  const runNative = (name: string, t: tf.Tensor): tf.Tensor => tf.engine().runKernel(name, { x: t }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
   const op = tf.customGrad(((input: tf.Tensor) => {
+    if (native) return { value: runNative(DEPTH_TAPS, input), gradFunc: (dy: tf.Tensor) => runNative(DEPTH_TAPS_GRAD, dy) };
     const padded = padAxis(padAxis(padAxis(input, 1, pd, pd), 2, ph, ph), 3, pw, pw);
     const taps: tf.Tensor[] = [];
     for (let t = 0; t < kd; t++) taps.push(tf.reshape(sliceAxis(padded, 1, t, dOut, sd), [b * dOut * hp * wp, c]));

@@ -43,7 +43,7 @@ export interface AucTableSpec {
 }
 
 /** Footer lines every table shares: data, protocol, statistics and what the run can show. */
-export function protocolFooter(ctx: ReproduceContext, runs: ModelRun[], reference: string | null): string[] {
+export function protocolFooter(ctx: ReproduceContext, runs: ModelRun[], reference: string | null, aucTable = true): string[] {
   const s = ctx.scale;
   const lines: string[] = [];
   for (const t of ctx.tasks) {
@@ -81,7 +81,7 @@ export function protocolFooter(ctx: ReproduceContext, runs: ModelRun[], referenc
             'whose signal sits in a few slices, and how large the bootstrap std is at this test-set size. Differences smaller than about two stds are noise: read the P values, not the rank order.',
     );
   }
-  lines.push('The paper\'s captions of Tables 2, 3 and S1 say "mean accuracy ± standard deviation", but the values are AUCs (their first rows repeat Figure 2\'s AUCs); they are quoted as printed.');
+  if (aucTable) lines.push('The paper\'s captions of Tables 2, 3 and S1 say "mean accuracy ± standard deviation", but the values are AUCs (their first rows repeat Figure 2\'s AUCs); they are quoted as printed.');
   return lines;
 }
 

@@ -25,6 +25,8 @@ export interface SaliencyCase {
   iou: number;
   /** The most attended slices, most attended first. */
   topSlices: number[];
+  /** Shape `[D, h, w]` of the map before its upsampling to the volume. */
+  mapShape: number[];
 }
 
 /** One row of Table 1: a method on a dataset. */
@@ -39,6 +41,8 @@ export interface Table1Row {
   /** Means over the cases (NaN-free: every explained case has a lesion). */
   meanDice: number;
   meanIou: number;
+  /** Shape `[D, h, w]` of the method's map before upsampling (the 3D ResNet's `layer4` grid is coarse). */
+  mapShape: number[];
   perCase: SaliencyCase[];
 }
 
@@ -75,7 +79,7 @@ async function explainCases(
     const e = await explainVolume(model, volume, { method });
     try {
       const m = await localisationMetrics(e.saliencyUpsampled as tf.Tensor3D, e.sliceAttention ?? null, { data: sample.mask, shape: sample.shape });
-      out.push({ id: sample.id, score: run.scores[i], sliceCorrect: m.sliceCorrect, lesionCorrect: m.lesionCorrect, dice: m.dice, iou: m.iou, topSlices: m.topSlices });
+      out.push({ id: sample.id, score: run.scores[i], sliceCorrect: m.sliceCorrect, lesionCorrect: m.lesionCorrect, dice: m.dice, iou: m.iou, topSlices: m.topSlices, mapShape: e.shapes.saliency });
       if (out.length <= MONTAGES) {
         const rows: MontageRow[] = [];
         if (e.sliceAttention) rows.push({ map: await e.sliceAttention.data(), clip: null });
@@ -140,6 +144,7 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
           lesionCorrect: perCase.filter((c) => c.lesionCorrect).length,
           meanDice: mean(perCase.map((c) => c.dice)),
           meanIou: mean(perCase.map((c) => c.iou)),
+          mapShape: perCase[0]?.mapShape ?? [],
           perCase,
         });
       } finally {
@@ -149,7 +154,7 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
   }
   // The paper's order: every dataset's 3D ResNet first, then every dataset's MST.
   rows.sort((a, b) => (a.method === b.method ? 0 : a.method === '3D ResNet' ? -1 : 1));
-  const markdown = table1Markdown(rows, ctx.tasks, protocolFooter(ctx, runs, null));
+  const markdown = table1Markdown(rows, ctx.tasks, protocolFooter(ctx, runs, null, false));
   const files = [...(await writeTableFiles(ctx, 'table1', markdown, runs, { rows })), ...figures];
   const seconds = (Date.now() - ctx.started) / 1000;
   ctx.print(`table1: done in ${formatSeconds(seconds)}; wrote ${ctx.out}/table1.md`);
@@ -158,7 +163,7 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
 
 /** Table 1 in the paper's layout (dataset, method, slice and lesion correctness) with the paper's counts beside ours. */
 export function table1Markdown(rows: Table1Row[], tasks: ReproduceTask[], footer: string[]): string {
-  const head = ['Dataset', 'Method', 'Slice Correctness: ours', 'Slice Correctness: paper', 'Lesion Correctness: ours', 'Lesion Correctness: paper', 'Dice (ours)', 'IoU (ours)'];
+  const head = ['Dataset', 'Method', 'Slice Correctness: ours', 'Slice Correctness: paper', 'Lesion Correctness: ours', 'Lesion Correctness: paper', 'Dice (ours)', 'IoU (ours)', 'Map grid (ours)'];
   const lines = [
     '## Table 1 (reproduced): saliency maps highlighting slices with lesions and cores of lesions',
     '',
@@ -170,7 +175,7 @@ export function table1Markdown(rows: Table1Row[], tasks: ReproduceTask[], footer
   for (const r of rows) {
     const paper = (what: string) => PAPER_TABLE1.rows[`${r.method} / ${what}`][r.dataset];
     lines.push(
-      `| ${r.dataset} (${r.task}) | ${r.method} | ${r.sliceCorrect}/${r.cases} | ${paper('Slice Correctness')} | ${r.lesionCorrect}/${r.cases} | ${paper('Lesion Correctness')} | ${r.meanDice.toFixed(3)} | ${r.meanIou.toFixed(3)} |`,
+      `| ${r.dataset} (${r.task}) | ${r.method} | ${r.sliceCorrect}/${r.cases} | ${paper('Slice Correctness')} | ${r.lesionCorrect}/${r.cases} | ${paper('Lesion Correctness')} | ${r.meanDice.toFixed(3)} | ${r.meanIou.toFixed(3)} | ${r.mapShape.join('x')} |`,
     );
   }
   lines.push(
@@ -181,7 +186,10 @@ export function table1Markdown(rows: Table1Row[], tasks: ReproduceTask[], footer
       'Dice / IoU: the map above its 99.9th percentile against the mask (foreground, mean over cases), as the authors\' `--get_segmentation`. ' +
       'MST maps: slice attention x DINOv2 last-block CLS->patch attention, upsampled trilinearly; 3D ResNet maps: Grad-CAM at `layer4`, upsampled trilinearly. ' +
       `Tasks run: ${tasks.join(', ')}. Per-case results are in \`table1_predictions.json\`; \`table1_saliency_<task>_<method>_<case>.png\` show the first ${MONTAGES} cases: the input, ` +
-      'the slice attention (MST), the saliency and the lesion mask.',
+      'the slice attention (MST), the saliency and the lesion mask. ' +
+      'Map grid: the map before upsampling. A 3D ResNet\'s `layer4` grid is its input / 16 along every axis (MONAI\'s stride-1 stem; / 32 in-plane with a stride-2 stem): ' +
+      '2 x 14 x 14 at the paper\'s 32 x 224 x 224, a single plane at 16 slices, and a map constant along the slices cannot rank them (ties go to the first slice and the first voxel, so they count as wrong).',
+    '',
   );
   for (const f of footer) lines.push(`${f}  `);
   return `${lines.join('\n').trimEnd()}\n`;

@@ -2,8 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseReproduceArgs } from '../../src/cli/reproduce';
-import { UsageError } from '../../src/cli/command';
 import { Rng } from '../../src/utils/rng';
 import { auc } from '../../src/stats/auc';
 import { delongTest } from '../../src/stats/delong';
@@ -152,32 +150,6 @@ describe('the rows\' models', () => {
     expect(counts[3][0]).toBe(counts[0][0]);
     expect(counts[3][1]).toBeLessThan(counts[3][0] / 2);
     expect(tf.memory().numTensors).toBe(before);
-  });
-});
-
-describe('mst-ts reproduce arguments', () => {
-  test('names, scales, tasks and data folders', () => {
-    const a = parseReproduceArgs(['table2', '--task', 'synthetic-chest', '--seed', '3', '--scale', 'tiny']);
-    expect(a.name).toBe('table2');
-    expect(a.options).toMatchObject({ tasks: ['synthetic-chest'], seed: 3, scale: 'tiny', out: 'reproduce/table2' });
-    expect(a.options.command).toBe('mst-ts reproduce table2 --task synthetic-chest --seed 3 --scale tiny');
-    expect(parseReproduceArgs(['tableS1', '--task', 'mrnet', '--data-dir', '/d/MRNet']).options.dataDirs).toEqual({ mrnet: '/d/MRNet' });
-    expect(parseReproduceArgs(['figure2', '--task', 'lidc,mrnet', '--data-dir', 'lidc=/a', '--data-dir', 'mrnet=/b']).options.dataDirs).toEqual({ lidc: '/a', mrnet: '/b' });
-    expect(parseReproduceArgs(['table3', '--encoder-weights', 'w.pth']).options.encoderWeights?.small).toBe('w.pth');
-    const bad: [string[], RegExp][] = [
-      [[], /expected one name/],
-      [['table4'], /unknown name 'table4'/],
-      [['table2', '--task', 'synthetic-lung'], /unknown task 'synthetic-lung'/],
-      [['table2', '--scale', 'huge'], /quick, paper or tiny/],
-      [['table2', '--task', 'duke'], /give its folder with --data-dir/],
-      [['table2', '--data-dir', '/x'], /no real task/],
-      [['table2', '--task', 'lidc,mrnet', '--data-dir', '/x'], /<task>=<dir>/],
-      [['table2', '--epochs', '0'], /--epochs must be an integer >= 1/],
-    ];
-    for (const [argv, message] of bad) {
-      expect(() => parseReproduceArgs(argv)).toThrow(UsageError);
-      expect(() => parseReproduceArgs(argv)).toThrow(message);
-    }
   });
 });
 

@@ -43,27 +43,6 @@ if [ "$#" -gt 0 ]; then notebooks=("$@"); else notebooks=("$here"/*.ipynb); fi
 export JUPYTER_PATH="$work/jupyter" JUPYTER_DATA_DIR="$work/data" JUPYTER_RUNTIME_DIR="$work/runtime"
 status=0
 for nb in "${notebooks[@]}"; do
-  nb="$(cd "$(dirname "$nb")" && pwd)/$(basename "$nb")"
-  "$python" - "$nb" "$out/$(basename "$nb")" <<'PY' || status=1
-import sys, time, nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-src, dst = sys.argv[1], sys.argv[2]
-nb = nbformat.read(src, as_version=4)
-# The kernel starts in the notebook's folder, as in Jupyter: './lib/...' and 'mst-ts' resolve from there.
-client = NotebookClient(nb, kernel_name="deno", timeout=1800, resources={"metadata": {"path": src.rsplit("/", 1)[0]}})
-started = time.time()
-try:
-    client.execute()
-    ok = True
-except CellExecutionError as e:
-    ok = False
-    print(str(e), file=sys.stderr)
-finally:
-    nbformat.write(nb, dst)
-name = src.rsplit("/", 1)[1]
-print(f"{'ok  ' if ok else 'FAIL'} {name} in {time.time() - started:.0f} s -> {dst}", flush=True)
-sys.exit(0 if ok else 1)
-PY
+  "$python" "$here/run_notebook.py" "$nb" "$out/$(basename "$nb")" deno || status=1
 done
 exit "$status"

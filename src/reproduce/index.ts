@@ -14,6 +14,7 @@ export {
   syntheticGeometry,
   syntheticDatasets,
   cpuSecondsSince,
+  rowLearningRate,
   aucCell,
   formatAuc,
   formatP,

@@ -180,7 +180,11 @@ export function runFolder(ctx: ReproduceContext, task: ReproduceTask, model: str
   return `${ctx.out}/train/${task}/${slug(model)}`;
 }
 
-function recipeLr(ctx: ReproduceContext, recipe: ModelRecipe): number {
+/**
+ * A row's learning rate: the override if given, the paper's 1e-6 for a pretrained DINOv2,
+ * otherwise the scale's rate for the row's family.
+ */
+export function rowLearningRate(ctx: ReproduceContext, recipe: ModelRecipe): number {
   if (ctx.lr !== undefined) return ctx.lr;
   return recipe.pretrained ? PRETRAINED_DINOV2_LR : learningRate(ctx.scale, recipe);
 }
@@ -241,7 +245,7 @@ export async function trainOnTask(ctx: ReproduceContext, task: ReproduceTask, re
   const started = Date.now();
   const cpu = cpuSecondsSince();
   const info = TASKS[task];
-  const lr = recipeLr(ctx, recipe);
+  const lr = rowLearningRate(ctx, recipe);
   const s = ctx.scale;
   const sets = info.synthetic ? syntheticDatasets(ctx, task) : await realDatasets(ctx, task);
   const model = await recipe.build(sets.inputSize, ctx.seed);

@@ -3,6 +3,9 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/utils/rng';
+import { DinoVisionTransformer } from '../../src/models/dinov2';
+import type { MedicalSliceTransformer } from '../../src/models/medical_slice_transformer';
+import { saveModel } from '../../src/models/save_model';
 import { auc } from '../../src/stats/auc';
 import { delongTest } from '../../src/stats/delong';
 import {
@@ -18,6 +21,7 @@ import {
   PAPER_TABLE_S1,
   reproduceContext,
   ResizeTo,
+  rowLearningRate,
   realDatasets,
   scaleConfig,
   syntheticGeometry,
@@ -150,6 +154,32 @@ describe('the rows\' models', () => {
     expect(counts[3][0]).toBe(counts[0][0]);
     expect(counts[3][1]).toBeLessThan(counts[3][0] / 2);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('pretrained DINOv2 weights', () => {
+  test('--encoder-weights loads the file into the DINOv2-S rows, which then train at the paper\'s 1e-6', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mst-reproduce-weights-'));
+    try {
+      const vit = new DinoVisionTransformer({ embedDim: 32, depth: 1, numHeads: 2, patchSize: 14, imgSize: 28, seed: 7 });
+      const file = join(dir, 'vit.safetensors');
+      await saveModel(vit, file);
+      const saved = await vit.stateDict()['blocks.0.attn.qkv.weight'].data();
+      vit.dispose();
+      const [transformer] = table2Models({ out: dir, scale: 'tiny', encoderWeights: { small: file } });
+      expect(transformer.pretrained).toBe(true);
+      const ctx = reproduceContext({ out: dir, scale: 'tiny', encoderWeights: { small: file } });
+      expect(rowLearningRate(ctx, transformer)).toBe(1e-6);
+      expect(transformer.description).toContain(`pretrained DINOv2 ViT-S/14 from ${file}`);
+      const mst = (await transformer.build([4, 28, 28], 0)) as unknown as MedicalSliceTransformer;
+      expect(Array.from(await mst.encoder.stateDict()['blocks.0.attn.qkv.weight'].data())).toEqual(Array.from(saved));
+      mst.dispose();
+      const [, base] = table3Models({ out: dir, scale: 'tiny', encoderWeights: { small: file } });
+      expect(base.pretrained).toBe(false);
+      expect(rowLearningRate(ctx, base)).toBe(scaleConfig('tiny').lr.mstDinov2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
 import { installWasmDepthTaps, type DepthTapsExports } from './wasm_depth_taps';
 import { installWasmLayoutKernels, type TransposeExport } from './wasm_layout';
+import { installWasmMaxPool, type MaxPoolExports } from './wasm_max_pool';
 
 /** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
 interface WasmBackendInternals {
@@ -14,7 +15,7 @@ interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-interface SgemmExports extends TransposeExport, DepthTapsExports {
+interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports {
   sgemm(
     a: number, b: number, c: number, batch: number, m: number, n: number, k: number,
     transA: number, transB: number, strideA: number, strideB: number, strideC: number, work: number,
@@ -63,6 +64,8 @@ export async function installWasmMatMul(): Promise<void> {
   installWasmLayoutKernels(exports, (params + 15) & ~15);
   const tapParams = backend.wasm._malloc(10 * 4 + 16);
   installWasmDepthTaps(exports, (tapParams + 15) & ~15);
+  const poolParams = backend.wasm._malloc(14 * 4 + 16);
+  installWasmMaxPool(exports, (poolParams + 15) & ~15);
   const stock = tf.getKernel('BatchMatMul', 'wasm');
   if (!stock) throw new Error('installWasmMatMul: the wasm backend has no BatchMatMul kernel to replace');
   fallback ??= stock.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo;

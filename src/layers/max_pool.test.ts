@@ -68,3 +68,38 @@ describe('MaxPool2d', () => {
     tf.dispose([x, a, b]);
   });
 });
+
+describe('native max pooling on wasm', () => {
+  const names = ['MstMaxPool3D', 'MstMaxPool3DGrad'];
+  it('equals the composed form, values and gradients, in 2D and 3D (wasm only)', () => {
+    if (tf.getBackend() !== 'wasm') return;
+    const cases: [tf.Tensor, MaxPool2d | MaxPool3d][] = [
+      [tf.randomNormal([2, 5, 9, 7, 3], 0, 1, 'float32', 1), new MaxPool3d({ kernelSize: 3, stride: 2, padding: 1 })],
+      [tf.randomNormal([1, 4, 6, 6, 2], -3, 1, 'float32', 2), new MaxPool3d({ kernelSize: [1, 3, 2], stride: [1, 2, 1] })],
+      [tf.randomNormal([2, 11, 10, 4], 0, 1, 'float32', 3), new MaxPool2d({ kernelSize: 3, stride: 2, padding: 1 })],
+    ];
+    const kernels = names.map((n) => tf.getKernel(n, 'wasm'));
+    expect(kernels.every((k) => k)).toBe(true);
+    for (const [x, pool] of cases) {
+      const run = (): tf.Tensor[] => {
+        const y = pool.forward(x);
+        const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 4);
+        const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pool.forward(a), dy)))(x);
+        dy.dispose();
+        return [y, dx];
+      };
+      const native = run();
+      names.forEach((n) => tf.unregisterKernel(n, 'wasm'));
+      let composed: tf.Tensor[];
+      try {
+        composed = run();
+      } finally {
+        kernels.forEach((k) => tf.registerKernel(k as tf.KernelConfig));
+      }
+      // Values exactly; gradients up to the order of sums where windows overlap.
+      expect(maxAbsDiff(native[0], composed[0])).toBe(0);
+      expect(maxAbsDiff(native[1], composed[1])).toBeLessThan(1e-6);
+      tf.dispose([x, native, composed]);
+    }
+  });
+});

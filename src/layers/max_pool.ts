@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
+import { MAX_POOL_3D, MAX_POOL_3D_GRAD, type MaxPool3dAttrs } from '../kernels/wasm_max_pool';
 import { leanGradients } from '../ops/lean_backprop';
 import { padAxis, sliceAxis } from '../ops/slice_axis';
 import { assertRank } from '../utils/check';
@@ -27,8 +28,10 @@ function checkPadding(what: string, kernel: number[], padding: number[]): void {
  * box maximum is the maximum of per-axis maxima) as `tf.maximum` over strided taps. tfjs's wasm
  * MaxPool3D starts its running maximum at FLT_MIN instead of -inf, and its pooling gradients do
  * likewise, so all-negative windows come out wrong there; this form is exact on every backend.
+ * On wasm, mst-ts's native kernel (native/max_pool.c) does the same in one pass.
  */
 function maxPoolNd(x: tf.Tensor, kernel: number[], stride: number[], padding: number[]): tf.Tensor {
+  if (x.dtype === 'float32' && tf.getKernel(MAX_POOL_3D, tf.getBackend()) != null) return maxPoolNative(x, kernel, stride, padding);
   // The taped form keeps every padded copy, tap and running maximum; recomputing it in the
   // backward pass keeps only x on the training tape (the pool costs a few copies).
   const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -39,6 +42,34 @@ function maxPoolNd(x: tf.Tensor, kernel: number[], stride: number[], padding: nu
         const { value, grads } = leanGradients(() => maxPoolTaps(saved, kernel, stride, padding), [saved], dy);
         value.dispose();
         return grads[0] ?? tf.zerosLike(saved);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x);
+}
+
+/**
+ * The wasm backend's native pooling (native/max_pool.c), 2D pooling as 3D with depth 1. Its
+ * gradient goes to the first maximum of each window in scan order, as PyTorch's; the tape keeps x.
+ */
+function maxPoolNative(x: tf.Tensor, kernel: number[], stride: number[], padding: number[]): tf.Tensor {
+  const flat = kernel.length === 2;
+  const attrs = {
+    kernel: flat ? [1, kernel[0], kernel[1]] : kernel,
+    stride: flat ? [1, stride[0], stride[1]] : stride,
+    padding: flat ? [0, padding[0], padding[1]] : padding,
+  } as MaxPool3dAttrs;
+  const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([input]);
+    const v = flat ? tf.expandDims(input, 1) : input;
+    const y = tf.engine().runKernel(MAX_POOL_3D, { x: v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return {
+      value: flat ? tf.squeeze(y, [1]) : y,
+      gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
+        const sx = flat ? tf.expandDims(saved, 1) : saved;
+        const g = flat ? tf.expandDims(dy, 1) : dy;
+        const dx = tf.engine().runKernel(MAX_POOL_3D_GRAD, { x: sx, dy: g }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        return flat ? tf.squeeze(dx, [1]) : dx;
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

@@ -10,40 +10,55 @@ import { UsageError, type CliCommand } from './command';
 import { formatTestResult, runTraining, type TrainRunConfig, type TrainRunResult } from './train';
 
 /**
- * The demo's run: a 2-block, 64-d ViT MST trained from scratch on the synthetic chest task,
- * volumes generated at 16x64x64 and centre-cropped to 16x32x32 (the nodule-centred crop, which
- * keeps the nodule's detail at a quarter of the cost), z-normalised. Difficulty 0.25 rather than
- * the task's default 0.5: at 0.5 this model plateaus near validation AUC 0.79 within the demo's
- * budget. lr 1e-3 suits training from scratch (the paper's 1e-6 is for fine-tuning pretrained
- * DINOv2). Pretrained DINOv2 cannot be used: the library never downloads weights, and fine-tuning
- * a ViT-S on 224x224 slices takes hours on a CPU.
+ * The demo's run: an MST whose slice encoder is a 2-block, 64-d ViT behind a one-convolution stem
+ * (`mst-dinov2-tiny-conv`), trained from scratch on the synthetic chest task. Volumes are generated
+ * at 16x64x64 and centre-cropped to 8x16x16, the nodule-centred crop of the paper's chest data
+ * made tight: the nodule and its margin, where the benign/malignant signs (spicules, lobulation)
+ * are, with 4x4-pixel patches so that each token sees a few voxels of margin. Measured on seed 0
+ * by validation AUC (200 validation cases, because 100 overstated the test AUC by 0.05-0.1):
+ * - the same ViT on 16x32x32 crops with 8x8 patches, the earlier demo, plateaus near validation
+ *   AUC 0.83 (test 0.77-0.79): an untrained network already reaches ~0.8 from the nodule's size,
+ *   and the linear patch embedding of a small ViT does not learn the margins from 300 cases;
+ * - 8x16x16 crops with 4x4 patches and no stem: validation 0.84; adding the 3x3 convolution stem
+ *   (BatchNorm, ReLU, stride 2; local edge detectors before the patch embedding): 0.89 by epoch 5;
+ * - a two-convolution stem on 8x32x32 crops, more cases (600) or difficulty 0.1 stayed at 0.80-0.83.
+ * Random flips on every axis (the nodule's signs have no orientation), a one-epoch warm-up and
+ * cosine decay of the learning rate (lr 1e-3: training from scratch; the paper's 1e-6 is for
+ * fine-tuning pretrained DINOv2). Difficulty 0.25 rather than the task's default 0.5, as before:
+ * vessels, noise and subtler margins at 0.5 are beyond what a from-scratch model learns from a
+ * few hundred cases in minutes, while 0.25 keeps the task far from trivial (nodule size alone
+ * separates the classes with AUC 0.80, a crude surface-irregularity count 0.81). Pretrained DINOv2
+ * cannot be used: the library never downloads weights, and fine-tuning a ViT-S on 224x224 slices
+ * takes hours on a CPU.
  */
 export const DEMO_CONFIG: Readonly<TrainRunConfig> = {
   task: 'chest',
-  arch: 'mst-dinov2-tiny',
-  epochs: 15,
+  arch: 'mst-dinov2-tiny-conv',
+  epochs: 20,
   seed: 0,
   outDir: 'runs/demo',
   lr: 1e-3,
+  lrSchedule: { warmupEpochs: 1, decay: 'cosine' },
   batchSize: 8,
   accumulationSteps: 1,
   patience: 50,
   size: [16, 64, 64],
-  crop: [16, 32, 32],
+  crop: [8, 16, 16],
   nTrain: 300,
-  nVal: 100,
+  nVal: 200,
   nTest: 200,
   difficulty: 0.25,
   resume: false,
   replicates: 1000,
   zNormalize: true,
-  augment: 'none',
+  augment: 'flip',
   progress: true,
 };
 
 const USAGE = `Usage: mst-ts demo [options]
 
-Trains a small Medical Slice Transformer (a 2-block, 64-d ViT slice encoder trained from scratch)
+Trains a small Medical Slice Transformer (a 2-block, 64-d ViT slice encoder behind a convolution
+stem, trained from scratch)
 on the embedded synthetic chest-CT task (benign smooth vs malignant spiculated or lobulated
 nodules), reports the held-out test AUC ± bootstrap std with its 95% DeLong interval, and writes
 attention saliency maps (slice attention x plane attention) of a few test cases as PNGs. About

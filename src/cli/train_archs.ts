@@ -20,12 +20,21 @@ export interface SmallArch {
 
 /**
  * Small MSTs trained from scratch, for the demo and quick experiments on CPU: a DINOv2-style ViT
- * with 8-pixel patches on one-channel slices. They exist because pretrained DINOv2 weights are
+ * on one-channel slices, optionally behind a convolutional stem. They exist because pretrained DINOv2 weights are
  * never downloaded by this library, and a ViT-S from scratch is far too slow for a CPU demo.
  */
 export const SMALL_ARCHS: Readonly<Record<string, SmallArch>> = {
-  'mst-dinov2-tiny': { description: 'MST with a from-scratch 2-block, 64-d ViT (patch 8, 4 heads): the demo model', embedDim: 64, depth: 2, heads: 4, patchSize: 8, lr: 5e-4 },
+  'mst-dinov2-tiny': { description: 'MST with a from-scratch 2-block, 64-d ViT (patch 8, 4 heads)', embedDim: 64, depth: 2, heads: 4, patchSize: 8, lr: 5e-4 },
   'mst-dinov2-tiny-p4': { description: 'MST with a from-scratch 2-block, 64-d ViT with 4x4 patches (finer tokens for small slices)', embedDim: 64, depth: 2, heads: 4, patchSize: 4, lr: 5e-4 },
+  'mst-dinov2-tiny-conv': {
+    description: 'MST with a from-scratch 2-block, 64-d ViT behind a one-convolution stem (32 channels, stride 2), 4x4 patches: the demo model',
+    embedDim: 64,
+    depth: 2,
+    heads: 4,
+    patchSize: 4,
+    lr: 1e-3,
+    convStem: { channels: [32], strides: [2] },
+  },
   'mst-dinov2-mini': { description: 'MST with a from-scratch 4-block, 96-d ViT (patch 8, 4 heads)', embedDim: 96, depth: 4, heads: 4, patchSize: 8, lr: 5e-4 },
 };
 

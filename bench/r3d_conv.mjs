@@ -1,6 +1,7 @@
-// Conv3D path of the 3D ResNet on the wasm backend: the same ResNet3D-50 forward with mst-ts's
-// native depth-tap kernel (native/depth_taps.c) and with it unregistered (tfjs-wasm's Pad, Slice
-// and Concat), alternating in one process, so load affects both alike. Prints medians and ratio.
+// The 3D ResNet's data movement on the wasm backend: the same ResNet3D-50 forward with mst-ts's
+// native depth-tap and max-pool kernels (native/depth_taps.c, native/max_pool.c; MST_R3D_KERNELS
+// picks: taps, pool or taps,pool, the default) and with them unregistered (tfjs-wasm's Pad, Slice,
+// Concat and Maximum), alternating in one process, so load affects both alike. Prints medians and ratio.
 // usage: npm run build && node bench/r3d_conv.mjs [SLICES] [SIZE] [REPEATS]   (defaults 16 112 3; MST_DIST)
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
@@ -13,8 +14,10 @@ const [D, S, R] = [Number(process.argv[2] ?? 16), Number(process.argv[3] ?? 112)
 await setBackend('wasm');
 const model = resnet3d50({ numClasses: 2, conv1TStride: [1, 2, 2] }).eval();
 const x = tf.randomNormal([1, D, S, S, 1], 0, 1, 'float32', 1);
-const kernels = ['MstDepthTaps', 'MstDepthTapsGrad'].map((name) => tf.getKernel(name, 'wasm'));
-if (kernels.some((k) => !k)) throw new Error('the native depth-tap kernels are not registered: rebuild (npm run build)');
+const groups = { taps: ['MstDepthTaps', 'MstDepthTapsGrad'], pool: ['MstMaxPool3D', 'MstMaxPool3DGrad'] };
+const picked = (process.env.MST_R3D_KERNELS ?? 'taps,pool').split(',');
+const kernels = picked.flatMap((g) => groups[g] ?? []).map((name) => tf.getKernel(name, 'wasm'));
+if (kernels.some((k) => !k)) throw new Error('the native kernels are not registered: rebuild (npm run build)');
 const setNative = (on) => {
   for (const k of kernels) {
     const present = tf.getKernel(k.kernelName, 'wasm');
@@ -46,4 +49,4 @@ for (let r = 0; r < R; r++) {
 setNative(true);
 const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
 const [n, s] = [median(times.native), median(times.stock)];
-console.log(`native depth taps ${n.toFixed(2)} s, tfjs Pad/Slice/Concat ${s.toFixed(2)} s: ${(s / n).toFixed(2)}x; logits max |diff| ${maxDiff.toExponential(1)}; load ${loadavg()[0].toFixed(1)}`);
+console.log(`native ${picked.join('+')} ${n.toFixed(2)} s, tfjs ops ${s.toFixed(2)} s: ${(s / n).toFixed(2)}x; logits max |diff| ${maxDiff.toExponential(1)}; load ${loadavg()[0].toFixed(1)}`);

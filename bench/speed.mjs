@@ -37,7 +37,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 if (!torchOk) console.log('PyTorch (Debian python3-torch) not found: the PyTorch column is skipped.');
 console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, node ${process.version}, ${new Date().toISOString()}`);
-console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; mst-train uses slice checkpointing (checkpointedGradients, chunks of ${process.env.MST_BENCH_CHUNK ?? 4}); GFLOP/s counts the model's FLOPs, not the recomputation`);
+console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; mst-train uses slice checkpointing (checkpointedGradients, chunks of ${process.env.MST_BENCH_CHUNK ?? 4}), r3d50-train block checkpointing (resnetCheckpointedGradients); GFLOP/s counts the model's FLOPs, not the recomputation`);
 console.log('| case | mst-ts median s | PyTorch median s | ratio | mst-ts GFLOP/s (% peak) | mst-ts peak MiB | PyTorch peak MiB |');
 console.log('|---|---|---|---|---|---|---|');
 for (const c of CASES.filter((x) => !only || x.name.includes(only))) {

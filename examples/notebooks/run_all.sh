@@ -31,15 +31,26 @@ mkdir -p "$out"
 # Deno's caches (type information, transpiled cells) stay in the temporary folder too.
 export DENO_DIR="$work/deno" NO_COLOR=1
 
-# The kit is typechecked against the built package's declarations (tsup's chunked .d.ts files
-# import each other as .js, which Deno resolves only with sloppy imports).
+if [ "$#" -gt 0 ]; then notebooks=("$@"); else notebooks=("$here"/*.ipynb); fi
+
+# The kit and every notebook's code cells (joined into one module per notebook, next to the
+# notebooks so that their imports resolve) are typechecked against the built package's
+# declarations: Deno's kernel runs cells without checking them. tsup's chunked .d.ts files import
+# each other as .js, which Deno resolves only with sloppy imports.
 if [ -f "$root/dist/index.d.ts" ]; then
-  (cd "$here" && "$deno" check --quiet --unstable-sloppy-imports lib/ablation.ts)
+  checks=("lib/ablation.ts")
+  trap 'rm -rf "$work" "$here"/.typecheck_*.ts' EXIT
+  for nb in "${notebooks[@]}"; do
+    name="$(basename "$nb" .ipynb)"
+    "$python" -c 'import sys, nbformat; nb = nbformat.read(sys.argv[1], as_version=4); open(sys.argv[2], "w").write("\n".join(c.source for c in nb.cells if c.cell_type == "code") + "\nexport {};\n")' "$nb" "$here/.typecheck_$name.ts"
+    checks+=(".typecheck_$name.ts")
+  done
+  (cd "$here" && "$deno" check --quiet --unstable-sloppy-imports "${checks[@]}")
+  rm -f "$here"/.typecheck_*.ts
 else
-  echo "run_all: dist/index.d.ts is missing (a build without declarations): lib/ablation.ts is not typechecked" >&2
+  echo "run_all: dist/index.d.ts is missing (a build without declarations): the notebooks are not typechecked" >&2
 fi
 
-if [ "$#" -gt 0 ]; then notebooks=("$@"); else notebooks=("$here"/*.ipynb); fi
 export JUPYTER_PATH="$work/jupyter" JUPYTER_DATA_DIR="$work/data" JUPYTER_RUNTIME_DIR="$work/runtime"
 status=0
 for nb in "${notebooks[@]}"; do

@@ -42,6 +42,9 @@ export interface AucTableSpec {
   confusion?: boolean;
 }
 
+/** Below this best validation AUC a row is reported as not having learnt the task. */
+export const UNLEARNT_VAL_AUC = 0.65;
+
 /** Footer lines every table shares: data, protocol, statistics and what the run can show. */
 export function protocolFooter(ctx: ReproduceContext, runs: ModelRun[], reference: string | null, aucTable = true): string[] {
   const s = ctx.scale;
@@ -71,6 +74,13 @@ export function protocolFooter(ctx: ReproduceContext, runs: ModelRun[], referenc
   );
   const models = [...new Map(runs.map((r) => [r.model, r])).values()];
   for (const r of models) lines.push(`**${r.model}**: ${r.description}; ${(r.parameters / 1e6).toFixed(3)} M parameters (${(r.trainableParameters / 1e6).toFixed(3)} M trained).`);
+  const unlearnt = runs.filter((r) => !(r.bestValAuc >= UNLEARNT_VAL_AUC));
+  if (unlearnt.length) {
+    lines.push(
+      `**Did not learn**: ${unlearnt.map((r) => `${r.model} on ${r.task} (best validation AUC ${r.bestValAuc.toFixed(2)} in ${r.epochsRun} epochs at lr ${r.lr})`).join('; ')}. ` +
+        'Such a row has not learnt the task under this protocol (too few epochs or too low a rate for a model trained from scratch); its AUC and P say nothing about its architecture.',
+    );
+  }
   const pretrained = ctx.weights.small || ctx.weights.base || ctx.weights.registers;
   if (ctx.tasks.some((t) => TASKS[t].synthetic)) {
     lines.push(

@@ -248,6 +248,25 @@ export interface RunAblationOptions {
   log?: (line: string) => void;
 }
 
+/** Trains and tests every variant on the same data, one after another. */
+export async function runAblation(title: string, variants: readonly Variant[], k: Knobs, options: RunAblationOptions = {}): Promise<AblationResult> {
+  const log = options.log ?? console.log;
+  if (variants.length === 0) throw new Error('runAblation: no variants');
+  const started = Date.now();
+  const backend = await useBackend(k);
+  const data = taskData(k);
+  log(`${title}: synthetic ${k.task} [${(k.crop ?? k.size).join('x')}], ${k.nTrain}/${k.nVal}/${k.nTest} cases, ${k.epochs} epochs, seed ${k.seed}, backend ${backend}`);
+  const rows: VariantResult[] = [];
+  for (const v of variants) {
+    const { model, ...row } = await trainVariant(v, data, k, log);
+    model.dispose();
+    rows.push(row);
+  }
+  const result: AblationResult = { title, knobs: { ...k }, rows, seconds: (Date.now() - started) / 1000 };
+  if (k.outDir) await writeAblation(result, k.outDir, options.paper);
+  return result;
+}
+
 /**
  * Positive-class probabilities of every case of `dataset` (the model in evaluation mode), for a
  * model that was loaded rather than trained here.
@@ -275,25 +294,6 @@ export async function predictCases(model: Classifier, dataset: VolumeDataset, ba
     });
   }
   return { ids, labels, scores };
-}
-
-/** Trains and tests every variant on the same data, one after another. */
-export async function runAblation(title: string, variants: readonly Variant[], k: Knobs, options: RunAblationOptions = {}): Promise<AblationResult> {
-  const log = options.log ?? console.log;
-  if (variants.length === 0) throw new Error('runAblation: no variants');
-  const started = Date.now();
-  const backend = await useBackend(k);
-  const data = taskData(k);
-  log(`${title}: synthetic ${k.task} [${(k.crop ?? k.size).join('x')}], ${k.nTrain}/${k.nVal}/${k.nTest} cases, ${k.epochs} epochs, seed ${k.seed}, backend ${backend}`);
-  const rows: VariantResult[] = [];
-  for (const v of variants) {
-    const { model, ...row } = await trainVariant(v, data, k, log);
-    model.dispose();
-    rows.push(row);
-  }
-  const result: AblationResult = { title, knobs: { ...k }, rows, seconds: (Date.now() - started) / 1000 };
-  if (k.outDir) await writeAblation(result, k.outDir, options.paper);
-  return result;
 }
 
 /** A table of the paper: its caption's name and, per row, the AUC ± std and P of each dataset column. */

@@ -33,20 +33,26 @@ export DENO_DIR="$work/deno" NO_COLOR=1
 
 if [ "$#" -gt 0 ]; then notebooks=("$@"); else notebooks=("$here"/*.ipynb); fi
 
-# The kit and every notebook's code cells (joined into one module per notebook, next to the
-# notebooks so that their imports resolve) are typechecked against the built package's
-# declarations: Deno's kernel runs cells without checking them. tsup's chunked .d.ts files import
-# each other as .js, which Deno resolves only with sloppy imports.
+# The kit and every notebook's code cells (joined into one module per notebook) are typechecked
+# against the built package's declarations: Deno's kernel runs cells without checking them. The
+# joined modules go to the repository's ignored tmp/, where 'mst-ts' still resolves. tsup's chunked
+# .d.ts files import each other as .js, which Deno resolves only with sloppy imports.
 if [ -f "$root/dist/index.d.ts" ]; then
-  checks=("lib/ablation.ts")
-  trap 'rm -rf "$work" "$here"/.typecheck_*.ts' EXIT
+  mkdir -p "$root/tmp"
+  checkdir="$(mktemp -d "$root/tmp/notebook-typecheck.XXXXXX")"
+  trap 'rm -rf "$work" "$checkdir"' EXIT
+  checks=("$here/lib/ablation.ts")
   for nb in "${notebooks[@]}"; do
-    name="$(basename "$nb" .ipynb)"
-    "$python" -c 'import sys, nbformat; nb = nbformat.read(sys.argv[1], as_version=4); open(sys.argv[2], "w").write("\n".join(c.source for c in nb.cells if c.cell_type == "code") + "\nexport {};\n")' "$nb" "$here/.typecheck_$name.ts"
-    checks+=(".typecheck_$name.ts")
+    module="$checkdir/$(basename "$nb" .ipynb).ts"
+    "$python" - "$nb" "$module" "$here/lib/" <<'PY'
+import sys, nbformat
+nb = nbformat.read(sys.argv[1], as_version=4)
+code = "\n".join(c.source for c in nb.cells if c.cell_type == "code").replace("from './lib/", "from '" + sys.argv[3])
+open(sys.argv[2], "w").write(code + "\nexport {};\n")
+PY
+    checks+=("$module")
   done
-  (cd "$here" && "$deno" check --quiet --unstable-sloppy-imports "${checks[@]}")
-  rm -f "$here"/.typecheck_*.ts
+  (cd "$root" && "$deno" check --quiet --unstable-sloppy-imports "${checks[@]}")
 else
   echo "run_all: dist/index.d.ts is missing (a build without declarations): the notebooks are not typechecked" >&2
 fi

@@ -66,8 +66,8 @@ export class Attention extends Module {
     return tf.tidy(() => {
       // q, k and v as three projections by column blocks of the packed [E, 3E] weight, each
       // [N, T, heads, d] -> [N, heads, T, d]: slicing the small weight (and padding its gradient)
-      // is far cheaper on wasm than transposing the packed [N, T, 3, heads, d] activations as one
-      // rank-5 tensor (over half of a small ViT's training step) or splitting them on the last axis.
+      // costs less on wasm than a rank-5 transpose of the packed [N, T, 3, heads, d] activations,
+      // and far less than splitting them on the last axis (SplitV copies strided rows).
       const [q, k, v] = [0, 1, 2].map((part) => {
         const w = tf.slice(this.qkv.weight, [0, part * e], [e, e]) as tf.Tensor2D;
         const b = this.qkv.bias ? (tf.slice(this.qkv.bias, [part * e], [e]) as tf.Tensor1D) : undefined;

@@ -146,16 +146,29 @@ export function batchNormTrain(
     return {
       value: y,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        // Input-sized temporaries are freed as soon as they are used (a gradient function runs in
+        // one tidy): at full 3D-ResNet size each is hundreds of MiB.
         const [sx, sw, sb, smean, sinv, sr] = saved;
-        const xhat = tf.mul(tf.sub(sx, smean), sinv);
+        const xhat = tf.tidy(() => tf.mul(tf.sub(sx, smean), sinv));
         let g = dy as tf.Tensor;
         if (relu) {
-          const pre = sr ? tf.add(tf.add(tf.mul(xhat, sw), sb), sr) : tf.add(tf.mul(xhat, sw), sb);
-          g = tf.mul(g, tf.step(pre));
+          g = tf.tidy(() => {
+            let pre = tf.add(tf.mul(xhat, sw), sb);
+            if (sr) pre = tf.add(pre, sr);
+            return tf.mul(g, tf.step(pre));
+          });
         }
         const sumG = tf.sum(g, axes);
-        const sumGX = tf.sum(tf.mul(g, xhat), axes);
-        const dx = tf.mul(tf.mul(sw, sinv), tf.sub(tf.sub(g, tf.div(sumG, n)), tf.mul(xhat, tf.div(sumGX, n))));
+        const sumGX = tf.tidy(() => tf.sum(tf.mul(g, xhat), axes));
+        // dx = k g - k mean(g) - xhat k mean(g xhat), k = weight / sqrt(var + eps) per channel.
+        const k = tf.mul(sw, sinv);
+        const scaled = tf.mul(g, k);
+        const centred = tf.sub(scaled, tf.mul(k, tf.div(sumG, n)));
+        scaled.dispose();
+        const correction = tf.mul(xhat, tf.mul(k, tf.div(sumGX, n)));
+        xhat.dispose();
+        const dx = tf.sub(centred, correction);
+        tf.dispose([centred, correction]);
         return sr ? [dx, sumGX, sumG, g] : [dx, sumGX, sumG];
       },
     };

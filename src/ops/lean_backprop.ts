@@ -82,13 +82,21 @@ export function leanGradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tenso
         const node = path[i];
         if (!node.gradient) throw new Error(`leanGradients: no gradient function for the kernel ${node.kernelName}`);
         const dys = node.outputs.map((o) => grads.get(o.id) ?? null);
-        const inputGradients = node.gradient(dys);
+        const inputs = Object.entries(node.inputs);
+        // One tidy per node: a custom gradient computes its input gradients (and temporaries)
+        // eagerly when called, and those temporaries would otherwise live until the pass ends.
+        const dxs = engine.tidy(node.kernelName, () => {
+          const inputGradients = (node.gradient as NonNullable<TapeNode['gradient']>)(dys);
+          return inputs.map(([name]) => {
+            const gradOf = inputGradients[name];
+            if (!gradOf) throw new Error(`leanGradients: the gradient of ${node.kernelName} has no entry for its input '${name}'`);
+            return gradOf();
+          });
+        });
         const spent: tf.Tensor[] = dys.filter((d): d is tf.Tensor => d !== null);
         for (const o of node.outputs) if (!keep.has(o.id)) grads.delete(o.id);
-        for (const [name, x] of Object.entries(node.inputs)) {
-          const gradOf = inputGradients[name];
-          if (!gradOf) throw new Error(`leanGradients: the gradient of ${node.kernelName} has no entry for its input '${name}'`);
-          const dx = tf.tidy(gradOf);
+        for (const [k, [name, x]] of inputs.entries()) {
+          const dx = dxs[k];
           if (dx.dtype !== 'float32' || !tf.util.arraysEqual(dx.shape, x.shape)) {
             throw new Error(`leanGradients: the gradient of ${node.kernelName} for '${name}' is ${dx.dtype} [${dx.shape.join(', ')}], expected float32 [${x.shape.join(', ')}]`);
           }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { demoCommand } from '../../src/cli/demo';
 import { FULL } from '../helpers';
 
-// `npm run demo` end to end (about 5 minutes of CPU): it must really learn the synthetic chest task.
+// `npm run demo` end to end (about 3 minutes of CPU): it must really learn the synthetic chest task.
 (FULL ? describe : describe.skip)('mst-ts demo (FULL)', () => {
   it('reaches a held-out test AUC >= 0.85 and writes saliency PNGs', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-demo-'));

@@ -12,6 +12,7 @@ export * from './stats';
 export * from './io';
 export * from './train';
 export * from './data';
+export * from './reproduce';
 export { toOnnxBytes, exportOnnx, loadOnnxModel, ONNX_OPSET, type OnnxExportOptions, type OnnxExportableModel, type OnnxVolumeModel, type OnnxVolumePrediction } from './export';
 export { setBackend, useDefaultBackend, webgpuAvailable, installWebGpuGlobals } from './backend';
 export type { BackendName, SetBackendOptions, DawnModule } from './backend';

@@ -8,6 +8,7 @@ import { predictCommand } from './predict';
 import { mergeCommand } from './merge';
 import { trainCommand } from './train';
 import { demoCommand } from './demo';
+import { reproduceCommand } from './reproduce';
 
 /** Every sub-command, in the order `mst-ts --help` lists them. Add new commands here. */
-export const COMMANDS: CliCommand[] = [predictCommand, mergeCommand, inspectCommand, statsCommand, explainCommand, infoCommand, convertCommand, trainCommand, demoCommand];
+export const COMMANDS: CliCommand[] = [predictCommand, mergeCommand, inspectCommand, statsCommand, explainCommand, infoCommand, convertCommand, trainCommand, demoCommand, reproduceCommand];

@@ -36,3 +36,4 @@ export { AdaptiveAvgPool2d, AdaptiveAvgPool3d, adaptiveAvgPool } from './adaptiv
 export { BasicBlock, Bottleneck, Downsample, shortcutA, convNd, batchNormNd } from './resnet_blocks';
 export type { SpatialDims, ConvNd, ConvNdOptions, Shortcut, ResNetBlockOptions } from './resnet_blocks';
 export { conv2dValid, conv2dFilterGrad, conv2dInputGrad } from '../ops/conv2d';
+export { ConvStem, type ConvStemOptions, type ConvStemConfig } from './conv_stem';

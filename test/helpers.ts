@@ -25,3 +25,17 @@ export const FULL = process.env.MST_FULL === '1';
 export function readFixture(...parts: string[]): Uint8Array {
   return new Uint8Array(fs.readFileSync(fixturePath(...parts)));
 }
+
+/**
+ * `describe` when an optional package resolves, else `describe.skip` with a printed reason, so a
+ * machine without it (onnxruntime-node) still runs everything else.
+ */
+export function describeIfInstalled(pkg: string, what: string): jest.Describe {
+  try {
+    require.resolve(pkg);
+    return describe;
+  } catch {
+    console.warn(`${what} skipped: ${pkg} is not installed`);
+    return describe.skip;
+  }
+}

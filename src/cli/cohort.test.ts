@@ -17,18 +17,8 @@ import { caseFileStem, caseFileStems, parseShard, readCohortManifest, shardOfId 
 import { mergeCommand } from './merge';
 import { predictCommand } from './predict';
 import { statsCommand } from './stats';
+import { encodeNpy } from '../io/npy';
 
-/** A float32 C-order .npy file of the given shape. */
-function npyBytes(data: Float32Array, shape: number[]): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const bytes = Buffer.alloc(10 + header.length + data.byteLength);
-  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(bytes);
-  bytes.writeUInt16LE(header.length, 8);
-  bytes.write(header, 10, 'latin1');
-  Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(bytes, 10 + header.length);
-  return bytes;
-}
 
 async function capture(run: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -135,7 +125,7 @@ describe('mst-ts predict --manifest: a cohort end to end', () => {
     for (let i = 0; i < ids.length; i++) {
       const data = volumeOf(i);
       const file = i % 2 === 0 ? `v${i}.npy` : `v${i}.nii.gz`;
-      if (file.endsWith('.npy')) fs.writeFileSync(path.join(dir, file), npyBytes(data, shape));
+      if (file.endsWith('.npy')) fs.writeFileSync(path.join(dir, file), encodeNpy(data, shape));
       // An axial affine in mst-ts's canonical orientation ('SPL'): read back voxel for voxel.
       else fs.writeFileSync(path.join(dir, file), encodeNifti({ data, shape, affine: [[0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]] }));
       rows.push(`"${ids[i]}",${file},${labels[i]}`);

@@ -16,29 +16,13 @@ import { runCohort } from './cohort';
 import type { CaseRecord } from './cohort_case';
 import { loadVolumePredictor } from './cohort_predictor';
 import { predictCommand } from './predict';
+import { encodeNpy } from '../io/npy';
+import { describeIfInstalled } from '../../test/helpers';
 
 // `--runtime onnx`: an exported graph through onnxruntime-node (optional: skipped without it) gives
 // the tfjs model's predictions and explanations.
-let ortInstalled = true;
-try {
-  require.resolve('onnxruntime-node');
-} catch {
-  ortInstalled = false;
-  console.warn('predict --runtime onnx tests skipped: onnxruntime-node is not installed');
-}
-const describeOrt = ortInstalled ? describe : describe.skip;
+const describeOrt = describeIfInstalled('onnxruntime-node', 'predict --runtime onnx tests');
 
-/** A float32 C-order .npy file of the given shape. */
-function npyBytes(data: Float32Array, shape: number[]): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const bytes = Buffer.alloc(10 + header.length + data.byteLength);
-  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(bytes);
-  bytes.writeUInt16LE(header.length, 8);
-  bytes.write(header, 10, 'latin1');
-  Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(bytes, 10 + header.length);
-  return bytes;
-}
 
 async function stdoutOf(run: () => Promise<number>): Promise<string> {
   const chunks: string[] = [];
@@ -64,7 +48,7 @@ describeOrt('mst-ts predict --runtime onnx', () => {
   const data = (i: number) => Float32Array.from({ length: 3 * 20 * 20 }, (_, j) => Math.cos(j / (6 + i)) + 0.2 * i);
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-predict-onnx-'));
-    for (const i of [0, 1]) fs.writeFileSync(path.join(dir, `v${i}.npy`), npyBytes(data(i), shape));
+    for (const i of [0, 1]) fs.writeFileSync(path.join(dir, `v${i}.npy`), encodeNpy(data(i), shape));
     fs.writeFileSync(path.join(dir, 'cases.csv'), 'id,path,label\nzero,v0.npy,0\none,v1.npy,1\n');
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

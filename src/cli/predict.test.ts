@@ -12,18 +12,8 @@ import { disposeStateDict } from '../nn/module';
 import { FULL } from '../../test/helpers';
 import { UsageError } from './command';
 import { predictCommand } from './predict';
+import { encodeNpy } from '../io/npy';
 
-/** A float32 C-order .npy file of the given shape. */
-function npyBytes(data: Float32Array, shape: number[]): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const bytes = Buffer.alloc(10 + header.length + data.byteLength);
-  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(bytes);
-  bytes.writeUInt16LE(header.length, 8);
-  bytes.write(header, 10, 'latin1');
-  Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(bytes, 10 + header.length);
-  return bytes;
-}
 
 async function captureStdout(run: () => Promise<number>): Promise<{ code: number; text: string }> {
   const chunks: string[] = [];
@@ -65,7 +55,7 @@ describe('mst-ts predict: end to end', () => {
   let dir: string;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-predict-'));
-    fs.writeFileSync(path.join(dir, 'v.npy'), npyBytes(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 7)), [3, 32, 32]));
+    fs.writeFileSync(path.join(dir, 'v.npy'), encodeNpy(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 7)), [3, 32, 32]));
     // An axial affine already in mst-ts's canonical orientation ('SPL'): read back voxel for voxel.
     const axial = [[0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]];
     fs.writeFileSync(path.join(dir, 'v.nii.gz'), encodeNifti({ data: Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 7)), shape: [3, 32, 32], affine: axial }));

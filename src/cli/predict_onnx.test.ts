@@ -9,7 +9,8 @@ import { mstSaliency, type MstAttention } from '../explain/mst_saliency';
 import { toOnnxBytes } from '../export/to_onnx';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
-import { FULL } from '../../test/helpers';
+import { FULL, describeIfInstalled } from '../../test/helpers';
+import { encodeNpy } from '../io/npy';
 
 // End to end: `node cli.js predict --runtime onnx --weights model.onnx --input x.npy --json` in a
 // child process gives the tfjs model's logits and maps. Under MST_FULL the built dist/cli.js runs
@@ -17,26 +18,8 @@ import { FULL } from '../../test/helpers';
 // does, so the test never runs a stale build.
 
 const root = path.join(__dirname, '..', '..');
-let ortInstalled = true;
-try {
-  require.resolve('onnxruntime-node');
-} catch {
-  ortInstalled = false;
-  console.warn('predict --runtime onnx CLI test skipped: onnxruntime-node is not installed');
-}
-const describeOrt = ortInstalled ? describe : describe.skip;
+const describeOrt = describeIfInstalled('onnxruntime-node', 'predict --runtime onnx CLI test');
 
-/** A float32 C-order .npy file. */
-function npyBytes(data: Float32Array, shape: number[]): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const bytes = Buffer.alloc(10 + header.length + data.byteLength);
-  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(bytes);
-  bytes.writeUInt16LE(header.length, 8);
-  bytes.write(header, 10, 'latin1');
-  Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(bytes, 10 + header.length);
-  return bytes;
-}
 
 /** dist/cli.js under MST_FULL, else a fresh bundle of src/cli.ts (under node_modules, so tfjs resolves). */
 function cliPath(): { file: string; cleanup: () => void } {
@@ -66,7 +49,7 @@ describeOrt('node cli.js predict --runtime onnx', () => {
       fs.writeFileSync(weights, await toOnnxBytes(model, { attention: true, imageSize: [16, 12] }));
       const x = tf.randomUniform([1, 5, 16, 12], -2, 2, 'float32', 3);
       const input = path.join(dir, 'x.npy');
-      fs.writeFileSync(input, npyBytes((await x.data()) as Float32Array, [5, 16, 12]));
+      fs.writeFileSync(input, encodeNpy((await x.data()) as Float32Array, [5, 16, 12]));
 
       const { stdout } = await promisify(execFile)(process.execPath, [cli.file, 'predict', '--runtime', 'onnx', '--weights', weights, '--input', input, '--json', '--explain'], {
         cwd: root,

@@ -5,7 +5,7 @@ export { loadCheckpoint, inspectCheckpoint, detectCheckpointFormat } from './che
 export type { CheckpointFormat, CheckpointInfo, CheckpointTensorInfo, LoadCheckpointOptions } from './checkpoint';
 export { detectConvention, toOurConvention, checkDinov2, checkResNet } from './key_conventions';
 export type { KeyConvention, ModelFamily, ConventionMatch, ConvertedStateDict, Dinov2Config, ResNetConfig } from './key_conventions';
-export { readNpy, parseNpy, npyToTensor } from './npy';
+export { readNpy, parseNpy, npyToTensor, encodeNpy } from './npy';
 export type { NpyArray, NpyData, NpyDtype } from './npy';
 export { readSafetensorsHeader } from './safetensors';
 export { openTorchCheckpoint, findStateDict } from './torch_checkpoint';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import { fixturePath, readFixture } from '../../test/helpers';
-import { npyToTensor, parseNpy, readNpy } from './npy';
+import { encodeNpy, npyToTensor, parseNpy, readNpy } from './npy';
 
 interface ManifestEntry {
   dtype: string;
@@ -67,5 +67,25 @@ describe('readNpy', () => {
     bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length, 0]);
     bytes.set(new TextEncoder().encode(header), 10);
     expect(() => parseNpy(bytes)).toThrow(/needs 4000000000000000000 data bytes but the file has 0|overflows/);
+  });
+});
+
+describe('encodeNpy', () => {
+  it.each(['f4_le.npy', 'f8_le.npy', 'u1.npy', 'i1.npy', 'i2_le.npy', 'i4_le.npy', 'i8_le.npy', 'scalar.npy', 'volume_u1.npy'])(
+    'writes %s byte for byte as numpy did',
+    (name) => {
+      const bytes = readFixture('checkpoints', 'npy', name);
+      const npy = parseNpy(bytes);
+      expect(Buffer.from(encodeNpy(npy.data, npy.shape)).equals(Buffer.from(bytes))).toBe(true);
+    },
+  );
+
+  it('writes big-endian input little-endian, and names a shape that does not fit the data', () => {
+    const be = parseNpy(readFixture('checkpoints', 'npy', 'f4_be.npy'));
+    const back = parseNpy(encodeNpy(be.data, be.shape));
+    expect(back.shape).toEqual(be.shape);
+    expect(Array.from(back.data as Float32Array)).toEqual(Array.from(be.data as Float32Array));
+    expect(() => encodeNpy(new Float32Array(5), [2, 3])).toThrow('encodeNpy: shape [2, 3] holds 6 values, the data has 5');
+    expect(() => encodeNpy(new Float32Array(6), [2, -3])).toThrow('encodeNpy: invalid shape [2, -3]');
   });
 });

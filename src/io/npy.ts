@@ -119,6 +119,51 @@ export async function readNpy(pathOrBytes: string | Uint8Array | ArrayBuffer): P
   return parseNpy(await readBytes(pathOrBytes), source);
 }
 
+/** The typed arrays {@link encodeNpy} writes, with their `.npy` descriptors (little-endian). */
+const DESCR: [new (n: number) => NpyData, string][] = [
+  [Float32Array, '<f4'],
+  [Float64Array, '<f8'],
+  [Int8Array, '|i1'],
+  [Uint8Array, '|u1'],
+  [Int16Array, '<i2'],
+  [Uint16Array, '<u2'],
+  [Int32Array, '<i4'],
+  [Uint32Array, '<u4'],
+  [BigInt64Array, '<i8'],
+  [BigUint64Array, '<u8'],
+];
+
+/**
+ * Encodes a C-ordered array as `.npy` bytes (format version 1, little-endian, the dtype of the
+ * typed array), the format NumPy's `np.load` and {@link parseNpy} read.
+ *
+ * @example
+ * fs.writeFileSync('volume.npy', encodeNpy(volume.data, volume.shape)); // np.load('volume.npy').shape == (D, H, W)
+ */
+export function encodeNpy(data: NpyData, shape: readonly number[]): Uint8Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`encodeNpy: invalid shape [${shape.join(', ')}]`);
+  if (size !== data.length) throw new Error(`encodeNpy: shape [${shape.join(', ')}] holds ${size} values, the data has ${data.length}`);
+  const descr = DESCR.find(([ctor]) => data instanceof ctor)?.[1];
+  if (!descr) throw new Error('encodeNpy: expected a numeric typed array');
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
+  // Magic, version and length take 10 bytes; the header ends in a newline on a 64-byte boundary.
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set(MAGIC);
+  out.set([1, 0], 6);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (LITTLE_ENDIAN_HOST || data.BYTES_PER_ELEMENT === 1) out.set(bytes, 10 + header.length);
+  else {
+    const w = data.BYTES_PER_ELEMENT;
+    for (let i = 0; i < bytes.length; i += w) for (let j = 0; j < w; j++) out[10 + header.length + i + j] = bytes[i + w - 1 - j];
+  }
+  return out;
+}
+
 /**
  * Makes a tfjs tensor of an {@link NpyArray}. By default float types become float32, integer
  * types int32 (64-bit and uint32 values must fit int32) and bool stays bool; pass `dtype` to

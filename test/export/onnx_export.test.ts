@@ -15,17 +15,10 @@ import { resnet2d18 } from '../../src/models/resnet2d';
 import { ResNet3D, resnet3d18 } from '../../src/models/resnet3d';
 import { disposeStateDict, type Module } from '../../src/nn/module';
 import { stateDictFromSpec, stateDictFromSpecFile, type WeightSpec } from '../fixture_weights';
-import { FULL, fixturePath } from '../helpers';
+import { FULL, describeIfInstalled, fixturePath } from '../helpers';
 
 // onnxruntime-node is an optional dependency: without it the runtime comparisons are skipped.
-let ortInstalled = true;
-try {
-  require.resolve('onnxruntime-node');
-} catch {
-  ortInstalled = false;
-  console.warn('ONNX runtime comparisons skipped: onnxruntime-node is not installed');
-}
-const describeOrt = ortInstalled ? describe : describe.skip;
+const describeOrt = describeIfInstalled('onnxruntime-node', 'ONNX runtime comparisons');
 const full = FULL ? it : it.skip;
 
 // Exported fixture models run in onnxruntime-node and must give the tfjs model's numbers.

@@ -421,7 +421,9 @@ export function tableRows(result: AblationResult, paper?: PaperTable): TableRow[
 
 function formatP(p: number): string {
   if (Number.isNaN(p)) return '';
-  return p < 0.001 ? ' (P<0.001)' : ` (P=${p.toFixed(2)})`;
+  if (p < 0.001) return ' (P<0.001)';
+  // Three decimals below 0.01, where two would print 'P=0.00'.
+  return ` (P=${p.toFixed(p < 0.01 ? 3 : 2)})`;
 }
 
 function formatCount(n: number): string {

@@ -41,7 +41,7 @@ describe('mst-ts reproduce --dry-run', () => {
     }
     const rows = lines.join('').split('\n').filter((l) => / M parameters /.test(l));
     expect(rows).toHaveLength(10);
-    expect(rows[0]).toMatch(/^synthetic-chest \[16x32x32\] MST \(DINOv2\): 0\.\d+ M parameters \(0\.\d+ M trained\); MST: from-scratch 2-block 64-d ViT/);
-    expect(rows[9]).toMatch(/^synthetic-knee \[16x40x40\] MST \(ResNet\):/);
+    expect(rows[0]).toMatch(/^synthetic-chest \[8x16x16\] MST \(DINOv2\): 0\.\d+ M parameters \(0\.\d+ M trained\); MST: from-scratch 2-block 64-d ViT/);
+    expect(rows[9]).toMatch(/^synthetic-knee \[8x32x32\] MST \(ResNet\):/);
   });
 });

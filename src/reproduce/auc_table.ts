@@ -64,7 +64,7 @@ export function protocolFooter(ctx: ReproduceContext, runs: ModelRun[], referenc
   }
   const lrs = [...new Set(runs.map((r) => `${r.model} ${r.lr}`))];
   lines.push(
-    `**Protocol** (every row alike, scale \`${s.name}\`): AdamW (weight decay 1e-2), batch ${s.batchSize}, at most ${s.epochs} epochs, early stopping after ${s.patience} epochs ` +
+    `**Protocol** (every row alike, scale \`${s.name}\`): AdamW (weight decay 1e-2), batch ${s.batchSize}, at most ${s.epochs} epochs${s.lrSchedule ? `, learning rate warmed up linearly over ${s.lrSchedule.warmupEpochs ?? 0} epoch(s) then ${s.lrSchedule.decay === 'cosine' ? 'cosine-decayed to 1% at the last epoch' : 'constant'}` : ', constant learning rate'}, early stopping after ${s.patience} epochs ` +
       `without a better validation AUC, the best-validation checkpoint tested; ${s.weightedSampling ? 'class-weighted sampling; ' : ''}augmentation: ${s.augment}; ` +
       `${s.zNormalize ? 'volumes z-normalised; ' : ''}seed ${ctx.seed} for data, order, initial weights and bootstrap. Learning rates: ${lrs.join(', ')}.`,
   );

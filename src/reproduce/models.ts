@@ -46,7 +46,8 @@ export interface MstRecipeOptions {
 }
 
 function vitText(v: VitSize, registers = 0): string {
-  return `${v.depth}-block ${v.embedDim}-d ViT, ${v.heads} heads, ${v.patchSize}x${v.patchSize} patches${registers ? `, ${registers} registers` : ''}`;
+  const stem = v.convStem ? `, ${v.convStem.channels.length}-convolution stem (${v.convStem.channels.join('-')} channels)` : '';
+  return `${v.depth}-block ${v.embedDim}-d ViT${stem}, ${v.heads} heads, ${v.patchSize}x${v.patchSize} patches${registers ? `, ${registers} registers` : ''}`;
 }
 
 function standIn(v: VitSize, inputSize: Shape3, seed: number, registers = 0): DinoVisionTransformer {
@@ -58,6 +59,7 @@ function standIn(v: VitSize, inputSize: Shape3, seed: number, registers = 0): Di
     imgSize: inputSize[1],
     inChannels: 1,
     numRegisters: registers,
+    convStem: v.convStem,
     seed,
   });
 }
@@ -71,13 +73,23 @@ async function pretrainedDinov2(file: string, what: string): Promise<DinoVisionT
   return model;
 }
 
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
 /**
- * The patch size of every DINOv2 encoder a run builds, so the protocol can size slices to a
- * multiple of it (the pretrained DINOv2 has 14-pixel patches).
+ * A slice size every DINOv2 encoder a run builds can patch, so the protocol can size slices to a
+ * multiple of it: 14 for the pretrained DINOv2, the stand-ins' patch at quick scale, and the
+ * least common multiple of both when only some rows have weights (Table 3 with `small` alone
+ * still builds the stand-ins of DINOv2-B and of the registers row).
  */
 export function dinov2PatchSize(scale: ScaleConfig, weights: EncoderWeights): number {
-  if (weights.small || weights.base || weights.registers || !scale.dinov2Small) return 14;
-  return scale.dinov2Small.patchSize;
+  const standIn = scale.dinov2Small?.patchSize;
+  if (!standIn) return 14;
+  const some = !!(weights.small || weights.base || weights.registers);
+  if (!some) return standIn;
+  const all = !!(weights.small && weights.base && weights.registers);
+  return all ? 14 : (14 * standIn) / gcd(14, standIn);
 }
 
 /**

@@ -6,7 +6,9 @@ import { Compose, type Transform } from '../data/transform';
 import { ZNormalize } from '../data/transforms/intensity';
 import { paperAugmentation } from '../data/transforms/presets';
 import { CropOrPad, RandomFlip } from '../data/transforms/spatial';
+import { scheduledLr } from '../cli/lr_schedule';
 import { TerminalProgress } from '../train/progress';
+import type { Rng } from '../utils/rng';
 import { Trainer } from '../train/trainer';
 import { auc } from '../stats/auc';
 import { bootstrapAuc } from '../stats/bootstrap';
@@ -254,7 +256,18 @@ export async function trainOnTask(ctx: ReproduceContext, task: ReproduceTask, re
       `${sets.train.length} train / ${sets.val.length} val / ${sets.test.length} test cases, lr ${lr}, batch ${s.batchSize}`,
   );
   const sampler = s.weightedSampling ? new WeightedSampler(sets.train.labels, { samplesPerEpoch: sets.train.length, seed: ctx.seed }) : null;
-  const trainer = new Trainer({
+  const schedule = s.lrSchedule;
+  // As `mst-ts train`: the Trainer asks for each epoch's order at its start, the one place that
+  // knows the epoch, so the schedule sets the learning rate there; without a weighted sampler the
+  // order is the Trainer's default (every case once, shuffled by `rng`).
+  const order =
+    sampler || schedule
+      ? (epoch: number, rng: Rng): number[] => {
+          if (schedule) trainer.optimizer.lr = scheduledLr(lr, schedule, epoch, s.epochs);
+          return sampler ? sampler.epoch(epoch) : rng.shuffle([...Array(sets.train.length).keys()]);
+        }
+      : undefined;
+  const trainer: Trainer = new Trainer({
     model,
     train: sets.train,
     val: sets.val,
@@ -263,7 +276,7 @@ export async function trainOnTask(ctx: ReproduceContext, task: ReproduceTask, re
     batchSize: s.batchSize,
     patience: s.patience,
     seed: ctx.seed,
-    sampler: sampler ? (epoch) => sampler.epoch(epoch) : undefined,
+    sampler: order,
     outDir: runFolder(ctx, task, recipe.name),
     progress: ctx.progress ? new TerminalProgress(process.stderr) : undefined,
     onWarning: (m) => ctx.print(`  warning: ${m}`),

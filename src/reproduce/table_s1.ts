@@ -11,8 +11,8 @@ export function tableS1Models(options: ReproduceOptions): ModelRecipe[] {
 
 /**
  * Supplementary Table S1, the 3D ResNet's depth: ResNet 50, 18 and 101 (MONAI layout); AUC ±
- * std and the paired DeLong P against ResNet50. At quick scale every stage is a quarter as wide
- * (16-32-64-128 channels), the depths are the real ones.
+ * std and the paired DeLong P against ResNet50. At quick scale every stage is a sixteenth as wide
+ * (4-8-16-32 channels) behind a stride-2 in-plane stem, the depths are the real ones.
  *
  * @example
  * const { rows } = await runTableS1({ out: 'reproduce/tableS1' });

@@ -117,10 +117,13 @@ describe('scales and tasks', () => {
 
   test('pretrained DINOv2 weights grow slices to a multiple of 14 for every row', () => {
     const plain = reproduceContext({ out: '/tmp/x' });
-    expect(syntheticGeometry(plain, 'synthetic-chest')).toEqual({ size: [16, 64, 64], crop: [16, 32, 32], inputSize: [16, 32, 32] });
+    expect(syntheticGeometry(plain, 'synthetic-chest')).toEqual({ size: [16, 64, 64], crop: [8, 16, 16], inputSize: [8, 16, 16] });
+    // Only the small weights: the DINOv2-B and registers stand-ins (4x4 patches) still train, so 28.
     const pre = reproduceContext({ out: '/tmp/x', encoderWeights: { small: 'w.safetensors' } });
-    expect(syntheticGeometry(pre, 'synthetic-chest').inputSize).toEqual([16, 42, 42]);
-    expect(syntheticGeometry(pre, 'synthetic-knee')).toEqual({ size: [16, 40, 40], crop: [16, 42, 42], inputSize: [16, 42, 42] });
+    expect(syntheticGeometry(pre, 'synthetic-chest').inputSize).toEqual([8, 28, 28]);
+    expect(syntheticGeometry(pre, 'synthetic-knee')).toEqual({ size: [8, 48, 48], crop: [8, 56, 56], inputSize: [8, 56, 56] });
+    const all = reproduceContext({ out: '/tmp/x', encoderWeights: { small: 's', base: 'b', registers: 'r' } });
+    expect(syntheticGeometry(all, 'synthetic-knee').inputSize).toEqual([8, 42, 42]);
   });
 
   test('ResizeTo resizes volume and mask to the exact shape', () => {

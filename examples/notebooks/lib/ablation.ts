@@ -23,9 +23,9 @@ import {
   syntheticDataset,
   Trainer,
   writeFileAtomic,
-  type ConvStemConfig,
   ZNormalize,
   type Classifier,
+  type ConvStemConfig,
   type EpochRecord,
   type MedicalSliceTransformerOptions,
   type Predictions,
@@ -177,7 +177,7 @@ export interface TinyVitOptions {
 /**
  * The demo's encoder (`mst-ts train --arch mst-dinov2-tiny-conv`): 64-d, 2 blocks, 4 heads, a
  * one-convolution stem (32 channels, stride 2), then 4x4 patches of its output — a 2x2 token
- * grid per 16x16 slice. Without the stem the from-scratch ViT learns the chest task far slower.
+ * grid per 16x16 slice.
  */
 export const TINY_VIT: Readonly<TinyVitOptions> = { embedDim: 64, depth: 2, heads: 4, patchSize: 4, convStem: { channels: [32], strides: [2] } };
 

@@ -56,6 +56,11 @@ export const DEMO_CONFIG: Readonly<TrainRunConfig> = {
   progress: true,
 };
 
+/** Nearest-neighbour zoom that shows each slice about 128 pixels wide (the crops are 16 voxels). */
+function montageZoom(width: number): number {
+  return Math.max(1, Math.round(128 / width));
+}
+
 const USAGE = `Usage: mst-ts demo [options]
 
 Trains a small Medical Slice Transformer (a 2-block, 64-d ViT slice encoder behind a convolution
@@ -107,7 +112,7 @@ export async function writeSaliencyPngs(result: TrainRunResult, outDir: string, 
       rows.push({ map: { data: sal, shape: sample.shape } });
       const label = sample.label === 1 ? 'malignant' : 'benign';
       const base = path.join(dir, `${sample.id}_${label}_p${predictions.scores[index].toFixed(2)}`);
-      await writeFileAtomic(`${base}_montage.png`, montagePng({ data: sample.data, shape: sample.shape }, rows, { colormap: 'jet', alpha: 0.5 }));
+      await writeFileAtomic(`${base}_montage.png`, montagePng({ data: sample.data, shape: sample.shape }, rows, { colormap: 'jet', alpha: 0.5, zoom: montageZoom(sample.shape[2]) }));
       files.push(`${base}_montage.png`);
       if (slice) {
         await writeFileAtomic(`${base}_slices.png`, sliceAttentionBarChart(slice));

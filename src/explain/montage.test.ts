@@ -28,6 +28,25 @@ describe('renderMontage', () => {
     expect(img.rgba[o + 2]).toBe(Math.round(0.5 * (blue[2] / 255) * 255));
   });
 
+  it('draws each voxel as a zoom x zoom block', () => {
+    const map = { data: Array.from({ length: 12 }, (_, i) => (i === 5 ? 1 : 0)), shape: [3, 2, 2] };
+    const plain = renderMontage(volume, [{ map, clip: null }], { slices: [1, 2], padding: 1 });
+    const big = renderMontage(volume, [{ map, clip: null }], { slices: [1, 2], padding: 1, zoom: 3 });
+    expect([big.width, big.height]).toEqual([2 * (2 * 3 + 1) + 1, 2 * (2 * 3 + 1) + 1]);
+    const at = (img: typeof big, x: number, y: number) => Array.from(img.rgba.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 4));
+    // Every pixel of the zoomed tiles equals its voxel's pixel in the plain montage.
+    for (const [row, col] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+      for (let y = 0; y < 6; y++) {
+        for (let x = 0; x < 6; x++) {
+          const zx = 1 + col * 7 + x;
+          const zy = 1 + row * 7 + y;
+          expect(at(big, zx, zy)).toEqual(at(plain, 1 + col * 3 + Math.floor(x / 3), 1 + row * 3 + Math.floor(y / 3)));
+        }
+      }
+    }
+    expect(() => renderMontage(volume, [], { zoom: 1.5 })).toThrow('renderMontage: zoom must be a positive integer, got 1.5');
+  });
+
   it('refuses maps of another shape and slices out of range', () => {
     expect(() => renderMontage(volume, [{ map: { data: new Array(8).fill(0), shape: [2, 2, 2] } }])).toThrow(/row 0: expected a map \[3, 2, 2\] or \[3\], got \[2, 2, 2\]/);
     expect(() => renderMontage(volume, [], { slices: [3] })).toThrow(/slice 3 is out of range \[0, 2\]/);

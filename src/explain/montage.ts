@@ -25,6 +25,8 @@ export interface MontageOptions {
   padding?: number;
   /** Include the plain input as the first row (default true). */
   inputRow?: boolean;
+  /** Each voxel drawn as `zoom x zoom` pixels (default 1), so small crops stay readable. */
+  zoom?: number;
 }
 
 /** An RGBA image `[height, width, 4]`. */
@@ -93,12 +95,13 @@ function defaultSlices(depth: number, rows: MontageRow[], plane: number): number
  * ]);
  */
 export function renderMontage(volume: CpuVolume, rows: MontageRow[], options: MontageOptions = {}): RgbaImage {
-  const { colormap = 'jet', alpha = 0.5, padding = 2, inputRow = true } = options;
+  const { colormap = 'jet', alpha = 0.5, padding = 2, inputRow = true, zoom = 1 } = options;
   if (volume.shape.length !== 3) throw new Error(`renderMontage: expected a volume [D, H, W], got shape [${volume.shape.join(', ')}]`);
   const [D, H, W] = volume.shape;
   if (volume.data.length !== D * H * W) throw new Error(`renderMontage: shape [${D}, ${H}, ${W}] needs ${D * H * W} values, got ${volume.data.length}`);
   if (!(alpha >= 0 && alpha <= 1)) throw new Error(`renderMontage: alpha must lie in [0, 1], got ${alpha}`);
   if (!Number.isInteger(padding) || padding < 0) throw new Error(`renderMontage: padding must be a non-negative integer, got ${padding}`);
+  if (!Number.isInteger(zoom) || zoom < 1) throw new Error(`renderMontage: zoom must be a positive integer, got ${zoom}`);
   const plane = H * W;
   rows.forEach((r, i) => {
     const shape = isVolume(r.map) ? r.map.shape : [r.map.length];
@@ -116,24 +119,33 @@ export function renderMontage(volume: CpuVolume, rows: MontageRow[], options: Mo
     return { perSlice: !isVolume(r.map), rgb: colormapRgb(scaled, colormap) };
   });
   const nRows = rows.length + (inputRow ? 1 : 0);
-  const width = slices.length * (W + padding) + padding;
-  const height = nRows * (H + padding) + padding;
+  const [tileH, tileW] = [H * zoom, W * zoom];
+  const width = slices.length * (tileW + padding) + padding;
+  const height = nRows * (tileH + padding) + padding;
   const rgba = new Uint8Array(width * height * 4);
   for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255;
+  const pixel = [0, 0, 0];
   for (let row = 0; row < nRows; row++) {
     const overlay = inputRow ? (row === 0 ? null : colours[row - 1]) : colours[row];
     slices.forEach((s, col) => {
-      const x0 = padding + col * (W + padding);
-      const y0 = padding + row * (H + padding);
+      const x0 = padding + col * (tileW + padding);
+      const y0 = padding + row * (tileH + padding);
       for (let y = 0; y < H; y++) {
         for (let x = 0; x < W; x++) {
           const v = s * plane + y * W + x;
           const g = gray[v];
-          const o = ((y0 + y) * width + x0 + x) * 4;
           for (let c = 0; c < 3; c++) {
             const cam = overlay ? overlay.rgb[(overlay.perSlice ? s : v) * 3 + c] / 255 : g;
             const value = overlay ? (1 - alpha) * g + alpha * cam : g;
-            rgba[o + c] = Math.round(Math.min(1, Math.max(0, value)) * 255);
+            pixel[c] = Math.round(Math.min(1, Math.max(0, value)) * 255);
+          }
+          for (let dy = 0; dy < zoom; dy++) {
+            for (let dx = 0; dx < zoom; dx++) {
+              const o = ((y0 + y * zoom + dy) * width + x0 + x * zoom + dx) * 4;
+              rgba[o] = pixel[0];
+              rgba[o + 1] = pixel[1];
+              rgba[o + 2] = pixel[2];
+            }
           }
         }
       }

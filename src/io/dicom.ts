@@ -452,6 +452,33 @@ export function dicomImagesToVolume(images: DicomImage[], source: string, option
   return volume;
 }
 
+/** Whether a header read without pixels is an image (DICOMDIR and other non-image objects have no rows). */
+export function isDicomImage(header: DicomImage): boolean {
+  return header.rows > 0 && header.sopClassUid !== '1.2.840.10008.1.3.10';
+}
+
+/**
+ * Groups items by their header's SeriesInstanceUID and picks one series: `seriesInstanceUid`, or
+ * the one with the most images. `series` lists every series found, for the volume's metadata.
+ */
+export function pickDicomSeries<T>(
+  items: { header: DicomImage; item: T }[],
+  source: string,
+  seriesInstanceUid?: string,
+): { chosen: T[]; series: { uid: string; images: number }[] } {
+  const bySeries = new Map<string, T[]>();
+  for (const { header, item } of items) {
+    const list = bySeries.get(header.seriesInstanceUid) ?? [];
+    list.push(item);
+    bySeries.set(header.seriesInstanceUid, list);
+  }
+  const series = [...bySeries.entries()].map(([uid, list]) => ({ uid, images: list.length }));
+  const uid = seriesInstanceUid ?? [...series].sort((a, b) => b.images - a.images)[0].uid;
+  const chosen = bySeries.get(uid);
+  if (!chosen) throw new Error(`${source}: no series with SeriesInstanceUID '${uid}'; found ${series.map((s) => `${s.uid} (${s.images} images)`).join(', ')}`);
+  return { chosen, series };
+}
+
 /**
  * Reads a DICOM series from a folder (recursively) or a single DICOM file. Files are grouped by
  * SeriesInstanceUID; the chosen series (`seriesInstanceUid`, else the largest) is stacked by
@@ -484,31 +511,17 @@ export async function readDicomSeries(path: string, options: DicomReadOptions = 
   };
   await walk(path);
   files.sort();
-  const bySeries = new Map<string, DicomImage[]>();
-  const skipped: string[] = [];
+  const headers: DicomImage[] = [];
+  let skipped = 0;
   for (const file of files) {
     const bytes = await readBytes(file);
     const isDicom = (bytes.length >= 132 && String.fromCharCode(...bytes.subarray(128, 132)) === 'DICM') || /\.dcm$/i.test(file);
-    if (!isDicom) {
-      skipped.push(file);
-      continue;
-    }
-    const header = parseDicom(bytes, file, { pixels: false });
-    // DICOMDIR and other non-image objects have no rows.
-    if (!(header.rows > 0) || header.sopClassUid === '1.2.840.10008.1.3.10') {
-      skipped.push(file);
-      continue;
-    }
-    const list = bySeries.get(header.seriesInstanceUid) ?? [];
-    list.push(header);
-    bySeries.set(header.seriesInstanceUid, list);
+    const header = isDicom ? parseDicom(bytes, file, { pixels: false }) : null;
+    if (header && isDicomImage(header)) headers.push(header);
+    else skipped++;
   }
-  if (bySeries.size === 0) throw new Error(`${path}: no DICOM images found (${files.length} files, ${skipped.length} skipped as not DICOM images)`);
-  const series = [...bySeries.entries()].map(([uid, list]) => ({ uid, images: list.length }));
-  let uid = options.seriesInstanceUid;
-  if (uid === undefined) uid = [...series].sort((a, b) => b.images - a.images)[0].uid;
-  const chosen = bySeries.get(uid);
-  if (!chosen) throw new Error(`${path}: no series with SeriesInstanceUID '${uid}'; found ${series.map((s) => `${s.uid} (${s.images} images)`).join(', ')}`);
+  if (headers.length === 0) throw new Error(`${path}: no DICOM images found (${files.length} files, ${skipped} skipped as not DICOM images)`);
+  const { chosen, series } = pickDicomSeries(headers.map((h) => ({ header: h, item: h })), path, options.seriesInstanceUid);
   const images = await Promise.all(chosen.map(async (h) => parseDicom(await readBytes(h.source), h.source)));
   const volume = dicomImagesToVolume(images, path, options);
   volume.meta.series = series;

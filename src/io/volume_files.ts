@@ -4,7 +4,7 @@
  * in a page, a Web Worker and Node alike.
  */
 import type { NamedBytesFile } from './browser_io';
-import { dicomImagesToVolume, parseDicom, type DicomImage, type DicomReadOptions } from './dicom';
+import { dicomImagesToVolume, isDicomImage, parseDicom, pickDicomSeries, type DicomImage, type DicomReadOptions } from './dicom';
 import { isGzip, parseNifti, type NiftiReadOptions } from './nifti';
 import type { Volume } from './volume';
 
@@ -16,8 +16,6 @@ export interface PickedFile extends NamedBytesFile {
 
 /** Options of {@link readVolumeFromFiles}. */
 export interface VolumeFilesOptions extends NiftiReadOptions, DicomReadOptions {}
-
-const DICOMDIR_SOP_CLASS = '1.2.840.10008.1.3.10';
 
 function displayName(f: PickedFile): string {
   return f.webkitRelativePath || f.path || f.name;
@@ -64,25 +62,11 @@ export async function readVolumeFromFiles(files: ArrayLike<PickedFile> | Iterabl
 }
 
 function dicomSeriesFromBytes(files: { name: string; bytes: Uint8Array }[], options: DicomReadOptions): Volume {
-  const bySeries = new Map<string, { name: string; bytes: Uint8Array }[]>();
-  const skipped: string[] = [];
-  for (const f of [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const header = parseDicom(f.bytes, f.name, { pixels: false });
-    // DICOMDIR and other non-image objects have no rows.
-    if (!(header.rows > 0) || header.sopClassUid === DICOMDIR_SOP_CLASS) {
-      skipped.push(f.name);
-      continue;
-    }
-    const group = bySeries.get(header.seriesInstanceUid) ?? [];
-    group.push(f);
-    bySeries.set(header.seriesInstanceUid, group);
-  }
+  const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const items = sorted.map((f) => ({ header: parseDicom(f.bytes, f.name, { pixels: false }), item: f })).filter(({ header }) => isDicomImage(header));
   const source = commonFolder(files.map((f) => f.name));
-  if (bySeries.size === 0) throw new Error(`${source}: no DICOM images among ${files.length} DICOM files (${skipped.length} without pixel data, e.g. DICOMDIR)`);
-  const series = [...bySeries.entries()].map(([uid, group]) => ({ uid, images: group.length }));
-  const uid = options.seriesInstanceUid ?? [...series].sort((a, b) => b.images - a.images)[0].uid;
-  const chosen = bySeries.get(uid);
-  if (!chosen) throw new Error(`${source}: no series with SeriesInstanceUID '${uid}'; found ${series.map((s) => `${s.uid} (${s.images} images)`).join(', ')}`);
+  if (items.length === 0) throw new Error(`${source}: no DICOM images among ${files.length} DICOM files (${files.length} without pixel data, e.g. DICOMDIR)`);
+  const { chosen, series } = pickDicomSeries(items, source, options.seriesInstanceUid);
   const images: DicomImage[] = chosen.map((f) => parseDicom(f.bytes, f.name));
   const volume = dicomImagesToVolume(images, source, options);
   volume.meta.series = series;

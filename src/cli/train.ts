@@ -17,7 +17,7 @@ import { TerminalProgress } from '../train/progress';
 import { DEFAULT_LEARNING_RATES, Trainer, type Classifier, type TrainingFamily, type Predictions } from '../train/trainer';
 import type { Rng } from '../utils/rng';
 import { UsageError, type CliCommand } from './command';
-import { scheduledLr, type LrSchedule } from './lr_schedule';
+import { scheduledLr, type LrSchedule } from '../train/lr_schedule';
 import { buildModel, familyOf, SMALL_ARCHS, trainArchNames } from './train_archs';
 export { buildModel, familyOf, SMALL_ARCHS, trainArchNames, type SmallArch } from './train_archs';
 

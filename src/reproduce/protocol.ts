@@ -6,7 +6,7 @@ import { Compose, type Transform } from '../data/transform';
 import { ZNormalize } from '../data/transforms/intensity';
 import { paperAugmentation } from '../data/transforms/presets';
 import { CropOrPad, RandomFlip } from '../data/transforms/spatial';
-import { scheduledLr } from '../cli/lr_schedule';
+import { scheduledLr } from '../train/lr_schedule';
 import { TerminalProgress } from '../train/progress';
 import type { Rng } from '../utils/rng';
 import { Trainer } from '../train/trainer';

@@ -1,6 +1,6 @@
 import type { Shape3 } from '../data/sample';
 import type { AugmentKind } from '../cli/train';
-import type { LrSchedule } from '../cli/lr_schedule';
+import type { LrSchedule } from '../train/lr_schedule';
 import { SMALL_ARCHS } from '../cli/train_archs';
 import type { ConvStemConfig } from '../layers/conv_stem';
 

@@ -19,6 +19,7 @@ import {
   RandomFlip,
   rocFigureSvg,
   rocSeries,
+  scheduledLr,
   setBackend,
   syntheticDataset,
   Trainer,
@@ -223,12 +224,7 @@ export async function useBackend(k: Knobs): Promise<string> {
  * schedule of `mst-ts train --lr-schedule cosine --warmup n`).
  */
 export function epochLr(lr: number, k: Pick<Knobs, 'warmupEpochs' | 'decay' | 'epochs'>, epoch: number): number {
-  if (epoch <= k.warmupEpochs) return (lr * epoch) / k.warmupEpochs;
-  if (k.decay === 'constant') return lr;
-  const min = 0.01 * lr;
-  const span = k.epochs - k.warmupEpochs;
-  const t = span <= 1 ? 1 : Math.min(1, (epoch - k.warmupEpochs - 1) / (span - 1));
-  return min + (lr - min) * 0.5 * (1 + Math.cos(Math.PI * t));
+  return scheduledLr(lr, { warmupEpochs: k.warmupEpochs, decay: k.decay }, epoch, k.epochs);
 }
 
 /**

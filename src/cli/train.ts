@@ -15,9 +15,8 @@ import { bootstrapAuc } from '../stats/bootstrap';
 import { delongAuc } from '../stats/delong';
 import { TerminalProgress } from '../train/progress';
 import { DEFAULT_LEARNING_RATES, Trainer, type Classifier, type TrainingFamily, type Predictions } from '../train/trainer';
-import type { Rng } from '../utils/rng';
 import { UsageError, type CliCommand } from './command';
-import { scheduledLr, type LrSchedule } from '../train/lr_schedule';
+import { epochOrderHook, type LrSchedule } from '../train/lr_schedule';
 import { buildModel, familyOf, SMALL_ARCHS, trainArchNames } from './train_archs';
 export { buildModel, familyOf, SMALL_ARCHS, trainArchNames, type SmallArch } from './train_archs';
 
@@ -146,17 +145,7 @@ export async function runTraining(config: TrainRunConfig, print: (line: string) 
       `${config.nTrain} train / ${config.nVal} val / ${config.nTest} test cases, lr ${lr}, batch ${config.batchSize}, backend ${tf.getBackend()}`,
   );
   const sampler = config.samplesPerEpoch ? new WeightedSampler(sets.train.labels, { samplesPerEpoch: config.samplesPerEpoch, seed }) : null;
-  const schedule = config.lrSchedule;
-  // The Trainer asks for each epoch's order at the epoch's start: the one place that knows the
-  // epoch, also on resume, so the schedule sets the learning rate there. Without a weighted
-  // sampler the order is the Trainer's own default (every case once, shuffled by `rng`).
-  const order =
-    sampler || schedule
-      ? (epoch: number, rng: Rng): number[] => {
-          if (schedule) trainer.optimizer.lr = scheduledLr(lr, schedule, epoch, config.epochs);
-          return sampler ? sampler.epoch(epoch) : rng.shuffle([...Array(sets.train.length).keys()]);
-        }
-      : undefined;
+  const order = epochOrderHook({ lr, schedule: config.lrSchedule, epochs: config.epochs, sampler, trainSize: sets.train.length, setLr: (r) => (trainer.optimizer.lr = r) });
   const trainer: Trainer = new Trainer({
     model,
     train: sets.train,

@@ -6,9 +6,8 @@ import { Compose, type Transform } from '../data/transform';
 import { ZNormalize } from '../data/transforms/intensity';
 import { paperAugmentation } from '../data/transforms/presets';
 import { CropOrPad, RandomFlip } from '../data/transforms/spatial';
-import { scheduledLr } from '../train/lr_schedule';
+import { epochOrderHook } from '../train/lr_schedule';
 import { TerminalProgress } from '../train/progress';
-import type { Rng } from '../utils/rng';
 import { Trainer } from '../train/trainer';
 import { auc } from '../stats/auc';
 import { bootstrapAuc } from '../stats/bootstrap';
@@ -256,17 +255,7 @@ export async function trainOnTask(ctx: ReproduceContext, task: ReproduceTask, re
       `${sets.train.length} train / ${sets.val.length} val / ${sets.test.length} test cases, lr ${lr}, batch ${s.batchSize}`,
   );
   const sampler = s.weightedSampling ? new WeightedSampler(sets.train.labels, { samplesPerEpoch: sets.train.length, seed: ctx.seed }) : null;
-  const schedule = s.lrSchedule;
-  // As `mst-ts train`: the Trainer asks for each epoch's order at its start, the one place that
-  // knows the epoch, so the schedule sets the learning rate there; without a weighted sampler the
-  // order is the Trainer's default (every case once, shuffled by `rng`).
-  const order =
-    sampler || schedule
-      ? (epoch: number, rng: Rng): number[] => {
-          if (schedule) trainer.optimizer.lr = scheduledLr(lr, schedule, epoch, s.epochs);
-          return sampler ? sampler.epoch(epoch) : rng.shuffle([...Array(sets.train.length).keys()]);
-        }
-      : undefined;
+  const order = epochOrderHook({ lr, schedule: s.lrSchedule, epochs: s.epochs, sampler, trainSize: sets.train.length, setLr: (r) => (trainer.optimizer.lr = r) });
   const trainer: Trainer = new Trainer({
     model,
     train: sets.train,

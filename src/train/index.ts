@@ -15,4 +15,4 @@ export { leanVariableGrads, leanGradients } from '../ops/lean_backprop';
 export type { LeanGradsResult, LeanGradients } from '../ops/lean_backprop';
 export { resnetCheckpointedGradients } from './resnet_checkpointed_step';
 export type { ResNetCheckpointedGradientsOptions, ResNetCheckpointedGradientsResult } from './resnet_checkpointed_step';
-export { scheduledLr, type LrSchedule } from './lr_schedule';
+export { scheduledLr, epochOrderHook, type LrSchedule, type EpochOrderOptions } from './lr_schedule';

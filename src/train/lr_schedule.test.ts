@@ -1,4 +1,5 @@
-import { scheduledLr } from './lr_schedule';
+import { epochOrderHook, scheduledLr } from './lr_schedule';
+import { Rng } from '../utils/rng';
 
 describe('scheduledLr', () => {
   it('warms up linearly, then holds or follows a cosine to the floor at the last epoch', () => {
@@ -17,5 +18,19 @@ describe('scheduledLr', () => {
   it('names bad arguments', () => {
     expect(() => scheduledLr(1, { warmupEpochs: 1.5 }, 1, 3)).toThrow('warmupEpochs must be a non-negative integer, got 1.5');
     expect(() => scheduledLr(1, {}, 0, 3)).toThrow('epoch must be an integer >= 1, got 0');
+  });
+});
+
+describe('epochOrderHook', () => {
+  it('is absent without a schedule or sampler, else sets the epoch rate and orders every case once', () => {
+    expect(epochOrderHook({ lr: 1e-3, epochs: 4, trainSize: 5, setLr: () => undefined })).toBeUndefined();
+    let lr = 0;
+    const hook = epochOrderHook({ lr: 1e-3, schedule: { warmupEpochs: 2, decay: 'cosine' }, epochs: 4, trainSize: 5, setLr: (r) => (lr = r) });
+    const order = hook!(1, new Rng(0));
+    expect(lr).toBeCloseTo(5e-4, 12);
+    expect([...order].sort()).toEqual([0, 1, 2, 3, 4]);
+    const weighted = epochOrderHook({ lr: 1e-3, epochs: 4, trainSize: 5, sampler: { epoch: (e) => [e, e] }, setLr: (r) => (lr = r) });
+    expect(weighted!(3, new Rng(0))).toEqual([3, 3]);
+    expect(lr).toBeCloseTo(5e-4, 12);
   });
 });

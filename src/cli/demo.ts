@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../backend';
 import { disposeExplanation, explainVolume } from '../explain/explain_volume';
@@ -7,6 +6,7 @@ import { writeFileAtomic } from '../io/files';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { formatDuration } from '../train/progress';
 import { UsageError, type CliCommand } from './command';
+import { parseCommandArgs } from './args';
 import { formatTestResult, runTraining, type TrainRunConfig, type TrainRunResult } from './train';
 
 /**
@@ -127,23 +127,17 @@ export async function writeSaliencyPngs(result: TrainRunResult, outDir: string, 
 }
 
 async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        out: { type: 'string' },
-        seed: { type: 'string' },
-        epochs: { type: 'string' },
-        cases: { type: 'string' },
-        backend: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError(`demo: ${(e as Error).message}\n\n${USAGE}`);
-  }
+  const values: Record<string, string | boolean | undefined> = parseCommandArgs('demo', USAGE, {
+    args: argv,
+    options: {
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      epochs: { type: 'string' },
+      cases: { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  }).values;
   const int = (name: string, fallback: number, min: number): number => {
     const v = values[name] as string | undefined;
     if (v === undefined) return fallback;

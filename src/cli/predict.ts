@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { readVolume } from '../io/read_volume';
 import { MODEL_REGISTRY } from '../models/registry';
 import { formatCohortSummary, runCohort } from './cohort';
@@ -6,6 +5,7 @@ import { parseShard, type Shard } from './cohort_plan';
 import { loadVolumePredictor, RUNTIMES, type PredictorSpec, type Runtime } from './cohort_predictor';
 import { useBackend } from './cohort_runner';
 import { UsageError, type CliCommand } from './command';
+import { parseCommandArgs } from './args';
 
 const USAGE = `Usage: mst-ts predict [--arch <name>] --weights <file.safetensors> --input <volume> [options]
        mst-ts predict [--arch <name>] --weights <file.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
@@ -77,32 +77,26 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
 }
 
 async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        arch: { type: 'string' },
-        weights: { type: 'string' },
-        runtime: { type: 'string' },
-        input: { type: 'string' },
-        manifest: { type: 'string' },
-        out: { type: 'string' },
-        shard: { type: 'string' },
-        workers: { type: 'string' },
-        split: { type: 'string' },
-        'num-classes': { type: 'string' },
-        backend: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        explain: { type: 'boolean', default: false },
-        'no-explain': { type: 'boolean', default: false },
-        saliency: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError(`predict: ${(e as Error).message}\n\n${USAGE}`);
-  }
+  const values: Record<string, string | boolean | undefined> = parseCommandArgs('predict', USAGE, {
+    args: argv,
+    options: {
+      arch: { type: 'string' },
+      weights: { type: 'string' },
+      runtime: { type: 'string' },
+      input: { type: 'string' },
+      manifest: { type: 'string' },
+      out: { type: 'string' },
+      shard: { type: 'string' },
+      workers: { type: 'string' },
+      split: { type: 'string' },
+      'num-classes': { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      explain: { type: 'boolean', default: false },
+      'no-explain': { type: 'boolean', default: false },
+      saliency: { type: 'boolean', default: false },
+    },
+  }).values;
   const str = (k: string) => values[k] as string | undefined;
   const runtime = (str('runtime') ?? 'tfjs') as Runtime;
   if (!RUNTIMES.includes(runtime)) throw new UsageError(`predict: --runtime must be ${RUNTIMES.join(' or ')}, got '${runtime}'`);

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../backend';
 import type { Shape3 } from '../data/sample';
@@ -16,6 +15,7 @@ import { delongAuc } from '../stats/delong';
 import { TerminalProgress } from '../train/progress';
 import { DEFAULT_LEARNING_RATES, Trainer, type Classifier, type TrainingFamily, type Predictions } from '../train/trainer';
 import { UsageError, type CliCommand } from './command';
+import { parseCommandArgs } from './args';
 import { epochOrderHook, type LrSchedule } from '../train/lr_schedule';
 import { buildModel, familyOf, SMALL_ARCHS, trainArchNames } from './train_archs';
 export { buildModel, familyOf, SMALL_ARCHS, trainArchNames, type SmallArch } from './train_archs';
@@ -303,42 +303,36 @@ export function parseSize(flag: string, v: string): Shape3 {
 
 /** Parses `train`'s flags into a config (exported for the demo and tests). */
 export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean; backend?: string } {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        task: { type: 'string' },
-        arch: { type: 'string' },
-        epochs: { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string' },
-        lr: { type: 'string' },
-        'lr-schedule': { type: 'string' },
-        warmup: { type: 'string' },
-        'batch-size': { type: 'string' },
-        accumulate: { type: 'string' },
-        patience: { type: 'string' },
-        size: { type: 'string' },
-        crop: { type: 'string' },
-        'n-train': { type: 'string' },
-        'n-val': { type: 'string' },
-        'n-test': { type: 'string' },
-        difficulty: { type: 'string' },
-        'samples-per-epoch': { type: 'string' },
-        replicates: { type: 'string' },
-        'z-normalize': { type: 'string' },
-        augment: { type: 'string' },
-        resume: { type: 'boolean', default: false },
-        'fail-on-bad-case': { type: 'boolean', default: false },
-        backend: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError(`train: ${(e as Error).message}\n\n${USAGE}`);
-  }
+  const values: Record<string, string | boolean | undefined> = parseCommandArgs('train', USAGE, {
+    args: argv,
+    options: {
+      task: { type: 'string' },
+      arch: { type: 'string' },
+      epochs: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      lr: { type: 'string' },
+      'lr-schedule': { type: 'string' },
+      warmup: { type: 'string' },
+      'batch-size': { type: 'string' },
+      accumulate: { type: 'string' },
+      patience: { type: 'string' },
+      size: { type: 'string' },
+      crop: { type: 'string' },
+      'n-train': { type: 'string' },
+      'n-val': { type: 'string' },
+      'n-test': { type: 'string' },
+      difficulty: { type: 'string' },
+      'samples-per-epoch': { type: 'string' },
+      replicates: { type: 'string' },
+      'z-normalize': { type: 'string' },
+      augment: { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      'fail-on-bad-case': { type: 'boolean', default: false },
+      backend: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  }).values;
   const s = (k: string): string | undefined => values[k] as string | undefined;
   const taskFlag = s('task');
   if (!taskFlag) throw new UsageError(`train: --task is required\n\n${USAGE}`);

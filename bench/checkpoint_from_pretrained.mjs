@@ -4,40 +4,27 @@
 // copies (Debian python3-torch; skipped where absent). Targets: under 1 s, under 2x the file in
 // extra memory. fromPretrained's time includes building the model (architecture inferred from the
 // tensors); the build alone is reported too. MST_BENCH_REPEATS (default 3) sets the warm runs.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { rmSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, runJson, writeDinov2Checkpoints } from './cases/common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repeats = process.env.MST_BENCH_REPEATS ?? '3';
 const torchScript = join(here, '..', 'tools', 'reference', 'bench_checkpoint_torch.py');
-const dir = mkdtempSync(join(tmpdir(), 'mst-from-pretrained-bench-'));
-const pth = join(dir, 'dinov2_vits14.pth');
-const st = join(dir, 'dinov2_vits14.safetensors');
-
-function json(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').slice(-3).join(' | ') };
-  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-  return line ? JSON.parse(line) : { error: 'no result line' };
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { dir, files } = writeDinov2Checkpoints(torchScript, 'mst-from-pretrained-bench-');
 
 try {
-  const made = spawnSync('/usr/bin/python3', [torchScript, 'write', pth, st], { encoding: 'utf8' });
-  if (made.status !== 0) {
-    console.log(`PyTorch (Debian python3-torch) not found or failed: this benchmark needs it to write the checkpoint.\n${made.stderr ?? ''}`);
-    process.exit(0);
-  }
+  if (!files) process.exit(0);
+  const { pth, st } = files;
   console.log(`${new Date().toISOString()}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; .pth ${(statSync(pth).size / 2 ** 20).toFixed(1)} MiB, .safetensors ${(statSync(st).size / 2 ** 20).toFixed(1)} MiB`);
-  const ref = json('/usr/bin/python3', [torchScript, 'load', pth, repeats]);
+  const ref = runJson('/usr/bin/python3', [torchScript, 'load', pth, repeats]);
   const p = ref.times ? median(ref.times) : NaN;
   console.log('| file | fromPretrained cold s | warm median s | build with random init s (not in fromPretrained) | extra RSS MiB, cold (x file) | external MiB | torch.load + copy median s | ratio (warm) |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const f of [pth, st]) {
-    const ours = json(process.execPath, ['--expose-gc', join(here, 'cases', 'from_pretrained_case.mjs'), f, repeats]);
+    const ours = runJson(process.execPath, ['--expose-gc', join(here, 'cases', 'from_pretrained_case.mjs'), f, repeats]);
     const size = statSync(f).size / 2 ** 20;
     const name = f.endsWith('.pth') ? '.pth (torch.save)' : '.safetensors';
     if (ours.error) {

@@ -3,39 +3,25 @@
 // safetensors, against torch.load + load_state_dict's copies on the same file (Debian
 // python3-torch; skipped where absent). Targets: under 1 s, under 2x the file size in extra memory.
 // MST_BENCH_REPEATS (default 3) sets the timed runs after one warm-up.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, runJson, writeDinov2Checkpoints } from './cases/common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repeats = process.env.MST_BENCH_REPEATS ?? '3';
 const torchScript = join(here, '..', 'tools', 'reference', 'bench_checkpoint_torch.py');
-const dir = mkdtempSync(join(tmpdir(), 'mst-ckpt-bench-'));
-const pth = join(dir, 'dinov2_vits14.pth');
-const st = join(dir, 'dinov2_vits14.safetensors');
-
-function json(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').slice(-3).join(' | ') };
-  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-  return line ? JSON.parse(line) : { error: 'no result line' };
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { dir, files } = writeDinov2Checkpoints(torchScript, 'mst-ckpt-bench-');
 
 try {
-  const made = spawnSync('/usr/bin/python3', [torchScript, 'write', pth, st], { encoding: 'utf8' });
-  if (made.status !== 0) {
-    console.log(`PyTorch (Debian python3-torch) not found or failed: this benchmark needs it to write the checkpoint.\n${made.stderr ?? ''}`);
-    process.exit(0);
-  }
+  if (!files) process.exit(0);
+  const { pth, st } = files;
   console.log(`${new Date().toISOString()}, node ${process.version}; file sizes: .pth ${(statSync(pth).size / 2 ** 20).toFixed(1)} MiB, .safetensors ${(statSync(st).size / 2 ** 20).toFixed(1)} MiB`);
   console.log('| file | mst-ts cold s | mst-ts warm median s | extra MiB, cold (x file) | into model | torch.load + copy median s | ratio (warm) |');
   console.log('|---|---|---|---|---|---|---|');
-  const ref = json('/usr/bin/python3', [torchScript, 'load', pth, repeats]);
+  const ref = runJson('/usr/bin/python3', [torchScript, 'load', pth, repeats]);
   for (const f of [pth, st]) {
-    const ours = json(process.execPath, ['--expose-gc', join(here, 'cases', 'checkpoint_case.mjs'), f, repeats]);
+    const ours = runJson(process.execPath, ['--expose-gc', join(here, 'cases', 'checkpoint_case.mjs'), f, repeats]);
     const size = statSync(f).size / 2 ** 20;
     const t = ours.times ? median(ours.times) : NaN;
     const p = ref.times ? median(ref.times) : NaN;

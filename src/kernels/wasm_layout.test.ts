@@ -22,7 +22,7 @@ function referenceTranspose(data: ArrayLike<number>, shape: number[], perm: numb
   return out;
 }
 
-describe('wasm Transpose and Unpack kernels', () => {
+describe('wasm Transpose, Unpack and Slice kernels', () => {
   it('runs on the wasm backend', () => {
     expect(tf.getBackend()).toBe(process.env.MST_TEST_BACKEND ?? 'wasm');
   });
@@ -80,5 +80,48 @@ describe('wasm Transpose and Unpack kernels', () => {
     expect(simplifyPermutation([4, 5, 6], [0, 1, 2])).toEqual({ shape: [120], perm: [0] });
     expect(simplifyPermutation([4, 5, 6], [2, 0, 1])).toEqual({ shape: [20, 6], perm: [1, 0] });
     expect(simplifyPermutation([3, 1, 4], [1, 2, 0])).toEqual({ shape: [3, 4], perm: [1, 0] });
+  });
+
+  it.each([
+    [[7], [2], [4]],
+    [[4, 6], [1, 0], [2, 6]],
+    [[4, 6], [0, 2], [4, 3]],
+    [[3, 5, 4], [1, 2, 0], [2, 3, 4]],
+    [[2, 3, 4, 5], [1, 0, 1, 2], [1, 3, 2, 3]],
+    [[2, 3, 4, 5, 6], [0, 1, 0, 2, 0], [2, 2, 4, 2, 6]],
+    [[2, 3, 4, 5, 3, 2], [1, 1, 2, 0, 1, 1], [1, 2, 2, 5, 2, 1]],
+    [[3, 4], [0, 0], [3, 4]],
+    [[3, 4], [1, 1], [0, 2]],
+  ])('slices %j from %j size %j as index arithmetic does, float32 and int32', (shape, begin, size) => {
+    const total = shape.reduce((a, b) => a * b, 1);
+    const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+    const count = size.reduce((a, b) => a * b, 1);
+    const expected: number[] = [];
+    for (let o = 0; o < count; o++) {
+      let rem = o;
+      let src = 0;
+      for (let d = shape.length - 1; d >= 0; d--) {
+        src += (begin[d] + (rem % size[d])) * strides[d];
+        rem = Math.floor(rem / size[d]);
+      }
+      expected.push(src * 2 - 5);
+    }
+    for (const dtype of ['float32', 'int32'] as const) {
+      const x = tf.tensor(Array.from({ length: total }, (_, i) => i * 2 - 5), shape, dtype);
+      const y = tf.slice(x, begin, size);
+      expect(y.shape).toEqual(size);
+      expect(y.dtype).toBe(dtype);
+      expect(Array.from(y.dataSync())).toEqual(expected);
+      tf.dispose([x, y]);
+    }
+  });
+
+  it('slices with -1 sizes and bool tensors', () => {
+    const x = tf.tensor([[1, 2, 3], [4, 5, 6]]);
+    const y = tf.slice(x, [0, 1], [-1, -1]);
+    expect(y.arraySync()).toEqual([[2, 3], [5, 6]]);
+    const b = tf.slice(tf.tensor([true, false, true], [3], 'bool'), [1], [2]);
+    expect(Array.from(b.dataSync())).toEqual([0, 1]);
+    tf.dispose([x, y, b]);
   });
 });

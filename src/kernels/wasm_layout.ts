@@ -19,11 +19,12 @@ const stock: Record<string, Stock> = {};
 let state: { exports: TransposeExport; params: number } | null = null;
 
 /**
- * Replaces the wasm backend's Transpose and Unpack kernels (for 4-byte dtypes) with ours: the
- * stock ones run the 5-D permutation and the unstack of an attention layer's packed q, k, v at
- * ~20-30 MB/s (a second per ViT-S block on 8 slices of 224x224). Transpose runs native/transpose.c
- * after dropping size-1 axes and merging axes that stay adjacent; Unpack is one memory copy per
- * contiguous run. `params` is a 16-byte aligned scratch of `6 * 8` ints in the wasm heap. Called
+ * Replaces the wasm backend's Transpose, Unpack and Slice kernels (for 4-byte dtypes) with ours:
+ * the stock ones run the 5-D permutation and the unstack of an attention layer's packed q, k, v at
+ * ~20-30 MB/s (a second per ViT-S block on 8 slices of 224x224), and the stock Slice copies the
+ * whole input out of the heap into a fresh JavaScript array before taking its part (30 ms for one
+ * 768 KiB tap of a 7 MiB filter). Transpose runs native/transpose.c after dropping size-1 axes and
+ * merging axes that stay adjacent; Unpack and Slice are one memory copy per contiguous run. `params` is a 16-byte aligned scratch of `6 * 8` ints in the wasm heap. Called
  * by installWasmMatMul, which owns the module.
  */
 export function installWasmLayoutKernels(exports: TransposeExport, params: number): void {
@@ -32,6 +33,7 @@ export function installWasmLayoutKernels(exports: TransposeExport, params: numbe
   for (const [name, kernelFunc] of [
     ['Transpose', transposeKernel],
     ['Unpack', unpackKernel],
+    ['Slice', sliceKernel],
   ] as const) {
     const k = tf.getKernel(name, 'wasm');
     if (!k) continue;
@@ -117,4 +119,32 @@ function unpackKernel(args: { inputs: { value: tf.TensorInfo }; backend: unknown
     }
   });
   return outs;
+}
+
+function sliceKernel(args: { inputs: { x: tf.TensorInfo }; backend: unknown; attrs: { begin: number | number[]; size?: number | number[] } }): tf.TensorInfo {
+  const { x } = args.inputs;
+  const backend = args.backend as WasmBackendInternals;
+  if (!state || !fourBytes(x.dtype) || x.shape.length === 0) return stock.Slice(args as never) as tf.TensorInfo;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, args.attrs.begin, args.attrs.size);
+  const out = backend.makeOutput(size, x.dtype);
+  if (tf.util.sizeFromShape(size) === 0) return out;
+  const shape = x.shape;
+  const rank = shape.length;
+  // Trailing axes taken whole merge into one contiguous run per index of the leading axes.
+  let inner = rank - 1;
+  while (inner > 0 && begin[inner] === 0 && size[inner] === shape[inner]) inner--;
+  const strides = [...tf.util.computeStrides(shape), 1];
+  const runBytes = 4 * size[inner] * strides[inner];
+  const src = offsetOf(backend, x);
+  const dst = offsetOf(backend, out);
+  const heap = backend.wasm.HEAPU8;
+  const idx = new Array<number>(inner).fill(0);
+  for (let o = dst; ; o += runBytes) {
+    let from = begin[inner] * strides[inner];
+    for (let d = 0; d < inner; d++) from += (begin[d] + idx[d]) * strides[d];
+    heap.copyWithin(o, src + 4 * from, src + 4 * from + runBytes);
+    let d = inner - 1;
+    while (d >= 0 && ++idx[d] === size[d]) idx[d--] = 0;
+    if (d < 0) return out;
+  }
 }

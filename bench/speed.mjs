@@ -17,6 +17,8 @@ const CASES = [
   // The same inference with the slice encoder on 2 worker threads (SliceEncoderPool).
   { name: 'mst-infer-pool', gflop: 392, torch: 'mst-infer' },
   { name: 'mst-train', gflop: 2350 },
+  // The same step data-parallel over 2 worker threads (DataParallelGradients).
+  { name: 'mst-train-pool', gflop: 2350, torch: 'mst-train' },
   { name: 'r3d50-infer', gflop: 62 },
   { name: 'r3d50-train', gflop: 62 * 3 * 2 },
 ];

@@ -13,11 +13,27 @@ const repeats = Number(repeatsText ?? 3);
 await setBackend(process.env.MST_BENCH_BACKEND ?? 'wasm');
 const [D, H, W] = [32, 224, 224];
 const model = caseName.startsWith('mst') ? createModel('mst-dinov2-s', { numClasses: 2 }) : resnet3d50({ numClasses: 2, conv1TStride: [1, 2, 2] });
-const train = caseName.endsWith('train');
+const train = caseName.endsWith('train') || caseName === 'mst-train-pool';
 const batch = train ? 2 : 1;
 const x = tf.randomNormal([batch, D, H, W, 1], 0, 1, 'float32', 1);
 const times = [];
-if (train) {
+if (caseName === 'mst-train-pool') {
+  // The same step with the batch split over MST_BENCH_WORKERS (default 2) worker threads
+  // (DataParallelGradients: one volume each, slice checkpointing in the workers), AdamW here.
+  const { DataParallelGradients } = await import(pathToFileURL(join(dist, 'parallel', 'index.js')).href);
+  model.train();
+  const opt = new AdamW(model.namedParameters(), { lr: 1e-5 });
+  const dp = await DataParallelGradients.create({ encoder: { factory: 'dinov2_vits14' }, options: { numClasses: 2 } }, { workers: Number(process.env.MST_BENCH_WORKERS ?? 2) });
+  for (let r = 0; r < repeats + 1; r++) {
+    const t0 = performance.now();
+    const { loss, grads } = await dp.gradients(model, x, [0, 1], { chunkSize: Number(process.env.MST_BENCH_CHUNK ?? 4) });
+    opt.step(grads);
+    await loss.data();
+    tf.dispose([loss, grads]);
+    times.push((performance.now() - t0) / 1000);
+  }
+  await dp.dispose();
+} else if (train) {
   model.train();
   const opt = new AdamW(model.namedParameters(), { lr: 1e-5 });
   for (let r = 0; r < repeats + 1; r++) {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
+import { installWasmConv2d, type Conv2dExports } from './wasm_conv2d';
 import { installWasmDepthTaps, type DepthTapsExports } from './wasm_depth_taps';
 import { installWasmLayoutKernels, type TransposeExport } from './wasm_layout';
 import { installWasmMaxPool, type MaxPoolExports } from './wasm_max_pool';
@@ -15,7 +16,7 @@ interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports {
+interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports, Conv2dExports {
   sgemm(
     a: number, b: number, c: number, batch: number, m: number, n: number, k: number,
     transA: number, transB: number, strideA: number, strideB: number, strideC: number, work: number,
@@ -42,7 +43,9 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  * transposed operands at 0.4-2 GFLOP/s; ours packs operands (transposes are free) and runs a
  * 4x8 register-blocked micro-kernel. The module shares the backend's memory, so no tensor data
  * is copied. Shapes it does not cover (non-float32, general batch broadcasting) go to the stock
- * kernel. Also installs the module's Transpose and Unpack kernels (see installWasmLayoutKernels).
+ * kernel. Also installs the module's Transpose, Unpack and Slice kernels (see installWasmLayoutKernels),
+ * depth taps, 3D max pooling and 2D convolution (installWasmDepthTaps, installWasmMaxPool,
+ * installWasmConv2d).
  * Called by {@link setBackend} for 'wasm'; calling it again is a no-op.
  *
  * @example
@@ -66,6 +69,7 @@ export async function installWasmMatMul(): Promise<void> {
   installWasmDepthTaps(exports, (tapParams + 15) & ~15);
   const poolParams = backend.wasm._malloc(14 * 4 + 16);
   installWasmMaxPool(exports, (poolParams + 15) & ~15);
+  installWasmConv2d(exports, (work + 15) & ~15);
   const stock = tf.getKernel('BatchMatMul', 'wasm');
   if (!stock) throw new Error('installWasmMatMul: the wasm backend has no BatchMatMul kernel to replace');
   fallback ??= stock.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo;

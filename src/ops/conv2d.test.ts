@@ -38,6 +38,10 @@ const cases: Case[] = [
   { x: [2, 6, 6, 4], k: [1, 1], out: 3, s: [1, 1] },
   { x: [2, 7, 8, 4], k: [1, 1], out: 3, s: [2, 2] },
   { x: [1, 13, 12, 3], k: [7, 7], out: 4, s: [2, 2] },
+  // More than one 256-deep block of the reduction (K = 3 * 3 * 32, and 612 output pixels for the
+  // filter gradient), a partial 8-column panel (20 outputs) and vector packing (channels % 4 = 0).
+  { x: [2, 20, 19, 32], k: [3, 3], out: 20, s: [1, 1] },
+  { x: [2, 23, 21, 8], k: [3, 3], out: 9, s: [2, 2] },
 ];
 
 describe('conv2dValid', () => {

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
- * A 2D convolution that trains on every backend. The forward pass is the backend's own Conv2D
- * kernel (XNNPACK on wasm); the gradients are written with forward convolutions only, because
- * wasm has no Conv2DBackpropFilter and its Conv2DBackpropInput runs ~8x slower than a forward
- * convolution (see FACTS.md):
- * - filter: one convolution of the input, batch and channels swapped, by the output gradient used
- *   as a filter with dilation = stride (or a plain matMul for 1x1 kernels);
+ * A 2D convolution that trains on every backend. On wasm the forward pass and the filter
+ * gradient are mst-ts's native kernels (src/kernels/wasm_conv2d.ts, ~10x XNNPACK on 3x3
+ * kernels); elsewhere the forward is the backend's own Conv2D. The gradients are written with
+ * forward convolutions only, because wasm has no Conv2DBackpropFilter and its
+ * Conv2DBackpropInput runs ~8x slower than a forward convolution (see FACTS.md):
+ * - filter: natively on wasm; elsewhere one convolution of the input, batch and channels swapped,
+ *   by the output gradient used as a filter with dilation = stride (a plain matMul for 1x1 kernels);
  * - input: per stride phase, a full correlation of the output gradient with the flipped sub-filter.
  *
  * It runs as its own kernel name, registered on first use for the active backend by delegating to
@@ -14,6 +15,8 @@ import * as tf from '@tensorflow/tfjs';
  * gradient for a network's first layer).
  */
 const KERNEL = 'MstConv2D';
+/** Native filter gradient (wasm, src/kernels/wasm_conv2d.ts); other backends compose tfjs ops. */
+const FILTER_GRAD_KERNEL = 'MstConv2DFilterGrad';
 const registeredBackends = new Set<string>();
 
 /** Unpadded (`'valid'`) 2D convolution, channels-last. */
@@ -40,10 +43,12 @@ function ensureKernel(): void {
       },
     });
   }
+  registeredBackends.add(backendName);
+  // wasm has mst-ts's native kernel (installed by setBackend); elsewhere the backend's Conv2D.
+  if (tf.getKernel(KERNEL, backendName)) return;
   const base = tf.getKernel('Conv2D', backendName);
   if (!base) throw new Error(`conv2d: the backend '${backendName}' has no Conv2D kernel`);
   tf.registerKernel({ kernelName: KERNEL, backendName, kernelFunc: base.kernelFunc });
-  registeredBackends.add(backendName);
 }
 
 /**
@@ -76,6 +81,9 @@ export function conv2dFilterGrad(
   const [n, , , ] = x.shape;
   const [, ho, wo] = dy.shape;
   const [sh, sw] = strides;
+  if (tf.getKernel(FILTER_GRAD_KERNEL, tf.getBackend())) {
+    return tf.engine().runKernel(FILTER_GRAD_KERNEL, { x, dy }, { filterShape, strides } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }
   return tf.tidy(() => {
     if (kh === 1 && kw === 1) {
       // [N, Ho, Wo, I]^T [N Ho Wo, O]: a plain matMul with an explicit transpose (no slow flags).
@@ -145,7 +153,7 @@ export function conv2dInputGrad(
     const blocks = taps.length === 1 ? taps[0] : tf.concat(taps, 0);
     const flipped = tf.transpose(tf.reshape(blocks, [kmr, kmc, inC, outC]), [0, 1, 3, 2]) as tf.Tensor4D;
     const padded = tf.pad(g, [[0, 0], [kmr - 1, lr - ho], [kmc - 1, lc - wo], [0, 0]]);
-    const out = tf.conv2d(padded as tf.Tensor4D, flipped, 1, 'valid');
+    const out = conv2dValid(padded as tf.Tensor4D, flipped, [1, 1]);
     return outRows === lr && outCols === lc ? out : tf.pad(out, [[0, 0], [0, outRows - lr], [0, outCols - lc], [0, 0]]);
   }
 }

@@ -35,6 +35,8 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
+    // `__dirname` for locating worker scripts (cohort workers, data-parallel training's workers).
+    shims: true,
     external: [/^@tensorflow\//, 'onnxruntime-node'],
   },
 ]);

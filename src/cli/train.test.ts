@@ -1,9 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { createModel, MODEL_REGISTRY } from '../models/registry';
+import { withoutInit } from '../nn/init';
+import { disposeStateDict } from '../nn/module';
+import { buildEncoder } from '../parallel/encoder_spec';
 import { UsageError } from './command';
-import { parseTrainArgs, trainCommand } from './train';
+import { buildModel, mstWorkerSpec, parseTrainArgs, trainCommand } from './train';
+
+// --workers runs worker threads from the built package (npm run build), so it is tested there.
+const built = fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'cli.js')) && fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'parallel', 'encoder_worker.js'));
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -42,6 +51,44 @@ describe('mst-ts train', () => {
     expect(JSON.parse(again.out).test.auc).toBe(summary.test.auc);
   });
 
+  (built ? it : it.skip)('--workers 2 trains step for step like one thread (the built CLI)', () => {
+    const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+    const args = ['train', '--task', 'synthetic-chest', '--epochs', '2', '--size', '4x32x32', '--crop', '4x16x16', '--n-train', '8', '--n-val', '6', '--n-test', '6', '--batch-size', '4', '--replicates', '50', '--json'];
+    const results: { auc: number; losses: number[] }[] = [];
+    for (const extra of [[], ['--workers', '2', '--checkpoint-chunk', '2']]) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-train-workers-'));
+      const r = spawnSync(process.execPath, [cli, ...args, '--out', dir, ...extra], { encoding: 'utf8' });
+      expect(r.stderr).toContain(extra.length ? 'data-parallel gradients on 2 worker threads' : 'epoch 2/2');
+      expect(r.status).toBe(0);
+      const losses = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).trainLoss as number);
+      results.push({ auc: JSON.parse(r.stdout).test.auc, losses });
+    }
+    results[1].losses.forEach((l, i) => expect(Math.abs(l - results[0].losses[i])).toBeLessThan(1e-4));
+    expect(Math.abs(results[1].auc - results[0].auc)).toBeLessThan(0.05);
+  });
+
+  it('describes every MST architecture to the workers as buildModel builds it', () => {
+    const keys = (m: { stateDict(): Record<string, tf.Tensor> }): string[] => {
+      const dict = m.stateDict();
+      const out = Object.entries(dict).map(([k, t]) => `${k} [${t.shape.join(',')}]`).sort();
+      disposeStateDict(dict);
+      return out;
+    };
+    const archs = ['mst-dinov2-tiny-conv', ...[...MODEL_REGISTRY.keys()].filter((a) => a.startsWith('mst-'))];
+    for (const arch of archs) {
+      const spec = mstWorkerSpec(arch, [4, 32, 32]);
+      expect(spec).not.toBeNull();
+      const [ours, theirs] = withoutInit(() => [
+        arch.startsWith('mst-dinov2-tiny') ? buildModel(arch, [4, 32, 32], 0) : createModel(arch),
+        new MedicalSliceTransformer({ ...spec!.options, encoder: buildEncoder(spec!.encoder) }),
+      ]);
+      expect(keys(theirs)).toEqual(keys(ours));
+      ours.dispose();
+      theirs.dispose();
+    }
+    expect(mstWorkerSpec('resnet3d-18', [4, 32, 32])).toBeNull();
+  });
+
   it('parses flags with per-architecture defaults', () => {
     const c = parseTrainArgs(['--task', 'synthetic-chest']);
     expect(c).toMatchObject({ arch: 'mst-dinov2-tiny', size: [16, 64, 64], crop: [16, 32, 32], zNormalize: true, batchSize: 8, patience: 50, outDir: 'runs/synthetic-chest-mst-dinov2-tiny-0' });
@@ -60,5 +107,6 @@ describe('mst-ts train', () => {
     expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--lr=-1'])).toThrow("--lr must be a positive number, got '-1'");
     expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--epochs', '0'])).toThrow("--epochs must be an integer >= 1, got '0'");
     expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--lr-schedule', 'step'])).toThrow("--lr-schedule must be constant or cosine, got 'step'");
+    expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--workers', '0'])).toThrow("--workers must be an integer >= 1, got '0'");
   });
 });

@@ -10,6 +10,7 @@ import { CropOrPad, RandomFlip } from '../data/transforms/spatial';
 import { paperAugmentation } from '../data/transforms/presets';
 import { Compose, type Transform } from '../data/transform';
 import { writeFileAtomic } from '../io/files';
+import { DataParallelGradients } from '../parallel/data_parallel';
 import { bootstrapAuc } from '../stats/bootstrap';
 import { delongAuc } from '../stats/delong';
 import { TerminalProgress } from '../train/progress';
@@ -17,8 +18,8 @@ import { DEFAULT_LEARNING_RATES, Trainer, type Classifier, type TrainingFamily, 
 import { UsageError, type CliCommand } from './command';
 import { parseCommandArgs } from './args';
 import { epochOrderHook, type LrSchedule } from '../train/lr_schedule';
-import { buildModel, familyOf, SMALL_ARCHS, trainArchNames } from './train_archs';
-export { buildModel, familyOf, SMALL_ARCHS, trainArchNames, type SmallArch } from './train_archs';
+import { buildModel, familyOf, mstWorkerSpec, SMALL_ARCHS, trainArchNames } from './train_archs';
+export { buildModel, familyOf, mstWorkerSpec, SMALL_ARCHS, trainArchNames, type SmallArch } from './train_archs';
 
 /** Everything a training run needs; the CLI flags map onto it one to one. */
 export interface TrainRunConfig {
@@ -70,6 +71,13 @@ export interface TrainRunConfig {
   augment: AugmentKind;
   /** Show a progress bar (TTY) or per-epoch lines (otherwise). */
   progress: boolean;
+  /**
+   * MSTs only: compute each batch's gradients on this many worker threads
+   * ({@link DataParallelGradients}; default 1: the main thread).
+   */
+  workers?: number;
+  /** MSTs only: slice checkpointing chunk (see `checkpointedGradients`); default off. */
+  checkpointChunkSize?: number;
 }
 
 /** Augmentation presets of {@link TrainRunConfig.augment}. */
@@ -144,6 +152,17 @@ export async function runTraining(config: TrainRunConfig, print: (line: string) 
       `${config.crop ? ` cropped to [${config.crop.join('x')}]` : ''}: ` +
       `${config.nTrain} train / ${config.nVal} val / ${config.nTest} test cases, lr ${lr}, batch ${config.batchSize}, backend ${tf.getBackend()}`,
   );
+  const workers = config.workers ?? 1;
+  let dataParallel: DataParallelGradients | undefined;
+  if (workers > 1) {
+    const spec = config.createModel ? null : mstWorkerSpec(config.arch, inputSize);
+    if (!spec) {
+      model.dispose();
+      throw new UsageError(`train: --workers applies to the MST architectures; '${config.arch}'${config.createModel ? ' (a custom model)' : ''} trains on the main thread`);
+    }
+    dataParallel = await DataParallelGradients.create(spec, { workers, backend: tf.getBackend() });
+    print(`data-parallel gradients on ${workers} worker threads`);
+  }
   const sampler = config.samplesPerEpoch ? new WeightedSampler(sets.train.labels, { samplesPerEpoch: config.samplesPerEpoch, seed }) : null;
   const order = epochOrderHook({ lr, schedule: config.lrSchedule, epochs: config.epochs, sampler, trainSize: sets.train.length, setLr: (r) => (trainer.optimizer.lr = r) });
   const trainer: Trainer = new Trainer({
@@ -162,6 +181,8 @@ export async function runTraining(config: TrainRunConfig, print: (line: string) 
     failOnBadCase: config.failOnBadCase,
     progress: config.progress ? new TerminalProgress(process.stderr) : undefined,
     onWarning: (m) => print(`warning: ${m}`),
+    checkpointChunkSize: config.checkpointChunkSize,
+    dataParallel,
   });
   try {
     const fit = await trainer.fit();
@@ -199,6 +220,7 @@ export async function runTraining(config: TrainRunConfig, print: (line: string) 
     throw e;
   } finally {
     trainer.dispose();
+    await dataParallel?.dispose();
   }
 }
 
@@ -251,6 +273,10 @@ Options:
                            small from-scratch MSTs, off for the paper's models)
   --augment <kind>         training augmentation: none (default), flip (random flips on every axis) or
                            paper (the authors': flips, rotation about the slice axis, noise, inversion)
+  --workers <n>            MSTs: split every batch over n worker threads, one wasm backend each
+                           (data-parallel gradients, equal to one thread's; default 1)
+  --checkpoint-chunk <n>   MSTs: encode n slices at a time with activation checkpointing, so training
+                           memory does not grow with the slice count (default off)
   --resume                 continue from <out>/last.safetensors if present
   --fail-on-bad-case       stop at a case that cannot be loaded (default: skip it, count it in the log)
   --backend <name>         tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
@@ -327,6 +353,8 @@ export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean
       replicates: { type: 'string' },
       'z-normalize': { type: 'string' },
       augment: { type: 'string' },
+      workers: { type: 'string' },
+      'checkpoint-chunk': { type: 'string' },
       resume: { type: 'boolean', default: false },
       'fail-on-bad-case': { type: 'boolean', default: false },
       backend: { type: 'string' },
@@ -366,6 +394,8 @@ export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean
     replicates: intFlag('replicates', s('replicates'), 1000, 2),
     zNormalize: onOff('z-normalize', s('z-normalize'), small),
     augment: augmentFlag(s('augment')),
+    workers: intFlag('workers', s('workers'), 1),
+    checkpointChunkSize: s('checkpoint-chunk') === undefined ? undefined : intFlag('checkpoint-chunk', s('checkpoint-chunk'), 1),
     resume: values.resume === true,
     failOnBadCase: values['fail-on-bad-case'] === true,
     progress: true,

@@ -3,6 +3,8 @@ import type { ConvStemConfig } from '../layers/conv_stem';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { createModel, MODEL_REGISTRY } from '../models/registry';
+import type { EncoderSpec } from '../parallel/encoder_spec';
+import type { MstSpec } from '../parallel/messages';
 import type { Classifier, TrainingFamily } from '../train/trainer';
 import { UsageError } from './command';
 
@@ -69,4 +71,31 @@ export function buildModel(arch: string, size: Shape3, seed: number): Classifier
   }
   if (!MODEL_REGISTRY.has(arch)) throw new UsageError(`train: unknown --arch '${arch}'; expected one of ${trainArchNames().join(', ')}`);
   return createModel(arch, { numClasses: 2, seed }) as unknown as Classifier;
+}
+
+/** The slice encoders of the registry's MSTs, as worker threads rebuild them (see src/models/registry.ts). */
+const REGISTRY_MST_ENCODERS: Readonly<Record<string, EncoderSpec>> = {
+  'mst-dinov2-s': { factory: 'dinov2_vits14' },
+  'mst-dinov2-b': { factory: 'dinov2_vitb14' },
+  'mst-dinov2-s-reg': { factory: 'dinov2_vits14_reg' },
+  'mst-resnet18': { factory: 'resnet2d18', options: { feedForward: false } },
+  'mst-resnet34': { factory: 'resnet2d34', options: { feedForward: false } },
+  'mst-resnet50': { factory: 'resnet2d50', options: { feedForward: false } },
+};
+
+/**
+ * The {@link MstSpec} from which data-parallel workers rebuild `arch` as {@link buildModel} builds
+ * it for volumes of `size` (weights travel with each step), or null when `arch` is not an MST.
+ */
+export function mstWorkerSpec(arch: string, size: Shape3): MstSpec | null {
+  const small = SMALL_ARCHS[arch];
+  if (small) {
+    const options = { embedDim: small.embedDim, depth: small.depth, numHeads: small.heads, patchSize: small.patchSize, imgSize: size[1], inChannels: 1, convStem: small.convStem };
+    return { encoder: { factory: 'DinoVisionTransformer', options }, options: { numClasses: 2, heads: small.heads } };
+  }
+  const encoder = REGISTRY_MST_ENCODERS[arch];
+  if (!encoder) return null;
+  // The authors' ResNet slice encoders sit under `model` and have no attention maps.
+  const resnet = encoder.factory.startsWith('resnet');
+  return { encoder, options: { numClasses: 2, encoderName: resnet ? 'model' : 'encoder', encoderAttention: !resnet } };
 }

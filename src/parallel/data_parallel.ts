@@ -19,13 +19,19 @@ export interface DataParallelOptions {
 export interface DataParallelStepOptions {
   /** Slice checkpointing chunk in the workers (default 0: plain gradients). */
   chunkSize?: number;
+  /**
+   * Cross-entropy class weights (torch's `weight`: the loss is the weighted mean over the whole
+   * batch, each shard counting by the sum of its targets' weights). Default unweighted.
+   */
+  classWeights?: readonly number[];
 }
 
 /**
  * Data-parallel MST gradients on `worker_threads`: the batch is split into one shard of volumes
  * per worker, each worker (its own wasm backend and MST copy, built from an {@link MstSpec})
  * computes the mean cross-entropy and its gradients at the model's current weights, and the
- * results are averaged weighted by shard size, which equals the gradient of the whole batch.
+ * results are averaged weighted by shard size (or by class-weight sum), which equals the gradient
+ * of the whole batch.
  * The weights travel to the workers as safetensors bytes on every call.
  *
  * @example
@@ -74,17 +80,22 @@ export class DataParallelGradients {
       disposeStateDict(dict);
     }
     const data = (await volumes.data()) as Float32Array;
+    const cw = options.classWeights ? [...options.classWeights] : undefined;
+    // A shard's share of the batch mean: its count, or with class weights its targets' weight sum.
+    const share = (ys: readonly number[]): number => (cw ? ys.reduce((s, y) => s + (cw[y] ?? NaN), 0) : ys.length);
+    const total = share(labels);
+    if (!(total > 0)) throw new Error(`DataParallelGradients: the class weights [${cw?.join(', ')}] give the batch's labels [${labels.join(', ')}] no positive total weight`);
     const per = Math.ceil(B / this.group.size);
     const volume = D * H * W;
-    const shards: Promise<{ n: number; loss: number; names: string[]; grads: Float32Array[] }>[] = [];
+    const shards: Promise<{ share: number; loss: number; names: string[]; grads: Float32Array[] }>[] = [];
     for (let i = 0, start = 0; start < B; i++, start += per) {
       const n = Math.min(per, B - start);
       const block = data.slice(start * volume, (start + n) * volume);
-      const message = { type: 'grads', weights, data: block, shape: [n, D, H, W], labels: labels.slice(start, start + n), chunkSize: options.chunkSize ?? 0 };
+      const message = { type: 'grads', weights, data: block, shape: [n, D, H, W], labels: labels.slice(start, start + n), chunkSize: options.chunkSize ?? 0, classWeights: cw };
       shards.push(
         this.group.request(i, message, [block.buffer]).then((r) => {
           if (r.type !== 'grads') throw new Error(`DataParallelGradients: unexpected reply '${r.type}'`);
-          return { n, ...r };
+          return { share: share(labels.slice(start, start + n)), ...r };
         }),
       );
     }
@@ -93,7 +104,9 @@ export class DataParallelGradients {
     const sums = new Map<string, Float32Array>();
     let loss = 0;
     for (const r of results) {
-      const w = r.n / B;
+      // A shard whose targets all weigh 0 contributes nothing (its own weighted mean is 0 / 0).
+      if (r.share === 0) continue;
+      const w = r.share / total;
       loss += w * r.loss;
       r.names.forEach((name, j) => {
         const g = r.grads[j];

@@ -10,6 +10,7 @@ import type { SliceEncoder } from '../models/slice_encoder';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { checkpointedGradients } from '../train/checkpointed_step';
 import { crossEntropy } from '../train/losses';
+import { leanVariableGrads } from '../ops/lean_backprop';
 import { buildEncoder } from './encoder_spec';
 import type { EncodeMessage, GradsMessage, InitMessage, InitModelMessage, WorkerReply } from './messages';
 
@@ -54,10 +55,11 @@ async function grads(m: GradsMessage): Promise<void> {
   }
   const x = tf.tensor4d(m.data, m.shape);
   const vars = mst.trainableVariables();
+  const lossFn = (logits: tf.Tensor, labels: readonly number[]): tf.Scalar => crossEntropy(logits, labels, { weight: m.classWeights }) as tf.Scalar;
   const { loss, grads: g } =
     m.chunkSize > 0
-      ? checkpointedGradients(mst, x, m.labels, { chunkSize: m.chunkSize, varList: vars })
-      : (({ value, grads: gr }) => ({ loss: value, grads: gr }))(tf.variableGrads(() => crossEntropy(mst.forward(x).logits, m.labels) as tf.Scalar, vars));
+      ? checkpointedGradients(mst, x, m.labels, { chunkSize: m.chunkSize, varList: vars, lossFn })
+      : (({ value, grads: gr }) => ({ loss: value, grads: gr }))(leanVariableGrads(() => lossFn(mst.forward(x).logits, m.labels), vars));
   x.dispose();
   const names: string[] = [];
   const arrays: Float32Array[] = [];

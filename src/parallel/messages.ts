@@ -26,6 +26,8 @@ export interface GradsMessage {
   labels: number[];
   /** Slice checkpointing chunk (0: plain gradients). */
   chunkSize: number;
+  /** Cross-entropy class weights (torch's `weight`); absent: unweighted. */
+  classWeights?: number[];
 }
 
 /** Main thread -> worker: build the encoder and load its weights. */

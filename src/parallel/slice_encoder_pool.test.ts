@@ -3,7 +3,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import type { VolumeDataset } from '../data/dataset';
+import type { VolumeSample } from '../data/sample';
 import { checkpointedGradients } from '../train/checkpointed_step';
+import { crossEntropy } from '../train/losses';
+import { Trainer } from '../train/trainer';
+import { Rng } from '../utils/rng';
+import type { DataParallelGradients } from './data_parallel';
 import { buildEncoder } from './encoder_spec';
 
 // Worker threads run JavaScript files, so the pool is tested against the BUILT package (jest runs
@@ -60,6 +66,67 @@ describeBuilt('SliceEncoderPool (built package)', () => {
     await dp.dispose();
     tf.dispose([x, whole.loss, whole.grads, got.loss, got.grads]);
     model.dispose();
+  });
+
+  it('DataParallelGradients with class weights equals the weighted loss of the whole batch', async () => {
+    const { DataParallelGradients } = parallel();
+    const mstOptions = { numClasses: 2, seed: 3 };
+    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), ...mstOptions });
+    const x = tf.randomNormal([3, 3, 28, 28], 0, 1, 'float32', 5);
+    const labels = [1, 0, 0];
+    const weight = [0.25, 2];
+    const whole = checkpointedGradients(model, x, labels, { chunkSize: 3, lossFn: (l, y) => crossEntropy(l, y, { weight }) as tf.Scalar });
+    const dp = await DataParallelGradients.create({ encoder: { factory: 'DinoVisionTransformer', options }, options: mstOptions }, { workers: 2 });
+    const got = await dp.gradients(model, x, labels, { chunkSize: 2, classWeights: weight });
+    expect(Math.abs(got.loss.dataSync()[0] - whole.loss.dataSync()[0])).toBeLessThan(1e-6);
+    for (const k of Object.keys(whole.grads)) {
+      const d = tf.tidy(() => tf.max(tf.abs(tf.sub(got.grads[k], whole.grads[k]))).dataSync()[0]);
+      expect(d).toBeLessThan(1e-5);
+    }
+    await expect(dp.gradients(model, x, labels, { classWeights: [0, 0] })).rejects.toThrow(/no positive total weight/);
+    await dp.dispose();
+    tf.dispose([x, whole.loss, whole.grads, got.loss, got.grads]);
+    model.dispose();
+  });
+
+  it('Trainer({ dataParallel }) follows the single-thread run step for step', async () => {
+    const { DataParallelGradients } = parallel();
+    const mstOptions = { numClasses: 2, seed: 4 };
+    const dataset = (n: number, seed: number): VolumeDataset => {
+      const labels = Array.from({ length: n }, (_, i) => i % 2);
+      const ids = labels.map((_, i) => `case${i}`);
+      return {
+        length: n,
+        labels,
+        ids,
+        get: async (index: number): Promise<VolumeSample> => {
+          const rng = new Rng(seed * 100 + index);
+          const data = Float32Array.from({ length: 3 * 28 * 28 }, (_, i) => rng.normal() + (labels[index] === 1 && i % 28 < 14 ? 0.5 : 0));
+          return { id: ids[index], data, shape: [3, 28, 28], spacing: [1, 1, 1], label: labels[index] };
+        },
+      };
+    };
+    const run = async (dataParallel?: DataParallelGradients) => {
+      const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), ...mstOptions });
+      const trainer = new Trainer({ model, train: dataset(6, 1), val: dataset(4, 2), epochs: 2, lr: 1e-3, batchSize: 3, seed: 5, classWeights: [1, 1.5], checkpointChunkSize: 2, dataParallel });
+      const before = tf.memory().numTensors;
+      const fit = await trainer.fit();
+      expect(tf.memory().numTensors).toBe(before);
+      const weights = model.namedParameters().flatMap(([, v]) => Array.from(v.dataSync()));
+      trainer.dispose();
+      model.dispose();
+      return { losses: fit.history.map((h) => h.trainLoss), weights };
+    };
+    const single = await run();
+    const dp = await DataParallelGradients.create({ encoder: { factory: 'DinoVisionTransformer', options }, options: mstOptions }, { workers: 2 });
+    const parallelRun = await run(dp);
+    await dp.dispose();
+    parallelRun.losses.forEach((l, i) => expect(Math.abs(l - single.losses[i])).toBeLessThan(1e-5));
+    // Adam turns float noise in near-zero gradients into steps of up to lr, so a few weights may
+    // part by ~lr per step; almost all must agree.
+    const diffs = parallelRun.weights.map((w, i) => Math.abs(w - single.weights[i])).sort((a, b) => a - b);
+    expect(diffs[Math.floor(0.99 * diffs.length)]).toBeLessThan(1e-5);
+    expect(diffs[diffs.length - 1]).toBeLessThan(4 * 2 * 1e-3);
   });
 
   it('names a bad spec or worker count', async () => {

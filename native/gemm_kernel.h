@@ -77,6 +77,17 @@ static inline void micro_kernel(const float *pa, const float *pb, int kc, float 
 
 #define NC 512
 
+// C rows [i0, i0 + rows) (+)= packed A panel @ every packed B panel of the column block starting at
+// column j0 (npanels panels of NR; n columns in all, C row stride ldc).
+static inline void multiply_panels(const float *pa, const float *pb, int npanels, int kc, float *c, int ldc,
+                                   int i0, int rows, int j0, int n, int accumulate, float *tmp) {
+  for (int p = 0; p < npanels; p++) {
+    int j = j0 + p * NR;
+    int cols = n - j < NR ? n - j : NR;
+    micro_kernel(pa, pb + p * KC * NR, kc, c + i0 * ldc + j, ldc, rows, cols, accumulate, tmp);
+  }
+}
+
 // Floats of the work buffer every GEMM here needs, 16-byte aligned: the packed A panel, the packed
 // B block, the micro-kernel's edge scratch and KC ints of per-row offsets (the convolutions).
 #define GEMM_WORK_FLOATS (KC * MR + KC * NC + MR * NR + KC)

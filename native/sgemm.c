@@ -40,11 +40,7 @@ void sgemm(const float *a, const float *b, float *c, int batch, int m, int n, in
         for (int i0 = 0; i0 < m; i0 += MR) {
           int rows = m - i0 < MR ? m - i0 : MR;
           pack_a(ab, transA, lda, m, i0, k0, kc, pa);
-          for (int p = 0; p < npanels; p++) {
-            int j = j0 + p * NR;
-            int cols = n - j < NR ? n - j : NR;
-            micro_kernel(pa, pb + p * KC * NR, kc, cb + i0 * n + j, n, rows, cols, k0 > 0, tmp);
-          }
+          multiply_panels(pa, pb, npanels, kc, cb, n, i0, rows, j0, n, k0 > 0, tmp);
         }
       }
     }

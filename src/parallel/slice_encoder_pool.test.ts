@@ -3,12 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
-import type { VolumeDataset } from '../data/dataset';
-import type { VolumeSample } from '../data/sample';
 import { checkpointedGradients } from '../train/checkpointed_step';
 import { crossEntropy } from '../train/losses';
 import { Trainer } from '../train/trainer';
-import { Rng } from '../utils/rng';
+import { toyDataset } from '../../test/helpers';
 import type { DataParallelGradients } from './data_parallel';
 import { buildEncoder } from './encoder_spec';
 
@@ -92,23 +90,9 @@ describeBuilt('SliceEncoderPool (built package)', () => {
   it('Trainer({ dataParallel }) follows the single-thread run step for step', async () => {
     const { DataParallelGradients } = parallel();
     const mstOptions = { numClasses: 2, seed: 4 };
-    const dataset = (n: number, seed: number): VolumeDataset => {
-      const labels = Array.from({ length: n }, (_, i) => i % 2);
-      const ids = labels.map((_, i) => `case${i}`);
-      return {
-        length: n,
-        labels,
-        ids,
-        get: async (index: number): Promise<VolumeSample> => {
-          const rng = new Rng(seed * 100 + index);
-          const data = Float32Array.from({ length: 3 * 28 * 28 }, (_, i) => rng.normal() + (labels[index] === 1 && i % 28 < 14 ? 0.5 : 0));
-          return { id: ids[index], data, shape: [3, 28, 28], spacing: [1, 1, 1], label: labels[index] };
-        },
-      };
-    };
     const run = async (dataParallel?: DataParallelGradients) => {
       const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), ...mstOptions });
-      const trainer = new Trainer({ model, train: dataset(6, 1), val: dataset(4, 2), epochs: 2, lr: 1e-3, batchSize: 3, seed: 5, classWeights: [1, 1.5], checkpointChunkSize: 2, dataParallel });
+      const trainer = new Trainer({ model, train: toyDataset(6, 1, { shape: [3, 28, 28], signal: 0.5 }), val: toyDataset(4, 2, { shape: [3, 28, 28], signal: 0.5 }), epochs: 2, lr: 1e-3, batchSize: 3, seed: 5, classWeights: [1, 1.5], checkpointChunkSize: 2, dataParallel });
       const before = tf.memory().numTensors;
       const fit = await trainer.fit();
       expect(tf.memory().numTensors).toBe(before);

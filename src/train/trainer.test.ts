@@ -5,11 +5,10 @@ import * as path from 'node:path';
 import { Module } from '../nn/module';
 import { Linear } from '../layers/linear';
 import { Rng } from '../utils/rng';
-import type { VolumeDataset } from '../data/dataset';
-import type { VolumeSample } from '../data/sample';
 import { loadSafetensors } from '../io/safetensors';
 import { Trainer, type TrainerOptions } from './trainer';
 import type { ProgressReporter } from './progress';
+import { toyDataset } from '../../test/helpers';
 
 /** Flattens a `[B, 2, 4, 4, 1]` volume into a two-layer perceptron. */
 class TinyNet extends Module {
@@ -24,25 +23,6 @@ class TinyNet extends Module {
   forward(x: tf.Tensor): { logits: tf.Tensor } {
     return tf.tidy(() => ({ logits: this.fc2.forward(tf.relu(this.fc1.forward(tf.reshape(x, [x.shape[0], 32])))) }));
   }
-}
-
-/** Label 1 brightens the first slice; the `rng` a case receives adds augmentation noise. */
-function toyDataset(n: number, seed: number, bad: Set<number> = new Set()): VolumeDataset {
-  const labels = Array.from({ length: n }, (_, i) => i % 2);
-  const ids = labels.map((_, i) => `case${i}`);
-  return {
-    length: n,
-    labels,
-    ids,
-    get: async (index: number, rng?: Rng): Promise<VolumeSample> => {
-      if (bad.has(index)) throw new Error('truncated file');
-      const base = new Rng(seed * 1000 + index);
-      const aug = rng ?? new Rng(index);
-      const data = new Float32Array(32);
-      for (let i = 0; i < 32; i++) data[i] = base.normal() + 0.3 * aug.normal() + (labels[index] === 1 && i < 16 ? 0.8 : 0);
-      return { id: ids[index], data, shape: [2, 4, 4], spacing: [1, 1, 1], label: labels[index] };
-    },
-  };
 }
 
 function tmpDir(): string {
@@ -153,7 +133,7 @@ describe('Trainer', () => {
   it('skips and counts a case that fails to load, or throws when asked', async () => {
     const warnings: string[] = [];
     const model = new TinyNet(3);
-    const train = toyDataset(8, 1, new Set([3]));
+    const train = toyDataset(8, 1, { bad: new Set([3]) });
     const trainer = new Trainer(options(model, { train, epochs: 2, onWarning: (m) => warnings.push(m) }));
     const fit = await trainer.fit();
     expect(fit.skippedCases).toBe(2);

@@ -10,6 +10,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { median } from './cases/common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const lib = await import(pathToFileURL(process.env.MST_BENCH_LIB ?? join(here, '..', 'dist', 'index.js')).href);
@@ -23,11 +24,6 @@ const repeats = Number(process.env.MST_BENCH_REPEATS ?? 3);
 const slices = Number(process.env.MST_BENCH_SLICES ?? 8);
 const resShape = (process.env.MST_BENCH_RESNET_SHAPE ?? '32x112x112').split('x').map(Number);
 const only = process.env.MST_BENCH_ONLY ?? '';
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function seconds(fn) {
   const t = performance.now();

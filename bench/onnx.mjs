@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median } from './cases/common.mjs';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', process.env.MST_DIST ?? 'dist');
 const { setBackend, createModel } = await import(pathToFileURL(join(dist, 'index.js')).href);
@@ -23,7 +24,6 @@ const repeats = Number(process.env.MST_BENCH_REPEATS ?? 3);
 const threads = Number(process.env.MST_BENCH_ORT_THREADS ?? 2);
 const [D, H, W] = [32, 224, 224];
 const GFLOP = 392; // MST-DINOv2-S forward on 32x224x224 (FACTS.md)
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 await setBackend('wasm');
 const model = createModel('mst-dinov2-s', { numClasses: 2 }).eval();

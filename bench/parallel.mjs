@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median } from './cases/common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = resolve(here, '..', process.env.MST_DIST ?? 'dist');
@@ -18,7 +19,6 @@ model.eval();
 const spec = { factory: 'dinov2_vits14', options: { imgSize: 518 } };
 const volume = tf.randomNormal([D, S, S], 0, 1, 'float32', 1);
 const warm = tf.randomNormal([2, S, S], 0, 1, 'float32', 2);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function time(label, f) {
   await f(warm);
   const times = [];

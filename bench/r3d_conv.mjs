@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median } from './cases/common.mjs';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', process.env.MST_DIST ?? 'dist');
 const { setBackend, resnet3d50, logitsOf } = await import(pathToFileURL(join(dist, 'index.js')).href);
@@ -47,6 +48,5 @@ for (let r = 0; r < R; r++) {
   maxDiff = Math.max(maxDiff, ...a.v.map((v, i) => Math.abs(v - b.v[i])));
 }
 setNative(true);
-const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
 const [n, s] = [median(times.native), median(times.stock)];
 console.log(`native ${picked.join('+')} ${n.toFixed(2)} s, tfjs ops ${s.toFixed(2)} s: ${(s / n).toFixed(2)}x; logits max |diff| ${maxDiff.toExponential(1)}; load ${loadavg()[0].toFixed(1)}`);

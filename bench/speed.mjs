@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, runJson } from './cases/common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repeats = process.env.MST_BENCH_REPEATS ?? '3';
@@ -25,17 +26,6 @@ const CASES = [
 const only = process.argv[2];
 const torchResults = new Map();
 
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) {
-    const lines = (r.stderr || r.error?.message || 'failed').trim().split('\n');
-    return { error: lines.find((l) => /Error|abort/i.test(l)) ?? lines.at(-1) };
-  }
-  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-  return line ? JSON.parse(line) : { error: 'no result line' };
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 if (!torchOk) console.log('PyTorch (Debian python3-torch) not found: the PyTorch column is skipped.');
 console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, node ${process.version}, ${new Date().toISOString()}`);
@@ -43,10 +33,10 @@ console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; mst-t
 console.log('| case | mst-ts median s | PyTorch median s | ratio | mst-ts GFLOP/s (% peak) | mst-ts peak MiB | PyTorch peak MiB |');
 console.log('|---|---|---|---|---|---|---|');
 for (const c of CASES.filter((x) => !only || x.name.includes(only))) {
-  const ours = run(process.execPath, [join(here, 'cases', 'speed_case.mjs'), c.name, repeats]);
+  const ours = runJson(process.execPath, [join(here, 'cases', 'speed_case.mjs'), c.name, repeats]);
   const torchCase = c.torch ?? c.name;
   if (!torchResults.has(torchCase)) {
-    torchResults.set(torchCase, torchOk ? run('/usr/bin/python3', [join(here, '..', 'tools', 'reference', 'bench_torch.py'), torchCase, repeats]) : { error: 'skipped' });
+    torchResults.set(torchCase, torchOk ? runJson('/usr/bin/python3', [join(here, '..', 'tools', 'reference', 'bench_torch.py'), torchCase, repeats]) : { error: 'skipped' });
   }
   const ref = torchResults.get(torchCase);
   const t = ours.times ? median(ours.times) : NaN;

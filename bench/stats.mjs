@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { median } from './cases/common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -52,11 +53,6 @@ function makeData(n, seed) {
     s2[i] = Math.round((common + next() + 0.5 * l) * 1e4) / 1e4;
   }
   return { labels, s1, s2 };
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 /** Median wall and CPU milliseconds after one warm-up call (CPU time is less sensitive to a busy machine). */

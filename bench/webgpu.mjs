@@ -9,6 +9,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { median } from './cases/common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const lib = await import(pathToFileURL(process.env.MST_BENCH_LIB ?? join(here, '..', 'dist', 'index.js')).href);
@@ -17,11 +18,6 @@ const size = Number(process.env.MST_BENCH_SIZE ?? 112);
 const repeats = Number(process.env.MST_BENCH_REPEATS ?? 2);
 if (!(size > 0 && size % 14 === 0)) throw new Error(`MST_BENCH_SIZE must be a positive multiple of 14, got ${process.env.MST_BENCH_SIZE}`);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const maxAbs = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 // One volume for both backends, drawn once and uploaded to each.

@@ -7,12 +7,21 @@ import { join } from 'node:path';
 /** Runs a command and parses the last line of its stdout that starts with '{'; `{ error }` on failure. */
 export function runJson(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').slice(-3).join(' | ') };
+  if (r.status !== 0) {
+    // The error line itself where there is one (a stack trace follows it), else the last lines.
+    const lines = (r.stderr || r.error?.message || 'failed').trim().split('\n');
+    return { error: lines.find((l) => /Error|abort/i.test(l)) ?? lines.slice(-3).join(' | ') };
+  }
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   return line ? JSON.parse(line) : { error: 'no result line' };
 }
 
-export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The median (the mean of the middle two for an even count). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
 
 /**
  * Writes an 88 MB DINOv2 ViT-S/14 checkpoint (hub names) as .pth and .safetensors into a new

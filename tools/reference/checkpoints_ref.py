@@ -23,6 +23,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from common import save_safetensors, write_json  # noqa: E402
+from conventions import to_hf, to_timm  # noqa: E402
 
 torch.set_num_threads(1)
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "checkpoints")
@@ -115,50 +116,6 @@ def dinov2_hub(reg=0, swiglu=False):
         d[b + "ls2.gamma"] = rnd(E)
     d["norm.weight"], d["norm.bias"] = rnd(E), rnd(E)
     return d
-
-
-def to_hf(hub):
-    """Hugging Face Dinov2Model / Dinov2WithRegistersModel names (modeling_dinov2.py)."""
-    d = collections.OrderedDict()
-    d["embeddings.cls_token"] = hub["cls_token"]
-    d["embeddings.mask_token"] = hub["mask_token"]
-    if "register_tokens" in hub:
-        d["embeddings.register_tokens"] = hub["register_tokens"]
-    d["embeddings.position_embeddings"] = hub["pos_embed"]
-    d["embeddings.patch_embeddings.projection.weight"] = hub["patch_embed.proj.weight"]
-    d["embeddings.patch_embeddings.projection.bias"] = hub["patch_embed.proj.bias"]
-    for i in range(DEPTH):
-        b, h = f"blocks.{i}.", f"encoder.layer.{i}."
-        d[h + "norm1.weight"], d[h + "norm1.bias"] = hub[b + "norm1.weight"], hub[b + "norm1.bias"]
-        for p in ("weight", "bias"):
-            q, k, v = hub[b + "attn.qkv." + p].chunk(3, dim=0)
-            d[h + "attention.attention.query." + p] = q.clone()
-            d[h + "attention.attention.key." + p] = k.clone()
-            d[h + "attention.attention.value." + p] = v.clone()
-            d[h + "attention.output.dense." + p] = hub[b + "attn.proj." + p]
-        d[h + "layer_scale1.lambda1"] = hub[b + "ls1.gamma"]
-        d[h + "norm2.weight"], d[h + "norm2.bias"] = hub[b + "norm2.weight"], hub[b + "norm2.bias"]
-        for ours, theirs in (("fc1", "fc1"), ("fc2", "fc2"), ("w12", "weights_in"), ("w3", "weights_out")):
-            if b + f"mlp.{ours}.weight" in hub:
-                for p in ("weight", "bias"):
-                    d[h + f"mlp.{theirs}.{p}"] = hub[b + f"mlp.{ours}.{p}"]
-        d[h + "layer_scale2.lambda1"] = hub[b + "ls2.gamma"]
-    d["layernorm.weight"], d["layernorm.bias"] = hub["norm.weight"], hub["norm.bias"]
-    return d
-
-
-def to_timm(hub):
-    """timm names, as timm's _convert_dinov2 makes them from hub weights (vision_transformer.py)."""
-    hub = collections.OrderedDict((k, v.clone()) for k, v in hub.items())
-    out = collections.OrderedDict()
-    hub.pop("mask_token")
-    if "register_tokens" in hub:
-        out["reg_token"] = hub.pop("register_tokens")
-        out["cls_token"] = hub.pop("cls_token") + hub["pos_embed"][:, 0]
-        out["pos_embed"] = hub.pop("pos_embed")[:, 1:].clone()
-    for k, v in hub.items():
-        out[k.replace("mlp.w12", "mlp.fc1").replace("mlp.w3", "mlp.fc2")] = v
-    return out
 
 
 hub = dinov2_hub()

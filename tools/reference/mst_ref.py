@@ -24,6 +24,7 @@ import torchvision
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import fill_from_spec, make_spec, save_safetensors, tensor_from_spec, write_json  # noqa: E402
 from dinov2_ref import DinoVisionTransformer, hub_model  # noqa: E402
+from dinov2_ref import weight_rule as encoder_rule  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "fixtures", "mst")
 
@@ -46,28 +47,8 @@ def rule(key, t):
     return dict(low=-b, high=b)
 
 
-def encoder_rule(key, t):
-    """DINOv2 weights: attention peaked (qkv bound 2.4/sqrt(E) keeps 12 float32 blocks ~2e-6 from
-    float64), norms and layer scales away from one."""
-    if key.endswith("attn.qkv.weight"):
-        b = 2.4 / t.shape[1] ** 0.5
-        return dict(low=-b, high=b)
-    if key.endswith(".gamma"):
-        return dict(low=0.1, high=0.8)
-    if "norm" in key and key.endswith(".weight"):
-        return dict(low=0.5, high=1.5)
-    if key.endswith(".bias"):
-        return dict(low=-0.1, high=0.1)
-    if key in ("cls_token", "register_tokens", "mask_token"):
-        return dict(low=-1.0, high=1.0)
-    if key == "pos_embed":
-        return dict(low=-0.5, high=0.5)
-    b = 1.5 / t[0].numel() ** 0.5
-    return dict(low=-b, high=b)
-
-
 def mst_rule(key, t):
-    """encoder_rule for the DINOv2 encoder, ours for the rest."""
+    """dinov2_ref's weight rule for the DINOv2 encoder, ours for the rest."""
     return encoder_rule(key[len("encoder."):], t) if key.startswith("encoder.") else rule(key, t)
 
 

@@ -17,41 +17,40 @@ const train = caseName.endsWith('train') || caseName === 'mst-train-pool';
 const batch = train ? 2 : 1;
 const x = tf.randomNormal([batch, D, H, W, 1], 0, 1, 'float32', 1);
 const times = [];
-if (caseName === 'mst-train-pool') {
-  // The same step with the batch split over MST_BENCH_WORKERS (default 2) worker threads
-  // (DataParallelGradients: one volume each, slice checkpointing in the workers), AdamW here.
-  const { DataParallelGradients } = await import(pathToFileURL(join(dist, 'parallel', 'index.js')).href);
+if (train) {
   model.train();
   const opt = new AdamW(model.namedParameters(), { lr: 1e-5 });
-  const dp = await DataParallelGradients.create({ encoder: { factory: 'dinov2_vits14' }, options: { numClasses: 2 } }, { workers: Number(process.env.MST_BENCH_WORKERS ?? 2) });
+  const chunkSize = Number(process.env.MST_BENCH_CHUNK ?? 4);
+  // mst-train-pool: the batch split over MST_BENCH_WORKERS (default 2) worker threads
+  // (DataParallelGradients: one volume each, slice checkpointing in the workers), AdamW here.
+  const dp =
+    caseName === 'mst-train-pool'
+      ? await (await import(pathToFileURL(join(dist, 'parallel', 'index.js')).href)).DataParallelGradients.create(
+          { encoder: { factory: 'dinov2_vits14' }, options: { numClasses: 2 } },
+          { workers: Number(process.env.MST_BENCH_WORKERS ?? 2) },
+        )
+      : null;
+  // MST trains with slice checkpointing (chunks of MST_BENCH_CHUNK slices, default 4): the plain
+  // tape of 2 x 32 slices of 224x224 does not fit the wasm backend's 4 GiB heap.
+  // ResNet3D-50 trains with block checkpointing (MST_BENCH_R3D=plain: leanVariableGrads only).
+  const step = async () => {
+    if (dp) return dp.gradients(model, x, [0, 1], { chunkSize });
+    if (caseName.startsWith('mst')) return checkpointedGradients(model, x, [0, 1], { chunkSize, varList: opt.variables() });
+    if (process.env.MST_BENCH_R3D === 'plain') {
+      const { value, grads } = leanVariableGrads(() => crossEntropy(logitsOf(model.forward(x)), [0, 1]), opt.variables());
+      return { loss: value, grads };
+    }
+    return resnetCheckpointedGradients(model, x, [0, 1], { varList: opt.variables() });
+  };
   for (let r = 0; r < repeats + 1; r++) {
     const t0 = performance.now();
-    const { loss, grads } = await dp.gradients(model, x, [0, 1], { chunkSize: Number(process.env.MST_BENCH_CHUNK ?? 4) });
+    const { loss, grads } = await step();
     opt.step(grads);
     await loss.data();
     tf.dispose([loss, grads]);
     times.push((performance.now() - t0) / 1000);
   }
-  await dp.dispose();
-} else if (train) {
-  model.train();
-  const opt = new AdamW(model.namedParameters(), { lr: 1e-5 });
-  for (let r = 0; r < repeats + 1; r++) {
-    const t0 = performance.now();
-    // MST trains with slice checkpointing (chunks of MST_BENCH_CHUNK slices, default 4): the plain
-    // tape of 2 x 32 slices of 224x224 does not fit the wasm backend's 4 GiB heap.
-    // ResNet3D-50 trains with block checkpointing (MST_BENCH_R3D=plain: leanVariableGrads only).
-    const asValue = ({ loss, grads: g }) => ({ value: loss, grads: g });
-    const { value, grads } = caseName.startsWith('mst')
-      ? asValue(checkpointedGradients(model, x, [0, 1], { chunkSize: Number(process.env.MST_BENCH_CHUNK ?? 4), varList: opt.variables() }))
-      : process.env.MST_BENCH_R3D === 'plain'
-        ? leanVariableGrads(() => crossEntropy(logitsOf(model.forward(x)), [0, 1]), opt.variables())
-        : asValue(resnetCheckpointedGradients(model, x, [0, 1], { varList: opt.variables() }));
-    opt.step(grads);
-    await value.data();
-    tf.dispose([value, grads]);
-    times.push((performance.now() - t0) / 1000);
-  }
+  await dp?.dispose();
 } else if (caseName === 'mst-infer-pool') {
   // The slice encoder on MST_BENCH_WORKERS (default 2) worker threads, the fusion here.
   const { SliceEncoderPool, predictWithPool } = await import(pathToFileURL(join(dist, 'parallel', 'index.js')).href);

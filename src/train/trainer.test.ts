@@ -166,6 +166,7 @@ describe('Trainer', () => {
     expect(() => new Trainer({ ...options(model), lr: undefined })).toThrow('give lr or family');
     expect(() => new Trainer(options(model, { batchSize: 0 }))).toThrow('batchSize must be a positive integer, got 0');
     expect(() => new Trainer(options(model, { val: toyDataset(1, 2) }))).toThrow('validation set needs both classes');
+    expect(() => new Trainer(options(model, { dataParallel: {} as never }))).toThrow('dataParallel trains a MedicalSliceTransformer only');
     expect(() => new Trainer(options(model, { resume: true }))).toThrow('resume needs outDir');
     model.dispose();
   });

@@ -203,6 +203,7 @@ export class Trainer {
       if (classes.size < 2) throw new Error(`Trainer: the validation set needs both classes for AUC, got labels {${[...classes].join(', ')}}`);
     }
     if (options.resume && !options.outDir) throw new Error('Trainer: resume needs outDir');
+    if (options.dataParallel && !(options.model instanceof MedicalSliceTransformer)) throw new Error('Trainer: dataParallel trains a MedicalSliceTransformer only');
     this.optimizer = new AdamW(this.model.namedParameters(), { lr, weightDecay: options.weightDecay ?? 1e-2 });
   }
 
@@ -327,8 +328,7 @@ export class Trainer {
     const lossFn = (logits: tf.Tensor, y: readonly number[]): tf.Scalar => crossEntropy(logits, y, { weight: this.opts.classWeights }) as tf.Scalar;
     const chunkSize = this.opts.checkpointChunkSize;
     if (this.opts.dataParallel) {
-      if (!(this.model instanceof MedicalSliceTransformer)) throw new Error('Trainer: dataParallel trains a MedicalSliceTransformer only');
-      const { loss, grads } = await this.opts.dataParallel.gradients(this.model, x, labels, { chunkSize: chunkSize ?? 0, classWeights: this.opts.classWeights });
+      const { loss, grads } = await this.opts.dataParallel.gradients(this.model as MedicalSliceTransformer, x, labels, { chunkSize: chunkSize ?? 0, classWeights: this.opts.classWeights });
       return { value: loss, grads };
     }
     if (chunkSize && this.model instanceof MedicalSliceTransformer) {

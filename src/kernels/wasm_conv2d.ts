@@ -23,9 +23,9 @@ let state: { exports: Conv2dExports; work: number } | null = null;
 /**
  * Registers the native unpadded 2D convolution and its filter gradient (native/conv2d.c: GEMMs on
  * our SIMD micro-kernel with the image gathered while packing) on the wasm backend for float32.
- * XNNPACK, tfjs-wasm's convolution, runs a 3D ResNet's 3x3 kernels (depth taps stacked on
- * channels) at 3-4 GFLOP/s, and the filter gradient, written as a convolution with a
- * feature-map-sized kernel, slower still. `work` is the sgemm work buffer (one thread: never
+ * On a 3D ResNet's shapes (depth taps stacked on channels) the forward runs at 41-46 GFLOP/s
+ * against XNNPACK's 24-39, and the filter gradient, which tfjs-wasm lacks (it was a convolution
+ * with a feature-map-sized kernel), needs no image-sized copy. `work` is the sgemm work buffer (one thread: never
  * used by two kernels at once). Called by installWasmMatMul, which owns the module.
  */
 export function installWasmConv2d(exports: Conv2dExports, work: number): void {

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 
 /**
  * A 2D convolution that trains on every backend. On wasm the forward pass and the filter
- * gradient are mst-ts's native kernels (src/kernels/wasm_conv2d.ts, ~10x XNNPACK on 3x3
- * kernels); elsewhere the forward is the backend's own Conv2D. The gradients are written with
+ * gradient are mst-ts's native kernels (src/kernels/wasm_conv2d.ts, 1.05-1.8x XNNPACK's
+ * forward); elsewhere the forward is the backend's own Conv2D. The gradients are written with
  * forward convolutions only, because wasm has no Conv2DBackpropFilter and its
  * Conv2DBackpropInput runs ~8x slower than a forward convolution (see FACTS.md):
  * - filter: natively on wasm; elsewhere one convolution of the input, batch and channels swapped,

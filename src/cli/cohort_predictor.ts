@@ -5,7 +5,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeExplanation, explainVolume } from '../explain/explain_volume';
 import { explainJsonFields, type ExplainJsonFields } from '../explain/explain_json';
-import { sliceAttentionMap } from '../explain/mst_saliency';
 import { trilinearUpsample } from '../explain/trilinear_upsample';
 import type { OnnxVolumeModel, OnnxVolumePrediction } from '../export/onnx_predict';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
@@ -72,8 +71,8 @@ export interface VolumePredictor {
   dispose(): Promise<void>;
 }
 
-function hasTransformerFusion(model: VolumeClassifier): model is MedicalSliceTransformer {
-  return model instanceof MedicalSliceTransformer && model.sliceFusionType === 'transformer';
+function hasSliceAttention(model: VolumeClassifier): model is MedicalSliceTransformer {
+  return model instanceof MedicalSliceTransformer && model.capabilities.sliceAttention;
 }
 
 class TfjsPredictor implements VolumePredictor {
@@ -83,7 +82,7 @@ class TfjsPredictor implements VolumePredictor {
     readonly spec: PredictorSpec,
     private readonly model: VolumeClassifier,
   ) {
-    this.hasSliceAttention = hasTransformerFusion(model);
+    this.hasSliceAttention = hasSliceAttention(model);
   }
 
   async predict(volume: VolumeInput, request: PredictRequest = {}): Promise<VolumeOutput> {
@@ -100,7 +99,7 @@ class TfjsPredictor implements VolumePredictor {
           disposeExplanation(e);
         }
       }
-      if (request.sliceAttention && hasTransformerFusion(this.model)) return await this.predictWithSliceAttention(this.model, x);
+      if (request.sliceAttention && hasSliceAttention(this.model)) return await this.predictWithSliceAttention(this.model, x);
       return await predictVolume(this.model, x);
     } finally {
       x.dispose();
@@ -110,10 +109,10 @@ class TfjsPredictor implements VolumePredictor {
   /** One forward that returns the logits and the last slice-transformer layer's attention. */
   private async predictWithSliceAttention(model: MedicalSliceTransformer, x: tf.Tensor3D): Promise<VolumeOutput> {
     const batch = tf.expandDims(x, 0);
-    const out = model.forward(batch, { attention: 'last' });
+    const out = model.forward(batch, { sliceWeights: true });
     batch.dispose();
-    const [logits, probs, slice] = tf.tidy(() => [tf.squeeze(out.logits, [0]), tf.softmax(tf.squeeze(out.logits, [0])), tf.reshape(sliceAttentionMap(out.sliceAttention as tf.Tensor), [-1])]);
-    tf.dispose([out.logits, out.sliceAttention, out.planeAttention, ...(out.encoderAttentions ?? [])].filter((t) => t !== undefined) as tf.Tensor[]);
+    const [logits, probs, slice] = tf.tidy(() => [tf.squeeze(out.logits, [0]), tf.softmax(tf.squeeze(out.logits, [0])), tf.reshape(out.sliceWeights as tf.Tensor, [-1])]);
+    tf.dispose([out.logits, out.sliceWeights, out.sliceAttention, out.planeAttention, ...(out.encoderAttentions ?? [])].filter((t) => t !== undefined) as tf.Tensor[]);
     const [l, p, s] = await Promise.all([logits.data(), probs.data(), slice.data()]);
     tf.dispose([logits, probs, slice]);
     return { logits: Array.from(l), probabilities: Array.from(p), sliceAttention: Array.from(s) };

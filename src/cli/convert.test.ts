@@ -32,7 +32,7 @@ describe('mst-ts convert', () => {
     const { code, out: text } = await run([fixturePath('pretrained', 'mst_dinov2.ckpt'), out, '--num-heads', '4', '--slice-heads', '4', '--json']);
     expect(code).toBe(0);
     const summary = JSON.parse(text);
-    expect(summary).toMatchObject({ out, json: path.join(tmp, 'mst.json'), config: { model: 'mst', encoder: { model: 'dinov2' }, options: { heads: 4, numClasses: 3 } } });
+    expect(summary).toMatchObject({ out, json: path.join(tmp, 'mst.json'), config: { model: 'mst', encoder: { name: 'dinov2' }, fusion: { name: 'transformer', options: { heads: 4 } }, options: { numClasses: 3 } } });
     const model = (await fromPretrained(out)) as MedicalSliceTransformer;
     const expected = await loadSafetensors(fixturePath('pretrained', 'expected.safetensors'));
     const { logits } = model.eval().forward(expected['mst_dinov2.x']);

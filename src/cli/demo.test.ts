@@ -3,13 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEMO_CONFIG, writeSaliencyPngs } from './demo';
-import { runTraining } from './train';
+import { trainFromConfig } from './train';
 
 describe('mst-ts demo pieces', () => {
   it('writes saliency montages and slice-attention charts of the most confident test cases', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-demo-'));
     const before = tf.memory().numTensors;
-    const result = await runTraining({
+    const result = await trainFromConfig({
       ...DEMO_CONFIG,
       outDir: dir,
       epochs: 1,

@@ -7,7 +7,7 @@ import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { formatDuration } from '../train/progress';
 import { UsageError, type CliCommand } from './command';
 import { parseCommandArgs } from './args';
-import { formatTestResult, runTraining, type TrainRunConfig, type TrainRunResult } from './train';
+import { formatTestResult, trainFromConfig, type TrainRunConfig, type TrainRunResult } from './train';
 
 /**
  * The demo's run: an MST whose slice encoder is a 2-block, 64-d ViT behind a one-convolution stem
@@ -156,7 +156,7 @@ async function run(argv: string[]): Promise<number> {
   await setBackend((values.backend as string | undefined) ?? 'wasm');
   const started = Date.now();
   const print = (line: string): void => void process.stderr.write(`${line}\n`);
-  const result = await runTraining(config, print);
+  const result = await trainFromConfig(config, print);
   try {
     const files = await writeSaliencyPngs(result, config.outDir, cases);
     const s = result.summary;

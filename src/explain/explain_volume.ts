@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
-import { sliceTransformerForward, type SliceTransformerParts } from '../models/slice_transformer';
 import { computeCamOnDevice, type CamTensors, type LayeredNetwork } from './cam_utils';
 import { gradCamWeights } from './grad_cam';
 import { gradCamPlusPlusWeights } from './grad_cam_pp';
-import { combineSliceAndPlane, planeAttentionMap, sliceAttentionMap } from './mst_saliency';
+import { combineSliceAndPlane, planeAttentionMap } from './mst_saliency';
 import { attentionRollout, type HeadFusion } from './rollout';
 import { trilinearUpsample } from './trilinear_upsample';
 import { testTimeAugmentation, type TtaPass } from './tta';
@@ -68,6 +67,20 @@ export interface Explanation {
 /** A model {@link explainVolume} accepts: an MST, or a layered network such as ResNet3D. */
 export type ExplainableModel = MedicalSliceTransformer | (LayeredNetwork & { readonly nInputChannels?: number });
 
+/**
+ * The methods that explain an MST, its default first: 'attention' (and 'rollout') where the
+ * encoder has attention maps, Grad-CAM(++) where it has CAM layers, and 'attention' from the
+ * fusion's slice weights alone otherwise.
+ */
+function mstMethods(model: MedicalSliceTransformer): ExplainMethod[] {
+  const caps = model.capabilities;
+  const out: ExplainMethod[] = [];
+  if (caps.planeAttention) out.push('attention', 'rollout');
+  if (caps.camLayers.length) out.push('gradcam++', 'gradcam');
+  if (!caps.planeAttention && caps.sliceAttention) out.push('attention');
+  return out;
+}
+
 function hasLayers(m: unknown): m is LayeredNetwork {
   const x = m as Partial<LayeredNetwork>;
   return typeof x.forwardTo === 'function' && typeof x.forwardFrom === 'function';
@@ -82,26 +95,31 @@ function checkTarget(c: number | undefined, classes: number): void {
 /** One pass of the explanation on one (possibly flipped) volume `[D, H, W]`; `targetClass` is `[1]` int32, read later. */
 type Pass = (volume: tf.Tensor) => TtaPass & { logits: tf.Tensor; targetClass?: tf.Tensor };
 
+/** `[D]` slice weights of one volume, or uniform ones where the fusion does not weigh slices. */
+function sliceMapOf(weights: tf.Tensor | undefined, D: number): tf.Tensor1D {
+  return (weights ? tf.reshape(weights, [-1]) : tf.fill([D], 1 / D)) as tf.Tensor1D;
+}
+
 function mstAttentionPass(model: MedicalSliceTransformer, method: 'attention' | 'rollout', options: ExplainOptions): Pass {
   return (volume) => {
+    const D = volume.shape[0];
     const batch = tf.expandDims(volume, 0);
-    const out = model.forward(batch, { attention: method === 'rollout' ? 'all' : 'last' });
+    const out = model.forward(batch, { attention: method === 'rollout' ? 'all' : 'last', sliceWeights: true });
     batch.dispose();
-    const { logits, sliceAttention, planeAttention, encoderAttentions, gridSize, numPrefixTokens } = out;
+    const { logits, sliceWeights, sliceAttention, planeAttention, encoderAttentions, gridSize, numPrefixTokens } = out;
     try {
-      if (!sliceAttention) throw new Error(`explainVolume: the MST returned no slice attention (sliceFusion '${model.sliceFusionType}'; attention maps need 'transformer')`);
-      if (!planeAttention || !gridSize || !encoderAttentions) throw new Error('explainVolume: the MST encoder returned no attention; use method gradcam or gradcam++ for ResNet encoders');
       const maps = tf.tidy(() => {
-        const slice = tf.reshape(sliceAttentionMap(sliceAttention), [-1]) as tf.Tensor1D;
-        const plane =
-          method === 'rollout'
-            ? attentionRollout(encoderAttentions, numPrefixTokens ?? 1, gridSize, { headFusion: options.headFusion })
-            : (tf.squeeze(planeAttentionMap(planeAttention, gridSize, { zeroFirstPatch: options.zeroFirstPatch }), [0]) as tf.Tensor3D);
+        const slice = sliceMapOf(sliceWeights, D);
+        let plane: tf.Tensor3D;
+        if (method === 'rollout') plane = attentionRollout(encoderAttentions as tf.Tensor4D[], numPrefixTokens ?? 1, gridSize as [number, number], { headFusion: options.headFusion });
+        else if (planeAttention && gridSize) plane = tf.squeeze(planeAttentionMap(planeAttention, gridSize, { zeroFirstPatch: options.zeroFirstPatch }), [0]) as tf.Tensor3D;
+        // An encoder without attention maps: each slice counts as a whole.
+        else plane = tf.ones([D, 1, 1]) as tf.Tensor3D;
         return { sliceAttention: slice, planeAttention: plane, saliency: combineSliceAndPlane(slice, plane) };
       });
       return { probabilities: tf.tidy(() => tf.softmax(tf.squeeze(logits, [0]))), logits: tf.squeeze(logits, [0]), maps };
     } finally {
-      tf.dispose([logits, sliceAttention, planeAttention, ...(encoderAttentions ?? [])].filter((t) => t !== undefined) as tf.Tensor[]);
+      tf.dispose([logits, sliceWeights, sliceAttention, planeAttention, ...(encoderAttentions ?? [])].filter((t) => t !== undefined) as tf.Tensor[]);
     }
   };
 }
@@ -111,55 +129,46 @@ function camWeightsOf(method: 'gradcam' | 'gradcam++'): (a: tf.Tensor, g: tf.Ten
 }
 
 function mstCamPass(model: MedicalSliceTransformer, method: 'gradcam' | 'gradcam++', options: ExplainOptions): Pass {
-  const enc = model.encoder as unknown as LayeredNetwork & { fc?: unknown };
-  if (!hasLayers(enc)) throw new Error('explainVolume: Grad-CAM on an MST needs an encoder with named layers (ResNet2D); use method attention for DINOv2');
-  if (enc.fc) throw new Error('explainVolume: MST-ResNet Grad-CAM needs the encoder built with feedForward: false (the authors\' fc = Identity)');
-  if (model.sliceFusionType !== 'transformer') throw new Error(`explainVolume: MST-ResNet Grad-CAM weights slices by attention and needs sliceFusion 'transformer', got '${model.sliceFusionType}'`);
+  const enc = model.encoder;
+  const layers = model.capabilities.camLayers;
   const layer = options.layer ?? 'layer4';
+  if (!layers.includes(layer)) throw new Error(`explainVolume: the encoder ${enc.constructor.name} has no CAM layer '${layer}'; its layers: ${layers.join(', ')}`);
+  const forwardTo = (x: tf.Tensor) => (enc.forwardTo as NonNullable<typeof enc.forwardTo>).call(enc, layer, x);
+  const featuresFrom = (a: tf.Tensor) => (enc.featuresFrom as NonNullable<typeof enc.featuresFrom>).call(enc, layer, a);
   const mode = options.camTarget ?? 'class';
   if (mode !== 'class' && mode !== 'sliceFeature') throw new Error(`explainVolume: camTarget must be 'class' or 'sliceFeature', got '${String(mode)}'`);
-  const parts = model as unknown as SliceTransformerParts;
-  // Pooled slice features [D, F] -> volume logits [1, classes], plus slice attention.
-  const fuse = (features: tf.Tensor, attention: boolean) => {
-    let h = model.bottleneck ? model.bottleneck.forward(features) : features;
-    h = tf.reshape(h, [1, -1, model.width]);
-    const r = sliceTransformerForward(parts, h, { attention: attention ? 'last' : 'none' });
-    const logits = model.linear.forward(r.features);
-    r.features.dispose();
-    return { logits, cls: r.attentions?.[0] };
-  };
+  // Pooled slice features [D, F] -> volume logits [1, classes], plus the slice weights.
+  const fuse = (features: tf.Tensor, weights: boolean) => model.fuseFeatures(features, 1, features.shape[0], { sliceWeights: weights });
   return (volume) => {
     const [D, H, W] = volume.shape;
-    const images = tf.tidy(() => tf.tile(tf.reshape(volume, [D, H, W, 1]), [1, 1, 1, model.encoder.inChannels]));
+    const images = tf.tidy(() => tf.tile(tf.reshape(volume, [D, H, W, 1]), [1, 1, 1, enc.inChannels]));
     let features: tf.Tensor | null = null;
     let cam: CamTensors;
     try {
       const tail =
         mode === 'sliceFeature'
-          ? (a: tf.Tensor) => enc.forwardFrom(layer, a)
+          ? (a: tf.Tensor) => featuresFrom(a)
           : (a: tf.Tensor) => {
-              const f = enc.forwardFrom(layer, a);
+              const f = featuresFrom(a);
               features = tf.keep(tf.clone(f));
               return fuse(f, false).logits;
             };
-      cam = computeCamOnDevice({ head: (x) => enc.forwardTo(layer, x), tail }, images, camWeightsOf(method), {
+      cam = computeCamOnDevice({ head: forwardTo, tail }, images, camWeightsOf(method), {
         targetClass: mode === 'class' ? options.targetClass : undefined,
       });
     } finally {
       images.dispose();
     }
     const feats: tf.Tensor = mode === 'sliceFeature' ? cam.scores : (features as unknown as tf.Tensor);
-    const { logits, cls } = tf.tidy(() => {
-      const r = fuse(feats, true);
-      return { logits: tf.squeeze(r.logits, [0]), cls: r.cls as tf.Tensor };
-    });
+    const fused = fuse(feats, true);
+    const logits = tf.squeeze(fused.logits, [0]);
     const maps = tf.tidy(() => {
-      const slice = tf.reshape(sliceAttentionMap(cls), [-1]) as tf.Tensor1D;
+      const slice = sliceMapOf(fused.sliceWeights, D);
       const plane = cam.cam as tf.Tensor3D;
       return { sliceAttention: slice, planeAttention: tf.clone(plane), saliency: combineSliceAndPlane(slice, plane) };
     });
     const targetClass = mode === 'class' ? cam.targets : undefined;
-    tf.dispose([cam.cam, cam.scores, cls, feats, ...(targetClass ? [] : [cam.targets])]);
+    tf.dispose([cam.cam, cam.scores, fused.logits, feats, ...(fused.sliceWeights ? [fused.sliceWeights] : []), ...(fused.attentions ?? []), ...(targetClass ? [] : [cam.targets])]);
     return { probabilities: tf.tidy(() => tf.softmax(logits)), logits, maps, targetClass };
   };
 }
@@ -205,17 +214,22 @@ export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, 
   if (volume.dtype !== 'float32') throw new Error(`explainVolume: expected a float32 volume, got ${volume.dtype}`);
   const isMst = model instanceof MedicalSliceTransformer;
   if (!isMst && !hasLayers(model)) throw new Error('explainVolume: expected a MedicalSliceTransformer or a network with named layers (ResNet3D)');
-  const attentionEncoder = isMst && !hasLayers(model.encoder);
-  const method = options.method ?? (attentionEncoder ? 'attention' : 'gradcam++');
-  const valid: ExplainMethod[] = attentionEncoder ? ['attention', 'rollout'] : ['gradcam', 'gradcam++'];
+  const valid = isMst ? mstMethods(model) : (['gradcam++', 'gradcam'] as ExplainMethod[]);
+  if (valid.length === 0) {
+    throw new Error(
+      `explainVolume: this MST cannot be explained: its fusion ${(model as MedicalSliceTransformer).fusion.constructor.name} does not weigh slices, ` +
+        `its encoder ${(model as MedicalSliceTransformer).encoder.constructor.name} returns no attention maps and has no CAM layers (camLayers, forwardTo, featuresFrom)`,
+    );
+  }
+  const method = options.method ?? valid[0];
   if (!valid.includes(method)) {
     throw new Error(`explainVolume: method '${String(method)}' does not apply to this model; expected ${valid.map((m) => `'${m}'`).join(' or ')}`);
   }
   if (isMst) checkTarget(options.targetClass, model.numClasses);
   const pass: Pass = isMst
-    ? attentionEncoder
-      ? mstAttentionPass(model, method as 'attention' | 'rollout', options)
-      : mstCamPass(model, method as 'gradcam' | 'gradcam++', options)
+    ? method === 'attention' || method === 'rollout'
+      ? mstAttentionPass(model, method, options)
+      : mstCamPass(model, method, options)
     : resnetCamPass(model as LayeredNetwork, method as 'gradcam' | 'gradcam++', options);
 
   const modes = setEval(model as unknown as EvalSwitch);

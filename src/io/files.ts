@@ -17,16 +17,29 @@ export async function readBytes(pathOrBytes: string | Uint8Array | ArrayBuffer):
   }
 }
 
-/** Writes a file so that readers see the old or the new content, never a partial one. */
+/**
+ * Writes a file so that readers see the old or the new content, never a partial one: the bytes go
+ * to a temporary file beside it, which replaces `path` once complete. The folder is created if
+ * missing; an error names `path` (never the temporary file), and leaves no temporary file behind.
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const fs = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await fs.open(tmp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    await fs.mkdir(dirname(path), { recursive: true });
+    const handle = await fs.open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOSPC' ? 'no space left on the device' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'ENOTDIR' ? 'a parent is not a folder' : (err.message ?? String(e)).replaceAll(tmp, path);
+    throw new Error(`cannot write '${path}': ${why}`);
   }
-  await fs.rename(tmp, path);
 }

@@ -497,3 +497,79 @@ export function checkResNet(dict: StateDict, prefix = '', convention = 'resnet')
   }
   return { spatialDims: rank === 5 ? 3 : 2, depth, block, layers, inChannels: conv1[1], conv1Kernel: conv1.slice(2), numClasses, featureSize };
 }
+
+/**
+ * A renaming between a model's module paths and the state-dict keys of the original it mirrors,
+ * for models whose original keeps weights at other places than a natural module tree would.
+ */
+export interface KeyMap {
+  /** The original's key of a module path (unchanged where no rule applies). */
+  toOriginal(path: string): string;
+  /** The module path of an original's key; every accepted spelling maps to the same path. */
+  fromOriginal(key: string): string;
+}
+
+/** One rule of a {@link KeyMap}: a path prefix and its original spelling (`exact` for a leaf). */
+interface KeyRule {
+  path: string;
+  original: string;
+  /** Further original spellings read as this path (never written). */
+  aliases?: string[];
+  exact?: boolean;
+}
+
+function keyMap(rules: readonly KeyRule[]): KeyMap {
+  const rename = (key: string, from: (r: KeyRule) => string[], to: (r: KeyRule) => string): string => {
+    for (const r of rules) {
+      for (const f of from(r)) {
+        if (r.exact ? key === f : key.startsWith(f)) return to(r) + key.slice(f.length);
+      }
+    }
+    return key;
+  };
+  return {
+    toOriginal: (path) => rename(path, (r) => [r.path], (r) => r.original),
+    fromOriginal: (key) => rename(key, (r) => [r.original, ...(r.aliases ?? [])], (r) => r.path),
+  };
+}
+
+/**
+ * The authors' names of a transformer slice fusion's weights (`torch.nn.TransformerEncoder` as
+ * `slice_fusion`, the CLS token and the AdPE table at the top), from its module paths.
+ */
+const TRANSFORMER_FUSION_RULES: readonly KeyRule[] = [
+  { path: 'transformer.', original: 'slice_fusion.' },
+  { path: 'slice_pos_emb.', original: 'slice_pos_emb.' },
+  { path: 'cls_token', original: 'cls_token', exact: true },
+];
+
+/**
+ * The key map of a transformer slice fusion on its own: `transformer.layers.0.*` is the
+ * authors' `slice_fusion.layers.0.*`.
+ *
+ * @example
+ * transformerFusionKeys().toOriginal('transformer.norm.weight'); // 'slice_fusion.norm.weight'
+ */
+export function transformerFusionKeys(): KeyMap {
+  return keyMap(TRANSFORMER_FUSION_RULES);
+}
+
+/**
+ * The key map of an MST (`encoder` -> `fusion` -> `head`) to the authors' `DinoV2ClassifierSlice`
+ * (encoder under `encoder.`) or `ResNetSliceTrans` (encoder under `model.`): the transformer
+ * fusion's weights at the top level (`cls_token`, `slice_pos_emb.weight`, `slice_fusion.*`) and
+ * the head as `linear`. Either encoder prefix is accepted on load. Weights of other fusions keep
+ * their paths (`fusion.*`).
+ *
+ * @example
+ * mstOriginalKeys('model').toOriginal('encoder.conv1.weight'); // 'model.conv1.weight'
+ * mstOriginalKeys('encoder').fromOriginal('slice_fusion.norm.bias'); // 'fusion.transformer.norm.bias'
+ */
+export function mstOriginalKeys(encoderKey: 'encoder' | 'model'): KeyMap {
+  const other = encoderKey === 'encoder' ? 'model.' : 'encoder.';
+  return keyMap([
+    { path: 'encoder.', original: `${encoderKey}.`, aliases: [other] },
+    ...TRANSFORMER_FUSION_RULES.map((r) => ({ ...r, path: `fusion.${r.path}` })),
+    { path: 'head.', original: 'linear.' },
+  ]);
+}

@@ -127,6 +127,29 @@ export function acquisitionPlane(affine: Affine, sliceAxis: number): 'axial' | '
 }
 
 /**
+ * The axis permutation and flips that {@link toCanonical} applies to a volume with this affine:
+ * output axis `i` is input axis `perm[i]`, reversed where `flips[i]`.
+ *
+ * @example
+ * canonicalPermutation(niftiAffine, 2); // { perm: [2, 1, 0], flips: [false, true, true] }
+ */
+export function canonicalPermutation(affine: Affine, sliceAxis = 0): { perm: number[]; flips: boolean[] } {
+  const plane = acquisitionPlane(affine, sliceAxis);
+  const target = CANONICAL_ORIENTATION[plane];
+  const codes = axisCodes(affine);
+  const opposite: Record<string, string> = { R: 'L', L: 'R', A: 'P', P: 'A', S: 'I', I: 'S' };
+  const perm: number[] = [];
+  const flips: boolean[] = [];
+  for (const want of target) {
+    const same = codes.indexOf(want);
+    const src = same >= 0 ? same : codes.indexOf(opposite[want]);
+    perm.push(src);
+    flips.push(same < 0);
+  }
+  return { perm, flips };
+}
+
+/**
  * Reorients to the mst-ts convention: D becomes the through-plane axis `sliceAxis` (the axis the
  * slices were stacked along: NIfTI's third voxel axis or the DICOM stacking direction, which the
  * readers put first), and H, W follow the radiological display layout of that plane (see the
@@ -137,19 +160,8 @@ export function acquisitionPlane(affine: Affine, sliceAxis: number): 'axial' | '
  * v.orientation; // 'SPL' for an axial acquisition
  */
 export function toCanonical(volume: Volume, sliceAxis = 0): Volume {
-  const plane = acquisitionPlane(volume.affine, sliceAxis);
-  const target = CANONICAL_ORIENTATION[plane];
-  const codes = axisCodes(volume.affine);
-  const opposite: Record<string, string> = { R: 'L', L: 'R', A: 'P', P: 'A', S: 'I', I: 'S' };
-  const perm: number[] = [];
-  const flips: boolean[] = [];
-  for (const want of target) {
-    const same = codes.indexOf(want);
-    const src = same >= 0 ? same : codes.indexOf(opposite[want]);
-    perm.push(src);
-    flips.push(same < 0);
-  }
-  if (perm.every((p, i) => p === i) && flips.every((f) => !f)) return { ...volume, orientation: codes };
+  const { perm, flips } = canonicalPermutation(volume.affine, sliceAxis);
+  if (perm.every((p, i) => p === i) && flips.every((f) => !f)) return { ...volume, orientation: axisCodes(volume.affine) };
   return permuteFlip(volume, perm, flips);
 }
 

@@ -37,3 +37,5 @@ export { BasicBlock, Bottleneck, Downsample, shortcutA, convNd, batchNormNd } fr
 export type { SpatialDims, ConvNd, ConvNdOptions, Shortcut, ResNetBlockOptions } from './resnet_blocks';
 export { conv2dValid, conv2dFilterGrad, conv2dInputGrad } from '../ops/conv2d';
 export { ConvStem, type ConvStemOptions, type ConvStemConfig } from './conv_stem';
+export { SlicePositionalEmbedding } from './slice_positional_embedding';
+export type { SlicePositionalEmbeddingKind } from './slice_positional_embedding';

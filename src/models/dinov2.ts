@@ -10,7 +10,9 @@ import { PosEmbedCache } from '../layers/pos_embed_interpolation';
 import { swigluHiddenFeatures } from '../layers/swiglu_ffn';
 import { Rng } from '../utils/rng';
 import { assertFloat32, assertRank } from '../utils/check';
-import type { AttentionRequest, EncodeOptions, SliceEncoder, SliceEncoding } from './slice_encoder';
+import type { OnnxGraphBuilder } from '../onnx/onnx_graph';
+import { dinov2Graph } from '../onnx/encoder_graphs';
+import type { AttentionRequest, EncodeOptions, SliceEncoder, SliceEncoderGraph, SliceEncoding } from './slice_encoder';
 
 /** Architecture of a {@link DinoVisionTransformer}, as DINOv2's `DinoVisionTransformer` arguments. */
 export interface DinoVisionTransformerOptions {
@@ -94,6 +96,10 @@ export interface Dinov2Features {
  * attentions?.[0].shape; // [2, 6, 257, 257]
  */
 export class DinoVisionTransformer extends Module implements SliceEncoder {
+  /** Returns attention maps over its patch grid (plane attention, rollout). */
+  readonly providesAttention = true;
+  /** The slice size an ONNX export fixes by default (the positional embedding is resized to it). */
+  readonly onnxImageSize: [number, number] = [224, 224];
   readonly featureSize: number;
   readonly inChannels: number;
   readonly embedDim: number;
@@ -271,6 +277,12 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
       if (attention !== 'none') out.attentions = attentions;
       return out as unknown as tf.TensorContainer;
     }) as unknown as SliceEncoding;
+  }
+
+  /** Writes the ViT into an ONNX graph on NCHW images of a fixed size (default 224x224). */
+  toOnnx(g: OnnxGraphBuilder, images: string, imageSize: [number, number] = this.onnxImageSize): SliceEncoderGraph {
+    const out = dinov2Graph(g, images, this, imageSize);
+    return { features: out.features, attention: { probs: out.lastAttention, heads: this.numHeads, gridSize: out.gridSize, numPrefixTokens: this.numPrefixTokens } };
   }
 
   /** Frees the parameters and the cached positional embeddings. */

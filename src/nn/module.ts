@@ -100,16 +100,26 @@ export class Module {
     return out;
   }
 
+  /**
+   * Every parameter and buffer under its state-dict key, in PyTorch's order: a module's own
+   * tensors before its children's (where a model maps its keys to an original's names, see
+   * {@link stateDictKey}, the keys that land at the top level come first, as the original's own).
+   */
+  private keyedSlots(): [string, Slot][] {
+    const keyed = this.namedSlots().map(([n, s]) => [this.stateDictKey(n), s] as [string, Slot]);
+    return [...keyed.filter(([k]) => !k.includes('.')), ...keyed.filter(([k]) => k.includes('.'))];
+  }
+
   /** Trainable and frozen parameters (not buffers), keyed by state-dict name, in our layout. */
   namedParameters(): [string, tf.Variable][] {
-    return this.namedSlots()
+    return this.keyedSlots()
       .filter(([, s]) => !s.isBuffer)
       .map(([n, s]) => [n, s.variable]);
   }
 
   /** Buffers keyed by state-dict name. */
   namedBuffers(): [string, tf.Variable][] {
-    return this.namedSlots()
+    return this.keyedSlots()
       .filter(([, s]) => s.isBuffer)
       .map(([n, s]) => [n, s.variable]);
   }
@@ -121,15 +131,29 @@ export class Module {
       .filter((v) => v.trainable);
   }
 
+  /**
+   * The state-dict key of the slot at module path `path`: the path itself, unless a model's
+   * originals name their weights differently from its module tree (the authors' MST keeps its
+   * fusion's and head's weights at the top level); such a model overrides this and {@link slotPath}.
+   */
+  protected stateDictKey(path: string): string {
+    return path;
+  }
+
+  /** The module path of state-dict key `key` (the inverse of {@link stateDictKey}). */
+  protected slotPath(key: string): string {
+    return key;
+  }
+
   /** State-dict keys in PyTorch order (parameters and buffers as registered). */
   stateDictKeys(): string[] {
-    return this.namedSlots().map(([n]) => n);
+    return this.keyedSlots().map(([k]) => k);
   }
 
   /** PyTorch shape of every state-dict entry. */
   stateDictShapes(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
-    for (const [n, s] of this.namedSlots()) out[n] = torchShape(s.variable.shape, s.layout);
+    for (const [k, s] of this.keyedSlots()) out[k] = torchShape(s.variable.shape, s.layout);
     return out;
   }
 
@@ -139,7 +163,7 @@ export class Module {
    */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [n, s] of this.namedSlots()) out[n] = tf.tidy(() => oursToTorch(s.variable, s.layout));
+    for (const [k, s] of this.keyedSlots()) out[k] = tf.tidy(() => oursToTorch(s.variable, s.layout));
     return out;
   }
 
@@ -150,7 +174,8 @@ export class Module {
    */
   loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
-    const slots = new Map(this.namedSlots());
+    const slots = new Map(this.keyedSlots());
+    dict = this.canonicalKeys(dict);
     const missingKeys = [...slots.keys()].filter((k) => !(k in dict));
     const unexpectedKeys = Object.keys(dict).filter((k) => !slots.has(k));
     const misShaped: string[] = [];
@@ -174,6 +199,25 @@ export class Module {
       });
     }
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * `dict` under this module's own state-dict keys: a key another accepted spelling of which maps
+   * to the same slot (see {@link slotPath}) is renamed; two keys for one slot are an error.
+   */
+  private canonicalKeys(dict: StateDict): StateDict {
+    const keys = Object.keys(dict);
+    if (keys.every((k) => this.stateDictKey(this.slotPath(k)) === k)) return dict;
+    const out: StateDict = {};
+    const from = new Map<string, string>();
+    for (const k of keys) {
+      const own = this.stateDictKey(this.slotPath(k));
+      const seen = from.get(own);
+      if (seen !== undefined) throw new Error(`loadStateDict: keys '${seen}' and '${k}' both name the weight '${own}'`);
+      from.set(own, k);
+      out[own] = dict[k];
+    }
+    return out;
   }
 
   /** Sets training mode on the whole subtree. Returns this. */

@@ -22,8 +22,8 @@ export {
   shellQuote,
   PRETRAINED_DINOV2_LR,
 } from './protocol';
-export type { ReproduceOptions, ReproduceContext, ModelRun, TrainedModel, AucCell, TaskDatasets } from './protocol';
-export { realTaskData, realDatasets, ResizeTo, PAPER_VOLUME } from './real_data';
+export type { ReproduceOptions, ReproduceContext, ModelRun, TrainedModel, AucCell } from './protocol';
+export { realTaskData, realDatasets, PAPER_VOLUME } from './real_data';
 export type { RealTaskData } from './real_data';
 export { markdownTable, writeTableFiles, writeRocFigure, writeConfusionFigure, youdenConfusion, formatSeconds, slug } from './report';
 export type { MarkdownRow, MarkdownTableSpec, Provenance } from './report';

@@ -1,18 +1,12 @@
 import type { Shape3 } from '../data/sample';
 import type { VolumeDataset } from '../data/dataset';
-import { syntheticDataset } from '../data/synthetic/dataset';
-import { WeightedSampler } from '../data/sampler';
-import { Compose, type Transform } from '../data/transform';
-import { ZNormalize } from '../data/transforms/intensity';
-import { paperAugmentation } from '../data/transforms/presets';
-import { CropOrPad, RandomFlip } from '../data/transforms/spatial';
-import { epochOrderHook } from '../train/lr_schedule';
+import { syntheticTrainingData, type TrainingData } from '../data/training_data';
+import type { VolumeClassifier } from '../models/registry';
 import { TerminalProgress } from '../train/progress';
-import { Trainer } from '../train/trainer';
+import { runTraining } from '../train/training_run';
 import { auc } from '../stats/auc';
 import { bootstrapAuc } from '../stats/bootstrap';
 import { delongTest } from '../stats/delong';
-import type { Classifier } from '../train/trainer';
 import { slug } from './report';
 import { dinov2PatchSize, learningRate, type EncoderWeights, type ModelRecipe } from './models';
 import { realDatasets } from './real_data';
@@ -66,7 +60,7 @@ export interface ReproduceContext {
   /** CPU seconds of this process since the reproduction started. */
   cpu: () => number;
   /** Each task's datasets, built once and shared by the rows. */
-  datasets: Map<ReproduceTask, TaskDatasets>;
+  datasets: Map<ReproduceTask, TrainingData>;
 }
 
 /** Resolves {@link ReproduceOptions} (defaults, task order, scale, epochs override). */
@@ -152,7 +146,7 @@ export function cpuSecondsSince(): () => number {
 /** A trained model with its run; the caller disposes `model`. */
 export interface TrainedModel {
   run: ModelRun;
-  model: Classifier;
+  model: VolumeClassifier;
   test: VolumeDataset;
 }
 
@@ -190,57 +184,44 @@ export function rowLearningRate(ctx: ReproduceContext, recipe: ModelRecipe): num
   return recipe.pretrained ? PRETRAINED_DINOV2_LR : learningRate(ctx.scale, recipe);
 }
 
-/** Training, validation and test sets of one task, with the volume size the networks see. */
-export interface TaskDatasets {
-  train: VolumeDataset;
-  val: VolumeDataset;
-  test: VolumeDataset;
-  inputSize: Shape3;
-}
-
-function augmentation(kind: ScaleConfig['augment']): Transform | null {
-  if (kind === 'flip') return new RandomFlip([0.5, 0.5, 0.5]);
-  if (kind === 'paper') return paperAugmentation();
-  return null;
-}
 
 /**
- * The synthetic task's sets exactly as `mst-ts train` (`runTraining`) builds them: one seeded
- * generator, train / validation / test as disjoint consecutive case ranges, the task's
+ * The synthetic task's sets exactly as `mst-ts train` builds them (`syntheticTrainingData`): one
+ * seeded generator, train / validation / test as disjoint consecutive case ranges, the task's
  * preprocessing, the centre crop, z-normalisation and the training augmentation. Built once per
  * reproduction and shared by every row (generation costs a third of a quick row's CPU time, and
  * the rows must see the same cases anyway).
  */
-export function syntheticDatasets(ctx: ReproduceContext, task: ReproduceTask): TaskDatasets {
+export function syntheticDatasets(ctx: ReproduceContext, task: ReproduceTask): TrainingData {
   const hit = ctx.datasets.get(task);
   if (hit) return hit;
   const name = TASKS[task].synthetic;
   if (!name) throw new Error(`syntheticDatasets: '${task}' is not a synthetic task`);
   const s = ctx.scale;
-  const { size, crop, inputSize } = syntheticGeometry(ctx, task);
-  const steps: Transform[] = [];
-  if (crop) steps.push(new CropOrPad(crop, { centre: 'centre' }));
-  if (s.zNormalize) steps.push(new ZNormalize({ percentiles: [0.5, 99.5], eps: 1e-6 }));
-  const transform = steps.length ? new Compose(steps) : undefined;
-  const aug = augmentation(s.augment);
-  const common = { seed: ctx.seed, size, difficulty: s.difficulty, transform };
-  const sets: TaskDatasets = {
-    train: syntheticDataset(name, { ...common, transform: aug ? new Compose([...steps, aug]) : transform, n: s.nTrain, offset: 0 }),
-    val: syntheticDataset(name, { ...common, n: s.nVal, offset: s.nTrain }),
-    test: syntheticDataset(name, { ...common, n: s.nTest, offset: s.nTrain + s.nVal }),
-    inputSize,
-  };
+  const { size, crop } = syntheticGeometry(ctx, task);
+  const sets = syntheticTrainingData({
+    task: name,
+    seed: ctx.seed,
+    size,
+    crop,
+    difficulty: s.difficulty,
+    nTrain: s.nTrain,
+    nVal: s.nVal,
+    nTest: s.nTest,
+    zNormalize: s.zNormalize,
+    augment: s.augment,
+  });
   ctx.datasets.set(task, sets);
   return sets;
 }
 
 /**
- * Trains one row's model on one task with the scale's protocol and predicts its test set: AdamW
- * with the paper's weight decay, validation AUC every epoch, early stopping, the best epoch's
- * weights tested. Every row of a table sees the same cases in the same order (the synthetic sets
- * are shared, the real ones split by the same seed), so the P values are paired. Writes the
- * row's `log.jsonl` and `best.safetensors` under `out/train/<task>/<row>/`. The caller disposes
- * `model`.
+ * Trains one row's model on one task with the scale's protocol through the one training pipeline
+ * (`runTraining`, as `mst-ts train`) and predicts its test set: AdamW with the paper's weight
+ * decay, validation AUC every epoch, early stopping, the best epoch's weights tested. Every row
+ * of a table sees the same cases in the same order (the synthetic sets are shared, the real ones
+ * split by the same seed), so the P values are paired. Writes the row's `log.jsonl` and model
+ * bundle under `out/train/<task>/<row>/`. The caller disposes `model`.
  */
 export async function trainOnTask(ctx: ReproduceContext, task: ReproduceTask, recipe: ModelRecipe): Promise<TrainedModel> {
   const started = Date.now();
@@ -254,25 +235,23 @@ export async function trainOnTask(ctx: ReproduceContext, task: ReproduceTask, re
     `  ${recipe.name} (${(model.numParameters() / 1e6).toFixed(3)} M parameters) on ${task} [${sets.inputSize.join('x')}]: ` +
       `${sets.train.length} train / ${sets.val.length} val / ${sets.test.length} test cases, lr ${lr}, batch ${s.batchSize}`,
   );
-  const sampler = s.weightedSampling ? new WeightedSampler(sets.train.labels, { samplesPerEpoch: sets.train.length, seed: ctx.seed }) : null;
-  const order = epochOrderHook({ lr, schedule: s.lrSchedule, epochs: s.epochs, sampler, trainSize: sets.train.length, setLr: (r) => (trainer.optimizer.lr = r) });
-  const trainer: Trainer = new Trainer({
-    model,
-    train: sets.train,
-    val: sets.val,
-    epochs: s.epochs,
-    lr,
-    batchSize: s.batchSize,
-    patience: s.patience,
-    seed: ctx.seed,
-    sampler: order,
-    outDir: runFolder(ctx, task, recipe.name),
-    progress: ctx.progress ? new TerminalProgress(process.stderr) : undefined,
-    onWarning: (m) => ctx.print(`  warning: ${m}`),
-  });
   try {
-    const fit = await trainer.fit();
-    const p = await trainer.predict(sets.test);
+    const r = await runTraining({
+      model,
+      data: sets,
+      arch: recipe.name,
+      outDir: runFolder(ctx, task, recipe.name),
+      epochs: s.epochs,
+      lr,
+      lrSchedule: s.lrSchedule ?? undefined,
+      batchSize: s.batchSize,
+      patience: s.patience,
+      seed: ctx.seed,
+      samplesPerEpoch: s.weightedSampling ? sets.train.length : undefined,
+      progress: ctx.progress ? new TerminalProgress(process.stderr) : undefined,
+      print: (m) => ctx.print(`  ${m}`),
+    });
+    const p = r.test;
     return {
       model,
       test: sets.test,
@@ -286,9 +265,9 @@ export async function trainOnTask(ctx: ReproduceContext, task: ReproduceTask, re
         parameters: model.numParameters(),
         trainableParameters: model.numParameters({ trainableOnly: true }),
         inputSize: sets.inputSize,
-        epochsRun: fit.history.length,
-        bestEpoch: fit.bestEpoch,
-        bestValAuc: fit.bestAuc,
+        epochsRun: r.fit.history.length,
+        bestEpoch: r.fit.bestEpoch,
+        bestValAuc: r.fit.bestAuc,
         seconds: (Date.now() - started) / 1000,
         cpuSeconds: cpu(),
         ids: p.ids,
@@ -299,8 +278,6 @@ export async function trainOnTask(ctx: ReproduceContext, task: ReproduceTask, re
   } catch (e) {
     model.dispose();
     throw e;
-  } finally {
-    trainer.dispose();
   }
 }
 

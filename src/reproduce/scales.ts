@@ -1,21 +1,13 @@
 import type { Shape3 } from '../data/sample';
-import type { AugmentKind } from '../cli/train';
+import type { AugmentKind } from '../data/transforms/presets';
 import type { LrSchedule } from '../train/lr_schedule';
-import { SMALL_ARCHS } from '../cli/train_archs';
-import type { ConvStemConfig } from '../layers/conv_stem';
+import { modelSpec, SMALL_VITS, type SmallVit } from '../models/registry';
 
 /** How large a reproduction runs: `tiny` (tests), `quick` (CPU, minutes), `paper` (the paper's protocol, GPU). */
 export type ReproduceScale = 'tiny' | 'quick' | 'paper';
 
-/** The sizes of a from-scratch ViT slice encoder (a DINOv2 stand-in). */
-export interface VitSize {
-  embedDim: number;
-  depth: number;
-  heads: number;
-  patchSize: number;
-  /** A convolutional stem in front of the patch embedding (the quick stand-ins have one). */
-  convStem?: ConvStemConfig;
-}
+/** The sizes of a from-scratch ViT slice encoder (a DINOv2 stand-in, as the registry's small MSTs). */
+export type VitSize = SmallVit;
 
 /** Everything a scale fixes: data, training protocol and the model sizes of every row. */
 export interface ScaleConfig {
@@ -67,12 +59,11 @@ export interface ScaleConfig {
   table1Cases: number;
 }
 
-// The demo's from-scratch MST: the quick "DINOv2-S" stand-in is whatever train_archs calls mst-dinov2-tiny-conv.
+// The demo's from-scratch MST: the quick "DINOv2-S" stand-in is the registry's mst-dinov2-tiny-conv.
 const QUICK_ARCH = 'mst-dinov2-tiny-conv';
 
 function quickVit(): VitSize {
-  const a = SMALL_ARCHS[QUICK_ARCH];
-  return { embedDim: a.embedDim, depth: a.depth, heads: a.heads, patchSize: a.patchSize, convStem: a.convStem };
+  return { ...SMALL_VITS[QUICK_ARCH] };
 }
 
 /**
@@ -121,7 +112,7 @@ export function scaleConfig(name: ReproduceScale): ScaleConfig {
   }
   if (name === 'quick') {
     const s = quickVit();
-    const lr = SMALL_ARCHS[QUICK_ARCH].lr;
+    const lr = modelSpec(QUICK_ARCH).lr;
     return {
       name,
       // Per-task crops keep each lesion, as the paper crops per dataset. The chest nodule sits at

@@ -7,6 +7,7 @@ import { Linear } from '../layers/linear';
 import { Rng } from '../utils/rng';
 import { loadSafetensors } from '../io/safetensors';
 import { Trainer, type TrainerOptions } from './trainer';
+import { sliceCheckpointing } from './gradient_strategy';
 import type { ProgressReporter } from './progress';
 import { toyDataset } from '../../test/helpers';
 
@@ -163,10 +164,11 @@ describe('Trainer', () => {
 
   it('names bad options', () => {
     const model = new TinyNet(3);
-    expect(() => new Trainer({ ...options(model), lr: undefined })).toThrow('give lr or family');
+    expect(() => new Trainer({ ...options(model), lr: undefined })).toThrow('give lr (the model was not created from the registry');
     expect(() => new Trainer(options(model, { batchSize: 0 }))).toThrow('batchSize must be a positive integer, got 0');
-    expect(() => new Trainer(options(model, { val: toyDataset(1, 2) }))).toThrow('validation set needs both classes');
-    expect(() => new Trainer(options(model, { dataParallel: {} as never }))).toThrow('dataParallel trains a MedicalSliceTransformer only');
+    expect(() => new Trainer(options(model, { val: toyDataset(1, 2) }))).toThrow('validation set needs at least two classes');
+    expect(() => new Trainer(options(model, { gradients: sliceCheckpointing() }))).toThrow("the gradient strategy 'slice-checkpointed' does not apply: slice checkpointing applies to a MedicalSliceTransformer, not a TinyNet");
+    expect(() => new Trainer(options(model, { monitor: 'f1' }))).toThrow("monitor 'f1' is not one of the metrics (auc)");
     expect(() => new Trainer(options(model, { resume: true }))).toThrow('resume needs outDir');
     model.dispose();
   });

@@ -67,9 +67,13 @@ describe('fromPretrained: every key convention gives PyTorch’s numbers (tools/
     const cases: [string, FromPretrainedOptions, unknown][] = [
       ['dinov2_hub_reg4.pth', { numHeads: 4 }, { model: 'dinov2', options: expect.objectContaining({ embedDim: 16, depth: 1, numRegisters: 4, imgSize: 6, patchSize: 2, interpolateOffset: 0, interpolateAntialias: true }) }],
       ['dinov2_timm_swiglu.pth', { numHeads: 4 }, { model: 'dinov2', options: expect.objectContaining({ ffnLayer: 'swiglu', mlpRatio: 4 }) }],
-      ['mst_dinov2_bottleneck_pos.ckpt', { numHeads: 4, sliceHeads: 2 }, expect.objectContaining({ model: 'mst', options: expect.objectContaining({ bottleneck: true, positionalEmbedding: 'learned', heads: 2, numClasses: 3 }) })],
-      ['mst_dinov2_linear.ckpt', { numHeads: 4 }, expect.objectContaining({ options: expect.objectContaining({ sliceFusion: 'linear', numSlices: 3 }) })],
-      ['mst_resnet_slice.ckpt', { sliceHeads: 4 }, expect.objectContaining({ encoder: { model: 'resnet2d', options: expect.objectContaining({ blockInplanes: [1, 2, 4, 8], feedForward: false }) }, options: expect.objectContaining({ encoderName: 'model' }) })],
+      [
+        'mst_dinov2_bottleneck_pos.ckpt',
+        { numHeads: 4, sliceHeads: 2 },
+        expect.objectContaining({ model: 'mst', fusion: { name: 'transformer', options: { heads: 2, positionalEmbedding: 'learned' } }, options: expect.objectContaining({ bottleneck: true, numClasses: 3 }) }),
+      ],
+      ['mst_dinov2_linear.ckpt', { numHeads: 4 }, expect.objectContaining({ fusion: { name: 'linear', options: { numSlices: 3 } } })],
+      ['mst_resnet_slice.ckpt', { sliceHeads: 4 }, expect.objectContaining({ encoder: { name: 'resnet2d', options: expect.objectContaining({ blockInplanes: [1, 2, 4, 8], feedForward: false }) } })],
       ['monai_resnet50_3d.pth', {}, { model: 'resnet3d', options: expect.objectContaining({ block: 'bottleneck', layers: [3, 4, 6, 3], numClasses: 3, conv1TStride: 1, biasDownsample: true }) }],
     ];
     for (const [file, options, want] of cases) {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadOnnxModel, type OnnxVolumeModel } from '../../src/export/onnx_predict';
-import { toOnnxBytes, type OnnxExportableModel, type OnnxExportOptions } from '../../src/export/to_onnx';
+import { toOnnxBytes, type OnnxExportableModel, type OnnxExportOptions } from '../../src/onnx/onnx_export';
 import { mstSaliency, type MstAttention } from '../../src/explain/mst_saliency';
 import { BatchNorm } from '../../src/layers/batch_norm';
 import { DinoVisionTransformer, dinov2_vits14, type DinoVisionTransformerOptions } from '../../src/models/dinov2';
@@ -127,7 +127,7 @@ describeOrt('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
 
   it('MST with a slim ResNet2D encoder (model.* keys, BatchNorm statistics): logits and slice attention to 1e-4, height and width dynamic', async () => {
     const encoder = resnet2d18({ feedForward: false, blockInplanes: [4, 8, 8, 16], seed: 2 });
-    const model = new MedicalSliceTransformer({ encoder, numClasses: 2, encoderName: 'model', encoderAttention: false, seed: 4 }).eval();
+    const model = new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 16, seed: 4 }).eval();
     randomiseBatchNorm(model);
     const before = tf.memory().numTensors;
     const onnx = await exportAndLoad(model, 'mst_resnet_slim', { attention: true });
@@ -226,11 +226,11 @@ describe('toOnnxBytes refuses what it cannot export', () => {
     await expect(toOnnxBytes(resnet, { attention: true })).rejects.toThrow(/ResNet3D has no attention/);
     await expect(toOnnxBytes(resnet, { numSlices: 0 })).rejects.toThrow(/numSlices must be a positive integer/);
     resnet.dispose();
-    const dino = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 16, depth: 1, numHeads: 2, imgSize: 20, patchSize: 4 }), numClasses: 2 });
+    const dino = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 16, depth: 1, numHeads: 2, imgSize: 20, patchSize: 4 }), numClasses: 2, heads: 4 });
     await expect(toOnnxBytes(dino, { imageSize: [13, 16] })).rejects.toThrow(/multiple of the patch size 4/);
     await expect(toOnnxBytes(dino, { imageSize: [12, 16], numSlices: 3 })).resolves.toBeInstanceOf(Uint8Array);
     dino.dispose();
-    const average = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false, blockInplanes: [4, 4, 4, 4] }), numClasses: 2, sliceFusion: 'average', encoderAttention: false });
+    const average = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false, blockInplanes: [4, 4, 4, 4] }), numClasses: 2, sliceFusion: 'average' });
     await expect(toOnnxBytes(average, { attention: true })).rejects.toThrow(/no attention maps to export/);
     average.dispose();
   });
@@ -250,7 +250,7 @@ describeOrt('loadOnnxModel', () => {
 
 describeOrt('full-size models (MST_FULL)', () => {
   full('MST with a ResNet-18 encoder (fixture weights, model.* keys): logits and slice attention to 1e-4, height and width dynamic', async () => {
-    const model = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false }), numClasses: 2, encoderName: 'model', encoderAttention: false }).eval();
+    const model = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false }), numClasses: 2 }).eval();
     const x = loadMstSpec(model, 'mst_resnet18.json'); // [1, 3, 32, 32]
     const before = tf.memory().numTensors;
     const onnx = await exportAndLoad(model, 'mst_resnet18', { attention: true });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { toOnnxBytes } from '../../src/export/to_onnx';
+import { toOnnxBytes } from '../../src/onnx/onnx_export';
 import { DinoVisionTransformer } from '../../src/models/dinov2';
 import { MedicalSliceTransformer } from '../../src/models/medical_slice_transformer';
 
@@ -81,7 +81,7 @@ function valueInfo(f: Field): { name: string; elemType: number; dims: (number | 
 
 describe('the exported bytes decode to the ONNX model that was built', () => {
   it('model, graph, value infos, nodes in topological order, initializers equal the weights', async () => {
-    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 16, depth: 2, numHeads: 2, imgSize: 20, patchSize: 4, seed: 1 }), numClasses: 3, seed: 2 });
+    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 16, depth: 2, numHeads: 2, imgSize: 20, patchSize: 4, seed: 1 }), numClasses: 3, heads: 4, seed: 2 });
     const before = tf.memory().numTensors;
     const bytes = await toOnnxBytes(model, { attention: true, imageSize: [12, 16] });
     expect(tf.memory().numTensors).toBe(before);
@@ -92,7 +92,7 @@ describe('the exported bytes decode to the ONNX model that was built', () => {
     const opset = sub(all(m, 8)[0]);
     expect([str(opset, 1), int(opset, 2)]).toEqual(['', 17]);
     const meta = Object.fromEntries(all(m, 14).map((f) => [str(sub(f), 1), str(sub(f), 2)]));
-    expect(JSON.parse(meta['mst_ts.config']).numClasses).toBe(3);
+    expect(JSON.parse(meta['mst_ts.config']).options.numClasses).toBe(3);
 
     const g = sub(all(m, 7)[0]);
     expect(str(g, 2)).toBe('MedicalSliceTransformer');

@@ -233,7 +233,7 @@ describe('MST-ResNet Grad-CAM++ x slice attention equals the authors\' ResNetSli
   let volume: tf.Tensor;
   let ref: StateDict;
   beforeAll(async () => {
-    model = new MedicalSliceTransformer({ encoder: new ResNet2D({ block: 'basic', layers: [1, 1, 1, 1], feedForward: false }), numClasses: 2, encoderName: 'model' });
+    model = new MedicalSliceTransformer({ encoder: new ResNet2D({ block: 'basic', layers: [1, 1, 1, 1], feedForward: false }), numClasses: 2 });
     const spec = JSON.parse(fs.readFileSync(fixturePath('explain', 'mst_resnet.json'), 'utf8')) as WeightSpec & { inputs: WeightSpec };
     const sd = stateDictFromSpec(spec);
     model.loadStateDict(sd);

@@ -133,7 +133,6 @@ describe('MedicalSliceTransformer equals DinoV2ClassifierSlice (stand-in encoder
     ]);
     expect(keys({ bottleneck: true, positionalEmbedding: 'learned' })).toEqual(expect.arrayContaining(['bottleneck.weight', 'slice_pos_emb.weight']));
     expect(keys({ sliceFusion: 'average' })).toEqual(['encoder.proj.weight', 'encoder.proj.bias', 'encoder.norm.weight', 'encoder.norm.bias', 'linear.weight', 'linear.bias']);
-    expect(keys({ encoderName: 'model', sliceFusion: 'average' })[0]).toBe('model.proj.weight');
   });
 });
 
@@ -305,7 +304,7 @@ describe('MedicalSliceTransformer with DINOv2 equals DinoV2ClassifierSlice', () 
 describe('MedicalSliceTransformer with ResNet-18 equals ResNetSliceTrans', () => {
   it('model.* keys without fc, 16 heads: logits to 1e-4 and slice attention to 1e-5 in eval mode', async () => {
     const ref = await loadSafetensors(fixturePath('mst', 'mst_resnet18.safetensors'));
-    const model = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false }), numClasses: 2, encoderName: 'model', encoderAttention: false });
+    const model = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false }), numClasses: 2 });
     // loadSpec is strict: every key of the PyTorch model (BatchNorm buffers included) and no other.
     const inputs = loadSpec(model, 'mst_resnet18.json');
     model.eval();

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadSafetensors } from '../../src/io/safetensors';
 import { MultiheadAttention } from '../../src/layers/multihead_attention';
 import { TransformerEncoderLayer } from '../../src/layers/transformer_encoder_layer';
-import { SliceTransformer } from '../../src/models/slice_transformer';
+import { TransformerFusion } from '../../src/models/fusions/transformer_fusion';
 import { disposeStateDict, type Module, type StateDict } from '../../src/nn/module';
 import { stateDictFromSpecFile } from '../fixture_weights';
 import { fixturePath, maxAbsDiff } from '../helpers';
@@ -98,7 +98,7 @@ describe('TransformerEncoderLayer equals torch.nn.TransformerEncoderLayer', () =
   });
 });
 
-describe('SliceTransformer equals the slice fusion of DinoV2ClassifierSlice', () => {
+describe('TransformerFusion equals the slice fusion of DinoV2ClassifierSlice', () => {
   let ref: StateDict;
   beforeAll(async () => {
     ref = await loadSafetensors(fixturePath('mst', 'slice_transformer.safetensors'));
@@ -109,25 +109,25 @@ describe('SliceTransformer equals the slice fusion of DinoV2ClassifierSlice', ()
     ['plain', 'none'],
     ['pos_emb', 'learned'],
   ] as const)('%s: CLS features to 1e-4 and attention to 1e-5, with and without a key padding mask', (name, positionalEmbedding) => {
-    const st = load(new SliceTransformer({ dModel: 48, heads: 12, positionalEmbedding }), `slice_transformer_${name}.json`);
+    const st = load(new TransformerFusion(48, { heads: 12, positionalEmbedding }), `slice_transformer_${name}.json`);
     const before = tf.memory().numTensors;
     const x = ref[`${name}.x`];
     const mask = asMask(ref[`${name}.mask`]);
-    const plain = st.forward(x, { attention: true });
-    const masked = st.forward(x, { keyPaddingMask: mask, attention: 'all' });
-    expect(plain.features.shape).toEqual([2, 48]);
+    const plain = st.forward(x, undefined, { attention: 'last' });
+    const masked = st.forward(x, mask, { attention: 'all' });
+    expect(plain.pooled.shape).toEqual([2, 48]);
     expect(plain.attentions?.map((a) => a.shape)).toEqual([[2, 12, 6, 6]]);
-    expect(maxAbsDiff(plain.features, ref[`${name}.features`])).toBeLessThan(1e-4);
+    expect(maxAbsDiff(plain.pooled, ref[`${name}.features`])).toBeLessThan(1e-4);
     expect(maxAbsDiff((plain.attentions as tf.Tensor[])[0], ref[`${name}.weights`])).toBeLessThan(1e-5);
-    expect(maxAbsDiff(masked.features, ref[`${name}.features_masked`])).toBeLessThan(1e-4);
+    expect(maxAbsDiff(masked.pooled, ref[`${name}.features_masked`])).toBeLessThan(1e-4);
     expect(maxAbsDiff((masked.attentions as tf.Tensor[])[0], ref[`${name}.weights_masked`])).toBeLessThan(1e-5);
-    tf.dispose([mask, plain.features, masked.features, ...(plain.attentions ?? []), ...(masked.attentions ?? [])]);
+    tf.dispose([mask, plain.pooled, masked.pooled, plain.sliceWeights as tf.Tensor, masked.sliceWeights as tf.Tensor, ...(plain.attentions ?? []), ...(masked.attentions ?? [])]);
     expect(tf.memory().numTensors).toBe(before);
     st.dispose();
   });
 
   it('has the keys of the authors’ classes', () => {
-    const st = new SliceTransformer({ dModel: 48, heads: 12, positionalEmbedding: 'learned' });
+    const st = new TransformerFusion(48, { heads: 12, positionalEmbedding: 'learned' });
     expect(st.stateDictKeys()).toEqual([
       'cls_token',
       'slice_pos_emb.weight',

@@ -24,7 +24,7 @@ const gc = vm.runInNewContext('gc') as () => void;
 /** A small MST (DINOv2 embed 32, depth 2, 28x28 slices). */
 function smallMst(): MedicalSliceTransformer {
   const encoder = new DinoVisionTransformer({ embedDim: 32, depth: 2, numHeads: 2, patchSize: 7, imgSize: 28, seed: 1 });
-  return new MedicalSliceTransformer({ encoder, numClasses: 2, seed: 2 });
+  return new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 16, seed: 2 });
 }
 
 /**

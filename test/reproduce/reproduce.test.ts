@@ -1,3 +1,4 @@
+import { ResizeTo } from '../../src/data/transforms/spatial';
 import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,6 @@ import {
   PAPER_TABLE3,
   PAPER_TABLE_S1,
   reproduceContext,
-  ResizeTo,
   rowLearningRate,
   realDatasets,
   scaleConfig,
@@ -129,7 +129,7 @@ describe('scales and tasks', () => {
   test('ResizeTo resizes volume and mask to the exact shape', () => {
     const data = Float32Array.from({ length: 4 * 10 * 12 }, (_, i) => i % 7);
     const mask = new Uint8Array(data.length).fill(1);
-    const out = new ResizeTo([8, 16, 16]).apply({ id: 'a', data, shape: [4, 10, 12], spacing: [3, 1, 1], label: 0, mask });
+    const out = new ResizeTo([8, 16, 16]).apply({ id: 'a', data, shape: [4, 10, 12], spacing: [3, 1, 1], label: 0, mask }, new Rng(0));
     expect(out.shape).toEqual([8, 16, 16]);
     expect(out.data.length).toBe(8 * 16 * 16);
     expect(out.mask?.length).toBe(8 * 16 * 16);

@@ -1,13 +1,44 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { BatchNorm } from '../layers/batch_norm';
+import type { ConvStem } from '../layers/conv_stem';
 import { interpolatePosEmbed } from '../layers/pos_embed_interpolation';
+import type { Linear } from '../layers/linear';
+import type { LayerNorm } from '../layers/layer_norm';
+import type { MaxPool2d, MaxPool3d } from '../layers/max_pool';
 import { Mlp } from '../layers/mlp';
+import type { PatchEmbed } from '../layers/patch_embed';
 import type { SwiGLUFFN } from '../layers/swiglu_ffn';
 import type { Dinov2Block } from '../layers/dinov2_block';
-import type { BasicBlock, Bottleneck } from '../layers/resnet_blocks';
-import type { DinoVisionTransformer } from '../models/dinov2';
-import type { ResNet } from '../models/resnet';
+import type { BasicBlock, Bottleneck, ConvNd } from '../layers/resnet_blocks';
+import type { Module, ModuleList } from '../nn/module';
 import { oursToTorch } from '../nn/layout';
 import type { OnnxGraphBuilder } from './onnx_graph';
 import { TO_END, batchNorm, conv, gelu, layerNorm, linear, maxPool, vitAttention } from './onnx_layers';
+
+/** The parts of a DINOv2 ViT its graph is written from (`DinoVisionTransformer` has them). */
+export interface Dinov2GraphParts extends Module {
+  readonly patchSize: number;
+  readonly embedDim: number;
+  readonly numRegisters: number;
+  readonly stem?: ConvStem;
+  readonly patchEmbed: PatchEmbed;
+  readonly clsToken: tf.Variable;
+  readonly posEmbed: tf.Variable;
+  readonly registerTokens?: tf.Variable;
+  readonly blocks: ModuleList<Dinov2Block>;
+  readonly norm: LayerNorm;
+  readonly config: { interpolateOffset?: number; interpolateAntialias?: boolean };
+}
+
+/** The parts of a 2D or 3D ResNet its graph is written from (`ResNet` has them). */
+export interface ResNetGraphParts extends Module {
+  readonly spatialDims: number;
+  readonly conv1: ConvNd;
+  readonly bn1: BatchNorm;
+  readonly maxpool?: MaxPool2d | MaxPool3d;
+  readonly stages: ModuleList<BasicBlock | Bottleneck>[];
+  readonly fc?: Linear;
+}
 
 /** What a DINOv2 encoder graph yields. */
 export interface Dinov2GraphOutput {
@@ -39,10 +70,10 @@ function dinov2Block(g: OnnxGraphBuilder, x: string, block: Dinov2Block): { outp
 
 /**
  * DINOv2 on images `[N, C, H, W]` of a fixed size (the positional embedding is resized to its
- * patch grid at export, exactly as the tfjs model does): patch conv, class token, positional
- * embedding, registers, blocks, final norm of the class token.
+ * patch grid at export, exactly as the tfjs model does): the optional convolutional stem, patch
+ * conv, class token, positional embedding, registers, blocks, final norm of the class token.
  */
-export function dinov2Graph(g: OnnxGraphBuilder, images: string, enc: DinoVisionTransformer, imageSize: [number, number]): Dinov2GraphOutput {
+export function dinov2Graph(g: OnnxGraphBuilder, images: string, enc: Dinov2GraphParts, imageSize: [number, number]): Dinov2GraphOutput {
   const p = enc.patchSize;
   const [h, w] = imageSize;
   if (h % p !== 0 || w % p !== 0 || h <= 0 || w <= 0) {
@@ -53,10 +84,18 @@ export function dinov2Graph(g: OnnxGraphBuilder, images: string, enc: DinoVision
   const key = g.keyOf(enc);
   const pre = key ? `${key}.` : '';
   return g.scope(key || 'encoder', () => {
+    let input = images;
+    if (enc.stem) {
+      const stem = enc.stem;
+      stem.convs.items.forEach((c, i) => {
+        input = g.op('Relu', [batchNorm(g, conv(g, input, c), stem.norms.items[i])]);
+      });
+    }
     const proj = enc.patchEmbed.proj;
     const projKey = g.keyOf(proj);
+    const k = enc.patchEmbed.patchSize;
     const projWeight = g.weight(`${projKey}.weight`, proj.weight, { transform: (t) => oursToTorch(t, 'conv2d') });
-    const conv1 = g.op('Conv', [images, projWeight, g.weight(`${projKey}.bias`, proj.bias)], { kernel_shape: [p, p], strides: [p, p], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 });
+    const conv1 = g.op('Conv', [input, projWeight, g.weight(`${projKey}.bias`, proj.bias)], { kernel_shape: [k, k], strides: [k, k], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 });
     // [N, E, gh, gw] -> [N, gh*gw, E]
     const patches = g.op('Transpose', [g.op('Reshape', [conv1, g.int64s([0, 0, -1])])], { perm: [0, 2, 1] });
     const n = g.op('Shape', [patches], { start: 0, end: 1 });
@@ -119,7 +158,7 @@ function residualBlock(g: OnnxGraphBuilder, x: string, block: BasicBlock | Bottl
  * A 2D or 3D ResNet on NC(D)HW input up to the pooled features `[N, C]`, or through `fc` to
  * the logits with `head`.
  */
-export function resnetGraph(g: OnnxGraphBuilder, x: string, net: ResNet, head: boolean): string {
+export function resnetGraph(g: OnnxGraphBuilder, x: string, net: ResNetGraphParts, head: boolean): string {
   const key = g.keyOf(net);
   return g.scope(key || 'resnet', () => {
     let y = g.op('Relu', [batchNorm(g, conv(g, x, net.conv1), net.bn1)]);

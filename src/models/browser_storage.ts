@@ -6,10 +6,11 @@
  * `Blob`, `URL`) are looked up only when a function runs, so importing this module in Node is safe.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { NamedBytesFile } from '../io/volume_files';
 import { disposeStateDict, type Module, type StateDict } from '../nn/module';
-import { buildModel, type ConfigurableModel } from '../models/model_config';
-import { encodeModel, MODEL_FORMAT_VERSION, originalStateDict, type SaveModelOptions, type SavedModelJson } from '../models/save_model';
-import { fromPretrained, loadSavedModel, parseSavedModelJson, type FromPretrainedOptions } from '../models/from_pretrained';
+import { buildModel, type ConfigurableModel } from './model_config';
+import { bundleJson, encodeModel, type SaveModelOptions } from './save_model';
+import { fromPretrained, loadSavedModel, parseSavedModelJson, type FromPretrainedOptions } from './from_pretrained';
 
 const DB_NAME = 'mst-ts-models';
 const STORE = 'models';
@@ -127,12 +128,6 @@ export async function downloadModel(model: Module, filename = 'model.safetensors
   }
 }
 
-/** What {@link loadModelFromFiles} needs of a `File`: its name and bytes. */
-export interface NamedBytesFile {
-  readonly name: string;
-  arrayBuffer(): Promise<ArrayBuffer>;
-}
-
 /**
  * Rebuilds a model from files a user picked (`<input type=file multiple>`): a `saveModel` pair
  * (`.safetensors` + `.json`), a lone `.safetensors` written by mst-ts (its metadata holds the
@@ -164,9 +159,9 @@ export async function loadModelFromFiles(files: ArrayLike<NamedBytesFile> | Iter
  * @example
  * await tf.io.browserDownloads('mst').save(await modelArtifacts(model));
  */
-export async function modelArtifacts(model: Module): Promise<tf.io.ModelArtifacts> {
-  const { dict, config } = originalStateDict(model);
-  const saved: SavedModelJson = { format: 'mst-ts-model', formatVersion: MODEL_FORMAT_VERSION, config, keyPrefix: '', weights: 'weightData' };
+export async function modelArtifacts(model: Module, options: SaveModelOptions = {}): Promise<tf.io.ModelArtifacts> {
+  const saved = bundleJson(model, { ...options, keyPrefix: '' }, 'weightData');
+  const dict = model.stateDict();
   try {
     const { data, specs } = await tf.io.encodeWeights(dict);
     return { modelTopology: saved as unknown as object, format: 'mst-ts-model', generatedBy: 'mst-ts', weightSpecs: specs, weightData: data };

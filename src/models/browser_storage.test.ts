@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import { fixturePath, maxAbsDiff } from '../../test/helpers';
-import { buildModel, configOf, type ConfigurableModel } from '../models/model_config';
-import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
-import { encodeModel } from '../models/save_model';
+import { buildModel, configOf, type ConfigurableModel } from './model_config';
+import type { MedicalSliceTransformer } from './medical_slice_transformer';
+import { encodeModel } from './save_model';
 import { disposeStateDict } from '../nn/module';
 import {
   deleteModelFromIndexedDB,
@@ -15,16 +15,17 @@ import {
   modelArtifacts,
   saveModelTo,
   saveModelToIndexedDB,
-  type NamedBytesFile,
-} from './browser_io';
-import { encodeSafetensors } from './safetensors';
+} from './browser_storage';
+import type { NamedBytesFile } from '../io/volume_files';
+import { encodeSafetensors } from '../io/safetensors';
 
 /** A small MST over a slimmed ResNet-18 (ResNetSliceTrans names on disk). */
 function tinyMst(): ConfigurableModel {
   return buildModel({
     model: 'mst',
-    encoder: { model: 'resnet2d', options: { block: 'basic', layers: [2, 2, 2, 2], blockInplanes: [2, 2, 4, 8], feedForward: false, seed: 1 } },
-    options: { numClasses: 2, heads: 4, encoderName: 'model', seed: 2 },
+    encoder: { name: 'resnet2d', options: { block: 'basic', layers: [2, 2, 2, 2], blockInplanes: [2, 2, 4, 8], feedForward: false, seed: 1 } },
+    fusion: { name: 'transformer', options: { heads: 4 } },
+    options: { numClasses: 2, bottleneck: false, freezeEncoder: false, seed: 2 },
   });
 }
 

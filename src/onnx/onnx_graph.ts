@@ -38,8 +38,13 @@ export class OnnxGraphBuilder {
   /**
    * @param name the graph's name
    * @param root the module whose state-dict names name the weights
+   * @param rename maps a module path to the root's state-dict key, where they differ (MST)
    */
-  constructor(readonly name: string, root: Module) {
+  constructor(
+    readonly name: string,
+    root: Module,
+    private readonly rename: (path: string) => string = (p) => p,
+  ) {
     this.moduleKeys = new Map(root.namedModules().map(([k, m]) => [m, k]));
   }
 
@@ -128,7 +133,7 @@ export class OnnxGraphBuilder {
   floats(name: string, data: Float32Array, dims: number[], docString?: string): string {
     const n = dims.reduce((a, b) => a * b, 1);
     if (n !== data.length) throw new Error(`OnnxGraphBuilder: '${name}' has ${data.length} values for dims [${dims.join(', ')}]`);
-    const unique = this.unique(name);
+    const unique = this.unique(this.rename(name));
     this.constants.push({ name: unique, dataType: OnnxDataType.FLOAT, dims, data, docString });
     return unique;
   }
@@ -142,7 +147,7 @@ export class OnnxGraphBuilder {
     const cached = isVar ? this.weightNames.get(variable as tf.Variable) : undefined;
     if (cached && !options.transform) return cached;
     if (variable.dtype !== 'float32') throw new Error(`OnnxGraphBuilder: weight '${name}' must be float32, got ${variable.dtype}`);
-    const unique = this.unique(name);
+    const unique = this.unique(this.rename(name));
     const { transform } = options;
     this.pending.push({
       name: unique,
@@ -155,7 +160,7 @@ export class OnnxGraphBuilder {
 
   /** A float32 initializer computed from the model when the graph is built (`make` runs in a tidy). */
   computed(name: string, make: () => tf.Tensor, docString?: string): string {
-    const unique = this.unique(name);
+    const unique = this.unique(this.rename(name));
     this.pending.push({ name: unique, docString, tensor: () => ({ value: tf.tidy(make), owned: true }) });
     return unique;
   }

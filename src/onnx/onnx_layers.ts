@@ -7,6 +7,7 @@ import type { LayerNorm } from '../layers/layer_norm';
 import type { Linear } from '../layers/linear';
 import type { MaxPool2d, MaxPool3d } from '../layers/max_pool';
 import type { MultiheadAttention } from '../layers/multihead_attention';
+import type { TransformerEncoderLayer } from '../layers/transformer_encoder_layer';
 import { oursToTorch } from '../nn/layout';
 import type { OnnxGraphBuilder } from './onnx_graph';
 
@@ -103,4 +104,28 @@ export function batchNorm(g: OnnxGraphBuilder, x: string, bn: BatchNorm): string
 /** MaxPool with PyTorch's symmetric padding (padded cells never win, as -inf padding). */
 export function maxPool(g: OnnxGraphBuilder, x: string, pool: MaxPool2d | MaxPool3d): string {
   return g.op('MaxPool', [x], { kernel_shape: [...pool.kernelSize], strides: [...pool.stride], pads: [...pool.padding, ...pool.padding], ceil_mode: 0 });
+}
+
+/** `torch.nn.TransformerEncoderLayer` (pre- or post-norm, ReLU or GELU) on tokens `[B, T, E]`; also returns its attention probabilities. */
+export function transformerEncoderLayer(g: OnnxGraphBuilder, x: string, layer: TransformerEncoderLayer): { output: string; probs: string } {
+  return g.scope(g.keyOf(layer), () => {
+    const ff = (h: string): string => {
+      const hidden = linear(g, h, layer.linear1);
+      return linear(g, layer.activation === 'gelu' ? gelu(g, hidden) : g.op('Relu', [hidden]), layer.linear2);
+    };
+    if (layer.normFirst) {
+      const a = multiheadSelfAttention(g, layerNorm(g, x, layer.norm1), layer.selfAttn);
+      const h = g.op('Add', [x, a.output]);
+      return { output: g.op('Add', [h, ff(layerNorm(g, h, layer.norm2))]), probs: a.probs };
+    }
+    const a = multiheadSelfAttention(g, x, layer.selfAttn);
+    const h = layerNorm(g, g.op('Add', [x, a.output]), layer.norm1);
+    return { output: layerNorm(g, g.op('Add', [h, ff(h)]), layer.norm2), probs: a.probs };
+  });
+}
+
+/** Rows `[..., K]` renormalised to sum 1, then the mean over `headAxis` (removed). */
+export function normalisedHeadMean(g: OnnxGraphBuilder, rows: string, headAxis: number): string {
+  const norm = g.op('Div', [rows, g.op('ReduceSum', [rows, g.int64s([-1])], { keepdims: 1 })]);
+  return g.op('ReduceMean', [norm], { axes: [headAxis], keepdims: 0 });
 }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { arrayVolume } from '../io/volume';
 import { disposeExplanation, explainVolume } from '../explain/explain_volume';
 import { sliceAttentionMap } from '../explain/mst_saliency';
 import { toOnnxBytes } from '../onnx/onnx_export';
@@ -105,7 +106,7 @@ describeOrt('mst-ts predict --runtime onnx', () => {
 
     const onnx = await loadVolumePredictor({ runtime: 'onnx', weights: file, threads: 1 });
     try {
-      const volume = { data: data(1), shape };
+      const volume = arrayVolume(data(1), shape);
       const got = await onnx.predict(volume, { sliceAttention: true });
       expect(maxDiff(got.logits, logits)).toBeLessThan(1e-4);
       expect(maxDiff(got.sliceAttention as number[], slice)).toBeLessThan(1e-5);

@@ -138,7 +138,8 @@ export interface PreparedVolume {
 export function prepareVolume(volume: Volume, spec: PreprocessingSpec): PreparedVolume {
   const steps: GridStep[] = [];
   let v = volume;
-  if (spec.orientation === 'canonical') {
+  // Arrays without geometry (npy: an assumed affine) are taken as stored, as the readers do.
+  if (spec.orientation === 'canonical' && volume.meta?.geometry !== 'assumed') {
     const { perm, flips } = canonicalPermutation(volume.affine, 0);
     if (!perm.every((p, i) => p === i) || flips.some((f) => f)) {
       steps.push({ kind: 'orient', perm, flips, shapeBefore: [...volume.shape] as Shape3 });

@@ -191,3 +191,33 @@ export function assertFiniteVoxels(volume: Pick<Volume, 'data' | 'shape' | 'sour
     }
   }
 }
+
+/**
+ * A volume of a plain `[D, H, W]` array with assumed geometry: a diagonal affine of `spacing`
+ * (default 1 mm) and `meta.geometry = 'assumed'`, so preprocessing takes it as stored (no
+ * reorientation), as `readVolume` does for `.npy` files.
+ *
+ * @example
+ * const v = arrayVolume(new Float32Array(8 * 16 * 16), [8, 16, 16], { spacing: [3, 0.7, 0.7] });
+ */
+export function arrayVolume(data: Float32Array, shape: VolumeShape, options: { spacing?: VolumeShape; source?: string; dtype?: string } = {}): Volume {
+  const n = shape[0] * shape[1] * shape[2];
+  if (data.length !== n) throw new Error(`arrayVolume: ${data.length} values do not fill [${shape.join(', ')}] (${n})`);
+  const [sd, sh, sw] = options.spacing ?? [1, 1, 1];
+  const affine: Affine = [
+    [sd, 0, 0, 0],
+    [0, sh, 0, 0],
+    [0, 0, sw, 0],
+    [0, 0, 0, 1],
+  ];
+  return {
+    data,
+    shape: [shape[0], shape[1], shape[2]],
+    spacing: affineSpacing(affine),
+    affine,
+    orientation: axisCodes(affine),
+    dtype: options.dtype ?? 'float32',
+    source: options.source ?? 'array',
+    meta: { geometry: 'assumed' },
+  };
+}

@@ -10,7 +10,7 @@ import type { ComponentConfig, ComponentOptions } from './component_registry';
 import type { DinoVisionTransformerOptions } from './dinov2';
 import type { ResNet2DConfigOptions } from './encoder_registry';
 import type { MedicalSliceTransformer } from './medical_slice_transformer';
-import { buildModel, checkModelConfig, upgradeConfigV1, type ConfigurableModel, type ModelConfig } from './model_config';
+import { buildModel, checkModelConfig, configOf, upgradeConfigV1, type ConfigurableModel, type ModelConfig } from './model_config';
 import type { ResNetOptions } from './resnet';
 import { configPathFor, MODEL_FORMAT_VERSION, type SavedModelJson } from './save_model';
 
@@ -156,6 +156,46 @@ export function parseSavedModelJson(text: string, source = 'model JSON'): SavedM
   } catch (e) {
     throw new Error(`${source}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Like {@link fromPretrained}, with the model's bundle: the saved JSON of a file `saveModel` wrote
+ * (its config, class names, preprocessing and explanation defaults), or one made for any other
+ * checkpoint (the inferred config, no preprocessing).
+ *
+ * @example
+ * const { model, bundle } = await loadModelBundle('runs/demo/model.safetensors');
+ * bundle.preprocessing?.steps;
+ */
+export async function loadModelBundle(pathOrBytes: string | Uint8Array, options: FromPretrainedOptions = {}): Promise<{ model: ConfigurableModel; bundle: SavedModelJson }> {
+  const source = typeof pathOrBytes === 'string' ? pathOrBytes : 'bytes';
+  let saved: SavedModelJson | null = null;
+  let model: ConfigurableModel;
+  try {
+    saved = options.config ? null : await readSavedJson(pathOrBytes);
+    model = saved ? await loadSaved(pathOrBytes, saved.config, saved.keyPrefix) : await fromPretrained(pathOrBytes, options);
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(msg.startsWith('fromPretrained') ? msg : `fromPretrained(${source}): ${msg}`);
+  }
+  if (saved) return { model, bundle: { ...saved } };
+  const config = configOf(model);
+  const weights = typeof pathOrBytes === 'string' ? (pathOrBytes.split(/[\\/]/).pop() as string) : 'weights';
+  const numClasses = 'numClasses' in config.options ? (config.options.numClasses as number | undefined) : undefined;
+  return {
+    model,
+    bundle: {
+      format: 'mst-ts-model',
+      formatVersion: MODEL_FORMAT_VERSION,
+      arch: config.model,
+      config,
+      keyPrefix: '',
+      weights,
+      classNames: numClasses ? Array.from({ length: numClasses }, (_, i) => String(i)) : [],
+      preprocessing: null,
+      explain: null,
+    },
+  };
 }
 
 /**

@@ -61,7 +61,7 @@ export { buildModel, configOf, checkModelConfig, upgradeConfigV1 } from './model
 export type { ModelConfig, ConfigurableModel, BuildModelOptions } from './model_config';
 export { saveModel, encodeModel, bundleJson, configPathFor, MODEL_FORMAT_VERSION } from './save_model';
 export type { SaveModelOptions, SavedModelJson, EncodedModel, BundleInfo, ExplainDefaults } from './save_model';
-export { fromPretrained, parseSavedModelJson, loadSavedModel } from './from_pretrained';
+export { fromPretrained, parseSavedModelJson, loadSavedModel, loadModelBundle } from './from_pretrained';
 export type { FromPretrainedOptions, PretrainedArch } from './from_pretrained';
 export { toOnnxBytes, exportOnnx, ONNX_OPSET, ONNX_IR_VERSION } from '../onnx/onnx_export';
 export type { OnnxExportOptions, OnnxExportableModel } from '../onnx/onnx_export';

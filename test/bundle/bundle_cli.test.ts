@@ -1,9 +1,13 @@
+/**
+ * @jest-environment ./test/export/ort_environment.cjs
+ */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadClassifier } from '../../src/classifier/classifier';
 import type { MedicalSliceTransformer } from '../../src/models/medical_slice_transformer';
+import { convertCommand } from '../../src/cli/convert';
 import { explainCommand } from '../../src/cli/explain';
 import { mergeCommand } from '../../src/cli/merge';
 import { predictCommand } from '../../src/cli/predict';
@@ -14,6 +18,7 @@ import { makeSyntheticCase } from '../../src/data/synthetic/task';
 import { writeNifti, readNifti } from '../../src/io/nifti';
 import { permuteFlip, type Affine, type Volume } from '../../src/io/volume';
 import { Rng } from '../../src/utils/rng';
+import { describeIfInstalled } from '../helpers';
 
 /** Runs a command in-process, capturing stdout. */
 async function run(command: { run(argv: string[]): Promise<number> }, args: string[]): Promise<{ code: number; out: string }> {
@@ -127,5 +132,19 @@ describe('a bundle from mst-ts train is used as is by predict, explain, cohort p
     expect(s.n).toBe(6);
     expect(s.auc).toBeGreaterThanOrEqual(0);
     expect(s.auc).toBeLessThanOrEqual(1);
+  });
+
+  describeIfInstalled('onnxruntime-node', 'convert to ONNX')('convert', () => {
+    it('takes the bundle to ONNX with its preprocessing beside it; predict --runtime onnx gives the tfjs numbers on a raw scan', async () => {
+      const onnx = path.join(dir, 'model.onnx');
+      const c = await run(convertCommand, [bundle, onnx, '--attention', '--json']);
+      expect(c.code).toBe(0);
+      expect(JSON.parse(c.out)).toMatchObject({ out: onnx, json: path.join(dir, 'model.json') });
+      const scan = path.join(dir, 'scan.nii.gz');
+      const tfjs = JSON.parse((await run(predictCommand, ['--weights', bundle, '--input', scan, '--json'])).out);
+      const ort = JSON.parse((await run(predictCommand, ['--runtime', 'onnx', '--weights', onnx, '--input', scan, '--json'])).out);
+      expect(ort).toMatchObject({ arch: 'mst-dinov2-tiny-conv', runtime: 'onnx', classNames: ['benign', 'malignant'] });
+      ort.probabilities.forEach((p: number, i: number) => expect(Math.abs(p - tfjs.probabilities[i])).toBeLessThan(1e-4));
+    });
   });
 });

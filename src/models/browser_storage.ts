@@ -9,8 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { NamedBytesFile } from '../io/volume_files';
 import { disposeStateDict, type Module, type StateDict } from '../nn/module';
 import { buildModel, type ConfigurableModel } from './model_config';
-import { bundleJson, encodeModel, type SaveModelOptions } from './save_model';
-import { fromPretrained, loadSavedModel, parseSavedModelJson, type FromPretrainedOptions } from './from_pretrained';
+import { bundleJson, encodeModel, type SaveModelOptions, type SavedModelJson } from './save_model';
+import { loadModelBundle, loadSavedModel, parseSavedModelJson, type FromPretrainedOptions } from './from_pretrained';
 
 const DB_NAME = 'mst-ts-models';
 const STORE = 'models';
@@ -138,6 +138,18 @@ export async function downloadModel(model: Module, filename = 'model.safetensors
  * input.onchange = async () => { model = await loadModelFromFiles(input.files!); };
  */
 export async function loadModelFromFiles(files: ArrayLike<NamedBytesFile> | Iterable<NamedBytesFile>, options: FromPretrainedOptions = {}): Promise<ConfigurableModel> {
+  return (await loadBundleFromFiles(files, options)).model;
+}
+
+/**
+ * Like {@link loadModelFromFiles}, with the model's bundle (its class names, preprocessing and
+ * explanation defaults; made from the inferred config for a checkpoint without one), so a page
+ * can prepare raw scans as in training (`new Classifier(model, bundle)`).
+ *
+ * @example
+ * const { model, bundle } = await loadBundleFromFiles(input.files!);
+ */
+export async function loadBundleFromFiles(files: ArrayLike<NamedBytesFile> | Iterable<NamedBytesFile>, options: FromPretrainedOptions = {}): Promise<{ model: ConfigurableModel; bundle: SavedModelJson }> {
   const list = Array.from(files as ArrayLike<NamedBytesFile>);
   const jsons = list.filter((f) => f.name.endsWith('.json'));
   const weights = list.filter((f) => !f.name.endsWith('.json'));
@@ -147,9 +159,10 @@ export async function loadModelFromFiles(files: ArrayLike<NamedBytesFile> | Iter
   const bytes = new Uint8Array(await weights[0].arrayBuffer());
   if (jsons.length) {
     const text = new TextDecoder().decode(await jsons[0].arrayBuffer());
-    return loadSavedModel(bytes, parseSavedModelJson(text, jsons[0].name));
+    const bundle = parseSavedModelJson(text, jsons[0].name);
+    return { model: await loadSavedModel(bytes, bundle), bundle };
   }
-  return fromPretrained(bytes, options);
+  return loadModelBundle(bytes, options);
 }
 
 /**

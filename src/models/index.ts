@@ -72,6 +72,7 @@ export {
   deleteModelFromIndexedDB,
   downloadModel,
   loadModelFromFiles,
+  loadBundleFromFiles,
   modelArtifacts,
   modelFromArtifacts,
   saveModelTo,

@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ClampRescale, ZNormalize } from '../../../src/data/transforms/intensity';
 import { disposeExplanation, explainVolume, type ExplainableModel } from '../../../src/explain/explain_volume';
 import { trilinearUpsample } from '../../../src/explain/trilinear_upsample';
-import { loadModelFromFiles } from '../../../src/models/browser_storage';
+import { Classifier } from '../../../src/classifier/classifier';
+import { loadBundleFromFiles } from '../../../src/models/browser_storage';
 import type { NamedBytesFile } from '../../../src/io/volume_files';
 import type { Volume } from '../../../src/io/volume';
 import { readVolumeFromFiles, type PickedFile } from '../../../src/io/volume_files';
@@ -20,7 +21,10 @@ import { ResNet3D } from '../../../src/models/resnet3d';
 /** Intensity preprocessing before the model. */
 export type IntensityPreset = 'zscore' | 'ct-zscore' | 'none';
 
-/** How a volume becomes the model's input. */
+/**
+ * How a volume becomes the model's input when the model's bundle carries no preprocessing (a
+ * checkpoint from elsewhere); a bundle's own preprocessing always wins.
+ */
 export interface PreprocessOptions {
   /**
    * 'zscore': clip to the 0.5th-99.5th percentiles, subtract the mean, divide by the std (MRI, and
@@ -49,7 +53,11 @@ export function modelInputSize(model: ConfigurableModel): [number | null, number
 /** The model as something {@link explainVolume} explains, or a clear error for other models. */
 export function asExplainable(model: ConfigurableModel): ExplainableModel {
   if (model instanceof MedicalSliceTransformer || model instanceof ResNet3D) return model;
-  throw new Error(
+  throw notAVolumeClassifier(model);
+}
+
+function notAVolumeClassifier(model: ConfigurableModel): Error {
+  return new Error(
     `the model file holds a ${model.constructor.name}, which classifies single images; this page needs a volume classifier: a Medical Slice Transformer or a 3D ResNet`,
   );
 }
@@ -93,19 +101,33 @@ export interface Analysis {
 export type AnalysisStage = 'preprocessing' | 'model' | 'saliency';
 
 /**
- * Preprocesses `volume` for `model`, runs the model with its explanation (slice x plane attention
- * for MST-DINOv2, Grad-CAM++ for ResNets) and returns the prediction and the saliency at the scan's
- * size. Leaves no tensors behind.
+ * Prepares `volume` for the classifier (its bundle's preprocessing, else the page's `options`),
+ * runs the model with its explanation (slice x plane attention for MST-DINOv2, Grad-CAM++ for
+ * ResNets) and returns the prediction and the saliency on the scan's grid. Leaves no tensors behind.
  */
-export async function analyse(model: ConfigurableModel, volume: Pick<Volume, 'data' | 'shape'>, options: PreprocessOptions, onStage: (stage: AnalysisStage) => void = () => {}): Promise<Analysis> {
-  const explainable = asExplainable(model);
+export async function analyse(clf: Classifier, volume: Volume, options: PreprocessOptions, onStage: (stage: AnalysisStage) => void = () => {}): Promise<Analysis> {
+  const model = asExplainable(clf.model);
   onStage('preprocessing');
-  const input = await preprocessVolume(volume, modelInputSize(model), options);
+  if (clf.preprocessing) {
+    onStage('model');
+    const e = await clf.explain(volume);
+    onStage('saliency');
+    return {
+      probabilities: e.probabilities,
+      logits: e.logits,
+      predictedClass: e.classIndex,
+      method: e.method,
+      sliceAttention: e.sliceAttention ?? null,
+      saliency: e.saliency.data,
+      inputShape: e.saliencyPrepared.shape,
+    };
+  }
+  const input = await preprocessVolume(volume, modelInputSize(clf.model), options);
   onStage('model');
   const x = tf.tensor3d(input.data, input.shape);
   let e;
   try {
-    e = await explainVolume(explainable, x, { upsample: false });
+    e = await explainVolume(model, x, { upsample: false });
   } finally {
     x.dispose();
   }
@@ -133,15 +155,16 @@ export function readScan(files: PickedFile[]): Promise<Volume> {
   return readVolumeFromFiles(files);
 }
 
-/** Rebuilds the model from picked files (saveModel's pair, a lone mst-ts safetensors, or a checkpoint). */
-export async function readModel(files: NamedBytesFile[]): Promise<ConfigurableModel> {
-  const model = await loadModelFromFiles(files);
-  try {
-    asExplainable(model);
-  } catch (err) {
+/**
+ * Rebuilds the model from picked files (a bundle: saveModel's pair or a lone mst-ts safetensors;
+ * or a checkpoint) as a classifier with the bundle's preprocessing and class names.
+ */
+export async function readModel(files: NamedBytesFile[]): Promise<Classifier> {
+  const { model, bundle } = await loadBundleFromFiles(files);
+  if (!(model instanceof MedicalSliceTransformer || model instanceof ResNet3D)) {
     model.dispose();
-    throw err;
+    throw notAVolumeClassifier(model);
   }
   model.eval();
-  return model;
+  return new Classifier(model, bundle);
 }

@@ -17,7 +17,7 @@ export interface ComponentDefinition<T, C = void> {
    * Checks options read from a file before anything is built, throwing an error that names the
    * offending field (types, ranges, consistency). Default: none.
    */
-  validate?(options: ComponentOptions, context: C): void;
+  validate?(options: ComponentOptions, context: C, path: string): void;
   /**
    * The options of an instance built without {@link ComponentRegistry.create} (`new
    * DinoVisionTransformer(...)`), or undefined when it is not of this kind.
@@ -75,13 +75,13 @@ export class ComponentRegistry<T extends object, C = void> {
     return d;
   }
 
-  /** Checks options (as read from a file) against the definition of `name`. */
-  validate(name: string, options: unknown, context: C): void {
+  /** Checks options (as read from a file) against the definition of `name`; errors name `path`. */
+  validate(name: string, options: unknown, context: C, path = `${this.kind} '${name}' options`): void {
     const d = this.definition(name);
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw new Error(`${this.kind} '${name}': options must be an object, got ${JSON.stringify(options)?.slice(0, 80)}`);
+      throw new Error(`${path}: expected an object, got ${JSON.stringify(options)?.slice(0, 80)}`);
     }
-    d.validate?.(options as ComponentOptions, context);
+    d.validate?.(options as ComponentOptions, context, path);
   }
 
   /** Builds a `name` component and remembers how, for {@link configOf}. */

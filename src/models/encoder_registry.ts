@@ -46,14 +46,14 @@ export const RESNET2D_OPTION_RULES: FieldRules = {
 const dinov2: ComponentDefinition<SliceEncoder> = {
   description: 'DINOv2 ViT (hub naming; any size, registers, SwiGLU, an optional convolutional stem)',
   create: (options) => new DinoVisionTransformer(options as unknown as DinoVisionTransformerOptions),
-  validate(options) {
-    checkFields('dinov2 options', options, DINOV2_OPTION_RULES);
+  validate(options, _context, path) {
+    checkFields(path, options, DINOV2_OPTION_RULES);
     const o = options as unknown as DinoVisionTransformerOptions;
-    if (o.embedDim % o.numHeads !== 0) throw new Error(`dinov2 options.numHeads: ${o.numHeads} does not divide embedDim ${o.embedDim}`);
+    if (o.embedDim % o.numHeads !== 0) throw new Error(`${path}.numHeads: ${o.numHeads} does not divide embedDim ${o.embedDim}`);
     const p = o.patchSize ?? 14;
-    if ((o.imgSize ?? 518) < p) throw new Error(`dinov2 options.imgSize: ${o.imgSize} is smaller than the patch size ${p}`);
+    if ((o.imgSize ?? 518) < p) throw new Error(`${path}.imgSize: ${o.imgSize} is smaller than the patch size ${p}`);
     const stem = o.convStem;
-    if (stem?.strides && stem.strides.length !== stem.channels.length) throw new Error('dinov2 options.convStem.strides: expected one stride per convolution');
+    if (stem?.strides && stem.strides.length !== stem.channels.length) throw new Error(`${path}.convStem.strides: expected one stride per convolution`);
   },
   describe: (e) => (e instanceof DinoVisionTransformer ? ({ ...e.config } as unknown as ComponentOptions) : undefined),
 };
@@ -61,7 +61,7 @@ const dinov2: ComponentDefinition<SliceEncoder> = {
 const resnet2d: ComponentDefinition<SliceEncoder> = {
   description: "torchvision ResNet (pooled features before 'fc'; the authors' ResNetSliceTrans encoder)",
   create: (options) => new ResNet2D(options as unknown as ResNet2DConfigOptions),
-  validate: (options) => checkFields('resnet2d options', options, RESNET2D_OPTION_RULES),
+  validate: (options, _context, path) => checkFields(path, options, RESNET2D_OPTION_RULES),
   describe(e) {
     if (!(e instanceof ResNet2D)) return undefined;
     const c = e.config;

@@ -10,7 +10,7 @@ import type { ComponentConfig, ComponentOptions } from './component_registry';
 import type { DinoVisionTransformerOptions } from './dinov2';
 import type { ResNet2DConfigOptions } from './encoder_registry';
 import type { MedicalSliceTransformer } from './medical_slice_transformer';
-import { buildModel, checkModelConfig, configOf, upgradeConfigV1, type ConfigurableModel, type ModelConfig } from './model_config';
+import { buildModel, checkModelConfig, configOf, estimateModelValues, upgradeConfigV1, type ConfigurableModel, type ModelConfig } from './model_config';
 import type { ResNetOptions } from './resnet';
 import { configPathFor, MODEL_FORMAT_VERSION, type SavedModelJson } from './save_model';
 
@@ -239,11 +239,20 @@ function isOurs(text: string): boolean {
 
 async function loadSaved(pathOrBytes: string | Uint8Array, config: ModelConfig, keyPrefix: string): Promise<ConfigurableModel> {
   checkModelConfig(config, 'config');
-  const model = buildModel(config, { skipInit: true });
-  const sd = await loadCheckpoint(pathOrBytes).catch((e) => {
-    model.dispose();
+  const sd = await loadCheckpoint(pathOrBytes);
+  let model: ConfigurableModel;
+  try {
+    // Nothing is built that the file could not fill: a config asking for far more values is refused first.
+    const held = Object.values(sd).reduce((a, t) => a + t.size, 0);
+    const wanted = estimateModelValues(config);
+    if (wanted !== null && wanted > 1.25 * held + 4096) {
+      throw new Error(`config: describes a model of about ${wanted.toLocaleString('en-US')} values, but the file holds ${held.toLocaleString('en-US')}; the config does not belong to these weights`);
+    }
+    model = buildModel(config, { skipInit: true });
+  } catch (e) {
+    disposeStateDict(sd);
     throw e;
-  });
+  }
   try {
     const dict: StateDict = {};
     for (const [k, t] of Object.entries(sd)) {

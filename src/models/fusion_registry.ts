@@ -18,28 +18,28 @@ const TRANSFORMER_RULES: FieldRules = {
 const transformer: ComponentDefinition<SliceFusion, FusionContext> = {
   description: "the paper's slice transformer: CLS token, one pre-norm Transformer layer, final norm (Table 2 'Transformer')",
   create: (options, { inputSize, seed }) => new TransformerFusion(inputSize, options as TransformerFusionOptions, seed),
-  validate: (options) => checkFields('transformer fusion options', options, TRANSFORMER_RULES),
+  validate: (options, _context, path) => checkFields(path, options, TRANSFORMER_RULES),
   describe: (f) => (f instanceof TransformerFusion && !(f instanceof AdpeTransformerFusion) ? ({ ...f.config } as ComponentOptions) : undefined),
 };
 
 const adpe: ComponentDefinition<SliceFusion, FusionContext> = {
   description: "the slice transformer with an additive slice positional embedding (Table 2 'Transformer + AdPE')",
   create: (options, { inputSize, seed }) => new AdpeTransformerFusion(inputSize, options as AdpeTransformerFusionOptions, seed),
-  validate: (options) => checkFields('transformer-adpe fusion options', options, TRANSFORMER_RULES),
+  validate: (options, _context, path) => checkFields(path, options, TRANSFORMER_RULES),
   describe: (f) => (f instanceof AdpeTransformerFusion ? ({ ...f.config } as ComponentOptions) : undefined),
 };
 
 const linear: ComponentDefinition<SliceFusion, FusionContext> = {
   description: "slice features concatenated in order for the head (Table 2 'Linear'; a fixed slice count)",
   create: (options, { inputSize }) => new LinearFusion(inputSize, options as LinearFusionOptions),
-  validate: (options) => checkFields('linear fusion options', options, { numSlices: { type: 'int', min: 1, max: 4096, optional: true } }),
+  validate: (options, _context, path) => checkFields(path, options, { numSlices: { type: 'int', min: 1, max: 4096, optional: true } }),
   describe: (f) => (f instanceof LinearFusion ? ({ ...f.config } as ComponentOptions) : undefined),
 };
 
 const average: ComponentDefinition<SliceFusion, FusionContext> = {
   description: "the mean of the slice features (Table 2 'Average')",
   create: (_options, { inputSize }) => new AverageFusion(inputSize),
-  validate: (options) => checkFields('average fusion options', options, {}),
+  validate: (options, _context, path) => checkFields(path, options, {}),
   describe: (f) => (f instanceof AverageFusion ? {} : undefined),
 };
 

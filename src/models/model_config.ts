@@ -2,7 +2,7 @@ import { withoutInit } from '../nn/init';
 import type { Module } from '../nn/module';
 import { checkField, checkFields, type FieldRules } from '../utils/config_fields';
 import type { ComponentConfig, ComponentOptions } from './component_registry';
-import { DinoVisionTransformer, type DinoVisionTransformerOptions } from './dinov2';
+import { DinoVisionTransformer, dinov2StateDictShapes, type DinoVisionTransformerOptions } from './dinov2';
 import { createEncoder, ENCODERS, type ResNet2DConfigOptions } from './encoder_registry';
 import { FUSIONS } from './fusion_registry';
 import { MedicalSliceTransformer, type MstModelConfig } from './medical_slice_transformer';
@@ -99,10 +99,9 @@ export function checkModelConfig(config: unknown, path = 'config'): asserts conf
       checkFields(`${path}.options`, c.options, MST_OPTION_RULES);
       checkComponent(`${path}.encoder`, c.encoder, ENCODERS);
       checkComponent(`${path}.fusion`, c.fusion, FUSIONS);
-      ENCODERS.validate(c.encoder.name, c.encoder.options, undefined);
+      ENCODERS.validate(c.encoder.name, c.encoder.options, undefined, `${path}.encoder.options`);
       // The fusion's width depends on the encoder; its own fields are checked here, its sizes when built.
-      const fusionDef = FUSIONS.definition(c.fusion.name);
-      fusionDef.validate?.(c.fusion.options as ComponentOptions, { inputSize: 1, seed: 0 });
+      FUSIONS.validate(c.fusion.name, c.fusion.options, { inputSize: 1, seed: 0 }, `${path}.fusion.options`);
       return;
     }
     case 'resnet3d':
@@ -112,10 +111,10 @@ export function checkModelConfig(config: unknown, path = 'config'): asserts conf
       checkFields(`${path}.options`, c.options, resnetRules(true));
       return;
     case 'dinov2':
-      ENCODERS.validate('dinov2', c.options, undefined);
+      ENCODERS.validate('dinov2', c.options, undefined, `${path}.options`);
       return;
     case 'resnet2d':
-      ENCODERS.validate('resnet2d', c.options, undefined);
+      ENCODERS.validate('resnet2d', c.options, undefined, `${path}.options`);
   }
 }
 
@@ -206,4 +205,88 @@ export function upgradeConfigV1(config: unknown): unknown {
   const options: Record<string, unknown> = { numClasses: o.numClasses };
   for (const k of ['bottleneck', 'freezeEncoder', 'seed'] as const) if (o[k] !== undefined) options[k] = o[k];
   return { model: 'mst', encoder: { name: c.encoder.model, options: c.encoder.options }, fusion: { name: kind, options: fusionOptions }, options };
+}
+
+const product = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** About how many values a ResNet of these options stores (weights, biases, batch-norm state). */
+function resnetValues(o: Partial<ResNetOptions> & Pick<ResNetOptions, 'block' | 'layers'>, dims: number, inChannels: number): number {
+  const widths = (o.blockInplanes ?? [64, 128, 256, 512]).map((w) => Math.floor(w * (o.widenFactor ?? 1)));
+  const k = typeof o.conv1TSize === 'number' || o.conv1TSize === undefined ? (o.conv1TSize ?? 7) ** dims : product(o.conv1TSize);
+  const expansion = o.block === 'bottleneck' ? 4 : 1;
+  const bn = (c: number) => 4 * c + 1;
+  let n = inChannels * widths[0] * k + bn(widths[0]);
+  let cin = widths[0];
+  const k3 = 3 ** dims;
+  o.layers.forEach((blocks, s) => {
+    const p = widths[s];
+    for (let b = 0; b < blocks; b++) {
+      const cout = p * expansion;
+      n += o.block === 'bottleneck' ? cin * p + bn(p) + p * p * k3 + bn(p) + p * cout + bn(cout) : cin * p * k3 + bn(p) + p * p * k3 + bn(p);
+      if (b === 0 && (s > 0 || cin !== cout)) n += cin * cout + cout + bn(cout);
+      cin = cout;
+    }
+  });
+  if (o.feedForward !== false) n += cin * (o.numClasses ?? 400) + (o.numClasses ?? 400);
+  return n;
+}
+
+/** About how many values a registered encoder of these options stores, or null when unknown. */
+function encoderValues(c: ComponentConfig): number | null {
+  if (c.name === 'dinov2') return Object.values(dinov2StateDictShapes(c.options as unknown as DinoVisionTransformerOptions)).reduce((a, s) => a + product(s), 0);
+  if (c.name === 'resnet2d') return resnetValues(c.options as unknown as ResNet2DConfigOptions, 2, 3);
+  return null;
+}
+
+/** The width of a registered encoder's features, or null when unknown. */
+function encoderWidth(c: ComponentConfig): number | null {
+  if (c.name === 'dinov2') return (c.options as { embedDim: number }).embedDim;
+  if (c.name === 'resnet2d') {
+    const o = c.options as unknown as ResNet2DConfigOptions;
+    return (o.blockInplanes?.[3] ?? 512) * (o.block === 'bottleneck' ? 4 : 1);
+  }
+  return null;
+}
+
+/**
+ * About how many values (weights and buffers) the model of a config stores, from the config alone
+ * (nothing is built), or null where an encoder or fusion of your own makes it unknown. A file must
+ * hold about as many: a config that asks for far more is refused before any allocation.
+ *
+ * @example
+ * estimateModelValues({ model: 'dinov2', options: dinov2Config('vits14') }); // about 22 million
+ */
+export function estimateModelValues(config: ModelConfig): number | null {
+  switch (config.model) {
+    case 'dinov2':
+      return encoderValues({ name: 'dinov2', options: config.options as unknown as ComponentOptions });
+    case 'resnet2d':
+      return resnetValues({ ...config.options }, 2, 3);
+    case 'resnet3d':
+      return resnetValues(config.options, 3, config.options.nInputChannels ?? 1);
+    case 'resnet':
+      return resnetValues(config.options, config.options.spatialDims, config.options.nInputChannels);
+    case 'mst': {
+      const enc = encoderValues(config.encoder);
+      let width = encoderWidth(config.encoder);
+      if (enc === null || width === null) return null;
+      let n = enc;
+      if (config.options.bottleneck) {
+        n += width * (width / 4) + width / 4;
+        width /= 4;
+      }
+      const f = config.fusion.options as { numLayers?: number; dimFeedforward?: number; positionalEmbedding?: string; numSlices?: number; maxSlices?: number };
+      let pooled = width;
+      if (config.fusion.name === 'transformer' || config.fusion.name === 'transformer-adpe') {
+        const ff = f.dimFeedforward ?? width;
+        n += (f.numLayers ?? 1) * (4 * width * width + 4 * width + 2 * width * ff + ff + width + 4 * width) + 3 * width;
+        if (config.fusion.name === 'transformer-adpe' || f.positionalEmbedding === 'learned') n += (f.maxSlices ?? 256) * width;
+      } else if (config.fusion.name === 'linear') {
+        pooled = width * (f.numSlices ?? 32);
+      } else if (config.fusion.name !== 'average') {
+        return null;
+      }
+      return n + pooled * config.options.numClasses + config.options.numClasses;
+    }
+  }
 }

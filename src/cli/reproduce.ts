@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { setBackend } from '../backend';
 import { runFigure2 } from '../reproduce/figure2';
-import { reproduceContext, shellQuote, type ReproduceOptions } from '../reproduce/protocol';
+import { reproduceContext, shellQuote, type ReproduceOptions } from '../reproduce/context';
 import { formatSeconds } from '../reproduce/report';
 import type { ReproduceScale } from '../reproduce/scales';
 import { runTable1 } from '../reproduce/table1';

@@ -1,6 +1,7 @@
 import type { PaperTable } from './paper_numbers';
 import type { ModelRecipe } from './models';
-import { aucCell, formatCell, reproduceContext, syntheticGeometry, trainOnTask, type AucCell, type ModelRun, type ReproduceContext, type ReproduceOptions } from './protocol';
+import { aucCell, formatCell, syntheticGeometry, trainOnTask, type AucCell } from './protocol';
+import { reproduceContext, type ModelRun, type ReproduceContext, type ReproduceOptions } from './context';
 import { formatSeconds, markdownTable, writeConfusionFigure, writeRocFigure, writeTableFiles, type MarkdownRow } from './report';
 import { TASKS, type PaperDataset, type ReproduceTask } from './tasks';
 

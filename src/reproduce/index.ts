@@ -8,21 +8,20 @@ export { runAucTable, protocolFooter } from './auc_table';
 export type { AucRow, AucTableResult, AucTableSpec } from './auc_table';
 export { mstRecipe, resnet3dRecipe, learningRate, dinov2PatchSize } from './models';
 export type { ModelRecipe, MstRecipeOptions, EncoderKind, EncoderWeights } from './models';
+export { reproduceContext, shellQuote, cpuSecondsSince } from './context';
+export type { ReproduceOptions, ReproduceContext, ModelRun } from './context';
 export {
-  reproduceContext,
   trainOnTask,
   syntheticGeometry,
   syntheticDatasets,
-  cpuSecondsSince,
   rowLearningRate,
   aucCell,
   formatAuc,
   formatP,
   formatCell,
-  shellQuote,
   PRETRAINED_DINOV2_LR,
 } from './protocol';
-export type { ReproduceOptions, ReproduceContext, ModelRun, TrainedModel, AucCell } from './protocol';
+export type { TrainedModel, AucCell } from './protocol';
 export { realTaskData, realDatasets, PAPER_VOLUME } from './real_data';
 export type { RealTaskData } from './real_data';
 export { markdownTable, writeTableFiles, writeRocFigure, writeConfusionFigure, youdenConfusion, formatSeconds, slug } from './report';

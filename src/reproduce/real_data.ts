@@ -12,7 +12,7 @@ import { PREPROCESSING_PRESETS } from '../data/preprocessing_presets';
 import type { TrainingData } from '../data/training_data';
 import { CropOrPad, ResizeTo } from '../data/transforms/spatial';
 import type { ReadVolumeOptions } from '../io/read_volume';
-import type { ReproduceContext } from './protocol';
+import type { ReproduceContext } from './context';
 import type { ReproduceTask } from './tasks';
 
 /** The paper's volume: 224 x 224 pixels, 32 slices. */

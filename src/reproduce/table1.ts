@@ -7,7 +7,8 @@ import { writeFileAtomic } from '../io/files';
 import { protocolFooter } from './auc_table';
 import { figure2Models } from './figure2';
 import { PAPER_TABLE1 } from './paper_numbers';
-import { reproduceContext, trainOnTask, type ModelRun, type ReproduceOptions } from './protocol';
+import { trainOnTask } from './protocol';
+import { reproduceContext, type ModelRun, type ReproduceOptions } from './context';
 import { formatSeconds, slug, writeTableFiles } from './report';
 import { TASKS, type PaperDataset, type ReproduceTask } from './tasks';
 

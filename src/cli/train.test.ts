@@ -10,6 +10,8 @@ import { disposeStateDict } from '../nn/module';
 import { buildModel } from '../models/model_config';
 import { UsageError } from './command';
 import { parseTrainArgs, trainCommand } from './train';
+import { makeSyntheticCase } from '../data/synthetic/task';
+import { writeNifti } from '../io/nifti';
 
 // --workers runs worker threads from the built package (npm run build), so it is tested there.
 const built = fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'cli.js')) && fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'parallel', 'encoder_worker.js'));
@@ -88,6 +90,37 @@ describe('mst-ts train', () => {
       ours.dispose();
       theirs.dispose();
     }
+  });
+
+  it('trains on real scans listed in a manifest (the format predict reads), with the preprocessing in the bundle', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-train-manifest-'));
+    const rows = ['id,path,label,split'];
+    for (let i = 0; i < 12; i++) {
+      const c = makeSyntheticCase('chest', { seed: 3, index: i, size: [6, 24, 24] });
+      const [sd, sh, sw] = c.spacing;
+      const affine = [[0, 0, -sw, 0], [0, -sh, 0, 0], [sd, 0, 0, 0], [0, 0, 0, 1]];
+      await writeNifti(path.join(dir, `c${i}.nii.gz`), { data: c.volume, shape: c.shape, affine });
+      rows.push(`c${i},c${i}.nii.gz,${c.label},${i < 6 ? 'train' : i < 10 ? 'val' : 'test'}`);
+    }
+    fs.writeFileSync(path.join(dir, 'cases.csv'), `${rows.join('\n')}\n`);
+    const out = path.join(dir, 'run');
+    const args = ['--manifest', path.join(dir, 'cases.csv'), '--crop', '6x16x16', '--window=-1000,1000', '--spacing', '4x3x3', '--arch', 'mst-dinov2-tiny-p4', '--epochs', '1'];
+    const { code, out: text } = await run([...args, '--batch-size', '3', '--replicates', '20', '--class-names', 'benign,malignant', '--out', out, '--json']);
+    expect(code).toBe(0);
+    const summary = JSON.parse(text);
+    expect(summary).toMatchObject({ task: path.join(dir, 'cases.csv'), size: [6, 16, 16], test: { n: 2 } });
+    const bundle = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8'));
+    expect(bundle.classNames).toEqual(['benign', 'malignant']);
+    expect(bundle.preprocessing.steps).toEqual([
+      { op: 'resample', spacing: [4, 3, 3] },
+      { op: 'clip-rescale', low: -1000, high: 1000, outLow: -1, outHigh: 1 },
+      { op: 'crop-or-pad', size: [6, 16, 16] },
+      { op: 'z-normalize', percentiles: [0.5, 99.5], eps: 1e-6 },
+    ]);
+    expect(() => parseTrainArgs(['--manifest', 'x.csv'])).not.toThrow();
+    await expect(trainCommand.run(['--manifest', path.join(dir, 'cases.csv')])).rejects.toThrow(/--manifest needs --crop DxHxW/);
+    expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--manifest', 'x.csv'])).toThrow('give --task or --manifest, not both');
+    expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--window=-1,1'])).toThrow('--window applies to --manifest');
   });
 
   it('parses flags with per-architecture defaults', () => {

@@ -217,7 +217,7 @@ export async function trainFromConfig(config: TrainRunConfig, print: (line: stri
       bestValAuc: run.fit.bestAuc,
       stoppedEarly: run.fit.stoppedEarly,
       skippedCases: run.fit.skippedCases,
-      model: run.bundlePath,
+      model: run.bundlePath as string,
       test: {
         n: predictions.labels.length,
         positives: predictions.labels.filter((l) => l === 1).length,
@@ -281,7 +281,7 @@ Options:
   --crop <DxHxW>           synthetic: centre crop after generation (default 16x32x32 for the small MSTs,
                            none else); manifest: the size every scan is cropped or padded to (required)
   --spacing <DxHxW>        manifest: resample every scan to this voxel spacing in mm first
-  --window <low,high>      manifest: clamp to a CT window and rescale it to -1..1
+  --window=<low,high>      manifest: clamp to a CT window and rescale it to -1..1 (e.g. --window=-1000,1000)
   --num-classes <n>        manifest: classes of the labels (default 2)
   --class-names <a,b,..>   class names stored in the bundle (default: the task's, or 0, 1, ...)
   --n-train <n>            synthetic training cases (default 400)

@@ -18,3 +18,5 @@ export type { LeanGradsResult, LeanGradients } from '../ops/lean_backprop';
 export { resnetCheckpointedGradients } from './resnet_checkpointed_step';
 export type { ResNetCheckpointedGradientsOptions, ResNetCheckpointedGradientsResult } from './resnet_checkpointed_step';
 export { scheduledLr, type LrSchedule } from './lr_schedule';
+export { runTraining } from './training_run';
+export type { TrainingRunOptions, TrainingRunResult } from './training_run';

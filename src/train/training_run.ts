@@ -15,8 +15,11 @@ export interface TrainingRunOptions {
   data: TrainingData;
   /** The architecture name the bundle records (default: the registry name the model was created as). */
   arch?: string;
-  /** Output folder: checkpoints, `log.jsonl`, the bundle `model.safetensors` + `model.json`, `test_predictions.csv`. */
-  outDir: string;
+  /**
+   * Output folder: checkpoints, `log.jsonl`, the bundle `model.safetensors` + `model.json`,
+   * `test_predictions.csv`. Without it nothing is written (a notebook's quick run).
+   */
+  outDir?: string;
   epochs: number;
   /** Peak learning rate (default: the registry's rate of the model's architecture). */
   lr?: number;
@@ -46,8 +49,8 @@ export interface TrainingRunResult {
   test: Predictions;
   /** The peak learning rate used. */
   lr: number;
-  /** The bundle's weights path (`<outDir>/model.safetensors`). */
-  bundlePath: string;
+  /** The bundle's weights path (`<outDir>/model.safetensors`), or null without `outDir`. */
+  bundlePath: string | null;
   /** Wall time of training and testing. */
   seconds: number;
 }
@@ -96,11 +99,14 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
   try {
     const fit = await trainer.fit();
     const test = await trainer.predict(data.test);
-    const path = await import('node:path');
-    const bundlePath = path.join(options.outDir, 'model.safetensors');
-    await saveModel(model, bundlePath, bundle);
-    const rows = test.ids.map((id, i) => `${id},${test.labels[i]},${test.scores[i]}`);
-    await writeFileAtomic(path.join(options.outDir, 'test_predictions.csv'), `id,label,score\n${rows.join('\n')}\n`);
+    let bundlePath: string | null = null;
+    if (options.outDir) {
+      const path = await import('node:path');
+      bundlePath = path.join(options.outDir, 'model.safetensors');
+      await saveModel(model, bundlePath, bundle);
+      const rows = test.ids.map((id, i) => `${id},${test.labels[i]},${test.scores[i]}`);
+      await writeFileAtomic(path.join(options.outDir, 'test_predictions.csv'), `id,label,score\n${rows.join('\n')}\n`);
+    }
     return { fit, test, lr: trainer.lr, bundlePath, seconds: (Date.now() - started) / 1000 };
   } finally {
     trainer.dispose();

@@ -70,6 +70,13 @@ describe('a slice encoder and a fusion of our own, each one file and one registr
     });
   });
 
+  it('the README shows the custom encoder exactly as this test runs it', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const snippet = fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'custom_encoder.ts'), 'utf8');
+    expect(readme).toContain(`\`\`\`ts\n${snippet}\`\`\``);
+    expect(snippet.trim().split('\n').length).toBeLessThan(40);
+  });
+
   it('an encoder without ONNX, attention or CAM layers says what it lacks', async () => {
     const { registerEncoder } = await import('../../src/models/encoder_registry');
     const { Module } = await import('../../src/nn/module');

@@ -14,23 +14,12 @@ import { formatTestResult, trainFromConfig, type TrainRunConfig, type TrainRunRe
  * (`mst-dinov2-tiny-conv`), trained from scratch on the synthetic chest task. Volumes are generated
  * at 16x64x64 and centre-cropped to 8x16x16, the nodule-centred crop of the paper's chest data
  * made tight: the nodule and its margin, where the benign/malignant signs (spicules, lobulation)
- * are, with 4x4-pixel patches so that each token sees a few voxels of margin. Measured on seed 0
- * by validation AUC (200 validation cases, because 100 overstated the test AUC by 0.05-0.1):
- * - the same ViT on 16x32x32 crops with 8x8 patches, the earlier demo, plateaus near validation
- *   AUC 0.83 (test 0.77-0.79): an untrained network already reaches ~0.8 from the nodule's size,
- *   and the linear patch embedding of a small ViT does not learn the margins from 300 cases;
- * - 8x16x16 crops with 4x4 patches and flips, no stem: validation 0.850; with the 3x3 convolution
- *   stem (BatchNorm, ReLU, stride 2; local edge detectors before the patch embedding): 0.903,
- *   test AUC 0.910 (seeds 1 and 2: 0.881 and 0.875);
- * - a two-convolution stem on 8x32x32 crops, more cases (600) or difficulty 0.1 stayed at 0.80-0.83.
- * Random flips on every axis (the nodule's signs have no orientation), a one-epoch warm-up and
- * cosine decay of the learning rate (lr 1e-3: training from scratch; the paper's 1e-6 is for
- * fine-tuning pretrained DINOv2). Difficulty 0.25 rather than the task's default 0.5, as before:
- * vessels, noise and subtler margins at 0.5 are beyond what a from-scratch model learns from a
- * few hundred cases in minutes, while 0.25 keeps the task far from trivial (nodule size alone
- * separates the classes with AUC 0.80, a crude surface-irregularity count 0.81). Pretrained DINOv2
- * cannot be used: the library never downloads weights, and fine-tuning a ViT-S on 224x224 slices
- * takes hours on a CPU.
+ * are, with 4x4-pixel patches so that each token sees a few voxels of margin, and a convolution
+ * stem whose local edge detectors a small ViT's linear patch embedding does not learn from a few
+ * hundred cases. Random flips on every axis (the nodule's signs have no orientation), a one-epoch
+ * warm-up and cosine decay (lr 1e-3: training from scratch; the paper's 1e-6 is for fine-tuning
+ * pretrained DINOv2), difficulty 0.25 (at 0.5 the task is beyond a from-scratch model in
+ * minutes). The configurations tried and their validation AUCs are in bench/RESULTS.md.
  */
 export const DEMO_CONFIG: Readonly<TrainRunConfig> = {
   task: 'chest',

@@ -71,13 +71,9 @@ function quickVit(): VitSize {
  * model (same structure, fewer channels), one protocol for every row: 8 epochs, batch 8, random
  * flips on every axis, one epoch of linear warm-up then cosine decay, AdamW at 1e-3 for every
  * family (the demo's rate for its from-scratch MST; for the 3D ResNets chosen over the paper's
- * 1e-4 by validation AUC on the chest task: ResNet50 reached 0.71 in 8 epochs at 1e-3, 0.47 at
- * 1e-4). Measured on seed 0, MST row: chest validation AUC 0.92 (test 0.90); breast and knee are
- * not learnt in this budget (best validation 0.59 and 0.51, nor in 16 epochs: 0.57 and 0.51; on
- * breast neither lr 3e-3 nor batch 4 passed 0.57 in 6 epochs, nor a 3D ResNet-18 0.56). CPU minutes per table, extrapolated from one
- * task: table3 ~14, table2 ~11, table1 ~7, tableS1 ~6.5, figure2 ~5. `paper` is the paper's
- * protocol: 224x224x32, batch 2, patience 50, constant learning rates 1e-6 / 1e-5 / 1e-4,
- * pretrained-size encoders.
+ * 1e-4 by validation AUC on the chest task). What it learns per task, and the CPU time per table,
+ * are in bench/RESULTS.md. `paper` is the paper's protocol: 224x224x32, batch 2, patience 50,
+ * constant learning rates 1e-6 / 1e-5 / 1e-4, pretrained-size encoders.
  */
 export function scaleConfig(name: ReproduceScale): ScaleConfig {
   if (name === 'paper') {

@@ -98,6 +98,17 @@ export class ComponentRegistry<T extends object, C = void> {
   }
 
   /**
+   * The name and options that rebuild `instance`, or an error saying how to make it savable
+   * (`registration` shows the call that registers a factory of its kind).
+   */
+  requireConfigOf(instance: T, registration: string): ComponentConfig {
+    const config = this.configOf(instance);
+    if (config) return config;
+    const name = (instance as { constructor?: { name?: string } }).constructor?.name ?? typeof instance;
+    throw new Error(`the ${this.kind} ${name} was not built by a registered factory, so a model on it cannot be saved or sent to workers: ${registration.replaceAll('CLASS', name)}`);
+  }
+
+  /**
    * The name and options that rebuild `instance`, or null when it was neither built by
    * {@link create} nor is recognised by a definition's `describe`.
    */

@@ -106,13 +106,8 @@ export function createEncoder(name: string, options: ComponentOptions = {}): Sli
  * savable.
  */
 export function encoderConfigOf(encoder: SliceEncoder): ComponentConfig {
-  const config = ENCODERS.configOf(encoder);
-  if (!config) {
-    throw new Error(
-      `the slice encoder ${encoder.constructor?.name ?? typeof encoder} was not built by a registered factory, so a model on it cannot be saved or sent to workers: ` +
-        `registerEncoder('name', { create: (options) => new ${encoder.constructor?.name ?? 'YourEncoder'}(options) }) and build it with ` +
-        `createEncoder('name', options) or new MedicalSliceTransformer({ encoder: 'name', encoderOptions })`,
-    );
-  }
-  return config;
+  return ENCODERS.requireConfigOf(
+    encoder,
+    "registerEncoder('name', { create: (options) => new CLASS(options) }) and build it with createEncoder('name', options) or new MedicalSliceTransformer({ encoder: 'name', encoderOptions })",
+  );
 }

@@ -74,12 +74,5 @@ export function createFusion(name: string, options: ComponentOptions, context: F
 
 /** The registered name and options that rebuild `fusion`, or an error saying how to make it savable. */
 export function fusionConfigOf(fusion: SliceFusion): ComponentConfig {
-  const config = FUSIONS.configOf(fusion);
-  if (!config) {
-    throw new Error(
-      `the slice fusion ${fusion.constructor?.name ?? typeof fusion} was not built by a registered factory, so a model on it cannot be saved or sent to workers: ` +
-        `registerFusion('name', { create: (options, { inputSize, seed }) => ... }) and build the model with fusion: 'name'`,
-    );
-  }
-  return config;
+  return FUSIONS.requireConfigOf(fusion, "registerFusion('name', { create: (options, { inputSize, seed }) => new CLASS(...) }) and build the model with fusion: 'name'");
 }

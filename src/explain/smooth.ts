@@ -55,7 +55,7 @@ export function smoothExplanation(volume: tf.Tensor, pass: (noisy: tf.Tensor) =>
         if (!(k in prev.maps)) throw new Error(`smoothExplanation: pass returned map '${k}' that the first pass did not`);
         maps[k] = tf.add(prev.maps[k], m);
       }
-      const next = { probabilities: tf.add(prev.probabilities, out.probabilities), maps };
+      const next: TtaPass = { probabilities: tf.add(prev.probabilities, out.probabilities), maps };
       tf.dispose([prev.probabilities, out.probabilities, ...Object.values(prev.maps), ...Object.values(out.maps)]);
       sums = next;
     }

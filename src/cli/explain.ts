@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend, useDefaultBackend } from '../backend';
-import { disposeExplanation, explainVolume, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
+import { scoreExplanation } from '../explain/evaluate_explanations';
+import { ATTENTION_METHODS, CNN_METHODS, disposeExplanation, EXPLAIN_METHODS, explainVolume, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
+import { classifierOf } from '../explain/method_passes';
 import { localisationMetrics } from '../explain/localisation';
 import { montagePng, sliceAttentionBarChart, type MontageRow } from '../explain/montage';
 import type { ColormapName } from '../explain/colormap';
@@ -14,7 +16,6 @@ import { loadRegistryModel, MODEL_REGISTRY } from '../models/registry';
 import { UsageError, type CliCommand } from './command';
 import { parseCommandArgs } from './args';
 
-const METHODS: ExplainMethod[] = ['attention', 'rollout', 'gradcam', 'gradcam++'];
 
 const USAGE = `Usage: mst-ts explain --arch <name> --weights <file.safetensors> --input <volume> --out <dir> [options]
 
@@ -27,14 +28,27 @@ Options:
   --input <path>         the volume (required): .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array
                          [D, H, W] with slices along the first axis (read as mst-ts readVolume does)
   --out <dir>            output folder, created if missing (required)
-  --method <m>           attention | rollout (MST-DINOv2; default attention) or gradcam | gradcam++
-                         (ResNet3D, MST-ResNet; default gradcam++, the authors')
-  --zero-first-patch     plane attention with the first patch zeroed, as the authors' code
+  --method <m>           MST-DINOv2: ${ATTENTION_METHODS.join(' | ')} (default attention);
+                         ResNet3D, MST-ResNet: ${CNN_METHODS.join(' | ')}
+                         (default gradcam++, the authors')
+  --zero-first-patch     attention: plane attention with the first patch zeroed, as the authors' code
   --head-fusion <f>      rollout head fusion: mean (default), max, min
-  --layer <name>         Grad-CAM layer (default layer4: the output of its last block)
-  --target-class <n>     class a Grad-CAM explains (default: the predicted class)
-  --cam-target <t>       MST-ResNet: class (default) or sliceFeature (the authors' per-slice target)
+  --layer <name>         CAM layer (default layer4: the output of its last block)
+  --target-class <n>     class a class-specific method explains (default: the predicted class)
+  --cam-target <t>       MST-ResNet gradient CAMs: class (default) or sliceFeature (the authors' per-slice target)
+  --max-forward-passes <n>  scorecam: masked forward passes at most (default: one per channel)
+  --window <d,h,w>       occlusion: box size in voxels, or one number (default: a quarter of each axis)
+  --stride <d,h,w>       occlusion: step between boxes (default: the window)
+  --batch-size <n>       scorecam, occlusion: volumes per forward pass
+  --chunk-size <n>       transformer-attribution, gradient-attention: slices traced at once (default 4)
   --tta                  average predictions and maps over the 8 flips of the volume
+  --smooth <n>           average maps over n noisy copies of the volume (SmoothGrad)
+  --noise <s>            --smooth noise as a fraction of the value range (default 0.1)
+  --metrics              faithfulness of the map: deletion and insertion curves and areas, ROAD (noisy
+                         linear imputation, most and least relevant first); with --mask also the
+                         pointing game within --pointing-tolerance voxels (default 15)
+  --metrics-steps <n>    slabs of the deletion and insertion curves (default 16)
+  --pointing-tolerance <v>  pointing-game tolerance in voxels (default 15)
   --mask <path>          a lesion mask of the input's shape (any readVolume format): adds the
                          localisation metrics (slice and lesion correctness, Dice and IoU of the map
                          above its 99.9th percentile) to the summary
@@ -54,8 +68,8 @@ Writes to <dir>:
   saliency.nii.gz        the saliency volume [D, H, W] float32, upsampled trilinearly to the input,
                          with the input's affine (identity, 1 mm, for .npy), to open over the scan in
                          ITK-SNAP, 3D Slicer or NiiVue
-  explanation.json       probabilities, predicted class, method, map shapes, slice attention, and
-                         with --mask the localisation metrics
+  explanation.json       probabilities, predicted class, method, map shapes, slice attention, with
+                         --mask the localisation metrics, with --metrics the faithfulness metrics
 
 The summary (text, or --json) gives the arch, probabilities, predicted class and the files written.`;
 
@@ -81,7 +95,17 @@ async function run(argv: string[]): Promise<number> {
       layer: { type: 'string' },
       'target-class': { type: 'string' },
       'cam-target': { type: 'string' },
+      'max-forward-passes': { type: 'string' },
+      window: { type: 'string' },
+      stride: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'chunk-size': { type: 'string' },
       tta: { type: 'boolean', default: false },
+      smooth: { type: 'string' },
+      noise: { type: 'string' },
+      metrics: { type: 'boolean', default: false },
+      'metrics-steps': { type: 'string' },
+      'pointing-tolerance': { type: 'string' },
       mask: { type: 'string' },
       'top-k': { type: 'string' },
       colormap: { type: 'string' },
@@ -99,10 +123,10 @@ async function run(argv: string[]): Promise<number> {
   }
   if (!MODEL_REGISTRY.has(arch as string)) throw new UsageError(`explain: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
   const method = str('method') as ExplainMethod | undefined;
-  if (method !== undefined && !METHODS.includes(method)) throw new UsageError(`explain: --method must be one of ${METHODS.join(', ')}, got '${method}'`);
-  // Checked before the (slow) model construction: DINOv2 encoders give attention, ResNets gradients.
-  const fits: ExplainMethod[] = (arch as string).startsWith('mst-dinov2') ? ['attention', 'rollout'] : ['gradcam', 'gradcam++'];
-  if (method !== undefined && !fits.includes(method)) throw new UsageError(`explain: --method ${method} does not apply to ${arch}; expected ${fits.join(' or ')}`);
+  if (method !== undefined && !EXPLAIN_METHODS.includes(method)) throw new UsageError(`explain: --method must be one of ${EXPLAIN_METHODS.join(', ')}, got '${method}'`);
+  // Checked before the (slow) model construction: DINOv2 encoders have attention, ResNets convolutions.
+  const fits = (arch as string).startsWith('mst-dinov2') ? ATTENTION_METHODS : CNN_METHODS;
+  if (method !== undefined && !fits.includes(method)) throw new UsageError(`explain: --method ${method} does not apply to ${arch}; expected one of ${fits.join(', ')}`);
   const fusion = str('head-fusion') as HeadFusion | undefined;
   if (fusion !== undefined && !['mean', 'max', 'min'].includes(fusion)) throw new UsageError(`explain: --head-fusion must be mean, max or min, got '${fusion}'`);
   const camTarget = str('cam-target');
@@ -121,6 +145,45 @@ async function run(argv: string[]): Promise<number> {
   const numClasses = intFlag('num-classes', 2, 1) as number;
   const targetClass = intFlag('target-class', undefined, 0);
   const topK = intFlag('top-k', 1, 1) as number;
+  const triple = (k: 'window' | 'stride'): number | [number, number, number] | undefined => {
+    const v = str(k);
+    if (v === undefined) return undefined;
+    const parts = v.split(',').map(Number);
+    if (!((parts.length === 1 || parts.length === 3) && parts.every((n) => Number.isInteger(n) && n >= 1))) {
+      throw new UsageError(`explain: --${k} must be a positive integer or three of them as d,h,w, got '${v}'`);
+    }
+    return parts.length === 1 ? parts[0] : (parts as [number, number, number]);
+  };
+  const smoothSamples = intFlag('smooth', undefined, 1);
+  const noise = str('noise') === undefined ? undefined : Number(str('noise'));
+  if (noise !== undefined && !(noise >= 0)) throw new UsageError(`explain: --noise must be a non-negative fraction of the value range, got '${str('noise')}'`);
+  const metricsSteps = intFlag('metrics-steps', 16, 1) as number;
+  const tolerance = str('pointing-tolerance') === undefined ? 15 : Number(str('pointing-tolerance'));
+  if (!(tolerance >= 0)) throw new UsageError(`explain: --pointing-tolerance must be a non-negative number of voxels, got '${str('pointing-tolerance')}'`);
+  const base = { targetClass, tta: values.tta as boolean, ...(smoothSamples ? { smooth: { samples: smoothSamples, noise } } : {}) };
+  const layer = str('layer');
+  const batchSize = intFlag('batch-size', undefined, 1);
+  const options: ExplainOptions = (() => {
+    switch (method) {
+      case undefined:
+        return { ...base, zeroFirstPatch: values['zero-first-patch'] as boolean, headFusion: fusion, layer, camTarget: camTarget as 'class' | 'sliceFeature' | undefined };
+      case 'attention':
+        return { ...base, method, zeroFirstPatch: values['zero-first-patch'] as boolean };
+      case 'rollout':
+        return { ...base, method, headFusion: fusion };
+      case 'transformer-attribution':
+      case 'gradient-attention':
+        return { ...base, method, chunkSize: intFlag('chunk-size', undefined, 1) };
+      case 'eigencam':
+        return { ...base, method, layer };
+      case 'scorecam':
+        return { ...base, method, layer, batchSize, maxForwardPasses: intFlag('max-forward-passes', undefined, 1) };
+      case 'occlusion':
+        return { ...base, method, window: triple('window'), stride: triple('stride'), batchSize };
+      default:
+        return { ...base, method, layer, camTarget: camTarget as 'class' | 'sliceFeature' | undefined };
+    }
+  })();
 
   if (values.backend) await setBackend(str('backend') as string);
   else await useDefaultBackend();
@@ -135,15 +198,6 @@ async function run(argv: string[]): Promise<number> {
   const model = await loadRegistryModel(arch as string, weights as string, { numClasses });
   const volume = tf.tensor3d(scan.data, scan.shape);
   try {
-    const options: ExplainOptions = {
-      method,
-      zeroFirstPatch: values['zero-first-patch'] as boolean,
-      headFusion: fusion,
-      layer: str('layer'),
-      targetClass,
-      camTarget: camTarget as ExplainOptions['camTarget'],
-      tta: values.tta as boolean,
-    };
     const e = await explainVolume(model, volume, options);
     try {
       fs.mkdirSync(out as string, { recursive: true });
@@ -166,6 +220,9 @@ async function run(argv: string[]): Promise<number> {
       await writeNifti(niftiPath, { data: sal, shape, affine: scan.affine }, { description: `mst-ts ${e.method} saliency` });
       files.push(niftiPath);
       const localisation = mask ? await localisationMetrics({ data: sal, shape }, slice ?? null, mask, { topK }) : undefined;
+      const metrics = values.metrics
+        ? await scoreExplanation(classifierOf(model), volume, e, { mask: mask ? { data: mask.data, shape } : undefined, deletion: { steps: metricsSteps }, road: true, pointingTolerance: tolerance, topK })
+        : undefined;
       const summary = {
         arch,
         method: e.method,
@@ -175,13 +232,17 @@ async function run(argv: string[]): Promise<number> {
         shapes: e.shapes,
         ...(slice ? { sliceAttention: Array.from(slice) } : {}),
         tta: options.tta,
+        ...(options.smooth ? { smooth: options.smooth } : {}),
         ...(localisation ? { localisation } : {}),
+        ...(metrics ? { metrics } : {}),
       };
       await write('explanation.json', new TextEncoder().encode(`${JSON.stringify(summary, null, 1)}\n`));
       if (values.json) process.stdout.write(`${JSON.stringify({ ...summary, files })}\n`);
       else {
         process.stdout.write(
-          `arch: ${arch}\nmethod: ${e.method}\nprobabilities: ${e.probabilities.join(' ')}\npredicted class: ${e.predictedClass}\nwrote: ${files.join(', ')}\n`,
+          `arch: ${arch}\nmethod: ${e.method}\nprobabilities: ${e.probabilities.join(' ')}\npredicted class: ${e.predictedClass}\n` +
+            (metrics ? `deletion AUC: ${metrics.deletion?.auc.toFixed(4)}, insertion AUC: ${metrics.insertion?.auc.toFixed(4)}, ROAD MoRF / LeRF AUC: ${metrics.roadMorf?.auc.toFixed(4)} / ${metrics.roadLerf?.auc.toFixed(4)}\n` : '') +
+            `wrote: ${files.join(', ')}\n`,
         );
       }
     } finally {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { trapezoidArea } from '../stats/auc';
 import { resolveTargets } from './cam_utils';
 import type { CpuVolume } from './localisation';
 
@@ -32,14 +33,6 @@ export interface DeletionInsertion {
   /** Most salient voxels revealed first on the baseline: a faithful map makes it rise fast (high area). */
   insertion: FaithfulnessCurve;
   forwardPasses: number;
-}
-
-/** Trapezoidal area of `y` over `x`. */
-export function trapezoidArea(x: readonly number[], y: readonly number[]): number {
-  if (x.length !== y.length) throw new Error(`trapezoidArea: ${x.length} abscissae and ${y.length} values`);
-  let a = 0;
-  for (let i = 1; i < x.length; i++) a += ((x[i] - x[i - 1]) * (y[i] + y[i - 1])) / 2;
-  return a;
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { deletionInsertion, saliencyRank, trapezoidArea } from './deletion_insertion';
+import { trapezoidArea } from '../stats/auc';
+import { deletionInsertion, saliencyRank } from './deletion_insertion';
 import { pointingGame } from './localisation';
 import { noisyLinearImputation, roadCurves } from './road';
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../utils/rng';
 import { resolveTargets } from './cam_utils';
-import { mapValues, probabilitiesOf, saliencyRank, trapezoidArea, type FaithfulnessCurve } from './deletion_insertion';
+import { trapezoidArea } from '../stats/auc';
+import { mapValues, probabilitiesOf, saliencyRank, type FaithfulnessCurve } from './deletion_insertion';
 import type { CpuVolume } from './localisation';
 
 /** Options of {@link noisyLinearImputation}. */

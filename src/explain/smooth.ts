@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../utils/rng';
+import { PassSum } from './pass_sum';
 import type { TtaPass } from './tta';
 
 /** Options of {@link smoothExplanation}. */
@@ -24,53 +25,32 @@ export interface SmoothOptions {
  *
  * @param volume `[D, H, W]` (any rank works: the noise has the volume's shape)
  * @example
- * const avg = smoothExplanation(volume, (v) => explainPass(v), { samples: 16, noise: 0.15, seed: 1 });
+ * const avg = await smoothExplanation(volume, (v) => explainPass(v), { samples: 16, noise: 0.15, seed: 1 });
  */
-export function smoothExplanation(volume: tf.Tensor, pass: (noisy: tf.Tensor) => TtaPass, options: SmoothOptions = {}): TtaPass {
+export async function smoothExplanation(volume: tf.Tensor, pass: (noisy: tf.Tensor) => TtaPass | Promise<TtaPass>, options: SmoothOptions = {}): Promise<TtaPass> {
   const samples = options.samples ?? 8;
   const noise = options.noise ?? 0.1;
   if (!(Number.isInteger(samples) && samples >= 1)) throw new Error(`smoothExplanation: samples must be a positive integer, got ${samples}`);
   if (!(noise >= 0 && Number.isFinite(noise))) throw new Error(`smoothExplanation: noise must be a non-negative fraction of the value range, got ${noise}`);
   const rng = new Rng(options.seed ?? 0);
   const sigma = tf.tidy(() => tf.mul(tf.sub(tf.max(volume), tf.min(volume)), noise));
-  let sums: TtaPass | null = null;
+  const sum = new PassSum('smoothExplanation');
   try {
     for (let i = 0; i < samples; i++) {
       const draw = new Float32Array(volume.size);
       for (let k = 0; k < draw.length; k++) draw[k] = rng.normal();
       const noisy = tf.tidy(() => tf.add(volume, tf.mul(tf.tensor(draw, volume.shape), sigma)));
-      let out: TtaPass;
       try {
-        out = pass(noisy);
+        sum.add(await pass(noisy));
       } finally {
         noisy.dispose();
       }
-      const prev: TtaPass | null = sums;
-      if (prev === null) {
-        sums = out;
-        continue;
-      }
-      const maps: Record<string, tf.Tensor> = {};
-      for (const [k, m] of Object.entries(out.maps)) {
-        if (!(k in prev.maps)) throw new Error(`smoothExplanation: pass returned map '${k}' that the first pass did not`);
-        maps[k] = tf.add(prev.maps[k], m);
-      }
-      const next: TtaPass = { probabilities: tf.add(prev.probabilities, out.probabilities), maps };
-      tf.dispose([prev.probabilities, out.probabilities, ...Object.values(prev.maps), ...Object.values(out.maps)]);
-      sums = next;
     }
+    return sum.mean();
   } catch (err) {
-    const s: TtaPass | null = sums;
-    if (s) tf.dispose([s.probabilities, ...Object.values(s.maps)]);
+    sum.dispose();
     throw err;
   } finally {
     sigma.dispose();
   }
-  const s = sums as unknown as TtaPass;
-  const avg = (t: tf.Tensor) => {
-    const r = tf.div(t, samples);
-    t.dispose();
-    return r;
-  };
-  return { probabilities: avg(s.probabilities), maps: Object.fromEntries(Object.entries(s.maps).map(([k, m]) => [k, avg(m)])) };
 }

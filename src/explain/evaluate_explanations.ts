@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LayeredNetwork } from './cam_utils';
 import { deletionInsertion, type DeletionInsertionOptions, type FaithfulnessCurve } from './deletion_insertion';
-import { disposeExplanation, explainVolume, type ExplainableModel, type ExplainMethod, type ExplainOptions, type Explanation } from './explain_volume';
+import { disposeExplanation, explainVolume, restore, setEval, type EvalSwitch, type ExplainableModel, type ExplainMethod, type ExplainOptions, type Explanation } from './explain_volume';
 import { localisationMetrics, pointingGame, type CpuVolume } from './localisation';
 import { classifierOf } from './method_passes';
 import { roadCurves, type RoadOptions } from './road';
@@ -144,28 +144,34 @@ export async function evaluateExplanations(model: ExplainableModel, cases: (tf.T
   if (masks && masks.length !== cases.length) throw new Error(`evaluateExplanations: expected one mask (or null) per case, got ${masks.length} masks for ${cases.length} cases`);
   const classify = classifierOf(model as LayeredNetwork);
   const scores: ExplanationScore[] = [];
-  for (const [caseIndex, c] of cases.entries()) {
-    if (c.shape.length !== 3) throw new Error(`evaluateExplanations: case ${caseIndex}: expected a volume [D, H, W], got shape [${c.shape.join(', ')}]`);
-    const volume = c instanceof tf.Tensor ? c : tf.tensor(Float32Array.from(c.data), [...c.shape]);
-    const m = masks?.[caseIndex];
-    const mask = m ? (m instanceof tf.Tensor ? { data: await m.data(), shape: m.shape } : m) : undefined;
-    try {
-      for (const spec of methods) {
-        const started = Date.now();
-        const opts = (typeof spec === 'string' ? { method: spec } : spec) as ExplainOptions;
-        const e = await explainVolume(model, volume, { ...opts, upsample: true } as ExplainOptions);
-        try {
-          const scored = await scoreExplanation(classify, volume, e, { ...options, mask });
-          const s: ExplanationScore = { caseIndex, ...scored, seconds: (Date.now() - started) / 1000 };
-          scores.push(s);
-          options.onResult?.(s);
-        } finally {
-          disposeExplanation(e);
+  // The curves run the model outside explainVolume: in evaluation mode too.
+  const modes = setEval(model as unknown as EvalSwitch);
+  try {
+    for (const [caseIndex, c] of cases.entries()) {
+      if (c.shape.length !== 3) throw new Error(`evaluateExplanations: case ${caseIndex}: expected a volume [D, H, W], got shape [${c.shape.join(', ')}]`);
+      const volume = c instanceof tf.Tensor ? c : tf.tensor(Float32Array.from(c.data), [...c.shape]);
+      const m = masks?.[caseIndex];
+      const mask = m ? (m instanceof tf.Tensor ? { data: await m.data(), shape: m.shape } : m) : undefined;
+      try {
+        for (const spec of methods) {
+          const started = Date.now();
+          const opts = (typeof spec === 'string' ? { method: spec } : spec) as ExplainOptions;
+          const e = await explainVolume(model, volume, { ...opts, upsample: true } as ExplainOptions);
+          try {
+            const scored = await scoreExplanation(classify, volume, e, { ...options, mask });
+            const s: ExplanationScore = { caseIndex, ...scored, seconds: (Date.now() - started) / 1000 };
+            scores.push(s);
+            options.onResult?.(s);
+          } finally {
+            disposeExplanation(e);
+          }
         }
+      } finally {
+        if (volume !== c) volume.dispose();
       }
-    } finally {
-      if (volume !== c) volume.dispose();
     }
+  } finally {
+    restore(modes);
   }
   const summary = [...new Set(scores.map((s) => s.method))].map((method): MethodSummary => {
     const of = scores.filter((s) => s.method === method);

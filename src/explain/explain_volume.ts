@@ -9,44 +9,11 @@ import type { OcclusionOptions } from './occlusion';
 import { attentionRollout, type HeadFusion } from './rollout';
 import type { ScoreCamOptions } from './score_cam';
 import { smoothExplanation, type SmoothOptions } from './smooth';
+import { ATTENTION_METHODS, CNN_METHODS, type ExplainMethod } from './methods';
 import { trilinearUpsample } from './trilinear_upsample';
 import { testTimeAugmentationAsync, type TtaPass } from './tta';
 
-/**
- * How a volume is explained. MST with an attention encoder (DINOv2): 'attention' (the paper's
- * map), 'rollout', 'transformer-attribution', 'gradient-attention'; ResNet3D and MST-ResNet:
- * 'gradcam', 'gradcam++', 'hirescam', 'layercam', 'xgradcam', 'scorecam', 'eigencam'; every
- * model: 'occlusion'.
- */
-export type ExplainMethod =
-  | 'attention'
-  | 'rollout'
-  | 'transformer-attribution'
-  | 'gradient-attention'
-  | 'gradcam'
-  | 'gradcam++'
-  | 'hirescam'
-  | 'layercam'
-  | 'xgradcam'
-  | 'scorecam'
-  | 'eigencam'
-  | 'occlusion';
-
-/** Every method name, in the order the CLI and the web page list them. */
-export const EXPLAIN_METHODS: readonly ExplainMethod[] = [
-  'attention',
-  'rollout',
-  'transformer-attribution',
-  'gradient-attention',
-  'gradcam',
-  'gradcam++',
-  'hirescam',
-  'layercam',
-  'xgradcam',
-  'scorecam',
-  'eigencam',
-  'occlusion',
-];
+export { ATTENTION_METHODS, CNN_METHODS, EXPLAIN_METHODS, type ExplainMethod } from './methods';
 
 /** Options every method of {@link explainVolume} takes. */
 export interface ExplainBaseOptions {
@@ -374,11 +341,6 @@ export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, 
   return out;
 }
 
-/** Methods for an MST whose encoder has attention (DINOv2). */
-export const ATTENTION_METHODS: readonly ExplainMethod[] = ['attention', 'rollout', 'transformer-attribution', 'gradient-attention', 'occlusion'];
-/** Methods for convolutional networks: ResNet3D, and MST with a CNN slice encoder. */
-export const CNN_METHODS: readonly ExplainMethod[] = ['gradcam', 'gradcam++', 'hirescam', 'layercam', 'xgradcam', 'scorecam', 'eigencam', 'occlusion'];
-
 function passFor(model: ExplainableModel, method: ExplainMethod, o: ExplainSettings, isMst: boolean, attentionEncoder: boolean): Pass {
   if (method === 'occlusion') {
     const { window, stride, baseline, batchSize, score, targetClass } = o;
@@ -406,12 +368,13 @@ export function disposeExplanation(e: Explanation): void {
   tf.dispose([e.sliceAttention, e.planeAttention, e.saliency, e.saliencyUpsampled].filter((t) => t !== undefined) as tf.Tensor[]);
 }
 
-interface EvalSwitch {
+/** A model whose submodules have a training flag. */
+export interface EvalSwitch {
   namedModules?: () => [string, { training: boolean }][];
 }
 
-/** Puts every submodule in evaluation mode, returning what to restore. */
-function setEval(model: EvalSwitch): [{ training: boolean }, boolean][] {
+/** Puts every submodule in evaluation mode, returning what to restore. @example const modes = setEval(model); restore(modes); */
+export function setEval(model: EvalSwitch): [{ training: boolean }, boolean][] {
   if (typeof model.namedModules !== 'function') return [];
   return model.namedModules().map(([, m]) => {
     const was = m.training;
@@ -420,6 +383,7 @@ function setEval(model: EvalSwitch): [{ training: boolean }, boolean][] {
   });
 }
 
-function restore(modes: [{ training: boolean }, boolean][]): void {
+/** Restores the training flags {@link setEval} changed. @example restore(setEval(model)); */
+export function restore(modes: [{ training: boolean }, boolean][]): void {
   for (const [m, was] of modes) m.training = was;
 }

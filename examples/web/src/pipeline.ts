@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ClampRescale, ZNormalize } from '../../../src/data/transforms/intensity';
-import { disposeExplanation, explainVolume, type ExplainableModel } from '../../../src/explain/explain_volume';
+import { disposeExplanation, explainVolume, type ExplainableModel, type ExplainOptions } from '../../../src/explain/explain_volume';
+import type { ExplainMethod } from '../../../src/explain/methods';
 import { trilinearUpsample } from '../../../src/explain/trilinear_upsample';
 import { loadModelFromFiles, type NamedBytesFile } from '../../../src/io/browser_io';
 import type { Volume } from '../../../src/io/volume';
@@ -29,6 +30,15 @@ export interface PreprocessOptions {
   /** Resize slices (and, for a fixed slice count, the depth) to what the model was built for. */
   fit: boolean;
 }
+
+/** How the page analyses: the preprocessing and the explanation method. */
+export interface AnalysisOptions extends PreprocessOptions {
+  /** The explanation (default: the model's own, 'attention' for MST-DINOv2 and 'gradcam++' otherwise). */
+  method?: ExplainMethod;
+}
+
+/** Bounds that keep the costly methods interactive in a browser. */
+const PAGE_LIMITS: Partial<Record<ExplainMethod, object>> = { scorecam: { maxForwardPasses: 32, batchSize: 4 }, occlusion: { batchSize: 4 } };
 
 /** The model's input size `[D | null, H | null, W | null]`; null where any size is accepted. */
 export function modelInputSize(model: ConfigurableModel): [number | null, number | null, number | null] {
@@ -78,7 +88,7 @@ export interface Analysis {
   probabilities: number[];
   logits: number[];
   predictedClass: number;
-  /** The explanation method ('attention' for MST-DINOv2, 'gradcam++' for ResNets). */
+  /** The explanation method (by default 'attention' for MST-DINOv2, 'gradcam++' for ResNets). */
   method: string;
   /** MST slice attention `[D]` of the model's input, summing to 1; null for a 3D ResNet. */
   sliceAttention: number[] | null;
@@ -92,11 +102,11 @@ export interface Analysis {
 export type AnalysisStage = 'preprocessing' | 'model' | 'saliency';
 
 /**
- * Preprocesses `volume` for `model`, runs the model with its explanation (slice x plane attention
- * for MST-DINOv2, Grad-CAM++ for ResNets) and returns the prediction and the saliency at the scan's
+ * Preprocesses `volume` for `model`, runs the model with the chosen explanation (by default slice x
+ * plane attention for MST-DINOv2, Grad-CAM++ for ResNets) and returns the prediction and the saliency at the scan's
  * size. Leaves no tensors behind.
  */
-export async function analyse(model: ConfigurableModel, volume: Pick<Volume, 'data' | 'shape'>, options: PreprocessOptions, onStage: (stage: AnalysisStage) => void = () => {}): Promise<Analysis> {
+export async function analyse(model: ConfigurableModel, volume: Pick<Volume, 'data' | 'shape'>, options: AnalysisOptions, onStage: (stage: AnalysisStage) => void = () => {}): Promise<Analysis> {
   const explainable = asExplainable(model);
   onStage('preprocessing');
   const input = await preprocessVolume(volume, modelInputSize(model), options);
@@ -104,7 +114,8 @@ export async function analyse(model: ConfigurableModel, volume: Pick<Volume, 'da
   const x = tf.tensor3d(input.data, input.shape);
   let e;
   try {
-    e = await explainVolume(explainable, x, { upsample: false });
+    const method = options.method || undefined;
+    e = await explainVolume(explainable, x, { ...(method ? { method, ...PAGE_LIMITS[method] } : {}), upsample: false } as ExplainOptions);
   } finally {
     x.dispose();
   }

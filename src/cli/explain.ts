@@ -40,7 +40,7 @@ Options:
   --window <d,h,w>       occlusion: box size in voxels, or one number (default: a quarter of each axis)
   --stride <d,h,w>       occlusion: step between boxes (default: the window)
   --batch-size <n>       scorecam, occlusion: volumes per forward pass
-  --chunk-size <n>       transformer-attribution, gradient-attention: slices traced at once (default 4)
+  --chunk-size <n>       transformer-attribution, gradient-attention: slices traced at once (default 1)
   --tta                  average predictions and maps over the 8 flips of the volume
   --smooth <n>           average maps over n noisy copies of the volume (SmoothGrad)
   --noise <s>            --smooth noise as a fraction of the value range (default 0.1)

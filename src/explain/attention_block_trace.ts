@@ -3,6 +3,7 @@ import { Dinov2Block } from '../layers/dinov2_block';
 import { Mlp } from '../layers/mlp';
 import { gelu } from '../layers/gelu';
 import { TransformerEncoderLayer } from '../layers/transformer_encoder_layer';
+import { batchMatMul } from '../ops/batch_matmul';
 import { linear } from '../ops/linear';
 import { lrpAdd, lrpLinear, lrpMatMul } from './relevance_rules';
 
@@ -136,10 +137,10 @@ export function tracedBlockForward(view: AttentionBlockView, x: tf.Tensor, offse
   const q = tf.mul(heads(part(0), view.numHeads), 1 / Math.sqrt(e / view.numHeads));
   const k = heads(part(1), view.numHeads);
   const v = heads(part(2), view.numHeads);
-  const perm = [0, 1, 3, 2];
-  const attention = tf.softmax(tf.matMul(q, tf.transpose(k, perm)));
+  // batchMatMul's gradient transposes explicitly (tfjs's uses the matMul flags, slow on wasm).
+  const attention = tf.softmax(batchMatMul(q, tf.transpose(k, [0, 1, 3, 2])));
   const used = offset ? tf.add(attention, offset) : attention;
-  const merged = merge(tf.matMul(used, v));
+  const merged = merge(batchMatMul(used, v));
   const projected = linear(merged, view.projWeight as tf.Tensor2D, view.projBias as tf.Tensor1D | undefined);
   const attnBranch = view.ls1 ? view.ls1(projected) : projected;
   const sum1 = tf.add(x, attnBranch);

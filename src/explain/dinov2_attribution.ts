@@ -19,7 +19,7 @@ export interface FeatureUpstream {
 export interface Dinov2AttributionOptions {
   /** 'transformer-attribution' (Chefer et al. CVPR 2021, default) or 'gradient-attention' (ICCV 2021). */
   method?: AttributionMethod;
-  /** Images traced at once: each holds every block's attention, its gradient and relevance (default 4). */
+  /** Images traced at once: each holds every block's activations, attention, gradient and relevance (default 1). */
   chunkSize?: number;
 }
 
@@ -42,7 +42,7 @@ export function dinov2Attribution(dino: DinoVisionTransformer, images: tf.Tensor
   if (method !== 'transformer-attribution' && method !== 'gradient-attention') {
     throw new Error(`dinov2Attribution: method must be 'transformer-attribution' or 'gradient-attention', got '${String(method)}'`);
   }
-  const chunk = options.chunkSize ?? 4;
+  const chunk = options.chunkSize ?? 1;
   if (!(Number.isInteger(chunk) && chunk >= 1)) throw new Error(`dinov2Attribution: chunkSize must be a positive integer, got ${chunk}`);
   const n = images.shape[0];
   const e = dino.embedDim;

@@ -68,7 +68,7 @@ export interface RolloutMethodOptions extends ExplainBaseOptions {
 /** Class-specific attention attributions (Chefer et al. 2021). */
 export interface AttributionMethodOptions extends ExplainBaseOptions {
   method: 'transformer-attribution' | 'gradient-attention';
-  /** Slices traced at once through the encoder (default 4). */
+  /** Slices traced at once through the encoder (default 1). */
   chunkSize?: number;
 }
 

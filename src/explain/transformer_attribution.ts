@@ -126,7 +126,7 @@ export function sliceTransformerAttribution(view: SliceTransformerView, features
 
 /** Options of {@link mstAttribution}. */
 export interface MstAttributionOptions extends TransformerAttributionOptions {
-  /** Slices traced at once through the encoder (default 4; see {@link dinov2Attribution}). */
+  /** Slices traced at once through the encoder (default 1; see {@link dinov2Attribution}). */
   chunkSize?: number;
 }
 

@@ -55,7 +55,7 @@ function sliceAttentionOf(model: MedicalSliceTransformer, volume: tf.Tensor): { 
   const out = model.forward(batch, { attention: 'last' });
   batch.dispose();
   try {
-    if (!out.sliceAttention) throw new Error(`explainVolume: the MST returned no slice attention (sliceFusion '${model.sliceFusionType}'; this method weights slices by attention and needs 'transformer')`);
+    if (!out.sliceAttention) throw new Error("explainVolume: the MST returned no slice attention; this method weights slices by attention and needs transformer slice fusion");
     const sa = out.sliceAttention;
     return tf.tidy(() => ({ logits: tf.squeeze(out.logits, [0]), slice: tf.reshape(sliceAttentionMap(sa), [-1]) as tf.Tensor1D }));
   } finally {

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { prepareVolume, toInputGrid, type PreparedVolume, type PreprocessingSpec } from '../data/preprocessing';
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
+import { scoreExplanation, type ExplanationScore, type ScoreExplanationOptions } from '../explain/evaluate_explanations';
 import { disposeExplanation, explainVolume, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
+import { classifierOf } from '../explain/method_passes';
 import type { Affine, Volume } from '../io/volume';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { loadModelBundle, type FromPretrainedOptions } from '../models/from_pretrained';
@@ -41,10 +43,14 @@ export interface SaliencyVolume {
 export interface ClassifierExplanation extends ClassifierPrediction {
   /** The method that made the map. */
   method: string;
+  /** The class a class-specific method explained. */
+  targetClass?: number;
   /** The saliency on the input's grid (the file's voxel order and affine for a path). */
   saliency: SaliencyVolume;
   /** The saliency on the network's input grid `[D, H, W]`, before it was mapped back. */
   saliencyPrepared: { data: Float32Array; shape: [number, number, number] };
+  /** The map's faithfulness (and with a mask its localisation) on the network's input, when asked. */
+  metrics?: Omit<ExplanationScore, 'caseIndex' | 'seconds'>;
 }
 
 /** Options of {@link loadClassifier}. */
@@ -58,8 +64,12 @@ export interface LoadClassifierOptions extends FromPretrainedOptions {
   classNames?: string[];
 }
 
-/** Options of {@link Classifier.explain}: those of `explainVolume` (the bundle's defaults fill the rest). */
-export type ClassifierExplainOptions = Omit<ExplainOptions, 'upsample'>;
+/**
+ * Options of {@link Classifier.explain}: those of `explainVolume` (the bundle's defaults fill the
+ * rest), and `metrics` to score the map's faithfulness (deletion, insertion, ROAD) on the network's
+ * input; a `metrics.mask` lies on that input's grid.
+ */
+export type ClassifierExplainOptions = Omit<ExplainOptions, 'upsample'> & { metrics?: boolean | ScoreExplanationOptions };
 
 /**
  * A model with everything needed to run it on a raw scan: its bundle's preprocessing, class names
@@ -142,11 +152,14 @@ export class Classifier {
   async explain(input: ClassifierInput, options: ClassifierExplainOptions = {}): Promise<ClassifierExplanation> {
     const { volume, prepared } = await this.prepare(input);
     const defaults: ExplainDefaults = this.bundle.explain ?? {};
+    const { metrics: scoring, ...explainOptions } = options;
+    // The bundle's layer and first-patch defaults belong to its default method only.
+    const ownMethod = explainOptions.method === undefined || explainOptions.method === defaults.method;
     const merged = {
       ...(defaults.method ? { method: defaults.method as ExplainMethod } : {}),
-      ...(defaults.layer ? { layer: defaults.layer } : {}),
-      ...(defaults.zeroFirstPatch !== undefined ? { zeroFirstPatch: defaults.zeroFirstPatch } : {}),
-      ...options,
+      ...(ownMethod && defaults.layer ? { layer: defaults.layer } : {}),
+      ...(ownMethod && defaults.zeroFirstPatch !== undefined ? { zeroFirstPatch: defaults.zeroFirstPatch } : {}),
+      ...explainOptions,
       upsample: true,
     } as ExplainOptions;
     try {
@@ -159,7 +172,8 @@ export class Classifier {
           ? { data: toInputGrid(up, prepared), shape: prepared.inputShape, affine: prepared.inputAffine }
           : { data: up, shape, affine: identityAffine() };
         const base = this.prediction(e.logits ?? e.probabilities.map((p) => Math.log(p)), e.probabilities);
-        return { ...base, ...(sliceAttention ? { sliceAttention } : {}), method: e.method, saliency, saliencyPrepared: { data: up, shape } };
+        const metrics = scoring ? await scoreExplanation(classifierOf(this.model), volume, e, scoring === true ? {} : scoring) : undefined;
+        return { ...base, ...(sliceAttention ? { sliceAttention } : {}), method: e.method, ...(e.targetClass !== undefined ? { targetClass: e.targetClass } : {}), saliency, saliencyPrepared: { data: up, shape }, ...(metrics ? { metrics } : {}) };
       } finally {
         disposeExplanation(e);
       }

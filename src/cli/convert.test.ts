@@ -46,7 +46,7 @@ describe('mst-ts convert', () => {
     await expect(run([fixturePath('pretrained', 'dinov2_hub.pth'), path.join(tmp, 'x.safetensors')])).rejects.toThrow(/pass \{ numHeads \} \(the CLI's --num-heads\)/);
     await expect(run([fixturePath('pretrained', 'dinov2_hub.pth'), path.join(tmp, 'x.pth')])).rejects.toThrow(UsageError);
     await expect(run([fixturePath('pretrained', 'dinov2_hub.pth'), path.join(tmp, 'x.safetensors'), '--num-heads', 'four'])).rejects.toThrow(/--num-heads expects a positive integer, got 'four'/);
-    await expect(run([fixturePath('pretrained', 'dinov2_hub.pth'), path.join(tmp, 'x.safetensors'), '--arch', 'vit'])).rejects.toThrow(/--arch must be one of/);
+    await expect(run([fixturePath('pretrained', 'dinov2_hub.pth'), path.join(tmp, 'x.safetensors'), '--arch', 'vit'])).rejects.toThrow(/--arch must be a registry architecture \(mst-dinov2-s, .*\) or one of dinov2, resnet2d, resnet3d, resnet, mst, got 'vit'/);
     expect(fs.existsSync(path.join(tmp, 'x.safetensors'))).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setBackend, useDefaultBackend } from '../backend';
 import { Classifier, loadClassifier } from '../classifier/classifier';
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
-import type { ExplainMethod, ExplainOptions } from '../explain/explain_volume';
+import { ATTENTION_METHODS, CNN_METHODS, EXPLAIN_METHODS, explainMethodsFor, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
 import { localisationMetrics } from '../explain/localisation';
 import { montagePng, sliceAttentionBarChart, type MontageRow } from '../explain/montage';
 import type { ColormapName } from '../explain/colormap';
@@ -16,8 +16,6 @@ import { loadRegistryModel, MODEL_REGISTRY } from '../models/registry';
 import { bundleJson } from '../models/save_model';
 import { UsageError, type CliCommand } from './command';
 import { parseCommandArgs } from './args';
-
-const METHODS: ExplainMethod[] = ['attention', 'rollout', 'gradcam', 'gradcam++'];
 
 const USAGE = `Usage: mst-ts explain --weights <model.safetensors> --input <scan> --out <dir> [options]
 
@@ -34,14 +32,27 @@ Options:
   --input <path>         the scan (required): .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array
                          [D, H, W] with slices along the first axis
   --out <dir>            output folder, created if missing (required)
-  --method <m>           attention | rollout (MST-DINOv2; default attention) or gradcam | gradcam++
-                         (ResNet3D, MST-ResNet; default gradcam++, the authors')
-  --zero-first-patch     plane attention with the first patch zeroed, as the authors' code
+  --method <m>           MST-DINOv2: ${ATTENTION_METHODS.join(' | ')} (default attention);
+                         ResNet3D, MST-ResNet: ${CNN_METHODS.join(' | ')}
+                         (default gradcam++, the authors')
+  --zero-first-patch     attention: plane attention with the first patch zeroed, as the authors' code
   --head-fusion <f>      rollout head fusion: mean (default), max, min
-  --layer <name>         Grad-CAM layer (default layer4: the output of its last block)
-  --target-class <n>     class a Grad-CAM explains (default: the predicted class)
-  --cam-target <t>       MST-ResNet: class (default) or sliceFeature (the authors' per-slice target)
+  --layer <name>         CAM layer (default layer4: the output of its last block)
+  --target-class <n>     class a class-specific method explains (default: the predicted class)
+  --cam-target <t>       MST-ResNet gradient CAMs: class (default) or sliceFeature (the authors' per-slice target)
+  --max-forward-passes <n>  scorecam: masked forward passes at most (default: one per channel)
+  --window <d,h,w>       occlusion: box size in voxels, or one number (default: a quarter of each axis)
+  --stride <d,h,w>       occlusion: step between boxes (default: the window)
+  --batch-size <n>       scorecam, occlusion: volumes per forward pass
+  --chunk-size <n>       transformer-attribution, gradient-attention: slices traced at once (default 1)
   --tta                  average predictions and maps over the 8 flips of the volume
+  --smooth <n>           average maps over n noisy copies of the volume (SmoothGrad)
+  --noise <s>            --smooth noise as a fraction of the value range (default 0.1)
+  --metrics              faithfulness of the map: deletion and insertion curves and areas, ROAD (noisy
+                         linear imputation, most and least relevant first); with --mask also the
+                         pointing game within --pointing-tolerance voxels (default 15)
+  --metrics-steps <n>    slabs of the deletion and insertion curves (default 16)
+  --pointing-tolerance <v>  pointing-game tolerance in voxels (default 15)
   --mask <path>          a lesion mask of the input's shape (any readVolume format): adds the
                          localisation metrics (slice and lesion correctness, Dice and IoU of the map
                          above its 99.9th percentile) to the summary
@@ -62,8 +73,8 @@ Writes to <dir>:
   saliency.nii.gz        the saliency volume float32 on the scan's own voxel grid, with its affine
                          (identity, 1 mm, for .npy), to open over the scan in ITK-SNAP, 3D Slicer or
                          NiiVue
-  explanation.json       probabilities, predicted class, method, map shapes, slice attention, and
-                         with --mask the localisation metrics
+  explanation.json       probabilities, predicted class, method, map shapes, slice attention, with
+                         --mask the localisation metrics, with --metrics the faithfulness metrics
 
 The summary (text, or --json) gives the arch, probabilities, predicted class and the files written.`;
 
@@ -90,7 +101,17 @@ async function run(argv: string[]): Promise<number> {
       layer: { type: 'string' },
       'target-class': { type: 'string' },
       'cam-target': { type: 'string' },
+      'max-forward-passes': { type: 'string' },
+      window: { type: 'string' },
+      stride: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'chunk-size': { type: 'string' },
       tta: { type: 'boolean', default: false },
+      smooth: { type: 'string' },
+      noise: { type: 'string' },
+      metrics: { type: 'boolean', default: false },
+      'metrics-steps': { type: 'string' },
+      'pointing-tolerance': { type: 'string' },
       mask: { type: 'string' },
       'top-k': { type: 'string' },
       colormap: { type: 'string' },
@@ -110,12 +131,11 @@ async function run(argv: string[]): Promise<number> {
   const preset = str('preset');
   if (preset !== undefined && !(preset in PREPROCESSING_PRESETS)) throw new UsageError(`explain: --preset must be one of ${Object.keys(PREPROCESSING_PRESETS).join(', ')}, got '${preset}'`);
   const method = str('method') as ExplainMethod | undefined;
-  if (method !== undefined && !METHODS.includes(method)) throw new UsageError(`explain: --method must be one of ${METHODS.join(', ')}, got '${method}'`);
+  if (method !== undefined && !EXPLAIN_METHODS.includes(method)) throw new UsageError(`explain: --method must be one of ${EXPLAIN_METHODS.join(', ')}, got '${method}'`);
   // Checked before the (slow) model construction where the registry knows the architecture.
   if (arch && method !== undefined) {
-    const caps = MODEL_REGISTRY.get(arch)!.capabilities;
-    const fits: ExplainMethod[] = [...(caps.planeAttention ? (['attention', 'rollout'] as const) : []), ...(caps.camLayers.length ? (['gradcam', 'gradcam++'] as const) : [])];
-    if (!fits.includes(method)) throw new UsageError(`explain: --method ${method} does not apply to ${arch}; expected ${fits.join(' or ')}`);
+    const { valid } = explainMethodsFor(MODEL_REGISTRY.get(arch)!.capabilities);
+    if (!valid.includes(method)) throw new UsageError(`explain: --method ${method} does not apply to ${arch}; expected one of ${valid.join(', ')}`);
   }
   const fusion = str('head-fusion') as HeadFusion | undefined;
   if (fusion !== undefined && !['mean', 'max', 'min'].includes(fusion)) throw new UsageError(`explain: --head-fusion must be mean, max or min, got '${fusion}'`);
@@ -135,6 +155,45 @@ async function run(argv: string[]): Promise<number> {
   const numClasses = intFlag('num-classes', 2, 1) as number;
   const targetClass = intFlag('target-class', undefined, 0);
   const topK = intFlag('top-k', 1, 1) as number;
+  const triple = (k: 'window' | 'stride'): number | [number, number, number] | undefined => {
+    const v = str(k);
+    if (v === undefined) return undefined;
+    const parts = v.split(',').map(Number);
+    if (!((parts.length === 1 || parts.length === 3) && parts.every((n) => Number.isInteger(n) && n >= 1))) {
+      throw new UsageError(`explain: --${k} must be a positive integer or three of them as d,h,w, got '${v}'`);
+    }
+    return parts.length === 1 ? parts[0] : (parts as [number, number, number]);
+  };
+  const smoothSamples = intFlag('smooth', undefined, 1);
+  const noise = str('noise') === undefined ? undefined : Number(str('noise'));
+  if (noise !== undefined && !(noise >= 0)) throw new UsageError(`explain: --noise must be a non-negative fraction of the value range, got '${str('noise')}'`);
+  const metricsSteps = intFlag('metrics-steps', 16, 1) as number;
+  const tolerance = str('pointing-tolerance') === undefined ? 15 : Number(str('pointing-tolerance'));
+  if (!(tolerance >= 0)) throw new UsageError(`explain: --pointing-tolerance must be a non-negative number of voxels, got '${str('pointing-tolerance')}'`);
+  const base = { targetClass, tta: values.tta as boolean, ...(smoothSamples ? { smooth: { samples: smoothSamples, noise } } : {}) };
+  const layer = str('layer');
+  const batchSize = intFlag('batch-size', undefined, 1);
+  const options: ExplainOptions = (() => {
+    switch (method) {
+      case undefined:
+        return { ...base, zeroFirstPatch: values['zero-first-patch'] as boolean, headFusion: fusion, layer, camTarget: camTarget as 'class' | 'sliceFeature' | undefined };
+      case 'attention':
+        return { ...base, method, zeroFirstPatch: values['zero-first-patch'] as boolean };
+      case 'rollout':
+        return { ...base, method, headFusion: fusion };
+      case 'transformer-attribution':
+      case 'gradient-attention':
+        return { ...base, method, chunkSize: intFlag('chunk-size', undefined, 1) };
+      case 'eigencam':
+        return { ...base, method, layer };
+      case 'scorecam':
+        return { ...base, method, layer, batchSize, maxForwardPasses: intFlag('max-forward-passes', undefined, 1) };
+      case 'occlusion':
+        return { ...base, method, window: triple('window'), stride: triple('stride'), batchSize };
+      default:
+        return { ...base, method, layer, camTarget: camTarget as 'class' | 'sliceFeature' | undefined };
+    }
+  })();
 
   if (values.backend) await setBackend(str('backend') as string);
   else await useDefaultBackend();
@@ -146,20 +205,18 @@ async function run(argv: string[]): Promise<number> {
   }
   const clf = await loadExplainer(weights as string, arch, numClasses, preset as PreprocessingPreset | undefined);
   try {
-    const options: ExplainOptions = {
-      method,
-      zeroFirstPatch: values['zero-first-patch'] as boolean,
-      headFusion: fusion,
-      layer: str('layer'),
-      targetClass,
-      camTarget: camTarget as ExplainOptions['camTarget'],
-      tta: values.tta as boolean,
-    };
-    const e = await clf.explain(scan, options);
-    const { volume: prepared } = await clf.prepare(scan);
-    const vol = (await prepared.data()) as Float32Array;
-    const shape = prepared.shape as [number, number, number];
-    prepared.dispose();
+    const { volume: preparedVolume, prepared } = await clf.prepare(scan);
+    const vol = (await preparedVolume.data()) as Float32Array;
+    const shape = preparedVolume.shape as [number, number, number];
+    preparedVolume.dispose();
+    // The network saw the scan's own voxels where preparing moved none (only intensities).
+    const sameGrid = prepared === null || prepared.steps.length === 0;
+    const e = await clf.explain(scan, {
+      ...options,
+      ...(values.metrics
+        ? { metrics: { mask: mask && sameGrid ? { data: mask.data, shape } : undefined, deletion: { steps: metricsSteps }, road: true, pointingTolerance: tolerance, topK } }
+        : {}),
+    });
     if (topK > shape[0]) throw new UsageError(`explain: --top-k ${topK} exceeds the network input's ${shape[0]} slices`);
     const slices = str('slices') === undefined ? undefined : parseSlices(str('slices') as string, shape[0]);
     fs.mkdirSync(out as string, { recursive: true });
@@ -179,9 +236,8 @@ async function run(argv: string[]): Promise<number> {
     const niftiPath = path.join(out as string, 'saliency.nii.gz');
     await writeNifti(niftiPath, { data: e.saliency.data, shape: e.saliency.shape, affine: e.saliency.affine }, { description: `mst-ts ${e.method} saliency` });
     files.push(niftiPath);
-    // Localisation is scored on the scan's own grid, where the mask lives.
-    // (with the slice attention where the network saw the scan's own slices).
-    const sameGrid = shape.every((n, a) => n === scan.shape[a]);
+    // Localisation is scored on the scan's own grid, where the mask lives (with the slice
+    // attention where the network saw the scan's own slices).
     const localisation = mask ? await localisationMetrics({ data: e.saliency.data, shape: e.saliency.shape }, sameGrid ? (slice ?? null) : null, mask, { topK }) : undefined;
     const summary = {
       arch: arch ?? clf.bundle.arch,
@@ -190,16 +246,21 @@ async function run(argv: string[]): Promise<number> {
       classNames: e.classNames,
       probabilities: e.probabilities,
       predictedClass: e.classIndex,
+      ...(e.targetClass !== undefined ? { targetClass: e.targetClass } : {}),
       shapes: { input: [...scan.shape], prepared: shape, saliency: [...e.saliency.shape] },
       ...(slice ? { sliceAttention: Array.from(slice) } : {}),
       tta: options.tta,
+      ...(options.smooth ? { smooth: options.smooth } : {}),
       ...(localisation ? { localisation } : {}),
+      ...(e.metrics ? { metrics: e.metrics } : {}),
     };
     await write('explanation.json', new TextEncoder().encode(`${JSON.stringify(summary, null, 1)}\n`));
     if (values.json) process.stdout.write(`${JSON.stringify({ ...summary, files })}\n`);
     else {
       process.stdout.write(
-        `arch: ${summary.arch}\nmethod: ${e.method}\nlabel: ${e.label}\nprobabilities: ${e.probabilities.join(' ')}\npredicted class: ${e.classIndex}\nwrote: ${files.join(', ')}\n`,
+        `arch: ${summary.arch}\nmethod: ${e.method}\nlabel: ${e.label}\nprobabilities: ${e.probabilities.join(' ')}\npredicted class: ${e.classIndex}\n` +
+          (e.metrics ? `deletion AUC: ${e.metrics.deletion?.auc.toFixed(4)}, insertion AUC: ${e.metrics.insertion?.auc.toFixed(4)}, ROAD MoRF / LeRF AUC: ${e.metrics.roadMorf?.auc.toFixed(4)} / ${e.metrics.roadLerf?.auc.toFixed(4)}\n` : '') +
+          `wrote: ${files.join(', ')}\n`,
       );
     }
   } finally {

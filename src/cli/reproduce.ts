@@ -34,7 +34,8 @@ command, seed and protocol), and train/<task>/<model>/ (each model's checkpoints
 Names:
   figure2   MST-DINOv2 vs 3D ResNet50 per task: AUC ± std, DeLong P, ROC curves, confusion matrices
   table1    saliency correctness of 3D ResNet Grad-CAM vs MST attention against lesion masks on 50
-            positive test cases per task (slice and lesion correctness, Dice, IoU)
+            positive test cases per task (slice and lesion correctness, Dice, IoU), and an extended
+            table of every explanation method of both models (pointing game, deletion/insertion AUC)
   table2    slice fusion: Transformer, Transformer + additive positional embedding, Linear, Average
   table3    slice encoder: DINOv2-S, DINOv2-B, DINOv2-S with registers, DINOv2-S frozen, 2D ResNet
   tableS1   3D ResNet 18, 50, 101

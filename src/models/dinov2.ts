@@ -205,14 +205,18 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
   }
 
   /**
-   * The token sequence after the last block and final norm, `[N, T, E]` with T = 1 + R + patches,
-   * plus the requested attention probabilities.
+   * DINOv2's `prepare_tokens_with_masks` without masks: the tokens `[N, T, E]` entering the first
+   * block, `[CLS, registers..., patches...]` with the positional embedding added, and the patch grid.
+   *
+   * @example
+   * const { tokens, gridSize } = dinov2_vits14().prepareTokens(tf.zeros([1, 224, 224, 3]) as tf.Tensor4D);
+   * tokens.shape; // [1, 257, 384]
    */
-  private run(images: tf.Tensor4D, attention: AttentionRequest): { tokens: tf.Tensor3D; attentions: tf.Tensor4D[]; grid: [number, number] } {
+  prepareTokens(images: tf.Tensor4D): { tokens: tf.Tensor3D; gridSize: [number, number] } {
     const grid = this.checkImages(images);
     const n = images.shape[0];
     const e = this.embedDim;
-    return tf.tidy(() => {
+    const tokens = tf.tidy(() => {
       // DINOv2 adds the positional embedding to [cls, patches] and then inserts the registers
       // after the class token; adding to the two parts separately gives the same numbers.
       const pos = this.posCache.get(this.posEmbed, grid[0], grid[1]);
@@ -223,7 +227,19 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
       const parts: tf.Tensor[] = [tf.broadcastTo(cls, [n, 1, e])];
       if (this.registerTokens) parts.push(tf.broadcastTo(this.registerTokens, [n, this.numRegisters, e]));
       parts.push(patches);
-      let x = tf.concat(parts, 1) as tf.Tensor3D;
+      return tf.concat(parts, 1) as tf.Tensor3D;
+    });
+    return { tokens, gridSize: grid };
+  }
+
+  /**
+   * The token sequence after the last block and final norm, `[N, T, E]` with T = 1 + R + patches,
+   * plus the requested attention probabilities.
+   */
+  private run(images: tf.Tensor4D, attention: AttentionRequest): { tokens: tf.Tensor3D; attentions: tf.Tensor4D[]; grid: [number, number] } {
+    return tf.tidy(() => {
+      const { tokens, gridSize: grid } = this.prepareTokens(images);
+      let x = tokens;
       const attentions: tf.Tensor4D[] = [];
       const depth = this.blocks.length;
       this.blocks.items.forEach((block, i) => {

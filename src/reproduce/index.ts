@@ -1,6 +1,6 @@
 export { runFigure2, figure2Models } from './figure2';
-export { runTable1, table1Markdown } from './table1';
-export type { Table1Result, Table1Row, SaliencyCase } from './table1';
+export { runTable1, table1Markdown, table1ExtendedMarkdown, TABLE1_METHODS, POINTING_TOLERANCE } from './table1';
+export type { Table1Result, Table1Row, Table1ExtendedRow, SaliencyCase } from './table1';
 export { runTable2, table2Models } from './table2';
 export { runTable3, table3Models } from './table3';
 export { runTableS1, tableS1Models } from './table_s1';

@@ -46,7 +46,7 @@ describe('a slice encoder and a fusion of our own, each one file and one registr
     const D = 6;
     const perSlice = e.saliency.data.length / D;
     for (let d = 0; d < D; d++) expect(e.saliency.data[d * perSlice]).toBeCloseTo(e.sliceAttention![d], 5);
-    await expect(clf.explain(volume, { method: 'gradcam' })).rejects.toThrow(/method 'gradcam' does not apply to this model; expected 'attention'/);
+    await expect(clf.explain(volume, { method: 'gradcam' })).rejects.toThrow(/method 'gradcam' does not apply to this model, an MST whose fusion weighs slices .*; expected one of 'attention', 'occlusion'/);
     volume.dispose();
     clf.dispose();
     model.dispose();

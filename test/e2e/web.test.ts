@@ -17,7 +17,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { analyse, readModel, readScan, type Analysis, type PreprocessOptions } from '../../examples/web/src/pipeline';
+import { analyse, readModel, readScan, type Analysis, type AnalysisOptions, type PreprocessOptions } from '../../examples/web/src/pipeline';
+import { EXPLAIN_METHODS } from '../../src/explain/methods';
 import { normalizeSaliency } from '../../src/explain/overlay';
 import { fixturePath } from '../helpers';
 import { decodePng } from './png_pixels';
@@ -74,7 +75,7 @@ const bytesFile = (file: string, name = path.basename(file)) => {
 const demoManifest = () => JSON.parse(fs.readFileSync(path.join(DEMO, 'demo.json'), 'utf8')) as { model: { files: string[]; preprocess: PreprocessOptions }; cases: { file: string }[] };
 
 /** Node's analysis of scan files with the bundled demo model, through the page's own pipeline. */
-async function nodeAnalysis(scanFiles: string[], options: PreprocessOptions): Promise<Analysis> {
+async function nodeAnalysis(scanFiles: string[], options: AnalysisOptions): Promise<Analysis> {
   const model = await readModel(demoManifest().model.files.map((f) => bytesFile(path.join(DEMO, f))));
   try {
     return await analyse(model, await readScan(scanFiles.map((f) => bytesFile(f, path.relative(path.dirname(scanFiles[0]), f) || path.basename(f)))), options);
@@ -275,6 +276,18 @@ suite('examples/web in headless Chromium', () => {
     await page.setInputFiles('#scan-folder', folder);
     shown = await settled(page, shown.run);
     expectSame(shown, await nodeAnalysis(filesUnder(folder), zscore), 'DICOM folder dicom_ct2');
+
+    // The method picker lists the library's names; a class-specific attribution equals Node's,
+    // and a method that does not fit the model says so.
+    expect(await page.locator('#method option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['', ...EXPLAIN_METHODS]);
+    await page.selectOption('#method', 'transformer-attribution');
+    shown = await settled(page, shown.run);
+    expectSame(shown, await nodeAnalysis(filesUnder(folder), { ...zscore, method: 'transformer-attribution' }), 'transformer attribution');
+    expect(await page.locator('#details').textContent()).toMatch(/explanation: transformer-attribution/);
+    await page.selectOption('#method', 'scorecam');
+    shown = await settled(page, shown.run);
+    expect(shown.status).toBe('error');
+    expect(shown.error).toMatch(/method 'scorecam' does not apply to this model, an MST with an attention encoder/);
     await page.close();
   }, 180_000);
 

@@ -9,6 +9,7 @@ import type { MedicalSliceTransformer } from '../../src/models/medical_slice_tra
 import { saveModel } from '../../src/models/save_model';
 import { auc } from '../../src/stats/auc';
 import { delongTest } from '../../src/stats/delong';
+import { table1ExtendedMarkdown } from '../../src/reproduce/table1';
 import {
   aucCell,
   figure2Models,
@@ -83,6 +84,18 @@ describe('the Markdown table', () => {
     expect(md).toContain('Chest CT: ours (synthetic-chest)');
     expect(md).toContain('Paper (Table 2)');
     expect(md).toContain('a footer line');
+  });
+
+  test('the extended Table 1 puts the radiologist\'s counts beside the paper\'s methods only', () => {
+    const row = { dataset: 'Chest CT', task: 'synthetic-chest', cases: 3, sliceCorrect: 2, lesionCorrect: 1, pointingGame: 2, deletionAuc: 0.31, insertionAuc: 0.72, meanDice: NaN, meanSeconds: 1.25 } as const;
+    const md = table1ExtendedMarkdown([
+      { ...row, model: 'MST', method: 'attention' },
+      { ...row, model: 'MST', method: 'transformer-attribution' },
+      { ...row, model: '3D ResNet', method: 'gradcam' },
+    ]);
+    expect(md).toContain('| Chest CT (synthetic-chest) | MST | attention | 2/3 | 1/3 | 2/3 | 0.310 | 0.720 | - | 49/50 / 28/50 | 1.3 |');
+    expect(md).toContain('| MST | transformer-attribution | 2/3 | 1/3 | 2/3 | 0.310 | 0.720 | - | - |');
+    expect(md).toContain('| 3D ResNet | gradcam | 2/3 | 1/3 | 2/3 | 0.310 | 0.720 | - | 14/50 / 0/50 |');
   });
 
   test('every default row has the paper\'s row beside it', () => {

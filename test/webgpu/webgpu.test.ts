@@ -187,7 +187,7 @@ describe('WebGPU backend equals wasm', () => {
     expect(gpu.map((g, i) => [i, maxAbs(g, wasm[i])]).filter(([, d]) => !(d < 1e-5))).toEqual([]);
   });
 
-  gpuTest('MST-DINOv2 (tiny) logits, attention and rollout explanations to 1e-4; logits equal PyTorch’s', async () => {
+  gpuTest('MST-DINOv2 (tiny) logits, attention, rollout and transformer attributions to 1e-4; logits equal PyTorch’s', async () => {
     requireGpu();
     const spec = JSON.parse(fs.readFileSync(fixturePath('mst', 'mst_dinov2_tiny.json'), 'utf8')) as WeightSpec & { inputs: WeightSpec };
     const ref = await loadSafetensors(fixturePath('mst', 'mst_dinov2_tiny.safetensors'));
@@ -209,6 +209,8 @@ describe('WebGPU backend equals wasm', () => {
       out.predict = { logits: predicted, probabilities };
       out.attention = await explainAndRead(model, volume, { method: 'attention' });
       out.rollout = await explainAndRead(model, volume, { method: 'rollout' });
+      out.attribution = await explainAndRead(model, volume, { method: 'transformer-attribution', targetClass: 1 });
+      out.gradientAttention = await explainAndRead(model, volume, { method: 'gradient-attention' });
       volume.dispose();
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([logits, x]);
@@ -220,13 +222,13 @@ describe('WebGPU backend equals wasm', () => {
     expect(maxAbs(gpu.forward.logits, torchLogits)).toBeLessThan(TOL);
     expect(maxAbs(gpu.forward.logits, wasm.forward.logits)).toBeLessThan(TOL);
     expect(gpu.attention.saliencyUpsampled).toHaveLength(3 * 42 * 56);
-    for (const method of ['predict', 'attention', 'rollout']) {
+    for (const method of ['predict', 'attention', 'rollout', 'attribution', 'gradientAttention']) {
       const d = diffs(gpu[method], wasm[method]);
       expect(Object.entries(d).filter(([, v]) => !(v < TOL))).toEqual([]);
     }
   });
 
-  gpuTest('ResNet3D forward and Grad-CAM / Grad-CAM++ (default target: the argmax, on the device) to 1e-4', async () => {
+  gpuTest('ResNet3D forward and the CAM family and occlusion (default target: the argmax, on the device) to 1e-4', async () => {
     requireGpu();
     const run = async () => {
       const net = new ResNet3D({ block: 'basic', layers: [1, 1, 1, 1], blockInplanes: [4, 8, 8, 16], numClasses: 3, seed: 7 }).eval();
@@ -236,6 +238,10 @@ describe('WebGPU backend equals wasm', () => {
       const out: Record<string, Record<string, number[]>> = { forward: { logits: Array.from(await logits.data()) } };
       out.gradcam = await explainAndRead(net, volume, { method: 'gradcam' });
       out.gradcampp = await explainAndRead(net, volume, { method: 'gradcam++', targetClass: 2 });
+      // HiResCAM and LayerCAM share Grad-CAM's path but for their weight function: XGrad-CAM stands for them.
+      for (const method of ['xgradcam', 'eigencam'] as const) out[method] = await explainAndRead(net, volume, { method });
+      out.scorecam = await explainAndRead(net, volume, { method: 'scorecam', maxForwardPasses: 4 });
+      out.occlusion = await explainAndRead(net, volume, { method: 'occlusion', window: [4, 12, 12] });
       logits.dispose();
       expect(tf.memory().numTensors).toBe(before);
       volume.dispose();
@@ -247,7 +253,7 @@ describe('WebGPU backend equals wasm', () => {
     expect(maxAbs(gpu.forward.logits, wasm.forward.logits)).toBeLessThan(TOL);
     expect(gpu.gradcam.targetClass).toEqual(wasm.gradcam.targetClass);
     expect(gpu.gradcampp.targetClass).toEqual([2]);
-    for (const method of ['gradcam', 'gradcampp']) {
+    for (const method of ['gradcam', 'gradcampp', 'xgradcam', 'eigencam', 'scorecam', 'occlusion']) {
       const d = diffs(gpu[method], wasm[method]);
       expect(Object.entries(d).filter(([, v]) => !(v < TOL))).toEqual([]);
     }

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ClampRescale, ZNormalize } from '../../../src/data/transforms/intensity';
-import { disposeExplanation, explainVolume, type ExplainableModel } from '../../../src/explain/explain_volume';
+import { disposeExplanation, explainVolume, type ExplainableModel, type ExplainOptions } from '../../../src/explain/explain_volume';
+import type { ExplainMethod } from '../../../src/explain/methods';
 import { trilinearUpsample } from '../../../src/explain/trilinear_upsample';
 import { Classifier } from '../../../src/classifier/classifier';
 import { loadBundleFromFiles } from '../../../src/models/browser_storage';
@@ -34,6 +35,15 @@ export interface PreprocessOptions {
   /** Resize slices (and, for a fixed slice count, the depth) to what the model was built for. */
   fit: boolean;
 }
+
+/** How the page analyses: the preprocessing and the explanation method. */
+export interface AnalysisOptions extends PreprocessOptions {
+  /** The explanation (default: the model's own, 'attention' for MST-DINOv2 and 'gradcam++' otherwise). */
+  method?: ExplainMethod;
+}
+
+/** Bounds that keep the costly methods interactive in a browser. */
+const PAGE_LIMITS: Partial<Record<ExplainMethod, object>> = { scorecam: { maxForwardPasses: 32, batchSize: 4 }, occlusion: { batchSize: 4 } };
 
 /** The model's input size `[D | null, H | null, W | null]`; null where any size is accepted. */
 export function modelInputSize(model: ConfigurableModel): [number | null, number | null, number | null] {
@@ -87,7 +97,7 @@ export interface Analysis {
   probabilities: number[];
   logits: number[];
   predictedClass: number;
-  /** The explanation method ('attention' for MST-DINOv2, 'gradcam++' for ResNets). */
+  /** The explanation method (by default 'attention' for MST-DINOv2, 'gradcam++' for ResNets). */
   method: string;
   /** MST slice attention `[D]` of the model's input, summing to 1; null for a 3D ResNet. */
   sliceAttention: number[] | null;
@@ -102,15 +112,18 @@ export type AnalysisStage = 'preprocessing' | 'model' | 'saliency';
 
 /**
  * Prepares `volume` for the classifier (its bundle's preprocessing, else the page's `options`),
- * runs the model with its explanation (slice x plane attention for MST-DINOv2, Grad-CAM++ for
- * ResNets) and returns the prediction and the saliency on the scan's grid. Leaves no tensors behind.
+ * runs the model with the chosen explanation (by default slice x plane attention for MST-DINOv2,
+ * Grad-CAM++ for ResNets) and returns the prediction and the saliency on the scan's grid. Leaves
+ * no tensors behind.
  */
-export async function analyse(clf: Classifier, volume: Volume, options: PreprocessOptions, onStage: (stage: AnalysisStage) => void = () => {}): Promise<Analysis> {
+export async function analyse(clf: Classifier, volume: Volume, options: AnalysisOptions, onStage: (stage: AnalysisStage) => void = () => {}): Promise<Analysis> {
   const model = asExplainable(clf.model);
+  const method = options.method || undefined;
+  const methodOptions = (method ? { method, ...PAGE_LIMITS[method] } : {}) as ExplainOptions;
   onStage('preprocessing');
   if (clf.preprocessing) {
     onStage('model');
-    const e = await clf.explain(volume);
+    const e = await clf.explain(volume, methodOptions);
     onStage('saliency');
     return {
       probabilities: e.probabilities,
@@ -127,7 +140,7 @@ export async function analyse(clf: Classifier, volume: Volume, options: Preproce
   const x = tf.tensor3d(input.data, input.shape);
   let e;
   try {
-    e = await explainVolume(model, x, { upsample: false });
+    e = await explainVolume(model, x, { ...methodOptions, upsample: false });
   } finally {
     x.dispose();
   }

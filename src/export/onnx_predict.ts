@@ -17,8 +17,11 @@ export interface OnnxVolumePrediction {
 export interface OnnxVolumeModel {
   /** The file it was loaded from. */
   readonly path: string;
-  /** Classifies one volume `[D, H, W]` (slices first, as the rest of mst-ts); the batch axis is added here. */
-  predict(volume: { data: Float32Array; shape: [number, number, number] }): Promise<OnnxVolumePrediction>;
+  /**
+   * Classifies one volume `[D, H, W]` (slices first, as the rest of mst-ts), or `[D, H, W, C]`
+   * for a model exported with several input channels; the batch axis is added here.
+   */
+  predict(volume: { data: Float32Array; shape: [number, number, number] | [number, number, number, number] }): Promise<OnnxVolumePrediction>;
   /** Frees the ONNX Runtime session. */
   dispose(): Promise<void>;
 }
@@ -103,12 +106,11 @@ export async function loadOnnxModel(path: string, options: { threads?: number } 
     async predict(volume) {
       if (released) throw new Error(`OnnxVolumeModel: '${path}' was disposed`);
       const { data, shape } = volume;
-      if (!(data instanceof Float32Array) || !Array.isArray(shape) || shape.length !== 3) {
-        throw new Error(`OnnxVolumeModel.predict: expected { data: Float32Array, shape: [D, H, W] }, got shape ${JSON.stringify(shape)}`);
+      if (!(data instanceof Float32Array) || !Array.isArray(shape) || (shape.length !== 3 && shape.length !== 4)) {
+        throw new Error(`OnnxVolumeModel.predict: expected { data: Float32Array, shape: [D, H, W] or [D, H, W, C] }, got shape ${JSON.stringify(shape)}`);
       }
-      if (shape[0] * shape[1] * shape[2] !== data.length) {
-        throw new Error(`OnnxVolumeModel.predict: shape [${shape.join(', ')}] needs ${shape[0] * shape[1] * shape[2]} values, got ${data.length}`);
-      }
+      const count = (shape as number[]).reduce((a, b) => a * b, 1);
+      if (count !== data.length) throw new Error(`OnnxVolumeModel.predict: shape [${shape.join(', ')}] needs ${count} values, got ${data.length}`);
       let outputs: Record<string, OrtTensor>;
       try {
         const input = data.constructor === OrtFloat32Array ? data : new OrtFloat32Array(data.buffer, data.byteOffset, data.length);

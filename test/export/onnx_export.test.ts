@@ -147,6 +147,27 @@ describeOrt('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
     model.dispose();
   });
 
+  it('MSTs on two-channel slices (a DINOv2 and a ResNet2D with inChannels 2): input [batch, slices, height, width, 2], logits to 1e-4', async () => {
+    const encoders = [
+      new DinoVisionTransformer({ embedDim: 16, depth: 1, numHeads: 2, imgSize: 16, patchSize: 4, inChannels: 2, seed: 3 }),
+      resnet2d18({ feedForward: false, blockInplanes: [4, 4, 8, 8], inChannels: 2, seed: 5 }),
+    ];
+    for (const [k, encoder] of encoders.entries()) {
+      const model = new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 4, seed: 6 }).eval();
+      const before = tf.memory().numTensors;
+      await expect(toOnnxBytes(model, { channels: 3, imageSize: [16, 16] })).rejects.toThrow(/channels must be 1 \(gray, repeated\) or the encoder's 2, got 3/);
+      const onnx = await exportAndLoad(model, `mst_two_channels_${k}`, { channels: 2, imageSize: [16, 16] });
+      const x = tf.randomUniform([1, 3, 16, 16, 2], -2, 2, 'float32', 7 + k);
+      const logits = model.forward(x).logits;
+      const pred = await onnx.predict({ data: (await x.data()) as Float32Array, shape: [3, 16, 16, 2] });
+      expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-4);
+      tf.dispose([x, logits]);
+      await onnx.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      model.dispose();
+    }
+  });
+
   it('MST-DINOv2 with registers, SwiGLU, antialiased pos-embed resize, bottleneck and sinusoidal slice embedding: any slice count', async () => {
     const encoder = loadDinov2Spec('tiny_swiglu_reg', { embedDim: 24, depth: 2, numHeads: 3, ffnLayer: 'swiglu', numRegisters: 4, interpolateOffset: 0, interpolateAntialias: true });
     const model = new MedicalSliceTransformer({ encoder, numClasses: 3, bottleneck: true, heads: 3, positionalEmbedding: 'sinusoidal', seed: 5 }).eval();

@@ -1,5 +1,7 @@
 export type { Shape3, VolumeSample } from './sample';
-export { voxelCount, checkSample } from './sample';
+export { voxelCount, checkSample, channelCount, splitChannels, joinChannels, perChannel, channelsLast } from './sample';
+export type { ChannelSource, SequenceInputs, SequenceVolumes } from './sequences';
+export { checkSequenceInputs, parseChannelSources, formatChannelSources, combineChannels, combineSequences, combineSequenceSamples } from './sequences';
 export type { Transform } from './transform';
 export { Compose } from './transform';
 export type { VolumeDataset, VolumeBatch } from './dataset';

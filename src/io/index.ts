@@ -24,6 +24,8 @@ export type { NiftiHeader, NiftiReadOptions, NiftiWriteOptions } from './nifti';
 export { readDicomSeries, parseDicom, dicomImagesToVolume, SUPPORTED_TRANSFER_SYNTAXES } from './dicom';
 export type { DicomImage, DicomReadOptions } from './dicom';
 export { readVolume } from './read_volume';
+export { resampleToGrid, sameGrid, stackSequences, describeGrid, GRID_TOLERANCE_MM } from './volume_registration';
+export type { Registration, ResampleToGridOptions, StackSequencesOptions } from './volume_registration';
 export type { ReadVolumeOptions } from './read_volume';
 export { readVolumeFromFiles } from './volume_files';
 export type { PickedFile, VolumeFilesOptions, NamedBytesFile } from './volume_files';

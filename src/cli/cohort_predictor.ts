@@ -6,6 +6,8 @@ import { explainJsonFields, type ExplainJsonFields } from '../explain/explain_js
 import { trilinearUpsample } from '../explain/trilinear_upsample';
 import type { OnnxVolumeModel, OnnxVolumePrediction } from '../export/onnx_predict';
 import type { Volume } from '../io/volume';
+import { channelsLast } from '../data/sample';
+import type { SequenceInputs } from '../data/sequences';
 import { parseSavedModelJson } from '../models/from_pretrained';
 import { loadRegistryModel } from '../models/registry';
 import { bundleJson, configPathFor } from '../models/save_model';
@@ -63,6 +65,8 @@ export interface VolumePredictor {
   readonly arch: string | null;
   /** Whether {@link predict} can give the slice attention. */
   readonly hasSliceAttention: boolean;
+  /** The sequences a multi-sequence model takes and how it makes its channels, or null for one scan. */
+  readonly inputs: SequenceInputs | null;
   /** One volume as read in its own voxel order (`readVolume(path, { canonical: false })`), prepared as the bundle says. */
   predict(volume: Volume, request?: PredictRequest): Promise<VolumeOutput>;
   /** The fields `mst-ts predict --json --explain` adds (the single-volume JSON). */
@@ -80,6 +84,10 @@ class TfjsPredictor implements VolumePredictor {
   ) {
     this.hasSliceAttention = !!clf.model.capabilities.sliceAttention;
     this.arch = clf.bundle.arch;
+  }
+
+  get inputs(): SequenceInputs | null {
+    return this.clf.preprocessing?.inputs ?? null;
   }
 
   async predict(volume: Volume, request: PredictRequest = {}): Promise<VolumeOutput> {
@@ -149,8 +157,19 @@ class OnnxPredictor implements VolumePredictor {
     );
   }
 
+  get inputs(): SequenceInputs | null {
+    return this.preprocessing?.inputs ?? null;
+  }
+
   private prepare(volume: Volume): PreparedVolume {
     return prepareVolume(volume, this.preprocessing ?? { orientation: 'canonical', steps: [], channels: 1 });
+  }
+
+  /** The network's input as the ONNX model takes it: `[D, H, W]`, or `[D, H, W, C]` channels last. */
+  private input(prepared: PreparedVolume): { data: Float32Array; shape: [number, number, number] | [number, number, number, number] } {
+    const s = prepared.sample;
+    const c = s.channels ?? 1;
+    return c > 1 ? { data: channelsLast(s.data, c), shape: [...s.shape, c] } : { data: s.data, shape: s.shape };
   }
 
   private names(n: number): string[] {
@@ -160,7 +179,7 @@ class OnnxPredictor implements VolumePredictor {
   async predict(volume: Volume, request: PredictRequest = {}): Promise<VolumeOutput> {
     const prepared = this.prepare(volume);
     const s = prepared.sample;
-    const r = await this.model.predict({ data: s.data, shape: s.shape });
+    const r = await this.model.predict(this.input(prepared));
     const slice = r.extra[SLICE_OUTPUT];
     this.hasSliceAttention = slice !== undefined;
     const out: VolumeOutput = { logits: r.logits, probabilities: r.probabilities, classNames: this.names(r.probabilities.length) };
@@ -180,8 +199,9 @@ class OnnxPredictor implements VolumePredictor {
   }
 
   async explainJson(volume: Volume): Promise<ExplainJsonFields> {
-    const s = this.prepare(volume).sample;
-    const r = await this.model.predict({ data: s.data, shape: s.shape });
+    const prepared = this.prepare(volume);
+    const s = prepared.sample;
+    const r = await this.model.predict(this.input(prepared));
     const slice = r.extra[SLICE_OUTPUT];
     if (!slice) throw this.missing('--explain', [SLICE_OUTPUT], r.extra);
     const out: ExplainJsonFields = { explainMethod: 'attention', sliceAttention: Array.from(slice.data), saliencyShape: [...s.shape] };

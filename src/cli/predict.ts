@@ -1,5 +1,7 @@
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
 import { readVolume } from '../io/read_volume';
+import type { Volume } from '../io/volume';
+import { combineSequences, type SequenceInputs } from '../data/sequences';
 import { MODEL_REGISTRY } from '../models/registry';
 import { formatCohortSummary, runCohort } from './cohort';
 import { parseShard, type Shard } from './cohort_plan';
@@ -28,7 +30,11 @@ Options:
                          optional dependency: ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm i onnxruntime-node)
   --input <path>         one volume: .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array [D, H, W]
                          with slices along the first axis (read as mst-ts readVolume does: any
-                         numeric dtype, converted to float32; a 2D array is one slice)
+                         numeric dtype, converted to float32; a 2D array is one slice). A model of
+                         several sequences (its bundle's preprocessing.inputs) takes one per
+                         sequence, --input <name>=<path> (--input pre=pre.nii.gz --input
+                         post=post.nii.gz), registered onto the first one's grid and made into its
+                         channels (e.g. the subtraction post - pre)
   --num-classes <n>      output classes of a model given by --arch (default 2; with a manifest,
                          labels must be in [0, n))
   --backend <name>       tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
@@ -44,7 +50,8 @@ Options:
 
 Cohort options (--manifest):
   --manifest <csv>       cases: columns id, path (relative to the CSV's folder), and optionally label,
-                         mask, fold, split (the training manifest's format; label may be absent)
+                         mask, fold, split (the training manifest's format; label may be absent);
+                         one path_<name> column per sequence for a multi-sequence model
   --out <dir>            output folder, created if missing (required with --manifest)
   --shard <k/n>          predict only shard k of n (k 0-based, e.g. $SLURM_ARRAY_TASK_ID with
                          --array=0-(n-1), or Kubernetes' $JOB_COMPLETION_INDEX): the cases whose
@@ -82,14 +89,14 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
 }
 
 async function run(argv: string[]): Promise<number> {
-  const values: Record<string, string | boolean | undefined> = parseCommandArgs('predict', USAGE, {
+  const values: Record<string, string | string[] | boolean | undefined> = parseCommandArgs('predict', USAGE, {
     args: argv,
     options: {
       arch: { type: 'string' },
       weights: { type: 'string' },
       preset: { type: 'string' },
       runtime: { type: 'string' },
-      input: { type: 'string' },
+      input: { type: 'string', multiple: true },
       manifest: { type: 'string' },
       out: { type: 'string' },
       shard: { type: 'string' },
@@ -106,7 +113,9 @@ async function run(argv: string[]): Promise<number> {
   const str = (k: string) => values[k] as string | undefined;
   const runtime = (str('runtime') ?? 'tfjs') as Runtime;
   if (!RUNTIMES.includes(runtime)) throw new UsageError(`predict: --runtime must be ${RUNTIMES.join(' or ')}, got '${runtime}'`);
-  const [arch, weights, input, manifest] = [str('arch'), str('weights'), str('input'), str('manifest')];
+  const [arch, weights, manifest] = [str('arch'), str('weights'), str('manifest')];
+  const inputs = (values.input as string[] | undefined) ?? [];
+  const input = inputs.length ? inputs : undefined;
   if (!weights) throw new UsageError(`predict: --weights is required\n\n${USAGE}`);
   if (!input && !manifest) throw new UsageError(`predict: --input is required (or --manifest for a cohort)\n\n${USAGE}`);
   if (input && manifest) throw new UsageError('predict: give --input (one volume) or --manifest (a cohort), not both');
@@ -124,10 +133,9 @@ async function run(argv: string[]): Promise<number> {
   if (values.explain && !values.json) throw new UsageError('predict: --explain needs --json (the maps are written as JSON fields)');
 
   await useBackend(str('backend'));
-  // In the file's own voxel order: the predictor prepares it as the model's bundle says.
-  const volume = await readVolume(input as string, { canonical: false });
   const predictor = await loadVolumePredictor(spec);
   try {
+    const volume = await readInputs(inputs, predictor.inputs);
     const { logits, probabilities, classNames } = await predictor.predict(volume);
     const explained = values.explain ? await predictor.explainJson(volume) : {};
     const archName = arch ?? predictor.arch;
@@ -141,7 +149,33 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function runCohortCommand(values: Record<string, string | boolean | undefined>, spec: PredictorSpec, manifest: string): Promise<number> {
+/**
+ * The volume of `--input`, in the file's own voxel order (the predictor prepares it as the model's
+ * bundle says): one path, or `name=path` per sequence of a multi-sequence model, combined.
+ */
+async function readInputs(inputs: string[], sequences: SequenceInputs | null): Promise<Volume> {
+  const named = inputs.map((x) => /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(x));
+  if (!sequences) {
+    if (inputs.length > 1) throw new UsageError(`predict: the model takes one scan; got ${inputs.length} --input`);
+    return readVolume(inputs[0], { canonical: false });
+  }
+  const names = sequences.names;
+  // One unnamed input is the model's channels already made (a subtraction image, say).
+  if (inputs.length === 1 && !named[0]) return readVolume(inputs[0], { canonical: false });
+  if (named.some((m) => !m)) throw new UsageError(`predict: the model takes the sequences ${names.join(', ')}: give --input <name>=<path> for each (e.g. --input ${names[0]}=scan.nii.gz)`);
+  const scans: Record<string, Volume> = {};
+  for (const m of named as RegExpExecArray[]) {
+    if (scans[m[1]]) throw new UsageError(`predict: --input ${m[1]}= is given twice`);
+    scans[m[1]] = await readVolume(m[2], { canonical: false });
+  }
+  try {
+    return combineSequences(scans, sequences);
+  } catch (e) {
+    throw new UsageError(`predict: ${(e as Error).message}`);
+  }
+}
+
+async function runCohortCommand(values: Record<string, string | string[] | boolean | undefined>, spec: PredictorSpec, manifest: string): Promise<number> {
   const out = values.out as string | undefined;
   if (!out) throw new UsageError(`predict: --manifest needs --out <dir>\n\n${USAGE}`);
   if (values.explain && values['no-explain']) throw new UsageError('predict: --explain and --no-explain contradict each other');

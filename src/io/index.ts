@@ -24,6 +24,8 @@ export type { NiftiHeader, NiftiReadOptions, NiftiWriteOptions } from './nifti';
 export { readDicomSeries, parseDicom, dicomImagesToVolume, SUPPORTED_TRANSFER_SYNTAXES } from './dicom';
 export type { DicomImage, DicomReadOptions } from './dicom';
 export { readVolume } from './read_volume';
+export { saliencyDicomSeries, writeSaliencyDicom, readDicomSourceInfo, dicomHeaderFields, derivedUid, decimalString, SECONDARY_CAPTURE_SOP_CLASS } from './dicom_write';
+export type { DicomSourceInfo, SaliencyDicomOptions, DicomFile, DicomVolume } from './dicom_write';
 export { resampleToGrid, sameGrid, stackSequences, describeGrid, GRID_TOLERANCE_MM } from './volume_registration';
 export type { Registration, ResampleToGridOptions, StackSequencesOptions } from './volume_registration';
 export type { ReadVolumeOptions } from './read_volume';

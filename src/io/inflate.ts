@@ -9,8 +9,8 @@ interface InflateInternals {
   p: Uint8Array;
 }
 
-// Input fed per step: DEFLATE expands at most ~1032:1, so one step produces at most ~33 MiB.
-const INPUT_CHUNK = 32 * 1024;
+// Input fed per step: DEFLATE expands at most ~1032:1, so one step produces at most ~8 MiB.
+const INPUT_CHUNK = 8 * 1024;
 
 /**
  * A raw DEFLATE stream inflated lazily and within bounds: output is produced only as far as a
@@ -44,6 +44,8 @@ export class InflateStream {
     private readonly input: Uint8Array,
     private readonly what: string,
     keep: number,
+    /** Compute {@link crc} (gzip and ZIP need it; DICOM's raw DEFLATE has no checksum). */
+    private readonly checksum = true,
   ) {
     this.keepBytes = keep;
     this.inflater = new Inflate((chunk) => this.onData(chunk));
@@ -65,7 +67,7 @@ export class InflateStream {
 
   private onData(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.crc = crc32(chunk, this.crc);
+    if (this.checksum) this.crc = crc32(chunk, this.crc);
     const take = Math.min(Math.max(0, this.keepBytes - this.kept), chunk.length);
     if (take > 0) {
       if (this.kept + take > this.out.length) {
@@ -121,8 +123,8 @@ export class InflateStream {
  * Inflates a whole raw DEFLATE stream of at most `maxBytes` output bytes (the caller's limit,
  * and never more than the input can expand to) and returns it.
  */
-export function inflateBounded(input: Uint8Array, maxBytes: number, what: string): { data: Uint8Array; crc: number; end: number } {
-  const s = new InflateStream(input, what, maxBytes);
+export function inflateBounded(input: Uint8Array, maxBytes: number, what: string, checksum = true): { data: Uint8Array; crc: number; end: number } {
+  const s = new InflateStream(input, what, maxBytes, checksum);
   s.drain(maxBytes);
   return { data: s.data(), crc: s.crc, end: s.end };
 }

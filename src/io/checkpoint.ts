@@ -3,7 +3,7 @@ import type { StateDict } from '../nn/module';
 import { withByteSource, type ByteSource } from './byte_source';
 import type { RawDtype } from './raw_dtypes';
 import { readSafetensorsHeader, loadSafetensors } from './safetensors';
-import { findStateDict, openTorchCheckpoint, toPlain, topLevelKeys, type TorchCheckpointOptions } from './torch_checkpoint';
+import { findStateDict, openTorchCheckpoint, plainConverter, topLevelKeys, type TorchCheckpointOptions } from './torch_checkpoint';
 
 /** Checkpoint container formats {@link loadCheckpoint} reads. */
 export type CheckpointFormat = 'safetensors' | 'torch-zip' | 'torch-legacy';
@@ -108,7 +108,8 @@ export async function inspectCheckpoint(pathOrBytes: string | Uint8Array, option
     for (const [k, ref] of found.tensors) tensors[k] = { dtype: ref.storage.dtype, shape: ref.shape };
     const metadata: Record<string, unknown> = Object.create(null);
     if (ckpt.root instanceof Map && found.key !== null) {
-      for (const [k, v] of ckpt.root) if (String(k) !== found.key) metadata[String(k)] = toPlain(v);
+      const plain = plainConverter();
+      for (const [k, v] of ckpt.root) if (String(k) !== found.key) metadata[String(k)] = plain(v, String(k));
     }
     return { format: ckpt.format, stateDictKey: found.key, tensors, topLevelKeys: topLevelKeys(ckpt.root), metadata };
   }, 'checkpoint');

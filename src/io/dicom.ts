@@ -255,14 +255,33 @@ function decodeSamples(bytes: Uint8Array, le: boolean, bits: number, signed: boo
 // millions of elements costs no memory); stops at the pixel data, or past group 0028 for a header.
 function walkElements(r: Reader, o: number, le: boolean, explicit: boolean, headerOnly: boolean): Map<number, Element> {
   const els = new Map<number, Element>();
+  const keep = (el: Element, at: number): void => {
+    const tag = ((el.group << 16) | el.element) >>> 0;
+    if (!WANTED.has(tag)) return;
+    // Readers disagree on which copy of a repeated element counts (pydicom the last): refuse.
+    if (els.has(tag)) throw new Error(`${r.source}: element (${hex(el.group)},${hex(el.element)}) appears twice (again at byte ${at}); refusing an ambiguous file`);
+    els.set(tag, el);
+  };
   while (o + 8 <= r.bytes.length) {
     // Elements come in ascending tag order: past group 0028 a header read has all it needs.
     if (headerOnly && r.view.getUint16(o, le) > 0x0028) break;
+    const at = o;
     const { el, next } = readElementHeader(r, o, le, explicit);
-    const tag = ((el.group << 16) | el.element) >>> 0;
-    if (WANTED.has(tag)) els.set(tag, el);
+    keep(el, at);
     o = next;
-    if (tag === PIXEL_DATA) break;
+    if (el.group === 0x7fe0 && el.element === 0x0010) break;
+  }
+  // After the pixel data only padding and private trailers may follow; a second copy of an
+  // element read above makes the file ambiguous. Bytes that are no elements end the walk.
+  while (!headerOnly && o + 8 <= r.bytes.length) {
+    let step: { el: Element; next: number };
+    try {
+      step = readElementHeader(r, o, le, explicit);
+    } catch {
+      break;
+    }
+    keep(step.el, o);
+    o = step.next;
   }
   return els;
 }
@@ -330,12 +349,14 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
   } else {
     els = walkElements(r, o, le, explicit, headerOnly);
   }
+  // A present element of the wrong size is an error, not the default: reading Rows as 0 or
+  // BitsAllocated as 16 when the file says otherwise gives wrong pixels.
   const us = (tag: number, fallback: number): number => {
     const el = els.get(tag);
     if (!el) return fallback;
     if (el.length === 2) return r.view.getUint16(el.offset, le);
     if (el.length === 4) return r.view.getUint32(el.offset, le);
-    return fallback;
+    throw new Error(`${source}: (${hex(tag >>> 16)},${hex(tag & 0xffff)}) holds ${el.length} bytes, expected a 2-byte unsigned short`);
   };
   const str = (tag: number): string => {
     const el = els.get(tag);

@@ -69,6 +69,7 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
     throw new Error(`${source}: not a NumPy .npy file (expected magic \\x93NUMPY, got ${bytes.byteLength} bytes starting ${hexStart(bytes)})`);
   }
   const major = bytes[6];
+  if (bytes[7] !== 0) throw new Error(`${source}: unsupported .npy format version ${major}.${bytes[7]} (expected 1.0, 2.0 or 3.0)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let headerLen: number;
   let headerStart: number;
@@ -207,7 +208,8 @@ function parseHeader(header: string, source: string): { descr: string; fortranOr
     throw new Error(`${source}: malformed header ${JSON.stringify(header.trim().slice(0, 200))} (${what} at character ${i})`);
   };
   const ws = (): void => {
-    while (i < header.length && /\s/.test(header[i])) i++;
+    // Python's own whitespace only (NumPy's literal_eval refuses \xa0 or \v).
+    while (i < header.length && /[ \t\n\r\f]/.test(header[i])) i++;
   };
   const value = (): Literal => {
     ws();

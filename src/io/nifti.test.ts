@@ -170,7 +170,25 @@ describe('hostile and broken NIfTI files', () => {
     expect(v.affine.flat().every(Number.isFinite)).toBe(true);
     for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) expect(v.affine[r][c]).toBeCloseTo(small.affine[r][c], 5);
     new DataView(b.buffer).setInt16(252, 0, true); // qform_code 0
-    expect(() => parseNifti(b, 'nansform.nii')).toThrow(/nansform\.nii: sform \(srow_x\/y\/z\) holds non-finite values \[NaN, /);
+    expect(() => parseNifti(b, 'nansform.nii')).toThrow(/nansform\.nii: sform \(srow_x\/y\/z\) \[NaN, .* is not finite or has a zero-length axis, and there is no usable qform/);
+  });
+
+  it('treats a sform with a zero-length axis like a NaN one (no spacing of 0)', () => {
+    const b = plain();
+    for (const r of [0, 1, 2]) f32(b, 280 + 16 * r + 4 * 2, 0); // column i of srow_x/y/z
+    const v = parseNifti(b, 'flat.nii', { canonical: false });
+    expect(v.meta.affineFrom).toBe('qform');
+    expect(v.spacing.every((x) => x > 0)).toBe(true);
+  });
+
+  it('reads an undefined qform/sform code (257) as unknown, as nibabel does', () => {
+    const b = plain();
+    const view = new DataView(b.buffer);
+    view.setInt16(252, 257, true);
+    view.setInt16(254, 0, true);
+    const v = parseNifti(b, 'code.nii', { canonical: false });
+    expect(v.meta.qformCode).toBe(0);
+    expect(v.meta.affineFrom).toBe('pixdim');
   });
 
   it('refuses corrupted voxels in a .nii.gz by the gzip CRC-32', () => {

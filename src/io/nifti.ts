@@ -143,6 +143,10 @@ export function parseNiftiHeader(bytes: Uint8Array, source = 'NIfTI'): NiftiHead
       descrip: ascii(bytes, 240, 80),
     };
   }
+  // As nibabel: a code outside the defined ones (0 unknown .. 5 template) means unknown.
+  const validCode = (c: number): number => (Number.isInteger(c) && c >= 0 && c <= 5 ? c : 0);
+  h.qformCode = validCode(h.qformCode);
+  h.sformCode = validCode(h.sformCode);
   const dt = DATATYPES[h.datatype];
   if (!dt) {
     const what = UNSUPPORTED[h.datatype] ? `${UNSUPPORTED[h.datatype]} (code ${h.datatype})` : `unknown code ${h.datatype}`;
@@ -200,7 +204,8 @@ function qformAffine(h: NiftiHeader): Affine {
   ];
 }
 
-const finiteAffine = (m: Affine): boolean => m.every((row) => row.every((v) => Number.isFinite(v)));
+// A placement: finite, with no zero-length voxel axis (which would make the spacing 0).
+const finiteAffine = (m: Affine): boolean => m.every((row) => row.every((v) => Number.isFinite(v))) && [0, 1, 2].every((c) => Math.hypot(m[0][c], m[1][c], m[2][c]) > 0);
 
 /**
  * {@link niftiAffine}, refusing what is not a placement: a sform with NaN or infinite entries
@@ -213,13 +218,13 @@ function checkedAffine(h: NiftiHeader, source: string): { affine: Affine; from: 
     const s = niftiAffine(h);
     if (finiteAffine(s)) return { affine: s, from: 'sform' };
     if (qformOk) return { affine: qformAffine(h), from: 'qform' };
-    throw new Error(`${source}: sform (srow_x/y/z) holds non-finite values [${h.srow.map((r) => r.join(', ')).join('; ')}] and no usable qform`);
+    throw new Error(`${source}: sform (srow_x/y/z) [${h.srow.map((r) => r.join(', ')).join('; ')}] is not finite or has a zero-length axis, and there is no usable qform`);
   }
   if (h.qformCode > 0) {
     const negative = [1, 2, 3].find((k) => h.pixdim[k] < 0);
     if (negative !== undefined) throw new Error(`${source}: pixdim[${negative}] is ${h.pixdim[negative]}; voxel sizes of a qform must be positive`);
     if (qformOk) return { affine: qformAffine(h), from: 'qform' };
-    throw new Error(`${source}: qform (quatern_b/c/d, qoffset_x/y/z) holds non-finite values [${[...h.quatern, ...h.qoffset].join(', ')}]`);
+    throw new Error(`${source}: qform (quatern_b/c/d, qoffset_x/y/z, pixdim) [${[...h.quatern, ...h.qoffset].join(', ')}] is not finite`);
   }
   return { affine: niftiAffine(h), from: 'pixdim' };
 }

@@ -17,16 +17,28 @@ export async function readBytes(pathOrBytes: string | Uint8Array | ArrayBuffer):
   }
 }
 
-/** Writes a file so that readers see the old or the new content, never a partial one. */
+/**
+ * Writes a file so that readers see the old or the new content, never a partial one: the data go
+ * to a temporary file beside it, are synced, and the temporary file is renamed over the target.
+ * When writing fails (a full disk), the temporary file is removed, the previous file is left as
+ * it was, and the error names the path.
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const fs = await import('node:fs/promises');
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await fs.open(tmp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await fs.open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOSPC' ? 'no space left on device (ENOSPC)' : err.code === 'EDQUOT' ? 'disk quota exceeded (EDQUOT)' : err.message;
+    throw Object.assign(new Error(`cannot write '${path}': ${why}; the previous file, if any, is unchanged`), { code: err.code });
   }
-  await fs.rename(tmp, path);
 }

@@ -144,7 +144,15 @@ function mutateAll(b: Uint8Array, ms: Mutation[]): Uint8Array {
 
 /** The bytes of a fuzz input. */
 export function materialise(seed: Uint8Array, input: FuzzInput): Uint8Array {
-  const layer = input.inner ? layerOf(seed) : 'none';
+  try {
+    return materialiseLayer(seed, input, input.inner ? layerOf(seed) : 'none');
+  } catch {
+    // A seed that is itself broken (a truncated archive) has no inner layer to reach.
+    return mutateAll(seed, input.mutations);
+  }
+}
+
+function materialiseLayer(seed: Uint8Array, input: FuzzInput, layer: Layer): Uint8Array {
   switch (layer) {
     case 'gzip':
       return gzipSync(mutateAll(gunzipSync(seed), input.mutations), { level: 1 });

@@ -125,6 +125,15 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         if (run.failed && !found) throw new Error(`fuzz ${target}: the property itself failed: ${String(run.errorInstance)}`);
         if (!run.failed || !found) break;
         known.add(found.verdict.signature);
+        // A crash, timeout or memory overrun may come from the machine (another process taking the
+        // memory or the cores): it counts only if the minimised input does it again.
+        if (/^(crash|timeout|memory)/.test(found.verdict.failure!)) {
+          const again = judge(target, await child.run(target, found.bytes));
+          if (again.signature !== found.verdict.signature) {
+            log(`${target}: not reproducible, ignored: ${found.verdict.failure!.slice(0, 200)}`);
+            continue;
+          }
+        }
         const finding: Finding = {
           target,
           signature: found.verdict.signature,

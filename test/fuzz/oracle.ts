@@ -67,7 +67,8 @@ export class Oracle {
 
   /** Compares our reading (`summary`) with the reference reader's. */
   async compare(target: string, bytes: Uint8Array, summary: Record<string, unknown>): Promise<{ mismatch?: string; refused?: string }> {
-    const kind = target === 'web' ? (bytes[128] === 0x44 ? 'dicom' : 'nifti') : ORACLE_TARGETS[target];
+    // The web target stacks a DICOM input with a series: only its NIfTI readings compare with one file's.
+    const kind = target === 'web' ? (bytes[128] === 0x44 ? undefined : 'nifti') : ORACLE_TARGETS[target];
     if (!kind) return {};
     const ref = await this.ask(kind, bytes);
     if (!ref) return {};

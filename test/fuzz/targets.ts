@@ -65,6 +65,13 @@ const withTempDir = async <T>(fn: (dir: string) => Promise<T>): Promise<T> => {
   }
 };
 
+const inFile = <T>(bytes: Uint8Array, ext: string, fn: (file: string) => Promise<T>): Promise<T> =>
+  withTempDir(async (dir) => {
+    const file = path.join(dir, `${SOURCE}.${ext}`);
+    fs.writeFileSync(file, bytes);
+    return fn(file);
+  });
+
 const picked = (name: string, bytes: Uint8Array) => ({ name, arrayBuffer: async () => bytes.slice().buffer as ArrayBuffer });
 
 /** Every target by name. */
@@ -113,19 +120,24 @@ export const TARGETS: Record<string, TargetRun> = {
       return summary;
     },
   },
+  // Read from a file, as the CLI does (bytes would be named only 'checkpoint' in errors).
   safetensors: {
     async run(bytes) {
-      const info = await inspectCheckpoint(bytes);
-      return { ...(await stateDictSummary(await loadSafetensors(bytes))), inspected: Object.keys(info.tensors).length };
+      return inFile(bytes, 'safetensors', async (file) => {
+        const info = await inspectCheckpoint(file);
+        return { ...(await stateDictSummary(await loadSafetensors(file))), inspected: Object.keys(info.tensors).length };
+      });
     },
   },
   // torch.save zip and legacy files and Lightning checkpoints: one target, seeds of each kind.
   torch: {
     async run(bytes) {
-      const info = await inspectCheckpoint(bytes, { opaqueObjects: true });
-      const json = JSON.stringify(info.metadata);
-      const sd = await loadCheckpoint(bytes, { opaqueObjects: true });
-      return { ...(await stateDictSummary(sd)), format: info.format, stateDictKey: info.stateDictKey, metadataChars: json.length };
+      return inFile(bytes, 'pth', async (file) => {
+        const info = await inspectCheckpoint(file, { opaqueObjects: true });
+        const json = JSON.stringify(info.metadata);
+        const sd = await loadCheckpoint(file, { opaqueObjects: true });
+        return { ...(await stateDictSummary(sd)), format: info.format, stateDictKey: info.stateDictKey, metadataChars: json.length };
+      });
     },
   },
   // A safetensors file written by saveModel (config in its metadata), rebuilt by fromPretrained.

@@ -29,16 +29,32 @@ interface Run {
   ms: number;
 }
 
-/** Runs the CLI; with `killAfterMs`, sends SIGKILL then. */
-function cli(args: string[], killAfterMs?: number): Promise<Run> {
+/**
+ * Runs the CLI. `kill` decides when to send SIGKILL: after a delay, or once `ready()` holds (polled
+ * every 20 ms) and then a delay more.
+ */
+function cli(args: string[], kill?: { ready?: () => boolean; afterMs: number }): Promise<Run> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), killAfterMs) : null;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      timer = setTimeout(() => child.kill('SIGKILL'), kill!.afterMs);
+    };
+    const poll = kill?.ready
+      ? setInterval(() => {
+          if (kill.ready!()) {
+            clearInterval(poll);
+            arm();
+          }
+        }, 20)
+      : undefined;
+    if (kill && !kill.ready) arm();
     child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
+      clearInterval(poll);
       resolve({ code, signal, stderr, ms: Date.now() - t0 });
     });
   });
@@ -126,9 +142,12 @@ run(`faults (seed ${SEED})`, () => {
 
   it('kill -9 during mst-ts train, then --resume: at most one epoch lost, log and checkpoints consistent', async () => {
     const dir = tmp('train-kill');
-    const at = Math.round(referenceMs * (0.25 + 0.6 * rng.uniform()));
-    const killed = await cli(TRAIN(dir, EPOCHS), at);
+    // A random moment inside a random epoch (training, validation or the checkpoint write).
+    const after = Math.floor(rng.uniform() * (EPOCHS - 1));
+    const epochMs = (referenceMs / (EPOCHS + 2)) * rng.uniform();
+    const killed = await cli(TRAIN(dir, EPOCHS), { ready: () => logLines(dir).length >= after, afterMs: Math.round(epochMs) });
     expect(killed.signal).toBe('SIGKILL');
+    const at = `${Math.round(epochMs)} ms after epoch ${after}`;
     const lines = logLines(dir);
     const saved = await checkpointEpoch(path.join(dir, 'last.safetensors'));
     // The log line of an epoch is written just before its checkpoint: they differ by at most one.
@@ -138,16 +157,16 @@ run(`faults (seed ${SEED})`, () => {
     if (fs.existsSync(path.join(dir, 'best.safetensors'))) disposeStateDict(await loadSafetensors(path.join(dir, 'best.safetensors')));
     const resumed = await cli([...TRAIN(dir, EPOCHS), '--resume']);
     expect(resumed.code).toBe(0);
-    const after = logLines(dir);
-    expect(after.map((l) => l.epoch)).toEqual([1, 2, 3, 4, 5]);
+    const final = logLines(dir);
+    expect(final.map((l) => l.epoch)).toEqual([1, 2, 3, 4, 5]);
     // Deterministic training: the resumed run's epochs equal the uninterrupted run's.
-    after.forEach((l, i) => {
+    final.forEach((l, i) => {
       expect(l.trainLoss).toBeCloseTo(reference[i].trainLoss!, 6);
       expect(l.valAuc).toBe(reference[i].valAuc);
     });
     expect(await checkpointEpoch(path.join(dir, 'last.safetensors'))).toBe(EPOCHS);
     expect(fs.existsSync(path.join(dir, 'summary.json'))).toBe(true);
-    console.log(`train killed at ${at} ms of ~${referenceMs}: ${lines.length} epoch(s) logged, checkpoint at epoch ${saved}; resumed to ${after.length}; leftover temporary files ${leftovers(dir).length}`);
+    console.log(`train killed ${at}: ${lines.length} epoch(s) logged, checkpoint at epoch ${saved}; resumed to ${final.length}; leftover temporary files ${leftovers(dir).length}`);
   }, 900000);
 
   describe('cohort prediction', () => {
@@ -194,7 +213,7 @@ run(`faults (seed ${SEED})`, () => {
     it('kill -9 mid-cohort: no half-written case file, and the rerun predicts only what is missing', async () => {
       const out = path.join(dir, 'killed');
       const at = Math.round(cohortMs * (0.3 + 0.5 * rng.uniform()));
-      const killed = await cli(args(out), at);
+      const killed = await cli(args(out), { afterMs: at });
       expect(killed.signal).toBe('SIGKILL');
       const before = records(out);
       const rerun = await cli([...args(out), '--json']);

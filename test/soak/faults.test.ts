@@ -212,8 +212,11 @@ run(`faults (seed ${SEED})`, () => {
 
     it('kill -9 mid-cohort: no half-written case file, and the rerun predicts only what is missing', async () => {
       const out = path.join(dir, 'killed');
-      const at = Math.round(cohortMs * (0.3 + 0.5 * rng.uniform()));
-      const killed = await cli(args(out), { afterMs: at });
+      // After a random number of cases, at a random moment of the next one.
+      const k = Math.floor(rng.uniform() * (N / 2));
+      const delay = Math.round((cohortMs / (N + 4)) * rng.uniform());
+      const killed = await cli(args(out), { ready: () => fs.existsSync(out) && fs.readdirSync(out).filter((f) => f.endsWith('.json') && !f.startsWith('_')).length >= k, afterMs: delay });
+      const at = `${delay} ms after case ${k}`;
       expect(killed.signal).toBe('SIGKILL');
       const before = records(out);
       const rerun = await cli([...args(out), '--json']);
@@ -225,7 +228,7 @@ run(`faults (seed ${SEED})`, () => {
       const ref = records(referenceOut);
       expect(after.size).toBe(N);
       for (const [id, r] of after) expect(r.probabilities).toEqual(ref.get(id)!.probabilities);
-      console.log(`cohort killed at ${at} ms of ~${cohortMs}: ${before.size} case(s) done before, ${summary.done} predicted by the rerun; leftover temporary files ${leftovers(out).length}`);
+      console.log(`cohort killed ${at}: ${before.size} case(s) done before, ${summary.done} predicted by the rerun; leftover temporary files ${leftovers(out).length}`);
     }, 600000);
 
     it('two shards writing into one folder at once produce every case exactly once', async () => {

@@ -2,7 +2,7 @@
  * Writes the fuzz seeds that mst-ts itself produces: two tiny models saved as `saveModel` does
  * (safetensors with the config in its metadata, and the JSON beside it) and a CSV of predictions.
  * The seeds written by NumPy, PyTorch, nibabel and pydicom come from tools/reference/fuzz_seeds.py.
- * Run: `node test/fuzz/make_seeds.cjs` after bundling, or through `npm run fuzz -- --make-seeds`.
+ * Run: `npm run fuzz -- --make-seeds`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -78,6 +78,8 @@ export class Oracle {
       const shape = (ref.shape as number[]).slice().reverse();
       if (JSON.stringify(shape) !== JSON.stringify(summary.shape)) return { mismatch: `shape [${summary.shape}], nibabel [${shape}]` };
       if (!close(sum, ref.sum as number)) return { mismatch: `voxel sum ${sum}, nibabel ${ref.sum}` };
+      // Where the sform is singular or not finite we use the qform on purpose; nibabel keeps the sform.
+      if (summary.affineFrom === 'qform' && (summary.sformCode as number) > 0) return { refused: 'nibabel keeps a singular or non-finite sform, mst-ts falls back to the qform' };
       const a = ref.affine as number[][];
       const ours = summary.affine as number[][];
       // Our columns are (d, h, w) = (k, j, i).

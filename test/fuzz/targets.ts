@@ -38,7 +38,7 @@ function volumeSummary(v: Volume): Summary {
     if (Number.isFinite(x)) sum += x;
     else nonFinite++;
   }
-  return { shape: v.shape, length: v.data.length, sum, nonFinite, affine: v.affine, spacing: v.spacing, dtype: v.dtype };
+  return { shape: v.shape, length: v.data.length, sum, nonFinite, affine: v.affine, spacing: v.spacing, dtype: v.dtype, affineFrom: v.meta.affineFrom, sformCode: v.meta.sformCode };
 }
 
 async function stateDictSummary(sd: StateDict): Promise<Summary> {

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
 import { gzipSync } from 'fflate';
 import { fixturePath } from '../../test/helpers';
 import { encodeNifti, parseNifti, readNifti } from './nifti';
@@ -207,7 +208,7 @@ describe('hostile and broken NIfTI files', () => {
   it('does not inflate a gzip bomb past what the header describes', () => {
     const bomb = new Uint8Array(plain().length + 64 * 2 ** 20);
     bomb.set(plain());
-    const gz = gzipSync(bomb, { level: 9 });
+    const gz = new Uint8Array(zlib.gzipSync(bomb, { level: 9 })); // node's zlib: the same format, built faster
     const before = process.memoryUsage().arrayBuffers;
     expect(() => parseNifti(gz, 'bomb.nii.gz')).toThrow(/bomb\.nii\.gz: gzip member 1: inflates past 16777664 bytes \(the header describes 448\); refused/);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(48 * 2 ** 20);

@@ -29,8 +29,14 @@ export class Oracle {
     this.proc.stdout.on('data', (d: Buffer) => {
       this.buffer += d.toString();
       for (let nl = this.buffer.indexOf('\n'); nl >= 0; nl = this.buffer.indexOf('\n')) {
-        const answer = JSON.parse(this.buffer.slice(0, nl)) as Answer & { id: number };
+        const line = this.buffer.slice(0, nl);
         this.buffer = this.buffer.slice(nl + 1);
+        let answer: Answer & { id: number };
+        try {
+          answer = JSON.parse(line) as Answer & { id: number };
+        } catch {
+          continue;
+        }
         // An answer that came after its request timed out belongs to no one.
         if (answer.id !== this.expected || !this.waiting) continue;
         const w = this.waiting;
@@ -83,7 +89,8 @@ export class Oracle {
       const a = ref.affine as number[][];
       const ours = summary.affine as number[][];
       // Our columns are (d, h, w) = (k, j, i).
-      for (let r = 0; r < 3; r++) for (const [c, rc] of [[0, 2], [1, 1], [2, 0], [3, 3]]) if (!close(ours[r][c], a[r][rc])) return { mismatch: `affine[${r}][${c}] ${ours[r][c]}, nibabel ${a[r][rc]}` };
+      // nibabel's non-finite entries arrive as null; ours are finite (checked by the judge).
+      for (let r = 0; r < 3; r++) for (const [c, rc] of [[0, 2], [1, 1], [2, 0], [3, 3]]) if (a[r][rc] === null || !close(ours[r][c], a[r][rc])) return { mismatch: `affine[${r}][${c}] ${ours[r][c]}, nibabel ${a[r][rc]}` };
     } else if (kind === 'dicom') {
       if (summary.rows !== undefined && (ref.rows !== summary.rows || ref.columns !== summary.columns)) return { mismatch: `${summary.rows} x ${summary.columns}, pydicom ${ref.rows} x ${ref.columns}` };
       if (!close(sum, ref.sum as number)) return { mismatch: `pixel sum ${sum}, pydicom ${ref.sum}` };

@@ -71,6 +71,17 @@ def torch_file(path):
 READERS = {"nifti": nifti, "dicom": dicom, "npy": npy, "torch": torch_file}
 
 
+def finite(x):
+    """JSON has no NaN: non-finite numbers become null."""
+    if isinstance(x, float):
+        return x if np.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite(v) for v in x]
+    return x
+
+
 def main():
     for line in sys.stdin:
         req = json.loads(line)
@@ -78,7 +89,7 @@ def main():
             out = {"id": req["id"], "ok": True, **READERS[req["target"]](req["path"])}
         except Exception as e:  # the reference reader refusing a file is an answer too
             out = {"id": req["id"], "ok": False, "error": f"{type(e).__name__}: {str(e)[:300]}"}
-        sys.stdout.write(json.dumps(out) + "\n")
+        sys.stdout.write(json.dumps(finite(out), allow_nan=False) + "\n")
         sys.stdout.flush()
 
 

@@ -63,7 +63,8 @@ def torch_file(path):
     if isinstance(sd, dict):
         for k, v in sd.items():
             if isinstance(v, torch.Tensor):
-                x = v.detach().to(torch.float64)
+                # mst-ts reads floating tensors as float32 (F64 values beyond its range become infinite).
+                x = v.detach().to(torch.float32 if v.is_floating_point() else torch.float64).to(torch.float64)
                 tensors[str(k)] = {"shape": list(v.shape), "sum": float(x[torch.isfinite(x)].sum())}
     return {"tensors": tensors}
 

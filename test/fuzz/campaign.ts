@@ -86,6 +86,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const result: CampaignResult = { stats: {}, findings: [], notes: new Map(), disagreements: new Map() };
   const child = new FuzzChild(options.budget, { dicomSeries: DICOM_SERIES(), bundleWeights: BUNDLE_WEIGHTS() });
   try {
+    // Start the child (bundle, tfjs) before any target's time runs.
+    await child.run('csv', new TextEncoder().encode('a\n1\n'));
     const share = options.durationMs / options.targets.length;
     let round = 0;
     for (const target of options.targets) {

@@ -20,7 +20,7 @@ describe('writeFileAtomic', () => {
       () => null,
       (e: Error) => e,
     );
-    expect(err?.message).toBe(`cannot write '${target}': a parent is not a folder`);
+    expect(err?.message).toBe(`cannot write '${target}': a parent is not a folder; the previous file, if any, is unchanged`);
     expect(err?.message).not.toMatch(/\.tmp-/);
     expect(fs.readdirSync(dir)).toEqual(['plain']);
   });

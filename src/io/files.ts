@@ -18,9 +18,11 @@ export async function readBytes(pathOrBytes: string | Uint8Array | ArrayBuffer):
 }
 
 /**
- * Writes a file so that readers see the old or the new content, never a partial one: the bytes go
- * to a temporary file beside it, which replaces `path` once complete. The folder is created if
- * missing; an error names `path` (never the temporary file), and leaves no temporary file behind.
+ * Writes a file so that readers see the old or the new content, never a partial one: the data go
+ * to a temporary file beside it, are synced, and the temporary file is renamed over the target.
+ * The folder is created if missing. When writing fails (a full disk), the temporary file is
+ * removed, the previous file is left as it was, and the error names the path (never the
+ * temporary file).
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const fs = await import('node:fs/promises');
@@ -39,7 +41,16 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   } catch (e) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOSPC' ? 'no space left on the device' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'ENOTDIR' || err.code === 'EEXIST' ? 'a parent is not a folder' : (err.message ?? String(e)).replaceAll(tmp, path);
-    throw new Error(`cannot write '${path}': ${why}`);
+    const why =
+      err.code === 'ENOSPC'
+        ? 'no space left on device (ENOSPC)'
+        : err.code === 'EDQUOT'
+          ? 'disk quota exceeded (EDQUOT)'
+          : err.code === 'EACCES' || err.code === 'EPERM'
+            ? 'permission denied'
+            : err.code === 'ENOTDIR' || err.code === 'EEXIST'
+              ? 'a parent is not a folder'
+              : (err.message ?? String(e)).replaceAll(tmp, path);
+    throw Object.assign(new Error(`cannot write '${path}': ${why}; the previous file, if any, is unchanged`), { code: err.code });
   }
 }

@@ -71,12 +71,16 @@ function parseSafetensorsJson(headerBytes: Uint8Array, fileSize: number, source:
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`${source}: header is not a JSON object`);
   const dataStart = 8 + headerLen;
   const dataLen = fileSize - dataStart;
-  const entries: Record<string, SafetensorsEntry> = {};
-  let metadata: Record<string, string> = {};
+  // Null-prototype: a tensor named `__proto__` is an entry like any other, not a prototype.
+  const entries: Record<string, SafetensorsEntry> = Object.create(null);
+  let metadata: Record<string, string> = Object.create(null);
   const ranges: [number, number, string][] = [];
   for (const [key, raw] of Object.entries(json)) {
     if (key === '__metadata__') {
-      metadata = (raw ?? {}) as Record<string, string>;
+      if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string'))) {
+        throw new Error(`${source}: __metadata__ must map strings to strings`);
+      }
+      metadata = Object.assign(Object.create(null), raw);
       continue;
     }
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
@@ -99,10 +103,18 @@ function parseSafetensorsJson(headerBytes: Uint8Array, fileSize: number, source:
     entries[key] = { dtype, shape: shape as number[], dataOffsets: [offs[0], offs[1]] };
     ranges.push([offs[0], offs[1], key]);
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i][0] < ranges[i - 1][1]) throw new Error(`${source}: tensors '${ranges[i - 1][2]}' and '${ranges[i][2]}' overlap`);
+  // As the reference implementation: the ranges tile the data section, from 0 to its end, without
+  // gaps or overlaps; a header length cut short or into the padding shifts them and is caught here.
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let end = 0;
+  let last = '';
+  for (const [start, stop, key] of ranges) {
+    if (start < end) throw new Error(`${source}: tensors '${last}' and '${key}' overlap`);
+    if (start > end) throw new Error(`${source}: tensor '${key}' starts at data byte ${start}, leaving bytes ${end}..${start} of the data section unused (offsets must tile it)`);
+    end = stop;
+    last = key;
   }
+  if (end !== dataLen) throw new Error(`${source}: the tensors cover ${end} of the ${dataLen} data bytes after the header (offsets must tile the data section; header length wrong?)`);
   return { entries, metadata, dataStart };
 }
 
@@ -131,7 +143,7 @@ export function decodeSafetensorsEntry(bytes: Uint8Array, header: SafetensorsHea
 export async function loadSafetensors(pathOrBytes: string | Uint8Array): Promise<StateDict> {
   return withByteSource(pathOrBytes, async (src) => {
     const header = await readSafetensorsHeader(src);
-    const out: StateDict = {};
+    const out: StateDict = Object.create(null);
     try {
       for (const [key, e] of Object.entries(header.entries)) {
         const n = e.shape.reduce((a, b) => a * b, 1);

@@ -234,6 +234,18 @@ export function bootstrapAuc(labels: BinaryLabels, scores: ArrayLike<number>, op
 }
 
 /**
+ * Jackknife influence values of the AUC (the input of a BCa interval's acceleration), one per case
+ * in input order, in O(N). `stratified` matches the bootstrap (each class its own stratum).
+ *
+ * @example
+ * const L = aucJackknifeInfluence(labels, scores);
+ * bootstrapInterval(b.estimate, b.replicates, { type: 'bca', influence: L });
+ */
+export function aucJackknifeInfluence(labels: BinaryLabels, scores: ArrayLike<number>, options: { stratified?: boolean } = {}): Float64Array {
+  return aucInfluence(toBinaryData(labels, scores, 'aucJackknifeInfluence'), options.stratified ?? true);
+}
+
+/**
  * Jackknife influence values of the AUC in O(N) from the DeLong placements, as boot's
  * `empinf(type = "jack")`: leaving out positive i gives θ_(-i) = (m θ - V10_i) / (m - 1), so
  * L_i = (g - 1)(θ - θ_(-i)) = (g - 1)(V10_i - θ) / (m - 1) with g = m in a stratified bootstrap

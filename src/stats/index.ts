@@ -7,7 +7,7 @@
 export { auc, aucOf, trapezoidArea } from './auc';
 export { toBinaryData } from './binary_data';
 export type { BinaryData, BinaryLabels } from './binary_data';
-export { bootstrapAuc, bootstrapMetric, bootstrapTest, bootstrapTestUnpaired, bootstrapRocBand } from './bootstrap';
+export { bootstrapAuc, bootstrapMetric, bootstrapTest, bootstrapTestUnpaired, bootstrapRocBand, aucJackknifeInfluence } from './bootstrap';
 export type { BootstrapOptions, BootstrapResult, BinaryMetric, BootstrapTestResult, RocBandOptions, RocBand } from './bootstrap';
 export { bootstrapInterval, normInter } from './bootstrap_ci';
 export type { BootstrapCiType, BootstrapIntervalOptions } from './bootstrap_ci';

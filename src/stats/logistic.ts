@@ -16,23 +16,46 @@ export interface LogisticFit {
 
 const MAX_ITERATIONS = 100;
 
-/** log(1 + e^η) without overflow. */
-function softplus(eta: number): number {
-  return eta > 0 ? eta + log1p(exp(-eta)) : log1p(exp(eta));
+interface Pass {
+  ll: number;
+  ga: number;
+  gb: number;
+  haa: number;
+  hab: number;
+  hbb: number;
 }
 
-/** P(y = 1) = 1 / (1 + e^-η). */
-function sigmoid(eta: number): number {
-  return eta >= 0 ? 1 / (1 + exp(-eta)) : exp(eta) / (1 + exp(eta));
-}
-
-function logLik(y: Uint8Array, x: Float64Array, a: number, b: number): number {
+/**
+ * Log-likelihood, gradient and Hessian at (a, b) in one pass, with one exp and one log1p per case:
+ * e = e^-|η| gives log(1 + e^η) = max(η, 0) + log1p(e) and P(y = 1) = 1 / (1 + e) or e / (1 + e).
+ */
+function pass(y: Uint8Array, x: Float64Array, a: number, b: number, out: Pass): void {
   let ll = 0;
+  let ga = 0;
+  let gb = 0;
+  let haa = 0;
+  let hab = 0;
+  let hbb = 0;
   for (let i = 0; i < y.length; i++) {
-    const eta = a + b * x[i];
-    ll += y[i] * eta - softplus(eta);
+    const xi = x[i];
+    const eta = a + b * xi;
+    const e = exp(-abs(eta));
+    const p = eta >= 0 ? 1 / (1 + e) : e / (1 + e);
+    ll += y[i] * eta - (eta > 0 ? eta : 0) - log1p(e);
+    const r = y[i] - p;
+    const w = p * (1 - p);
+    ga += r;
+    gb += r * xi;
+    haa += w;
+    hab += w * xi;
+    hbb += w * xi * xi;
   }
-  return ll;
+  out.ll = ll;
+  out.ga = ga;
+  out.gb = gb;
+  out.haa = haa;
+  out.hab = hab;
+  out.hbb = hbb;
 }
 
 /**
@@ -48,45 +71,31 @@ export function fitLogistic(y: Uint8Array, x: Float64Array, slopeFixed?: number)
   if (y.length !== x.length) throw new Error(`fitLogistic: y and x must have equal length, got ${y.length} and ${x.length}`);
   let a = 0;
   let b = slopeFixed ?? 0;
-  let ll = logLik(y, x, a, b);
+  const cur: Pass = { ll: 0, ga: 0, gb: 0, haa: 0, hab: 0, hbb: 0 };
+  pass(y, x, a, b, cur);
   for (let it = 1; it <= MAX_ITERATIONS; it++) {
-    // Gradient and Hessian of the log-likelihood.
-    let ga = 0;
-    let gb = 0;
-    let haa = 0;
-    let hab = 0;
-    let hbb = 0;
-    for (let i = 0; i < y.length; i++) {
-      const xi = x[i];
-      const p = sigmoid(a + b * xi);
-      const r = y[i] - p;
-      const w = p * (1 - p);
-      ga += r;
-      gb += r * xi;
-      haa += w;
-      hab += w * xi;
-      hbb += w * xi * xi;
-    }
     let da: number;
     let db: number;
     if (slopeFixed !== undefined) {
-      da = ga / haa;
+      da = cur.ga / cur.haa;
       db = 0;
     } else {
-      const det = haa * hbb - hab * hab;
-      da = (hbb * ga - hab * gb) / det;
-      db = (haa * gb - hab * ga) / det;
+      const det = cur.haa * cur.hbb - cur.hab * cur.hab;
+      da = (cur.hbb * cur.ga - cur.hab * cur.gb) / det;
+      db = (cur.haa * cur.gb - cur.hab * cur.ga) / det;
     }
     if (!Number.isFinite(da) || !Number.isFinite(db)) break;
+    // Halve the Newton step while it lowers the likelihood (each try is one pass, which also
+    // yields the next gradient).
+    const ll0 = cur.ll;
     let step = 1;
-    let next = logLik(y, x, a + da, b + db);
-    while (next < ll && step > 1e-10) {
+    pass(y, x, a + da, b + db, cur);
+    while (cur.ll < ll0 && step > 1e-10) {
       step /= 2;
-      next = logLik(y, x, a + step * da, b + step * db);
+      pass(y, x, a + step * da, b + step * db, cur);
     }
     a += step * da;
     b += step * db;
-    ll = next;
     if (abs(step * da) <= 1e-13 * max(1, abs(a)) && abs(step * db) <= 1e-13 * max(1, abs(b))) {
       return { intercept: a, slope: b, iterations: it };
     }

@@ -27,6 +27,9 @@ export interface BootstrapIntervalOptions {
  * boot's `norm.inter`: the alpha quantile of R values from the order statistics t_(k), k =
  * floor((R + 1) alpha), interpolated linearly on the normal quantile scale; the extreme order
  * statistic where (R + 1) alpha falls outside [1, R]. `sorted` ascending, finite.
+ *
+ * @example
+ * normInter(Float64Array.from({ length: 99 }, (_, i) => i + 1), 0.5); // returns 50 ((R + 1) alpha = 50 exactly)
  */
 export function normInter(sorted: ArrayLike<number>, alpha: number): number {
   const r = sorted.length;

@@ -59,7 +59,13 @@ function finitePoints(s: LineSeries): [number, number][] {
   return pts;
 }
 
-/** The chart as an SVG document. */
+/**
+ * The chart as an SVG document.
+ *
+ * @example
+ * lineChartSvg({ series: [{ label: 'y = x', color: '#000000', x: [0, 1], y: [0, 1] }], xRange: [0, 1], yRange: [0, 1],
+ *   xTicks: [0, 1], yTicks: [0, 1], xLabel: 'x', yLabel: 'y', digits: 1, legend: 'top-right', size: 300 });
+ */
 export function lineChartSvg(c: LineChart): string {
   const L = layout(c);
   const { px, py } = L;
@@ -106,7 +112,12 @@ export function lineChartSvg(c: LineChart): string {
   return `${out.join('\n')}\n`;
 }
 
-/** The same chart rasterised to PNG bytes (embedded bitmap font; no browser or canvas). */
+/**
+ * The same chart rasterised to PNG bytes (embedded bitmap font; no browser or canvas).
+ *
+ * @example
+ * fs.writeFileSync('chart.png', lineChartPng(chart));
+ */
 export function lineChartPng(c: LineChart): Uint8Array {
   const L = layout(c);
   const { px, py } = L;

@@ -249,7 +249,15 @@ export function powerRocTest2(params: BinormalPair, options: PowerRocTest2Option
   return solveTwo(cv, params.delta, options, 'powerRocTest2');
 }
 
-/** The binormal fit pROC's Obuchowski method uses: least squares of Φ⁻¹(sp) on Φ⁻¹(se) over the finite curve points. */
+/**
+ * The binormal fit pROC's Obuchowski method uses (`smooth(roc, method = "binormal")`): least
+ * squares of Φ⁻¹(sp) on Φ⁻¹(se) over the curve points where both are finite; A is the intercept
+ * and B the slope (negative: specificity falls as sensitivity rises).
+ *
+ * @example
+ * const { A, B } = binormalFit(labels, scores);
+ * normalCdf(A / Math.sqrt(1 + B * B)); // the binormal AUC
+ */
 export function binormalFit(labels: BinaryLabels, scores: ArrayLike<number>): { A: number; B: number } {
   const c = procRocOf(toBinaryData(labels, scores, 'binormalFit'));
   const xs: number[] = [];

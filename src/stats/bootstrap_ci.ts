@@ -47,12 +47,24 @@ export function normInter(sorted: ArrayLike<number>, alpha: number): number {
   return tk + ((z - zk) / (zk1 - zk)) * (tk1 - tk);
 }
 
+/** boot's `const(t, min(1e-8, mean(t) / 1e6))`: every replicate within eps of their mean. */
+function isConstant(t: Float64Array): boolean {
+  if (t.length === 0) return false;
+  let sum = 0;
+  for (const v of t) sum += v;
+  const mu = sum / t.length;
+  const eps = Math.min(1e-8, mu / 1e6);
+  for (const v of t) if (!(Math.abs(v - mu) < eps)) return false;
+  return true;
+}
+
 /**
  * A bootstrap confidence interval from the estimate and its replicates (non-finite replicates are
  * left out, as boot does): pROC's percentile interval, or R `boot::boot.ci`'s basic
  * (2θ - upper, 2θ - lower quantile) or BCa interval for the same replicates (to ~1e-15). BCa
  * needs the influence values and is NaN when every replicate lies on one side of the estimate
- * (boot stops there: its bias correction w is infinite).
+ * (boot stops there: its bias correction w is infinite); basic and BCa are NaN for a constant
+ * bootstrap distribution (e.g. a perfect classifier), where boot.ci gives none.
  *
  * @example
  * const b = bootstrapAuc(labels, scores, { replicates: 2000, seed: 1 });
@@ -69,6 +81,8 @@ export function bootstrapInterval(estimate: number, replicates: ArrayLike<number
     const alpha = (1 - conf) / 2;
     return [quantileSorted(t, alpha), quantileSorted(t, 1 - alpha)];
   }
+  // boot.ci gives no interval for a constant bootstrap distribution (its `const` check); nor do we.
+  if (isConstant(t)) return [NaN, NaN];
   if (type === 'basic') {
     return [2 * estimate - normInter(t, (1 + conf) / 2), 2 * estimate - normInter(t, (1 - conf) / 2)];
   }

@@ -61,7 +61,7 @@ function pass(y: Uint8Array, x: Float64Array, a: number, b: number, out: Pass): 
 /**
  * Fits logit P(y = 1) = a + b x (both free), as R's `glm(y ~ x, family = binomial)`; with
  * `slopeFixed`, only a with the slope fixed at that value (R's `glm(y ~ offset(slopeFixed * x))`).
- * Newton steps are halved while they lower the likelihood; converged when a step changes no
+ * Newton steps are halved while they lower the likelihood; converged when a full step changes no
  * coefficient by more than 1e-13 (relative). NaN coefficients when it does not converge.
  *
  * @example
@@ -85,18 +85,20 @@ export function fitLogistic(y: Uint8Array, x: Float64Array, slopeFixed?: number)
       db = (cur.haa * cur.gb - cur.hab * cur.ga) / det;
     }
     if (!Number.isFinite(da) || !Number.isFinite(db)) break;
-    // Halve the Newton step while it lowers the likelihood (each try is one pass, which also
-    // yields the next gradient).
+    // Halve the Newton step while it clearly lowers the likelihood (each try is one pass, which
+    // also yields the next gradient). Near the optimum the log-likelihood changes by less than its
+    // rounding noise, so a tiny "decrease" must not stop the iteration short of the optimum.
     const ll0 = cur.ll;
+    const noise = 1e-12 * abs(ll0);
     let step = 1;
     pass(y, x, a + da, b + db, cur);
-    while (cur.ll < ll0 && step > 1e-10) {
+    while (cur.ll < ll0 - noise && step > 1e-10) {
       step /= 2;
       pass(y, x, a + step * da, b + step * db, cur);
     }
     a += step * da;
     b += step * db;
-    if (abs(step * da) <= 1e-13 * max(1, abs(a)) && abs(step * db) <= 1e-13 * max(1, abs(b))) {
+    if (step === 1 && abs(da) <= 1e-13 * max(1, abs(a)) && abs(db) <= 1e-13 * max(1, abs(b))) {
       return { intercept: a, slope: b, iterations: it };
     }
   }

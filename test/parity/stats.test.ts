@@ -171,8 +171,8 @@ interface Expected {
       influence_head: number[];
       influence_sumsq: number;
       influence_sumcube: number;
-      c95: { basic: number[]; bca: number[]; perc_boot: number[]; percentile: number[] };
-      c90: { basic: number[]; bca: number[]; perc_boot: number[]; percentile: number[] };
+      c95: { basic: number[] | null; bca: number[] | null; perc_boot: number[] | null; percentile: number[] };
+      c90: { basic: number[] | null; bca: number[] | null; perc_boot: number[] | null; percentile: number[] };
     };
   }[];
   venkatraman_unpaired: { name: string; cut: number; e_pooled: number; e?: number; p?: number }[];
@@ -202,6 +202,9 @@ interface Expected {
   unpaired: { a: string; b: string; t: Num; df: Num; p: Num; boot_d?: number; boot_p?: number }[];
   multiclass: { spec: { n: number; k: number; seed: number }; macro: number; weighted: number; per_class: number[] };
 }
+
+// A module-level copy: a global `Math` lookup per element costs ~100x more inside jest's vm.
+const { imul } = Math;
 
 const expected: Expected = JSON.parse(fs.readFileSync(fixturePath('stats', 'expected.json'), 'utf8'));
 
@@ -578,7 +581,9 @@ describe(`bootstrap intervals equal R boot ${expected.boot_version}'s boot.ci on
     const stratified = b.stratified;
     const base = bootstrapAuc(labels, s1, { replicates: b.replicates, seed: b.seed, stratified });
     // The replicates are the ones the Python twin of the generator handed to R.
-    expect(Array.from(base.replicates.subarray(0, 3))).toEqual(b.first.map(num).filter((v) => !Number.isNaN(v)).slice(0, 3));
+    // (Python's midrank AUC may differ from ours in the last bit; the draws are the same.)
+    const first = b.first.map(num).filter((v) => !Number.isNaN(v));
+    base.replicates.subarray(0, 3).forEach((v, i) => expectNear(v, first[i], 1e-15, `replicate ${i}`));
     expect(base.nInvalid).toBe(b.n_invalid);
     expect(base.replicates.length).toBe(b.r.n_reps);
     expectNear(base.replicates.reduce((a, v) => a + v, 0), b.r.sum_reps, 1e-9, 'sum of replicates');
@@ -593,7 +598,8 @@ describe(`bootstrap intervals equal R boot ${expected.boot_version}'s boot.ci on
     ] as const) {
       for (const type of ['percentile', 'basic', 'bca'] as const) {
         const r = bootstrapAuc(labels, s1, { replicates: b.replicates, seed: b.seed, stratified, confLevel: level, ciType: type });
-        const e = want[type];
+        // null: boot.ci gives no interval (a constant bootstrap distribution).
+        const e = want[type] ?? [NaN, NaN];
         expectNear(r.ci[0], e[0], 1e-12, `${type} ${level} lower`);
         expectNear(r.ci[1], e[1], 1e-12, `${type} ${level} upper`);
         const direct = bootstrapInterval(base.estimate, base.replicates, { type, confLevel: level, influence: L });
@@ -696,9 +702,9 @@ describe('exactness with more than 2^24 float32 scores', () => {
     const hash = (base: number, i: number): number => {
       let z = (i + base) >>> 0;
       z ^= z >>> 16;
-      z = Math.imul(z, 0x85ebca6b) >>> 0;
+      z = imul(z, 0x85ebca6b) >>> 0;
       z ^= z >>> 13;
-      z = Math.imul(z, 0xc2b2ae35) >>> 0;
+      z = imul(z, 0xc2b2ae35) >>> 0;
       z ^= z >>> 16;
       return (z >>> 8) / 16777216;
     };

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { FULL, fixturePath } from '../helpers';
 import {
   auc,
+  binormalFit,
   bootstrapAuc,
   bootstrapInterval,
   bootstrapPartialAuc,
@@ -654,6 +655,9 @@ describe(`power.roc.test as pROC ${expected.proc_version}`, () => {
     expectPower(powerRocTestPaired(labels, s1, s2, { power: 0.9, kappa: 1 }), P.roc2_n_kappa, 'two curves n, kappa');
     expectPower(powerRocTestPaired(labels, s1, s2, { power: 0.8, sigLevel: null }), P.roc2_sig, 'two curves sig.level');
     expectPower(powerRocTestPaired(labels, s1, s2, { method: 'obuchowski' }), P.roc2_obuchowski, 'two curves Obuchowski');
+    const fit = binormalFit(labels, s1);
+    near(fit.A, P.binormal_s1[0], 'binormal A (smooth(roc, "binormal"))');
+    near(fit.B, P.binormal_s1[1], 'binormal B');
   });
 });
 

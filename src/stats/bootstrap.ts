@@ -61,7 +61,8 @@ export interface BootstrapResult {
   nInvalid: number;
 }
 
-interface ResolvedOptions {
+/** Bootstrap options with their defaults filled in and checked. */
+export interface ResolvedOptions {
   replicates: number;
   seed: number;
   stratified: boolean;
@@ -69,7 +70,8 @@ interface ResolvedOptions {
   ciType: BootstrapCiType;
 }
 
-function resolve(options: BootstrapOptions, what: string): ResolvedOptions {
+/** Fills in the defaults of {@link BootstrapOptions} and checks them (errors name `what`). */
+export function resolve(options: BootstrapOptions, what: string): ResolvedOptions {
   const ciType = options.ciType ?? 'percentile';
   if (ciType !== 'percentile' && ciType !== 'basic' && ciType !== 'bca') {
     throw new Error(`${what}: ciType must be 'percentile', 'basic' or 'bca', got '${String(ciType)}'`);

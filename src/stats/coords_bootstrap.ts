@@ -5,6 +5,7 @@ import {
   groupData,
   groupedAuc,
   pairedCountDiffs,
+  resolve,
   unpairedCountDiffs,
   type BootstrapOptions,
   type CountsStatistic,
@@ -52,13 +53,8 @@ function coordStatistic(nGroups: number, value: number, input: CoordInput): Coun
 function coordsCi(labels: BinaryLabels, scores: ArrayLike<number>, at: readonly number[], input: CoordInput, options: BootstrapOptions, what: string): CoordsCiResult {
   checkAt(at, what, input);
   if (options.ciType === 'bca') throw new Error(`${what}: ciType 'bca' is not available for ROC coordinates; use 'percentile' or 'basic'`);
+  const { replicates, confLevel, seed, stratified, ciType } = resolve(options, what);
   const data = toBinaryData(labels, scores, what);
-  const replicates = options.replicates ?? 1000;
-  if (!(Number.isInteger(replicates) && replicates >= 2)) throw new Error(`${what}: replicates must be an integer >= 2, got ${replicates}`);
-  const confLevel = options.confLevel ?? 0.95;
-  if (!(confLevel > 0 && confLevel < 1)) throw new Error(`${what}: confLevel must be in (0, 1), got ${confLevel}`);
-  const seed = options.seed ?? 0;
-  if (!Number.isFinite(seed)) throw new Error(`${what}: seed must be a finite number, got ${seed}`);
   const gd: Grouped = groupData(data);
   const curve = procRocOf(data);
   const count = curve.sensitivities.length;
@@ -71,7 +67,7 @@ function coordsCi(labels: BinaryLabels, scores: ArrayLike<number>, at: readonly 
   const columns = at.map(() => new Float64Array(replicates));
   let valid = 0;
   for (let r = 0; r < replicates; r++) {
-    const [m, n] = drawCounts(gd, rng, options.stratified ?? true, pc, nc);
+    const [m, n] = drawCounts(gd, rng, stratified, pc, nc);
     if (m === 0 || n === 0) continue;
     const k = curveFromCounts(pc, nc, gd.nGroups, m, n, se, sp);
     for (let j = 0; j < at.length; j++) columns[j][valid] = coordAt(se, sp, k, at[j], input);
@@ -81,7 +77,7 @@ function coordsCi(labels: BinaryLabels, scores: ArrayLike<number>, at: readonly 
   const median: number[] = [];
   for (let j = 0; j < at.length; j++) {
     const col = columns[j].subarray(0, valid);
-    ci.push(bootstrapInterval(estimate[j], col, { type: options.ciType ?? 'percentile', confLevel }));
+    ci.push(bootstrapInterval(estimate[j], col, { type: ciType, confLevel }));
     median.push(quantileSorted(col.slice().sort(), 0.5));
   }
   return { at: [...at], estimate, ci, median, confLevel, replicates: valid, nInvalid: replicates - valid };

@@ -87,7 +87,7 @@ export const statsCommand: CliCommand = {
     const seed = intFlag(values.seed, 'seed', 0);
     if (replicates < 2) throw new UsageError(`mst-ts stats: --replicates must be >= 2, got ${replicates}`);
     const source = values.csv;
-    if (!fs.existsSync(source)) throw new UsageError(`mst-ts stats: no such file '${source}'`);
+    if (!fs.existsSync(source)) throw new Error(`mst-ts stats: no such file '${source}'`);
     const table = parseCsv(fs.readFileSync(source, 'utf8'), { delimiter: values.delimiter, source });
     const columns = [values.label, values.score, ...(values.compare ? [values.compare] : [])];
     requireColumns(table, columns, source);

@@ -18,7 +18,7 @@ export { explainVolume, disposeExplanation } from './explain_volume';
 export type { ExplainMethod, ExplainOptions, Explanation, ExplainableModel } from './explain_volume';
 export { explainJsonFields } from './explain_json';
 export type { ExplainJsonFields } from './explain_json';
-export { renderMontage, montagePng, sliceAttentionBarChart } from './montage';
+export { renderMontage, montagePng, sliceAttentionBarChart, defaultMontageClip } from './montage';
 export type { MontageRow, MontageOptions, RgbaImage, BarChartOptions } from './montage';
 export { renderSliceOverlay, normalizeSaliency, displayWindow } from './overlay';
 export type { SliceOverlayOptions } from './overlay';

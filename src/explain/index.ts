@@ -1,3 +1,5 @@
+// In Node, tfjs's first tensor lands on wasm with mst-ts's kernels (see registerNodeDefaultBackend).
+import '../kernels/node_default_backend';
 export { trilinearUpsample, trilinearPlan, linearAxisWeights } from './trilinear_upsample';
 export type { TrilinearOptions, AxisWeights } from './trilinear_upsample';
 export { sliceAttentionMap, planeAttentionMap, clsPatchRows, combineSliceAndPlane, mstSaliency } from './mst_saliency';

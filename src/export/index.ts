@@ -1,3 +1,5 @@
 /** ONNX export of MST and ResNet3D, and running exported models through onnxruntime-node. */
+// In Node, tfjs's first tensor lands on wasm with mst-ts's kernels (see registerNodeDefaultBackend).
+import '../kernels/node_default_backend';
 export { toOnnxBytes, exportOnnx, ONNX_OPSET, ONNX_IR_VERSION, type OnnxExportOptions, type OnnxExportableModel } from './to_onnx';
 export { loadOnnxModel, type OnnxVolumeModel, type OnnxVolumePrediction } from './onnx_predict';

@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { FULL, needs } from '../helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 const DIR = path.join(ROOT, 'examples', 'notebooks');
@@ -55,14 +56,16 @@ function python(): string | null {
   return null;
 }
 
-const full = !!process.env.MST_FULL;
 const haveDeno = fs.existsSync(DENO) && spawnSync(DENO, ['--version'], { stdio: 'ignore' }).status === 0;
-const havePython = full ? python() !== null : false;
-const missing = [!haveDeno && `${DENO} (npm install)`, !havePython && 'python3 with nbclient (apt-get install python3-nbclient python3-jupyter-client python3-nbconvert)'].filter(Boolean);
-if (full && missing.length && !process.env.CI) console.warn(`test/notebooks: headless run skipped: missing ${missing.join(' and ')}`);
-const runs = full && (missing.length === 0 || process.env.CI) ? test : test.skip;
+const havePython = FULL ? python() !== null : false;
 
 describe('headless execution (MST_FULL)', () => {
+  const runs =
+    FULL &&
+    needs(haveDeno, DENO, 'npm install') &&
+    needs(havePython, 'python3 with nbclient', 'apt-get install python3-nbclient python3-jupyter-client python3-nbconvert')
+      ? test
+      : test.skip;
   runs(
     'run_all.sh executes every notebook without a failing cell',
     async () => {

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import * as nodeModule from 'node:module';
 import { installWasmKernelsSync } from './wasm_matmul';
 
 /**
@@ -10,6 +9,8 @@ import { installWasmKernelsSync } from './wasm_matmul';
  * tfjs's own wasm factory is asynchronous, and tfjs cannot use an asynchronous backend for a
  * synchronous first op (a model's constructor creates its weights synchronously), so this factory
  * instantiates the backend's WebAssembly synchronously, which Node allows.
+ *
+ * No static import of a Node module: browser bundles of the library load this file too.
  */
 
 /** Above tfjs's webgl (2), which cannot start in Node; below tfjs-node's `tensorflow` (3). */
@@ -30,7 +31,7 @@ type Factory = (config: object) => Promise<unknown>;
 let registered = false;
 
 function isNode(): boolean {
-  return typeof process !== 'undefined' && !!process.versions?.node && typeof nodeModule.createRequire === 'function';
+  return typeof process !== 'undefined' && !!process.versions?.node;
 }
 
 /** The backend tfjs is using, without initialising one (the engine's field, undefined until then). */
@@ -38,9 +39,16 @@ function activeBackendName(): string | undefined {
   return (tf.engine() as unknown as { backendName?: string | null }).backendName ?? undefined;
 }
 
-/** A `require` that resolves from this file (the package's own dependencies). */
-function nodeRequire(): NodeJS.Require {
-  return nodeModule.createRequire(typeof __filename === 'string' ? __filename : `${process.cwd()}/`);
+/**
+ * A `require` that resolves from this file (the package's own dependencies): `createRequire` from
+ * `process.getBuiltinModule` (Node >= 20.16), else CommonJS's own `require`; null in an ES module
+ * on an older Node, where tfjs's default stays until `setBackend`.
+ */
+function nodeRequire(): NodeJS.Require | null {
+  const builtin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  const nodeModule = builtin?.('node:module') as typeof import('node:module') | undefined;
+  if (nodeModule) return nodeModule.createRequire(typeof __filename === 'string' ? __filename : `${process.cwd()}/`);
+  return typeof require === 'function' ? require : null;
 }
 
 /**
@@ -93,8 +101,14 @@ export function registerNodeDefaultBackend(): void {
   if (registered || !isNode() || activeBackendName() !== undefined) return;
   registered = true;
   const req = nodeRequire();
-  // Loading the package registers its kernels and its asynchronous factory, replaced here.
-  req('@tensorflow/tfjs-backend-wasm');
+  if (!req) return;
+  try {
+    // Loading the package registers its kernels and its asynchronous factory, replaced here.
+    req('@tensorflow/tfjs-backend-wasm');
+  } catch {
+    // Not resolvable from here (an unusual layout): tfjs's own default stays; setBackend still works.
+    return;
+  }
   tf.removeBackend('wasm');
   tf.registerBackend('wasm', () => createWasmBackend(req), PRIORITY);
 }

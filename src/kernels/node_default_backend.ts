@@ -40,15 +40,16 @@ function activeBackendName(): string | undefined {
 }
 
 /**
- * A `require` that resolves from this file (the package's own dependencies): `createRequire` from
- * `process.getBuiltinModule` (Node >= 20.16), else CommonJS's own `require`; null in an ES module
- * on an older Node, where tfjs's default stays until `setBackend`.
+ * A `require` that resolves from this file (the package's own dependencies): CommonJS's own (the
+ * CommonJS build, test runners), else in an ES module `createRequire` from
+ * `process.getBuiltinModule` (Node >= 20.16); null in an ES module on an older Node, where tfjs's
+ * default stays until `setBackend`.
  */
 function nodeRequire(): NodeJS.Require | null {
+  if (typeof module !== 'undefined' && typeof require === 'function') return require;
   const builtin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
   const nodeModule = builtin?.('node:module') as typeof import('node:module') | undefined;
-  if (nodeModule) return nodeModule.createRequire(typeof __filename === 'string' ? __filename : `${process.cwd()}/`);
-  return typeof require === 'function' ? require : null;
+  return nodeModule ? nodeModule.createRequire(typeof __filename === 'string' ? __filename : `${process.cwd()}/`) : null;
 }
 
 /**
@@ -109,7 +110,7 @@ export function registerNodeDefaultBackend(): void {
     // Not resolvable from here (an unusual layout): tfjs's own default stays; setBackend still works.
     return;
   }
-  tf.removeBackend('wasm');
+  if (tf.findBackendFactory('wasm') !== null) tf.removeBackend('wasm');
   tf.registerBackend('wasm', () => createWasmBackend(req), PRIORITY);
 }
 

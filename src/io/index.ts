@@ -5,7 +5,7 @@ export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader } from './sa
 export { readBytes, writeFileAtomic } from './files';
 export { loadCheckpoint, inspectCheckpoint, detectCheckpointFormat } from './checkpoint';
 export type { CheckpointFormat, CheckpointInfo, CheckpointTensorInfo, LoadCheckpointOptions } from './checkpoint';
-export { detectConvention, toOurConvention, checkDinov2, checkResNet } from './key_conventions';
+export { detectConvention, toOurConvention, checkDinov2, checkResNet, CONVENTION_SIGNATURES } from './key_conventions';
 export type { KeyConvention, ModelFamily, ConventionMatch, ConvertedStateDict, Dinov2Config, ResNetConfig } from './key_conventions';
 export { readNpy, parseNpy, npyToTensor, encodeNpy } from './npy';
 export type { NpyArray, NpyData, NpyDtype } from './npy';

@@ -57,7 +57,8 @@ describe('fromPretrained: every key convention gives PyTorch’s numbers (tools/
     for (const k of c.outputs) {
       expect([k, outs[k].shape]).toEqual([k, expected[`${name}.${k}`].shape]);
       const diff = maxAbsDiff(outs[k], expected[`${name}.${k}`]);
-      expect([k, diff < 1e-4 ? 'ok' : diff]).toEqual([k, 'ok']);
+      // About three times the largest float32 error measured over the cases (tiny models).
+      expect([k, diff < 2e-6 ? 'ok' : diff]).toEqual([k, 'ok']);
     }
     tf.dispose(Object.values(outs));
     model.dispose();

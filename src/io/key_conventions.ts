@@ -88,7 +88,13 @@ export interface ConvertedStateDict {
 
 const STANDARD_HEADS: Record<number, number> = { 384: 6, 768: 12, 1024: 16, 1536: 24 };
 
-/** What {@link detectConvention} looks for, convention by convention (after a wrapper prefix). */
+/**
+ * What {@link detectConvention} looks for, convention by convention (after a wrapper prefix);
+ * {@link toOurConvention}'s error for a state dict it cannot place lists them.
+ *
+ * @example
+ * CONVENTION_SIGNATURES['dinov2-hf']; // "'embeddings.patch_embeddings.projection.weight' (optionally under 'dinov2.')"
+ */
 export const CONVENTION_SIGNATURES: Readonly<Record<Exclude<KeyConvention, 'unknown'>, string>> = {
   'dinov2-hub': "'patch_embed.proj.weight' and 'blocks.N.*' with 'mask_token'",
   'dinov2-hf': "'embeddings.patch_embeddings.projection.weight' (optionally under 'dinov2.')",

@@ -74,7 +74,13 @@ export function installWasmKernelsSync(backend: object): void {
   installInto(b, new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(SGEMM_WASM_BASE64)), { env: { memory: b.wasm.asm.memory } }));
 }
 
-/** Whether tfjs runs on `wasm` with mst-ts's kernels installed (initialises no backend). */
+/**
+ * Whether tfjs runs on `wasm` with mst-ts's kernels installed (initialises no backend).
+ *
+ * @example
+ * new MedicalSliceTransformer({ encoder, numClasses: 2 }); // the first tensors start Node's default
+ * wasmKernelsInstalled(); // returns true in Node
+ */
 export function wasmKernelsInstalled(): boolean {
   const engine = tf.engine() as unknown as { backendName?: string | null; backendInstance?: object | null };
   return engine.backendName === 'wasm' && !!engine.backendInstance && installed.has(engine.backendInstance);

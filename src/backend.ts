@@ -18,8 +18,9 @@ export interface SetBackendOptions {
 
 /**
  * Selects the tfjs backend all mst-ts computation runs on, loading its package on demand.
- * In Node the default (see {@link useDefaultBackend}) is `wasm`, the fastest backend that installs
- * offline; `cpu` is pure JS; `tensorflow` needs the optional `@tensorflow/tfjs-node`.
+ * In Node the default, without any call, is `wasm` with mst-ts's kernels (the fastest backend
+ * that installs offline, see `registerNodeDefaultBackend`); `cpu` is pure JS; `tensorflow` needs
+ * the optional `@tensorflow/tfjs-node`.
  *
  * `webgpu` runs on the browser's `navigator.gpu`; in Node, where there is none, it is set up from
  * the optional `webgpu` package (Dawn: `npm i webgpu`), whose adapter needs a GPU driver Dawn can
@@ -44,8 +45,8 @@ export async function setBackend(name: BackendName, options: SetBackendOptions =
 }
 
 /**
- * Makes sure some backend is ready: `wasm` in Node when nothing was chosen yet, the tfjs default
- * elsewhere. Called by the CLI and by entry points that read results; calling it twice is cheap.
+ * Makes sure some backend is ready: `wasm` in Node when nothing (or only tfjs's `cpu`) was chosen
+ * yet, the tfjs default elsewhere. Called by the CLI; calling it twice is cheap.
  */
 export async function useDefaultBackend(): Promise<string> {
   if (isNode && !backendChosenByUser()) await setBackend('wasm');

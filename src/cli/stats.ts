@@ -176,7 +176,7 @@ export const statsCommand: CliCommand = {
     const scoreNames = values.score && values.score.length > 0 ? values.score : ['NN_pred'];
     if (new Set(scoreNames).size !== scoreNames.length) throw new UsageError(`mst-ts stats: each --score must name a different column, got ${scoreNames.join(', ')}`);
     const source = values.csv;
-    if (!fs.existsSync(source)) throw new UsageError(`mst-ts stats: no such file '${source}'`);
+    if (!fs.existsSync(source)) throw new Error(`mst-ts stats: no such file '${source}'`);
     const table = parseCsv(fs.readFileSync(source, 'utf8'), { delimiter: values.delimiter, source });
     const columns = [values.label, ...scoreNames, ...(values.compare ? [values.compare] : [])];
     const seen = guessDelimiter(table);

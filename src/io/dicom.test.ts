@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { fixturePath } from '../../test/helpers';
+import { fixturePath, needs } from '../../test/helpers';
 import { concatBytes, dicomElement, dicomFile, dicomImage, dicomPrefix } from '../../test/dicom_builder';
 import { dicomImagesToVolume, parseDicom, readDicomSeries } from './dicom';
 
@@ -57,9 +57,8 @@ describe('parseDicom against pydicom', () => {
     check(fixturePath('volumes', name), REF.dicom[name]);
   });
 
-  const system = fs.existsSync(SYSTEM)
-    ? it.each(['MR_small_expb.dcm', 'MR_small_padded.dcm', 'liver_1frame.dcm', 'rtdose_rle_1frame.dcm', 'image_dfl.dcm'])
-    : it.skip.each(['(pydicom test files not installed)']);
+  const files = ['MR_small_expb.dcm', 'MR_small_padded.dcm', 'liver_1frame.dcm', 'rtdose_rle_1frame.dcm', 'image_dfl.dcm'];
+  const system = needs(fs.existsSync(SYSTEM), "pydicom's test files", 'apt-get install python3-pydicom') ? it.each(files) : it.skip.each(files);
   system('installed pydicom file %s', (name) => {
     check(`${SYSTEM}/${name}`, REF.dicom[`system:${name}`]);
   });

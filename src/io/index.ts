@@ -1,9 +1,11 @@
+// In Node, tfjs's first tensor lands on wasm with mst-ts's kernels (see registerNodeDefaultBackend).
+import '../kernels/node_default_backend';
 export { loadSafetensors, saveSafetensors, encodeSafetensors, parseSafetensorsHeader, decodeSafetensorsEntry, halfToFloat } from './safetensors';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader } from './safetensors';
 export { readBytes, writeFileAtomic } from './files';
 export { loadCheckpoint, inspectCheckpoint, detectCheckpointFormat } from './checkpoint';
 export type { CheckpointFormat, CheckpointInfo, CheckpointTensorInfo, LoadCheckpointOptions } from './checkpoint';
-export { detectConvention, toOurConvention, checkDinov2, checkResNet, mstOriginalKeys, transformerFusionKeys } from './key_conventions';
+export { detectConvention, toOurConvention, checkDinov2, checkResNet, mstOriginalKeys, transformerFusionKeys, CONVENTION_SIGNATURES } from './key_conventions';
 export type { KeyMap, KeyConvention, ModelFamily, ConventionMatch, ConvertedStateDict, Dinov2Config, ResNetConfig } from './key_conventions';
 export { readNpy, parseNpy, npyToTensor, encodeNpy } from './npy';
 export type { NpyArray, NpyData, NpyDtype } from './npy';

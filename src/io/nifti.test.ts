@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { gzipSync } from 'fflate';
-import { fixturePath } from '../../test/helpers';
+import { fixturePath, needs } from '../../test/helpers';
 import { encodeNifti, parseNifti, readNifti } from './nifti';
 import { toCanonical, type Volume } from './volume';
 
@@ -100,7 +100,8 @@ describe('readNifti against nibabel', () => {
     await expect(readNifti(fixturePath('volumes', 'example_nifti2.nii.gz'), { volume: 2 })).rejects.toThrow('volume index must be an integer in [0, 2), got 2');
   });
 
-  const system = fs.existsSync(SYSTEM) ? it.each(['anatomical.nii', 'functional.nii', 'example4d.nii.gz', 'reoriented_anat_moved.nii']) : it.skip.each(['(nibabel test data not installed)']);
+  const files = ['anatomical.nii', 'functional.nii', 'example4d.nii.gz', 'reoriented_anat_moved.nii'];
+  const system = needs(fs.existsSync(SYSTEM), "nibabel's test data", 'apt-get install python3-nibabel') ? it.each(files) : it.skip.each(files);
   system('installed nibabel file %s', async (name) => {
     compare(await readNifti(`${SYSTEM}/${name}`, { canonical: false, allowNonFinite: true }), REF.nifti[`system:${name}`]);
   });

@@ -45,9 +45,18 @@ function checkHeaderLength(first8: Uint8Array, fileSize: number, source: string)
   if (fileSize < 8 || first8.byteLength < 8) throw new Error(`${source}: file too short for a safetensors header (${fileSize} bytes)`);
   const headerLen = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
   if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > fileSize) {
+    const other = otherFormat(first8);
+    if (other) throw new Error(`${source}: not a safetensors file but ${other}: read it with loadCheckpoint, which picks the reader by the file's content`);
     throw new Error(`${source}: header claims ${headerLen} bytes but the file has ${fileSize - 8} after the length field`);
   }
   return headerLen;
+}
+
+/** The checkpoint format other than safetensors that these first bytes begin, if any. */
+function otherFormat(head: Uint8Array): string | null {
+  if (head[0] === 0x50 && head[1] === 0x4b) return 'a zip archive (torch.save, .pth/.pt/.bin/.ckpt)';
+  if (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) return `a pickle (protocol ${head[1]}: a legacy torch.save file)`;
+  return null;
 }
 
 /**

@@ -40,17 +40,40 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
-    const err = e as NodeJS.ErrnoException;
-    const why =
-      err.code === 'ENOSPC'
-        ? 'no space left on device (ENOSPC)'
-        : err.code === 'EDQUOT'
-          ? 'disk quota exceeded (EDQUOT)'
-          : err.code === 'EACCES' || err.code === 'EPERM'
-            ? 'permission denied'
-            : err.code === 'ENOTDIR' || err.code === 'EEXIST'
-              ? 'a parent is not a folder'
-              : (err.message ?? String(e)).replaceAll(tmp, path);
-    throw Object.assign(new Error(`cannot write '${path}': ${why}; the previous file, if any, is unchanged`), { code: err.code });
+    throw writeError('write', path, e, tmp, '; the previous file, if any, is unchanged');
   }
+}
+
+/**
+ * Appends text to a file (a log), creating it and its folder if missing; an error names the path
+ * and the cause (a full disk) rather than Node's bare message.
+ *
+ * @example
+ * await appendText('runs/a/log.jsonl', `${JSON.stringify(record)}\n`);
+ */
+export async function appendText(path: string, text: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
+  try {
+    await fs.mkdir(dirname(path), { recursive: true });
+    await fs.appendFile(path, text);
+  } catch (e) {
+    throw writeError('append to', path, e, path, '');
+  }
+}
+
+/** An error naming `path` and why writing it failed, with Node's code kept. */
+function writeError(verb: string, path: string, e: unknown, tmp: string, suffix: string): Error {
+  const err = e as NodeJS.ErrnoException;
+  const why =
+    err.code === 'ENOSPC'
+      ? 'no space left on device (ENOSPC)'
+      : err.code === 'EDQUOT'
+        ? 'disk quota exceeded (EDQUOT)'
+        : err.code === 'EACCES' || err.code === 'EPERM'
+          ? 'permission denied'
+          : err.code === 'ENOTDIR' || err.code === 'EEXIST'
+            ? 'a parent is not a folder'
+            : (err.message ?? String(e)).replaceAll(tmp, path);
+  return Object.assign(new Error(`cannot ${verb} '${path}': ${why}${suffix}`), { code: err.code });
 }

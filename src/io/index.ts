@@ -2,7 +2,7 @@
 import '../kernels/node_default_backend';
 export { loadSafetensors, saveSafetensors, encodeSafetensors, parseSafetensorsHeader, decodeSafetensorsEntry, halfToFloat } from './safetensors';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader } from './safetensors';
-export { readBytes, writeFileAtomic } from './files';
+export { appendText, readBytes, writeFileAtomic } from './files';
 export { loadCheckpoint, inspectCheckpoint, detectCheckpointFormat } from './checkpoint';
 export type { CheckpointFormat, CheckpointInfo, CheckpointTensorInfo, LoadCheckpointOptions } from './checkpoint';
 export { detectConvention, toOurConvention, checkDinov2, checkResNet, mstOriginalKeys, transformerFusionKeys, CONVENTION_SIGNATURES } from './key_conventions';

@@ -185,13 +185,13 @@ export function toOurConvention(dict: StateDict, options: { convention?: KeyConv
     throw new Error(`toOurConvention: the state dict matches no key convention mst-ts reads: ${m.reason}. Tried ${tried}. Keys seen: ${someKeys(keys)}`);
   }
   const prefix = m.prefix;
-  const src: StateDict = {};
-  const extra: StateDict = {};
+  const src: StateDict = Object.create(null);
+  const extra: StateDict = Object.create(null);
   for (const k of keys) {
     if (k.startsWith(prefix)) src[k.slice(prefix.length)] = dict[k];
     else extra[k] = dict[k];
   }
-  const out: ConvertedStateDict = { stateDict: {}, extra, convention, family: m.family, synthesized: [] };
+  const out: ConvertedStateDict = { stateDict: Object.create(null), extra, convention, family: m.family, synthesized: [] };
   const inputs = new Set(Object.values(dict));
   try {
     mapInto(convention, src, out);

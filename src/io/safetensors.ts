@@ -175,7 +175,8 @@ export async function loadSafetensors(pathOrBytes: string | Uint8Array): Promise
 /** Encodes a state dict as safetensors bytes (F32, or I32 for int tensors), keys sorted. */
 export async function encodeSafetensors(dict: StateDict, metadata?: Record<string, string>): Promise<Uint8Array> {
   const keys = Object.keys(dict).sort();
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named '__proto__' is written under its name, not as the header's prototype.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
   const chunks: Uint8Array[] = [];

@@ -254,7 +254,7 @@ async function loadSaved(pathOrBytes: string | Uint8Array, config: ModelConfig, 
     throw e;
   }
   try {
-    const dict: StateDict = {};
+    const dict: StateDict = Object.create(null);
     for (const [k, t] of Object.entries(sd)) {
       if (!k.startsWith(keyPrefix)) throw new Error(`key '${k}' lacks the prefix '${keyPrefix}' the model JSON declares`);
       dict[k.slice(keyPrefix.length)] = t;
@@ -305,7 +305,7 @@ async function loadInferred(pathOrBytes: string | Uint8Array, options: FromPretr
 
 /** Keys under `prefix`, with it removed. */
 function under(dict: StateDict, prefix: string): StateDict {
-  const out: StateDict = {};
+  const out: StateDict = Object.create(null);
   for (const [k, t] of Object.entries(dict)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = t;
   return out;
 }
@@ -352,7 +352,7 @@ function planModel(conv: ConvertedStateDict, options: FromPretrainedOptions): Pl
       const o = resnetOptions(conv.resnet!, dict, '', arch === 'mst' ? { ...options, numClasses: undefined } : options, false) as ResNet2DConfigOptions;
       if (arch === 'mst') {
         const encoder: SliceEncoderConfig = { model: 'resnet2d', options: { ...o, feedForward: false, numClasses: undefined } };
-        const body: StateDict = {};
+        const body: StateDict = Object.create(null);
         for (const [k, t] of Object.entries(dict)) if (!k.startsWith('fc.')) body[k] = t;
         const width = conv.resnet!.featureSize;
         return freshMst(encoder, width, width === 512 || width === 2048, body, options);

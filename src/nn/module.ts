@@ -228,7 +228,7 @@ export class Module {
   private canonicalKeys(dict: StateDict): StateDict {
     const keys = Object.keys(dict);
     if (keys.every((k) => this.stateDictKey(this.slotPath(k)) === k)) return dict;
-    const out: StateDict = {};
+    const out: StateDict = Object.create(null);
     const from = new Map<string, string>();
     for (const k of keys) {
       const own = this.stateDictKey(this.slotPath(k));

@@ -20,6 +20,7 @@ export { openByteSource, bytesSource, fileSource } from './byte_source';
 export type { ByteSource } from './byte_source';
 export type { RawDtype } from './raw_dtypes';
 export type { Volume, VolumeShape, Affine } from './volume';
+export * from './limits';
 export { arrayVolume, axisCodes, affineSpacing, permuteFlip, toCanonical, canonicalPermutation, acquisitionPlane, volumeStats, assertFiniteVoxels, CANONICAL_ORIENTATION } from './volume';
 export { readNifti, parseNifti, parseNiftiHeader, niftiAffine, encodeNifti, writeNifti, isGzip } from './nifti';
 export type { NiftiHeader, NiftiReadOptions, NiftiWriteOptions } from './nifti';

@@ -34,14 +34,9 @@ describe('a custom slice encoder on the worker pool', () => {
   });
 
   it('DataParallelGradients on 2 workers equals the whole batch’s gradients to 1e-5', async () => {
-    const config: MstModelConfig = {
-      model: 'mst',
-      encoder: { name: 'tiny-cnn', options: { channels: 8, featureSize: 32 } },
-      fusion: { name: 'transformer', options: { heads: 4 } },
-      options: { numClasses: 2, seed: 5 },
-    };
-    const model = new MedicalSliceTransformer({ encoder: 'tiny-cnn', encoderOptions: config.encoder.options, fusion: 'transformer', fusionOptions: config.fusion.options, numClasses: 2, seed: 5 });
+    const model = new MedicalSliceTransformer({ encoder: 'tiny-cnn', encoderOptions: { channels: 8, featureSize: 32 }, fusion: 'transformer', fusionOptions: { heads: 4 }, numClasses: 2, seed: 5 });
     expect(model.encoder).toBeInstanceOf(TinyCnn);
+    const config = model.modelConfig();
     const x = tf.randomNormal([4, 5, 16, 16], 0, 1, 'float32', 6);
     const labels = [0, 1, 1, 0];
     const whole = checkpointedGradients(model, x, labels, { chunkSize: 5 });
@@ -67,7 +62,7 @@ describe('a custom slice encoder on the worker pool', () => {
       model: 'mst',
       encoder: { name: 'not-registered-anywhere', options: {} },
       fusion: { name: 'average', options: {} },
-      options: { numClasses: 2 },
+      options: { numClasses: 2, seed: 0, bottleneck: false, freezeEncoder: false },
     };
     await expect(parallel.DataParallelGradients.create(config, { workers: 1 })).rejects.toThrow(/unknown slice encoder 'not-registered-anywhere'/);
   });

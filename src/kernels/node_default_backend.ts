@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { withoutAddedProcessHandlers } from './process_handlers';
 import { installWasmKernelsSync } from './wasm_matmul';
 
 /**
@@ -73,7 +74,7 @@ function createWasmBackend(req: NodeJS.Require): tf.KernelBackend {
     },
   } as unknown as EmscriptenModule;
   // Failures surface through calledRun below; the promise must not reject unhandled.
-  glue(module).catch(() => undefined);
+  withoutAddedProcessHandlers(() => glue(module)).catch(() => undefined);
   if (!module.calledRun) throw new Error("mst-ts: the 'wasm' backend's WebAssembly runtime did not start synchronously");
   module.tfjs = {
     init: module.cwrap('init', null, []),

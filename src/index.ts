@@ -20,5 +20,7 @@ export type { ReproduceOptions, ModelRecipe, MstRecipeOptions, EncoderKind, Enco
 export { loadOnnxModel, OnnxGraphBuilder, onnxLayers, type OnnxVolumeModel, type OnnxVolumePrediction } from './export';
 export { setBackend, useDefaultBackend, webgpuAvailable, installWebGpuGlobals } from './backend';
 export type { BackendName, SetBackendOptions, DawnModule } from './backend';
-export { installWasmMatMul } from './kernels/wasm_matmul';
+export { installWasmMatMul, wasmKernelsInstalled } from './kernels/wasm_matmul';
+// Importing it registers Node's default backend: wasm with mst-ts's kernels.
+export { registerNodeDefaultBackend } from './kernels/node_default_backend';
 export { Rng } from './utils/rng';

@@ -50,14 +50,21 @@ function montageZoom(width: number): number {
   return Math.max(1, Math.round(128 / width));
 }
 
+/**
+ * How long `mst-ts demo` takes, the one figure the README, `demo --help` and `mst-ts --help` give
+ * (training and testing with the defaults, on one core: the wasm backend is single-threaded in
+ * Node; bench/RESULTS.md has the measurement).
+ */
+export const DEMO_RUNNING_TIME = 'about 2 minutes of one CPU core';
+
 const USAGE = `Usage: mst-ts demo [options]
 
 Trains a small Medical Slice Transformer (a 2-block, 64-d ViT slice encoder behind a convolution
 stem, trained from scratch)
 on the embedded synthetic chest-CT task (benign smooth vs malignant spiculated or lobulated
 nodules), reports the held-out test AUC ± bootstrap std with its 95% DeLong interval, and writes
-attention saliency maps (slice attention x plane attention) of a few test cases as PNGs. About
-3 minutes on two idle CPU cores.
+attention saliency maps (slice attention x plane attention) of a few test cases as PNGs. Takes
+${DEMO_RUNNING_TIME}.
 
 Options:
   --out <dir>        output folder (default runs/demo): checkpoints, log.jsonl, summary.json,
@@ -173,7 +180,7 @@ async function run(argv: string[]): Promise<number> {
 /** `mst-ts demo`: the README's first command. */
 export const demoCommand: CliCommand = {
   name: 'demo',
-  summary: 'train a small MST on the synthetic chest task (~3 min on CPU): test AUC with CI, saliency PNGs',
+  summary: `train a small MST on the synthetic chest task (${DEMO_RUNNING_TIME}): test AUC with CI, saliency PNGs`,
   usage: USAGE,
   run,
 };

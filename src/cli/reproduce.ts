@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { setBackend } from '../backend';
 import { runFigure2 } from '../reproduce/figure2';
 import { reproduceContext, shellQuote, type ReproduceOptions } from '../reproduce/context';
@@ -9,6 +8,7 @@ import { runTable2 } from '../reproduce/table2';
 import { runTable3 } from '../reproduce/table3';
 import { runTableS1 } from '../reproduce/table_s1';
 import { checkTask, TASKS, type ReproduceTask } from '../reproduce/tasks';
+import { parseCommandArgs } from './args';
 import { UsageError, type CliCommand } from './command';
 
 /** The reproductions by name, as `mst-ts reproduce <name>` takes them. */
@@ -101,31 +101,25 @@ function intFlag(name: string, v: string | undefined, min: number): number | und
 
 /** Parses `reproduce`'s arguments (exported for tests). */
 export function parseReproduceArgs(argv: string[]): ReproduceArgs {
-  let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        task: { type: 'string', multiple: true },
-        'data-dir': { type: 'string', multiple: true },
-        'encoder-weights': { type: 'string' },
-        'encoder-weights-base': { type: 'string' },
-        'encoder-weights-registers': { type: 'string' },
-        scale: { type: 'string' },
-        out: { type: 'string' },
-        seed: { type: 'string' },
-        epochs: { type: 'string' },
-        lr: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        backend: { type: 'string' },
-        progress: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }) as typeof parsed;
-  } catch (e) {
-    throw new UsageError(`reproduce: ${(e as Error).message}\n\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs('reproduce', USAGE, {
+    args: argv,
+    allowPositionals: true,
+    options: {
+      task: { type: 'string', multiple: true },
+      'data-dir': { type: 'string', multiple: true },
+      'encoder-weights': { type: 'string' },
+      'encoder-weights-base': { type: 'string' },
+      'encoder-weights-registers': { type: 'string' },
+      scale: { type: 'string' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      backend: { type: 'string' },
+      progress: { type: 'boolean', default: false },
+    },
+  }) as { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError(`reproduce: expected one name (${Object.keys(REPRODUCTIONS).join(', ')}), got ${positionals.length ? positionals.join(' ') : 'none'}\n\n${USAGE}`);
   const name = positionals[0];

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { createModel, MODEL_REGISTRY } from '../models/registry';
 import { withoutInit } from '../nn/init';
+import { auc } from '../stats/auc';
 import { disposeStateDict } from '../nn/module';
 import { buildModel } from '../models/model_config';
 import { UsageError } from './command';
@@ -39,8 +40,11 @@ describe('mst-ts train', () => {
     expect(tf.memory().numTensors).toBe(before);
     const summary = JSON.parse(out);
     expect(summary).toMatchObject({ task: 'chest', arch: 'mst-dinov2-tiny', epochsRun: 2, size: [4, 32, 32], crop: [4, 16, 16], test: { n: 6, positives: 3 } });
-    expect(summary.test.auc).toBeGreaterThanOrEqual(0);
+    // The reported AUC is the AUC of the written test predictions, inside its DeLong interval.
+    const rows = fs.readFileSync(path.join(dir, 'test_predictions.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    expect(summary.test.auc).toBe(auc(rows.map((r) => Number(r[1])), rows.map((r) => Number(r[2]))));
     expect(summary.test.delong.ci[0]).toBeLessThanOrEqual(summary.test.auc);
+    expect(summary.test.delong.ci[1]).toBeGreaterThanOrEqual(summary.test.auc);
     expect(err).toContain('epoch 2/2');
     expect(fs.readdirSync(dir).sort()).toEqual(['best.safetensors', 'last.safetensors', 'log.jsonl', 'model.json', 'model.safetensors', 'summary.json', 'test_predictions.csv']);
     expect(summary.model).toBe(path.join(dir, 'model.safetensors'));

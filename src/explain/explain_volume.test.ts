@@ -4,6 +4,7 @@ import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { ResNet2D } from '../models/resnet2d';
 import { ResNet3D } from '../models/resnet3d';
 import { disposeExplanation, explainVolume } from './explain_volume';
+import { gradCamPlusPlus } from './grad_cam_pp';
 
 describe('explainVolume', () => {
   const mst = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 24, depth: 2, numHeads: 2, imgSize: 28, seed: 1 }), numClasses: 3, heads: 4, seed: 2 }).eval();
@@ -36,8 +37,14 @@ describe('explainVolume', () => {
     expect(e.method).toBe('gradcam++');
     expect(e.targetClass).toBe(1);
     expect(e.saliencyUpsampled?.shape).toEqual([3, 28, 28]);
-    const max = tf.tidy(() => tf.max(e.saliency).dataSync()[0]);
-    expect(max === 1 || max === 0).toBe(true); // min-max normalised (or all zero)
+    // Min-max normalised over a map that varies (an all-zero map would be a failed explanation),
+    // and the very map gradCamPlusPlus gives for that class.
+    const [min, max] = tf.tidy(() => [tf.min(e.saliency).dataSync()[0], tf.max(e.saliency).dataSync()[0]]);
+    expect([min, max]).toEqual([0, 1]);
+    const batch = tf.reshape(volume, [1, 3, 28, 28]);
+    const direct = gradCamPlusPlus(resnet, batch, { targetClass: 1 });
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(tf.reshape(direct.cam, e.saliency.shape), e.saliency))).dataSync()[0])).toBeLessThan(1e-6);
+    tf.dispose([batch, direct.cam, direct.scores]);
     disposeExplanation(e);
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -1,3 +1,5 @@
+// In Node, tfjs's first tensor lands on wasm with mst-ts's kernels (see registerNodeDefaultBackend).
+import '../kernels/node_default_backend';
 export { trilinearUpsample, trilinearPlan, linearAxisWeights } from './trilinear_upsample';
 export type { TrilinearOptions, AxisWeights } from './trilinear_upsample';
 export { sliceAttentionMap, planeAttentionMap, clsPatchRows, combineSliceAndPlane, mstSaliency } from './mst_saliency';
@@ -18,7 +20,7 @@ export { explainVolume, disposeExplanation } from './explain_volume';
 export type { ExplainMethod, ExplainOptions, Explanation, ExplainableModel } from './explain_volume';
 export { explainJsonFields } from './explain_json';
 export type { ExplainJsonFields } from './explain_json';
-export { renderMontage, montagePng, sliceAttentionBarChart } from './montage';
+export { renderMontage, montagePng, sliceAttentionBarChart, defaultMontageClip } from './montage';
 export type { MontageRow, MontageOptions, RgbaImage, BarChartOptions } from './montage';
 export { renderSliceOverlay, normalizeSaliency, displayWindow } from './overlay';
 export type { SliceOverlayOptions } from './overlay';

@@ -1,5 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TtaPass } from './tta';
+
+/** What one pass of the model function of test-time augmentation (and of smoothing) returns. */
+export interface TtaPass {
+  /** Class probabilities (softmax), `[classes]` or `[B, classes]`. */
+  probabilities: tf.Tensor;
+  /**
+   * Maps whose leading axes follow the volume's `[D, H, W]` (at any resolution): `[D]` for slice
+   * attention, `[D, h, w]` for spatial maps. Each is flipped back before averaging.
+   */
+  maps: Record<string, tf.Tensor>;
+}
 
 /**
  * A running sum of explanation passes (probabilities and maps), owning every tensor it holds;

@@ -1,22 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { PassSum } from './pass_sum';
+import { PassSum, type TtaPass } from './pass_sum';
+
+export type { TtaPass } from './pass_sum';
 
 /**
  * The 8 flip combinations of the volume axes `[D, H, W]` = `[0, 1, 2]`, in the authors'
  * `main_predict` order: none, then `(2,), (3,), (4,), (2,3), (2,4), (3,4), (2,3,4)` of `[B, C, D, H, W]`.
  */
 export const FLIP_COMBINATIONS: readonly (readonly number[])[] = [[], [0], [1], [2], [0, 1], [0, 2], [1, 2], [0, 1, 2]];
-
-/** What one pass of {@link testTimeAugmentation}'s model function returns. */
-export interface TtaPass {
-  /** Class probabilities (softmax), `[classes]` or `[B, classes]`. */
-  probabilities: tf.Tensor;
-  /**
-   * Maps whose leading axes follow the volume's `[D, H, W]` (at any resolution): `[D]` for slice
-   * attention, `[D, h, w]` for spatial maps. Each is flipped back before averaging.
-   */
-  maps: Record<string, tf.Tensor>;
-}
 
 /** Options of {@link testTimeAugmentation}. */
 export interface TtaOptions {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic } from './files';
+import { appendText, writeFileAtomic } from './files';
 
 describe('writeFileAtomic', () => {
   it('creates missing folders and leaves no temporary file', async () => {
@@ -20,8 +20,20 @@ describe('writeFileAtomic', () => {
       () => null,
       (e: Error) => e,
     );
-    expect(err?.message).toBe(`cannot write '${target}': a parent is not a folder`);
+    expect(err?.message).toBe(`cannot write '${target}': a parent is not a folder; the previous file, if any, is unchanged`);
     expect(err?.message).not.toMatch(/\.tmp-/);
     expect(fs.readdirSync(dir)).toEqual(['plain']);
+  });
+});
+
+describe('appendText', () => {
+  it('creates the file and its folder, appends, and names the path when it cannot', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-files-'));
+    const log = path.join(dir, 'run', 'log.jsonl');
+    await appendText(log, 'a\n');
+    await appendText(log, 'b\n');
+    expect(fs.readFileSync(log, 'utf8')).toBe('a\nb\n');
+    const blocked = path.join(dir, 'run', 'log.jsonl', 'inner.jsonl');
+    await expect(appendText(blocked, 'c\n')).rejects.toThrow(`cannot append to '${blocked}': a parent is not a folder`);
   });
 });

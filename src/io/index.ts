@@ -1,9 +1,11 @@
+// In Node, tfjs's first tensor lands on wasm with mst-ts's kernels (see registerNodeDefaultBackend).
+import '../kernels/node_default_backend';
 export { loadSafetensors, saveSafetensors, encodeSafetensors, parseSafetensorsHeader, decodeSafetensorsEntry, halfToFloat } from './safetensors';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader } from './safetensors';
-export { readBytes, writeFileAtomic } from './files';
+export { appendText, readBytes, writeFileAtomic } from './files';
 export { loadCheckpoint, inspectCheckpoint, detectCheckpointFormat } from './checkpoint';
 export type { CheckpointFormat, CheckpointInfo, CheckpointTensorInfo, LoadCheckpointOptions } from './checkpoint';
-export { detectConvention, toOurConvention, checkDinov2, checkResNet, mstOriginalKeys, transformerFusionKeys } from './key_conventions';
+export { detectConvention, toOurConvention, checkDinov2, checkResNet, mstOriginalKeys, transformerFusionKeys, CONVENTION_SIGNATURES } from './key_conventions';
 export type { KeyMap, KeyConvention, ModelFamily, ConventionMatch, ConvertedStateDict, Dinov2Config, ResNetConfig } from './key_conventions';
 export { readNpy, parseNpy, npyToTensor, encodeNpy } from './npy';
 export type { NpyArray, NpyData, NpyDtype } from './npy';
@@ -18,6 +20,7 @@ export { openByteSource, bytesSource, fileSource } from './byte_source';
 export type { ByteSource } from './byte_source';
 export type { RawDtype } from './raw_dtypes';
 export type { Volume, VolumeShape, Affine } from './volume';
+export * from './limits';
 export { arrayVolume, axisCodes, affineSpacing, permuteFlip, toCanonical, canonicalPermutation, acquisitionPlane, volumeStats, assertFiniteVoxels, CANONICAL_ORIENTATION } from './volume';
 export { readNifti, parseNifti, parseNiftiHeader, niftiAffine, encodeNifti, writeNifti, isGzip } from './nifti';
 export type { NiftiHeader, NiftiReadOptions, NiftiWriteOptions } from './nifti';

@@ -50,6 +50,7 @@ function npyVolume(bytes: Uint8Array, source: string, options: ReadVolumeOptions
   if (shape.length === 3) s3 = [shape[0], shape[1], shape[2]];
   else if (shape.length === 2) s3 = [1, shape[0], shape[1]];
   else throw new Error(`${source}: expected a [D, H, W] or [H, W] array, got shape [${npy.shape.join(', ')}]`);
+  if (s3.some((d) => d < 1)) throw new Error(`${source}: an empty array (shape [${npy.shape.join(', ')}]) is no volume`);
   const data = npy.data instanceof Float32Array ? npy.data : Float32Array.from(npy.data as ArrayLike<number | bigint>, (v) => Number(v));
   const volume: Volume = arrayVolume(data, s3, { spacing: options.spacing, source, dtype: npy.dtype });
   volume.meta = { format: 'npy', geometry: 'assumed' };

@@ -26,7 +26,8 @@ export interface ComponentDefinition<T, C = void> {
   /**
    * A module (a file path or URL) whose import registers this component: worker threads (the
    * slice-encoder pool, data-parallel training) import it, so a component of your own works
-   * there too. Built-in components need none.
+   * there too. The workers run mst-ts's ES modules, so this must be an ES module that imports
+   * 'mst-ts' (in a CommonJS project: a `.mjs` file). Built-in components need none.
    */
   module?: string;
 }

@@ -7,7 +7,9 @@ import { disposeStateDict } from '../nn/module';
 import { checkModelConfig, configOf, estimateModelValues, upgradeConfigV1 } from './model_config';
 import { createModel, MODEL_REGISTRY } from './registry';
 import { fromPretrained } from './from_pretrained';
-import { saveModel, configPathFor } from './save_model';
+import { saveModel, configPathFor, encodeModel } from './save_model';
+import { encodeSafetensors, loadSafetensors } from '../io/safetensors';
+import { loadSavedModel, parseSavedModelJson } from './from_pretrained';
 
 describe('model configs', () => {
   it('estimate the values of every registered architecture to within 2% without building it', () => {
@@ -60,5 +62,45 @@ describe('model configs', () => {
       fusion: { name: 'transformer', options: { heads: 4, positionalEmbedding: 'learned' } },
       options: { numClasses: 2, seed: 1 },
     });
+  });
+
+  it("refuses a weights file with a tensor named '__proto__' as an unexpected key, leaking nothing", async () => {
+    const model = createModel('mst-dinov2-tiny', { imageSize: 16 });
+    const { weights, json } = await encodeModel(model);
+    model.dispose();
+    const dict = await loadSafetensors(weights);
+    dict['__proto__'] = tf.zeros([2]);
+    const hostile = await encodeSafetensors(dict);
+    disposeStateDict(dict);
+    const before = tf.memory().numTensors;
+    await expect(loadSavedModel(hostile, json)).rejects.toThrow(/unexpected keys: __proto__/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('names the file when the config and the weights disagree', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-config-'));
+    const file = path.join(dir, 'named.safetensors');
+    const model = createModel('mst-dinov2-tiny', { imageSize: 16 });
+    await saveModel(model, file);
+    model.dispose();
+    const json = JSON.parse(fs.readFileSync(configPathFor(file), 'utf8'));
+    json.config.options.numClasses = 3;
+    json.classNames = ['a', 'b', 'c'];
+    fs.writeFileSync(configPathFor(file), JSON.stringify(json));
+    const before = tf.memory().numTensors;
+    await expect(fromPretrained(file)).rejects.toThrow(/fromPretrained\(.*named\.safetensors\): loadStateDict: mis-shaped keys: linear\.weight: expected \[3,64\], got \[2,64\]/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("reads an ONNX graph's bundle JSON whose encoder is not registered here, when asked to build nothing", async () => {
+    const model = createModel('mst-dinov2-tiny', { imageSize: 16 });
+    const { json } = await encodeModel(model, { classNames: ['benign', 'malignant'] });
+    model.dispose();
+    const saved = JSON.parse(json);
+    const text = JSON.stringify({ ...saved, config: { ...saved.config, encoder: { name: 'someone-elses-cnn', options: { width: 7 } } } });
+    expect(() => parseSavedModelJson(text, 'custom.json')).toThrow(/custom\.json: config\.encoder\.name: 'someone-elses-cnn' is not registered here/);
+    const bundle = parseSavedModelJson(text, 'custom.json', { components: 'any' });
+    expect(bundle.classNames).toEqual(['benign', 'malignant']);
+    expect(bundle.config).toMatchObject({ encoder: { name: 'someone-elses-cnn' } });
   });
 });

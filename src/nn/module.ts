@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+// In Node, wasm with mst-ts's kernels becomes tfjs's backend for the first tensor of any model.
+import '../kernels/node_default_backend';
 import { oursToTorch, torchShape, torchToOurs, type ParamLayout } from './layout';
 
 /** A state dict: PyTorch-named tensors in PyTorch's layout (`blocks.0.attn.qkv.weight`). */
@@ -20,6 +22,18 @@ interface Slot {
   variable: tf.Variable;
   layout: ParamLayout;
   isBuffer: boolean;
+  /** A buffer a state dict may lack: set to this value instead of refusing the dict. */
+  fillWhenMissing?: number;
+}
+
+/** Options of a buffer registered with `registerBuffer`. */
+export interface BufferOptions {
+  /**
+   * When a state dict lacks this buffer, set it to this value instead of refusing the dict, as
+   * PyTorch does for BatchNorm's `num_batches_tracked` (0): many converters (safetensors, fp16)
+   * drop that integer buffer, and PyTorch's strict load accepts their files.
+   */
+  fillWhenMissing?: number;
 }
 
 /**
@@ -47,8 +61,10 @@ export class Module {
   }
 
   /** Registers a non-trainable buffer (batch-norm running statistics) under `name`. */
-  protected registerBuffer(name: string, value: tf.Tensor): tf.Variable {
-    return this.addSlot(name, value, 'plain', true);
+  protected registerBuffer(name: string, value: tf.Tensor, options: BufferOptions = {}): tf.Variable {
+    const variable = this.addSlot(name, value, 'plain', true);
+    if (options.fillWhenMissing !== undefined) (this.slots.get(name) as Slot).fillWhenMissing = options.fillWhenMissing;
+    return variable;
   }
 
   /** Registers a child module; its parameters appear under `name.` in the state dict. */
@@ -170,13 +186,16 @@ export class Module {
   /**
    * Loads PyTorch-layout tensors into this module's parameters and buffers. Every key is checked
    * before anything is assigned, so a failed load leaves the module unchanged. The dict is not
-   * disposed. Throws an error listing missing, unexpected and mis-shaped keys.
+   * disposed. Throws an error listing missing, unexpected and mis-shaped keys. A buffer registered
+   * with `fillWhenMissing` (BatchNorm's `num_batches_tracked`) that the dict lacks is set to that
+   * value and is not missing, as in PyTorch.
    */
   loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
     const slots = new Map(this.keyedSlots());
     dict = this.canonicalKeys(dict);
-    const missingKeys = [...slots.keys()].filter((k) => !(k in dict));
+    const filled = [...slots].filter(([k, s]) => !(k in dict) && s.fillWhenMissing !== undefined);
+    const missingKeys = [...slots].filter(([k, s]) => !(k in dict) && s.fillWhenMissing === undefined).map(([k]) => k);
     const unexpectedKeys = Object.keys(dict).filter((k) => !slots.has(k));
     const misShaped: string[] = [];
     for (const [name, slot] of slots) {
@@ -198,6 +217,7 @@ export class Module {
         slot.variable.assign(value.dtype === slot.variable.dtype ? value : tf.cast(value, slot.variable.dtype));
       });
     }
+    for (const [, slot] of filled) tf.tidy(() => slot.variable.assign(tf.fill(slot.variable.shape, slot.fillWhenMissing as number, slot.variable.dtype)));
     return { missingKeys, unexpectedKeys };
   }
 
@@ -208,7 +228,7 @@ export class Module {
   private canonicalKeys(dict: StateDict): StateDict {
     const keys = Object.keys(dict);
     if (keys.every((k) => this.stateDictKey(this.slotPath(k)) === k)) return dict;
-    const out: StateDict = {};
+    const out: StateDict = Object.create(null);
     const from = new Map<string, string>();
     for (const k of keys) {
       const own = this.stateDictKey(this.slotPath(k));

@@ -4,7 +4,7 @@ export type { Table1Result, Table1Row, Table1ExtendedRow, SaliencyCase } from '.
 export { runTable2, table2Models } from './table2';
 export { runTable3, table3Models } from './table3';
 export { runTableS1, tableS1Models } from './table_s1';
-export { runAucTable, protocolFooter } from './auc_table';
+export { runAucTable, protocolFooter, holmAdjustCells } from './auc_table';
 export type { AucRow, AucTableResult, AucTableSpec } from './auc_table';
 export { mstRecipe, resnet3dRecipe, learningRate, dinov2PatchSize } from './models';
 export type { ModelRecipe, MstRecipeOptions, EncoderKind, EncoderWeights } from './models';

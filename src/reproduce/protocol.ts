@@ -163,8 +163,10 @@ export interface AucCell {
   ci: [number, number];
   n: number;
   positives: number;
-  /** Two-sided paired DeLong P against the reference row (absent on the reference row). */
+  /** Two-sided paired DeLong P against the reference row (absent on the reference row); Holm-adjusted in the tables. */
   p?: number;
+  /** The P before the tables' Holm adjustment over the rows compared with the reference. */
+  pUnadjusted?: number;
 }
 
 /** Test AUC ± bootstrap std of a run and, given the reference run on the same cases, DeLong's P. */

@@ -128,7 +128,7 @@ async function explainCases(
         const rows: MontageRow[] = [];
         if (e.sliceAttention) rows.push({ map: await e.sliceAttention.data(), clip: null });
         rows.push({ map: { data: (await (e.saliencyUpsampled as tf.Tensor3D).data()) as Float32Array, shape: sample.shape } });
-        rows.push({ map: { data: Float32Array.from(sample.mask), shape: sample.shape }, clip: null });
+        rows.push({ map: { data: Float32Array.from(sample.mask), shape: sample.shape }, clip: null, label: 'lesion mask' });
         const file = `${montageBase}_${sample.id}.png`;
         await writeFileAtomic(file, montagePng({ data: sample.data, shape: sample.shape }, rows, { colormap: 'jet', alpha: 0.5 }));
         files.push(file);

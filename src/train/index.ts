@@ -1,3 +1,5 @@
+// In Node, tfjs's first tensor lands on wasm with mst-ts's kernels (see registerNodeDefaultBackend).
+import '../kernels/node_default_backend';
 export { AdamW } from './adamw';
 export type { AdamWOptions, AdamWParamState } from './adamw';
 export { crossEntropy } from './losses';

@@ -3,7 +3,7 @@ import { disposeStateDict, type Module, type StateDict } from '../nn/module';
 import { collate, type VolumeBatch, type VolumeDataset } from '../data/dataset';
 import type { VolumeSample } from '../data/sample';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors';
-import { writeFileAtomic } from '../io/files';
+import { appendText, writeFileAtomic } from '../io/files';
 import { archOf, MODEL_REGISTRY } from '../models/registry';
 import { encodeModel, type BundleInfo } from '../models/save_model';
 import { auc } from '../stats/auc';
@@ -310,8 +310,7 @@ export class Trainer {
         history.push(record);
         // The log line goes first: a crash before the checkpoint is then undone on resume.
         if (paths) {
-          const fs = await import('node:fs/promises');
-          await fs.appendFile(paths.log, `${JSON.stringify(record, finiteOrNull)}\n`);
+          await appendText(paths.log, `${JSON.stringify(record, finiteOrNull)}\n`);
           await saveTrainingCheckpoint(paths.last, this.model, this.optimizer, state);
         }
         this.opts.progress?.endEpoch(summaryLine(record, epochs, history));

@@ -6,7 +6,7 @@
  * page's JavaScript must stay under 2 MB gzipped.
  *
  * Runs with MST_WEB=1 (`npm run test:web`) or MST_FULL=1 (`npm run test:full`). Without
- * /usr/bin/chromium it skips with a message, except under CI, where it fails.
+ * /usr/bin/chromium it skips with a message, except under CI, where it fails (see needs in test/helpers).
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +20,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { analyse, readModel, readScan, type Analysis, type AnalysisOptions, type PreprocessOptions } from '../../examples/web/src/pipeline';
 import { EXPLAIN_METHODS } from '../../src/explain/methods';
 import { normalizeSaliency } from '../../src/explain/overlay';
-import { fixturePath } from '../helpers';
+import { FULL, envFlag, fixturePath, needs } from '../helpers';
 import { decodePng } from './png_pixels';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -31,12 +31,8 @@ const DEMO = path.join(WEB, 'public', 'demo');
 const JS_LIMIT = 2 * 1024 * 1024;
 const TOL = 1e-4;
 
-const wanted = !!(process.env.MST_WEB || process.env.MST_FULL);
-const haveChromium = fs.existsSync(CHROMIUM);
-if (wanted && !haveChromium && !process.env.CI) {
-  console.warn(`test/e2e/web.test.ts: skipped: ${CHROMIUM} is absent (apt-get install chromium)`);
-}
-const suite = wanted && (haveChromium || process.env.CI) ? describe : describe.skip;
+const wanted = envFlag('MST_WEB') || FULL;
+const suite = wanted && needs(fs.existsSync(CHROMIUM), CHROMIUM, 'apt-get install chromium') ? describe : describe.skip;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html',
@@ -156,7 +152,6 @@ suite('examples/web in headless Chromium', () => {
 
   beforeAll(async () => {
     tensorsBefore = tf.memory().numTensors;
-    if (!haveChromium) throw new Error(`${CHROMIUM} is absent; CI must install it (apt-get install -y --no-install-recommends chromium)`);
     const vite = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
     const build = spawnSync(process.execPath, [vite, 'build', '--config', path.join(WEB, 'vite.config.ts'), '--logLevel', 'error'], { cwd: ROOT, encoding: 'utf8' });
     if (build.status !== 0) throw new Error(`vite build failed (${build.status}):\n${build.stdout}\n${build.stderr}`);

@@ -14,6 +14,7 @@ import {
   aucCell,
   figure2Models,
   formatCell,
+  holmAdjustCells,
   formatP,
   markdownTable,
   orderTasks,
@@ -30,6 +31,7 @@ import {
   table3Models,
   tableS1Models,
   trainOnTask,
+  type AucCell,
 } from '../../src/reproduce';
 
 /** A minimal NumPy v1.0 writer for uint8 `[D, H, W]` arrays (MRNet's format). */
@@ -68,6 +70,14 @@ describe('P values and cells in the paper\'s format', () => {
     expect(cell.std).toBeLessThan(0.2);
     expect(formatCell(cell)).toMatch(/^0\.\d\d±0\.\d\d \(P[=<]\d\.\d+\)$/);
     expect(() => aucCell(other, { replicates: 10, seed: 0, reference: { ...ref, ids: [...ids].reverse() } })).toThrow(/same test set/);
+  });
+
+  test('the tables adjust the P of the rows compared with the reference by Holm (R p.adjust), keeping the raw one', () => {
+    const cells: AucCell[] = [0.01, 0.04, 0.03].map((p) => ({ auc: 0.8, std: 0.02, ci: [0.7, 0.9], n: 10, positives: 5, p }));
+    holmAdjustCells(cells);
+    // R 4.2.2: p.adjust(c(0.01, 0.04, 0.03), "holm") is 0.03 0.06 0.06
+    expect(cells.map((c) => c.p)).toEqual([0.03, 0.06, 0.06]);
+    expect(cells.map((c) => c.pUnadjusted)).toEqual([0.01, 0.04, 0.03]);
   });
 });
 

@@ -10,7 +10,7 @@ import { MedicalSliceTransformer } from '../../src/models/medical_slice_transfor
 import { ResNet3D } from '../../src/models/resnet3d';
 import { disposeStateDict } from '../../src/nn/module';
 import { stateDictFromSpec, type WeightSpec } from '../fixture_weights';
-import { fixturePath } from '../helpers';
+import { CI, fixturePath } from '../helpers';
 
 // The WebGPU backend (Dawn through the `webgpu` package; on CI, Mesa's lavapipe from
 // .ci/install-lavapipe.sh) against wasm in one process: MST inference and explanations, ResNet3D
@@ -80,11 +80,11 @@ console.log(JSON.stringify(out));
 const probe = runSetBackendInNode();
 const unavailable = probe.error ?? null;
 if (unavailable) {
-  const what = process.env.CI ? 'fail under CI' : 'skipped';
+  const what = CI ? 'fail under CI' : 'skipped';
   console.warn(`WebGPU tests ${what}: ${unavailable}`);
 }
 // Under CI a missing adapter is a failure, not a skip: each test then throws the reason.
-const gpuTest = unavailable && !process.env.CI ? test.skip : test;
+const gpuTest = unavailable && !CI ? test.skip : test;
 
 function requireGpu(): void {
   if (unavailable) throw new Error(`WebGPU unavailable under CI (.ci/install-lavapipe.sh should have installed lavapipe): ${unavailable}`);
@@ -116,6 +116,12 @@ function maxAbs(a: readonly number[], b: readonly number[]): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** Asserts that a map is not constant: an all-zero or flat map on both backends would otherwise agree. */
+function expectVaries(name: string, values: readonly number[]): void {
+  const spread = Math.max(...values) - Math.min(...values);
+  expect({ name, spread: spread > 0.5 * Math.max(...values.map(Math.abs)) && spread > 0, distinct: new Set(values).size > 2 }).toEqual({ name, spread: true, distinct: true });
 }
 
 /** Max abs difference per field; every field present on both sides. */
@@ -226,6 +232,7 @@ describe('WebGPU backend equals wasm', () => {
       const d = diffs(gpu[method], wasm[method]);
       expect(Object.entries(d).filter(([, v]) => !(v < TOL))).toEqual([]);
     }
+    for (const method of ['attention', 'rollout']) for (const k of ['sliceAttention', 'saliency', 'saliencyUpsampled']) expectVaries(`${method}.${k}`, gpu[method][k]);
   });
 
   gpuTest('ResNet3D forward and the CAM family and occlusion (default target: the argmax, on the device) to 1e-4', async () => {
@@ -256,6 +263,7 @@ describe('WebGPU backend equals wasm', () => {
     for (const method of ['gradcam', 'gradcampp', 'xgradcam', 'eigencam', 'scorecam', 'occlusion']) {
       const d = diffs(gpu[method], wasm[method]);
       expect(Object.entries(d).filter(([, v]) => !(v < TOL))).toEqual([]);
+      for (const k of ['saliency', 'saliencyUpsampled']) expectVaries(`${method}.${k}`, gpu[method][k]);
     }
   });
 });

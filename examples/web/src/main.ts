@@ -71,10 +71,22 @@ let runId = 0;
 let shown: { analysis: Analysis; scan: ScanView } | null = null;
 let viewer: Promise<ScanViewer> | null = null;
 const chart = new AttentionChart(ui.attention, (k) => {
-  // The middle one of the scan slices that became input slice k.
-  const slices = shown ? shown.analysis.inputSliceOfScan.map((x, i) => (x === k ? i : -1)).filter((i) => i >= 0) : [];
-  if (slices.length) goToSlice(slices[Math.floor((slices.length - 1) / 2)]);
+  if (shown) goToSlice(scanSliceOfBar(shown.analysis.inputSliceOfScan, k));
 });
+
+/**
+ * The scan slice shown for input slice `k`: the middle one of the scan slices that became it, or,
+ * where none did (a scan with fewer slices than the input), the first of those nearest to it.
+ */
+function scanSliceOfBar(inputSliceOfScan: number[], k: number): number {
+  const exact = inputSliceOfScan.flatMap((x, d) => (x === k ? [d] : []));
+  if (exact.length) return exact[Math.floor((exact.length - 1) / 2)];
+  let best = -1;
+  inputSliceOfScan.forEach((x, d) => {
+    if (x >= 0 && (best < 0 || Math.abs(x - k) < Math.abs(inputSliceOfScan[best] - k))) best = d;
+  });
+  return best;
+}
 
 function showError(message: string | null): void {
   ui.error.hidden = message === null;
@@ -171,6 +183,7 @@ function show(analysis: Analysis, scan: ScanView, modelName: string): void {
     scanShape: JSON.stringify(scan.shape),
     inputShape: JSON.stringify(analysis.inputShape),
     method: analysis.method,
+    inputSliceOfScan: JSON.stringify(analysis.inputSliceOfScan),
   });
   ui.slice.max = String(D - 1);
   chart.show(analysis.sliceAttention);
@@ -198,8 +211,8 @@ async function showInViewer(analysis: Analysis, scan: ScanView): Promise<void> {
     const v = await viewerNow();
     if (run !== runId) return;
     ui.viewMessage.hidden = true;
-    v.setLayout(ui.layout.value as ViewerLayout);
     await v.show({ data: scan.data, shape: scan.shape, affine: scan.affine }, analysis.saliency, overlayStyle());
+    v.setLayout(ui.layout.value as ViewerLayout);
     v.goToVoxel(mostSalientVoxel(analysis.saliency, scan.shape));
     ui.result.dataset.viewer = String(run);
   } catch (err) {
@@ -245,7 +258,7 @@ function sliceShown(d: number): void {
 }
 
 function goToSlice(d: number): void {
-  if (!viewer) return;
+  if (!viewer || d < 0) return;
   void viewer.then((v) => v.goToSlice(d));
 }
 

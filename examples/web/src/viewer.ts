@@ -27,8 +27,11 @@ export interface OverlayStyle {
   opacity: number;
 }
 
-/** The layouts of the viewer. */
-export type ViewerLayout = 'multiplanar' | 'axial';
+/**
+ * The layouts of the viewer: three planes and a 3D render, or the plane of the scan's slices
+ * alone (axial, coronal or sagittal, whichever the slice axis is closest to).
+ */
+export type ViewerLayout = 'multiplanar' | 'slice';
 
 /** The colour maps offered for the overlay (NiiVue's names). */
 export const OVERLAY_COLORMAPS = ['warm', 'hot', 'jet', 'plasma', 'viridis', 'red'] as const;
@@ -58,6 +61,9 @@ export class ScanViewer {
       backColor: [0, 0, 0, 1],
       // Grey crosshair and no colour bar: the only colours on screen are the overlay's.
       crosshairColor: [0.6, 0.6, 0.6, 1],
+      // A thin crosshair (NiiVue's default is a voxel wide), so it hides little of the overlay.
+      crosshairWidth: 0.5,
+      crosshairWidthUnit: 'percent',
       isColorbar: false,
       multiplanarShowRender: SHOW_RENDER.ALWAYS,
       // The page reads dropped files itself (a DICOM folder goes through mst-ts's reader).
@@ -99,32 +105,73 @@ export class ScanViewer {
     this.nv.updateGLVolume();
   }
 
-  /** Three planes and a 3D render, or the axial plane alone. */
+  /** Three planes and a 3D render, or the plane of the scan's slices alone. */
   setLayout(layout: ViewerLayout): void {
-    this.nv.setSliceType(layout === 'axial' ? SLICE_TYPE.AXIAL : SLICE_TYPE.MULTIPLANAR);
+    this.nv.setSliceType(layout === 'slice' ? this.slicePlane() : SLICE_TYPE.MULTIPLANAR);
+  }
+
+  /** The plane NiiVue draws the scan's slices in: the RAS axis the slice axis was permuted onto. */
+  slicePlane(): SLICE_TYPE {
+    const perm = this.nv.volumes[0]?.permRAS;
+    const axis = perm ? perm.findIndex((p) => Math.abs(p) === 3) : 2;
+    return [SLICE_TYPE.SAGITTAL, SLICE_TYPE.CORONAL, SLICE_TYPE.AXIAL][axis] ?? SLICE_TYPE.AXIAL;
+  }
+
+  /**
+   * NiiVue's voxel indices are those of the volume reoriented to RAS: RAS axis `p` is the NIfTI
+   * axis `|permRAS[p]| - 1`, reversed where `permRAS[p]` is negative. The NIfTI axes (i, j, k)
+   * are the scan's (w, h, d).
+   */
+  private rasToScan(ras: ArrayLike<number>): [number, number, number] {
+    const perm = this.nv.volumes[0]?.permRAS ?? [1, 2, 3];
+    const [D, H, W] = this.shape;
+    const dims = [W, H, D];
+    const ijk = [0, 0, 0];
+    for (let p = 0; p < 3; p++) {
+      const a = Math.abs(perm[p]) - 1;
+      ijk[a] = perm[p] > 0 ? ras[p] : dims[a] - 1 - ras[p];
+    }
+    return [Math.round(ijk[2]), Math.round(ijk[1]), Math.round(ijk[0])];
+  }
+
+  private scanToRas([d, h, w]: [number, number, number]): [number, number, number] {
+    const perm = this.nv.volumes[0]?.permRAS ?? [1, 2, 3];
+    const [D, H, W] = this.shape;
+    const dims = [W, H, D];
+    const ijk = [w, h, d];
+    const ras: [number, number, number] = [0, 0, 0];
+    for (let p = 0; p < 3; p++) {
+      const a = Math.abs(perm[p]) - 1;
+      ras[p] = perm[p] > 0 ? ijk[a] : dims[a] - 1 - ijk[a];
+    }
+    return ras;
   }
 
   /** The crosshair's voxel `[d, h, w]` on the scan. */
   get voxel(): [number, number, number] {
-    // NiiVue's voxel (i, j, k) of the NIfTI it was given is the scan's (w, h, d).
-    const [i, j, k] = this.nv.frac2vox(this.nv.scene.crosshairPos);
-    return [Math.round(k), Math.round(j), Math.round(i)];
+    return this.rasToScan(this.nv.frac2vox(this.nv.scene.crosshairPos));
   }
 
   /** Moves the crosshair to slice `d`, keeping its row and column. */
   goToSlice(d: number): void {
     const [, h, w] = this.voxel;
-    const k = Math.min(this.shape[0] - 1, Math.max(0, Math.round(d)));
-    this.nv.scene.crosshairPos = this.nv.vox2frac([w, h, k]);
+    this.goToVoxel([Math.min(this.shape[0] - 1, Math.max(0, Math.round(d))), h, w]);
+  }
+
+  /** Moves the crosshair to voxel `[d, h, w]`. */
+  goToVoxel(voxel: [number, number, number]): void {
+    this.nv.scene.crosshairPos = this.nv.vox2frac(this.scanToRas(voxel));
     this.nv.drawScene();
     this.locationChanged();
   }
 
-  /** Moves the crosshair to voxel `[d, h, w]`. */
-  goToVoxel([d, h, w]: [number, number, number]): void {
-    this.nv.scene.crosshairPos = this.nv.vox2frac([w, h, d]);
-    this.nv.drawScene();
-    this.locationChanged();
+  /**
+   * Where voxel `[d, h, w]` is drawn on the canvas, in canvas pixels (the first tile showing it),
+   * or null where no tile does: lets scripts read the screen at a voxel.
+   */
+  pixelOf(voxel: [number, number, number]): [number, number] | null {
+    const pos = this.nv.frac2canvasPos(this.nv.vox2frac(this.scanToRas(voxel)));
+    return pos ? [pos[0], pos[1]] : null;
   }
 
   private locationChanged(): void {

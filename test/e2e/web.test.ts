@@ -155,6 +155,8 @@ interface ViewerState {
   overlayAtCrosshair: number;
   /** The slice the page shows in its slider, and the highlighted bar of the chart. */
   slice: number;
+  /** NiiVue's reorientation of the scan to RAS. */
+  permRAS: number[];
   bar: number;
 }
 
@@ -167,7 +169,7 @@ async function viewerShown(page: Page, run: number): Promise<ViewerState> {
 
 async function viewerState(page: Page): Promise<ViewerState> {
   return page.evaluate(() => {
-    type Img = { img: ArrayLike<number>; hdr: { dims: number[] }; getValue(x: number, y: number, z: number): number };
+    type Img = { img: ArrayLike<number>; hdr: { dims: number[] }; permRAS: number[]; getValue(x: number, y: number, z: number): number };
     const v = (window as unknown as { mstViewer: { nv: { volumes: Img[]; scene: { crosshairPos: number[] }; frac2vox(f: number[]): number[] }; voxel: [number, number, number] } }).mstViewer;
     const nv = v.nv;
     const [base, overlay] = nv.volumes;
@@ -181,6 +183,7 @@ async function viewerState(page: Page): Promise<ViewerState> {
       scanAtCrosshair: base.getValue(ras[0], ras[1], ras[2]),
       overlayAtCrosshair: overlay.getValue(ras[0], ras[1], ras[2]),
       slice: Number(ds.slice),
+      permRAS: Array.from(base.permRAS),
       bar: Number(document.getElementById('attention')!.dataset.current),
     };
   });
@@ -320,8 +323,19 @@ suite('examples/web in headless Chromium', () => {
     // The screen, the scan's slice plane alone: the overlay's colours where the saliency is above
     // the overlay's range, grey where it is below the threshold.
     await page.selectOption('#layout', 'slice');
+    // The wheel over the slice moves NiiVue one slice; the slider and the chart follow.
+    const box = (await page.locator('#view').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const before = (await viewerState(page)).voxel[0];
+    await page.mouse.wheel(0, before < D - 1 ? -120 : 120);
+    await page.waitForFunction((s0) => (document.getElementById('result') as HTMLElement).dataset.slice !== String(s0), before);
+    const wheeled = await viewerState(page);
+    expect(Math.abs(wheeled.voxel[0] - before)).toBe(1);
+    expect(wheeled.slice).toBe(wheeled.voxel[0]);
+    expect(wheeled.bar).toBe(node.inputSliceOfScan[wheeled.voxel[0]]);
+
+    // Back to the most salient voxel, the crosshair hidden so that every voxel of the slice is in sight.
     await page.evaluate((v) => (window as unknown as { mstViewer: { goToVoxel(v: number[]): void } }).mstViewer.goToVoxel(v), view.voxel);
-    // The crosshair hidden, so that every voxel of the slice is in sight.
     await page.evaluate(() => (window as unknown as { mstViewer: { nv: { setCrosshairWidth(w: number): void } } }).mstViewer.nv.setCrosshairWidth(0));
     const d = view.voxel[0];
     const pixels = await page.evaluate(
@@ -374,6 +388,7 @@ suite('examples/web in headless Chromium', () => {
     });
     await page.waitForTimeout(200);
     const plain = await shot();
+    if (process.env.MST_WEB_SHOTS) fs.writeFileSync(path.join(process.env.MST_WEB_SHOTS, 'multiplanar_opacity0.png'), await page.locator('#view').screenshot());
     let coloured = 0;
     for (let i = 0; i < plain.width * plain.height; i++) if (chroma(plain.rgba, i) > 2) coloured++;
     expect(coloured).toBe(0);
@@ -405,6 +420,7 @@ suite('examples/web in headless Chromium', () => {
     // A DICOM series is stored LPS: NiiVue reorients it to RAS, the page's voxels stay the scan's.
     let view = await viewerShown(page, shown.run);
     expect(maxDiff(view.overlay, dicomNode.saliency)).toBeLessThanOrEqual(TOL * Math.max(...dicomNode.saliency));
+    expect(view.permRAS).not.toEqual([1, 2, 3]);
     const [, H, W] = view.shape;
     const at = ([d, h, w]: number[]) => (d * H + h) * W + w;
     expect(view.overlayAtCrosshair).toBe(view.overlay[at(view.voxel)]);

@@ -380,6 +380,18 @@ suite('examples/web in headless Chromium', () => {
     expect(hot).toBeGreaterThan(0);
     expect(cold).toBeGreaterThan(0);
 
+    // The controls restyle NiiVue's overlay: colour map, threshold (the range's lower end) and opacity.
+    await page.selectOption('#colormap', 'jet');
+    await page.locator('#threshold').evaluate((el: HTMLInputElement) => {
+      el.value = '50';
+      el.dispatchEvent(new Event('input'));
+    });
+    const styled = await page.evaluate(() => {
+      const o = (window as unknown as { mstViewer: { nv: { volumes: { colormap: string; cal_min: number; cal_max: number; opacity: number }[] } } }).mstViewer.nv.volumes[1];
+      return { colormap: o.colormap, low: o.cal_min, high: o.cal_max, opacity: o.opacity };
+    });
+    expect(styled).toEqual({ colormap: 'jet', low: low + 0.5 * (high - low), high, opacity: 0.5 });
+
     // Opacity 0, the three planes and the 3D render: the scan alone, every pixel grey.
     await page.selectOption('#layout', 'multiplanar');
     await page.locator('#opacity').evaluate((el: HTMLInputElement) => {

@@ -1,12 +1,12 @@
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
-import { readVolume } from '../io/read_volume';
 import { MODEL_REGISTRY } from '../models/registry';
 import { formatCohortSummary, runCohort } from './cohort';
 import { parseShard, type Shard } from './cohort_plan';
 import { loadVolumePredictor, RUNTIMES, type PredictorSpec, type Runtime } from './cohort_predictor';
 import { useBackend } from './cohort_runner';
+import { checkOutFolder, readScan } from './flag_files';
 import { UsageError, type CliCommand } from './command';
-import { parseCommandArgs } from './args';
+import { checkBackendFlag, parseCommandArgs } from './args';
 
 const USAGE = `Usage: mst-ts predict --weights <model.safetensors> --input <scan> [options]
        mst-ts predict --weights <model.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
@@ -115,6 +115,7 @@ async function run(argv: string[]): Promise<number> {
   if (runtime === 'onnx' && !isOnnx) throw new UsageError(`predict: --runtime onnx needs --weights <model.onnx>, got '${weights}'`);
   if (runtime === 'tfjs' && isOnnx) throw new UsageError(`predict: '${weights}' is an ONNX model; add --runtime onnx`);
   const numClasses = positiveInt(str('num-classes'), '--num-classes', 2);
+  checkBackendFlag('predict', str('backend'));
   const preset = str('preset');
   if (preset !== undefined && !(preset in PREPROCESSING_PRESETS)) throw new UsageError(`predict: --preset must be one of ${Object.keys(PREPROCESSING_PRESETS).join(', ')}, got '${preset}'`);
   const spec: PredictorSpec = { runtime, weights, ...(arch ? { arch } : {}), numClasses, ...(preset ? { preset: preset as PreprocessingPreset } : {}) };
@@ -125,7 +126,7 @@ async function run(argv: string[]): Promise<number> {
 
   await useBackend(str('backend'));
   // In the file's own voxel order: the predictor prepares it as the model's bundle says.
-  const volume = await readVolume(input as string, { canonical: false });
+  const volume = await readScan(input as string, { canonical: false });
   const predictor = await loadVolumePredictor(spec);
   try {
     const { logits, probabilities, classNames } = await predictor.predict(volume);
@@ -144,6 +145,7 @@ async function run(argv: string[]): Promise<number> {
 async function runCohortCommand(values: Record<string, string | boolean | undefined>, spec: PredictorSpec, manifest: string): Promise<number> {
   const out = values.out as string | undefined;
   if (!out) throw new UsageError(`predict: --manifest needs --out <dir>\n\n${USAGE}`);
+  await checkOutFolder(out);
   if (values.explain && values['no-explain']) throw new UsageError('predict: --explain and --no-explain contradict each other');
   if (values['no-explain'] && values.saliency) throw new UsageError('predict: --saliency is an explanation; drop --no-explain');
   let shard: Shard | undefined;

@@ -20,7 +20,7 @@ import { TerminalProgress } from '../train/progress';
 import type { Predictions } from '../train/trainer';
 import { runTraining } from '../train/training_run';
 import { UsageError, type CliCommand } from './command';
-import { parseCommandArgs } from './args';
+import { checkBackendFlag, parseCommandArgs } from './args';
 
 /** Everything a training run needs; the CLI flags map onto it one to one. */
 export interface TrainRunConfig {
@@ -415,6 +415,7 @@ export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean
   }
   for (const k of ['spacing', 'window', 'num-classes'] as const) if (!manifest && s(k) !== undefined) throw new UsageError(`train: --${k} applies to --manifest`);
   for (const k of ['size', 'n-train', 'n-val', 'n-test', 'difficulty'] as const) if (manifest && s(k) !== undefined) throw new UsageError(`train: --${k} applies to a synthetic --task`);
+  checkBackendFlag('train', s('backend'));
   const arch = s('arch') ?? 'mst-dinov2-tiny';
   if (!MODEL_REGISTRY.has(arch)) throw new UsageError(`train: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
   const seed = intFlag('seed', s('seed'), 0, 0);

@@ -17,6 +17,11 @@ export interface OnnxVolumePrediction {
 export interface OnnxVolumeModel {
   /** The file it was loaded from. */
   readonly path: string;
+  /**
+   * The graph's input shape `[batch, D, H, W]` as it declares it: a number for a fixed axis, a
+   * name for a symbolic one (`'slices'`); empty where the runtime does not tell.
+   */
+  readonly inputShape: readonly (number | string)[];
   /** Classifies one volume `[D, H, W]` (slices first, as the rest of mst-ts); the batch axis is added here. */
   predict(volume: { data: Float32Array; shape: [number, number, number] }): Promise<OnnxVolumePrediction>;
   /** Frees the ONNX Runtime session. */
@@ -32,6 +37,8 @@ interface OrtTensor {
 interface OrtSession {
   inputNames: readonly string[];
   outputNames: readonly string[];
+  /** Present from onnxruntime 1.21. */
+  inputMetadata?: readonly { name: string; shape?: readonly (number | string)[] }[];
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
@@ -50,7 +57,7 @@ export async function importOnnxRuntime(): Promise<OrtModule> {
   } catch (e) {
     throw new Error(
       `running ONNX models needs the optional package onnxruntime-node: install it with ` +
-        `\`ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm i onnxruntime-node\` (${(e as Error).message})`,
+        `\`ONNXRUNTIME_NODE_INSTALL=skip npm i onnxruntime-node\` (${(e as Error).message})`,
     );
   }
   return mod.InferenceSession ? mod : (mod.default as OrtModule);
@@ -98,8 +105,10 @@ export async function loadOnnxModel(path: string, options: { threads?: number } 
   // from the caller's inside vm contexts (jest): wrap the caller's buffer in that class, no copy.
   const OrtFloat32Array = (new ort.Tensor('float32', [0], [1]).data as Float32Array).constructor as Float32ArrayConstructor;
   let released = false;
+  const inputShape = [...(session.inputMetadata?.find((m) => m.name === inputName)?.shape ?? [])];
   return {
     path,
+    inputShape,
     async predict(volume) {
       if (released) throw new Error(`OnnxVolumeModel: '${path}' was disposed`);
       const { data, shape } = volume;

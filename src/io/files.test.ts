@@ -26,6 +26,18 @@ describe('writeFileAtomic', () => {
     expect(err?.message).not.toMatch(/\.tmp-/);
     expect(fs.readdirSync(dir)).toEqual(['plain']);
   });
+
+  it('says a folder is a folder when the target is one (an --out file given a folder)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-files-'));
+    const target = path.join(dir, 'plots');
+    fs.mkdirSync(path.join(target, 'inside'), { recursive: true });
+    const err = await writeFileAtomic(target, 'y').then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toBe(`'${target}' is a folder; expected a file`);
+    expect(fs.readdirSync(dir)).toEqual(['plots']);
+  });
 });
 
 describe('appendText', () => {

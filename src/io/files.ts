@@ -90,6 +90,8 @@ export async function appendText(path: string, text: string): Promise<void> {
 /** An error naming `path` and why writing it failed, with Node's code kept. */
 function writeError(verb: string, path: string, e: unknown, tmp: string, suffix: string): Error {
   const err = e as NodeJS.ErrnoException;
+  // Renaming onto a folder: the path names a folder where a file was expected.
+  if (err.code === 'EISDIR') return Object.assign(new Error(`'${path}' is a folder; expected a file`), { code: err.code });
   const why =
     err.code === 'ENOSPC'
       ? 'no space left on device (ENOSPC)'

@@ -208,6 +208,10 @@ async function run(argv: string[]): Promise<number> {
   try {
     const { valid, kind } = explainMethodsFor(clf.model.capabilities);
     if (method !== undefined && !valid.includes(method)) throw new UsageError(`explain: --method ${method} does not apply to this model (${clf.bundle.arch}, ${kind}); expected one of ${valid.join(', ')}`);
+    const classes = clf.model.numClasses;
+    if (targetClass !== undefined && targetClass >= classes) {
+      throw new UsageError(`explain: --target-class ${targetClass} is out of range: the model has ${classes} classes (${clf.classNames.map((c, i) => `${i} ${c}`).join(', ')})`);
+    }
     const { volume: preparedVolume, prepared } = await clf.prepare(scan);
     const vol = (await preparedVolume.data()) as Float32Array;
     const shape = preparedVolume.shape as [number, number, number];

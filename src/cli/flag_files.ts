@@ -25,7 +25,7 @@ export interface WeightsFlags {
 }
 
 // The prefixes the library puts before a message about one file: the function, then the file.
-const CALLERS = ['fromPretrained(', 'loadClassifier: ', 'loadOnnxModel: '];
+const CALLERS = ['fromPretrained(', 'loadClassifier: ', 'loadOnnxModel: ', 'describeOnnxModel: '];
 
 /**
  * A library error about a file a flag names, as one line `<flag> <file>: <why>` (or `<file>: <why>`
@@ -46,6 +46,8 @@ export function weightsError(file: string, e: unknown, flag = '--weights'): Erro
   for (const p of [`cannot read '${file}': `, `cannot load '${file}': `, `${file}: `]) if (m.startsWith(p)) m = m.slice(p.length);
   // ONNX Runtime's words for a file that is no ONNX graph.
   if (/^Load model from .* failed:/.test(m)) m = /Protobuf parsing failed/.test(m) ? 'not an ONNX graph (ONNX Runtime cannot parse it)' : m.replace(/^Load model from .* failed:\s*/, 'ONNX Runtime cannot load it: ');
+  // One line: ONNX Runtime's and the state-dict loader's messages run over several.
+  m = m.split('\n').map((l) => l.trim()).filter((l) => l !== '').join('; ');
   const named = flag ? `${flag} ${file}` : file;
   if (m === `'${file}' is a folder; expected a file`) return new Error(`${named} is a folder; expected a file`);
   if (/unknown checkpoint format/.test(m) && /\.json$/i.test(file)) {

@@ -1,4 +1,5 @@
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
+import { ONNXRUNTIME_INSTALL } from '../export/onnx_predict';
 import { MODEL_REGISTRY } from '../models/registry';
 import { formatCohortSummary, runCohort } from './cohort';
 import { parseShard, type Shard } from './cohort_plan';
@@ -25,7 +26,7 @@ Options:
   --preset <name>        the paper's preprocessing for a model whose file carries none (the authors'
                          published checkpoints): ${Object.keys(PREPROCESSING_PRESETS).join(', ')}
   --runtime <r>          tfjs (default) or onnx: the exported graph through onnxruntime-node (an
-                         optional dependency: ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm i onnxruntime-node)
+                         optional dependency: ${ONNXRUNTIME_INSTALL})
   --input <path>         one volume: .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array [D, H, W]
                          with slices along the first axis (read as mst-ts readVolume does: any
                          numeric dtype, converted to float32; a 2D array is one slice)

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { withoutAddedProcessHandlers } from './kernels/process_handlers';
 import { installWasmMatMul } from './kernels/wasm_matmul';
 import { installWebGpuHighRankFixes } from './kernels/webgpu_high_rank';
 
@@ -35,7 +36,7 @@ export async function setBackend(name: BackendName, options: SetBackendOptions =
   if (activeBackendName() !== name) {
     if (name === 'webgpu') await prepareWebGpu();
     else if (tf.findBackendFactory(name) === null) await registerBackendPackage(name);
-    const ok = await tf.setBackend(name);
+    const ok = await withoutAddedProcessHandlers(() => tf.setBackend(name));
     if (!ok) throw new Error(`setBackend: the tfjs backend '${name}' failed to initialise`);
     await tf.ready();
   }

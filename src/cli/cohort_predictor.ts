@@ -212,7 +212,8 @@ async function onnxBundle(path: string): Promise<{ preprocessing: PreprocessingS
   const side = configPathFor(path.replace(/\.onnx$/i, '.safetensors'));
   const text = await fs.readFile(side, 'utf8').catch(() => null);
   if (text === null) return null;
-  const bundle = parseSavedModelJson(text, side);
+  // The graph runs by itself: its encoder and fusion need not be registered in this process.
+  const bundle = parseSavedModelJson(text, side, { components: 'any' });
   return { preprocessing: bundle.preprocessing, classNames: bundle.classNames, arch: bundle.arch };
 }
 

@@ -98,8 +98,11 @@ export interface Dinov2Features {
 export class DinoVisionTransformer extends Module implements SliceEncoder {
   /** Returns attention maps over its patch grid (plane attention, rollout). */
   readonly providesAttention = true;
-  /** The slice size an ONNX export fixes by default (the positional embedding is resized to it). */
-  readonly onnxImageSize: [number, number] = [224, 224];
+  /**
+   * The slice size an ONNX export fixes by default (the positional embedding is resized to it):
+   * the positional grid's size, at most the paper's 224 (DINOv2's 518 grid is used at 224).
+   */
+  readonly onnxImageSize: [number, number];
   readonly featureSize: number;
   readonly inChannels: number;
   readonly embedDim: number;
@@ -146,6 +149,8 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
     this.numRegisters = numRegisters;
     this.inChannels = options.inChannels ?? 3;
     const grid = Math.floor(imgSize / p);
+    const onnxSide = Math.min(grid, Math.max(1, Math.floor(224 / p))) * p;
+    this.onnxImageSize = [onnxSide, onnxSide];
 
     // Initialisation as DINOv2's init_weights: trunc_normal(0.02) on pos_embed and every Linear
     // (timm's bounds are +-2 absolute, so at std 0.02 this is a plain normal), normal(1e-6) on the

@@ -10,7 +10,7 @@ import type { ComponentConfig, ComponentOptions } from './component_registry';
 import type { DinoVisionTransformerOptions } from './dinov2';
 import type { ResNet2DConfigOptions } from './encoder_registry';
 import type { MedicalSliceTransformer } from './medical_slice_transformer';
-import { buildModel, checkModelConfig, configOf, estimateModelValues, upgradeConfigV1, type ConfigurableModel, type ModelConfig } from './model_config';
+import { buildModel, checkModelConfig, configOf, estimateModelValues, upgradeConfigV1, type CheckModelConfigOptions, type ConfigurableModel, type ModelConfig } from './model_config';
 import type { ResNetOptions } from './resnet';
 import { configPathFor, MODEL_FORMAT_VERSION, type SavedModelJson } from './save_model';
 
@@ -104,7 +104,7 @@ export async function fromPretrained(pathOrBytes: string | Uint8Array, options: 
  * const bundle = parseSavedModelJson(await fs.readFile('model.json', 'utf8'), 'model.json');
  * bundle.preprocessing?.steps; // [{ op: 'clip-rescale', ... }, { op: 'crop-or-pad', size: [8, 16, 16] }, ...]
  */
-export function parseSavedModelJson(text: string, source = 'model JSON'): SavedModelJson {
+export function parseSavedModelJson(text: string, source = 'model JSON', options: CheckModelConfigOptions = {}): SavedModelJson {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -119,7 +119,7 @@ export function parseSavedModelJson(text: string, source = 'model JSON'): SavedM
   if ((version as number) > MODEL_FORMAT_VERSION) throw new Error(`${source}: format version ${version} is newer than this mst-ts reads (${MODEL_FORMAT_VERSION}); update mst-ts`);
   try {
     const config = version === 1 ? upgradeConfigV1(json.config) : json.config;
-    checkModelConfig(config, 'config');
+    checkModelConfig(config, 'config', options);
     const bundle: SavedModelJson = {
       format: 'mst-ts-model',
       formatVersion: version as number,

@@ -58,6 +58,7 @@ export type { ResNet2DOptions } from './resnet2d';
 export { MODEL_REGISTRY, PAPER_LEARNING_RATES, SMALL_VITS, createModel, registerModel, modelSpec, archOf, loadRegistryModel, predictVolume, smallVitOptions } from './registry';
 export type { ModelSpec, CreateModelOptions, VolumeClassifier, TrainingFamily, SmallVit } from './registry';
 export { buildModel, configOf, checkModelConfig, upgradeConfigV1, estimateModelValues } from './model_config';
+export type { CheckModelConfigOptions } from './model_config';
 export type { ModelConfig, ConfigurableModel, BuildModelOptions } from './model_config';
 export { saveModel, encodeModel, bundleJson, configPathFor, MODEL_FORMAT_VERSION } from './save_model';
 export type { SaveModelOptions, SavedModelJson, EncodedModel, BundleInfo, ExplainDefaults } from './save_model';

@@ -9,7 +9,7 @@ import { createModel, MODEL_REGISTRY } from './registry';
 import { fromPretrained } from './from_pretrained';
 import { saveModel, configPathFor, encodeModel } from './save_model';
 import { encodeSafetensors, loadSafetensors } from '../io/safetensors';
-import { loadSavedModel } from './from_pretrained';
+import { loadSavedModel, parseSavedModelJson } from './from_pretrained';
 
 describe('model configs', () => {
   it('estimate the values of every registered architecture to within 2% without building it', () => {
@@ -90,5 +90,17 @@ describe('model configs', () => {
     const before = tf.memory().numTensors;
     await expect(fromPretrained(file)).rejects.toThrow(/fromPretrained\(.*named\.safetensors\): loadStateDict: mis-shaped keys: linear\.weight: expected \[3,64\], got \[2,64\]/);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("reads an ONNX graph's bundle JSON whose encoder is not registered here, when asked to build nothing", async () => {
+    const model = createModel('mst-dinov2-tiny', { imageSize: 16 });
+    const { json } = await encodeModel(model, { classNames: ['benign', 'malignant'] });
+    model.dispose();
+    const saved = JSON.parse(json);
+    const text = JSON.stringify({ ...saved, config: { ...saved.config, encoder: { name: 'someone-elses-cnn', options: { width: 7 } } } });
+    expect(() => parseSavedModelJson(text, 'custom.json')).toThrow(/custom\.json: config\.encoder\.name: 'someone-elses-cnn' is not registered here/);
+    const bundle = parseSavedModelJson(text, 'custom.json', { components: 'any' });
+    expect(bundle.classNames).toEqual(['benign', 'malignant']);
+    expect(bundle.config).toMatchObject({ encoder: { name: 'someone-elses-cnn' } });
   });
 });

@@ -69,14 +69,24 @@ const MST_OPTION_RULES: FieldRules = {
 
 const COMPONENT_RULES: FieldRules = { name: { type: 'string', maxLength: 200 }, options: { type: 'object', fields: {} } };
 
-function checkComponent(path: string, c: unknown, registry: { has(n: string): boolean; names(): string[] }): asserts c is ComponentConfig {
+function checkComponent(path: string, c: unknown, registry: { has(n: string): boolean; names(): string[] }, anyName: boolean): asserts c is ComponentConfig {
   if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new Error(`${path}: expected { name, options }, got ${JSON.stringify(c)?.slice(0, 80)}`);
   const { name, options } = c as Record<string, unknown>;
   checkField(`${path}.name`, name, COMPONENT_RULES.name);
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new Error(`${path}.options: expected an object, got ${JSON.stringify(options)?.slice(0, 80)}`);
-  if (!registry.has(name as string)) throw new Error(`${path}.name: '${String(name)}' is not registered here (registered: ${registry.names().join(', ')}); register it before loading`);
+  if (!anyName && !registry.has(name as string)) throw new Error(`${path}.name: '${String(name)}' is not registered here (registered: ${registry.names().join(', ')}); register it before loading`);
   const extra = Object.keys(c as object).filter((k) => k !== 'name' && k !== 'options');
   if (extra.length) throw new Error(`${path}.${extra[0]}: unknown field; expected only name, options`);
+}
+
+/** Options of {@link checkModelConfig}. */
+export interface CheckModelConfigOptions {
+  /**
+   * 'registered' (default): every component must be registered here, as building needs. 'any':
+   * components of unknown names pass with their options unchecked, for a reader that builds
+   * nothing (an ONNX graph's bundle JSON, which only lends its preprocessing and class names).
+   */
+  components?: 'registered' | 'any';
 }
 
 /**
@@ -88,7 +98,8 @@ function checkComponent(path: string, c: unknown, registry: { has(n: string): bo
  * checkModelConfig({ model: 'resnet3d', options: { block: 'basic', layers: [2, 2, 2, 2 ** 31] } });
  * // throws: config.options.layers: expected 4 integers in [1, 64], got [2,2,2,2147483648]
  */
-export function checkModelConfig(config: unknown, path = 'config'): asserts config is ModelConfig {
+export function checkModelConfig(config: unknown, path = 'config', options: CheckModelConfigOptions = {}): asserts config is ModelConfig {
+  const anyName = options.components === 'any';
   if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error(`${path}: expected an object with 'model' and 'options', got ${JSON.stringify(config)?.slice(0, 80)}`);
   const c = config as Record<string, unknown>;
   if (!MODELS.includes(c.model as (typeof MODELS)[number])) throw new Error(`${path}.model: expected one of ${MODELS.join(', ')}, got ${JSON.stringify(c.model)?.slice(0, 80)}`);
@@ -97,11 +108,11 @@ export function checkModelConfig(config: unknown, path = 'config'): asserts conf
   switch (c.model) {
     case 'mst': {
       checkFields(`${path}.options`, c.options, MST_OPTION_RULES);
-      checkComponent(`${path}.encoder`, c.encoder, ENCODERS);
-      checkComponent(`${path}.fusion`, c.fusion, FUSIONS);
-      ENCODERS.validate(c.encoder.name, c.encoder.options, undefined, `${path}.encoder.options`);
+      checkComponent(`${path}.encoder`, c.encoder, ENCODERS, anyName);
+      checkComponent(`${path}.fusion`, c.fusion, FUSIONS, anyName);
+      if (ENCODERS.has(c.encoder.name)) ENCODERS.validate(c.encoder.name, c.encoder.options, undefined, `${path}.encoder.options`);
       // The fusion's width depends on the encoder; its own fields are checked here, its sizes when built.
-      FUSIONS.validate(c.fusion.name, c.fusion.options, { inputSize: 1, seed: 0 }, `${path}.fusion.options`);
+      if (FUSIONS.has(c.fusion.name)) FUSIONS.validate(c.fusion.name, c.fusion.options, { inputSize: 1, seed: 0 }, `${path}.fusion.options`);
       return;
     }
     case 'resnet3d':

@@ -1,9 +1,10 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { resnetGraph } from '../onnx/encoder_graphs';
 import { exportOnnx, type OnnxExportOptions } from '../onnx/onnx_export';
 import type { OnnxGraphBuilder } from '../onnx/onnx_graph';
 import type { OnnxDim } from '../onnx/onnx_proto';
 import type { ModelCapabilities } from './capabilities';
+import type { Prediction } from './medical_slice_transformer';
 import { ResNet, type ResNetOptions } from './resnet';
 
 /** Options of {@link ResNet3D} and its factories: MONAI's `ResNet` arguments for `spatial_dims=3`. */
@@ -44,6 +45,34 @@ export class ResNet3D extends ResNet {
    */
   async exportOnnx(path: string, options?: OnnxExportOptions): Promise<void> {
     await exportOnnx(this, path, options);
+  }
+
+  /**
+   * Classifies one volume `[D, H, W]` (or `[D, H, W, C]`) in evaluation mode, restoring the
+   * mode it found; reads back asynchronously, so it works on every backend. The same result as
+   * `MedicalSliceTransformer.predict`, so either model of the registry predicts alike.
+   *
+   * @example
+   * const { probabilities } = await resnet3d18({ numClasses: 2 }).predict(tf.zeros([16, 64, 64]));
+   */
+  async predict(volume: tf.Tensor): Promise<Prediction> {
+    if (!(volume instanceof tf.Tensor) || (volume.rank !== 3 && volume.rank !== 4)) {
+      const shape = volume instanceof tf.Tensor ? `[${volume.shape.join(', ')}]` : typeof volume;
+      throw new Error(`ResNet3D.predict: expected one volume [D, H, W] or [D, H, W, C], got ${shape}`);
+    }
+    const modes = this.namedModules().map(([, m]) => [m, m.training] as const);
+    this.eval();
+    try {
+      const [logits, probs] = tf.tidy(() => {
+        const l = tf.squeeze(this.forward(tf.expandDims(volume, 0)), [0]);
+        return [l, tf.softmax(l)];
+      });
+      const [l, p] = await Promise.all([logits.data(), probs.data()]);
+      tf.dispose([logits, probs]);
+      return { logits: Array.from(l), probabilities: Array.from(p) };
+    } finally {
+      for (const [m, mode] of modes) m.training = mode;
+    }
   }
 
   /** The config that rebuilds this model (`buildModel`). */

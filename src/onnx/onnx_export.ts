@@ -25,7 +25,9 @@ export interface OnnxExportOptions {
   zeroFirstPatch?: boolean;
   /**
    * Slice height and width fixed in the graph. DINOv2 needs them (its positional embedding is
-   * resized to the patch grid at export; default `[224, 224]`); ResNets leave them dynamic unless given.
+   * resized to the patch grid at export; default: its positional grid's size, at most 224, so
+   * DINOv2-S/14 exports at the paper's 224 and a small model at its own size); ResNets leave them
+   * dynamic unless given.
    */
   imageSize?: [number, number];
   /**

@@ -37,7 +37,7 @@ export interface TrainingRunOptions {
   gradients?: GradientStrategy;
   metrics?: Record<string, MetricFunction>;
   progress?: ProgressReporter;
-  /** Progress lines (default none). */
+  /** Warnings, one line each (a case skipped, a metric undefined); `progress` draws the epochs. */
   print?: (line: string) => void;
   onEpochEnd?: (record: EpochRecord) => void;
 }

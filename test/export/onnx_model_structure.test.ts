@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { toOnnxBytes } from '../../src/onnx/onnx_export';
 import { DinoVisionTransformer } from '../../src/models/dinov2';
 import { MedicalSliceTransformer } from '../../src/models/medical_slice_transformer';
+import { createModel } from '../../src/models/registry';
 
 // Decodes the exported bytes with a protobuf reader written here from the wire-format spec and
 // checks them against ONNX's field numbers: a round trip of the writer, independent of any runtime.
@@ -141,6 +142,17 @@ describe('the exported bytes decode to the ONNX model that was built', () => {
     for (const o of outputs) expect(known.has(o.name)).toBe(true);
     const ops = new Set(nodes.map((n) => n.op));
     for (const op of ['Conv', 'LayerNormalization', 'MatMul', 'Softmax', 'Erf', 'Gather', 'Expand']) expect(ops.has(op)).toBe(true);
+    model.dispose();
+  });
+
+  it.each([
+    ['mst-dinov2-tiny-conv', { imageSize: 16 }, 16],
+    ['mst-dinov2-tiny', { imageSize: 40 }, 40],
+    ['mst-dinov2-s', {}, 224],
+  ] as const)('%s exports at its own slice size by default (DINOv2-S/14 at the paper\'s 224)', async (arch, options, side) => {
+    const model = createModel(arch, options);
+    const g = sub(all(decode(await toOnnxBytes(model)), 7)[0]);
+    expect(all(g, 11).map(valueInfo)[0].dims).toEqual(['batch', 'slices', side, side]);
     model.dispose();
   });
 });

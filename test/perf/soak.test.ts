@@ -39,7 +39,7 @@ function expectFlat(what: string, a: Reading, b: Reading): void {
 
 function smallMst(): MedicalSliceTransformer {
   const encoder = new DinoVisionTransformer({ embedDim: 32, depth: 2, numHeads: 2, patchSize: 7, imgSize: 28, seed: 1 });
-  return new MedicalSliceTransformer({ encoder, numClasses: 2, seed: 2 });
+  return new MedicalSliceTransformer({ encoder, numClasses: 2, seed: 2, heads: 4 });
 }
 
 (FULL ? describe : describe.skip)('soak', () => {
@@ -67,7 +67,7 @@ function smallMst(): MedicalSliceTransformer {
     };
     // V8's old space and the allocator's arenas take longer to settle under training's larger
     // and more varied allocations than under inference.
-    for (let i = 0; i < 60; i++) await step();
+    for (let i = 0; i < 200; i++) await step();
     const a = read();
     const trail: number[] = [];
     for (let i = 0; i < 100; i++) {

@@ -54,6 +54,8 @@ describe('mst-ts: the files the flags name', () => {
     const out = path.join(dir, 'taken.txt');
     fs.writeFileSync(out, 'x');
     expect(await cli(['explain', '--weights', weights, '--input', scan, '--out', out])).toEqual({ code: 1, stdout: '', stderr: `mst-ts explain: --out ${out} is a file; expected a folder\n` });
+    const cohort = await cli(['predict', '--weights', weights, '--manifest', path.join(dir, 'cases.csv'), '--out', out]);
+    expect(cohort).toEqual({ code: 1, stdout: '', stderr: `mst-ts predict: --out ${out} is a file; expected a folder\n` });
   });
 
   it('a NaN voxel names the file and the voxel, and how to look at it', async () => {

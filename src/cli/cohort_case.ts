@@ -6,12 +6,12 @@ import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { writeFileAtomic } from '../io/files';
 import { writeNifti } from '../io/nifti';
-import { readVolume } from '../io/read_volume';
 import type { Volume } from '../io/volume';
 import { combineSequences, type SequenceInputs } from '../data/sequences';
 import type { CohortCase } from './cohort_plan';
 import { caseFiles } from './cohort_plan';
 import type { Runtime, VolumePredictor } from './cohort_predictor';
+import { readScan } from './flag_files';
 
 /** The model a result was made with, compared on a rerun so one folder never mixes models. */
 export interface ModelStamp {
@@ -111,13 +111,13 @@ export async function processCase(predictor: VolumePredictor, c: CohortCase, ste
  * registered onto the first one's grid and made into the model's channels.
  */
 async function readCase(c: CohortCase, inputs: SequenceInputs | null): Promise<Volume> {
-  if (!c.paths) return readVolume(c.path, { canonical: false });
+  if (!c.paths) return readScan(c.path, { canonical: false });
   if (!inputs) throw new Error(`the manifest gives the sequences ${Object.keys(c.paths).join(', ')} (path_<name> columns), but the model takes one scan: give a path column`);
   const scans: Record<string, Volume> = {};
   for (const name of inputs.names) {
     const p = c.paths[name];
     if (p === undefined) throw new Error(`the model takes the sequences ${inputs.names.join(', ')}; the manifest has no column path_${name}`);
-    scans[name] = await readVolume(p, { canonical: false });
+    scans[name] = await readScan(p, { canonical: false });
   }
   return combineSequences(scans, inputs);
 }

@@ -2,23 +2,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend, useDefaultBackend } from '../backend';
-import { Classifier, loadClassifier } from '../classifier/classifier';
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
 import { ATTENTION_METHODS, CNN_METHODS, EXPLAIN_METHODS, explainMethodsFor, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
-import { localisationMetrics } from '../explain/localisation';
+import { localisationMetrics, pointingGame } from '../explain/localisation';
 import { montagePng, sliceAttentionBarChart, type MontageRow } from '../explain/montage';
 import type { ColormapName } from '../explain/colormap';
 import type { HeadFusion } from '../explain/rollout';
 import { writeFileAtomic } from '../io/files';
 import { writeNifti } from '../io/nifti';
-import { readVolume } from '../io/read_volume';
 import { readDicomSourceInfo, writeSaliencyDicom, type DicomSourceInfo } from '../io/dicom_write';
 import type { Volume } from '../io/volume';
 import { combineSequences, type SequenceInputs } from '../data/sequences';
-import { loadRegistryModel, MODEL_REGISTRY } from '../models/registry';
-import { bundleJson } from '../models/save_model';
+import { MODEL_REGISTRY } from '../models/registry';
 import { UsageError, type CliCommand } from './command';
-import { parseCommandArgs } from './args';
+import { checkBackendFlag, parseCommandArgs } from './args';
+import { checkOutFolder, loadWeights, readScan } from './flag_files';
 
 const USAGE = `Usage: mst-ts explain --weights <model.safetensors> --input <scan> --out <dir> [options]
 
@@ -55,7 +53,8 @@ Options:
   --noise <s>            --smooth noise as a fraction of the value range (default 0.1)
   --metrics              faithfulness of the map: deletion and insertion curves and areas, ROAD (noisy
                          linear imputation, most and least relevant first); with --mask also the
-                         pointing game within --pointing-tolerance voxels (default 15)
+                         pointing game within --pointing-tolerance voxels (default 15), on the
+                         scan's own grid where the mask lies
   --metrics-steps <n>    slabs of the deletion and insertion curves (default 16)
   --pointing-tolerance <v>  pointing-game tolerance in voxels (default 15)
   --mask <path>          a lesion mask of the input's shape (any readVolume format): adds the
@@ -150,6 +149,7 @@ async function run(argv: string[]): Promise<number> {
   const dicomOut = str('dicom-out');
   for (const k of ['dicom-keep-patient', 'dicom-uid-seed', 'dicom-uid-root'] as const) if (values[k] !== undefined && values[k] !== false && !dicomOut) throw new UsageError(`explain: --${k} applies to --dicom-out`);
   if (arch !== undefined && !MODEL_REGISTRY.has(arch)) throw new UsageError(`explain: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
+  checkBackendFlag('explain', str('backend'));
   const preset = str('preset');
   if (preset !== undefined && !(preset in PREPROCESSING_PRESETS)) throw new UsageError(`explain: --preset must be one of ${Object.keys(PREPROCESSING_PRESETS).join(', ')}, got '${preset}'`);
   const method = str('method') as ExplainMethod | undefined;
@@ -220,10 +220,17 @@ async function run(argv: string[]): Promise<number> {
   if (values.backend) await setBackend(str('backend') as string);
   else await useDefaultBackend();
 
-  const clf = await loadExplainer(weights as string, arch, numClasses, preset as PreprocessingPreset | undefined);
+  await checkOutFolder(out as string);
+  const clf = await loadWeights({ weights: weights as string, arch, numClasses, preset: preset as PreprocessingPreset | undefined });
   try {
+    const { valid, kind } = explainMethodsFor(clf.model.capabilities);
+    if (method !== undefined && !valid.includes(method)) throw new UsageError(`explain: --method ${method} does not apply to this model (${clf.bundle.arch}, ${kind}); expected one of ${valid.join(', ')}`);
+    const classes = clf.model.numClasses;
+    if (targetClass !== undefined && targetClass >= classes) {
+      throw new UsageError(`explain: --target-class ${targetClass} is out of range: the model has ${classes} classes (${clf.classNames.map((c, i) => `${i} ${c}`).join(', ')})`);
+    }
     const scan = await readInputs(inputs, clf.preprocessing?.inputs ?? null);
-    const mask = str('mask') === undefined ? undefined : await readVolume(str('mask') as string, { canonical: false });
+    const mask = str('mask') === undefined ? undefined : await readScan(str('mask') as string, { canonical: false });
     if (mask && mask.shape.some((d, i) => d !== scan.shape[i])) {
       throw new Error(`explain: the mask ${str('mask')} has shape [${mask.shape.join(', ')}], the input [${scan.shape.join(', ')}]`);
     }
@@ -275,6 +282,8 @@ async function run(argv: string[]): Promise<number> {
     // Localisation is scored on the scan's own grid, where the mask lives (with the slice
     // attention where the network saw the scan's own slices).
     const localisation = mask ? await localisationMetrics({ data: e.saliency.data, shape: e.saliency.shape }, sameGrid ? (slice ?? null) : null, mask, { topK }) : undefined;
+    // The pointing game likewise: the network's grid has no mask wherever preparing moved voxels.
+    const metrics = e.metrics && mask ? { ...e.metrics, pointingGame: pointingGame({ data: e.saliency.data, shape: e.saliency.shape }, mask, tolerance) } : e.metrics;
     const summary = {
       arch: arch ?? clf.bundle.arch,
       method: e.method,
@@ -288,7 +297,7 @@ async function run(argv: string[]): Promise<number> {
       tta: options.tta,
       ...(options.smooth ? { smooth: options.smooth } : {}),
       ...(localisation ? { localisation } : {}),
-      ...(e.metrics ? { metrics: e.metrics } : {}),
+      ...(metrics ? { metrics } : {}),
     };
     await write('explanation.json', new TextEncoder().encode(`${JSON.stringify(summary, null, 1)}\n`));
     if (values.json) process.stdout.write(`${JSON.stringify({ ...summary, files })}\n`);
@@ -296,6 +305,7 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(
         `arch: ${summary.arch}\nmethod: ${e.method}\nlabel: ${e.label}\nprobabilities: ${e.probabilities.join(' ')}\npredicted class: ${e.classIndex}\n` +
           (e.metrics ? `deletion AUC: ${e.metrics.deletion?.auc.toFixed(4)}, insertion AUC: ${e.metrics.insertion?.auc.toFixed(4)}, ROAD MoRF / LeRF AUC: ${e.metrics.roadMorf?.auc.toFixed(4)} / ${e.metrics.roadLerf?.auc.toFixed(4)}\n` : '') +
+          (metrics?.pointingGame !== undefined ? `pointing game (within ${tolerance} voxels): ${metrics.pointingGame ? 'hit' : 'miss'}\n` : '') +
           `wrote: ${files.join(', ')}\n`,
       );
     }
@@ -311,11 +321,11 @@ async function run(argv: string[]): Promise<number> {
  */
 async function readInputs(inputs: string[], sequences: SequenceInputs | null): Promise<Volume> {
   const named = inputs.map((x) => /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(x));
-  if (inputs.length === 1 && (!sequences || !named[0])) return readVolume(inputs[0], { canonical: false });
+  if (inputs.length === 1 && (!sequences || !named[0])) return readScan(inputs[0], { canonical: false });
   if (!sequences) throw new UsageError(`explain: the model takes one scan; got ${inputs.length} --input`);
   if (named.some((m) => !m)) throw new UsageError(`explain: the model takes the sequences ${sequences.names.join(', ')}: give --input <name>=<path> for each`);
   const scans: Record<string, Volume> = {};
-  for (const m of named as RegExpExecArray[]) scans[m[1]] = await readVolume(m[2], { canonical: false });
+  for (const m of named as RegExpExecArray[]) scans[m[1]] = await readScan(m[2], { canonical: false });
   return combineSequences(scans, sequences);
 }
 
@@ -327,14 +337,6 @@ async function dicomSourceOf(scan: Volume, input: string): Promise<DicomSourceIn
   }
   if (files.length !== scan.shape[0]) throw new Error(`explain: --dicom-out needs one DICOM image per slice; the input has ${files.length} files for ${scan.shape[0]} slices (a multi-frame file)`);
   return readDicomSourceInfo(files);
-}
-
-/** A bundle or checkpoint as a classifier, or a bare state dict of a registry architecture. */
-async function loadExplainer(weights: string, arch: string | undefined, numClasses: number, preset: PreprocessingPreset | undefined): Promise<Classifier> {
-  if (!arch) return loadClassifier(weights, preset ? { preprocessing: preset } : {});
-  const model = await loadRegistryModel(arch, weights, { numClasses });
-  model.eval();
-  return new Classifier(model, { ...bundleJson(model, { arch }), preprocessing: preset ? PREPROCESSING_PRESETS[preset] : null });
 }
 
 /** `mst-ts explain`: saliency maps of one volume as PNG montage, bar chart and volume file. */

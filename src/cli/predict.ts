@@ -1,14 +1,15 @@
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
-import { readVolume } from '../io/read_volume';
 import type { Volume } from '../io/volume';
 import { combineSequences, type SequenceInputs } from '../data/sequences';
+import { ONNXRUNTIME_INSTALL } from '../export/onnx_predict';
 import { MODEL_REGISTRY } from '../models/registry';
 import { formatCohortSummary, runCohort } from './cohort';
 import { parseShard, type Shard } from './cohort_plan';
 import { loadVolumePredictor, RUNTIMES, type PredictorSpec, type Runtime } from './cohort_predictor';
 import { useBackend } from './cohort_runner';
+import { checkOutFolder, readScan } from './flag_files';
 import { UsageError, type CliCommand } from './command';
-import { parseCommandArgs } from './args';
+import { checkBackendFlag, parseCommandArgs } from './args';
 
 const USAGE = `Usage: mst-ts predict --weights <model.safetensors> --input <scan> [options]
        mst-ts predict --weights <model.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
@@ -27,7 +28,7 @@ Options:
   --preset <name>        the paper's preprocessing for a model whose file carries none (the authors'
                          published checkpoints): ${Object.keys(PREPROCESSING_PRESETS).join(', ')}
   --runtime <r>          tfjs (default) or onnx: the exported graph through onnxruntime-node (an
-                         optional dependency: ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm i onnxruntime-node)
+                         optional dependency: ${ONNXRUNTIME_INSTALL})
   --input <path>         one volume: .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array [D, H, W]
                          with slices along the first axis (read as mst-ts readVolume does: any
                          numeric dtype, converted to float32; a 2D array is one slice). A model of
@@ -124,6 +125,7 @@ async function run(argv: string[]): Promise<number> {
   if (runtime === 'onnx' && !isOnnx) throw new UsageError(`predict: --runtime onnx needs --weights <model.onnx>, got '${weights}'`);
   if (runtime === 'tfjs' && isOnnx) throw new UsageError(`predict: '${weights}' is an ONNX model; add --runtime onnx`);
   const numClasses = positiveInt(str('num-classes'), '--num-classes', 2);
+  checkBackendFlag('predict', str('backend'));
   const preset = str('preset');
   if (preset !== undefined && !(preset in PREPROCESSING_PRESETS)) throw new UsageError(`predict: --preset must be one of ${Object.keys(PREPROCESSING_PRESETS).join(', ')}, got '${preset}'`);
   const spec: PredictorSpec = { runtime, weights, ...(arch ? { arch } : {}), numClasses, ...(preset ? { preset: preset as PreprocessingPreset } : {}) };
@@ -157,16 +159,16 @@ async function readInputs(inputs: string[], sequences: SequenceInputs | null): P
   const named = inputs.map((x) => /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(x));
   if (!sequences) {
     if (inputs.length > 1) throw new UsageError(`predict: the model takes one scan; got ${inputs.length} --input`);
-    return readVolume(inputs[0], { canonical: false });
+    return readScan(inputs[0], { canonical: false });
   }
   const names = sequences.names;
   // One unnamed input is the model's channels already made (a subtraction image, say).
-  if (inputs.length === 1 && !named[0]) return readVolume(inputs[0], { canonical: false });
+  if (inputs.length === 1 && !named[0]) return readScan(inputs[0], { canonical: false });
   if (named.some((m) => !m)) throw new UsageError(`predict: the model takes the sequences ${names.join(', ')}: give --input <name>=<path> for each (e.g. --input ${names[0]}=scan.nii.gz)`);
   const scans: Record<string, Volume> = {};
   for (const m of named as RegExpExecArray[]) {
     if (scans[m[1]]) throw new UsageError(`predict: --input ${m[1]}= is given twice`);
-    scans[m[1]] = await readVolume(m[2], { canonical: false });
+    scans[m[1]] = await readScan(m[2], { canonical: false });
   }
   try {
     return combineSequences(scans, sequences);
@@ -178,6 +180,7 @@ async function readInputs(inputs: string[], sequences: SequenceInputs | null): P
 async function runCohortCommand(values: Record<string, string | string[] | boolean | undefined>, spec: PredictorSpec, manifest: string): Promise<number> {
   const out = values.out as string | undefined;
   if (!out) throw new UsageError(`predict: --manifest needs --out <dir>\n\n${USAGE}`);
+  await checkOutFolder(out);
   if (values.explain && values['no-explain']) throw new UsageError('predict: --explain and --no-explain contradict each other');
   if (values['no-explain'] && values.saliency) throw new UsageError('predict: --saliency is an explanation; drop --no-explain');
   let shard: Shard | undefined;

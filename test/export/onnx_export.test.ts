@@ -267,6 +267,31 @@ describeOrt('loadOnnxModel', () => {
     await expect(onnx.predict({ data: new Float32Array(8), shape: [2, 2, 2] })).rejects.toThrow(/disposed/);
     model.dispose();
   });
+
+  it('takes a tf.Tensor volume as well as { data, shape }: the same logits, the tensor left to its owner', async () => {
+    const model = resnet3d18({ numClasses: 3, blockInplanes: [2, 2, 2, 2], seed: 2 }).eval();
+    const onnx = await exportAndLoad(model, 'small3d_tensor');
+    const x = tf.randomUniform([6, 8, 8], -1, 1, 'float32', 3);
+    const before = tf.memory().numTensors;
+    const fromTensor = await onnx.predict(x);
+    const fromArrays = await onnx.predict({ data: (await x.data()) as Float32Array, shape: [6, 8, 8] });
+    expect(fromTensor.logits).toEqual(fromArrays.logits);
+    const tfLogits = tf.tidy(() => model.forward(x.expandDims(0)));
+    expect(maxDiff(fromTensor.logits, await tfLogits.data())).toBeLessThan(1e-4);
+    tfLogits.dispose();
+    expect(x.isDisposed).toBe(false);
+    expect(tf.memory().numTensors).toBe(before);
+    const batched = x.expandDims(0);
+    expect(onnx.inputShape).toHaveLength(4);
+    await expect(onnx.predict(batched)).rejects.toThrow(/small3d_tensor\.onnx' takes a volume \[D, H, W\], got \[1, 6, 8, 8\] \(drop the batch axis: predict adds it\)/);
+    const batched5 = batched.expandDims(4);
+    await expect(onnx.predict(batched5)).rejects.toThrow(/got float32 \[1, 6, 8, 8, 1\] \(drop the batch axis: volume\.squeeze\(\[0\]\)\)/);
+    const ints = x.toInt();
+    await expect(onnx.predict(ints)).rejects.toThrow(/got int32 \[6, 8, 8\] \(tf\.cast\(volume, "float32"\)\)/);
+    tf.dispose([x, batched, batched5, ints]);
+    await onnx.dispose();
+    model.dispose();
+  });
 });
 
 describeOrt('full-size models (MST_FULL)', () => {

@@ -84,7 +84,9 @@ describe('readDicomSeries', () => {
 
   it('stacks a series along the slice normal with rescaling and an RAS affine, as pydicom', async () => {
     const folder = fixturePath('volumes', 'dicom_ct2');
-    const raw = await readDicomSeries(folder, { canonical: false });
+    // Slices 18 and 180-182 of a CT: uneven gaps, refused unless kept.
+    await expect(readDicomSeries(folder)).rejects.toThrow(/slice gaps vary from 1\.250 to 202\.500 mm \(median 1\.250; e\.g\. 202\.500 mm between '.*17106' and '.*17136'\)/);
+    const raw = await readDicomSeries(folder, { canonical: false, irregularSpacing: 'keep' });
     expect(raw.shape).toEqual(ref.shape);
     for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) expect(raw.affine[r][c]).toBeCloseTo(ref.affine[r][c], 4);
     expect((raw.meta.files as string[]).map((f) => path.basename(f))).toEqual(ref.order);
@@ -101,7 +103,7 @@ describe('readDicomSeries', () => {
     }
     expect(sum).toBe(ref.sum);
     expect(checksum).toBe(ref.checksum);
-    const can = await readDicomSeries(folder);
+    const can = await readDicomSeries(folder, { irregularSpacing: 'keep' });
     expect(can.orientation).toBe('SPL');
     expect(can.shape).toEqual([4, 16, 16]);
   });
@@ -112,7 +114,7 @@ describe('readDicomSeries', () => {
       for (const f of fs.readdirSync(fixturePath('volumes', 'dicom_ct2'))) fs.copyFileSync(fixturePath('volumes', 'dicom_ct2', f), path.join(dir, f));
       fs.copyFileSync(fixturePath('volumes', 'MR_small.dcm'), path.join(dir, 'other.dcm'));
       fs.writeFileSync(path.join(dir, 'notes.txt'), 'not dicom');
-      const v = await readDicomSeries(dir, { canonical: false });
+      const v = await readDicomSeries(dir, { canonical: false, irregularSpacing: 'keep' });
       expect(v.meta.seriesInstanceUid).toBe(ref.seriesInstanceUid);
       expect((v.meta.series as { images: number }[]).map((s) => s.images).sort()).toEqual([1, 4]);
       const mr = await readDicomSeries(dir, { seriesInstanceUid: REF.dicom['MR_small.dcm'].seriesInstanceUid });

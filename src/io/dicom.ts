@@ -1,6 +1,9 @@
 import { readBytes } from './files';
 import { InflateStream } from './inflate';
 import { DEFLATE_MAX_RATIO, MAX_DICOM_SEQUENCE_DEPTH, MAX_DICOM_TEXT_BYTES, MAX_INFLATED_BYTES, MAX_VOLUME_VOXELS } from './limits';
+import { COMPRESSED_TRANSFER_SYNTAXES, decodeCompressedFrame, encapsulatedFrames } from './dicom_codecs';
+import { orderDicomSlices, resampleSlices, untilt, type DicomGeometryOptions } from './dicom_geometry';
+import { selectDicomImages, type DicomSelectOptions, type DicomSeriesInfo } from './dicom_series';
 import { affineSpacing, assertFiniteVoxels, axisCodes, toCanonical, type Affine, type Volume } from './volume';
 
 /** Transfer syntaxes whose pixel data {@link parseDicom} decodes. */
@@ -12,17 +15,18 @@ export const SUPPORTED_TRANSFER_SYNTAXES: Record<string, string> = {
   '1.2.840.10008.1.2.5': 'RLE Lossless',
 };
 
-const COMPRESSED_NAMES: Record<string, string> = {
-  '1.2.840.10008.1.2.4.50': 'JPEG Baseline (Process 1)',
-  '1.2.840.10008.1.2.4.51': 'JPEG Extended (Process 2 & 4)',
-  '1.2.840.10008.1.2.4.57': 'JPEG Lossless, Non-Hierarchical (Process 14)',
-  '1.2.840.10008.1.2.4.70': 'JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])',
-  '1.2.840.10008.1.2.4.80': 'JPEG-LS Lossless',
-  '1.2.840.10008.1.2.4.81': 'JPEG-LS Lossy (Near-Lossless)',
-  '1.2.840.10008.1.2.4.90': 'JPEG 2000 Image Compression (Lossless Only)',
-  '1.2.840.10008.1.2.4.91': 'JPEG 2000 Image Compression',
-  '1.2.840.10008.1.2.4.201': 'High-Throughput JPEG 2000 (Lossless Only)',
-  '1.2.840.10008.1.2.4.203': 'High-Throughput JPEG 2000',
+// Syntaxes mst-ts names but does not decode.
+const UNSUPPORTED_NAMES: Record<string, string> = {
+  '1.2.840.10008.1.2.4.92': 'JPEG 2000 Part 2 Multi-component Image Compression (Lossless Only)',
+  '1.2.840.10008.1.2.4.93': 'JPEG 2000 Part 2 Multi-component Image Compression',
+  '1.2.840.10008.1.2.4.94': 'JPIP Referenced',
+  '1.2.840.10008.1.2.4.95': 'JPIP Referenced Deflate',
+  '1.2.840.10008.1.2.4.100': 'MPEG2 Main Profile / Main Level',
+  '1.2.840.10008.1.2.4.102': 'MPEG-4 AVC/H.264 High Profile / Level 4.1',
+  '1.2.840.10008.1.2.4.110': 'JPEG XL Lossless',
+  '1.2.840.10008.1.2.4.111': 'JPEG XL JPEG Recompression',
+  '1.2.840.10008.1.2.4.112': 'JPEG XL',
+  '1.2.840.10008.1.2.8.1': 'Deflated Image Frame Compression',
 };
 
 /** One DICOM file's header fields that mst-ts uses, plus its decoded frames. */
@@ -34,7 +38,18 @@ export interface DicomImage {
   sopInstanceUid: string;
   seriesInstanceUid: string;
   modality: string;
+  /** SeriesDescription (0008,103E), '' when absent. */
+  seriesDescription: string;
+  seriesNumber: number | null;
   instanceNumber: number | null;
+  /** AcquisitionNumber (0020,0012). */
+  acquisitionNumber: number | null;
+  /** TemporalPositionIdentifier (0020,0100): the phase of a dynamic series. */
+  temporalPositionIdentifier: number | null;
+  /** TriggerTime (0018,1060) in ms: the cardiac phase. */
+  triggerTime: number | null;
+  /** EchoNumbers (0018,0086), the first value. */
+  echoNumber: number | null;
   /** ImagePositionPatient (LPS mm), or null when absent. */
   position: [number, number, number] | null;
   /** ImageOrientationPatient: row direction then column direction (LPS), or null. */
@@ -47,12 +62,18 @@ export interface DicomImage {
   columns: number;
   frames: number;
   bitsAllocated: number;
+  /** BitsStored (0028,0101); default BitsAllocated. Stored values are masked to it (sign-extended when signed). */
+  bitsStored: number;
   pixelRepresentation: number;
   samplesPerPixel: number;
+  /** PhotometricInterpretation (0028,0004), e.g. 'MONOCHROME2'; 'MONOCHROME2' when absent. */
+  photometricInterpretation: string;
   rescaleSlope: number;
   rescaleIntercept: number;
   /** Decoded stored values `[frames, rows, columns]` as float32, before rescaling. */
   pixels: Float32Array | null;
+  /** Compressed frames, when read with `encoded: true` (decoded by {@link decodeDicomPixels}). */
+  encodedFrames?: Uint8Array[];
 }
 
 interface Element {
@@ -73,6 +94,7 @@ const IMPLICIT_VR: Record<string, string> = {
   '00280100': 'US',
   '00280101': 'US',
   '00280103': 'US',
+  '00280006': 'US',
   '00280002': 'US',
   '7fe00010': 'OW',
 };
@@ -232,7 +254,9 @@ function decodeRleFrame(frame: Uint8Array, bitsAllocated: number, n: number, sou
   return out;
 }
 
-function decodeSamples(bytes: Uint8Array, le: boolean, bits: number, signed: boolean, count: number, out: Float32Array, at: number, source: string): void {
+// Stored values as the standard reads them: the low `bitsStored` bits of each `bits`-bit sample
+// (the bits above may hold overlays or garbage), two's complement when signed.
+function decodeSamples(bytes: Uint8Array, le: boolean, bits: number, bitsStored: number, signed: boolean, count: number, out: Float32Array, at: number, source: string): void {
   if (bits === 1) {
     // Bit-packed (segmentations): pixel i is bit i % 8 of byte i / 8, least significant first.
     if (bytes.length < Math.ceil(count / 8)) throw new Error(`${source}: pixel data has ${bytes.length} bytes, ${count} 1-bit pixels need ${Math.ceil(count / 8)} (truncated?)`);
@@ -242,12 +266,15 @@ function decodeSamples(bytes: Uint8Array, le: boolean, bits: number, signed: boo
   const bytesPer = bits / 8;
   if (bytes.length < count * bytesPer) throw new Error(`${source}: pixel data has ${bytes.length} bytes, ${count} pixels of ${bits} bits need ${count * bytesPer} (truncated?)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const range = 2 ** bitsStored;
+  const half = range / 2;
   for (let i = 0; i < count; i++) {
     let v: number;
-    if (bits === 8) v = signed ? view.getInt8(i) : view.getUint8(i);
-    else if (bits === 16) v = signed ? view.getInt16(2 * i, le) : view.getUint16(2 * i, le);
-    else v = signed ? view.getInt32(4 * i, le) : view.getUint32(4 * i, le);
-    out[at + i] = v;
+    if (bits === 8) v = view.getUint8(i);
+    else if (bits === 16) v = view.getUint16(2 * i, le);
+    else v = view.getUint32(4 * i, le);
+    if (bitsStored < bits) v %= range;
+    out[at + i] = signed && v >= half ? v - range : v;
   }
 }
 
@@ -289,13 +316,16 @@ function walkElements(r: Reader, o: number, le: boolean, explicit: boolean, head
 /**
  * Parses one DICOM file (Part 10 with or without the 128-byte preamble, or a bare dataset).
  * Implicit and explicit VR little endian, explicit VR big endian, deflated explicit little endian
- * and RLE Lossless pixel data are decoded; other compressed syntaxes (JPEG, JPEG-LS, JPEG 2000)
- * raise an error naming the syntax. Sequences are skipped. Set `pixels: false` to read headers only.
+ * and RLE Lossless pixel data are decoded here; the syntaxes that need a WebAssembly codec (JPEG,
+ * JPEG lossless, JPEG-LS, JPEG 2000, HTJ2K) are decoded by {@link parseDicomAsync}, and here raise
+ * an error saying so unless `encoded: true` keeps their frames in `encodedFrames`. Syntaxes mst-ts
+ * cannot decode raise an error naming their UID and name. Sequences are skipped. Set
+ * `pixels: false` to read headers only.
  *
  * @example
  * const img = parseDicom(bytes, 'CT_small.dcm'); // img.rows, img.columns, img.pixels
  */
-export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixels?: boolean } = {}): DicomImage {
+export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixels?: boolean; encoded?: boolean } = {}): DicomImage {
   let r = new Reader(bytes, source);
   let o = 0;
   const hasPreamble = bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
@@ -319,15 +349,19 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     } else transferSyntax = /^[A-Z]{2}$/.test(vr) ? '1.2.840.10008.1.2.1' : '1.2.840.10008.1.2';
   }
   if (!transferSyntax) transferSyntax = '1.2.840.10008.1.2';
-  if (!SUPPORTED_TRANSFER_SYNTAXES[transferSyntax]) {
-    const name = COMPRESSED_NAMES[transferSyntax] ?? 'an unknown transfer syntax';
+  const compressed = COMPRESSED_TRANSFER_SYNTAXES[transferSyntax];
+  if (!SUPPORTED_TRANSFER_SYNTAXES[transferSyntax] && !compressed) {
+    const name = UNSUPPORTED_NAMES[transferSyntax] ?? 'an unknown transfer syntax';
     throw new Error(
-      `${source}: pixel data is encoded as ${name} (${transferSyntax}), which mst-ts does not decode; supported: ${Object.values(SUPPORTED_TRANSFER_SYNTAXES).join(', ')}. Convert the series first (e.g. 'gdcmconv --raw' or 'dcmdjpeg').`,
+      `${source}: pixel data is encoded as ${name} (${transferSyntax}), which mst-ts does not decode; supported: ${[...Object.values(SUPPORTED_TRANSFER_SYNTAXES), ...Object.values(COMPRESSED_TRANSFER_SYNTAXES).map((c) => c.name)].join(', ')}. Convert the series first (e.g. 'gdcmconv --raw').`,
     );
+  }
+  const headerOnly = options.pixels === false;
+  if (compressed && !headerOnly && !options.encoded) {
+    throw new Error(`${source}: pixel data is encoded as ${compressed.name} (${transferSyntax}), which needs a codec loaded asynchronously: read it with parseDicomAsync, readDicomSeries or readVolume`);
   }
   const le = transferSyntax !== '1.2.840.10008.1.2.2';
   const explicit = transferSyntax !== '1.2.840.10008.1.2';
-  const headerOnly = options.pixels === false;
   let els: Map<number, Element>;
   if (transferSyntax === '1.2.840.10008.1.2.1.99') {
     const rest = bytes.subarray(o);
@@ -370,6 +404,7 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     return v.length ? v : null;
   };
   const rows = us(0x00280010, 0);
+  const bitsAllocated = us(0x00280100, 16);
   const columns = us(0x00280011, 0);
   const position = num(0x00200032);
   const orientation = num(0x00200037);
@@ -383,7 +418,13 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     sopInstanceUid: str(0x00080018),
     seriesInstanceUid: str(0x0020000e),
     modality: str(0x00080060),
+    seriesDescription: str(0x0008103e),
+    seriesNumber: num(0x00200011)?.[0] ?? null,
     instanceNumber: num(0x00200013)?.[0] ?? null,
+    acquisitionNumber: num(0x00200012)?.[0] ?? null,
+    temporalPositionIdentifier: num(0x00200100)?.[0] ?? null,
+    triggerTime: num(0x00181060)?.[0] ?? null,
+    echoNumber: num(0x00180086)?.[0] ?? null,
     position: position && position.length >= 3 ? [position[0], position[1], position[2]] : null,
     orientation: orientation && orientation.length >= 6 ? (orientation.slice(0, 6) as DicomImage['orientation']) : null,
     pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0], spacing[1]] : null,
@@ -392,9 +433,11 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     rows,
     columns,
     frames: frameCount(num(0x00280008), source),
-    bitsAllocated: us(0x00280100, 16),
+    bitsAllocated,
+    bitsStored: us(0x00280101, bitsAllocated),
     pixelRepresentation: us(0x00280103, 0),
     samplesPerPixel: us(0x00280002, 1),
+    photometricInterpretation: str(0x00280004) || 'MONOCHROME2',
     rescaleSlope: slope,
     rescaleIntercept: num(0x00281052)?.[0] ?? 0,
     pixels: null,
@@ -404,11 +447,18 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
   if (!pix) throw new Error(`${source}: no pixel data (7FE0,0010) in this DICOM file`);
   if (image.samplesPerPixel !== 1) throw new Error(`${source}: ${image.samplesPerPixel} samples per pixel (colour); mst-ts reads greyscale images only`);
   if (![1, 8, 16, 32].includes(image.bitsAllocated)) throw new Error(`${source}: BitsAllocated ${image.bitsAllocated} is not supported (expected 1, 8, 16 or 32)`);
+  if (!(image.bitsStored >= 1 && image.bitsStored <= image.bitsAllocated)) throw new Error(`${source}: BitsStored (0028,0101) is ${image.bitsStored}, expected 1 to BitsAllocated (${image.bitsAllocated})`);
   if (!(rows > 0 && columns > 0)) throw new Error(`${source}: Rows and Columns must be positive, got ${rows} x ${columns}`);
   const n = rows * columns;
   const total = n * image.frames;
   if (total > MAX_VOLUME_VOXELS) throw new Error(`${source}: Rows x Columns x NumberOfFrames = ${rows} x ${columns} x ${image.frames} pixels, more than the limit of ${MAX_VOLUME_VOXELS}`);
   const signed = image.pixelRepresentation === 1;
+  if (compressed) {
+    if (!pix.fragments) throw new Error(`${source}: ${compressed.name} pixel data must be encapsulated (undefined length), but (7FE0,0010) has a defined length`);
+    if (image.bitsAllocated === 1 || image.bitsAllocated === 32) throw new Error(`${source}: ${image.bitsAllocated}-bit ${compressed.name} pixel data is not supported`);
+    image.encodedFrames = encapsulatedFrames(pix.fragments, image.frames, source);
+    return image;
+  }
   if (pix.fragments) {
     if (transferSyntax !== '1.2.840.10008.1.2.5') throw new Error(`${source}: encapsulated pixel data in ${SUPPORTED_TRANSFER_SYNTAXES[transferSyntax]}`);
     // The first fragment is the basic offset table; with one fragment per frame the rest are frames.
@@ -420,7 +470,7 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
       if (n * (image.bitsAllocated / 8) > f.length * 64) throw new Error(`${source}: RLE frame ${k} has ${f.length} bytes, too few for ${rows} x ${columns} pixels (Rows/Columns corrupt?)`);
     });
     const out = new Float32Array(total);
-    frames.forEach((f, k) => decodeSamples(decodeRleFrame(f, image.bitsAllocated, n, source), true, image.bitsAllocated, signed, n, out, k * n, source));
+    frames.forEach((f, k) => decodeSamples(decodeRleFrame(f, image.bitsAllocated, n, source), true, image.bitsAllocated, image.bitsStored, signed, n, out, k * n, source));
     image.pixels = out;
   } else {
     const data = r.bytes.subarray(pix.offset, pix.offset + pix.length);
@@ -430,16 +480,57 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
       throw new Error(`${source}: pixel data has ${data.length} bytes, Rows x Columns x NumberOfFrames = ${rows} x ${columns} x ${image.frames} of ${image.bitsAllocated} bits need ${need} (truncated?)`);
     }
     const out = new Float32Array(total);
-    decodeSamples(data, le, image.bitsAllocated, signed, total, out, 0, source);
+    decodeSamples(data, le, image.bitsAllocated, image.bitsStored, signed, total, out, 0, source);
     image.pixels = out;
   }
   return image;
 }
 
+/**
+ * Decodes an image's `encodedFrames` (from `parseDicom(bytes, source, { encoded: true })`) into
+ * `pixels`, loading the syntax's codec on first use. Images without encoded frames are returned as
+ * they are.
+ *
+ * @example
+ * const img = await decodeDicomPixels(parseDicom(bytes, 'a.dcm', { encoded: true }));
+ */
+export async function decodeDicomPixels(image: DicomImage): Promise<DicomImage> {
+  const frames = image.encodedFrames;
+  if (!frames) return image;
+  const n = image.rows * image.columns;
+  const out = new Float32Array(n * image.frames);
+  for (let k = 0; k < frames.length; k++) {
+    const { bytes, bytesPerSample } = await decodeCompressedFrame(image.transferSyntax, frames[k], {
+      rows: image.rows,
+      columns: image.columns,
+      samplesPerPixel: image.samplesPerPixel,
+      bitsAllocated: image.bitsAllocated,
+      source: image.source,
+      frame: k,
+    });
+    decodeSamples(bytes, true, 8 * bytesPerSample, Math.min(image.bitsStored, 8 * bytesPerSample), image.pixelRepresentation === 1, n, out, k * n, image.source);
+  }
+  image.pixels = out;
+  delete image.encodedFrames;
+  return image;
+}
+
+/**
+ * {@link parseDicom} for every transfer syntax mst-ts reads, compressed ones included: the codec a
+ * file needs is imported on first use.
+ *
+ * @example
+ * const img = await parseDicomAsync(bytes, 'CT_jpeg_ls.dcm'); // img.pixels
+ */
+export async function parseDicomAsync(bytes: Uint8Array, source = 'DICOM'): Promise<DicomImage> {
+  return decodeDicomPixels(parseDicom(bytes, source, { encoded: true }));
+}
+
 const PIXEL_DATA = 0x7fe00010;
 const WANTED = new Set([
-  0x00080016, 0x00080018, 0x00080060, 0x00180050, 0x00180088, 0x0020000e, 0x00200013, 0x00200032, 0x00200037, 0x00280002, 0x00280008, 0x00280010, 0x00280011,
-  0x00280030, 0x00280100, 0x00280103, 0x00281052, 0x00281053, PIXEL_DATA,
+  0x00080016, 0x00080018, 0x00080060, 0x0008103e, 0x00180050, 0x00180086, 0x00180088, 0x00181060, 0x0020000e, 0x00200011, 0x00200012, 0x00200013, 0x00200032,
+  0x00200037, 0x00200100, 0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010, 0x00280011, 0x00280030, 0x00280100, 0x00280101, 0x00280103, 0x00281052,
+  0x00281053, PIXEL_DATA,
 ]);
 
 function positive(v: number | undefined): number | null {
@@ -455,26 +546,28 @@ function frameCount(values: number[] | null, source: string): number {
   return v;
 }
 
-/** Options of {@link readDicomSeries}. */
-export interface DicomReadOptions {
-  /** Which series of the folder (SeriesInstanceUID); default the one with the most images. */
-  seriesInstanceUid?: string;
+/** Options of {@link readDicomSeries}: which volume of a folder, and how strict its geometry is read. */
+export interface DicomReadOptions extends DicomSelectOptions, DicomGeometryOptions {
   /** Reorient to the mst-ts convention; default true. */
   canonical?: boolean;
   /** Keep NaN or infinite voxels; default false. */
   allowNonFinite?: boolean;
 }
 
-function cross(a: number[], b: number[]): [number, number, number] {
-  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+// MONOCHROME1 shows the lowest value white: stored values are mirrored in their range, so that
+// higher always means brighter, as in MONOCHROME2.
+function monochrome1Offset(im: DicomImage): number {
+  return im.pixelRepresentation === 1 ? -1 : 2 ** im.bitsStored - 1;
 }
 
 /**
- * Stacks DICOM images of one series into a {@link Volume}: sorted along the slice normal
- * (row direction x column direction) by ImagePositionPatient (by InstanceNumber where positions are
- * missing), RescaleSlope/Intercept applied, spacing from PixelSpacing and the median distance
- * between slice positions, affine converted from DICOM's LPS+ to RAS+. `(d, h, w)` before
- * reorientation is (slice, row, column).
+ * Stacks DICOM images of one series into a {@link Volume}: ordered along the slice normal
+ * (row direction x column direction) by ImagePositionPatient, never by file name or InstanceNumber,
+ * after the checks of {@link orderDicomSlices} (missing or mixed geometry, duplicated positions,
+ * gantry tilt and uneven gaps are refused, naming the files, or resampled where `options` ask).
+ * MONOCHROME1 is inverted, RescaleSlope/Intercept applied, spacing from PixelSpacing and the median
+ * gap, the affine converted from DICOM's LPS+ to RAS+. `(d, h, w)` before reorientation is
+ * (slice, row, column).
  *
  * @example
  * const v = dicomImagesToVolume(images, 'series/'); // v.meta.seriesInstanceUid, v.meta.slices
@@ -487,45 +580,45 @@ export function dicomImagesToVolume(images: DicomImage[], source: string, option
       throw new Error(`${source}: '${im.source}' is ${im.rows} x ${im.columns} but '${first.source}' is ${first.rows} x ${first.columns}; a series must share one size`);
     }
   }
-  const iop = first.orientation ?? [1, 0, 0, 0, 1, 0];
-  const rowDir = iop.slice(0, 3);
-  const colDir = iop.slice(3, 6);
-  const normal = cross(rowDir, colDir);
-  const along = (im: DicomImage): number => (im.position ? im.position[0] * normal[0] + im.position[1] * normal[1] + im.position[2] * normal[2] : NaN);
-  const sorted = images.every((im) => im.position)
-    ? [...images].sort((a, b) => along(a) - along(b))
-    : [...images].sort((a, b) => (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0));
+  const multiFrame = images.length > 1 ? images.find((im) => im.frames > 1) : undefined;
+  if (multiFrame) throw new Error(`${source}: '${multiFrame.source}' holds ${multiFrame.frames} frames with one position; it cannot be ordered among the series' other files (read it alone)`);
+  const g = orderDicomSlices(images, source, options);
+  const { sorted, normal, rowDir, colDir } = g;
   const frames = sorted.reduce((s, im) => s + im.frames, 0);
   const [R, C] = [first.rows, first.columns];
   if (frames * R * C > MAX_VOLUME_VOXELS) throw new Error(`${source}: ${frames} slices of ${R} x ${C} make more than the limit of ${MAX_VOLUME_VOXELS} voxels`);
   for (const im of sorted) if (!im.pixels || im.pixels.length !== im.frames * R * C) throw new Error(`${source}: '${im.source}' has no decoded pixels for its ${im.frames} frame(s) of ${R} x ${C}`);
-  const data = new Float32Array(frames * R * C);
+  let data: Float32Array = new Float32Array(frames * R * C);
   let at = 0;
   for (const im of sorted) {
     const px = im.pixels!;
-    for (let i = 0; i < px.length; i++) data[at + i] = px[i] * im.rescaleSlope + im.rescaleIntercept;
+    const invert = im.photometricInterpretation === 'MONOCHROME1';
+    const offset = monochrome1Offset(im);
+    for (let i = 0; i < px.length; i++) data[at + i] = (invert ? offset - px[i] : px[i]) * im.rescaleSlope + im.rescaleIntercept;
     at += px.length;
   }
-  const gaps: number[] = [];
-  for (let k = 1; k < sorted.length; k++) gaps.push(along(sorted[k]) - along(sorted[k - 1]));
-  const finiteGaps = gaps.filter((g) => Number.isFinite(g)).sort((a, b) => a - b);
-  const sliceSpacing = finiteGaps.length
-    ? finiteGaps[Math.floor(finiteGaps.length / 2)]
-    : (first.spacingBetweenSlices ?? first.sliceThickness ?? 1);
-  if (!(Math.abs(sliceSpacing) > 0)) {
-    const k = gaps.findIndex((g) => g === 0);
-    const pair = k >= 0 ? `'${sorted[k].source}' and '${sorted[k + 1].source}'` : 'its images';
-    throw new Error(`${source}: ${pair} share one ImagePositionPatient along the slice normal (duplicate slices?); the slice spacing would be 0`);
-  }
   const [dr, dc] = first.pixelSpacing ?? [1, 1];
+  const resampled: string[] = [];
+  if (g.tiltDegrees > 0) {
+    let fill = Infinity;
+    for (let i = 0; i < data.length; i++) if (data[i] < fill) fill = data[i];
+    data = untilt(data, [frames, R, C], sorted.map((im) => im.position!), g, [dr, dc], fill);
+    resampled.push(`gantry tilt of ${g.tiltDegrees.toFixed(2)} degrees: slices shifted in plane onto the first slice's grid`);
+  }
+  let slices = frames;
+  if (g.irregular && options.irregularSpacing === 'resample') {
+    ({ data, slices } = resampleSlices(data, [frames, R, C], g.along, g.spacing, MAX_VOLUME_VOXELS));
+    resampled.push(`uneven slice gaps: ${frames} slices resampled linearly to ${slices} at ${g.spacing.toFixed(3)} mm`);
+  }
+  const sliceSpacing = g.spacing;
+  // Along the normal from the first slice; a tilted stack's own positions drift in plane.
   const p0 = sorted[0].position ?? [0, 0, 0];
   // LPS affine over (slice, row, column), then x and y negated for RAS+.
   const lps: Affine = [0, 1, 2].map((a) => [normal[a] * sliceSpacing, colDir[a] * dr, rowDir[a] * dc, p0[a]]);
   const affine: Affine = [lps[0].map((v) => -v + 0), lps[1].map((v) => -v + 0), lps[2], [0, 0, 0, 1]];
-  const irregular = finiteGaps.length > 1 && finiteGaps[finiteGaps.length - 1] - finiteGaps[0] > 0.01 * Math.abs(sliceSpacing) + 1e-3;
   let volume: Volume = {
     data,
-    shape: [frames, R, C],
+    shape: [slices, R, C],
     spacing: affineSpacing(affine),
     affine,
     orientation: axisCodes(affine),
@@ -534,13 +627,16 @@ export function dicomImagesToVolume(images: DicomImage[], source: string, option
     meta: {
       format: 'dicom',
       seriesInstanceUid: first.seriesInstanceUid,
+      seriesDescription: first.seriesDescription,
       modality: first.modality,
-      slices: frames,
+      slices,
       files: sorted.map((im) => im.source),
       transferSyntax: first.transferSyntax,
-      irregularSliceSpacing: irregular,
+      photometricInterpretation: first.photometricInterpretation,
+      irregularSliceSpacing: g.irregular,
       rescaleSlope: first.rescaleSlope,
       rescaleIntercept: first.rescaleIntercept,
+      ...(resampled.length ? { resampled } : {}),
     },
   };
   if (!options.allowNonFinite) assertFiniteVoxels(volume);
@@ -554,35 +650,16 @@ export function isDicomImage(header: DicomImage): boolean {
 }
 
 /**
- * Groups items by their header's SeriesInstanceUID and picks one series: `seriesInstanceUid`, or
- * the one with the most images. `series` lists every series found, for the volume's metadata.
- */
-export function pickDicomSeries<T>(
-  items: { header: DicomImage; item: T }[],
-  source: string,
-  seriesInstanceUid?: string,
-): { chosen: T[]; series: { uid: string; images: number }[] } {
-  const bySeries = new Map<string, T[]>();
-  for (const { header, item } of items) {
-    const list = bySeries.get(header.seriesInstanceUid) ?? [];
-    list.push(item);
-    bySeries.set(header.seriesInstanceUid, list);
-  }
-  const series = [...bySeries.entries()].map(([uid, list]) => ({ uid, images: list.length }));
-  const uid = seriesInstanceUid ?? [...series].sort((a, b) => b.images - a.images)[0].uid;
-  const chosen = bySeries.get(uid);
-  if (!chosen) throw new Error(`${source}: no series with SeriesInstanceUID '${uid}'; found ${series.map((s) => `${s.uid} (${s.images} images)`).join(', ')}`);
-  return { chosen, series };
-}
-
-/**
  * Reads a DICOM series from a folder (recursively) or a single DICOM file. Files are grouped by
- * SeriesInstanceUID; the chosen series (`seriesInstanceUid`, else the largest) is stacked by
- * {@link dicomImagesToVolume}. Files that are not DICOM images (DICOMDIR, other files) are skipped;
- * `meta.series` lists every series found with its image count.
+ * SeriesInstanceUID and split into phases where a series repeats its positions (see
+ * {@link selectDicomImages}); the chosen series (`seriesInstanceUid`, else the largest) and phase
+ * (`phase`, required where there are several) are stacked by {@link dicomImagesToVolume}. Files
+ * that are not DICOM images (DICOMDIR, other files) are skipped; `meta.series` lists every series
+ * found ({@link DicomSeriesInfo}), `meta.phase` the phase read.
  *
  * @example
  * const v = await readDicomSeries('LIDC-IDRI-0001/01-01-2000-30178/3000566-03192');
+ * const late = await readDicomSeries('breast-dce/', { phase: 2 });
  */
 export async function readDicomSeries(path: string, options: DicomReadOptions = {}): Promise<Volume> {
   const fs = await import('node:fs/promises');
@@ -594,7 +671,7 @@ export async function readDicomSeries(path: string, options: DicomReadOptions = 
     throw new Error(`cannot read '${path}': no such file or folder`);
   }
   if (!stat.isDirectory()) {
-    const image = parseDicom(await readBytes(path), path);
+    const image = await parseDicomAsync(await readBytes(path), path);
     return dicomImagesToVolume([image], path, options);
   }
   const files: string[] = [];
@@ -617,9 +694,12 @@ export async function readDicomSeries(path: string, options: DicomReadOptions = 
     else skipped++;
   }
   if (headers.length === 0) throw new Error(`${path}: no DICOM images found (${files.length} files, ${skipped} skipped as not DICOM images)`);
-  const { chosen, series } = pickDicomSeries(headers.map((h) => ({ header: h, item: h })), path, options.seriesInstanceUid);
-  const images = await Promise.all(chosen.map(async (h) => parseDicom(await readBytes(h.source), h.source)));
+  const { chosen, series, phase } = selectDicomImages(headers.map((h) => ({ header: h, item: h })), path, options);
+  const images: DicomImage[] = [];
+  // One file at a time: a folder of compressed slices never holds more than one file's bytes.
+  for (const h of chosen) images.push(await parseDicomAsync(await readBytes(h.source), h.source));
   const volume = dicomImagesToVolume(images, path, options);
   volume.meta.series = series;
+  if (phase) volume.meta.phase = phase;
   return volume;
 }

@@ -2,18 +2,41 @@
 import type { DicomReadOptions } from '../io/dicom';
 import { UsageError } from './command';
 
-/** Usage lines of {@link DICOM_READ_OPTIONS}, indented as the commands' own. */
-export const DICOM_READ_USAGE = `  --series UID      which DICOM series of a folder (default the one with the most images)
-  --phase N         which phase of a DICOM series that repeats its positions (dynamic contrast,
-                    cardiac phases, repeated acquisitions, echoes): 0-based, in ascending order of
-                    the field that separates them ('mst-ts info --json' lists them). Required
-                    where a series has several: they are never merged into one volume
-  --irregular-spacing refuse|resample|keep
-                    DICOM slices with uneven gaps: refuse (default, naming the files), resample
-                    linearly onto an even grid at the median gap, or keep them as they are
-  --gantry-tilt refuse|resample
-                    DICOM slices stacked obliquely (CT gantry tilt): refuse (default) or shift
-                    each slice in plane onto the first one's grid`;
+const HELP: [string, string][] = [
+  ['--series UID', 'which DICOM series of a folder (default the one with the most images)'],
+  [
+    '--phase N',
+    "which phase of a DICOM series that repeats its positions (dynamic contrast, cardiac phases, repeated acquisitions, echoes): 0-based, in ascending order of the field that separates them ('mst-ts info --json' lists them); required where a series has several, which are never merged into one volume",
+  ],
+  ['--irregular-spacing <r>', 'DICOM slices with uneven gaps: refuse (default, naming the files), resample (linearly onto an even grid at the median gap) or keep'],
+  ['--gantry-tilt <r>', "DICOM slices stacked obliquely (CT gantry tilt): refuse (default) or resample (each slice shifted in plane onto the first one's grid)"],
+];
+
+/**
+ * Usage lines of {@link DICOM_READ_OPTIONS}, descriptions starting at `column` and wrapped at 100.
+ *
+ * @example
+ * dicomReadUsage(25); // '  --series UID           which DICOM series ...'
+ */
+export function dicomReadUsage(column: number): string {
+  const lines: string[] = [];
+  for (const [flag, text] of HELP) {
+    let line = `  ${flag}`.padEnd(column - 1);
+    if (line.length >= column) {
+      lines.push(line);
+      line = ''.padEnd(column - 1);
+    }
+    for (const word of text.split(' ')) {
+      if (line.length + 1 + word.length > 100 && line.trim()) {
+        lines.push(line);
+        line = ''.padEnd(column - 1);
+      }
+      line += ` ${word}`;
+    }
+    lines.push(line);
+  }
+  return lines.join('\n');
+}
 
 /** `parseArgs` option specs of the DICOM read flags. */
 export const DICOM_READ_OPTIONS = {

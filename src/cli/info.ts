@@ -3,7 +3,7 @@ import { UsageError } from './command';
 import { parseCommandArgs } from './args';
 import type { DicomSeriesInfo } from '../io/dicom_series';
 import { readVolume } from '../io/read_volume';
-import { DICOM_READ_OPTIONS, DICOM_READ_USAGE, dicomReadOptions } from './dicom_args';
+import { DICOM_READ_OPTIONS, dicomReadUsage, dicomReadOptions } from './dicom_args';
 import { volumeStats, type VolumeShape } from '../io/volume';
 
 const USAGE = `Usage: mst-ts info <file-or-folder> [--json] [--raw] [--volume N] [--series UID] [--phase N] [--spacing D,H,W]
@@ -17,7 +17,7 @@ Options:
   --json            print JSON instead of text
   --raw             keep the file's own axis order (NIfTI (k, j, i), DICOM (slice, row, column))
   --volume N        which volume of a 4D NIfTI file (default 0)
-${DICOM_READ_USAGE}
+${dicomReadUsage(20)}
                     (info alone reads phase 0 of a series with several when --phase is absent,
                     and says so)
   --spacing D,H,W   voxel spacing in mm for .npy arrays (default 1,1,1)

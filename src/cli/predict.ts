@@ -7,6 +7,7 @@ import { loadVolumePredictor, RUNTIMES, type PredictorSpec, type Runtime } from 
 import { useBackend } from './cohort_runner';
 import { UsageError, type CliCommand } from './command';
 import { parseCommandArgs } from './args';
+import { DICOM_READ_OPTIONS, dicomReadUsage, dicomReadOptions } from './dicom_args';
 
 const USAGE = `Usage: mst-ts predict --weights <model.safetensors> --input <scan> [options]
        mst-ts predict --weights <model.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
@@ -29,6 +30,7 @@ Options:
   --input <path>         one volume: .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array [D, H, W]
                          with slices along the first axis (read as mst-ts readVolume does: any
                          numeric dtype, converted to float32; a 2D array is one slice)
+${dicomReadUsage(25)}
   --num-classes <n>      output classes of a model given by --arch (default 2; with a manifest,
                          labels must be in [0, n))
   --backend <name>       tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
@@ -96,6 +98,7 @@ async function run(argv: string[]): Promise<number> {
       workers: { type: 'string' },
       split: { type: 'string' },
       'num-classes': { type: 'string' },
+      ...DICOM_READ_OPTIONS,
       backend: { type: 'string' },
       json: { type: 'boolean', default: false },
       explain: { type: 'boolean', default: false },
@@ -125,7 +128,7 @@ async function run(argv: string[]): Promise<number> {
 
   await useBackend(str('backend'));
   // In the file's own voxel order: the predictor prepares it as the model's bundle says.
-  const volume = await readVolume(input as string, { canonical: false });
+  const volume = await readVolume(input as string, { canonical: false, ...dicomReadOptions('predict', values) });
   const predictor = await loadVolumePredictor(spec);
   try {
     const { logits, probabilities, classNames } = await predictor.predict(volume);

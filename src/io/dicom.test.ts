@@ -157,6 +157,13 @@ describe('hostile and broken DICOM headers', () => {
     }
   });
 
+  it('refuses a zero or negative PixelSpacing instead of a singular affine', () => {
+    for (const v of ['0.8\\0', '-1\\0.5']) {
+      const img = parseDicom(dicomFile(dicomImage(4, 4, px(16), [[0x00280030, dicomElement(0x00280030, 'DS', v)]])), 'p.dcm');
+      expect(() => dicomImagesToVolume([img], 'p.dcm')).toThrow(/^p\.dcm: PixelSpacing \(0028,0030\) of 'p\.dcm' is \[-?[0-9.]+, [0-9.]+\]; both must be positive$/);
+    }
+  });
+
   it('reads an empty RescaleSlope as absent (slope 1), not 0', () => {
     const img = parseDicom(dicomFile(dicomImage(4, 4, px(16), [[0x00281052, dicomElement(0x00281052, 'DS', '-1024')], [0x00281053, dicomElement(0x00281053, 'DS', '')]])), 's.dcm');
     expect(img.rescaleSlope).toBe(1);

@@ -74,6 +74,24 @@ export interface DicomImage {
   pixels: Float32Array | null;
   /** Compressed frames, when read with `encoded: true` (decoded by {@link decodeDicomPixels}). */
   encodedFrames?: Uint8Array[];
+  /**
+   * An enhanced multi-frame file's geometry of each frame, from its per-frame and shared functional
+   * groups; {@link dicomFrames} splits such a file into one image per frame.
+   */
+  perFrame?: DicomFrameGeometry[];
+}
+
+/** What the functional groups of an enhanced multi-frame file say of one frame. */
+export interface DicomFrameGeometry {
+  position: DicomImage['position'];
+  orientation: DicomImage['orientation'];
+  pixelSpacing: DicomImage['pixelSpacing'];
+  sliceThickness: number | null;
+  spacingBetweenSlices: number | null;
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  /** TemporalPositionIndex (0020,9128) of the Frame Content macro: the frame's phase. */
+  temporalPositionIdentifier: number | null;
 }
 
 interface Element {
@@ -84,6 +102,8 @@ interface Element {
   length: number;
   /** Fragments of encapsulated pixel data (undefined-length 7FE0,0010). */
   fragments?: Uint8Array[];
+  /** Offset just past the element (past its delimiter, for undefined lengths). */
+  end?: number;
 }
 
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
@@ -278,23 +298,122 @@ function decodeSamples(bytes: Uint8Array, le: boolean, bits: number, bitsStored:
   }
 }
 
+// The per-frame geometry of an enhanced multi-frame file: each field from the frame's own
+// functional group macro, else the shared one, else the top-level element.
+function functionalGroups(r: Reader, els: Map<number, Element>, le: boolean, explicit: boolean, image: DicomImage): DicomFrameGeometry[] {
+  const items = (el: Element | undefined, max: number): Map<number, Element>[] =>
+    el ? sequenceItems(r, el.offset, el.length === UNDEFINED ? el.end! : el.offset + el.length, le, explicit, max) : [];
+  const shared = items(els.get(SHARED_GROUPS), 1)[0] ?? new Map<number, Element>();
+  const frames = items(els.get(PER_FRAME_GROUPS), image.frames);
+  if (frames.length !== image.frames) throw new Error(`${r.source}: PerFrameFunctionalGroupsSequence (5200,9230) holds ${frames.length} items for NumberOfFrames ${image.frames}`);
+  // A macro is a sequence of one item; a few more are tolerated and ignored.
+  const macro = (group: Map<number, Element>, tag: number): Map<number, Element> | undefined => items(group.get(tag), 16)[0];
+  const sharedMacros = new Map<number, Map<number, Element> | undefined>();
+  const fromShared = (tag: number): Map<number, Element> | undefined => {
+    if (!sharedMacros.has(tag)) sharedMacros.set(tag, macro(shared, tag));
+    return sharedMacros.get(tag);
+  };
+  return frames.map((frame) => {
+    const get = (macroTag: number, tag: number): Element | undefined => macro(frame, macroTag)?.get(tag) ?? fromShared(macroTag)?.get(tag);
+    const nums = (el: Element | undefined): number[] | null => {
+      const v = el ? numbers(r, el) : [];
+      return v.length ? v : null;
+    };
+    const position = nums(get(0x00209113, 0x00200032));
+    const orientation = nums(get(0x00209116, 0x00200037));
+    const spacing = nums(get(0x00289110, 0x00280030));
+    const slope = nums(get(0x00289145, 0x00281053))?.[0];
+    const temporal = get(0x00209111, 0x00209128);
+    if (slope === 0) throw new Error(`${r.source}: RescaleSlope (0028,1053) is 0 in a functional group`);
+    return {
+      position: position && position.length >= 3 ? [position[0], position[1], position[2]] : image.position,
+      orientation: orientation && orientation.length >= 6 ? (orientation.slice(0, 6) as DicomImage['orientation']) : image.orientation,
+      pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0], spacing[1]] : image.pixelSpacing,
+      sliceThickness: positive(nums(get(0x00289110, 0x00180050))?.[0]) ?? image.sliceThickness,
+      spacingBetweenSlices: positive(nums(get(0x00289110, 0x00180088))?.[0]) ?? image.spacingBetweenSlices,
+      rescaleSlope: slope ?? image.rescaleSlope,
+      rescaleIntercept: nums(get(0x00289145, 0x00281052))?.[0] ?? image.rescaleIntercept,
+      temporalPositionIdentifier: temporal?.length === 4 ? r.view.getUint32(temporal.offset, le) : image.temporalPositionIdentifier,
+    };
+  });
+}
+
+/**
+ * One image per frame of an enhanced multi-frame file (with its frame's position, orientation,
+ * spacing, rescale and phase); any other image as it is. Frames are named `file [frame k]`.
+ *
+ * @example
+ * const slices = dicomFrames(parseDicom(bytes, 'enhanced.dcm')); // one DicomImage per frame
+ */
+export function dicomFrames(image: DicomImage): DicomImage[] {
+  const geometry = image.perFrame;
+  if (!geometry) return [image];
+  const n = image.rows * image.columns;
+  return geometry.map((g, k) => {
+    const frame: DicomImage = { ...image, ...g, frames: 1, source: `${image.source} [frame ${k + 1}]`, pixels: image.pixels ? image.pixels.subarray(k * n, (k + 1) * n) : null };
+    delete frame.perFrame;
+    return frame;
+  });
+}
+
+function isMultiFrame(r: Reader, els: Map<number, Element>): boolean {
+  const el = els.get(0x00280008);
+  return el !== undefined && (numbers(r, el)[0] ?? 0) > 1;
+}
+
+// The items of a sequence value in [start, end), each as its top-level elements (nested sequences
+// are skipped, and read by a further call on their element). At most `maxItems` items.
+function sequenceItems(r: Reader, start: number, end: number, le: boolean, explicit: boolean, maxItems: number): Map<number, Element>[] {
+  const items: Map<number, Element>[] = [];
+  let o = start;
+  while (o + 8 <= end) {
+    const g = r.view.getUint16(o, le);
+    const e = r.view.getUint16(o + 2, le);
+    const len = r.view.getUint32(o + 4, le);
+    if (g === 0xfffe && e === 0xe0dd) break;
+    if (!(g === 0xfffe && e === 0xe000)) throw new Error(`${r.source}: malformed sequence at byte ${o}: expected an item, got (${hex(g)},${hex(e)})`);
+    if (items.length === maxItems) throw new Error(`${r.source}: a functional groups sequence holds more than ${maxItems} items (NumberOfFrames)`);
+    o += 8;
+    const stop = len === UNDEFINED ? end : o + len;
+    if (len !== UNDEFINED) r.need(o, len, 'sequence item');
+    const els = new Map<number, Element>();
+    while (o + 8 <= stop) {
+      if (r.view.getUint16(o, le) === 0xfffe && r.view.getUint16(o + 2, le) === 0xe00d) {
+        o += 8;
+        break;
+      }
+      const { el, next } = readElementHeader(r, o, le, explicit);
+      el.end = next;
+      const tag = ((el.group << 16) | el.element) >>> 0;
+      if (!els.has(tag)) els.set(tag, el);
+      o = next;
+    }
+    if (len !== UNDEFINED) o = stop;
+    items.push(els);
+  }
+  return items;
+}
+
 // Reads the dataset's elements from `o`, keeping only the tags parseDicom uses (a dataset of
 // millions of elements costs no memory); stops at the pixel data, or past group 0028 for a header.
 function walkElements(r: Reader, o: number, le: boolean, explicit: boolean, headerOnly: boolean): Map<number, Element> {
   const els = new Map<number, Element>();
-  const keep = (el: Element, at: number): void => {
+  const keep = (el: Element, at: number, next: number): void => {
     const tag = ((el.group << 16) | el.element) >>> 0;
     if (!WANTED.has(tag)) return;
+    el.end = next;
     // Readers disagree on which copy of a repeated element counts (pydicom the last): refuse.
     if (els.has(tag)) throw new Error(`${r.source}: element (${hex(el.group)},${hex(el.element)}) appears twice (again at byte ${at}); refusing an ambiguous file`);
     els.set(tag, el);
   };
   while (o + 8 <= r.bytes.length) {
-    // Elements come in ascending tag order: past group 0028 a header read has all it needs.
-    if (headerOnly && r.view.getUint16(o, le) > 0x0028) break;
+    // Elements come in ascending tag order: past group 0028 a header read has all it needs, but
+    // for the functional groups (5200) of a multi-frame file.
+    const group = r.view.getUint16(o, le);
+    if (headerOnly && group > 0x0028 && (group > 0x5200 || !isMultiFrame(r, els))) break;
     const at = o;
     const { el, next } = readElementHeader(r, o, le, explicit);
-    keep(el, at);
+    keep(el, at, next);
     o = next;
     if (el.group === 0x7fe0 && el.element === 0x0010) break;
   }
@@ -307,7 +426,7 @@ function walkElements(r: Reader, o: number, le: boolean, explicit: boolean, head
     } catch {
       break;
     }
-    keep(step.el, o);
+    keep(step.el, o, step.next);
     o = step.next;
   }
   return els;
@@ -442,6 +561,7 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     rescaleIntercept: num(0x00281052)?.[0] ?? 0,
     pixels: null,
   };
+  if (image.frames > 1 && els.has(PER_FRAME_GROUPS)) image.perFrame = functionalGroups(r, els, le, explicit, image);
   if (headerOnly) return image;
   const pix = els.get(PIXEL_DATA);
   if (!pix) throw new Error(`${source}: no pixel data (7FE0,0010) in this DICOM file`);
@@ -527,7 +647,11 @@ export async function parseDicomAsync(bytes: Uint8Array, source = 'DICOM'): Prom
 }
 
 const PIXEL_DATA = 0x7fe00010;
+const SHARED_GROUPS = 0x52009229;
+const PER_FRAME_GROUPS = 0x52009230;
 const WANTED = new Set([
+  SHARED_GROUPS,
+  PER_FRAME_GROUPS,
   0x00080016, 0x00080018, 0x00080060, 0x0008103e, 0x00180050, 0x00180086, 0x00180088, 0x00181060, 0x0020000e, 0x00200011, 0x00200012, 0x00200013, 0x00200032,
   0x00200037, 0x00200100, 0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010, 0x00280011, 0x00280030, 0x00280100, 0x00280101, 0x00280103, 0x00281052,
   0x00281053, PIXEL_DATA,
@@ -572,8 +696,9 @@ function monochrome1Offset(im: DicomImage): number {
  * @example
  * const v = dicomImagesToVolume(images, 'series/'); // v.meta.seriesInstanceUid, v.meta.slices
  */
-export function dicomImagesToVolume(images: DicomImage[], source: string, options: DicomReadOptions = {}): Volume {
-  if (images.length === 0) throw new Error(`${source}: no DICOM images to stack`);
+export function dicomImagesToVolume(files: DicomImage[], source: string, options: DicomReadOptions = {}): Volume {
+  if (files.length === 0) throw new Error(`${source}: no DICOM images to stack`);
+  const images = files.flatMap(dicomFrames);
   const first = images[0];
   for (const im of images) {
     if (im.rows !== first.rows || im.columns !== first.columns) {
@@ -598,6 +723,7 @@ export function dicomImagesToVolume(images: DicomImage[], source: string, option
     at += px.length;
   }
   const [dr, dc] = first.pixelSpacing ?? [1, 1];
+  if (!(dr > 0 && dc > 0)) throw new Error(`${source}: PixelSpacing (0028,0030) of '${first.source}' is [${dr}, ${dc}]; both must be positive`);
   const resampled: string[] = [];
   if (g.tiltDegrees > 0) {
     let fill = Infinity;
@@ -671,8 +797,8 @@ export async function readDicomSeries(path: string, options: DicomReadOptions = 
     throw new Error(`cannot read '${path}': no such file or folder`);
   }
   if (!stat.isDirectory()) {
-    const image = await parseDicomAsync(await readBytes(path), path);
-    return dicomImagesToVolume([image], path, options);
+    // Through the selection: an enhanced multi-frame file may hold several phases.
+    return stackDicomHeaders([parseDicom(await readBytes(path), path, { pixels: false })], path, options, readBytes);
   }
   const files: string[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -694,11 +820,34 @@ export async function readDicomSeries(path: string, options: DicomReadOptions = 
     else skipped++;
   }
   if (headers.length === 0) throw new Error(`${path}: no DICOM images found (${files.length} files, ${skipped} skipped as not DICOM images)`);
-  const { chosen, series, phase } = selectDicomImages(headers.map((h) => ({ header: h, item: h })), path, options);
+  return stackDicomHeaders(headers, path, options, readBytes);
+}
+
+/**
+ * Chooses one volume among image headers (read with `pixels: false`; enhanced multi-frame files
+ * split into their frames) as {@link selectDicomImages} does, reads the chosen files again with
+ * `load` (one at a time, decoding compressed ones) and stacks them with {@link dicomImagesToVolume}.
+ * `meta.series` lists every series, `meta.phase` the phase read.
+ *
+ * @example
+ * const v = await stackDicomHeaders(headers, 'study/', { phase: 1 }, readBytes);
+ */
+export async function stackDicomHeaders(headers: DicomImage[], source: string, options: DicomReadOptions, load: (file: string) => Promise<Uint8Array>): Promise<Volume> {
+  const entries = headers.flatMap((h) => dicomFrames(h).map((header, k) => ({ header, item: { file: h.source, frame: h.perFrame ? k : -1 } })));
+  const { chosen, series, phase } = selectDicomImages(entries, source, options);
+  const byFile = new Map<string, number[]>();
+  for (const c of chosen) byFile.set(c.file, [...(byFile.get(c.file) ?? []), c.frame]);
   const images: DicomImage[] = [];
   // One file at a time: a folder of compressed slices never holds more than one file's bytes.
-  for (const h of chosen) images.push(await parseDicomAsync(await readBytes(h.source), h.source));
-  const volume = dicomImagesToVolume(images, path, options);
+  for (const [file, frames] of byFile) {
+    const image = await parseDicomAsync(await load(file), file);
+    if (frames[0] === -1) images.push(image);
+    else {
+      const split = dicomFrames(image);
+      for (const k of frames) images.push(split[k]);
+    }
+  }
+  const volume = dicomImagesToVolume(images, source, options);
   volume.meta.series = series;
   if (phase) volume.meta.phase = phase;
   return volume;

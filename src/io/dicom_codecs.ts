@@ -159,7 +159,9 @@ export async function decodeCompressedFrame(uid: string, frame: Uint8Array, expe
   }
   const count = header.width * header.height * header.components;
   if (syntax.codec === 'jpeg-lossless') return decodeJpegLossless(frame, count, where);
-  const module = await wasmCodec(syntax.codec);
+  const module = await wasmCodec(syntax.codec).catch((e: unknown) => {
+    throw new Error(`${where}: the ${syntax.codec} codec could not be loaded (${e instanceof Error ? e.message : String(e)}); it ships with mst-ts as an npm dependency`);
+  });
   const decoder = new module[DECODER_CLASS[syntax.codec]]();
   try {
     decoder.getEncodedBuffer(frame.length).set(frame);
@@ -182,7 +184,9 @@ export async function decodeCompressedFrame(uid: string, frame: Uint8Array, expe
 }
 
 async function decodeJpegLossless(frame: Uint8Array, count: number, where: string): Promise<DecodedFrame> {
-  const { Decoder } = await import('jpeg-lossless-decoder-js');
+  const { Decoder } = await import('jpeg-lossless-decoder-js').catch((e: unknown) => {
+    throw new Error(`${where}: the JPEG lossless codec could not be loaded (${e instanceof Error ? e.message : String(e)}); it ships with mst-ts as an npm dependency`);
+  });
   const copy = frame.slice().buffer;
   let out: Uint8Array | Uint16Array;
   try {

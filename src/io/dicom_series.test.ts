@@ -52,6 +52,21 @@ describe('DICOM series and phases', () => {
     expect(splitDicomPhases([header('d1', 0), header('d2', 0)]).phases).toHaveLength(1);
   });
 
+  it('reads an enhanced multi-frame file as a volume, frames ordered by their own positions', async () => {
+    const [plain, enhanced] = await Promise.all([readDicomSeries(fixturePath('dicom', 'ct'), { canonical: false }), readDicomSeries(fixturePath('dicom', 'ct_enhanced'), { canonical: false })]);
+    expect(enhanced.shape).toEqual([6, 24, 20]);
+    expect(enhanced.affine).toEqual(plain.affine);
+    expect(Array.from(enhanced.data)).toEqual(Array.from(plain.data));
+    // Stored in the order 4, 1, 6, 2, 5, 3 of the slices: frame 2 holds the lowest slice.
+    expect((enhanced.meta.files as string[]).map((f) => f.replace(/.*\[/, '['))).toEqual(['[frame 2]', '[frame 4]', '[frame 6]', '[frame 1]', '[frame 5]', '[frame 3]']);
+    // One file holding two phases (TemporalPositionIndex): listed, refused unmerged, each phase readable.
+    const file = path.join(fixturePath('dicom', 'ct_enhanced_2phases'), 'enhanced.dcm');
+    await expect(readDicomSeries(file)).rejects.toThrow(/holds 2 phases that differ in TemporalPositionIdentifier \(0020,0100\) \(0: 1 \(6 images\), 1: 2 \(6 images\)\)/);
+    const second = await readDicomSeries(file, { phase: 1, canonical: false });
+    expect(second.meta.series).toMatchObject([{ images: 12, phases: 2, slices: 6, shape: [6, 24, 20] }]);
+    expect(Array.from(second.data)).toEqual(Array.from(plain.data, (v) => v + 100));
+  });
+
   it('picks the largest series by default and lists every one', () => {
     const items = [header('x1', 0, { series: '1.1' }), header('y1', 0, { series: '2.2' }), header('y2', 1, { series: '2.2' })];
     expect(listDicomSeries(items).map((s) => [s.uid, s.images, s.phases])).toEqual([['2.2', 2, 1], ['1.1', 1, 1]]);

@@ -3,8 +3,7 @@
  * dropped folder): one NIfTI file, or the files of a DICOM series. Works on bytes only, so it runs
  * in a page, a Web Worker and Node alike.
  */
-import { dicomImagesToVolume, isDicomImage, parseDicom, parseDicomAsync, type DicomImage, type DicomReadOptions } from './dicom';
-import { selectDicomImages } from './dicom_series';
+import { isDicomImage, parseDicom, stackDicomHeaders, type DicomReadOptions } from './dicom';
 import { isGzip, parseNifti, type NiftiReadOptions } from './nifti';
 import type { Volume } from './volume';
 
@@ -73,13 +72,13 @@ async function dicomSeriesFromBytes(files: { name: string; bytes: Uint8Array }[]
   const items = sorted.map((f) => ({ header: parseDicom(f.bytes, f.name, { pixels: false }), item: f })).filter(({ header }) => isDicomImage(header));
   const source = commonFolder(files.map((f) => f.name));
   if (items.length === 0) throw new Error(`${source}: no DICOM images among ${files.length} DICOM files (${files.length} without pixel data, e.g. DICOMDIR)`);
-  const { chosen, series, phase } = selectDicomImages(items, source, options);
-  const images: DicomImage[] = [];
-  for (const f of chosen) images.push(await parseDicomAsync(f.bytes, f.name));
-  const volume = dicomImagesToVolume(images, source, options);
-  volume.meta.series = series;
-  if (phase) volume.meta.phase = phase;
-  return volume;
+  const bytes = new Map(sorted.map((f) => [f.name, f.bytes]));
+  return stackDicomHeaders(
+    items.map(({ header }) => header),
+    source,
+    options,
+    async (name) => bytes.get(name)!,
+  );
 }
 
 /** The folder the files share (`case1/` for `case1/a.dcm`, `case1/b.dcm`), else a count. */

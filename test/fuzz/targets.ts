@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { inspectCheckpoint, loadCheckpoint } from '../../src/io/checkpoint';
-import { dicomImagesToVolume, parseDicom, readDicomSeries } from '../../src/io/dicom';
+import { dicomImagesToVolume, parseDicomAsync, readDicomSeries } from '../../src/io/dicom';
 import { parseNifti } from '../../src/io/nifti';
 import { parseNpy } from '../../src/io/npy';
 import { loadSafetensors } from '../../src/io/safetensors';
@@ -83,7 +83,7 @@ export const TARGETS: Record<string, TargetRun> = {
   },
   dicom: {
     async run(bytes) {
-      const img = parseDicom(bytes, SOURCE);
+      const img = await parseDicomAsync(bytes, SOURCE);
       return { ...volumeSummary(dicomImagesToVolume([img], SOURCE, { canonical: false, allowNonFinite: true })), rows: img.rows, columns: img.columns, frames: img.frames };
     },
   },

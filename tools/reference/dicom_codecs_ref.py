@@ -12,6 +12,8 @@ Writes under test/fixtures/dicom/:
   signed_j2k/    one signed 16-bit image (values below 0), JPEG 2000 lossless, and signed/ its source.
   mono1/         one MONOCHROME1 8-bit image, uncompressed.
   dce/           one series holding two phases of 4 slices (TemporalPositionIdentifier 1 and 2).
+  ct_enhanced/   ct/ as one Enhanced CT file, frames out of order, positions per frame;
+  ct_enhanced_2phases/ the same positions twice (TemporalPositionIndex 1 and 2, values + 100).
   ref.json       pydicom's stored-pixel sums per file (uncompressed sources).
 
 Tests never need the generator: the fixtures are committed.
@@ -99,6 +101,69 @@ def compress(src_dir, name, cmd):
     return d
 
 
+def enhanced(src, out, phases=1):
+    """The ct/ series as one Enhanced CT Image file: frames stored out of order, each frame's position
+    in the per-frame functional groups, orientation, pixel measures and rescale shared. With
+    phases=2, each position twice: TemporalPositionIndex 1, and 2 with the values plus 100."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    slices = sorted((pydicom.dcmread(os.path.join(src, f)) for f in os.listdir(src)), key=lambda d: float(d.ImagePositionPatient[2]))
+    order = [3, 0, 5, 1, 4, 2]
+    first = slices[0]
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2.1"
+    meta.MediaStorageSOPInstanceUID = uid(f"enhanced{phases}")
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    path = os.path.join(out, "enhanced.dcm")
+    order = [(k, p) for p in range(1, phases + 1) for k in order]
+    ds = FileDataset(path, {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.is_little_endian = True
+    ds.is_implicit_VR = False
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "CT"
+    ds.SeriesDescription = "synthetic ct enhanced"
+    ds.StudyInstanceUID = uid("study")
+    ds.SeriesInstanceUID = uid(f"ct_enhanced{phases}")
+    ds.FrameOfReferenceUID = uid("frame")
+    ds.NumberOfFrames = len(order)
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = first.Rows, first.Columns
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    shared = Dataset()
+    measures = Dataset()
+    measures.PixelSpacing = first.PixelSpacing
+    measures.SliceThickness = first.SliceThickness
+    shared.PixelMeasuresSequence = Sequence([measures])
+    orient = Dataset()
+    orient.ImageOrientationPatient = first.ImageOrientationPatient
+    shared.PlaneOrientationSequence = Sequence([orient])
+    transform = Dataset()
+    transform.RescaleIntercept = "-1024"
+    transform.RescaleSlope = "1"
+    transform.RescaleType = "HU"
+    shared.PixelValueTransformationSequence = Sequence([transform])
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    frames = []
+    for k, phase in order:
+        item = Dataset()
+        pos = Dataset()
+        pos.ImagePositionPatient = slices[k].ImagePositionPatient
+        item.PlanePositionSequence = Sequence([pos])
+        content = Dataset()
+        content.InStackPositionNumber = k + 1
+        content.StackID = "1"
+        if phases > 1:
+            content.TemporalPositionIndex = phase
+        item.FrameContentSequence = Sequence([content])
+        frames.append(item)
+    ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    ds.PixelData = b"".join((slices[k].pixel_array.astype(np.uint16) + 100 * (phase - 1)).tobytes() for k, phase in order)
+    ds.save_as(path, write_like_original=False)
+
+
 def main():
     rng = np.random.default_rng(18)
     os.makedirs(OUT, exist_ok=True)
@@ -151,6 +216,9 @@ def main():
                 modality="MR",
                 extra={"TemporalPositionIdentifier": phase, "AcquisitionNumber": phase, "NumberOfTemporalPositions": 2},
             )
+
+    enhanced(ct, fresh("ct_enhanced"))
+    enhanced(ct, fresh("ct_enhanced_2phases"), phases=2)
 
     for d in ("ct", "mr8", "signed", "mono1", "dce"):
         for f in sorted(os.listdir(os.path.join(OUT, d))):

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { fixturePath, needs } from '../../test/helpers';
 import { concatBytes, dicomElement, dicomFile, dicomImage, dicomPrefix } from '../../test/dicom_builder';
-import { dicomImagesToVolume, parseDicom, readDicomSeries } from './dicom';
+import { dicomImagesToVolume, parseDicom, parseDicomAsync, readDicomSeries } from './dicom';
 
 interface DicomRef {
   transferSyntax: string;
@@ -68,6 +68,13 @@ describe('DICOM errors', () => {
   it('names an unsupported compressed transfer syntax', () => {
     const file = fixturePath('volumes', 'MR_small_jpeg_ls_lossless.dcm');
     expect(() => parseDicom(new Uint8Array(fs.readFileSync(file)), file)).toThrow(/MR_small_jpeg_ls_lossless\.dcm: pixel data is encoded as JPEG-LS Lossless \(1\.2\.840\.10008\.1\.2\.4\.80\)/);
+  });
+
+  it("decodes pydicom's JPEG-LS lossless MR to the values of its uncompressed twin", async () => {
+    const read = (name: string): Uint8Array => new Uint8Array(fs.readFileSync(fixturePath('volumes', name)));
+    const [ls, plain] = [await parseDicomAsync(read('MR_small_jpeg_ls_lossless.dcm'), 'ls.dcm'), parseDicom(read('MR_small.dcm'), 'plain.dcm')];
+    expect(ls.transferSyntax).toBe('1.2.840.10008.1.2.4.80');
+    expect(Array.from(ls.pixels!)).toEqual(Array.from(plain.pixels!));
   });
 
   it('names a truncated file', () => {

@@ -245,31 +245,57 @@ function numbers(r: Reader, el: Element): number[] {
     .filter((v) => Number.isFinite(v));
 }
 
-// Decodes one RLE Lossless frame (DICOM PS3.5 Annex G) into `out` at `at`, for 1 sample per pixel.
-function decodeRleFrame(frame: Uint8Array, bitsAllocated: number, n: number, source: string): Uint8Array {
+// Decodes one RLE Lossless frame (DICOM PS3.5 Annex G): one segment per byte of each sample, most
+// significant first. Returns the samples little-endian, one plane per sample (colour by plane).
+function decodeRleFrame(frame: Uint8Array, bitsAllocated: number, n: number, source: string, samples = 1): Uint8Array {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   if (frame.length < 64) throw new Error(`${source}: RLE frame header truncated (${frame.length} of 64 bytes)`);
   const segments = view.getUint32(0, true);
   const bytesPer = bitsAllocated / 8;
-  if (segments !== bytesPer) throw new Error(`${source}: RLE frame has ${segments} segments, expected ${bytesPer} for ${bitsAllocated}-bit grey pixels`);
-  // Segment s holds byte s (most significant first) of every pixel; reassemble little-endian.
-  const out = new Uint8Array(n * bytesPer);
+  if (segments !== bytesPer * samples) throw new Error(`${source}: RLE frame has ${segments} segments, expected ${bytesPer * samples} for ${samples} sample(s) of ${bitsAllocated} bits`);
+  const out = new Uint8Array(n * bytesPer * samples);
   for (let s = 0; s < segments; s++) {
     const start = view.getUint32(4 + 4 * s, true);
     const end = s + 1 < segments ? view.getUint32(8 + 4 * s, true) : frame.length;
     let i = start;
     let p = 0;
-    const lane = bytesPer - 1 - s;
+    const lane = bytesPer - 1 - (s % bytesPer);
+    const base = Math.floor(s / bytesPer) * n;
     while (i < end && p < n) {
       const c = (frame[i++] << 24) >> 24;
       if (c >= 0) {
-        for (let k = 0; k <= c && p < n; k++) out[p++ * bytesPer + lane] = frame[i++];
+        for (let k = 0; k <= c && p < n; k++) out[(base + p++) * bytesPer + lane] = frame[i++];
       } else if (c !== -128) {
         const v = frame[i++];
-        for (let k = 0; k < 1 - c && p < n; k++) out[p++ * bytesPer + lane] = v;
+        for (let k = 0; k < 1 - c && p < n; k++) out[(base + p++) * bytesPer + lane] = v;
       }
     }
     if (p < n) throw new Error(`${source}: RLE segment ${s} decodes to ${p} of ${n} pixels (truncated?)`);
+  }
+  return out;
+}
+
+// Colour samples of `frames` frames of `n` pixels as luminance (0.299 R + 0.587 G + 0.114 B): the
+// grey image a slice encoder reads. YBR_FULL is converted to RGB first (rounded and clipped to
+// the stored range, as pydicom does); planar configuration 1 stores each sample as a plane.
+function luminance(samples: Float32Array, n: number, frames: number, planar: boolean, photometric: string, bits: number): Float32Array {
+  const out = new Float32Array(n * frames);
+  const max = 2 ** bits - 1;
+  const mid = 2 ** (bits - 1);
+  const ybr = photometric === 'YBR_FULL';
+  for (let f = 0; f < frames; f++) {
+    for (let i = 0; i < n; i++) {
+      const at = planar ? [3 * f * n + i, 3 * f * n + n + i, 3 * f * n + 2 * n + i] : [3 * (f * n + i), 3 * (f * n + i) + 1, 3 * (f * n + i) + 2];
+      let [r, g, b] = at.map((k) => samples[k]);
+      if (ybr) {
+        const [y, cb, cr] = [r, g, b];
+        const clip = (v: number): number => Math.min(max, Math.max(0, Math.round(v)));
+        r = clip(y + 1.402 * (cr - mid));
+        g = clip(y - 0.344136 * (cb - mid) - 0.714136 * (cr - mid));
+        b = clip(y + 1.772 * (cb - mid));
+      }
+      out[f * n + i] = 0.299 * r + 0.587 * g + 0.114 * b;
+    }
   }
   return out;
 }
@@ -565,13 +591,20 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
   if (headerOnly) return image;
   const pix = els.get(PIXEL_DATA);
   if (!pix) throw new Error(`${source}: no pixel data (7FE0,0010) in this DICOM file`);
-  if (image.samplesPerPixel !== 1) throw new Error(`${source}: ${image.samplesPerPixel} samples per pixel (colour); mst-ts reads greyscale images only`);
+  const spp = image.samplesPerPixel;
+  if (spp !== 1 && spp !== 3) throw new Error(`${source}: ${spp} samples per pixel; mst-ts reads greyscale (1) and colour (3) images`);
+  const colour = spp === 3;
+  if (colour && !compressed && !['RGB', 'YBR_FULL'].includes(image.photometricInterpretation)) {
+    throw new Error(`${source}: colour pixel data in ${image.photometricInterpretation} is not supported uncompressed (expected RGB or YBR_FULL)`);
+  }
+  if (colour && image.bitsAllocated !== 8 && image.bitsAllocated !== 16) throw new Error(`${source}: colour pixel data of ${image.bitsAllocated} bits is not supported (expected 8 or 16)`);
   if (![1, 8, 16, 32].includes(image.bitsAllocated)) throw new Error(`${source}: BitsAllocated ${image.bitsAllocated} is not supported (expected 1, 8, 16 or 32)`);
   if (!(image.bitsStored >= 1 && image.bitsStored <= image.bitsAllocated)) throw new Error(`${source}: BitsStored (0028,0101) is ${image.bitsStored}, expected 1 to BitsAllocated (${image.bitsAllocated})`);
   if (!(rows > 0 && columns > 0)) throw new Error(`${source}: Rows and Columns must be positive, got ${rows} x ${columns}`);
   const n = rows * columns;
   const total = n * image.frames;
-  if (total > MAX_VOLUME_VOXELS) throw new Error(`${source}: Rows x Columns x NumberOfFrames = ${rows} x ${columns} x ${image.frames} pixels, more than the limit of ${MAX_VOLUME_VOXELS}`);
+  if (total * spp > MAX_VOLUME_VOXELS) throw new Error(`${source}: Rows x Columns x NumberOfFrames = ${rows} x ${columns} x ${image.frames} pixels, more than the limit of ${MAX_VOLUME_VOXELS}`);
+  const planar = us(0x00280006, 0) === 1;
   const signed = image.pixelRepresentation === 1;
   if (compressed) {
     if (!pix.fragments) throw new Error(`${source}: ${compressed.name} pixel data must be encapsulated (undefined length), but (7FE0,0010) has a defined length`);
@@ -587,21 +620,21 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     if (image.bitsAllocated === 1) throw new Error(`${source}: RLE-encoded 1-bit pixel data is not supported`);
     // An RLE run of 2 bytes gives at most 128: a frame cannot decode to more than 64x its size.
     frames.forEach((f, k) => {
-      if (n * (image.bitsAllocated / 8) > f.length * 64) throw new Error(`${source}: RLE frame ${k} has ${f.length} bytes, too few for ${rows} x ${columns} pixels (Rows/Columns corrupt?)`);
+      if (n * spp * (image.bitsAllocated / 8) > f.length * 64) throw new Error(`${source}: RLE frame ${k} has ${f.length} bytes, too few for ${rows} x ${columns} pixels (Rows/Columns corrupt?)`);
     });
-    const out = new Float32Array(total);
-    frames.forEach((f, k) => decodeSamples(decodeRleFrame(f, image.bitsAllocated, n, source), true, image.bitsAllocated, image.bitsStored, signed, n, out, k * n, source));
-    image.pixels = out;
+    const out = new Float32Array(total * spp);
+    frames.forEach((f, k) => decodeSamples(decodeRleFrame(f, image.bitsAllocated, n, source, spp), true, image.bitsAllocated, image.bitsStored, signed, n * spp, out, k * n * spp, source));
+    image.pixels = colour ? luminance(out, n, image.frames, true, image.photometricInterpretation, image.bitsStored) : out;
   } else {
     const data = r.bytes.subarray(pix.offset, pix.offset + pix.length);
-    const need = image.bitsAllocated === 1 ? Math.ceil(total / 8) : total * (image.bitsAllocated / 8);
+    const need = image.bitsAllocated === 1 ? Math.ceil(total / 8) : total * spp * (image.bitsAllocated / 8);
     // Checked before allocating: Rows, Columns and NumberOfFrames cannot claim more than the file holds.
     if (data.length < need) {
       throw new Error(`${source}: pixel data has ${data.length} bytes, Rows x Columns x NumberOfFrames = ${rows} x ${columns} x ${image.frames} of ${image.bitsAllocated} bits need ${need} (truncated?)`);
     }
-    const out = new Float32Array(total);
-    decodeSamples(data, le, image.bitsAllocated, image.bitsStored, signed, total, out, 0, source);
-    image.pixels = out;
+    const out = new Float32Array(total * spp);
+    decodeSamples(data, le, image.bitsAllocated, image.bitsStored, signed, total * spp, out, 0, source);
+    image.pixels = colour ? luminance(out, n, image.frames, planar, image.photometricInterpretation, image.bitsStored) : out;
   }
   return image;
 }
@@ -618,7 +651,9 @@ export async function decodeDicomPixels(image: DicomImage): Promise<DicomImage> 
   const frames = image.encodedFrames;
   if (!frames) return image;
   const n = image.rows * image.columns;
-  const out = new Float32Array(n * image.frames);
+  const spp = image.samplesPerPixel;
+  const out = new Float32Array(n * spp * image.frames);
+  let bits = image.bitsStored;
   for (let k = 0; k < frames.length; k++) {
     const { bytes, bytesPerSample } = await decodeCompressedFrame(image.transferSyntax, frames[k], {
       rows: image.rows,
@@ -628,9 +663,11 @@ export async function decodeDicomPixels(image: DicomImage): Promise<DicomImage> 
       source: image.source,
       frame: k,
     });
-    decodeSamples(bytes, true, 8 * bytesPerSample, Math.min(image.bitsStored, 8 * bytesPerSample), image.pixelRepresentation === 1, n, out, k * n, image.source);
+    bits = Math.min(image.bitsStored, 8 * bytesPerSample);
+    decodeSamples(bytes, true, 8 * bytesPerSample, bits, image.pixelRepresentation === 1, n * spp, out, k * n * spp, image.source);
   }
-  image.pixels = out;
+  // The codecs return colour as interleaved RGB, their colour transforms (YBR, RCT, ICT) undone.
+  image.pixels = spp === 3 ? luminance(out, n, image.frames, false, 'RGB', bits) : out;
   delete image.encodedFrames;
   return image;
 }
@@ -759,6 +796,7 @@ export function dicomImagesToVolume(files: DicomImage[], source: string, options
       files: sorted.map((im) => im.source),
       transferSyntax: first.transferSyntax,
       photometricInterpretation: first.photometricInterpretation,
+      ...(first.samplesPerPixel === 3 ? { colour: 'converted to luminance, 0.299 R + 0.587 G + 0.114 B' } : {}),
       irregularSliceSpacing: g.irregular,
       rescaleSlope: first.rescaleSlope,
       rescaleIntercept: first.rescaleIntercept,

@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dicomFile, dicomImage } from '../../test/dicom_builder';
-import { fixturePath } from '../../test/helpers';
+import { fixturePath, needs } from '../../test/helpers';
 import { parseDicom, parseDicomAsync, readDicomSeries } from './dicom';
 import { COMPRESSED_TRANSFER_SYNTAXES, decodeCompressedFrame, encapsulatedFrames } from './dicom_codecs';
 
 // Written by tools/reference/dicom_codecs_ref.py: a CT series of 6 slices (12 bits stored,
 // intercept -1024), compressed by dcmtk and GDCM; pydicom's pixel sums of the sources.
 const dir = (name: string): string => fixturePath('dicom', name);
-const REF = JSON.parse(fs.readFileSync(dir('ref.json'), 'utf8')) as Record<string, { sum: number; first: number; min: number; max: number } | string>;
+const REF = JSON.parse(fs.readFileSync(dir('ref.json'), 'utf8')) as Record<string, { sum: number; first: number; min: number; max: number; frames: number } | string>;
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
@@ -80,6 +80,25 @@ describe('compressed DICOM', () => {
     expect(v.data[0]).toBe(255 - img.pixels![0]);
     const ref = REF['mono1/mono1.dcm'] as { sum: number };
     expect(v.data.reduce((a, b) => a + b, 0)).toBe(64 * 255 - ref.sum);
+  });
+
+  const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
+  const colour = needs(fs.existsSync(PYDICOM), "pydicom's test files", 'apt-get install python3-pydicom') ? it : it.skip;
+  colour("reads pydicom's colour files as luminance of pydicom's RGB (native, RLE, 16-bit, 2 frames)", async () => {
+    for (const f of ['SC_rgb_small_odd.dcm', 'SC_rgb_rle.dcm', 'SC_rgb_rle_16bit.dcm', 'SC_rgb_rle_2frame.dcm']) {
+      const ref = REF[`pydicom:${f}`] as { sum: number; first: number; frames: number };
+      const img = await parseDicomAsync(new Uint8Array(fs.readFileSync(`${PYDICOM}/${f}`)), f);
+      expect(img.frames).toBe(ref.frames);
+      expect(img.pixels![0]).toBeCloseTo(ref.first, 3);
+      expect(img.pixels!.reduce((a, b) => a + b, 0) / ref.sum).toBeCloseTo(1, 6);
+    }
+    // The same colour bars as JPEG baseline (YBR_FULL_422, lossy): libjpeg-turbo's RGB, within JPEG's error.
+    const [rle, jpeg] = await Promise.all(['SC_rgb_rle.dcm', 'SC_rgb_jpeg_dcmtk.dcm'].map(async (f) => parseDicomAsync(new Uint8Array(fs.readFileSync(`${PYDICOM}/${f}`)), f)));
+    let err = 0;
+    for (let i = 0; i < rle.pixels!.length; i++) err += Math.abs(rle.pixels![i] - jpeg.pixels![i]);
+    expect(err / rle.pixels!.length).toBeLessThan(2);
+    const ybr422 = new Uint8Array(fs.readFileSync(`${PYDICOM}/SC_ybr_full_422_uncompressed.dcm`));
+    expect(() => parseDicom(ybr422, 'y.dcm')).toThrow('y.dcm: colour pixel data in YBR_FULL_422 is not supported uncompressed (expected RGB or YBR_FULL)');
   });
 
   it('names a syntax whose codec is missing or that it cannot decode', async () => {

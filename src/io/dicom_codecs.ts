@@ -65,13 +65,26 @@ type WasmModule = Record<string, new () => WasmDecoder>;
 type WasmFactory = (options: Record<string, unknown>) => Promise<WasmModule>;
 
 const loaded = new Map<string, Promise<unknown>>();
+let locateWasm: ((file: string) => string) | undefined;
+
+/**
+ * Where the codecs' `.wasm` files are served, for pages whose bundler does not place them beside the
+ * codecs' scripts (Node finds them in node_modules by itself): `locateFile('charlswasm_decode.wasm')`
+ * returns its URL. Codecs already loaded keep their files.
+ *
+ * @example
+ * configureDicomCodecs({ locateFile: (file) => `/codecs/${file}` });
+ */
+export function configureDicomCodecs(options: { locateFile?: (file: string) => string }): void {
+  locateWasm = options.locateFile;
+}
 
 // One instance of each codec per process, created on first use. The codecs print progress to
 // stdout; a library must not.
 function wasmCodec(codec: 'jpeg' | 'jpeg-ls' | 'j2k' | 'htj2k'): Promise<WasmModule> {
   let p = loaded.get(codec) as Promise<WasmModule> | undefined;
   if (!p) {
-    const quiet = { print: () => undefined, printErr: () => undefined };
+    const quiet = { print: () => undefined, printErr: () => undefined, ...(locateWasm ? { locateFile: locateWasm } : {}) };
     const factory = async (): Promise<WasmFactory> => {
       if (codec === 'jpeg') return (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default as WasmFactory;
       if (codec === 'jpeg-ls') return (await import('@cornerstonejs/codec-charls/decodewasmjs')).default as WasmFactory;

@@ -14,7 +14,8 @@ Writes under test/fixtures/dicom/:
   dce/           one series holding two phases of 4 slices (TemporalPositionIdentifier 1 and 2).
   ct_enhanced/   ct/ as one Enhanced CT file, frames out of order, positions per frame;
   ct_enhanced_2phases/ the same positions twice (TemporalPositionIndex 1 and 2, values + 100).
-  ref.json       pydicom's stored-pixel sums per file (uncompressed sources).
+  ref.json       pydicom's stored-pixel sums per file (uncompressed sources), and the luminance
+                 of pydicom's colour test files (RGB, RLE, 16-bit, 2 frames) from pydicom's RGB.
 
 Tests never need the generator: the fixtures are committed.
 Run: apt-get install python3-pydicom python3-numpy dcmtk libgdcm-tools; /usr/bin/python3 tools/reference/dicom_codecs_ref.py
@@ -31,6 +32,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "..", "test", "fixtures", "dicom")
+PYD = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
 ROOT_UID = "1.2.826.0.1.3680043.8.498."
 
 
@@ -225,6 +227,16 @@ def main():
             ds = pydicom.dcmread(os.path.join(OUT, d, f))
             a = ds.pixel_array.astype(np.float64)
             ref[f"{d}/{f}"] = {"sum": float(a.sum()), "first": float(a.flat[0]), "min": float(a.min()), "max": float(a.max())}
+    # pydicom's own colour test files, as luminance (0.299 R + 0.587 G + 0.114 B) of pydicom's RGB.
+    from pydicom.pixel_data_handlers.util import convert_color_space
+
+    for f in ["SC_rgb_small_odd.dcm", "SC_rgb_rle.dcm", "SC_rgb_rle_16bit.dcm", "SC_rgb_rle_2frame.dcm"]:
+        ds = pydicom.dcmread(os.path.join(PYD, f))
+        rgb = ds.pixel_array
+        if ds.PhotometricInterpretation == "YBR_FULL":
+            rgb = convert_color_space(rgb, "YBR_FULL", "RGB")
+        lum = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        ref[f"pydicom:{f}"] = {"frames": int(ds.get("NumberOfFrames", 1) or 1), "sum": float(lum.sum()), "first": float(lum.flat[0])}
     with open(os.path.join(OUT, "ref.json"), "w") as fh:
         json.dump(ref, fh, indent=1, sort_keys=True)
         fh.write("\n")

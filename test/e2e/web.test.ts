@@ -267,10 +267,11 @@ suite('examples/web in headless Chromium', () => {
     shown = await settled(page, shown.run);
     expectSame(shown, await nodeAnalysis([nifti], zscore), 'example_nifti2.nii.gz');
 
-    const folder = fixturePath('volumes', 'dicom_ct2');
+    // Evenly spaced (dicom_ct2's uneven gaps are refused by default); its files named against the slice order.
+    const folder = fixturePath('dicom', 'ct');
     await page.setInputFiles('#scan-folder', folder);
     shown = await settled(page, shown.run);
-    expectSame(shown, await nodeAnalysis(filesUnder(folder), zscore), 'DICOM folder dicom_ct2');
+    expectSame(shown, await nodeAnalysis(filesUnder(folder), zscore), 'DICOM folder ct');
 
     // The method picker lists the library's names; a class-specific attribution equals Node's,
     // and a method that does not fit the model says so.

@@ -37,6 +37,7 @@ describe('compressed DICOM', () => {
     ['ct_j2k', '1.2.840.10008.1.2.4.90'],
     ['ct_jpeg_lossless', '1.2.840.10008.1.2.4.70'],
     ['ct_rle', '1.2.840.10008.1.2.5'],
+    ['ct_htj2k', '1.2.840.10008.1.2.4.201'],
   ])('lossless %s decodes to the uncompressed voxels exactly', async (name, uid) => {
     expect(REF[name]).toBe(uid);
     const [plain, packed] = await Promise.all([readDicomSeries(dir('ct'), { canonical: false }), readDicomSeries(dir(name), { canonical: false })]);

@@ -21,7 +21,7 @@ function files(dir: string, pattern: RegExp, maxBytes = 256 * 1024): string[] {
 const DICOM_OK = /^(CT_small|MR_small|MR_small_bigendian|MR_small_implicit|MR_small_RLE|MR_small_expb|MR_small_padded|liver_1frame|rtdose_1frame|rtdose_rle_1frame|image_dfl|emri_small|emri_small_RLE|emri_small_big_endian|MR2_UNCI|CT_small_deflated)\.dcm$/;
 
 // One file of each compressed syntax the codecs decode.
-const COMPRESSED = ['ct_jpegls', 'ct_jpegls_near', 'ct_j2k', 'ct_j2k_lossy', 'ct_jpeg_lossless', 'mr8_baseline', 'signed_j2k'];
+const COMPRESSED = ['ct_jpegls', 'ct_jpegls_near', 'ct_j2k', 'ct_j2k_lossy', 'ct_htj2k', 'ct_jpeg_lossless', 'mr8_baseline', 'signed_j2k'];
 
 /**
  * Seed paths of `target`. With `system`, the test data of Debian's python3-nibabel and

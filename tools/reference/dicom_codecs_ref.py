@@ -5,7 +5,8 @@ Writes under test/fixtures/dicom/:
                  2.5 mm apart, files named against the slice order; Explicit VR Little Endian.
   ct_<codec>/    the same series compressed by Debian's dcmtk / GDCM: jpegls (JPEG-LS lossless),
                  jpegls_near (near-lossless, error <= 2), j2k (JPEG 2000 lossless), j2k_lossy,
-                 jpeg_lossless (process 14 SV1), jpeg_extended (12-bit lossy), rle; the lossy ones
+                 jpeg_lossless (process 14 SV1), jpeg_extended (12-bit lossy), rle, and htj2k
+                 (HTJ2K lossless, by OpenJPH through htj2k_encode.cjs: Debian has no HTJ2K tool); the lossy ones
                  also as ct_<codec>_decoded/, decompressed by the toolkit that wrote them.
   mr8_baseline/  one 8-bit MONOCHROME2 image, JPEG baseline (lossy), mr8/ its uncompressed source
                  and mr8_baseline_decoded/ dcmtk's decoding.
@@ -103,6 +104,32 @@ def compress(src_dir, name, cmd):
     return d
 
 
+def htj2k(src, out):
+    """The series as HTJ2K lossless (1.2.840.10008.1.2.4.201), encoded by OpenJPH through
+    tools/reference/htj2k_encode.cjs and encapsulated by pydicom."""
+    import tempfile
+
+    from pydicom._uid_dict import UID_dictionary
+    from pydicom.encaps import encapsulate
+
+    # pydicom 2.3 predates HTJ2K: teach it the UID so it writes the file.
+    UID_dictionary.setdefault("1.2.840.10008.1.2.4.201", ("High-Throughput JPEG 2000 Image Compression (Lossless Only)", "Transfer Syntax", "", "", "HTJ2KLossless"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in sorted(os.listdir(src)):
+            ds = pydicom.dcmread(os.path.join(src, f))
+            raw, j2c = os.path.join(tmp, "in.raw"), os.path.join(tmp, "out.j2c")
+            with open(raw, "wb") as fh:
+                fh.write(ds.pixel_array.astype("<u2").tobytes())
+            subprocess.run(["node", os.path.join(HERE, "htj2k_encode.cjs"), str(ds.Columns), str(ds.Rows), raw, j2c], check=True, cwd=os.path.join(HERE, "..", ".."))
+            with open(j2c, "rb") as fh:
+                ds.PixelData = encapsulate([fh.read()])
+            ds["PixelData"].is_undefined_length = True
+            ds["PixelData"].VR = "OB"
+            ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.201"
+            ds.save_as(os.path.join(out, f), write_like_original=False)
+
+
 def enhanced(src, out, phases=1):
     """The ct/ series as one Enhanced CT Image file: frames stored out of order, each frame's position
     in the per-frame functional groups, orientation, pixel measures and rescale shared. With
@@ -187,6 +214,8 @@ def main():
     for name, cmd in codecs.items():
         d = compress(ct, f"ct_{name}", cmd)
         ref[f"ct_{name}"] = pydicom.dcmread(os.path.join(d, "im0.dcm")).file_meta.TransferSyntaxUID
+    htj2k(ct, fresh("ct_htj2k"))
+    ref["ct_htj2k"] = "1.2.840.10008.1.2.4.201"
     # Lossy files decoded by the toolkit that wrote them: what our codecs must reproduce.
     lossy = {"jpegls_near": ["dcmdjpls"], "j2k_lossy": ["gdcmconv", "--raw"]}
     for name, cmd in lossy.items():

@@ -3,7 +3,7 @@ import { InflateStream } from './inflate';
 import { DEFLATE_MAX_RATIO, MAX_DICOM_SEQUENCE_DEPTH, MAX_DICOM_TEXT_BYTES, MAX_INFLATED_BYTES, MAX_VOLUME_VOXELS } from './limits';
 import { COMPRESSED_TRANSFER_SYNTAXES, decodeCompressedFrame, encapsulatedFrames } from './dicom_codecs';
 import { orderDicomSlices, resampleSlices, untilt, type DicomGeometryOptions } from './dicom_geometry';
-import { selectDicomImages, type DicomSelectOptions, type DicomSeriesInfo } from './dicom_series';
+import { pushTo, selectDicomImages, type DicomSelectOptions, type DicomSeriesInfo } from './dicom_series';
 import { affineSpacing, assertFiniteVoxels, axisCodes, toCanonical, type Affine, type Volume } from './volume';
 
 /** Transfer syntaxes whose pixel data {@link parseDicom} decodes. */
@@ -874,7 +874,7 @@ export async function stackDicomHeaders(headers: DicomImage[], source: string, o
   const entries = headers.flatMap((h) => dicomFrames(h).map((header, k) => ({ header, item: { file: h.source, frame: h.perFrame ? k : -1 } })));
   const { chosen, series, phase } = selectDicomImages(entries, source, options);
   const byFile = new Map<string, number[]>();
-  for (const c of chosen) byFile.set(c.file, [...(byFile.get(c.file) ?? []), c.frame]);
+  for (const c of chosen) pushTo(byFile, c.file, c.frame);
   const images: DicomImage[] = [];
   // One file at a time: a folder of compressed slices never holds more than one file's bytes.
   for (const [file, frames] of byFile) {

@@ -57,6 +57,13 @@ interface Phase<T> {
   items: T[];
 }
 
+/** Appends `value` to the list at `key`, creating it. */
+export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 function positionKey(h: DicomImage): string {
   return h.position ? h.position.map((v) => v.toFixed(2)).join(',') : '';
 }
@@ -89,7 +96,7 @@ export function splitDicomPhases<T extends { header: DicomImage }>(items: T[]): 
     const groups = new Map<number, T[]>();
     for (const x of items) {
       const v = x.header[key] as number;
-      groups.set(v, [...(groups.get(v) ?? []), x]);
+      pushTo(groups, v, x);
     }
     if (groups.size < 2 || [...groups.values()].some((g) => repeatsPositions(g))) continue;
     const phases = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([value, g]) => ({ value, items: g }));
@@ -124,7 +131,7 @@ function describe(uid: string, items: { header: DicomImage }[]): DicomSeriesInfo
  */
 export function listDicomSeries(items: { header: DicomImage }[]): DicomSeriesInfo[] {
   const bySeries = new Map<string, { header: DicomImage }[]>();
-  for (const x of items) bySeries.set(x.header.seriesInstanceUid, [...(bySeries.get(x.header.seriesInstanceUid) ?? []), x]);
+  for (const x of items) pushTo(bySeries, x.header.seriesInstanceUid, x);
   return [...bySeries.entries()].map(([uid, list]) => describe(uid, list)).sort((a, b) => b.images - a.images);
 }
 

@@ -12,14 +12,14 @@ Reads a volume and prints what was read: a NIfTI file (.nii, .nii.gz, .hdr), a D
 (a folder, searched recursively, or one .dcm file) or a NumPy .npy array [D, H, W].
 Unless --raw, the volume is reoriented to the mst-ts convention: D is the slice axis and slices
 are laid out as a radiologist views them (axial SPL, coronal AIL, sagittal LIP; see io/volume.ts).
+Of a DICOM series holding several phases, info alone reads phase 0 unless --phase, and says so;
+'series' in the JSON lists every series and phase of the folder.
 
 Options:
   --json            print JSON instead of text
   --raw             keep the file's own axis order (NIfTI (k, j, i), DICOM (slice, row, column))
   --volume N        which volume of a 4D NIfTI file (default 0)
 ${dicomReadUsage(20)}
-                    (info alone reads phase 0 of a series with several when --phase is absent,
-                    and says so)
   --spacing D,H,W   voxel spacing in mm for .npy arrays (default 1,1,1)
   --allow-nan       report NaN or infinite voxels instead of failing
 

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { dicomFile, dicomImage } from '../../test/dicom_builder';
 import { fixturePath, needs } from '../../test/helpers';
 import { parseDicom, parseDicomAsync, readDicomSeries } from './dicom';
+import { readVolumeFromFiles } from './volume_files';
 import { COMPRESSED_TRANSFER_SYNTAXES, decodeCompressedFrame, encapsulatedFrames } from './dicom_codecs';
 
 // Written by tools/reference/dicom_codecs_ref.py: a CT series of 6 slices (12 bits stored,
@@ -45,6 +46,14 @@ describe('compressed DICOM', () => {
     expect(packed.shape).toEqual(plain.shape);
     expect(packed.affine).toEqual(plain.affine);
     expect(maxAbsDiff(packed.data, plain.data)).toBe(0);
+  });
+
+  it("reads a picked compressed folder (the page's reader) as Node reads the uncompressed one", async () => {
+    const folder = dir('ct_j2k');
+    const files = fs.readdirSync(folder).map((f) => ({ name: `ct_j2k/${f}`, arrayBuffer: async () => new Uint8Array(fs.readFileSync(path.join(folder, f))).buffer }));
+    const [picked, plain] = await Promise.all([readVolumeFromFiles(files), readDicomSeries(dir('ct'))]);
+    expect(picked.shape).toEqual(plain.shape);
+    expect(Array.from(picked.data)).toEqual(Array.from(plain.data));
   });
 
   it.each([

@@ -16,6 +16,7 @@ import { loadRegistryModel, MODEL_REGISTRY } from '../models/registry';
 import { bundleJson } from '../models/save_model';
 import { UsageError, type CliCommand } from './command';
 import { parseCommandArgs } from './args';
+import { DICOM_READ_OPTIONS, dicomReadOptions, dicomReadUsage } from './dicom_args';
 
 const USAGE = `Usage: mst-ts explain --weights <model.safetensors> --input <scan> --out <dir> [options]
 
@@ -31,6 +32,7 @@ Options:
                          published checkpoints): ${Object.keys(PREPROCESSING_PRESETS).join(', ')}
   --input <path>         the scan (required): .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array
                          [D, H, W] with slices along the first axis
+${dicomReadUsage(25)}
   --out <dir>            output folder, created if missing (required)
   --method <m>           MST-DINOv2: ${ATTENTION_METHODS.join(' | ')} (default attention);
                          ResNet3D, MST-ResNet: ${CNN_METHODS.join(' | ')}
@@ -118,6 +120,7 @@ async function run(argv: string[]): Promise<number> {
       alpha: { type: 'string' },
       slices: { type: 'string' },
       'num-classes': { type: 'string' },
+      ...DICOM_READ_OPTIONS,
       backend: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -198,7 +201,7 @@ async function run(argv: string[]): Promise<number> {
   if (values.backend) await setBackend(str('backend') as string);
   else await useDefaultBackend();
 
-  const scan = await readVolume(input as string, { canonical: false });
+  const scan = await readVolume(input as string, { canonical: false, ...dicomReadOptions('explain', values) });
   const mask = str('mask') === undefined ? undefined : await readVolume(str('mask') as string, { canonical: false });
   if (mask && mask.shape.some((d, i) => d !== scan.shape[i])) {
     throw new Error(`explain: the mask ${str('mask')} has shape [${mask.shape.join(', ')}], the input [${scan.shape.join(', ')}]`);

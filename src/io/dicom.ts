@@ -50,6 +50,8 @@ export interface DicomImage {
   triggerTime: number | null;
   /** EchoNumbers (0018,0086), the first value. */
   echoNumber: number | null;
+  /** DiffusionBValue (0018,9087) in s/mm²: the b-value of a diffusion-weighted image. */
+  diffusionBValue: number | null;
   /** ImagePositionPatient (LPS mm), or null when absent. */
   position: [number, number, number] | null;
   /** ImageOrientationPatient: row direction then column direction (LPS), or null. */
@@ -548,6 +550,13 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     const v = numbers(r, el);
     return v.length ? v : null;
   };
+  // A binary double (FD), as DiffusionBValue; absent or of another size: null.
+  const float64 = (tag: number): number | null => {
+    const el = els.get(tag);
+    if (!el || el.length !== 8) return null;
+    const v = r.view.getFloat64(el.offset, le);
+    return Number.isFinite(v) ? v : null;
+  };
   const rows = us(0x00280010, 0);
   const bitsAllocated = us(0x00280100, 16);
   const columns = us(0x00280011, 0);
@@ -570,6 +579,7 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     temporalPositionIdentifier: num(0x00200100)?.[0] ?? null,
     triggerTime: num(0x00181060)?.[0] ?? null,
     echoNumber: num(0x00180086)?.[0] ?? null,
+    diffusionBValue: float64(0x00189087),
     position: position && position.length >= 3 ? [position[0], position[1], position[2]] : null,
     orientation: orientation && orientation.length >= 6 ? (orientation.slice(0, 6) as DicomImage['orientation']) : null,
     pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0], spacing[1]] : null,
@@ -689,7 +699,7 @@ const PER_FRAME_GROUPS = 0x52009230;
 const WANTED = new Set([
   SHARED_GROUPS,
   PER_FRAME_GROUPS,
-  0x00080016, 0x00080018, 0x00080060, 0x0008103e, 0x00180050, 0x00180086, 0x00180088, 0x00181060, 0x0020000e, 0x00200011, 0x00200012, 0x00200013, 0x00200032,
+  0x00080016, 0x00080018, 0x00080060, 0x0008103e, 0x00180050, 0x00180086, 0x00180088, 0x00181060, 0x00189087, 0x0020000e, 0x00200011, 0x00200012, 0x00200013, 0x00200032,
   0x00200037, 0x00200100, 0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010, 0x00280011, 0x00280030, 0x00280100, 0x00280101, 0x00280103, 0x00281052,
   0x00281053, PIXEL_DATA,
 ]);

@@ -6,13 +6,18 @@ import { parseDicom, readDicomSeries } from './dicom';
 import { listDicomSeries, selectDicomImages, splitDicomPhases } from './dicom_series';
 import { readVolumeFromFiles } from './volume_files';
 
-function header(name: string, z: number, fields: { acquisition?: number; trigger?: number; series?: string } = {}) {
+function header(name: string, z: number, fields: { acquisition?: number; trigger?: number; series?: string; bValue?: number } = {}) {
   const extra: [number, Uint8Array][] = [
     [0x00200032, dicomElement(0x00200032, 'DS', `0\\0\\${z}`)],
     [0x00200037, dicomElement(0x00200037, 'DS', '1\\0\\0\\0\\1\\0')],
   ];
   if (fields.acquisition !== undefined) extra.push([0x00200012, dicomElement(0x00200012, 'IS', String(fields.acquisition))]);
   if (fields.trigger !== undefined) extra.push([0x00181060, dicomElement(0x00181060, 'DS', String(fields.trigger))]);
+  if (fields.bValue !== undefined) {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, fields.bValue, true);
+    extra.push([0x00189087, dicomElement(0x00189087, 'FD', b)]);
+  }
   const els = dicomImage(2, 2, new Uint8Array(8), extra);
   const file = dicomFile(fields.series ? els.map((e) => (e[0] === 0x20 && e[1] === 0 && e[2] === 0x0e ? dicomElement(0x0020000e, 'UI', fields.series!) : e)) : els);
   return { header: parseDicom(file, name, { pixels: false }), item: name };
@@ -46,6 +51,10 @@ describe('DICOM series and phases', () => {
     const split = splitDicomPhases(byAcquisition);
     expect(split.key).toBe('acquisitionNumber');
     expect(split.phases.map((p) => p.items.map((x) => x.item))).toEqual([['a1', 'a2'], ['b1', 'b2']]);
+    // Diffusion b-values, where no other field separates the repeats.
+    const dwi = splitDicomPhases([header('b0', 0, { acquisition: 1, bValue: 0 }), header('b1000', 0, { acquisition: 1, bValue: 1000 }), header('b0z', 1, { acquisition: 1, bValue: 0 }), header('b1000z', 1, { acquisition: 1, bValue: 1000 })]);
+    expect(dwi.key).toBe('diffusionBValue');
+    expect(dwi.phases.map((p) => [p.value, p.items.map((x) => x.item)])).toEqual([[0, ['b0', 'b0z']], [1000, ['b1000', 'b1000z']]]);
     // Distinct positions: one volume, whatever its AcquisitionNumbers (sequential CT).
     expect(splitDicomPhases([header('c1', 0, { acquisition: 4 }), header('c2', 1, { acquisition: 44 })]).key).toBeNull();
     // Nothing separates the repeats: one phase, and stacking names the duplicates.

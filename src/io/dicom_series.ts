@@ -1,12 +1,12 @@
 /**
  * Which images of a DICOM folder make one volume: grouped by SeriesInstanceUID, then, where a
  * series repeats its slice positions, split into phases (dynamic contrast, cardiac phases, repeated
- * acquisitions, echoes) so two phases are never stacked into one volume.
+ * acquisitions, echoes, diffusion b-values) so two phases are never stacked into one volume.
  */
 import type { DicomImage } from './dicom';
 
 /** The header fields that tell the phases of one series apart, in the order they are tried. */
-export const DICOM_PHASE_KEYS = ['temporalPositionIdentifier', 'triggerTime', 'acquisitionNumber', 'echoNumber'] as const;
+export const DICOM_PHASE_KEYS = ['temporalPositionIdentifier', 'triggerTime', 'acquisitionNumber', 'echoNumber', 'diffusionBValue'] as const;
 
 /** One of {@link DICOM_PHASE_KEYS}. */
 export type DicomPhaseKey = (typeof DICOM_PHASE_KEYS)[number];
@@ -16,6 +16,7 @@ const KEY_NAMES: Record<DicomPhaseKey, string> = {
   triggerTime: 'TriggerTime (0018,1060)',
   acquisitionNumber: 'AcquisitionNumber (0020,0012)',
   echoNumber: 'EchoNumbers (0018,0086)',
+  diffusionBValue: 'DiffusionBValue (0018,9087)',
 };
 
 /** One series of a folder, as `mst-ts info --json` lists it. */

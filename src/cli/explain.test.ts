@@ -38,6 +38,14 @@ describe('mst-ts explain: flags', () => {
       /--window must be a positive integer or three of them as d,h,w, got '4,4'/,
     );
     await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'i', '--out', 'o', '--smooth', '0'])).rejects.toThrow(/--smooth must be an integer >= 1, got '0'/);
+    await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'i', '--out', 'o', '--phase', 'last'])).rejects.toThrow(/--phase must be a phase index \(0, 1, \.\.\.\), got 'last'/);
+  });
+
+  it('reads a DICOM folder of two phases only with --phase, before loading the model', async () => {
+    const out = path.join(os.tmpdir(), `mst-explain-phase-${process.pid}`);
+    await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'missing.safetensors', '--input', fixturePath('dicom', 'dce'), '--out', out])).rejects.toThrow(/holds 2 phases that differ in TemporalPositionIdentifier/);
+    await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'missing.safetensors', '--input', fixturePath('dicom', 'dce'), '--out', out, '--phase', '1'])).rejects.toThrow(/missing\.safetensors/);
+    fs.rmSync(out, { recursive: true, force: true });
   });
 });
 

@@ -1,4 +1,5 @@
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
+import type { ReadVolumeOptions } from '../io/read_volume';
 import type { Volume } from '../io/volume';
 import { combineSequences, type SequenceInputs } from '../data/sequences';
 import { ONNXRUNTIME_INSTALL } from '../export/onnx_predict';
@@ -10,6 +11,7 @@ import { useBackend } from './cohort_runner';
 import { checkOutFolder, readScan } from './flag_files';
 import { UsageError, type CliCommand } from './command';
 import { checkBackendFlag, parseCommandArgs } from './args';
+import { DICOM_READ_OPTIONS, dicomReadUsage, dicomReadOptions } from './dicom_args';
 
 const USAGE = `Usage: mst-ts predict --weights <model.safetensors> --input <scan> [options]
        mst-ts predict --weights <model.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
@@ -36,6 +38,7 @@ Options:
                          sequence, --input <name>=<path> (--input pre=pre.nii.gz --input
                          post=post.nii.gz), registered onto the first one's grid and made into its
                          channels (e.g. the subtraction post - pre)
+${dicomReadUsage(25)}
   --num-classes <n>      output classes of a model given by --arch (default 2; with a manifest,
                          labels must be in [0, n))
   --backend <name>       tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
@@ -104,6 +107,7 @@ async function run(argv: string[]): Promise<number> {
       workers: { type: 'string' },
       split: { type: 'string' },
       'num-classes': { type: 'string' },
+      ...DICOM_READ_OPTIONS,
       backend: { type: 'string' },
       json: { type: 'boolean', default: false },
       explain: { type: 'boolean', default: false },
@@ -134,10 +138,11 @@ async function run(argv: string[]): Promise<number> {
   for (const k of COHORT_ONLY) if (values[k]) throw new UsageError(`predict: --${k} applies to a cohort (--manifest), not to --input`);
   if (values.explain && !values.json) throw new UsageError('predict: --explain needs --json (the maps are written as JSON fields)');
 
+  const dicomRead = dicomReadOptions('predict', values);
   await useBackend(str('backend'));
   const predictor = await loadVolumePredictor(spec);
   try {
-    const volume = await readInputs(inputs, predictor.inputs);
+    const volume = await readInputs(inputs, predictor.inputs, dicomRead);
     const { logits, probabilities, classNames } = await predictor.predict(volume);
     const explained = values.explain ? await predictor.explainJson(volume) : {};
     const archName = arch ?? predictor.arch;
@@ -155,20 +160,20 @@ async function run(argv: string[]): Promise<number> {
  * The volume of `--input`, in the file's own voxel order (the predictor prepares it as the model's
  * bundle says): one path, or `name=path` per sequence of a multi-sequence model, combined.
  */
-async function readInputs(inputs: string[], sequences: SequenceInputs | null): Promise<Volume> {
+async function readInputs(inputs: string[], sequences: SequenceInputs | null, read: ReadVolumeOptions): Promise<Volume> {
   const named = inputs.map((x) => /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(x));
   if (!sequences) {
     if (inputs.length > 1) throw new UsageError(`predict: the model takes one scan; got ${inputs.length} --input`);
-    return readScan(inputs[0], { canonical: false });
+    return readScan(inputs[0], { canonical: false, ...read });
   }
   const names = sequences.names;
   // One unnamed input is the model's channels already made (a subtraction image, say).
-  if (inputs.length === 1 && !named[0]) return readScan(inputs[0], { canonical: false });
+  if (inputs.length === 1 && !named[0]) return readScan(inputs[0], { canonical: false, ...read });
   if (named.some((m) => !m)) throw new UsageError(`predict: the model takes the sequences ${names.join(', ')}: give --input <name>=<path> for each (e.g. --input ${names[0]}=scan.nii.gz)`);
   const scans: Record<string, Volume> = {};
   for (const m of named as RegExpExecArray[]) {
     if (scans[m[1]]) throw new UsageError(`predict: --input ${m[1]}= is given twice`);
-    scans[m[1]] = await readScan(m[2], { canonical: false });
+    scans[m[1]] = await readScan(m[2], { canonical: false, ...read });
   }
   try {
     return combineSequences(scans, sequences);

@@ -424,11 +424,12 @@ suite('examples/web in headless Chromium', () => {
     shown = await settled(page, shown.run);
     expectSame(shown, await nodeAnalysis([nifti], zscore), 'example_nifti2.nii.gz');
 
-    const folder = fixturePath('volumes', 'dicom_ct2');
+    // Evenly spaced (dicom_ct2's uneven gaps are refused by default); its files named against the slice order.
+    const folder = fixturePath('dicom', 'ct');
     await page.setInputFiles('#scan-folder', folder);
     shown = await settled(page, shown.run);
     const dicomNode = await nodeAnalysis(filesUnder(folder), zscore);
-    expectSame(shown, dicomNode, 'DICOM folder dicom_ct2');
+    expectSame(shown, dicomNode, 'DICOM folder ct');
     // A DICOM series is stored LPS: NiiVue reorients it to RAS, the page's voxels stay the scan's.
     let view = await viewerShown(page, shown.run);
     expect(maxDiff(view.overlay, dicomNode.saliency)).toBeLessThanOrEqual(TOL * Math.max(...dicomNode.saliency));

@@ -41,11 +41,26 @@ describe('mst-ts explain: flags', () => {
     await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'i', '--out', 'o', '--phase', 'last'])).rejects.toThrow(/--phase must be a phase index \(0, 1, \.\.\.\), got 'last'/);
   });
 
-  it('reads a DICOM folder of two phases only with --phase, before loading the model', async () => {
-    const out = path.join(os.tmpdir(), `mst-explain-phase-${process.pid}`);
-    await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'missing.safetensors', '--input', fixturePath('dicom', 'dce'), '--out', out])).rejects.toThrow(/holds 2 phases that differ in TemporalPositionIdentifier/);
-    await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'missing.safetensors', '--input', fixturePath('dicom', 'dce'), '--out', out, '--phase', '1'])).rejects.toThrow(/missing\.safetensors/);
-    fs.rmSync(out, { recursive: true, force: true });
+  it('reads a DICOM folder of two phases only with --phase', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-explain-phase-'));
+    try {
+      const model = createModel('mst-dinov2-tiny', { seed: 1, imageSize: 16 });
+      const weights = path.join(dir, 'model.safetensors');
+      await saveModel(model, weights, { preprocessing: { orientation: 'canonical', steps: [{ op: 'crop-or-pad', size: [4, 16, 16] }, { op: 'z-normalize' }], channels: 1 } });
+      model.dispose();
+      const out = path.join(dir, 'out');
+      const args = ['--weights', weights, '--input', fixturePath('dicom', 'dce'), '--out', out];
+      await expect(explainCommand.run(args)).rejects.toThrow(/holds 2 phases that differ in TemporalPositionIdentifier/);
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        expect(await explainCommand.run([...args, '--phase', '1'])).toBe(0);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(fs.existsSync(path.join(out, 'saliency.nii.gz'))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -63,15 +78,15 @@ describe('mst-ts explain --dicom-out', () => {
       let text = '';
       const spy = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((text += String(c)), true));
       try {
-        await explainCommand.run(['--weights', weights, '--input', input, '--out', out, '--dicom-out', path.join(out, 'dicom'), '--dicom-uid-seed', 'case-1', '--json']);
+        await explainCommand.run(['--weights', weights, '--input', input, '--irregular-spacing', 'keep', '--out', out, '--dicom-out', path.join(out, 'dicom'), '--dicom-uid-seed', 'case-1', '--json']);
       } finally {
         spy.mockRestore();
       }
       const summary = JSON.parse(text);
       expect(summary.files.filter((f: string) => f.endsWith('.dcm')).map((f: string) => path.basename(f))).toEqual(['IM00001.dcm', 'IM00002.dcm', 'IM00003.dcm', 'IM00004.dcm']);
       const nifti = await readNifti(path.join(out, 'saliency.nii.gz'), { canonical: false });
-      const series = await readVolume(path.join(out, 'dicom'), { canonical: false });
-      const scan = await readVolume(input, { canonical: false });
+      const series = await readVolume(path.join(out, 'dicom'), { canonical: false, irregularSpacing: 'keep' });
+      const scan = await readVolume(input, { canonical: false, irregularSpacing: 'keep' });
       expect(series.shape).toEqual(scan.shape);
       series.affine.forEach((row, r) => row.forEach((v, c) => expect(v).toBeCloseTo(scan.affine[r][c], 5)));
       const range = Math.max(...nifti.data) - Math.min(...nifti.data);

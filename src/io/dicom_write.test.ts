@@ -8,7 +8,7 @@ import { readVolume } from './read_volume';
 import type { Affine } from './volume';
 
 // The committed series test/fixtures/dicom_out/ is what the writer makes of this map over the CT
-// series dicom_ct2 (4 slices at irregular positions) with UID seed 'mst-ts fixture';
+// series dicom_ct2 (4 slices at irregular positions, read with irregularSpacing 'keep') with UID seed 'mst-ts fixture';
 // tools/reference/dicom_out_ref.py reads it with pydicom (and dciodvfy) into pydicom_summary.json.
 // MST_UPDATE_FIXTURES=1 rewrites it (then rerun the reference script).
 const SOURCE = fixturePath('volumes', 'dicom_ct2');
@@ -17,7 +17,7 @@ const SEED = 'mst-ts fixture';
 const mapOf = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i / 7) * 0.3 + 0.1);
 
 async function source(): Promise<{ scan: Awaited<ReturnType<typeof readVolume>>; info: DicomSourceInfo }> {
-  const scan = await readVolume(SOURCE, { canonical: false });
+  const scan = await readVolume(SOURCE, { canonical: false, irregularSpacing: 'keep' });
   return { scan, info: await readDicomSourceInfo(scan.meta.files as string[]) };
 }
 
@@ -35,7 +35,7 @@ describe('saliencyDicomSeries', () => {
     const out = path.join(dir, 'ct2');
     const files = await writeSaliencyDicom(out, { data: map, shape: scan.shape, affine: scan.affine }, info, { uidSeed: SEED });
     expect(files.map((f) => path.basename(f))).toEqual(['IM00001.dcm', 'IM00002.dcm', 'IM00003.dcm', 'IM00004.dcm']);
-    const back = await readVolume(out, { canonical: false });
+    const back = await readVolume(out, { canonical: false, irregularSpacing: 'keep' });
     expect(back.shape).toEqual(scan.shape);
     back.affine.forEach((row, r) => row.forEach((v, c) => expect(v).toBeCloseTo(scan.affine[r][c], 5)));
     const step = 0.6 / 65535;
@@ -113,7 +113,7 @@ describe('saliencyDicomSeries', () => {
     const out = path.join(dir, 'regular');
     fs.mkdirSync(out, { recursive: true });
     for (const f of saliencyDicomSeries(volume, info, { uidSeed: 2 }).files) fs.writeFileSync(path.join(out, f.name), f.bytes);
-    const back = await readVolume(out, { canonical: false });
+    const back = await readVolume(out, { canonical: false, irregularSpacing: 'keep' });
     expect(back.shape).toEqual([3, 5, 6]);
     // The reader stacks slices along row x column; this grid's slices run the other way, so it reverses them.
     const flipped = back.affine[0][0] * affine[0][0] + back.affine[1][0] * affine[1][0] + back.affine[2][0] * affine[2][0] < 0;

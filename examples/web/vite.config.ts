@@ -1,32 +1,45 @@
 /**
  * Builds the page from examples/web with the repository's node_modules (no install of its own).
  * tfjs-backend-wasm's .wasm binaries are served beside the page under tfjs-wasm/ (the worker
- * points `setWasmPaths` there), copied into the build and served by the dev server.
+ * points `setWasmPaths` there) and the DICOM codecs' under codecs/ (the worker points
+ * `configureDicomCodecs` there), copied into the build and served by the dev server.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const librarySrc = join(here, '..', '..', 'src');
-const wasmDir = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
-const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+const resolvePackage = createRequire(import.meta.url).resolve;
+const tfjsWasmDir = join(dirname(resolvePackage('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 
-function tfjsWasmFiles(): Plugin {
+/** Each served .wasm file, by its URL path under the page: the file it is read from. */
+const WASM_FILES: Record<string, string> = {
+  ...Object.fromEntries(['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'].map((f) => [`tfjs-wasm/${f}`, join(tfjsWasmDir, f)])),
+  // The DICOM codecs' emscripten glue fetches these by name; the worker points `configureDicomCodecs` at codecs/.
+  ...Object.fromEntries(
+    ['@cornerstonejs/codec-charls/decodewasm', '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasm', '@cornerstonejs/codec-openjpeg/decodewasm', '@cornerstonejs/codec-openjph/wasm'].map((id) => {
+      const file = resolvePackage(id);
+      return [`codecs/${basename(file)}`, file];
+    }),
+  ),
+};
+
+function wasmFiles(): Plugin {
   return {
-    name: 'mst-ts-tfjs-wasm-files',
+    name: 'mst-ts-wasm-files',
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
-        const name = req.url?.split('?')[0].match(/\/tfjs-wasm\/([\w.-]+\.wasm)$/)?.[1];
-        if (!name || !WASM_FILES.includes(name)) return next();
+        const name = req.url?.split('?')[0].match(/\/((?:tfjs-wasm|codecs)\/[\w.-]+\.wasm)$/)?.[1];
+        if (!name || !(name in WASM_FILES)) return next();
         res.setHeader('Content-Type', 'application/wasm');
-        res.end(readFileSync(join(wasmDir, name)));
+        res.end(readFileSync(WASM_FILES[name]));
       });
     },
     generateBundle() {
-      for (const name of WASM_FILES) this.emitFile({ type: 'asset', fileName: `tfjs-wasm/${name}`, source: readFileSync(join(wasmDir, name)) });
+      for (const [name, file] of Object.entries(WASM_FILES)) this.emitFile({ type: 'asset', fileName: name, source: readFileSync(file) });
     },
   };
 }
@@ -76,7 +89,7 @@ function noZarrCodecs(): Plugin {
 export default defineConfig({
   root: here,
   base: './',
-  plugins: [nodeOnlyImports(), noZarrCodecs(), tfjsWasmFiles()],
+  plugins: [nodeOnlyImports(), noZarrCodecs(), wasmFiles()],
   worker: { format: 'es', plugins: () => [nodeOnlyImports()] },
   build: { outDir: join(here, 'dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096 },
   server: { fs: { allow: [join(here, '../..')] } },

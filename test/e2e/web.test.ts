@@ -4,8 +4,9 @@
  * (the same pipeline module, on the wasm backend) to 1e-4; NiiVue must hold the scan and Node's
  * saliency as its overlay, drawn in the colour map's colours where the saliency is high (read from
  * a screenshot) and not at all at opacity 0; the slice-attention chart and the viewer's slice must
- * follow each other; a scan dropped on the viewer is analysed; bad files must show a readable
- * error; and the page's JavaScript must stay under 2 MB gzipped.
+ * follow each other; a scan dropped on the viewer is analysed; compressed DICOM folders decode
+ * with codecs loaded only then; bad files must show a readable error; and the page's JavaScript
+ * must stay under 2 MB gzipped.
  *
  * Runs with MST_WEB=1 (`npm run test:web`) or MST_FULL=1 (`npm run test:full`). Without
  * /usr/bin/chromium it skips with a message, except under CI, where it fails (see needs in test/helpers).
@@ -31,6 +32,8 @@ const DIST = path.join(WEB, 'dist');
 const DEMO = path.join(WEB, 'public', 'demo');
 const JS_LIMIT = 2 * 1024 * 1024;
 const TOL = 1e-4;
+/** The DICOM codecs' WebAssembly files, served under codecs/ for the worker. */
+const CODEC_WASM = ['charlswasm_decode.wasm', 'libjpegturbowasm_decode.wasm', 'openjpegwasm_decode.wasm', 'openjphjs.wasm'];
 
 const wanted = envFlag('MST_WEB') || FULL;
 const suite = wanted && needs(fs.existsSync(CHROMIUM), CHROMIUM, 'apt-get install chromium') ? describe : describe.skip;
@@ -279,10 +282,27 @@ suite('examples/web in headless Chromium', () => {
     const js = gz('.js');
     const wasm = files.filter((f) => f.endsWith('.wasm'));
     console.log(
-      `web bundle: JavaScript ${(js / 1024).toFixed(0)} KiB gzipped; tfjs wasm binaries ${wasm.map((f) => `${path.basename(f)} ${(fs.statSync(f).size / 1024).toFixed(0)} KiB`).join(', ')} (${(gz('.wasm') / 1024).toFixed(0)} KiB gzipped)`,
+      `web bundle: JavaScript ${(js / 1024).toFixed(0)} KiB gzipped; wasm binaries ${wasm.map((f) => `${path.basename(f)} ${(fs.statSync(f).size / 1024).toFixed(0)} KiB`).join(', ')} (${(gz('.wasm') / 1024).toFixed(0)} KiB gzipped)`,
     );
-    expect(wasm.map((f) => path.basename(f)).sort()).toEqual(['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm', 'tfjs-backend-wasm.wasm']);
+    expect(wasm.map((f) => path.relative(DIST, f)).sort()).toEqual([...CODEC_WASM.map((f) => `codecs/${f}`), 'tfjs-wasm/tfjs-backend-wasm-simd.wasm', 'tfjs-wasm/tfjs-backend-wasm-threaded-simd.wasm', 'tfjs-wasm/tfjs-backend-wasm.wasm']);
     expect(js).toBeLessThan(JS_LIMIT);
+    // Each codec's script is a chunk of its own (named by its .wasm file, or by an error message of
+    // the JPEG lossless decoder) that neither the page nor any script imports statically: only the
+    // dynamic import() of a compressed file loads it.
+    const scripts = files.filter((f) => f.endsWith('.js'));
+    const text = new Map(scripts.map((f) => [f, fs.readFileSync(f, 'utf8')]));
+    const entries = [...fs.readFileSync(path.join(DIST, 'index.html'), 'utf8').matchAll(/<script[^>]*src="\.\/([^"]+)"/g)].map((m) => path.join(DIST, m[1]));
+    for (const marker of [...CODEC_WASM, 'Huffman table [Table class > 2 ]']) {
+      const chunks = scripts.filter((f) => text.get(f)!.includes(marker));
+      expect([marker, chunks.length]).toEqual([marker, 1]);
+      const chunk = path.basename(chunks[0]);
+      expect(entries).not.toContain(chunks[0]);
+      const name = chunk.replace(/[.]/g, '\\.');
+      const staticImport = new RegExp(`(from|import)\\s*["']\\./${name}["']`);
+      const dynamicImport = new RegExp(`import\\(\\s*["'\`]\\./${name}["'\`]\\s*\\)`);
+      expect(scripts.filter((f) => staticImport.test(text.get(f)!)).map((f) => path.basename(f))).toEqual([]);
+      expect(scripts.filter((f) => dynamicImport.test(text.get(f)!)).length).toBeGreaterThan(0);
+    }
     // Node-only modules stay out: at most Vite's empty browser stub stands in for them.
     for (const f of files.filter((x) => x.endsWith('.js'))) expect(fs.readFileSync(f, 'utf8')).not.toMatch(/from\s*["']node:|require\(["']node:/);
   });
@@ -463,6 +483,44 @@ suite('examples/web in headless Chromium', () => {
     shown = await settled(page, shown.run);
     expect(shown.status).toBe('error');
     expect(shown.error).toMatch(/method 'scorecam' does not apply to this model, an MST with an attention encoder/);
+    await page.close();
+  }, 180_000);
+
+  test('compressed DICOM folders: the codecs load in the page only when a file needs one, and the prediction equals Node and the uncompressed twin to 1e-4', async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(`${origin}/?backend=wasm`);
+    let shown = await settled(page, 0);
+    expect(shown.status).toBe('done');
+    const codecRequest = (url: string) => CODEC_WASM.some((f) => url.endsWith(`/${f}`)) || /\/assets\/(charlswasm_decode|libjpegturbowasm_decode|openjpegwasm_decode|openjphjs|lossless)-[\w-]+\.js$/.test(url);
+    expect(requests.filter(codecRequest)).toEqual([]);
+
+    const preprocess = demoManifest().model.preprocess;
+    const twin = await nodeAnalysis(filesUnder(fixturePath('dicom', 'ct')), preprocess);
+    // Lossless: JPEG-LS (CharLS), JPEG 2000 (OpenJPEG), HTJ2K (OpenJPH), JPEG lossless SV1.
+    for (const name of ['ct_jpegls', 'ct_j2k', 'ct_htj2k', 'ct_jpeg_lossless']) {
+      const folder = fixturePath('dicom', name);
+      await page.setInputFiles('#scan-folder', folder);
+      shown = await settled(page, shown.run);
+      expect([name, shown.error]).toEqual([name, '']);
+      expectSame(shown, await nodeAnalysis(filesUnder(folder), preprocess), `${name} against Node`);
+      expectSame(shown, twin, `${name} against the uncompressed ct`);
+    }
+    // Lossy: near-lossless JPEG-LS, lossy JPEG 2000 and 8-bit JPEG baseline (libjpeg-turbo) equal Node's decoding.
+    for (const name of ['ct_jpegls_near', 'ct_j2k_lossy', 'mr8_baseline']) {
+      const folder = fixturePath('dicom', name);
+      await page.setInputFiles('#scan-folder', folder);
+      shown = await settled(page, shown.run);
+      expect([name, shown.error]).toEqual([name, '']);
+      expectSame(shown, await nodeAnalysis(filesUnder(folder), preprocess), `${name} against Node`);
+    }
+    // Each codec's WebAssembly came from the page's codecs/ folder.
+    const wasmFetched = requests.filter((u) => CODEC_WASM.some((f) => u.endsWith(`/${f}`)));
+    expect(wasmFetched.map((u) => u.slice(origin.length)).sort()).toEqual(CODEC_WASM.map((f) => `/codecs/${f}`));
+    expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
 

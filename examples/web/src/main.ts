@@ -394,7 +394,7 @@ window.addEventListener('drop', (e) => e.preventDefault());
 
 async function start(): Promise<void> {
   setStatus('idle');
-  const init: WorkerRequest = { type: 'init', wasmBase: new URL('tfjs-wasm/', base).href, backend: params.get('backend') };
+  const init: WorkerRequest = { type: 'init', wasmBase: new URL('tfjs-wasm/', base).href, codecBase: new URL('codecs/', base).href, backend: params.get('backend') };
   worker.postMessage(init);
   const res = await fetch(new URL('demo/demo.json', base));
   if (!res.ok) throw new Error(`demo/demo.json: HTTP ${res.status}`);

@@ -11,7 +11,7 @@ export interface FileRef {
 
 /** Page -> worker. */
 export type WorkerRequest =
-  | { type: 'init'; wasmBase: string; backend: string | null }
+  | { type: 'init'; wasmBase: string; codecBase: string; backend: string | null }
   | { type: 'run'; id: number; scan: FileRef[]; model: FileRef[]; options: AnalysisOptions };
 
 /** The scan as the page draws it (the canonical orientation, slices first). */

@@ -2,11 +2,12 @@
  * The page's Web Worker: brings up the fastest tfjs backend this browser has (WebGPU, else WebGL,
  * else WebAssembly), reads the scan and the model from the bytes it is given, and runs the
  * analysis, so the page stays responsive. Nothing leaves the browser: the only fetches are of
- * files served with the page (the bundled demo).
+ * files served with the page (the bundled demo, the WebAssembly binaries).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { configureDicomCodecs } from '../../../src/io/dicom_codecs';
 import { installWasmMatMul } from '../../../src/kernels/wasm_matmul';
 import { installWebGpuHighRankFixes } from '../../../src/kernels/webgpu_high_rank';
 import type { Volume } from '../../../src/io/volume';
@@ -115,6 +116,8 @@ async function run(request: Extract<WorkerRequest, { type: 'run' }>): Promise<vo
 scope.onmessage = (e: MessageEvent<WorkerRequest>) => {
   const msg = e.data;
   if (msg.type === 'init') {
+    // A compressed DICOM file's codec fetches its .wasm from the page's codecs/ folder (not beside the worker's script).
+    configureDicomCodecs({ locateFile: (file) => new URL(file, msg.codecBase).href });
     backendReady = initBackend(msg.wasmBase, msg.backend);
     backendReady.catch((err: Error) => post({ type: 'error', id: -1, stage: 'starting the backend', message: err.message }));
   } else if (msg.type === 'run') {

@@ -9,6 +9,7 @@ import { Rng } from '../utils/rng';
 import type { ModelCapabilities } from './capabilities';
 import type { ComponentConfig, ComponentOptions } from './component_registry';
 import { createEncoder, encoderConfigOf, ENCODERS } from './encoder_registry';
+import { predictInEvalMode, type Prediction } from './eval_prediction';
 import { createFusion, fusionConfigOf } from './fusion_registry';
 import { attentionLevel, type SliceAttentionRequest, type SliceFusion, type SliceFusionOutput } from './fusions/slice_fusion';
 import { exportOnnx, type OnnxExportOptions } from '../onnx/onnx_export';
@@ -102,12 +103,7 @@ export interface FusedFeatures {
   attentions?: tf.Tensor4D[];
 }
 
-/** What {@link MedicalSliceTransformer.predict} resolves to. */
-export interface Prediction {
-  logits: number[];
-  /** Softmax of the logits. */
-  probabilities: number[];
-}
+export type { Prediction } from './eval_prediction';
 
 /** The MST's own options with defaults resolved (the encoder and fusion have their own configs). */
 export interface MedicalSliceTransformerConfig {
@@ -447,19 +443,6 @@ export class MedicalSliceTransformer extends Module {
       const shape = volume instanceof tf.Tensor ? `[${volume.shape.join(', ')}]` : typeof volume;
       throw new Error(`MedicalSliceTransformer.predict: expected one volume [D, H, W] or [D, H, W, C], got ${shape}`);
     }
-    const modes = this.namedModules().map(([, m]) => [m, m.training] as const);
-    this.eval();
-    try {
-      const batch = tf.expandDims(volume, 0);
-      const { logits } = this.forward(batch);
-      batch.dispose();
-      const probs = tf.softmax(logits);
-      const [l, p] = await Promise.all([logits.data(), probs.data()]);
-      logits.dispose();
-      probs.dispose();
-      return { logits: Array.from(l), probabilities: Array.from(p) };
-    } finally {
-      for (const [m, mode] of modes) m.training = mode;
-    }
+    return predictInEvalMode(this, () => this.forward(tf.expandDims(volume, 0)).logits);
   }
 }

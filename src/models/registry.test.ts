@@ -36,7 +36,7 @@ describe('model registry', () => {
     expect(probabilities[0] + probabilities[1]).toBeCloseTo(1, 6);
     expect(net.training).toBe(true);
     const flat = tf.zeros([16, 16]);
-    await expect(predictVolume(net, flat)).rejects.toThrow(/expected one volume \[D, H, W\], got \[16, 16\]/);
+    await expect(predictVolume(net, flat)).rejects.toThrow(/expected one volume \[D, H, W\] or \[D, H, W, C\], got \[16, 16\]/);
     tf.dispose([volume, flat]);
     net.dispose();
   });

@@ -6,7 +6,8 @@ import { loadCheckpoint } from '../io/checkpoint';
 import type { ModelCapabilities } from './capabilities';
 import { dinov2Config, type DinoVisionTransformerOptions } from './dinov2';
 import type { ComponentOptions } from './component_registry';
-import { MedicalSliceTransformer, type Prediction } from './medical_slice_transformer';
+import type { Prediction } from './eval_prediction';
+import { MedicalSliceTransformer } from './medical_slice_transformer';
 import { ResNet3D, resnet3d101, resnet3d18, resnet3d34, resnet3d50, resnet3d152 } from './resnet3d';
 
 /** Options every registered architecture takes. */
@@ -277,29 +278,12 @@ export async function loadRegistryModel(arch: string, weightsPath: string, optio
 }
 
 /**
- * Classifies one volume `[D, H, W]` with any registry model in evaluation mode, reading results
+ * Classifies one volume `[D, H, W]` (or `[D, H, W, C]`) with any registry model in evaluation mode, reading results
  * asynchronously; the model's mode is restored. The volume is not disposed.
  *
  * @example
  * const { logits, probabilities } = await predictVolume(createModel('resnet3d-18'), tf.zeros([32, 64, 64]));
  */
 export async function predictVolume(model: VolumeClassifier, volume: tf.Tensor): Promise<Prediction> {
-  if (model instanceof MedicalSliceTransformer) return model.predict(volume);
-  if (!(volume instanceof tf.Tensor) || volume.rank !== 3) {
-    const shape = volume instanceof tf.Tensor ? `[${volume.shape.join(', ')}]` : typeof volume;
-    throw new Error(`predictVolume: expected one volume [D, H, W], got ${shape}`);
-  }
-  const modes = model.namedModules().map(([, m]) => [m, m.training] as const);
-  model.eval();
-  try {
-    const [logits, probs] = tf.tidy(() => {
-      const l = model.forward(tf.expandDims(volume, 0));
-      return [l, tf.softmax(l)];
-    });
-    const [l, p] = await Promise.all([logits.data(), probs.data()]);
-    tf.dispose([logits, probs]);
-    return { logits: Array.from(l), probabilities: Array.from(p) };
-  } finally {
-    for (const [m, mode] of modes) m.training = mode;
-  }
+  return model.predict(volume);
 }

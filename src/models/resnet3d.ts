@@ -4,7 +4,7 @@ import { exportOnnx, type OnnxExportOptions } from '../onnx/onnx_export';
 import type { OnnxGraphBuilder } from '../onnx/onnx_graph';
 import type { OnnxDim } from '../onnx/onnx_proto';
 import type { ModelCapabilities } from './capabilities';
-import type { Prediction } from './medical_slice_transformer';
+import { predictInEvalMode, type Prediction } from './eval_prediction';
 import { ResNet, type ResNetOptions } from './resnet';
 
 /** Options of {@link ResNet3D} and its factories: MONAI's `ResNet` arguments for `spatial_dims=3`. */
@@ -60,19 +60,7 @@ export class ResNet3D extends ResNet {
       const shape = volume instanceof tf.Tensor ? `[${volume.shape.join(', ')}]` : typeof volume;
       throw new Error(`ResNet3D.predict: expected one volume [D, H, W] or [D, H, W, C], got ${shape}`);
     }
-    const modes = this.namedModules().map(([, m]) => [m, m.training] as const);
-    this.eval();
-    try {
-      const [logits, probs] = tf.tidy(() => {
-        const l = tf.squeeze(this.forward(tf.expandDims(volume, 0)), [0]);
-        return [l, tf.softmax(l)];
-      });
-      const [l, p] = await Promise.all([logits.data(), probs.data()]);
-      tf.dispose([logits, probs]);
-      return { logits: Array.from(l), probabilities: Array.from(p) };
-    } finally {
-      for (const [m, mode] of modes) m.training = mode;
-    }
+    return predictInEvalMode(this, () => this.forward(tf.expandDims(volume, 0)));
   }
 
   /** The config that rebuilds this model (`buildModel`). */

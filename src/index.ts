@@ -11,6 +11,7 @@ export * from './explain';
 export * from './stats';
 export * from './io';
 export * from './train';
+export * from './pretrain';
 export * from './data';
 export * from './reproduce';
 export { toOnnxBytes, exportOnnx, loadOnnxModel, ONNX_OPSET, type OnnxExportOptions, type OnnxExportableModel, type OnnxVolumeModel, type OnnxVolumePrediction } from './export';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BatchNorm } from '../layers/batch_norm';
 import { gelu } from '../layers/gelu';
 import { Linear } from '../layers/linear';
 import { Module } from '../nn/module';
@@ -22,35 +23,47 @@ export interface DinoHeadOptions {
    * DINO found to stabilise training; false trains it.
    */
   normLastLayer?: boolean;
+  /**
+   * Batch normalisation after each hidden Linear (`use_bn_in_head`, default false; DINO uses it for
+   * convolutional backbones). It rescales the differences between the images of a batch before the
+   * L2 normalisation, which keeps a small encoder's nearly identical early features apart.
+   */
+  useBn?: boolean;
   /** Seed source of the initialisation. */
   rng?: Rng;
 }
 
 /**
- * The MLP of {@link DinoHead}, PyTorch's `nn.Sequential` of Linear and GELU: Linear layers sit
- * at even indices (`mlp.0`, `mlp.2`, `mlp.4`), so the keys match DINO's.
+ * The MLP of {@link DinoHead}, PyTorch's `nn.Sequential` of Linear, (BatchNorm1d,) GELU: the
+ * children keep their Sequential indices (`mlp.0`, `mlp.2`, `mlp.4`; with batch norm `mlp.0`,
+ * `mlp.1`, `mlp.3`, `mlp.4`, `mlp.6`), so the keys match DINO's.
  */
 class HeadMlp extends Module {
-  readonly layers: Linear[] = [];
+  readonly layers: { linear: Linear; norm?: BatchNorm }[] = [];
 
-  constructor(widths: number[], rng: Rng) {
+  constructor(widths: number[], useBn: boolean, rng: Rng) {
     super();
+    let index = 0;
     for (let i = 0; i + 1 < widths.length; i++) {
-      const lin = this.registerModule(String(2 * i), new Linear(widths[i], widths[i + 1], { rng }));
+      const lin = this.registerModule(String(index++), new Linear(widths[i], widths[i + 1], { rng }));
       // DINO's _init_weights: trunc_normal(std 0.02) weights, zero biases.
       tf.tidy(() => {
         lin.weight.assign(truncNormal([widths[i], widths[i + 1]], 0.02, rng));
         lin.bias?.assign(tf.zeros([widths[i + 1]]));
       });
-      this.layers.push(lin);
+      const hidden = i + 2 < widths.length;
+      const norm = hidden && useBn ? this.registerModule(String(index++), new BatchNorm(widths[i + 1], 2, {}, 'BatchNorm1d')) : undefined;
+      if (hidden) index++; // the GELU
+      this.layers.push({ linear: lin, norm });
     }
   }
 
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       let h = x;
-      this.layers.forEach((lin, i) => {
-        h = lin.forward(h);
+      this.layers.forEach(({ linear, norm }, i) => {
+        h = linear.forward(h);
+        if (norm) h = norm.forward(h);
         if (i < this.layers.length - 1) h = gelu(h);
       });
       return h;
@@ -114,7 +127,7 @@ export class DinoHead extends Module {
     this.inDim = options.inDim;
     this.outDim = options.outDim;
     const widths = nLayers === 1 ? [options.inDim, bottleneck] : [options.inDim, ...Array<number>(nLayers - 1).fill(hidden), bottleneck];
-    this.mlp = this.registerModule('mlp', new HeadMlp(widths, rng));
+    this.mlp = this.registerModule('mlp', new HeadMlp(widths, options.useBn ?? false, rng));
     this.lastLayer = this.registerModule('last_layer', new WeightNormLinear(bottleneck, options.outDim, !(options.normLastLayer ?? true), rng));
   }
 

@@ -291,6 +291,13 @@ function imagesOf(data: Float32Array, n: number, size: number, channels: number)
   });
 }
 
+/** `[M, n]` rows of the identity picking `indices` out of n rows. */
+function selectionMatrix(indices: Int32Array, n: number): tf.Tensor2D {
+  const m = new Float32Array(indices.length * n);
+  indices.forEach((k, i) => (m[i * n + k] = 1));
+  return tf.tensor2d(m, [indices.length, n]);
+}
+
 /** What one step computed, as numbers. */
 interface StepResult {
   loss: number;
@@ -314,7 +321,9 @@ async function dinoStep(st: DinoState, r: Resolved, slices: Slice2D[], rng: Rng,
   const masked = masks ? maskedPatchIndex(masks, patches) : null;
   const hasMasked = !!masked && masked.indices.length > 0;
   const maskTensor = masks ? tf.tensor2d(masks, [2 * b, patches], 'float32') : null;
-  const maskIdx = hasMasked ? tf.tensor1d(masked.indices, 'int32') : null;
+  // The masked patches are picked by a one-hot matrix product, whose gradient every backend has
+  // (a gather's gradient needs UnsortedSegmentSum, which wasm lacks).
+  const maskIdx = hasMasked ? selectionMatrix(masked.indices, 2 * b * patches) : null;
   const maskWeights = hasMasked ? tf.tensor1d(masked.weights) : null;
 
   // The teacher sees the unmasked global crops, off the tape; batch-norm layers use batch statistics as DINO's teacher in train mode.
@@ -324,7 +333,7 @@ async function dinoStep(st: DinoState, r: Resolved, slices: Slice2D[], rng: Rng,
     const f = st.teacher.forwardFeatures(global);
     const out = st.teacherHead.forward(f.clsToken);
     const targets = teacherTargets(out, st.center, sched.temp);
-    const patchOut = maskIdx ? st.teacherHead.forward(tf.gather(tf.reshape(f.patchTokens, [2 * b * patches, st.teacher.embedDim]), maskIdx)) : null;
+    const patchOut = maskIdx ? st.teacherHead.forward(tf.matMul(maskIdx, tf.reshape(f.patchTokens, [2 * b * patches, st.teacher.embedDim]) as tf.Tensor2D)) : null;
     const patchTargets = patchOut ? teacherTargets(patchOut, st.patchCenter, sched.temp) : null;
     return { cls: f.clsToken, out, targets, patchOut, patchTargets } as unknown as tf.TensorContainer;
   }) as unknown as { cls: tf.Tensor2D; out: tf.Tensor2D; targets: tf.Tensor2D; patchOut: tf.Tensor2D | null; patchTargets: tf.Tensor2D | null };
@@ -343,7 +352,7 @@ async function dinoStep(st: DinoState, r: Resolved, slices: Slice2D[], rng: Rng,
       total = tf.add(total, tf.mul(k, r.koleoWeight));
     }
     if (maskIdx && maskWeights && teacher.patchTargets) {
-      const sp = st.studentHead.forward(tf.gather(tf.reshape(f.patchTokens, [2 * b * patches, st.student.embedDim]), maskIdx));
+      const sp = st.studentHead.forward(tf.matMul(maskIdx, tf.reshape(f.patchTokens, [2 * b * patches, st.student.embedDim]) as tf.Tensor2D));
       const ib = ibotPatchLoss(sp, teacher.patchTargets, maskWeights, 2 * b, r.studentTemp);
       parts.push(tf.keep(tf.clone(ib)));
       total = tf.add(total, tf.mul(ib, r.ibotWeight));

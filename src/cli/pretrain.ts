@@ -55,15 +55,16 @@ Options:
   --batch-size <n>       slices per step (quick: ${QUICK_DINO_RECIPE.batchSize})
   --lr <x>               peak learning rate (quick: ${QUICK_DINO_RECIPE.lr})
   --local-crops <n>      local crops per slice (quick: ${QUICK_DINO_RECIPE.crops?.localCrops})
-  --global-size <n>      side of the global crops in pixels (quick: ${QUICK_DINO_RECIPE.crops?.globalSize}; the encoder is built for it)
-  --local-size <n>       side of the local crops (quick: ${QUICK_DINO_RECIPE.crops?.localSize})
+  --global-size <n>      side of the global crops in pixels (default: each slice's own side, so views keep
+                         the slices' scale)
+  --local-size <n>       side of the local crops (default: half the global side)
   --out-dim <n>          prototypes of the DINO head (quick: ${QUICK_DINO_RECIPE.head?.outDim})
   --koleo <w>            weight of DINOv2's KoLeo regulariser (quick: ${QUICK_DINO_RECIPE.koleoWeight ?? 0}; DINOv2: 0.1)
   --ibot <w>             weight of iBOT's masked-patch loss (quick: ${QUICK_DINO_RECIPE.ibotWeight ?? 0}; DINOv2: 1)
   --volumes <n>          unlabelled volumes per synthetic task, or at most this many manifest volumes
                          (quick: ${QUICK_DINO_RECIPE.volumes})
   --probe-volumes <n>    labelled volumes per task on each side of the k-NN probe (quick: ${QUICK_DINO_RECIPE.probeVolumes})
-  --difficulty <x>       synthetic difficulty in [0, 1] (default: the scale's)
+  --difficulty <x>       synthetic difficulty in [0, 1] (default: the scale's, per task)
   --seed <n>             seed of the data, the initial weights, the crops and the masks (default 0)
   --out <dir>            output folder (default enc)
   --resume               continue from <out>/last.safetensors if present
@@ -173,7 +174,7 @@ export function parsePretrainArgs(argv: string[]): PretrainArgs {
   };
 }
 
-/** The encoder `arch` names, built for global crops of `imgSize` pixels on gray slices. */
+/** The encoder `arch` names, its positional embedding built for `imgSize`-pixel slices, on gray slices. */
 export function pretrainEncoderOptions(arch: string, imgSize: number): DinoVisionTransformerOptions {
   const small = SMALL_ARCHS[arch];
   if (small) return { embedDim: small.embedDim, depth: small.depth, numHeads: small.heads, patchSize: small.patchSize, imgSize, inChannels: 1, convStem: small.convStem };
@@ -228,14 +229,15 @@ async function run(argv: string[]): Promise<number> {
   if (args.manifest) {
     data = await manifestData(args.manifest, args);
   } else {
-    const difficulty = args.difficulty ?? scaleConfig(args.scale).difficulty;
+    const sc = scaleConfig(args.scale);
+    const difficulty = args.difficulty ?? Object.fromEntries(SYNTHETIC[args.task].map((t) => [t, sc.syntheticDifficulty?.[t] ?? sc.difficulty]));
     data = await syntheticPretrainData({ geometries: pretrainGeometries(SYNTHETIC[args.task], args.scale), seed: args.seed, difficulty, volumes: r.volumes, probeVolumes: r.probeVolumes });
   }
   print(`pretrain: ${args.arch} on ${args.manifest ?? args.task}: ${data.pool.slices} slices of ${data.pool.volumes} volumes, ${r.epochs} epochs of ${r.imagesPerEpoch} slices, backend ${tf.getBackend()}`);
   const recipe: DinoRecipe = { ...r };
   const result = await pretrainEncoder({
     ...recipe,
-    encoder: { ...pretrainEncoderOptions(args.arch, r.crops?.globalSize ?? 32), seed: args.seed },
+    encoder: { ...pretrainEncoderOptions(args.arch, r.crops?.globalSize ?? Math.max(...data.pool.sizes[0])), seed: args.seed },
     data: data.pool,
     probes: data.probes,
     seed: args.seed,

@@ -37,6 +37,8 @@ Names:
             positive test cases per task (slice and lesion correctness, Dice, IoU)
   table2    slice fusion: Transformer, Transformer + additive positional embedding, Linear, Average
   table3    slice encoder: DINOv2-S, DINOv2-B, DINOv2-S with registers, DINOv2-S frozen, 2D ResNet
+            (quick scale: DINOv2-S and frozen start from the DINO-pretrained stand-in, plus a
+            DINOv2-S-from-scratch row)
   tableS1   3D ResNet 18, 50, 101
 
 Options:
@@ -57,6 +59,10 @@ Options:
   --seed <n>                 seed of data, splits, initial weights and bootstrap (default 0)
   --epochs <n>               override the scale's maximum epochs (every row alike)
   --lr <x>                   override the learning rate of every row
+  --no-pretrain              quick scale: train the DINOv2-S stand-in from scratch instead of starting
+                             from its DINO pretraining (mst-ts pretrain's recipe on the three synthetic
+                             tasks' unlabelled slices, run once per seed and cached)
+  --pretrain-dir <dir>       where that pretraining is cached (default <out>/../pretrain/<scale>-seed<seed>)
   --dry-run                  build every model, print the protocol and parameter counts, train nothing
   --backend <name>           tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
   --progress                 show each training's progress bar
@@ -116,6 +122,8 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
         seed: { type: 'string' },
         epochs: { type: 'string' },
         lr: { type: 'string' },
+        'no-pretrain': { type: 'boolean', default: false },
+        'pretrain-dir': { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         backend: { type: 'string' },
         progress: { type: 'boolean', default: false },
@@ -151,6 +159,8 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
     lr,
     dataDirs: parseDataDirs((values['data-dir'] as string[] | undefined) ?? [], tasks),
     encoderWeights: { small: s('encoder-weights'), base: s('encoder-weights-base'), registers: s('encoder-weights-registers') },
+    pretrain: values['no-pretrain'] !== true,
+    pretrainDir: s('pretrain-dir'),
     command: ['mst-ts', 'reproduce', ...argv].map(shellQuote).join(' '),
     progress: values.progress === true,
   };

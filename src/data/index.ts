@@ -30,3 +30,4 @@ export type { DukeOptions } from './adapters/duke';
 export { dukeManifest } from './adapters/duke';
 export type { PrepareDukeOptions } from './adapters/duke_prepare';
 export { prepareDukeBreasts } from './adapters/duke_prepare';
+export { lesionDetectorScore, detectorAuc, calibrateDifficulty, DETECTOR_TARGET_AUC, CALIBRATION_CASES, CALIBRATION_SEED, QUICK_GEOMETRY, QUICK_DIFFICULTY, type DetectorGeometry } from './synthetic/difficulty';

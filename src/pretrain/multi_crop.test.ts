@@ -54,17 +54,24 @@ describe('multi-crop augmentation', () => {
   });
 
   it('makes two global and the local views of every slice, crop-major and seeded', () => {
-    const slices = [ramp(16, 16), ramp(12, 20)];
+    const slices = [ramp(16, 16), ramp(16, 16)];
     const opts = { globalSize: 8, localSize: 4, localCrops: 3 };
     const a = multiCrop(slices, opts, new Rng(5));
     const b = multiCrop(slices, opts, new Rng(5));
     const c = multiCrop(slices, opts, new Rng(6));
     expect(a.global.length).toBe(2 * 2 * 64);
     expect(a.local.length).toBe(3 * 2 * 16);
-    expect(a.images).toBe(2);
+    expect([a.images, a.globalSize, a.localSize]).toEqual([2, 8, 4]);
     expect(Array.from(a.global)).toEqual(Array.from(b.global));
     expect(Array.from(a.local)).toEqual(Array.from(b.local));
     expect(Array.from(a.global)).not.toEqual(Array.from(c.global));
     expect(a.global.every(Number.isFinite) && a.local.every(Number.isFinite)).toBe(true);
+  });
+
+  it('keeps the slices\' scale by default and refuses mixed sizes', () => {
+    const n = multiCrop([ramp(12, 12)], { localCrops: 1, multipleOf: 4 }, new Rng(0));
+    expect([n.globalSize, n.localSize]).toEqual([12, 4]);
+    expect(multiCrop([ramp(16, 20)], { localCrops: 1, multipleOf: 4 }, new Rng(0)).globalSize).toBe(16);
+    expect(() => multiCrop([ramp(16, 16), ramp(12, 12)], { localCrops: 1 }, new Rng(0))).toThrow('must share one size');
   });
 });

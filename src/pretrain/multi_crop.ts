@@ -7,18 +7,36 @@ export interface Slice2D {
   w: number;
 }
 
-/** Options of {@link multiCrop}; the defaults are DINO's, with CT/MRI intensity augmentations. */
+/** Options of {@link multiCrop}. */
 export interface MultiCropOptions {
-  /** Side of the two global crops in pixels (DINO: 224). */
-  globalSize: number;
-  /** Side of the local crops (DINO: 96). */
-  localSize: number;
+  /**
+   * Side of the two global crops in pixels (DINO: 224). Default: the batch's slice side, so the
+   * views keep the slices' own scale (a lesion's size in pixels is a finding in CT and MRI).
+   */
+  globalSize?: number;
+  /** Side of the local crops (DINO: 96). Default: half the global side. */
+  localSize?: number;
   /** Local crops per image (DINO: 8; 0 disables multi-crop). */
   localCrops: number;
-  /** Area fraction of a global crop (DINO: [0.4, 1]). */
+  /** Area fraction of a global crop (default [0.6, 1]; DINO: [0.4, 1]). */
   globalScale?: [number, number];
-  /** Area fraction of a local crop (DINO: [0.05, 0.4]). */
+  /** Area fraction of a local crop (default [0.15, 0.4]; DINO: [0.05, 0.4]). */
   localScale?: [number, number];
+  /** Round the default sizes down to a multiple of this (the encoder's patch side; default 1). */
+  multipleOf?: number;
+  /**
+   * Largest intensity jitter, applied with probability 0.8: contrast x(1 +- j), brightness +-j in
+   * z-score units (default 0.2; 0 keeps the intensities, as for calibrated CT).
+   */
+  jitter?: number;
+}
+
+/** The global and local crop sides for slices of side `h x w` under `options`. */
+export function cropSizes(h: number, w: number, options: MultiCropOptions): { global: number; local: number } {
+  const m = options.multipleOf ?? 1;
+  const global = options.globalSize ?? Math.floor(Math.min(h, w) / m) * m;
+  const local = options.localSize ?? Math.max(m, Math.floor(global / 2 / m) * m);
+  return { global, local };
 }
 
 /** A batch of views: crop-major, so rows `[c * B, (c + 1) * B)` are crop `c` of every image. */
@@ -28,6 +46,9 @@ export interface CropBatch {
   /** `[localCrops * B, localSize, localSize]`. */
   local: Float32Array;
   images: number;
+  /** The sides of the global and local crops. */
+  globalSize: number;
+  localSize: number;
 }
 
 /**
@@ -113,25 +134,27 @@ export function gaussianBlur(img: Float32Array, offset: number, size: number, si
 interface ViewAugment {
   /** Probability of a Gaussian blur (DINO: 1.0 first global crop, 0.1 second, 0.5 local). */
   blur: number;
-  /** Probability of a signal inversion, in the second global crop's place of DINO's solarisation (0.2). */
-  invert: number;
+  /** Largest contrast and brightness jitter. */
+  jitter: number;
 }
 
 /**
  * One view of a slice: a random resized crop to `size`, random horizontal and vertical flips,
- * with probability 0.8 a contrast (x0.6-1.4) and brightness (+-0.4 of the z-score scale) jitter,
- * a Gaussian blur (sigma 0.1-1 px), with probability 0.3 Gaussian noise (std up to 0.1), and a
- * signal inversion. No colour jitter or greyscale conversion: the slices have one channel whose
- * values mean tissue (HU, MR signal), so only their scale and offset vary between scanners.
+ * with probability 0.8 a contrast (x0.8-1.2) and brightness (+-0.2 of the z-score scale) jitter
+ * (by default; see {@link MultiCropOptions.jitter}), a
+ * Gaussian blur (sigma 0.1-1 px) and with probability 0.3 Gaussian noise (std up to 0.1). No colour
+ * jitter, greyscale or solarisation: a slice has one channel whose values mean tissue (HU, MR
+ * signal), so only a mild scanner-like change of scale and offset is a nuisance; inverting it, or
+ * zooming far, would teach the encoder to ignore a lesion's brightness and size, the findings.
  */
 function view(src: Slice2D, size: number, scale: [number, number], aug: ViewAugment, rng: Rng, out: Float32Array, offset: number): void {
   resizeBox(src, randomResizedCropBox(src.h, src.w, scale, rng), size, out, offset);
   const n = size * size;
   if (rng.bernoulli(0.5)) flipRows(out, offset, size, false);
   if (rng.bernoulli(0.5)) flipRows(out, offset, size, true);
-  if (rng.bernoulli(0.8)) {
-    const c = rng.uniformRange(0.6, 1.4);
-    const b = rng.uniformRange(-0.4, 0.4);
+  if (aug.jitter > 0 && rng.bernoulli(0.8)) {
+    const c = rng.uniformRange(1 - aug.jitter, 1 + aug.jitter);
+    const b = rng.uniformRange(-aug.jitter, aug.jitter);
     for (let i = 0; i < n; i++) out[offset + i] = out[offset + i] * c + b;
   }
   if (rng.bernoulli(aug.blur)) gaussianBlur(out, offset, size, rng.uniformRange(0.1, 1));
@@ -139,7 +162,6 @@ function view(src: Slice2D, size: number, scale: [number, number], aug: ViewAugm
     const std = rng.uniformRange(0, 0.1);
     for (let i = 0; i < n; i++) out[offset + i] += std * rng.normal();
   }
-  if (rng.bernoulli(aug.invert)) for (let i = 0; i < n; i++) out[offset + i] = -out[offset + i];
 }
 
 function flipRows(img: Float32Array, offset: number, size: number, vertical: boolean): void {
@@ -155,25 +177,33 @@ function flipRows(img: Float32Array, offset: number, size: number, vertical: boo
 }
 
 /**
- * DINO's multi-crop augmentation of a batch of slices: two global views (random resized crops of
- * 40-100% of the slice) and `localCrops` local views (5-40%), each flipped, intensity-jittered,
- * blurred and sometimes inverted ({@link view}). All randomness comes from `rng`.
+ * DINO's multi-crop augmentation of a batch of slices of one size: two global views and
+ * `localCrops` local views, each a random resized crop, flipped, intensity-jittered, blurred and
+ * noised ({@link view}). By default the views keep the slices' scale: global crops of 60-100% of
+ * the slice resized to the slice's side, local crops of 15-40% to half of it. All randomness
+ * comes from `rng`.
  *
  * @example
- * const crops = multiCrop(slices, { globalSize: 32, localSize: 16, localCrops: 4 }, new Rng(0));
- * crops.global.length; // 2 * slices.length * 32 * 32
+ * const crops = multiCrop(slices, { localCrops: 4, multipleOf: 4 }, new Rng(0));
+ * crops.global.length; // 2 * slices.length * h * w for square slices of side h = w
  */
 export function multiCrop(slices: readonly Slice2D[], options: MultiCropOptions, rng: Rng): CropBatch {
-  const { globalSize: g, localSize: l, localCrops } = options;
+  if (slices.length === 0) throw new Error('multiCrop: no slices');
+  const { h, w } = slices[0];
+  if (slices.some((s) => s.h !== h || s.w !== w)) throw new Error('multiCrop: the slices of a batch must share one size');
+  const { global: g, local: l } = cropSizes(h, w, options);
+  if (!(g >= 1 && l >= 1)) throw new Error(`multiCrop: slices of ${h}x${w} are too small for crops (global ${g}, local ${l})`);
+  const { localCrops } = options;
   const b = slices.length;
   const global = new Float32Array(2 * b * g * g);
   const local = new Float32Array(localCrops * b * l * l);
-  const gs = options.globalScale ?? [0.4, 1];
-  const ls = options.localScale ?? [0.05, 0.4];
+  const gs = options.globalScale ?? [0.6, 1];
+  const ls = options.localScale ?? [0.15, 0.4];
+  const jitter = options.jitter ?? 0.2;
   slices.forEach((s, i) => {
-    view(s, g, gs, { blur: 1, invert: 0 }, rng, global, i * g * g);
-    view(s, g, gs, { blur: 0.1, invert: 0.2 }, rng, global, (b + i) * g * g);
-    for (let c = 0; c < localCrops; c++) view(s, l, ls, { blur: 0.5, invert: 0 }, rng, local, (c * b + i) * l * l);
+    view(s, g, gs, { blur: 1, jitter }, rng, global, i * g * g);
+    view(s, g, gs, { blur: 0.1, jitter }, rng, global, (b + i) * g * g);
+    for (let c = 0; c < localCrops; c++) view(s, l, ls, { blur: 0.5, jitter }, rng, local, (c * b + i) * l * l);
   });
-  return { global, local, images: b };
+  return { global, local, images: b, globalSize: g, localSize: l };
 }

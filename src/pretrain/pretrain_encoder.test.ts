@@ -101,7 +101,7 @@ describe('pretrainEncoder', () => {
     expect(lines.some((l) => /^warning: epoch 1: prototypes collapsed/.test(l))).toBe(true);
     res.encoder.dispose();
     // DINO's centring and temperatures do not collapse.
-    const healthy = await pretrainEncoder(options({ epochs: 1 }));
+    const healthy = await pretrainEncoder(options({ epochs: 1, head: { outDim: 32, hiddenDim: 16, bottleneckDim: 8, useBn: true } }));
     expect(healthy.collapse).toBeNull();
     healthy.encoder.dispose();
   });

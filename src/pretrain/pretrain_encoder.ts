@@ -29,7 +29,7 @@ export interface DinoRecipe {
   imagesPerEpoch?: number;
   /** Images per step (DINO: 1024 over 16 GPUs; default 32). */
   batchSize?: number;
-  /** Crop sizes and counts (default: global crops of the encoder's `imgSize`, local ones half that, 6 of them). */
+  /** Crop sizes, scales and counts (default: global crops of each batch's slice side, local ones half that, 6 of them). */
   crops?: Partial<MultiCropOptions>;
   /** Projection head sizes (default: DINO's 2048 hidden, 256 bottleneck, 65536 prototypes). */
   head?: Omit<DinoHeadOptions, 'inDim' | 'rng'>;
@@ -141,11 +141,10 @@ function resolve(o: PretrainEncoderOptions): Resolved {
   if (!(Number.isInteger(batchSize) && batchSize >= 2)) throw new Error(`pretrainEncoder: batchSize must be an integer >= 2, got ${batchSize}`);
   const imagesPerEpoch = o.imagesPerEpoch ?? o.data.slices;
   if (!(Number.isInteger(imagesPerEpoch) && imagesPerEpoch >= batchSize)) throw new Error(`pretrainEncoder: imagesPerEpoch must be an integer >= batchSize ${batchSize}, got ${imagesPerEpoch}`);
-  const img = o.encoder.imgSize ?? 518;
   const patch = o.encoder.patchSize ?? 14;
-  const crops: MultiCropOptions = { globalSize: o.crops?.globalSize ?? img, localSize: o.crops?.localSize ?? img / 2, localCrops: o.crops?.localCrops ?? 6, globalScale: o.crops?.globalScale, localScale: o.crops?.localScale };
+  const crops: MultiCropOptions = { localCrops: 6, ...o.crops, multipleOf: patch };
   for (const [name, s] of [['globalSize', crops.globalSize], ['localSize', crops.localSize]] as const) {
-    if (!(Number.isInteger(s) && s >= patch && s % patch === 0)) throw new Error(`pretrainEncoder: crops.${name} must be a multiple of the patch size ${patch}, got ${s}`);
+    if (s !== undefined && !(Number.isInteger(s) && s >= patch && s % patch === 0)) throw new Error(`pretrainEncoder: crops.${name} must be a multiple of the patch size ${patch}, got ${s}`);
   }
   if (!(Number.isInteger(crops.localCrops) && crops.localCrops >= 0)) throw new Error(`pretrainEncoder: crops.localCrops must be a non-negative integer, got ${crops.localCrops}`);
   const r: Resolved = {
@@ -310,8 +309,9 @@ interface StepResult {
 /** One DINO step: teacher targets, student loss and gradients, clipped update, EMA, centre. */
 async function dinoStep(st: DinoState, r: Resolved, slices: Slice2D[], rng: Rng, sched: { lr: number; wd: number; momentum: number; temp: number; freezeLast: boolean }): Promise<StepResult> {
   const b = slices.length;
-  const { globalSize: g, localSize: l, localCrops } = r.crops;
+  const { localCrops } = r.crops;
   const crops = multiCrop(slices, r.crops, rng);
+  const { globalSize: g, localSize: l } = crops;
   const channels = st.student.inChannels;
   const global = imagesOf(crops.global, 2 * b, g, channels);
   const local = localCrops > 0 ? imagesOf(crops.local, localCrops * b, l, channels) : null;
@@ -457,7 +457,7 @@ function knnText(knn: PretrainEpochRecord['knn']): string {
  * Self-supervised pretraining of a ViT slice encoder with DINO (Caron et al. 2021), the recipe
  * that made DINOv2: a student and a teacher of the same architecture, the teacher an exponential
  * moving average of the student; two global and several local crops of each unlabelled slice
- * ({@link multiCrop}); both networks end in a projection head with a weight-normalised last layer
+ * at the slices' own scale ({@link multiCrop}); both networks end in a projection head with a weight-normalised last layer
  * ({@link DinoHead}); the student learns to predict, from every crop, the teacher's centred and
  * sharpened output on the other global crop ({@link dinoLoss}). The teacher temperature warms up
  * from 0.04 to 0.07, the teacher momentum follows a cosine from 0.996 to 1, the learning rate warms
@@ -551,7 +551,7 @@ export async function pretrainEncoder(options: PretrainEncoderOptions): Promise<
       for (; it < itersPerEpoch; it++) {
         const global = (epoch - 1) * itersPerEpoch + it;
         const rng = new Rng(deriveSeed(r.seed, epoch, it));
-        const slices = Array.from({ length: r.batchSize }, () => options.data.sample(rng));
+        const slices = options.data.sampleBatch(rng, r.batchSize);
         const sched = { lr: lrs[global], wd: wds[global], momentum: moms[global], temp: temps[epoch - 1], freezeLast: epoch <= r.freezeLastLayerEpochs };
         const s = await dinoStep(st, r, slices, rng, sched);
         sums.loss += s.loss;

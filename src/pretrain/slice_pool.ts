@@ -8,8 +8,15 @@ export interface SlicePool {
   readonly volumes: number;
   /** Slices held, over all volumes. */
   readonly slices: number;
+  /** The in-plane sizes `[h, w]` held, largest first. */
+  readonly sizes: [number, number][];
   /** A slice: a uniformly random volume, then a uniformly random slice of it. */
   sample(rng: Rng): Slice2D;
+  /**
+   * `n` slices of one in-plane size (a batch): a size drawn in proportion to its volumes, then
+   * `n` slices each from a uniformly random volume of that size.
+   */
+  sampleBatch(rng: Rng, n: number): Slice2D[];
 }
 
 /** Options of {@link slicePool}. */
@@ -21,9 +28,9 @@ export interface SlicePoolOptions {
 /**
  * Loads every volume of the datasets (a manifest's scans, synthetic generators) once and holds its
  * slices `[D][H, W]` for sampling. Labels and masks are never read: the pool is for
- * self-supervised training. Volumes of different in-plane sizes may be mixed (the crops resize
- * them). Sampling picks a volume first, so a dataset of thick stacks does not outweigh one of thin
- * stacks with the same number of patients.
+ * self-supervised training. Volumes of different in-plane sizes may be mixed: a batch takes
+ * slices of one size. Sampling picks a volume first, so a dataset of thick stacks does not
+ * outweigh one of thin stacks with the same number of patients.
  *
  * @example
  * const pool = await slicePool([syntheticDataset('chest', { n: 100, seed: 0 })]);
@@ -46,13 +53,28 @@ export async function slicePool(datasets: readonly VolumeDataset[], options: Sli
     }
   }
   const slices = vols.reduce((a, v) => a + v.d, 0);
+  const bySize = new Map<string, typeof vols>();
+  for (const v of vols) {
+    const key = `${v.h}x${v.w}`;
+    bySize.set(key, [...(bySize.get(key) ?? []), v]);
+  }
+  const groups = [...bySize.values()];
+  const pick = (group: typeof vols, rng: Rng): Slice2D => {
+    const v = group[rng.int(group.length)];
+    const z = rng.int(v.d);
+    return { data: v.data.subarray(z * v.h * v.w, (z + 1) * v.h * v.w), h: v.h, w: v.w };
+  };
   return {
     volumes: vols.length,
     slices,
+    sizes: groups.map((g): [number, number] => [g[0].h, g[0].w]).sort((a, b) => b[0] * b[1] - a[0] * a[1]),
     sample(rng: Rng): Slice2D {
-      const v = vols[rng.int(vols.length)];
-      const z = rng.int(v.d);
-      return { data: v.data.subarray(z * v.h * v.w, (z + 1) * v.h * v.w), h: v.h, w: v.w };
+      return pick(vols, rng);
+    },
+    sampleBatch(rng: Rng, n: number): Slice2D[] {
+      let k = rng.int(vols.length);
+      const group = groups.find((g) => (k -= g.length) < 0) as typeof vols;
+      return Array.from({ length: n }, () => pick(group, rng));
     },
   };
 }

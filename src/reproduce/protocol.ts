@@ -36,6 +36,10 @@ export interface ReproduceOptions {
   dataDirs?: Partial<Record<ReproduceTask, string>>;
   /** Pretrained DINOv2 weights for the encoders (absent: from scratch). */
   encoderWeights?: EncoderWeights;
+  /** Pretrain the DINOv2-S stand-in with DINO first, at scales with a recipe (default true; see `dinoPretraining`). */
+  pretrain?: boolean;
+  /** Folder of that pretraining, reused across runs (default `<out>/../pretrain/<scale>-seed<seed>`). */
+  pretrainDir?: string;
   /** Override the scale's maximum epochs (every row alike). */
   epochs?: number;
   /** Override the learning rate of every row (default: the scale's per-family rates). */
@@ -223,7 +227,7 @@ export function syntheticDatasets(ctx: ReproduceContext, task: ReproduceTask): T
   if (s.zNormalize) steps.push(new ZNormalize({ percentiles: [0.5, 99.5], eps: 1e-6 }));
   const transform = steps.length ? new Compose(steps) : undefined;
   const aug = augmentation(s.augment);
-  const common = { seed: ctx.seed, size, difficulty: s.difficulty, transform };
+  const common = { seed: ctx.seed, size, difficulty: s.syntheticDifficulty?.[name] ?? s.difficulty, transform };
   const sets: TaskDatasets = {
     train: syntheticDataset(name, { ...common, transform: aug ? new Compose([...steps, aug]) : transform, n: s.nTrain, offset: 0 }),
     val: syntheticDataset(name, { ...common, n: s.nVal, offset: s.nTrain }),

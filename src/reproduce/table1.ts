@@ -5,6 +5,7 @@ import { montagePng, type MontageRow } from '../explain/montage';
 import type { VolumeDataset } from '../data/dataset';
 import { writeFileAtomic } from '../io/files';
 import { protocolFooter } from './auc_table';
+import { dinoFooter, dinoPretraining } from './dino_pretraining';
 import { figure2Models } from './figure2';
 import { PAPER_TABLE1 } from './paper_numbers';
 import { reproduceContext, trainOnTask, type ModelRun, type ReproduceOptions } from './protocol';
@@ -115,7 +116,8 @@ function mean(xs: number[]): number {
  */
 export async function runTable1(options: ReproduceOptions): Promise<Table1Result> {
   const ctx = reproduceContext(options);
-  const [mstRecipe, resnetRecipe] = figure2Models(options);
+  const dino = await dinoPretraining(options);
+  const [mstRecipe, resnetRecipe] = figure2Models(options, dino);
   const rows: Table1Row[] = [];
   const runs: ModelRun[] = [];
   const figures: string[] = [];
@@ -154,7 +156,7 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
   }
   // The paper's order: every dataset's 3D ResNet first, then every dataset's MST.
   rows.sort((a, b) => (a.method === b.method ? 0 : a.method === '3D ResNet' ? -1 : 1));
-  const markdown = table1Markdown(rows, ctx.tasks, protocolFooter(ctx, runs, null, false));
+  const markdown = table1Markdown(rows, ctx.tasks, [...(dino ? [dinoFooter(dino)] : []), ...protocolFooter(ctx, runs, null, false)]);
   const files = [...(await writeTableFiles(ctx, 'table1', markdown, runs, { rows })), ...figures];
   const seconds = (Date.now() - ctx.started) / 1000;
   ctx.print(`table1: done in ${formatSeconds(seconds)}; wrote ${ctx.out}/table1.md`);

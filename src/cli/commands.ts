@@ -1,5 +1,6 @@
 import type { CliCommand } from './command';
 import { statsCommand } from './stats';
+import { powerCommand } from './power';
 import { inspectCommand } from './inspect';
 import { explainCommand } from './explain';
 import { infoCommand } from './info';
@@ -12,4 +13,4 @@ import { reproduceCommand } from './reproduce';
 import { pretrainCommand } from './pretrain';
 
 /** Every sub-command, in the order `mst-ts --help` lists them. Add new commands here. */
-export const COMMANDS: CliCommand[] = [predictCommand, mergeCommand, inspectCommand, statsCommand, explainCommand, infoCommand, convertCommand, trainCommand, pretrainCommand, demoCommand, reproduceCommand];
+export const COMMANDS: CliCommand[] = [predictCommand, mergeCommand, inspectCommand, statsCommand, powerCommand, explainCommand, infoCommand, convertCommand, trainCommand, pretrainCommand, demoCommand, reproduceCommand];

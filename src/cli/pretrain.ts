@@ -7,6 +7,7 @@ import type { SyntheticTaskName } from '../data/synthetic/task';
 import { ZNormalize } from '../data/transforms/intensity';
 import { writeFileAtomic } from '../io/files';
 import { dinov2Config, type DinoVisionTransformerOptions } from '../models/dinov2';
+import { SMALL_VITS } from '../models/registry';
 import { labelledSlices, type KnnProbeSet } from '../pretrain/knn_probe';
 import { pretrainEncoder, type DinoRecipe, type PretrainEpochRecord } from '../pretrain/pretrain_encoder';
 import { QUICK_DINO_RECIPE, TINY_DINO_RECIPE, type SyntheticPretrainRecipe } from '../pretrain/quick_recipe';
@@ -17,7 +18,6 @@ import { TerminalProgress } from '../train/progress';
 import { Rng } from '../utils/rng';
 import { parseCommandArgs } from './args';
 import { UsageError, type CliCommand } from './command';
-import { SMALL_ARCHS } from './train_archs';
 
 const SYNTHETIC: Record<string, SyntheticTaskName[]> = {
   'synthetic-all': ['breast', 'chest', 'knee'],
@@ -46,7 +46,7 @@ Options:
   --manifest <file>      pretrain on the volumes of a manifest (CSV: id,path,label[,mask][,split]) instead:
                          its training split is the unlabelled pool, the k-NN probe remembers the
                          training split's slices and classifies the validation split's
-  --arch <name>          encoder: ${[...Object.keys(SMALL_ARCHS).map((a) => `${a} (its ViT)`), ...Object.keys(HUB)].join(', ')}
+  --arch <name>          encoder: ${[...Object.keys(SMALL_VITS).map((a) => `${a} (its ViT)`), ...Object.keys(HUB)].join(', ')}
                          (default mst-dinov2-tiny-conv)
   --scale <s>            quick (default) or tiny (seconds, for tests): the recipe and, for the synthetic
                          tasks, the volumes and crops of mst-ts reproduce at that scale
@@ -136,7 +136,7 @@ export function parsePretrainArgs(argv: string[]): PretrainArgs {
   if (manifest && s('task')) throw new UsageError('pretrain: give --task or --manifest, not both');
   if (!manifest && !(task in SYNTHETIC)) throw new UsageError(`pretrain: unknown --task '${task}'; expected one of ${Object.keys(SYNTHETIC).join(', ')}`);
   const arch = s('arch') ?? 'mst-dinov2-tiny-conv';
-  if (!(arch in SMALL_ARCHS) && !(arch in HUB)) throw new UsageError(`pretrain: unknown --arch '${arch}'; expected one of ${[...Object.keys(SMALL_ARCHS), ...Object.keys(HUB)].join(', ')}`);
+  if (!(arch in SMALL_VITS) && !(arch in HUB)) throw new UsageError(`pretrain: unknown --arch '${arch}'; expected one of ${[...Object.keys(SMALL_VITS), ...Object.keys(HUB)].join(', ')}`);
   const scale = s('scale') ?? 'quick';
   if (scale !== 'quick' && scale !== 'tiny') throw new UsageError(`pretrain: --scale must be quick or tiny, got '${scale}'`);
   const base = scale === 'tiny' ? TINY_DINO_RECIPE : QUICK_DINO_RECIPE;
@@ -176,7 +176,7 @@ export function parsePretrainArgs(argv: string[]): PretrainArgs {
 
 /** The encoder `arch` names, its positional embedding built for `imgSize`-pixel slices, on gray slices. */
 export function pretrainEncoderOptions(arch: string, imgSize: number): DinoVisionTransformerOptions {
-  const small = SMALL_ARCHS[arch];
+  const small = SMALL_VITS[arch];
   if (small) return { embedDim: small.embedDim, depth: small.depth, numHeads: small.heads, patchSize: small.patchSize, imgSize, inChannels: 1, convStem: small.convStem };
   const hub = HUB[arch as keyof typeof HUB];
   if (!hub) throw new UsageError(`pretrain: unknown --arch '${arch}'`);

@@ -56,9 +56,37 @@ export async function installWasmMatMul(): Promise<void> {
   const backend = tf.findBackend('wasm') as unknown as WasmBackendInternals | null;
   if (!backend) throw new Error("installWasmMatMul: the 'wasm' backend is not initialised (await setBackend('wasm') first)");
   if (installed.has(backend)) return;
-  const memory = backend.wasm.asm.memory;
   const module = await WebAssembly.compile(decodeBase64(SGEMM_WASM_BASE64));
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  installInto(backend, await WebAssembly.instantiate(module, { env: { memory: backend.wasm.asm.memory } }));
+}
+
+/**
+ * {@link installWasmMatMul} for a wasm backend instance at hand, compiled synchronously: for Node,
+ * where mst-ts's default backend is created inside tfjs's synchronous backend factory (a browser's
+ * main thread refuses synchronous compiles of modules this size). Calling it again is a no-op.
+ */
+export function installWasmKernelsSync(backend: object): void {
+  const b = backend as WasmBackendInternals;
+  if (installed.has(b)) return;
+  // tfjs sets the stock kernels up once the factory has returned; the ones replaced here would miss
+  // their setup, which other stock kernels rely on (Sum calls the stock Transpose), so run it now.
+  for (const kernel of tf.getKernelsForBackend('wasm')) kernel.setupFunc?.(backend as tf.KernelBackend);
+  installInto(b, new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(SGEMM_WASM_BASE64)), { env: { memory: b.wasm.asm.memory } }));
+}
+
+/**
+ * Whether tfjs runs on `wasm` with mst-ts's kernels installed (initialises no backend).
+ *
+ * @example
+ * new MedicalSliceTransformer({ encoder, numClasses: 2 }); // the first tensors start Node's default
+ * wasmKernelsInstalled(); // returns true in Node
+ */
+export function wasmKernelsInstalled(): boolean {
+  const engine = tf.engine() as unknown as { backendName?: string | null; backendInstance?: object | null };
+  return engine.backendName === 'wasm' && !!engine.backendInstance && installed.has(engine.backendInstance);
+}
+
+function installInto(backend: WasmBackendInternals, instance: WebAssembly.Instance): void {
   const exports = instance.exports as unknown as SgemmExports;
   const work = backend.wasm._malloc(exports.sgemm_work_floats() * 4 + 16);
   installed.set(backend, { exports, work: (work + 15) & ~15 });

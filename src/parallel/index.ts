@@ -4,7 +4,4 @@ export { predictWithPool } from './predict_with_pool';
 export { DataParallelGradients } from './data_parallel';
 export type { DataParallelOptions, DataParallelStepOptions } from './data_parallel';
 export { defaultWorkerPath } from './worker_group';
-export { buildEncoder, ENCODER_FACTORIES } from './encoder_spec';
-export type { EncoderSpec } from './encoder_spec';
-export type { MstSpec } from './messages';
-export { mstHeadForward } from './mst_head';
+export { dataParallel } from './data_parallel_strategy';

@@ -4,11 +4,11 @@ import type { SyntheticTaskName } from '../data/synthetic/task';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { fromPretrained } from '../models/from_pretrained';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import type { VolumeClassifier } from '../models/registry';
 import { pretrainEncoder, type PretrainEpochRecord } from '../pretrain/pretrain_encoder';
 import { syntheticPretrainData } from '../pretrain/synthetic_source';
-import type { Classifier } from '../train/trainer';
 import { mstRecipe, type ModelRecipe, type MstRecipeOptions } from './models';
-import { reproduceContext, type ReproduceContext, type ReproduceOptions } from './protocol';
+import { reproduceContext, type ReproduceContext, type ReproduceOptions } from './context';
 
 /** The DINO-pretrained slice encoder of a reproduction: where it is and what its pretraining gave. */
 export interface DinoPretraining {
@@ -131,8 +131,8 @@ export function dinoMstRecipe(ctx: ReproduceContext, dino: DinoPretraining, opti
   return {
     ...base,
     description: base.description.replace(/^MST: from-scratch /, `MST: DINO-pretrained (${dino.file}, ${dino.epochs} epochs on ${dino.slices} unlabelled slices) `),
-    async build(inputSize: Shape3, seed: number): Promise<Classifier> {
-      const encoder = await fromPretrained(dino.file);
+    async build(inputSize: Shape3, seed: number): Promise<VolumeClassifier> {
+      const encoder = await fromPretrained(dino.file, { arch: 'dinov2' });
       if (!(encoder instanceof DinoVisionTransformer)) {
         encoder.dispose();
         throw new Error(`'${dino.file}' is not a DINOv2 encoder`);
@@ -145,9 +145,8 @@ export function dinoMstRecipe(ctx: ReproduceContext, dino: DinoPretraining, opti
         freezeEncoder: options.freezeEncoder ?? false,
         numSlices: fusion === 'linear' ? inputSize[0] : undefined,
         heads: v.heads,
-        encoderAttention: true,
         seed: seed + 1,
-      }) as unknown as Classifier;
+      });
     },
   };
 }

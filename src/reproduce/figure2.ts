@@ -2,7 +2,7 @@ import { runAucTable, type AucTableResult } from './auc_table';
 import { dinoFooter, dinoMstRecipe, dinoPretraining, type DinoPretraining } from './dino_pretraining';
 import { mstRecipe, resnet3dRecipe, type ModelRecipe } from './models';
 import { PAPER_FIGURE2 } from './paper_numbers';
-import { reproduceContext, type ReproduceOptions } from './protocol';
+import { reproduceContext, type ReproduceOptions } from './context';
 
 /**
  * The two models of Figure 2: MST-DINOv2 (the P reference; from the DINO-pretrained stand-in when

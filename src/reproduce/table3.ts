@@ -2,7 +2,7 @@ import { runAucTable, type AucTableResult } from './auc_table';
 import { dinoFooter, dinoMstRecipe, dinoPretraining, type DinoPretraining } from './dino_pretraining';
 import { mstRecipe, type ModelRecipe } from './models';
 import { PAPER_TABLE3 } from './paper_numbers';
-import { reproduceContext, type ReproduceOptions } from './protocol';
+import { reproduceContext, type ReproduceOptions } from './context';
 
 /**
  * The rows of Table 3: MST with five slice encoders; the first (DINOv2-S) is the P reference.

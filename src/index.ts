@@ -16,7 +16,7 @@ export * from './train';
 export * from './pretrain';
 export * from './data';
 export * from './classifier';
-export { runFigure2, runTable1, runTable2, runTable3, runTableS1, figure2Models, table2Models, table3Models, tableS1Models, mstRecipe, resnet3dRecipe, scaleConfig } from './reproduce';
+export { runFigure2, runTable1, runTable2, runTable3, runTableS1, figure2Models, table2Models, table3Models, tableS1Models, mstRecipe, resnet3dRecipe, scaleConfig, dinoPretraining } from './reproduce';
 export type { ReproduceOptions, ModelRecipe, MstRecipeOptions, EncoderKind, EncoderWeights, ReproduceScale, ScaleConfig, ReproduceTask, AucTableResult, Table1Result } from './reproduce';
 export { loadOnnxModel, OnnxGraphBuilder, onnxLayers, type OnnxVolumeModel, type OnnxVolumePrediction } from './export';
 export { setBackend, useDefaultBackend, webgpuAvailable, installWebGpuGlobals } from './backend';

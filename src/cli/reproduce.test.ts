@@ -10,6 +10,8 @@ describe('mst-ts reproduce arguments', () => {
     expect(parseReproduceArgs(['tableS1', '--task', 'mrnet', '--data-dir', '/d/MRNet']).options.dataDirs).toEqual({ mrnet: '/d/MRNet' });
     expect(parseReproduceArgs(['figure2', '--task', 'lidc,mrnet', '--data-dir', 'lidc=/a', '--data-dir', 'mrnet=/b']).options.dataDirs).toEqual({ lidc: '/a', mrnet: '/b' });
     expect(parseReproduceArgs(['table3', '--encoder-weights', 'w.pth']).options.encoderWeights?.small).toBe('w.pth');
+    expect(parseReproduceArgs(['table3']).options).toMatchObject({ pretrain: true, pretrainDir: undefined, pretrainEpochs: undefined });
+    expect(parseReproduceArgs(['table3', '--no-pretrain', '--pretrain-dir', 'p', '--pretrain-epochs', '12']).options).toMatchObject({ pretrain: false, pretrainDir: 'p', pretrainEpochs: 12 });
     const bad: [string[], RegExp][] = [
       [[], /expected one name/],
       [['table4'], /unknown name 'table4'/],
@@ -19,6 +21,7 @@ describe('mst-ts reproduce arguments', () => {
       [['table2', '--data-dir', '/x'], /no real task/],
       [['table2', '--task', 'lidc,mrnet', '--data-dir', '/x'], /<task>=<dir>/],
       [['table2', '--epochs', '0'], /--epochs must be an integer >= 1/],
+      [['table3', '--pretrain-epochs', '2.5'], /--pretrain-epochs must be an integer >= 1/],
     ];
     for (const [argv, message] of bad) {
       expect(() => parseReproduceArgs(argv)).toThrow(UsageError);

@@ -64,6 +64,8 @@ Options:
                              from its DINO pretraining (mst-ts pretrain's recipe on the three synthetic
                              tasks' unlabelled slices, run once per seed and cached)
   --pretrain-dir <dir>       where that pretraining is cached (default <out>/../pretrain/<scale>-seed<seed>)
+  --pretrain-epochs <n>      shorten that pretraining to n epochs, its schedules with it (cached apart, in
+                             <scale>-seed<seed>-e<n>)
   --dry-run                  build every model, print the protocol and parameter counts, train nothing
   --backend <name>           tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
   --progress                 show each training's progress bar
@@ -123,6 +125,7 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
       lr: { type: 'string' },
       'no-pretrain': { type: 'boolean', default: false },
       'pretrain-dir': { type: 'string' },
+      'pretrain-epochs': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       backend: { type: 'string' },
       progress: { type: 'boolean', default: false },
@@ -156,6 +159,7 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
     encoderWeights: { small: s('encoder-weights'), base: s('encoder-weights-base'), registers: s('encoder-weights-registers') },
     pretrain: values['no-pretrain'] !== true,
     pretrainDir: s('pretrain-dir'),
+    pretrainEpochs: intFlag('pretrain-epochs', s('pretrain-epochs'), 1),
     command: ['mst-ts', 'reproduce', ...argv].map(shellQuote).join(' '),
     progress: values.progress === true,
   };

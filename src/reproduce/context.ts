@@ -22,6 +22,8 @@ export interface ReproduceOptions {
   pretrain?: boolean;
   /** Folder of that pretraining, reused across runs (default `<out>/../pretrain/<scale>-seed<seed>`). */
   pretrainDir?: string;
+  /** Shorten (or lengthen) that pretraining to this many epochs, its schedules with it (default: the scale's recipe). */
+  pretrainEpochs?: number;
   /** Override the scale's maximum epochs (every row alike). */
   epochs?: number;
   /** Override the learning rate of every row (default: the scale's per-family rates). */

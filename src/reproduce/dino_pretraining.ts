@@ -32,10 +32,11 @@ export interface DinoPretraining {
 const ALL_TASKS: SyntheticTaskName[] = ['breast', 'chest', 'knee'];
 const running = new Map<string, Promise<DinoPretraining>>();
 
-/** The pretraining folder of a reproduction: beside its output folder, one per scale and seed. */
+/** The pretraining folder of a reproduction: beside its output folder, one per scale, seed and epoch count. */
 export function dinoPretrainingDir(options: ReproduceOptions): string {
   const ctx = reproduceContext(options);
-  return options.pretrainDir ?? path.join(path.dirname(path.resolve(ctx.out)), 'pretrain', `${ctx.scale.name}-seed${ctx.seed}`);
+  const epochs = options.pretrainEpochs !== undefined && options.pretrainEpochs !== ctx.scale.pretrain?.epochs ? `-e${options.pretrainEpochs}` : '';
+  return options.pretrainDir ?? path.join(path.dirname(path.resolve(ctx.out)), 'pretrain', `${ctx.scale.name}-seed${ctx.seed}${epochs}`);
 }
 
 /**
@@ -63,16 +64,18 @@ export async function dinoPretraining(options: ReproduceOptions): Promise<DinoPr
   const dir = dinoPretrainingDir(options);
   let job = running.get(dir);
   if (!job) {
-    job = pretrainOnce(reproduceContext(options), dir);
+    const e = options.pretrainEpochs;
+    if (e !== undefined && !(Number.isInteger(e) && e >= 1)) throw new Error(`reproduce: pretrainEpochs must be a positive integer, got ${e}`);
+    job = pretrainOnce(reproduceContext(options), dir, e);
     running.set(dir, job);
     job.catch(() => running.delete(dir));
   }
   return job;
 }
 
-async function pretrainOnce(ctx: ReproduceContext, dir: string): Promise<DinoPretraining> {
+async function pretrainOnce(ctx: ReproduceContext, dir: string, epochs?: number): Promise<DinoPretraining> {
   const fs = await import('node:fs/promises');
-  const recipe = ctx.scale.pretrain!;
+  const recipe = { ...ctx.scale.pretrain!, ...(epochs !== undefined ? { epochs } : {}) };
   const vit = ctx.scale.dinov2Small!;
   const file = path.join(dir, 'encoder.safetensors');
   const summaryFile = path.join(dir, 'pretraining.json');

@@ -18,6 +18,9 @@ describe('DINO pretraining in the reproduction', () => {
       expect(usesDinoPretraining({ ...options, pretrain: false })).toBe(false);
       expect(usesDinoPretraining({ ...options, scale: 'paper' })).toBe(false);
       expect(dinoPretrainingDir(options)).toBe(join(root, 'pretrain', 'tiny-seed0'));
+      // A shortened pretraining is cached apart from the recipe's.
+      expect(dinoPretrainingDir({ ...options, pretrainEpochs: 1 })).toBe(join(root, 'pretrain', 'tiny-seed0-e1'));
+      expect(dinoPretrainingDir({ ...options, pretrainEpochs: scaleConfig('tiny').pretrain!.epochs })).toBe(join(root, 'pretrain', 'tiny-seed0'));
       const before = tf.memory().numTensors;
       const dino = await dinoPretraining(options);
       expect(dino).not.toBeNull();
@@ -27,6 +30,9 @@ describe('DINO pretraining in the reproduction', () => {
       // Another table of the same scale and seed (a new process would do the same) reuses it.
       const again = await dinoPretraining({ ...options, out: join(root, 'table2') });
       expect(again!.file).toBe(dino!.file);
+      const short = await dinoPretraining({ ...options, pretrainEpochs: 1 });
+      expect(short!.epochs).toBe(1);
+      expect(short!.file).toBe(join(root, 'pretrain', 'tiny-seed0-e1', 'encoder.safetensors'));
       const rows = table3Models(options, dino);
       expect(rows.map((r) => r.name)).toEqual(['MST (DINOv2)', 'MST (DINOv2 Base)', 'MST (DINOv2 Registers)', 'MST (DINOv2 Frozen)', 'MST (ResNet)', 'MST (DINOv2 from scratch)']);
       expect(rows[0].description).toContain('DINO-pretrained');

@@ -46,5 +46,6 @@ describe('mst-ts reproduce --dry-run', () => {
     expect(rows).toHaveLength(10);
     expect(rows[0]).toMatch(/^synthetic-chest \[8x16x16\] MST \(DINOv2\): 0\.\d+ M parameters \(0\.\d+ M trained\); MST: from-scratch 2-block 64-d ViT/);
     expect(rows[9]).toMatch(/^synthetic-knee \[8x32x32\] MST \(ResNet\):/);
+    expect(lines.join('')).toMatch(/pretraining first \(unless cached in .*quick-seed0\): DINO, 40 epochs of 1024 slices of 200 unlabelled volumes per synthetic task; .*"MST \(DINOv2 from scratch\)" row is added/);
   });
 });

@@ -178,9 +178,17 @@ async function dryRun(args: ReproduceArgs, print: (line: string) => void): Promi
   const { tableS1Models } = await import('../reproduce/table_s1');
   const { syntheticGeometry } = await import('../reproduce/protocol');
   const { PAPER_VOLUME } = await import('../reproduce/real_data');
+  const { dinoPretrainingDir, usesDinoPretraining } = await import('../reproduce/dino_pretraining');
   const ctx = reproduceContext(args.options);
   const models = { figure2: figure2Models, table1: figure2Models, table2: table2Models, table3: table3Models, tableS1: tableS1Models }[args.name](args.options);
   print(`${args.name} at scale ${ctx.scale.name}, seed ${ctx.seed}: ${JSON.stringify(ctx.scale)}`);
+  if (usesDinoPretraining(args.options)) {
+    const r = ctx.scale.pretrain!;
+    print(
+      `pretraining first (unless cached in ${dinoPretrainingDir(args.options)}): DINO, ${args.options.pretrainEpochs ?? r.epochs} epochs of ${r.imagesPerEpoch} slices of ${r.volumes} unlabelled volumes per synthetic task; ` +
+        `the DINOv2-S rows then start from it${args.name === 'table3' ? ', and a "MST (DINOv2 from scratch)" row is added' : ''} (listed below with their from-scratch weights)`,
+    );
+  }
   for (const task of ctx.tasks) {
     const input = TASKS[task].synthetic ? syntheticGeometry(ctx, task).inputSize : ctx.scale.name === 'paper' ? PAPER_VOLUME : ctx.scale.realSize;
     for (const recipe of models) {

@@ -1,14 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-import { Classifier, loadClassifier } from '../classifier/classifier';
+import type { Classifier } from '../classifier/classifier';
 import { prepareVolume, toInputGrid, type PreparedVolume, type PreprocessingSpec } from '../data/preprocessing';
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
 import { explainJsonFields, type ExplainJsonFields } from '../explain/explain_json';
 import { trilinearUpsample } from '../explain/trilinear_upsample';
 import type { OnnxVolumeModel, OnnxVolumePrediction } from '../export/onnx_predict';
+import { fileSource } from '../io/byte_source';
 import type { Volume } from '../io/volume';
+import { channelsLast } from '../data/sample';
+import type { SequenceInputs } from '../data/sequences';
 import { parseSavedModelJson } from '../models/from_pretrained';
-import { loadRegistryModel } from '../models/registry';
-import { bundleJson, configPathFor } from '../models/save_model';
+import { configPathFor } from '../models/save_model';
+import { loadWeights, weightsError } from './flag_files';
 
 /** The runtimes `--runtime` accepts. */
 export const RUNTIMES = ['tfjs', 'onnx'] as const;
@@ -63,6 +66,8 @@ export interface VolumePredictor {
   readonly arch: string | null;
   /** Whether {@link predict} can give the slice attention. */
   readonly hasSliceAttention: boolean;
+  /** The sequences a multi-sequence model takes and how it makes its channels, or null for one scan. */
+  readonly inputs: SequenceInputs | null;
   /** One volume as read in its own voxel order (`readVolume(path, { canonical: false })`), prepared as the bundle says. */
   predict(volume: Volume, request?: PredictRequest): Promise<VolumeOutput>;
   /** The fields `mst-ts predict --json --explain` adds (the single-volume JSON). */
@@ -80,6 +85,10 @@ class TfjsPredictor implements VolumePredictor {
   ) {
     this.hasSliceAttention = !!clf.model.capabilities.sliceAttention;
     this.arch = clf.bundle.arch;
+  }
+
+  get inputs(): SequenceInputs | null {
+    return this.clf.preprocessing?.inputs ?? null;
   }
 
   async predict(volume: Volume, request: PredictRequest = {}): Promise<VolumeOutput> {
@@ -149,8 +158,29 @@ class OnnxPredictor implements VolumePredictor {
     );
   }
 
+  get inputs(): SequenceInputs | null {
+    return this.preprocessing?.inputs ?? null;
+  }
+
+  /** The volume as the bundle prepares it, checked against the slice size the graph fixes. */
   private prepare(volume: Volume): PreparedVolume {
-    return prepareVolume(volume, this.preprocessing ?? { orientation: 'canonical', steps: [], channels: 1 });
+    const prepared = prepareVolume(volume, this.preprocessing ?? { orientation: 'canonical', steps: [], channels: 1 });
+    const [, , h, w] = this.model.inputShape;
+    const [, H, W] = prepared.sample.shape;
+    if ((typeof h === 'number' && h !== H) || (typeof w === 'number' && w !== W)) {
+      throw new Error(
+        `--weights ${this.spec.weights}: the graph expects slices of ${h}x${w}, the prepared scan has ${H}x${W}` +
+          (this.preprocessing ? '' : ' (no bundle JSON beside the graph prepares it: pass --preset, or a scan of that size)'),
+      );
+    }
+    return prepared;
+  }
+
+  /** The network's input as the ONNX model takes it: `[D, H, W]`, or `[D, H, W, C]` channels last. */
+  private input(prepared: PreparedVolume): { data: Float32Array; shape: [number, number, number] | [number, number, number, number] } {
+    const s = prepared.sample;
+    const c = s.channels ?? 1;
+    return c > 1 ? { data: channelsLast(s.data, c), shape: [...s.shape, c] } : { data: s.data, shape: s.shape };
   }
 
   private names(n: number): string[] {
@@ -160,7 +190,7 @@ class OnnxPredictor implements VolumePredictor {
   async predict(volume: Volume, request: PredictRequest = {}): Promise<VolumeOutput> {
     const prepared = this.prepare(volume);
     const s = prepared.sample;
-    const r = await this.model.predict({ data: s.data, shape: s.shape });
+    const r = await this.model.predict(this.input(prepared));
     const slice = r.extra[SLICE_OUTPUT];
     this.hasSliceAttention = slice !== undefined;
     const out: VolumeOutput = { logits: r.logits, probabilities: r.probabilities, classNames: this.names(r.probabilities.length) };
@@ -180,8 +210,9 @@ class OnnxPredictor implements VolumePredictor {
   }
 
   async explainJson(volume: Volume): Promise<ExplainJsonFields> {
-    const s = this.prepare(volume).sample;
-    const r = await this.model.predict({ data: s.data, shape: s.shape });
+    const prepared = this.prepare(volume);
+    const s = prepared.sample;
+    const r = await this.model.predict(this.input(prepared));
     const slice = r.extra[SLICE_OUTPUT];
     if (!slice) throw this.missing('--explain', [SLICE_OUTPUT], r.extra);
     const out: ExplainJsonFields = { explainMethod: 'attention', sliceAttention: Array.from(slice.data), saliencyShape: [...s.shape] };
@@ -213,22 +244,25 @@ async function onnxBundle(path: string): Promise<{ preprocessing: PreprocessingS
  * here so tfjs users need no ONNX Runtime) with the bundle JSON `mst-ts convert` writes beside it.
  */
 export async function loadVolumePredictor(spec: PredictorSpec): Promise<VolumePredictor> {
-  const preset = spec.preset ? PREPROCESSING_PRESETS[spec.preset] : undefined;
   if (spec.runtime === 'onnx') {
-    const { loadOnnxModel } = await import('../export/onnx_predict');
+    const { importOnnxRuntime, loadOnnxModel } = await import('../export/onnx_predict');
+    await importOnnxRuntime();
+    let model: OnnxVolumeModel;
+    try {
+      // ONNX Runtime's own message for a folder or a missing file says neither plainly.
+      await checkReadable(spec.weights);
+      model = await loadOnnxModel(spec.weights, spec.threads === undefined ? {} : { threads: spec.threads });
+    } catch (e) {
+      throw weightsError(spec.weights, e);
+    }
     const bundle = await onnxBundle(spec.weights);
-    const model = await loadOnnxModel(spec.weights, spec.threads === undefined ? {} : { threads: spec.threads });
+    const preset = spec.preset ? PREPROCESSING_PRESETS[spec.preset] : undefined;
     return new OnnxPredictor(spec, model, preset ?? bundle?.preprocessing ?? null, bundle?.classNames ?? null, bundle?.arch ?? spec.arch ?? null);
   }
-  if (spec.arch) {
-    const model = await loadRegistryModel(spec.arch, spec.weights, { numClasses: spec.numClasses ?? 2 });
-    model.eval();
-    return new TfjsPredictor(spec, new Classifier(model, { ...bundleJson(model, { arch: spec.arch }), preprocessing: preset ?? null }));
-  }
-  try {
-    return new TfjsPredictor(spec, await loadClassifier(spec.weights, preset ? { preprocessing: preset } : {}));
-  } catch (e) {
-    const msg = (e as Error).message;
-    throw new Error(/not a volume classifier/.test(msg) ? `${msg}; or name a registry architecture with --arch` : msg);
-  }
+  return new TfjsPredictor(spec, await loadWeights(spec));
+}
+
+/** Opens a file and reads nothing: an error for a missing path or a folder, as the readers word it. */
+async function checkReadable(path: string): Promise<void> {
+  await (await fileSource(path)).close();
 }

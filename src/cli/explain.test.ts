@@ -6,7 +6,12 @@ import { readNifti } from '../io/nifti';
 import { saveSafetensors } from '../io/safetensors';
 import { createModel } from '../models/registry';
 import { disposeStateDict } from '../nn/module';
-import { FULL } from '../../test/helpers';
+import { FULL, fixturePath } from '../../test/helpers';
+import { cli, trainTinyBundle, writeChestScan } from '../../test/cli_fixtures';
+import { peakVoxel, pointingGame } from '../explain/localisation';
+import { derivedUid, dicomHeaderFields } from '../io/dicom_write';
+import { readVolume } from '../io/read_volume';
+import { saveModel } from '../models/save_model';
 import { UsageError } from './command';
 import { explainCommand } from './explain';
 
@@ -33,6 +38,96 @@ describe('mst-ts explain: flags', () => {
       /--window must be a positive integer or three of them as d,h,w, got '4,4'/,
     );
     await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'i', '--out', 'o', '--smooth', '0'])).rejects.toThrow(/--smooth must be an integer >= 1, got '0'/);
+  });
+});
+
+describe('mst-ts explain --dicom-out', () => {
+  it('writes the saliency as a DICOM series over a DICOM input (its grid, study and Frame of Reference), and refuses another input', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-explain-dicom-'));
+    try {
+      const model = createModel('mst-dinov2-tiny', { seed: 1, imageSize: 16 });
+      const weights = path.join(dir, 'model.safetensors');
+      await saveModel(model, weights, { preprocessing: { orientation: 'canonical', steps: [{ op: 'crop-or-pad', size: [4, 16, 16] }, { op: 'z-normalize' }], channels: 1 } });
+      model.dispose();
+      const before = tf.memory().numTensors;
+      const input = fixturePath('volumes', 'dicom_ct2');
+      const out = path.join(dir, 'out');
+      let text = '';
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((text += String(c)), true));
+      try {
+        await explainCommand.run(['--weights', weights, '--input', input, '--out', out, '--dicom-out', path.join(out, 'dicom'), '--dicom-uid-seed', 'case-1', '--json']);
+      } finally {
+        spy.mockRestore();
+      }
+      const summary = JSON.parse(text);
+      expect(summary.files.filter((f: string) => f.endsWith('.dcm')).map((f: string) => path.basename(f))).toEqual(['IM00001.dcm', 'IM00002.dcm', 'IM00003.dcm', 'IM00004.dcm']);
+      const nifti = await readNifti(path.join(out, 'saliency.nii.gz'), { canonical: false });
+      const series = await readVolume(path.join(out, 'dicom'), { canonical: false });
+      const scan = await readVolume(input, { canonical: false });
+      expect(series.shape).toEqual(scan.shape);
+      series.affine.forEach((row, r) => row.forEach((v, c) => expect(v).toBeCloseTo(scan.affine[r][c], 5)));
+      const range = Math.max(...nifti.data) - Math.min(...nifti.data);
+      expect(range).toBeGreaterThan(0);
+      series.data.forEach((v, i) => expect(Math.abs(v - nifti.data[i])).toBeLessThanOrEqual(range / 65535 / 2 + 1e-7));
+      const fields = dicomHeaderFields(fs.readFileSync(path.join(out, 'dicom', 'IM00001.dcm')));
+      expect(fields.seriesInstanceUid).toBe(derivedUid('case-1', scan.meta.seriesInstanceUid as string, 'series'));
+      expect(fields.patientName).toBe('');
+      expect(tf.memory().numTensors).toBe(before);
+      await expect(explainCommand.run(['--weights', weights, '--input', fixturePath('volumes', 'standard.nii.gz'), '--out', out, '--dicom-out', path.join(out, 'd2')])).rejects.toThrow(
+        /--dicom-out writes a series into the study and Frame of Reference of a DICOM input; '.*standard\.nii\.gz' is nifti/,
+      );
+      await expect(explainCommand.run(['--weights', weights, '--input', input, '--out', out, '--dicom-uid-seed', 's'])).rejects.toThrow(/--dicom-uid-seed applies to --dicom-out/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('mst-ts explain: a train bundle (its preprocessing crops)', () => {
+  let dir: string;
+  let weights: string;
+  let scan: string;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-explain-bundle-'));
+    weights = await trainTinyBundle(path.join(dir, 'run'));
+    scan = path.join(dir, 'scan.nii');
+    writeChestScan(scan);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('checks --method against the loaded model: a usage error naming the flag, no library function', async () => {
+    const r = await cli(['explain', '--weights', weights, '--input', scan, '--out', path.join(dir, 'o'), '--method', 'gradcam']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "mst-ts explain: --method gradcam does not apply to this model (mst-dinov2-tiny, an MST with an attention encoder (no convolutional feature maps)); expected one of attention, rollout, transformer-attribution, gradient-attention, occlusion\n",
+    );
+  });
+
+  it('puts the pointing game in the metrics, on the scan\'s own grid, within --pointing-tolerance', async () => {
+    const plain = await cli(['explain', '--weights', weights, '--input', scan, '--out', path.join(dir, 'plain'), '--json']);
+    expect(plain.code).toBe(0);
+    const saliency = await readNifti(path.join(dir, 'plain', 'saliency.nii.gz'), { canonical: false });
+    expect(saliency.shape).toEqual([4, 32, 32]);
+    const [d, h, w] = peakVoxel(saliency);
+    // One lesion voxel 3 voxels from the map's peak (along the row), on the scan's grid.
+    const lesion = [d, h, w < 16 ? w + 3 : w - 3];
+    const mask = path.join(dir, 'mask.nii');
+    writeChestScan(mask, (z, y, x) => (z === lesion[0] && y === lesion[1] && x === lesion[2] ? 1 : 0));
+    const maskVolume = await readNifti(mask, { canonical: false });
+    const pointing: boolean[] = [];
+    for (const tolerance of ['2', '3']) {
+      const out = path.join(dir, `metrics-${tolerance}`);
+      const r = await cli(['explain', '--weights', weights, '--input', scan, '--out', out, '--mask', mask, '--metrics', '--metrics-steps', '4', '--pointing-tolerance', tolerance, '--json']);
+      expect(r.code).toBe(0);
+      const summary = JSON.parse(r.stdout);
+      // The network saw a 16x16 crop: the mask never reaches its grid, the pointing game is scored on the scan's.
+      expect(summary.shapes).toEqual({ input: [4, 32, 32], prepared: [4, 16, 16], saliency: [4, 32, 32] });
+      expect(summary.metrics.deletion.fractions).toEqual([0, 0.25, 0.5, 0.75, 1]);
+      expect(summary.metrics.pointingGame).toBe(pointingGame(saliency, maskVolume, Number(tolerance)));
+      pointing.push(summary.metrics.pointingGame);
+      expect(JSON.parse(fs.readFileSync(path.join(out, 'explanation.json'), 'utf8')).metrics.pointingGame).toBe(summary.metrics.pointingGame);
+    }
+    expect(pointing).toEqual([false, true]);
   });
 });
 

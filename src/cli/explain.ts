@@ -2,20 +2,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend, useDefaultBackend } from '../backend';
-import { Classifier, loadClassifier } from '../classifier/classifier';
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
 import { ATTENTION_METHODS, CNN_METHODS, EXPLAIN_METHODS, explainMethodsFor, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
-import { localisationMetrics } from '../explain/localisation';
+import { localisationMetrics, pointingGame } from '../explain/localisation';
 import { montagePng, sliceAttentionBarChart, type MontageRow } from '../explain/montage';
 import type { ColormapName } from '../explain/colormap';
 import type { HeadFusion } from '../explain/rollout';
 import { writeFileAtomic } from '../io/files';
 import { writeNifti } from '../io/nifti';
-import { readVolume } from '../io/read_volume';
-import { loadRegistryModel, MODEL_REGISTRY } from '../models/registry';
-import { bundleJson } from '../models/save_model';
+import { readDicomSourceInfo, writeSaliencyDicom, type DicomSourceInfo } from '../io/dicom_write';
+import type { Volume } from '../io/volume';
+import { combineSequences, type SequenceInputs } from '../data/sequences';
+import { MODEL_REGISTRY } from '../models/registry';
 import { UsageError, type CliCommand } from './command';
-import { parseCommandArgs } from './args';
+import { checkBackendFlag, parseCommandArgs } from './args';
+import { checkOutFolder, loadWeights, readScan } from './flag_files';
 
 const USAGE = `Usage: mst-ts explain --weights <model.safetensors> --input <scan> --out <dir> [options]
 
@@ -30,7 +31,9 @@ Options:
   --preset <name>        the paper's preprocessing for a model whose file carries none (the authors'
                          published checkpoints): ${Object.keys(PREPROCESSING_PRESETS).join(', ')}
   --input <path>         the scan (required): .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array
-                         [D, H, W] with slices along the first axis
+                         [D, H, W] with slices along the first axis; a model of several sequences
+                         takes one per sequence, --input <name>=<path> (--input pre=... --input
+                         post=...), the maps lying on the first one's grid
   --out <dir>            output folder, created if missing (required)
   --method <m>           MST-DINOv2: ${ATTENTION_METHODS.join(' | ')} (default attention);
                          ResNet3D, MST-ResNet: ${CNN_METHODS.join(' | ')}
@@ -50,7 +53,8 @@ Options:
   --noise <s>            --smooth noise as a fraction of the value range (default 0.1)
   --metrics              faithfulness of the map: deletion and insertion curves and areas, ROAD (noisy
                          linear imputation, most and least relevant first); with --mask also the
-                         pointing game within --pointing-tolerance voxels (default 15)
+                         pointing game within --pointing-tolerance voxels (default 15), on the
+                         scan's own grid where the mask lies
   --metrics-steps <n>    slabs of the deletion and insertion curves (default 16)
   --pointing-tolerance <v>  pointing-game tolerance in voxels (default 15)
   --mask <path>          a lesion mask of the input's shape (any readVolume format): adds the
@@ -62,6 +66,15 @@ Options:
   --slices <a:b>         slices shown in the montage, a to b-1 (default: 8 around the peak)
   --num-classes <n>      output classes of a model given by --arch (default 2)
   --backend <name>       tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
+  --dicom-out <dir>      also write the saliency as a DICOM series that a PACS viewer overlays on the
+                         input (a DICOM series): one Secondary Capture image per source slice, in the
+                         source's study and Frame of Reference, each at its source image's position,
+                         16-bit with Rescale Slope/Intercept; de-identified (no patient name, ID,
+                         birth date, accession number or study date copied)
+  --dicom-keep-patient   --dicom-out: copy the patient and study identifiers of the source
+  --dicom-uid-seed <s>   --dicom-out: new UIDs from this seed (the same seed, the same UIDs and bytes);
+                         default random
+  --dicom-uid-root <uid> --dicom-out: your organisation's UID root for the new UIDs (default 2.25)
   --json                 print the summary as one JSON line
   -h, --help             this text
 
@@ -75,6 +88,7 @@ Writes to <dir>:
                          NiiVue
   explanation.json       probabilities, predicted class, method, map shapes, slice attention, with
                          --mask the localisation metrics, with --metrics the faithfulness metrics
+  <dicom-out>/IM00001.dcm, ...  with --dicom-out, the saliency series (one file per slice)
 
 The summary (text, or --json) gives the arch, probabilities, predicted class and the files written.`;
 
@@ -93,8 +107,12 @@ async function run(argv: string[]): Promise<number> {
       arch: { type: 'string' },
       weights: { type: 'string' },
       preset: { type: 'string' },
-      input: { type: 'string' },
+      input: { type: 'string', multiple: true },
       out: { type: 'string' },
+      'dicom-out': { type: 'string' },
+      'dicom-keep-patient': { type: 'boolean', default: false },
+      'dicom-uid-seed': { type: 'string' },
+      'dicom-uid-root': { type: 'string' },
       method: { type: 'string' },
       'zero-first-patch': { type: 'boolean', default: false },
       'head-fusion': { type: 'string' },
@@ -123,11 +141,15 @@ async function run(argv: string[]): Promise<number> {
     },
   });
   const str = (k: keyof typeof values) => values[k] as string | undefined;
-  const [arch, weights, input, out] = [str('arch'), str('weights'), str('input'), str('out')];
-  for (const [flag, v] of [['--weights', weights], ['--input', input], ['--out', out]] as const) {
+  const [arch, weights, out] = [str('arch'), str('weights'), str('out')];
+  const inputs = (values.input as string[] | undefined) ?? [];
+  for (const [flag, v] of [['--weights', weights], ['--input', inputs[0]], ['--out', out]] as const) {
     if (!v) throw new UsageError(`explain: ${flag} is required\n\n${USAGE}`);
   }
+  const dicomOut = str('dicom-out');
+  for (const k of ['dicom-keep-patient', 'dicom-uid-seed', 'dicom-uid-root'] as const) if (values[k] !== undefined && values[k] !== false && !dicomOut) throw new UsageError(`explain: --${k} applies to --dicom-out`);
   if (arch !== undefined && !MODEL_REGISTRY.has(arch)) throw new UsageError(`explain: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
+  checkBackendFlag('explain', str('backend'));
   const preset = str('preset');
   if (preset !== undefined && !(preset in PREPROCESSING_PRESETS)) throw new UsageError(`explain: --preset must be one of ${Object.keys(PREPROCESSING_PRESETS).join(', ')}, got '${preset}'`);
   const method = str('method') as ExplainMethod | undefined;
@@ -198,16 +220,28 @@ async function run(argv: string[]): Promise<number> {
   if (values.backend) await setBackend(str('backend') as string);
   else await useDefaultBackend();
 
-  const scan = await readVolume(input as string, { canonical: false });
-  const mask = str('mask') === undefined ? undefined : await readVolume(str('mask') as string, { canonical: false });
-  if (mask && mask.shape.some((d, i) => d !== scan.shape[i])) {
-    throw new Error(`explain: the mask ${str('mask')} has shape [${mask.shape.join(', ')}], the input [${scan.shape.join(', ')}]`);
-  }
-  const clf = await loadExplainer(weights as string, arch, numClasses, preset as PreprocessingPreset | undefined);
+  await checkOutFolder(out as string);
+  const clf = await loadWeights({ weights: weights as string, arch, numClasses, preset: preset as PreprocessingPreset | undefined });
   try {
+    const { valid, kind } = explainMethodsFor(clf.model.capabilities);
+    if (method !== undefined && !valid.includes(method)) throw new UsageError(`explain: --method ${method} does not apply to this model (${clf.bundle.arch}, ${kind}); expected one of ${valid.join(', ')}`);
+    const classes = clf.model.numClasses;
+    if (targetClass !== undefined && targetClass >= classes) {
+      throw new UsageError(`explain: --target-class ${targetClass} is out of range: the model has ${classes} classes (${clf.classNames.map((c, i) => `${i} ${c}`).join(', ')})`);
+    }
+    const scan = await readInputs(inputs, clf.preprocessing?.inputs ?? null);
+    const mask = str('mask') === undefined ? undefined : await readScan(str('mask') as string, { canonical: false });
+    if (mask && mask.shape.some((d, i) => d !== scan.shape[i])) {
+      throw new Error(`explain: the mask ${str('mask')} has shape [${mask.shape.join(', ')}], the input [${scan.shape.join(', ')}]`);
+    }
+    // Checked before the explanation: the series is written into the source's study.
+    const dicomSource = dicomOut ? await dicomSourceOf(scan, inputs[0]) : undefined;
     const { volume: preparedVolume, prepared } = await clf.prepare(scan);
-    const vol = (await preparedVolume.data()) as Float32Array;
-    const shape = preparedVolume.shape as [number, number, number];
+    // The montage shows the network's first channel (the only one of a gray or subtraction input).
+    const first = preparedVolume.rank === 4 ? tf.tidy(() => tf.squeeze(tf.slice(preparedVolume, [0, 0, 0, 0], [-1, -1, -1, 1]), [3])) : preparedVolume;
+    const vol = (await first.data()) as Float32Array;
+    const shape = first.shape.slice(0, 3) as [number, number, number];
+    if (first !== preparedVolume) first.dispose();
     preparedVolume.dispose();
     // The network saw the scan's own voxels where preparing moved none (only intensities).
     const sameGrid = prepared === null || prepared.steps.length === 0;
@@ -236,9 +270,20 @@ async function run(argv: string[]): Promise<number> {
     const niftiPath = path.join(out as string, 'saliency.nii.gz');
     await writeNifti(niftiPath, { data: e.saliency.data, shape: e.saliency.shape, affine: e.saliency.affine }, { description: `mst-ts ${e.method} saliency` });
     files.push(niftiPath);
+    if (dicomOut && dicomSource) {
+      const written = await writeSaliencyDicom(dicomOut, e.saliency, dicomSource, {
+        description: `mst-ts ${e.method} saliency`,
+        copyPatient: values['dicom-keep-patient'] as boolean,
+        ...(str('dicom-uid-seed') !== undefined ? { uidSeed: str('dicom-uid-seed') } : {}),
+        ...(str('dicom-uid-root') !== undefined ? { uidRoot: str('dicom-uid-root') } : {}),
+      });
+      files.push(...written);
+    }
     // Localisation is scored on the scan's own grid, where the mask lives (with the slice
     // attention where the network saw the scan's own slices).
     const localisation = mask ? await localisationMetrics({ data: e.saliency.data, shape: e.saliency.shape }, sameGrid ? (slice ?? null) : null, mask, { topK }) : undefined;
+    // The pointing game likewise: the network's grid has no mask wherever preparing moved voxels.
+    const metrics = e.metrics && mask ? { ...e.metrics, pointingGame: pointingGame({ data: e.saliency.data, shape: e.saliency.shape }, mask, tolerance) } : e.metrics;
     const summary = {
       arch: arch ?? clf.bundle.arch,
       method: e.method,
@@ -252,7 +297,7 @@ async function run(argv: string[]): Promise<number> {
       tta: options.tta,
       ...(options.smooth ? { smooth: options.smooth } : {}),
       ...(localisation ? { localisation } : {}),
-      ...(e.metrics ? { metrics: e.metrics } : {}),
+      ...(metrics ? { metrics } : {}),
     };
     await write('explanation.json', new TextEncoder().encode(`${JSON.stringify(summary, null, 1)}\n`));
     if (values.json) process.stdout.write(`${JSON.stringify({ ...summary, files })}\n`);
@@ -260,6 +305,7 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(
         `arch: ${summary.arch}\nmethod: ${e.method}\nlabel: ${e.label}\nprobabilities: ${e.probabilities.join(' ')}\npredicted class: ${e.classIndex}\n` +
           (e.metrics ? `deletion AUC: ${e.metrics.deletion?.auc.toFixed(4)}, insertion AUC: ${e.metrics.insertion?.auc.toFixed(4)}, ROAD MoRF / LeRF AUC: ${e.metrics.roadMorf?.auc.toFixed(4)} / ${e.metrics.roadLerf?.auc.toFixed(4)}\n` : '') +
+          (metrics?.pointingGame !== undefined ? `pointing game (within ${tolerance} voxels): ${metrics.pointingGame ? 'hit' : 'miss'}\n` : '') +
           `wrote: ${files.join(', ')}\n`,
       );
     }
@@ -269,12 +315,28 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** A bundle or checkpoint as a classifier, or a bare state dict of a registry architecture. */
-async function loadExplainer(weights: string, arch: string | undefined, numClasses: number, preset: PreprocessingPreset | undefined): Promise<Classifier> {
-  if (!arch) return loadClassifier(weights, preset ? { preprocessing: preset } : {});
-  const model = await loadRegistryModel(arch, weights, { numClasses });
-  model.eval();
-  return new Classifier(model, { ...bundleJson(model, { arch }), preprocessing: preset ? PREPROCESSING_PRESETS[preset] : null });
+/**
+ * The volume of `--input` in the file's own voxel order: one path, or `name=path` per sequence of
+ * a multi-sequence model, combined on the first one's grid.
+ */
+async function readInputs(inputs: string[], sequences: SequenceInputs | null): Promise<Volume> {
+  const named = inputs.map((x) => /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(x));
+  if (inputs.length === 1 && (!sequences || !named[0])) return readScan(inputs[0], { canonical: false });
+  if (!sequences) throw new UsageError(`explain: the model takes one scan; got ${inputs.length} --input`);
+  if (named.some((m) => !m)) throw new UsageError(`explain: the model takes the sequences ${sequences.names.join(', ')}: give --input <name>=<path> for each`);
+  const scans: Record<string, Volume> = {};
+  for (const m of named as RegExpExecArray[]) scans[m[1]] = await readScan(m[2], { canonical: false });
+  return combineSequences(scans, sequences);
+}
+
+/** The source series a `--dicom-out` series is written into: the input's DICOM files, or an error. */
+async function dicomSourceOf(scan: Volume, input: string): Promise<DicomSourceInfo> {
+  const files = scan.meta.files as string[] | undefined;
+  if (scan.meta.format !== 'dicom' || !files?.length) {
+    throw new UsageError(`explain: --dicom-out writes a series into the study and Frame of Reference of a DICOM input; '${input.replace(/^[A-Za-z][A-Za-z0-9_]*=/, '')}' is ${String(scan.meta.format ?? 'not DICOM')} (use saliency.nii.gz for it)`);
+  }
+  if (files.length !== scan.shape[0]) throw new Error(`explain: --dicom-out needs one DICOM image per slice; the input has ${files.length} files for ${scan.shape[0]} slices (a multi-frame file)`);
+  return readDicomSourceInfo(files);
 }
 
 /** `mst-ts explain`: saliency maps of one volume as PNG montage, bar chart and volume file. */

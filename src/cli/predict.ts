@@ -1,12 +1,15 @@
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
-import { readVolume } from '../io/read_volume';
+import type { Volume } from '../io/volume';
+import { combineSequences, type SequenceInputs } from '../data/sequences';
+import { ONNXRUNTIME_INSTALL } from '../export/onnx_predict';
 import { MODEL_REGISTRY } from '../models/registry';
 import { formatCohortSummary, runCohort } from './cohort';
 import { parseShard, type Shard } from './cohort_plan';
 import { loadVolumePredictor, RUNTIMES, type PredictorSpec, type Runtime } from './cohort_predictor';
 import { useBackend } from './cohort_runner';
+import { checkOutFolder, readScan } from './flag_files';
 import { UsageError, type CliCommand } from './command';
-import { parseCommandArgs } from './args';
+import { checkBackendFlag, parseCommandArgs } from './args';
 
 const USAGE = `Usage: mst-ts predict --weights <model.safetensors> --input <scan> [options]
        mst-ts predict --weights <model.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
@@ -25,10 +28,14 @@ Options:
   --preset <name>        the paper's preprocessing for a model whose file carries none (the authors'
                          published checkpoints): ${Object.keys(PREPROCESSING_PRESETS).join(', ')}
   --runtime <r>          tfjs (default) or onnx: the exported graph through onnxruntime-node (an
-                         optional dependency: ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm i onnxruntime-node)
+                         optional dependency: ${ONNXRUNTIME_INSTALL})
   --input <path>         one volume: .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array [D, H, W]
                          with slices along the first axis (read as mst-ts readVolume does: any
-                         numeric dtype, converted to float32; a 2D array is one slice)
+                         numeric dtype, converted to float32; a 2D array is one slice). A model of
+                         several sequences (its bundle's preprocessing.inputs) takes one per
+                         sequence, --input <name>=<path> (--input pre=pre.nii.gz --input
+                         post=post.nii.gz), registered onto the first one's grid and made into its
+                         channels (e.g. the subtraction post - pre)
   --num-classes <n>      output classes of a model given by --arch (default 2; with a manifest,
                          labels must be in [0, n))
   --backend <name>       tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
@@ -44,7 +51,8 @@ Options:
 
 Cohort options (--manifest):
   --manifest <csv>       cases: columns id, path (relative to the CSV's folder), and optionally label,
-                         mask, fold, split (the training manifest's format; label may be absent)
+                         mask, fold, split (the training manifest's format; label may be absent);
+                         one path_<name> column per sequence for a multi-sequence model
   --out <dir>            output folder, created if missing (required with --manifest)
   --shard <k/n>          predict only shard k of n (k 0-based, e.g. $SLURM_ARRAY_TASK_ID with
                          --array=0-(n-1), or Kubernetes' $JOB_COMPLETION_INDEX): the cases whose
@@ -82,14 +90,14 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
 }
 
 async function run(argv: string[]): Promise<number> {
-  const values: Record<string, string | boolean | undefined> = parseCommandArgs('predict', USAGE, {
+  const values: Record<string, string | string[] | boolean | undefined> = parseCommandArgs('predict', USAGE, {
     args: argv,
     options: {
       arch: { type: 'string' },
       weights: { type: 'string' },
       preset: { type: 'string' },
       runtime: { type: 'string' },
-      input: { type: 'string' },
+      input: { type: 'string', multiple: true },
       manifest: { type: 'string' },
       out: { type: 'string' },
       shard: { type: 'string' },
@@ -106,7 +114,9 @@ async function run(argv: string[]): Promise<number> {
   const str = (k: string) => values[k] as string | undefined;
   const runtime = (str('runtime') ?? 'tfjs') as Runtime;
   if (!RUNTIMES.includes(runtime)) throw new UsageError(`predict: --runtime must be ${RUNTIMES.join(' or ')}, got '${runtime}'`);
-  const [arch, weights, input, manifest] = [str('arch'), str('weights'), str('input'), str('manifest')];
+  const [arch, weights, manifest] = [str('arch'), str('weights'), str('manifest')];
+  const inputs = (values.input as string[] | undefined) ?? [];
+  const input = inputs.length ? inputs : undefined;
   if (!weights) throw new UsageError(`predict: --weights is required\n\n${USAGE}`);
   if (!input && !manifest) throw new UsageError(`predict: --input is required (or --manifest for a cohort)\n\n${USAGE}`);
   if (input && manifest) throw new UsageError('predict: give --input (one volume) or --manifest (a cohort), not both');
@@ -115,6 +125,7 @@ async function run(argv: string[]): Promise<number> {
   if (runtime === 'onnx' && !isOnnx) throw new UsageError(`predict: --runtime onnx needs --weights <model.onnx>, got '${weights}'`);
   if (runtime === 'tfjs' && isOnnx) throw new UsageError(`predict: '${weights}' is an ONNX model; add --runtime onnx`);
   const numClasses = positiveInt(str('num-classes'), '--num-classes', 2);
+  checkBackendFlag('predict', str('backend'));
   const preset = str('preset');
   if (preset !== undefined && !(preset in PREPROCESSING_PRESETS)) throw new UsageError(`predict: --preset must be one of ${Object.keys(PREPROCESSING_PRESETS).join(', ')}, got '${preset}'`);
   const spec: PredictorSpec = { runtime, weights, ...(arch ? { arch } : {}), numClasses, ...(preset ? { preset: preset as PreprocessingPreset } : {}) };
@@ -124,10 +135,9 @@ async function run(argv: string[]): Promise<number> {
   if (values.explain && !values.json) throw new UsageError('predict: --explain needs --json (the maps are written as JSON fields)');
 
   await useBackend(str('backend'));
-  // In the file's own voxel order: the predictor prepares it as the model's bundle says.
-  const volume = await readVolume(input as string, { canonical: false });
   const predictor = await loadVolumePredictor(spec);
   try {
+    const volume = await readInputs(inputs, predictor.inputs);
     const { logits, probabilities, classNames } = await predictor.predict(volume);
     const explained = values.explain ? await predictor.explainJson(volume) : {};
     const archName = arch ?? predictor.arch;
@@ -141,9 +151,36 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function runCohortCommand(values: Record<string, string | boolean | undefined>, spec: PredictorSpec, manifest: string): Promise<number> {
+/**
+ * The volume of `--input`, in the file's own voxel order (the predictor prepares it as the model's
+ * bundle says): one path, or `name=path` per sequence of a multi-sequence model, combined.
+ */
+async function readInputs(inputs: string[], sequences: SequenceInputs | null): Promise<Volume> {
+  const named = inputs.map((x) => /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(x));
+  if (!sequences) {
+    if (inputs.length > 1) throw new UsageError(`predict: the model takes one scan; got ${inputs.length} --input`);
+    return readScan(inputs[0], { canonical: false });
+  }
+  const names = sequences.names;
+  // One unnamed input is the model's channels already made (a subtraction image, say).
+  if (inputs.length === 1 && !named[0]) return readScan(inputs[0], { canonical: false });
+  if (named.some((m) => !m)) throw new UsageError(`predict: the model takes the sequences ${names.join(', ')}: give --input <name>=<path> for each (e.g. --input ${names[0]}=scan.nii.gz)`);
+  const scans: Record<string, Volume> = {};
+  for (const m of named as RegExpExecArray[]) {
+    if (scans[m[1]]) throw new UsageError(`predict: --input ${m[1]}= is given twice`);
+    scans[m[1]] = await readScan(m[2], { canonical: false });
+  }
+  try {
+    return combineSequences(scans, sequences);
+  } catch (e) {
+    throw new UsageError(`predict: ${(e as Error).message}`);
+  }
+}
+
+async function runCohortCommand(values: Record<string, string | string[] | boolean | undefined>, spec: PredictorSpec, manifest: string): Promise<number> {
   const out = values.out as string | undefined;
   if (!out) throw new UsageError(`predict: --manifest needs --out <dir>\n\n${USAGE}`);
+  await checkOutFolder(out);
   if (values.explain && values['no-explain']) throw new UsageError('predict: --explain and --no-explain contradict each other');
   if (values['no-explain'] && values.saliency) throw new UsageError('predict: --saliency is an explanation; drop --no-explain');
   let shard: Shard | undefined;

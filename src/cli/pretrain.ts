@@ -3,7 +3,7 @@ import { setBackend } from '../backend';
 import type { VolumeDataset } from '../data/dataset';
 import { manifestDataset, manifestSplits, readManifest } from '../data/manifest';
 import { subset } from '../data/dataset';
-import type { SyntheticTaskName } from '../data/synthetic/task';
+import type { CalibratedTask } from '../data/synthetic/difficulty';
 import { ZNormalize } from '../data/transforms/intensity';
 import { writeFileAtomic } from '../io/files';
 import { dinov2Config, type DinoVisionTransformerOptions } from '../models/dinov2';
@@ -19,7 +19,7 @@ import { Rng } from '../utils/rng';
 import { parseCommandArgs } from './args';
 import { UsageError, type CliCommand } from './command';
 
-const SYNTHETIC: Record<string, SyntheticTaskName[]> = {
+const SYNTHETIC: Record<string, CalibratedTask[]> = {
   'synthetic-all': ['breast', 'chest', 'knee'],
   'synthetic-breast': ['breast'],
   'synthetic-chest': ['chest'],
@@ -184,7 +184,7 @@ export function pretrainEncoderOptions(arch: string, imgSize: number): DinoVisio
 }
 
 /** The synthetic tasks' volumes and crops at a reproduction scale. */
-export function pretrainGeometries(tasks: SyntheticTaskName[], scale: 'quick' | 'tiny'): SyntheticGeometry[] {
+export function pretrainGeometries(tasks: CalibratedTask[], scale: 'quick' | 'tiny'): SyntheticGeometry[] {
   const sc = scaleConfig(scale);
   return tasks.map((task) => ({ task, size: sc.syntheticSize[task], crop: sc.syntheticCrop[task] }));
 }

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Shape3 } from '../data/sample';
-import type { SyntheticTaskName } from '../data/synthetic/task';
+import type { CalibratedTask } from '../data/synthetic/difficulty';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { fromPretrained } from '../models/from_pretrained';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
@@ -29,7 +29,7 @@ export interface DinoPretraining {
   collapse: string | null;
 }
 
-const ALL_TASKS: SyntheticTaskName[] = ['breast', 'chest', 'knee'];
+const ALL_TASKS: CalibratedTask[] = ['breast', 'chest', 'knee'];
 const running = new Map<string, Promise<DinoPretraining>>();
 
 /** The pretraining folder of a reproduction: beside its output folder, one per scale, seed and epoch count. */

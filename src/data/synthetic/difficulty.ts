@@ -4,6 +4,9 @@ import type { Shape3 } from '../sample';
 import { CropOrPad } from '../transforms/spatial';
 import { makeSyntheticCase, SYNTHETIC_TASKS, type SyntheticTaskName } from './task';
 
+/** The synthetic tasks of the paper's tables (one volume each; the multi-sequence variants are not calibrated). */
+export type CalibratedTask = Extract<SyntheticTaskName, 'breast' | 'chest' | 'knee'>;
+
 /**
  * How hard a synthetic task is, fixed by a rule that involves no model that is compared on it:
  * a reference lesion detector of a few lines per task, applied to the volume after the paper's
@@ -33,7 +36,7 @@ export interface DetectorGeometry {
 }
 
 /** Neighbourhood sides of each task's detector: `[inner, outer]`; outer 0 means no background subtraction. */
-const DETECTORS: Readonly<Record<SyntheticTaskName, [number, number]>> = {
+const DETECTORS: Readonly<Record<CalibratedTask, [number, number]>> = {
   breast: [3, 0],
   chest: [1, 5],
   knee: [1, 7],
@@ -52,7 +55,7 @@ export const CALIBRATION_SEED = 7;
 const { max, min } = Math;
 
 /** Where the quick-scale reproduction generates and crops each task (`mst-ts reproduce`'s volumes). */
-export const QUICK_GEOMETRY: Readonly<Record<SyntheticTaskName, DetectorGeometry>> = {
+export const QUICK_GEOMETRY: Readonly<Record<CalibratedTask, DetectorGeometry>> = {
   breast: { size: [8, 40, 40], crop: [8, 32, 32] },
   chest: { size: [16, 64, 64], crop: [8, 16, 16] },
   knee: { size: [8, 48, 48], crop: [8, 32, 32] },
@@ -62,7 +65,7 @@ export const QUICK_GEOMETRY: Readonly<Record<SyntheticTaskName, DetectorGeometry
  * The rule's result at {@link QUICK_GEOMETRY} (`calibrateDifficulty`, 300 cases of seed 7), fixed
  * once: the difficulty, the detector's AUC there, and whether it reached the target.
  */
-export const QUICK_DIFFICULTY: Readonly<Record<SyntheticTaskName, { difficulty: number; auc: number; reached: boolean }>> = {
+export const QUICK_DIFFICULTY: Readonly<Record<CalibratedTask, { difficulty: number; auc: number; reached: boolean }>> = {
   breast: { difficulty: 0.3, auc: 0.953, reached: true },
   chest: { difficulty: 0.2, auc: 0.817, reached: false },
   knee: { difficulty: 0, auc: 0.714, reached: false },
@@ -97,7 +100,7 @@ function boxMeans(v: Float32Array, [d, h, w]: Shape3, side: number): Float32Arra
  * @example
  * lesionDetectorScore('breast', sample.data, sample.shape); // the brightest 3x3 mean, in z-scores
  */
-export function lesionDetectorScore(task: SyntheticTaskName, data: Float32Array, shape: Shape3): number {
+export function lesionDetectorScore(task: CalibratedTask, data: Float32Array, shape: Shape3): number {
   const [inner, outer] = DETECTORS[task];
   const fg = boxMeans(data, shape, inner);
   const bg = outer ? boxMeans(data, shape, outer) : null;
@@ -113,7 +116,7 @@ export function lesionDetectorScore(task: SyntheticTaskName, data: Float32Array,
  * @example
  * detectorAuc('breast', QUICK_GEOMETRY.breast, 0.3); // 0.953
  */
-export function detectorAuc(task: SyntheticTaskName, geometry: DetectorGeometry, difficulty: number, n = CALIBRATION_CASES, seed = CALIBRATION_SEED): number {
+export function detectorAuc(task: CalibratedTask, geometry: DetectorGeometry, difficulty: number, n = CALIBRATION_CASES, seed = CALIBRATION_SEED): number {
   const pre = SYNTHETIC_TASKS[task].preprocess();
   const crop = geometry.crop ? new CropOrPad(geometry.crop, { centre: 'centre' }) : null;
   const labels: number[] = [];
@@ -138,7 +141,7 @@ export function detectorAuc(task: SyntheticTaskName, geometry: DetectorGeometry,
  * @example
  * calibrateDifficulty('breast', QUICK_GEOMETRY.breast).difficulty; // 0.3
  */
-export function calibrateDifficulty(task: SyntheticTaskName, geometry: DetectorGeometry, target = DETECTOR_TARGET_AUC, n = CALIBRATION_CASES): { difficulty: number; auc: number; reached: boolean; curve: [number, number][] } {
+export function calibrateDifficulty(task: CalibratedTask, geometry: DetectorGeometry, target = DETECTOR_TARGET_AUC, n = CALIBRATION_CASES): { difficulty: number; auc: number; reached: boolean; curve: [number, number][] } {
   const curve: [number, number][] = [];
   for (let k = 0; k <= 20; k++) curve.push([k / 20, detectorAuc(task, geometry, k / 20, n)]);
   const reaching = curve.filter(([, a]) => a >= target);

@@ -10,6 +10,7 @@ import { mergeCommand } from './merge';
 import { trainCommand } from './train';
 import { demoCommand } from './demo';
 import { reproduceCommand } from './reproduce';
+import { pretrainCommand } from './pretrain';
 
 /** Every sub-command, in the order `mst-ts --help` lists them. Add new commands here. */
-export const COMMANDS: CliCommand[] = [predictCommand, mergeCommand, inspectCommand, statsCommand, powerCommand, explainCommand, infoCommand, convertCommand, trainCommand, demoCommand, reproduceCommand];
+export const COMMANDS: CliCommand[] = [predictCommand, mergeCommand, inspectCommand, statsCommand, powerCommand, explainCommand, infoCommand, convertCommand, trainCommand, pretrainCommand, demoCommand, reproduceCommand];

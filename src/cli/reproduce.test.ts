@@ -10,6 +10,8 @@ describe('mst-ts reproduce arguments', () => {
     expect(parseReproduceArgs(['tableS1', '--task', 'mrnet', '--data-dir', '/d/MRNet']).options.dataDirs).toEqual({ mrnet: '/d/MRNet' });
     expect(parseReproduceArgs(['figure2', '--task', 'lidc,mrnet', '--data-dir', 'lidc=/a', '--data-dir', 'mrnet=/b']).options.dataDirs).toEqual({ lidc: '/a', mrnet: '/b' });
     expect(parseReproduceArgs(['table3', '--encoder-weights', 'w.pth']).options.encoderWeights?.small).toBe('w.pth');
+    expect(parseReproduceArgs(['table3']).options).toMatchObject({ pretrain: true, pretrainDir: undefined, pretrainEpochs: undefined });
+    expect(parseReproduceArgs(['table3', '--no-pretrain', '--pretrain-dir', 'p', '--pretrain-epochs', '12']).options).toMatchObject({ pretrain: false, pretrainDir: 'p', pretrainEpochs: 12 });
     const bad: [string[], RegExp][] = [
       [[], /expected one name/],
       [['table4'], /unknown name 'table4'/],
@@ -19,6 +21,7 @@ describe('mst-ts reproduce arguments', () => {
       [['table2', '--data-dir', '/x'], /no real task/],
       [['table2', '--task', 'lidc,mrnet', '--data-dir', '/x'], /<task>=<dir>/],
       [['table2', '--epochs', '0'], /--epochs must be an integer >= 1/],
+      [['table3', '--pretrain-epochs', '2.5'], /--pretrain-epochs must be an integer >= 1/],
     ];
     for (const [argv, message] of bad) {
       expect(() => parseReproduceArgs(argv)).toThrow(UsageError);
@@ -43,5 +46,6 @@ describe('mst-ts reproduce --dry-run', () => {
     expect(rows).toHaveLength(10);
     expect(rows[0]).toMatch(/^synthetic-chest \[8x16x16\] MST \(DINOv2\): 0\.\d+ M parameters \(0\.\d+ M trained\); MST: from-scratch 2-block 64-d ViT/);
     expect(rows[9]).toMatch(/^synthetic-knee \[8x32x32\] MST \(ResNet\):/);
+    expect(lines.join('')).toMatch(/pretraining first \(unless cached in .*quick-seed0\): DINO, 40 epochs of 1024 slices of 200 unlabelled volumes per synthetic task; .*"MST \(DINOv2 from scratch\)" row is added/);
   });
 });

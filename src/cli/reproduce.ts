@@ -38,6 +38,8 @@ Names:
             table of every explanation method of both models (pointing game, deletion/insertion AUC)
   table2    slice fusion: Transformer, Transformer + additive positional embedding, Linear, Average
   table3    slice encoder: DINOv2-S, DINOv2-B, DINOv2-S with registers, DINOv2-S frozen, 2D ResNet
+            (quick scale: DINOv2-S and frozen start from the DINO-pretrained stand-in, plus a
+            DINOv2-S-from-scratch row)
   tableS1   3D ResNet 18, 50, 101
 
 Options:
@@ -58,6 +60,12 @@ Options:
   --seed <n>                 seed of data, splits, initial weights and bootstrap (default 0)
   --epochs <n>               override the scale's maximum epochs (every row alike)
   --lr <x>                   override the learning rate of every row
+  --no-pretrain              quick scale: train the DINOv2-S stand-in from scratch instead of starting
+                             from its DINO pretraining (mst-ts pretrain's recipe on the three synthetic
+                             tasks' unlabelled slices, run once per seed and cached)
+  --pretrain-dir <dir>       where that pretraining is cached (default <out>/../pretrain/<scale>-seed<seed>)
+  --pretrain-epochs <n>      shorten that pretraining to n epochs, its schedules with it (cached apart, in
+                             <scale>-seed<seed>-e<n>)
   --dry-run                  build every model, print the protocol and parameter counts, train nothing
   --backend <name>           tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
   --progress                 show each training's progress bar
@@ -115,6 +123,9 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
       seed: { type: 'string' },
       epochs: { type: 'string' },
       lr: { type: 'string' },
+      'no-pretrain': { type: 'boolean', default: false },
+      'pretrain-dir': { type: 'string' },
+      'pretrain-epochs': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       backend: { type: 'string' },
       progress: { type: 'boolean', default: false },
@@ -146,6 +157,9 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
     lr,
     dataDirs: parseDataDirs((values['data-dir'] as string[] | undefined) ?? [], tasks),
     encoderWeights: { small: s('encoder-weights'), base: s('encoder-weights-base'), registers: s('encoder-weights-registers') },
+    pretrain: values['no-pretrain'] !== true,
+    pretrainDir: s('pretrain-dir'),
+    pretrainEpochs: intFlag('pretrain-epochs', s('pretrain-epochs'), 1),
     command: ['mst-ts', 'reproduce', ...argv].map(shellQuote).join(' '),
     progress: values.progress === true,
   };
@@ -165,9 +179,17 @@ async function dryRun(args: ReproduceArgs, print: (line: string) => void): Promi
   const { tableS1Models } = await import('../reproduce/table_s1');
   const { syntheticGeometry } = await import('../reproduce/protocol');
   const { PAPER_VOLUME } = await import('../reproduce/real_data');
+  const { dinoPretrainingDir, usesDinoPretraining } = await import('../reproduce/dino_pretraining');
   const ctx = reproduceContext(args.options);
   const models = { figure2: figure2Models, table1: figure2Models, table2: table2Models, table3: table3Models, tableS1: tableS1Models }[args.name](args.options);
   print(`${args.name} at scale ${ctx.scale.name}, seed ${ctx.seed}: ${JSON.stringify(ctx.scale)}`);
+  if (usesDinoPretraining(args.options)) {
+    const r = ctx.scale.pretrain!;
+    print(
+      `pretraining first (unless cached in ${dinoPretrainingDir(args.options)}): DINO, ${args.options.pretrainEpochs ?? r.epochs} epochs of ${r.imagesPerEpoch} slices of ${r.volumes} unlabelled volumes per synthetic task; ` +
+        `the DINOv2-S rows then start from it${args.name === 'table3' ? ', and a "MST (DINOv2 from scratch)" row is added' : ''} (listed below with their from-scratch weights)`,
+    );
+  }
   for (const task of ctx.tasks) {
     const input = TASKS[task].synthetic ? syntheticGeometry(ctx, task).inputSize : ctx.scale.name === 'paper' ? PAPER_VOLUME : ctx.scale.realSize;
     for (const recipe of models) {

@@ -35,6 +35,7 @@ export type { DukeOptions } from './adapters/duke';
 export { dukeManifest } from './adapters/duke';
 export type { PrepareDukeOptions } from './adapters/duke_prepare';
 export { prepareDukeBreasts } from './adapters/duke_prepare';
+export { lesionDetectorScore, detectorAuc, calibrateDifficulty, DETECTOR_TARGET_AUC, CALIBRATION_CASES, CALIBRATION_SEED, QUICK_GEOMETRY, QUICK_DIFFICULTY, type DetectorGeometry, type CalibratedTask } from './synthetic/difficulty';
 export { checkPreprocessing, preprocessingTransform, preprocessedSize, prepareVolume, toInputGrid } from './preprocessing';
 export type { PreprocessingSpec, PreprocessingStep, PreparedVolume } from './preprocessing';
 export { syntheticTrainingData, syntheticPreprocessing, manifestTrainingData } from './training_data';

@@ -69,6 +69,35 @@ describe('DinoVisionTransformer', () => {
   });
 });
 
+describe('DinoVisionTransformer masks', () => {
+  it('replaces masked patch embeddings by mask_token, as prepare_tokens_with_masks', () => {
+    const m = tiny();
+    // The positional embedding resized to the 2x2 grid is cached by the first call.
+    tf.tidy(() => void m.forwardFeatures(tf.zeros([1, 28, 28, 3]) as tf.Tensor4D));
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      m.maskToken.assign(tf.randomNormal([1, m.embedDim], 0, 1, 'float32', 3));
+      const a = tf.randomNormal([1, 28, 28, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const b = tf.randomNormal([1, 28, 28, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+      const all = tf.ones([1, 4]) as tf.Tensor2D;
+      // Every patch masked: the image no longer matters.
+      const fa = m.forwardFeatures(a, { masks: all });
+      const fb = m.forwardFeatures(b, { masks: all });
+      expect(tf.max(tf.abs(tf.sub(fa.clsToken, fb.clsToken))).dataSync()[0]).toBeLessThan(1e-6);
+      // No patch masked: the same as no masks.
+      const none = m.forwardFeatures(a, { masks: tf.zeros([1, 4]) as tf.Tensor2D });
+      const plain = m.forwardFeatures(a);
+      expect(tf.max(tf.abs(tf.sub(none.patchTokens, plain.patchTokens))).dataSync()[0]).toBe(0);
+      // One patch masked changes the tokens.
+      const one = m.forwardFeatures(a, { masks: tf.tensor2d([[0, 1, 0, 0]]) });
+      expect(tf.max(tf.abs(tf.sub(one.patchTokens, plain.patchTokens))).dataSync()[0]).toBeGreaterThan(1e-3);
+      expect(() => m.forwardFeatures(a, { masks: tf.ones([1, 3]) as tf.Tensor2D })).toThrow('expected masks [1, 4] (images, patches), got [1, 3]');
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    m.dispose();
+  });
+});
+
 describe('dinov2StateDictShapes', () => {
   it('matches a built model, LayerScale and SwiGLU keys included', () => {
     const cfg = { ...dinov2Config('vitg14_reg'), embedDim: 48, depth: 2, numHeads: 3, imgSize: 28 };

@@ -62,6 +62,11 @@ export interface DinoVisionTransformerOptions {
 export interface Dinov2ForwardOptions {
   /** Attention probabilities to return: none, the last block's, or every block's. */
   attention?: AttentionRequest;
+  /**
+   * `[N, patches]` of 0 and 1: patches whose embedding is replaced by `mask_token` before the
+   * positional embedding is added, as DINOv2's `prepare_tokens_with_masks` (iBOT's masked patches).
+   */
+  masks?: tf.Tensor2D;
 }
 
 /** Normalised output tokens, DINOv2's `forward_features` dict. */
@@ -210,15 +215,19 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
   }
 
   /**
-   * DINOv2's `prepare_tokens_with_masks` without masks: the tokens `[N, T, E]` entering the first
-   * block, `[CLS, registers..., patches...]` with the positional embedding added, and the patch grid.
+   * DINOv2's `prepare_tokens_with_masks`: the tokens `[N, T, E]` entering the first block,
+   * `[CLS, registers..., patches...]` with the positional embedding added, and the patch grid; patches
+   * where `masks` `[N, patches]` is 1 are replaced by the mask token first (iBOT).
    *
    * @example
    * const { tokens, gridSize } = dinov2_vits14().prepareTokens(tf.zeros([1, 224, 224, 3]) as tf.Tensor4D);
    * tokens.shape; // [1, 257, 384]
    */
-  prepareTokens(images: tf.Tensor4D): { tokens: tf.Tensor3D; gridSize: [number, number] } {
+  prepareTokens(images: tf.Tensor4D, masks?: tf.Tensor2D): { tokens: tf.Tensor3D; gridSize: [number, number] } {
     const grid = this.checkImages(images);
+    if (masks && !(masks.rank === 2 && masks.shape[0] === images.shape[0] && masks.shape[1] === grid[0] * grid[1])) {
+      throw new Error(`DinoVisionTransformer: expected masks [${images.shape[0]}, ${grid[0] * grid[1]}] (images, patches), got [${masks.shape.join(', ')}]`);
+    }
     const n = images.shape[0];
     const e = this.embedDim;
     const tokens = tf.tidy(() => {
@@ -227,7 +236,11 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
       const pos = this.posCache.get(this.posEmbed, grid[0], grid[1]);
       const numPatches = grid[0] * grid[1];
       const cls = tf.add(this.clsToken, tf.slice(pos, [0, 0, 0], [1, 1, e]));
-      const embedded = this.patchEmbed.forward(this.stem ? this.stem.forward(images) : images);
+      let embedded = this.patchEmbed.forward(this.stem ? this.stem.forward(images) : images);
+      if (masks) {
+        const m = tf.expandDims(tf.cast(masks, 'float32'), 2);
+        embedded = tf.add(tf.mul(embedded, tf.sub(1, m)), tf.mul(m, this.maskToken)) as tf.Tensor3D;
+      }
       const patches = tf.add(embedded, tf.slice(pos, [0, 1, 0], [1, numPatches, e]));
       const parts: tf.Tensor[] = [tf.broadcastTo(cls, [n, 1, e])];
       if (this.registerTokens) parts.push(tf.broadcastTo(this.registerTokens, [n, this.numRegisters, e]));
@@ -241,9 +254,9 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
    * The token sequence after the last block and final norm, `[N, T, E]` with T = 1 + R + patches,
    * plus the requested attention probabilities.
    */
-  private run(images: tf.Tensor4D, attention: AttentionRequest): { tokens: tf.Tensor3D; attentions: tf.Tensor4D[]; grid: [number, number] } {
+  private run(images: tf.Tensor4D, attention: AttentionRequest, masks?: tf.Tensor2D): { tokens: tf.Tensor3D; attentions: tf.Tensor4D[]; grid: [number, number] } {
     return tf.tidy(() => {
-      const { tokens, gridSize: grid } = this.prepareTokens(images);
+      const { tokens, gridSize: grid } = this.prepareTokens(images, masks);
       let x = tokens;
       const attentions: tf.Tensor4D[] = [];
       const depth = this.blocks.length;
@@ -267,7 +280,7 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
   forwardFeatures(images: tf.Tensor4D, options: Dinov2ForwardOptions = {}): Dinov2Features {
     const attention = checkAttention(options.attention);
     return tf.tidy(() => {
-      const { tokens, attentions, grid } = this.run(images, attention);
+      const { tokens, attentions, grid } = this.run(images, attention, options.masks);
       const [n, t, e] = tokens.shape;
       const r = this.numRegisters;
       const out: Dinov2Features = {

@@ -72,7 +72,8 @@ export function protocolFooter(ctx: ReproduceContext, runs: ModelRun[], referenc
       const g = syntheticGeometry(ctx, t);
       lines.push(
         `**${info.dataset} = ${t}**: ${info.description}; generated at ${g.size.join('x')}${g.crop ? `, centre crop ${g.crop.join('x')}` : ''} (D x H x W), ` +
-          `${s.nTrain} train / ${s.nVal} validation / ${s.nTest} test cases (${Math.floor(s.nTest / 2)} positive), difficulty ${s.difficulty}.`,
+          `${s.nTrain} train / ${s.nVal} validation / ${s.nTest} test cases (${Math.floor(s.nTest / 2)} positive), difficulty ${s.syntheticDifficulty?.[info.synthetic] ?? s.difficulty}` +
+          `${s.syntheticDifficulty?.[info.synthetic] !== undefined ? ' (fixed by the model-free lesion-detector rule of `calibrateDifficulty`)' : ''}.`,
       );
     } else {
       const r = runs.find((x) => x.task === t);
@@ -100,11 +101,14 @@ export function protocolFooter(ctx: ReproduceContext, runs: ModelRun[], referenc
     );
   }
   const pretrained = ctx.weights.small || ctx.weights.base || ctx.weights.registers;
+  const dino = runs.some((r) => r.description.includes('DINO-pretrained'));
   if (ctx.tasks.some((t) => TASKS[t].synthetic)) {
     lines.push(
       pretrained
         ? '**What this can show**: the DINOv2 rows start from the pretrained weights given; the synthetic tasks still are not the paper\'s data, so compare directions and P values, not the numbers.'
-        : '**What this can and cannot show**: every encoder is trained from scratch on a few hundred small synthetic volumes. The paper\'s DINOv2 advantage comes from self-supervised pretraining (LVD-142M), ' +
+        : dino
+          ? '**What this can show**: the DINO-pretrained rows show what self-supervised pretraining of the slice encoder on unlabelled slices of the same kind of scans does at this scale, the paper\'s central effect in miniature (a tiny ViT pretrained for minutes, not DINOv2 on LVD-142M); the synthetic tasks are not the paper\'s data, so compare directions and P values, not the numbers. Differences smaller than about two stds are noise.'
+          : '**What this can and cannot show**: every encoder is trained from scratch on a few hundred small synthetic volumes. The paper\'s DINOv2 advantage comes from self-supervised pretraining (LVD-142M), ' +
             'which no from-scratch run can show (give `--encoder-weights` for that); what the synthetic default does show is that the whole protocol runs end to end, which design choices matter on a task ' +
             'whose signal sits in a few slices, and how large the bootstrap std is at this test-set size. Differences smaller than about two stds are noise: read the P values, not the rank order.',
     );

@@ -18,6 +18,12 @@ export interface ReproduceOptions {
   dataDirs?: Partial<Record<ReproduceTask, string>>;
   /** Pretrained DINOv2 weights for the encoders (absent: from scratch). */
   encoderWeights?: EncoderWeights;
+  /** Pretrain the DINOv2-S stand-in with DINO first, at scales with a recipe (default true; see `dinoPretraining`). */
+  pretrain?: boolean;
+  /** Folder of that pretraining, reused across runs (default `<out>/../pretrain/<scale>-seed<seed>`). */
+  pretrainDir?: string;
+  /** Shorten (or lengthen) that pretraining to this many epochs, its schedules with it (default: the scale's recipe). */
+  pretrainEpochs?: number;
   /** Override the scale's maximum epochs (every row alike). */
   epochs?: number;
   /** Override the learning rate of every row (default: the scale's per-family rates). */

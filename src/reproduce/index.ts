@@ -32,3 +32,5 @@ export { TASKS, DEFAULT_TASKS, PAPER_DATASETS, checkTask, orderTasks } from './t
 export type { ReproduceTask, PaperDataset, TaskInfo } from './tasks';
 export { PAPER_FIGURE2, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, PAPER_TABLE_S1 } from './paper_numbers';
 export type { PaperTable } from './paper_numbers';
+export { dinoPretraining, dinoPretrainingDir, usesDinoPretraining, dinoMstRecipe, dinoFooter } from './dino_pretraining';
+export type { DinoPretraining } from './dino_pretraining';

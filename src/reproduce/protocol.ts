@@ -77,7 +77,7 @@ export function syntheticDatasets(ctx: ReproduceContext, task: ReproduceTask): T
     seed: ctx.seed,
     size,
     crop,
-    difficulty: s.difficulty,
+    difficulty: s.syntheticDifficulty?.[name] ?? s.difficulty,
     nTrain: s.nTrain,
     nVal: s.nVal,
     nTest: s.nTest,

@@ -1,7 +1,9 @@
 import type { Shape3 } from '../data/sample';
 import type { AugmentKind } from '../data/transforms/presets';
 import type { LrSchedule } from '../train/lr_schedule';
+import { QUICK_DIFFICULTY } from '../data/synthetic/difficulty';
 import { modelSpec, SMALL_VITS, type SmallVit } from '../models/registry';
+import { QUICK_DINO_RECIPE, TINY_DINO_RECIPE, type SyntheticPretrainRecipe } from '../pretrain/quick_recipe';
 
 /** How large a reproduction runs: `tiny` (tests), `quick` (CPU, minutes), `paper` (the paper's protocol, GPU). */
 export type ReproduceScale = 'tiny' | 'quick' | 'paper';
@@ -18,8 +20,10 @@ export interface ScaleConfig {
   syntheticCrop: Partial<Record<'breast' | 'chest' | 'knee', Shape3>>;
   /** Volume `[D, H, W]` the networks see on the real datasets. */
   realSize: Shape3;
-  /** Synthetic difficulty in [0, 1], the same for every task. */
+  /** Synthetic difficulty in [0, 1] of every task without its own in {@link syntheticDifficulty}. */
   difficulty: number;
+  /** Per-task difficulty, fixed by the model-free rule of `calibrateDifficulty` (quick scale). */
+  syntheticDifficulty?: Partial<Record<'breast' | 'chest' | 'knee', number>>;
   /** Synthetic cases: train / validation / test (the test set's positives are half of `nTest`). */
   nTrain: number;
   nVal: number;
@@ -57,6 +61,11 @@ export interface ScaleConfig {
   resnet3dConv1Stride: [number, number, number];
   /** Positive test cases explained per task for Table 1 (the paper: 50). */
   table1Cases: number;
+  /**
+   * DINO pretraining of the DINOv2-S stand-in on the synthetic tasks' unlabelled slices (see
+   * `dinoPretraining`), or null where the real DINOv2 weights are the pretrained encoder.
+   */
+  pretrain: SyntheticPretrainRecipe | null;
 }
 
 // The demo's from-scratch MST: the quick "DINOv2-S" stand-in is the registry's mst-dinov2-tiny-conv.
@@ -104,6 +113,7 @@ export function scaleConfig(name: ReproduceScale): ScaleConfig {
       resnet3dWidths: null,
       resnet3dConv1Stride: [1, 1, 1],
       table1Cases: 50,
+      pretrain: null,
     };
   }
   if (name === 'quick') {
@@ -122,6 +132,7 @@ export function scaleConfig(name: ReproduceScale): ScaleConfig {
       syntheticCrop: { breast: [8, 32, 32], chest: [8, 16, 16], knee: [8, 32, 32] },
       realSize: [16, 40, 40],
       difficulty: 0.25,
+      syntheticDifficulty: { breast: QUICK_DIFFICULTY.breast.difficulty, chest: QUICK_DIFFICULTY.chest.difficulty, knee: QUICK_DIFFICULTY.knee.difficulty },
       nTrain: 200,
       nVal: 60,
       nTest: 100,
@@ -143,6 +154,7 @@ export function scaleConfig(name: ReproduceScale): ScaleConfig {
       resnet3dWidths: [4, 8, 16, 32],
       resnet3dConv1Stride: [1, 2, 2],
       table1Cases: 50,
+      pretrain: QUICK_DINO_RECIPE,
     };
   }
   if (name === 'tiny') {
@@ -172,6 +184,7 @@ export function scaleConfig(name: ReproduceScale): ScaleConfig {
       resnet3dWidths: [4, 8, 8, 16],
       resnet3dConv1Stride: [1, 2, 2],
       table1Cases: 3,
+      pretrain: TINY_DINO_RECIPE,
     };
   }
   throw new Error(`scaleConfig: unknown scale '${String(name)}', expected tiny, quick or paper`);

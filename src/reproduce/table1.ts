@@ -6,7 +6,9 @@ import { montagePng, type MontageRow } from '../explain/montage';
 import type { VolumeDataset } from '../data/dataset';
 import { writeFileAtomic } from '../io/files';
 import { protocolFooter } from './auc_table';
+import { dinoFooter, dinoPretraining } from './dino_pretraining';
 import { figure2Models } from './figure2';
+import { mstRecipe as mstRow } from './models';
 import { PAPER_TABLE1 } from './paper_numbers';
 import { trainOnTask } from './protocol';
 import { reproduceContext, type ModelRun, type ReproduceOptions } from './context';
@@ -35,8 +37,11 @@ export interface SaliencyCase {
 export interface Table1Row {
   dataset: PaperDataset;
   task: ReproduceTask;
-  /** '3D ResNet' (Grad-CAM) or 'MST' (slice x plane attention). */
-  method: '3D ResNet' | 'MST';
+  /**
+   * '3D ResNet' (Grad-CAM) or 'MST' (slice x plane attention); with a DINO-pretrained MST (the
+   * quick scale) also 'MST (from scratch)', the same MST without pretraining.
+   */
+  method: '3D ResNet' | 'MST' | 'MST (from scratch)';
   cases: number;
   sliceCorrect: number;
   lesionCorrect: number;
@@ -153,13 +158,16 @@ function mean(xs: number[]): number {
  * scored against the lesion masks: slice correctness (the most attended slice holds lesion),
  * lesion correctness (the map's peak voxel is inside the lesion), Dice and IoU of the map's top
  * 0.1%. The paper's radiologist judged "the slice(s)" and "the core of the lesion" by eye.
+ * With the DINO-pretrained stand-in (quick and tiny scales) MST starts from it, and the same MST
+ * trained from scratch is scored beside it (row 'MST (from scratch)').
  *
  * @example
  * const { rows } = await runTable1({ out: 'reproduce/table1', tasks: ['synthetic-chest'] });
  */
 export async function runTable1(options: ReproduceOptions): Promise<Table1Result> {
   const ctx = reproduceContext(options);
-  const [mstRecipe, resnetRecipe] = figure2Models(options);
+  const dino = await dinoPretraining(options);
+  const [mstRecipe, resnetRecipe] = figure2Models(options, dino);
   const rows: Table1Row[] = [];
   const extended: Table1ExtendedRow[] = [];
   const runs: ModelRun[] = [];
@@ -168,16 +176,19 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
   await fs.mkdir(ctx.out, { recursive: true });
   ctx.print(`table1: MST and 3D ResNet50 on ${ctx.tasks.length} tasks at scale ${ctx.scale.name}, seed ${ctx.seed}, writing to ${ctx.out}`);
   for (const task of ctx.tasks) {
-    for (const [recipe, method, label] of [
+    const models: [typeof mstRecipe, 'attention' | 'gradcam', Table1Row['method']][] = [
       [mstRecipe, 'attention', 'MST'],
       [resnetRecipe, 'gradcam', '3D ResNet'],
-    ] as const) {
+    ];
+    // The paper's thesis: pretraining sharpens the explanations. The same MST from scratch beside it.
+    if (dino) models.push([mstRow(ctx.scale, ctx.weights, { name: 'MST-DINOv2 (from scratch)' }), 'attention', 'MST (from scratch)']);
+    for (const [recipe, method, label] of models) {
       ctx.print(`table1: training ${recipe.name} on ${task}`);
       const trained = await trainOnTask(ctx, task, recipe);
       try {
         runs.push(trained.run);
         const positives = trained.run.labels.map((l, i) => (l === 1 ? i : -1)).filter((i) => i >= 0).slice(0, ctx.scale.table1Cases);
-        ctx.print(`table1: explaining ${positives.length} positive test cases of ${task} with ${label === 'MST' ? 'MST attention' : 'Grad-CAM'}`);
+        ctx.print(`table1: explaining ${positives.length} positive test cases of ${task} with ${method === 'attention' ? `${label} attention` : 'Grad-CAM'}`);
         const base = `${ctx.out}/table1_saliency_${task}_${slug(label)}`;
         const perCase = await explainCases(trained.model as unknown as ExplainableModel, method, trained.run, trained.test, positives, base, figures);
         rows.push({
@@ -192,6 +203,7 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
           mapShape: perCase[0]?.mapShape ?? [],
           perCase,
         });
+        if (label === 'MST (from scratch)') continue;
         const methods = TABLE1_METHODS[label];
         ctx.print(`table1: ${methods.length} explanation methods of ${label} on the same cases (faithfulness, pointing game)`);
         const samples = await Promise.all(positives.map((i) => trained.test.get(i)));
@@ -211,8 +223,9 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
     }
   }
   // The paper's order: every dataset's 3D ResNet first, then every dataset's MST.
-  rows.sort((a, b) => (a.method === b.method ? 0 : a.method === '3D ResNet' ? -1 : 1));
-  const markdown = `${table1Markdown(rows, ctx.tasks, protocolFooter(ctx, runs, null, false))}\n${table1ExtendedMarkdown(extended)}`;
+  const order: Table1Row['method'][] = ['3D ResNet', 'MST', 'MST (from scratch)'];
+  rows.sort((a, b) => order.indexOf(a.method) - order.indexOf(b.method));
+  const markdown = `${table1Markdown(rows, ctx.tasks, [...(dino ? [dinoFooter(dino), '"MST (from scratch)" is the same MST trained without the DINO pretraining (not in the paper), its attention scored on the same cases.'] : []), ...protocolFooter(ctx, runs, null, false)])}\n${table1ExtendedMarkdown(extended)}`;
   const files = [...(await writeTableFiles(ctx, 'table1', markdown, runs, { rows, extended })), ...figures];
   const seconds = (Date.now() - ctx.started) / 1000;
   ctx.print(`table1: done in ${formatSeconds(seconds)}; wrote ${ctx.out}/table1.md`);
@@ -231,7 +244,7 @@ export function table1Markdown(rows: Table1Row[], tasks: ReproduceTask[], footer
     `|${head.map(() => '---').join('|')}|`,
   ];
   for (const r of rows) {
-    const paper = (what: string) => PAPER_TABLE1.rows[`${r.method} / ${what}`][r.dataset];
+    const paper = (what: string) => PAPER_TABLE1.rows[`${r.method} / ${what}`]?.[r.dataset] ?? '—';
     lines.push(
       `| ${r.dataset} (${r.task}) | ${r.method} | ${r.sliceCorrect}/${r.cases} | ${paper('Slice Correctness')} | ${r.lesionCorrect}/${r.cases} | ${paper('Lesion Correctness')} | ${r.meanDice.toFixed(3)} | ${r.meanIou.toFixed(3)} | ${r.mapShape.join('x')} |`,
     );

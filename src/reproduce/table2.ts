@@ -1,18 +1,24 @@
 import { runAucTable, type AucTableResult } from './auc_table';
+import { dinoFooter, dinoMstRecipe, dinoPretraining, type DinoPretraining } from './dino_pretraining';
 import { mstRecipe, type ModelRecipe } from './models';
 import { PAPER_TABLE2 } from './paper_numbers';
 import { reproduceContext, type ReproduceOptions } from './context';
 
-/** The rows of Table 2: MST (DINOv2-S) with four slice fusions; the first is the P reference. */
-export function table2Models(options: ReproduceOptions): ModelRecipe[] {
+/**
+ * The rows of Table 2: MST (DINOv2-S) with four slice fusions; the first is the P reference. With
+ * a DINO-pretrained stand-in (`dino`, the quick scale) every row starts from it, as the paper's
+ * rows start from DINOv2.
+ */
+export function table2Models(options: ReproduceOptions, dino: DinoPretraining | null = null): ModelRecipe[] {
   const ctx = reproduceContext(options);
   const w = ctx.weights;
+  const row = (o: Parameters<typeof mstRecipe>[2]): ModelRecipe => (dino ? dinoMstRecipe(ctx, dino, o) : mstRecipe(ctx.scale, w, o));
   return [
-    mstRecipe(ctx.scale, w, { name: 'Transformer' }),
+    row({ name: 'Transformer' }),
     // The authors' AdPE is a learned embedding per slice number (nn.Embedding).
-    mstRecipe(ctx.scale, w, { name: 'Transformer (with AdPE)', positionalEmbedding: 'learned' }),
-    mstRecipe(ctx.scale, w, { name: 'Linear Layer', fusion: 'linear' }),
-    mstRecipe(ctx.scale, w, { name: 'Average', fusion: 'average' }),
+    row({ name: 'Transformer (with AdPE)', positionalEmbedding: 'learned' }),
+    row({ name: 'Linear Layer', fusion: 'linear' }),
+    row({ name: 'Average', fusion: 'average' }),
   ];
 }
 
@@ -25,13 +31,16 @@ export function table2Models(options: ReproduceOptions): ModelRecipe[] {
  * const { rows, markdown } = await runTable2({ out: 'reproduce/table2', scale: 'quick', seed: 0 });
  */
 export async function runTable2(options: ReproduceOptions): Promise<AucTableResult> {
+  const dino = await dinoPretraining(options);
+  const notes = ['AdPE = additive positional embedding (learned, one vector per slice number, as the authors\' code). "Linear Layer" classifies the concatenated slice features (a linear head over D x E).'];
+  if (dino) notes.push(dinoFooter(dino));
   return runAucTable(
     {
       name: 'table2',
       title: 'Table 2 (reproduced): classification performance as a function of slice aggregation',
       paper: PAPER_TABLE2,
-      recipes: table2Models(options),
-      notes: ['AdPE = additive positional embedding (learned, one vector per slice number, as the authors\' code). "Linear Layer" classifies the concatenated slice features (a linear head over D x E).'],
+      recipes: table2Models(options, dino),
+      notes,
     },
     options,
   );

@@ -38,7 +38,8 @@ export class AdamW {
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
-  readonly weightDecay: number;
+  /** Decoupled weight decay; may be changed between steps (DINO schedules it). */
+  weightDecay: number;
   /** Steps taken so far (torch's `state['step']`, shared by every parameter here). */
   stepCount = 0;
   private readonly params: [string, tf.Variable][];

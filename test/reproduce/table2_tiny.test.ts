@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reproduceCommand } from '../../src/cli/reproduce';
-import { aucCell, formatCell, type ModelRun } from '../../src/reproduce';
+import { aucCell, formatCell, holmAdjustCells, type AucCell, type ModelRun } from '../../src/reproduce';
 import { auc } from '../../src/stats/auc';
 import { FULL } from '../helpers';
 
@@ -42,6 +42,7 @@ full('reproduce table2 --scale tiny writes the table, every prediction, the figu
     expect(seed).toBe(1);
     expect(runs.map((r) => r.model)).toEqual([0, 1, 2].flatMap(() => ['Transformer', 'Transformer (with AdPE)', 'Linear Layer', 'Average']));
     const lines = md.split('\n');
+    const cells = new Map<ModelRun, AucCell>();
     for (const run of runs) {
       expect(run.ids.length).toBe(12);
       expect(run.labels.filter((l) => l === 1).length).toBe(6);
@@ -54,6 +55,12 @@ full('reproduce table2 --scale tiny writes the table, every prediction, the figu
       const ref = runs.find((r) => r.task === run.task && r.model === 'Transformer') as ModelRun;
       const cell = aucCell(run, { replicates: 50, seed: 1, reference: run.model === 'Transformer' ? undefined : ref });
       expect(cell.auc).toBe(a);
+      cells.set(run, cell);
+    }
+    // The table Holm-adjusts each task's P values over its comparisons with the reference row.
+    for (const task of new Set(runs.map((r) => r.task))) holmAdjustCells(runs.filter((r) => r.task === task && r.model !== 'Transformer').map((r) => cells.get(r) as AucCell));
+    for (const run of runs) {
+      const cell = cells.get(run) as AucCell;
       const row = lines.find((l) => l.startsWith(`| ${run.model} |`)) as string;
       // Columns: name, then (ours, paper) per dataset in the paper's order.
       const column = 1 + 2 * ['synthetic-breast', 'synthetic-chest', 'synthetic-knee'].indexOf(run.task);

@@ -1,0 +1,14 @@
+export { DinoHead, type DinoHeadOptions } from './dino_head';
+export { dinoLoss, teacherTargets, updateCenter } from './dino_loss';
+export { koleoLoss } from './koleo';
+export { ibotPatchLoss, maskedPatchIndex, randomPatchMasks, type PatchMaskOptions } from './ibot';
+export { cosineSchedule, teacherTempSchedule } from './schedules';
+export { emaUpdate, clipGradients } from './teacher';
+export { multiCrop, randomResizedCropBox, resizeBox, gaussianBlur, type Slice2D, type MultiCropOptions, type CropBatch } from './multi_crop';
+export { slicePool, type SlicePool, type SlicePoolOptions } from './slice_pool';
+export { labelledSlices, encodeSlices, knnClassify, knnProbe, type LabelledSlices, type KnnProbeSet, type KnnOptions, type KnnResult } from './knn_probe';
+export { teacherStats, collapseDiagnosis, type TeacherStats, type CollapseThresholds } from './collapse';
+export { lossCurveSvg, type LossCurvePoint } from './loss_curve';
+export { pretrainEncoder, type DinoRecipe, type PretrainEncoderOptions, type PretrainEpochRecord, type PretrainResult } from './pretrain_encoder';
+export { syntheticPretrainData, PRETRAIN_CASE_OFFSET, PROBE_BANK_OFFSET, PROBE_QUERY_OFFSET, type SyntheticGeometry, type SyntheticPretrainDataOptions } from './synthetic_source';
+export { QUICK_DINO_RECIPE, TINY_DINO_RECIPE, type SyntheticPretrainRecipe } from './quick_recipe';

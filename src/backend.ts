@@ -14,6 +14,11 @@ export interface SetBackendOptions {
    * WebAssembly SIMD BatchMatMul, 5-20x faster on attention-shaped and transposed products.
    */
   fastKernels?: boolean;
+  /**
+   * On `wasm`, use the relaxed-SIMD (fused multiply-add) build of those kernels: default where the
+   * engine supports it; `false` forces plain SIMD128. See {@link installWasmMatMul}.
+   */
+  relaxedSimd?: boolean;
 }
 
 /**
@@ -38,7 +43,7 @@ export async function setBackend(name: BackendName, options: SetBackendOptions =
     if (!ok) throw new Error(`setBackend: the tfjs backend '${name}' failed to initialise`);
     await tf.ready();
   }
-  if (name === 'wasm' && (options.fastKernels ?? true)) await installWasmMatMul();
+  if (name === 'wasm' && (options.fastKernels ?? true)) await installWasmMatMul({ relaxedSimd: options.relaxedSimd });
   // Not optional: without them 3D CNNs (rank-5 activations) compute zeros or throw on webgpu.
   if (name === 'webgpu') installWebGpuHighRankFixes();
 }

@@ -16,5 +16,6 @@ export * from './reproduce';
 export { toOnnxBytes, exportOnnx, loadOnnxModel, ONNX_OPSET, type OnnxExportOptions, type OnnxExportableModel, type OnnxVolumeModel, type OnnxVolumePrediction } from './export';
 export { setBackend, useDefaultBackend, webgpuAvailable, installWebGpuGlobals } from './backend';
 export type { BackendName, SetBackendOptions, DawnModule } from './backend';
-export { installWasmMatMul } from './kernels/wasm_matmul';
+export { installWasmMatMul, wasmKernelVariant, type WasmKernelOptions, type WasmKernelVariant } from './kernels/wasm_matmul';
+export { relaxedSimdSupported } from './kernels/wasm_features';
 export { Rng } from './utils/rng';

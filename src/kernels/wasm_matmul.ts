@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
+import { SGEMM_RELAXED_WASM_BASE64, SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
+import { relaxedSimdSupported } from './wasm_features';
 import { installWasmConv2d, type Conv2dExports } from './wasm_conv2d';
 import { installWasmDepthTaps, type DepthTapsExports } from './wasm_depth_taps';
 import { installWasmLayoutKernels, type TransposeExport } from './wasm_layout';
@@ -26,7 +27,21 @@ interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports
 
 type KernelArgs = { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: unknown; attrs: { transposeA: boolean; transposeB: boolean } };
 
-const installed = new WeakMap<object, { exports: SgemmExports; work: number }>();
+const installed = new WeakMap<object, { exports: SgemmExports; work: number; variant: WasmKernelVariant }>();
+let lastVariant: WasmKernelVariant | null = null;
+
+/** Which build of mst-ts's WebAssembly kernels runs: relaxed SIMD (fused multiply-add) or plain SIMD128. */
+export type WasmKernelVariant = 'relaxed-simd' | 'simd';
+
+/** Options of {@link installWasmMatMul}. */
+export interface WasmKernelOptions {
+  /**
+   * Use the relaxed-SIMD build, whose GEMM micro-kernel uses fused multiply-add (default: where
+   * the engine supports it, see {@link relaxedSimdSupported}). `false` forces plain SIMD128;
+   * `true` where unsupported throws. Results of the two differ by float32 rounding only.
+   */
+  relaxedSimd?: boolean;
+}
 let fallback: ((args: KernelArgs) => tf.TensorInfo) | null = null;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -46,22 +61,31 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  * kernel. Also installs the module's Transpose, Unpack and Slice kernels (see installWasmLayoutKernels),
  * depth taps, 3D max pooling and 2D convolution (installWasmDepthTaps, installWasmMaxPool,
  * installWasmConv2d).
+ * The module comes in two builds, picked here: relaxed SIMD (fused multiply-add, where the engine
+ * has it: Chrome >= 114, Node >= 22) and plain SIMD128.
  * Called by {@link setBackend} for 'wasm'; calling it again is a no-op.
  *
  * @example
  * await tf.setBackend('wasm');
  * await installWasmMatMul();
+ * wasmKernelVariant(); // 'relaxed-simd' in Chrome, 'simd' in plain Node 20
  */
-export async function installWasmMatMul(): Promise<void> {
+export async function installWasmMatMul(options: WasmKernelOptions = {}): Promise<void> {
   const backend = tf.findBackend('wasm') as unknown as WasmBackendInternals | null;
   if (!backend) throw new Error("installWasmMatMul: the 'wasm' backend is not initialised (await setBackend('wasm') first)");
+  const supported = relaxedSimdSupported();
+  if (options.relaxedSimd && !supported) {
+    throw new Error('installWasmMatMul: relaxedSimd was requested but this engine has no WebAssembly relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
+  }
   if (installed.has(backend)) return;
+  const variant: WasmKernelVariant = (options.relaxedSimd ?? supported) ? 'relaxed-simd' : 'simd';
   const memory = backend.wasm.asm.memory;
-  const module = await WebAssembly.compile(decodeBase64(SGEMM_WASM_BASE64));
+  const module = await WebAssembly.compile(decodeBase64(variant === 'relaxed-simd' ? SGEMM_RELAXED_WASM_BASE64 : SGEMM_WASM_BASE64));
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const exports = instance.exports as unknown as SgemmExports;
   const work = backend.wasm._malloc(exports.sgemm_work_floats() * 4 + 16);
-  installed.set(backend, { exports, work: (work + 15) & ~15 });
+  installed.set(backend, { exports, work: (work + 15) & ~15, variant });
+  lastVariant = variant;
   // Transpose and Unpack share the module; their scratch sits after the sgemm work buffer.
   const params = backend.wasm._malloc(6 * 8 * 4 + 16);
   installWasmLayoutKernels(exports, (params + 15) & ~15);
@@ -75,6 +99,18 @@ export async function installWasmMatMul(): Promise<void> {
   fallback ??= stock.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo;
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: batchMatMul as unknown as tf.KernelFunc });
+}
+
+/**
+ * The build of mst-ts's WebAssembly kernels that {@link installWasmMatMul} installed on the wasm
+ * backend, or null before it ran.
+ *
+ * @example
+ * await setBackend('wasm');
+ * console.log(wasmKernelVariant()); // 'simd' or 'relaxed-simd'
+ */
+export function wasmKernelVariant(): WasmKernelVariant | null {
+  return lastVariant;
 }
 
 function batchMatMul(args: KernelArgs): tf.TensorInfo {

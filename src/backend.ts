@@ -16,7 +16,8 @@ export interface SetBackendOptions {
   fastKernels?: boolean;
   /**
    * On `wasm`, use the relaxed-SIMD (fused multiply-add) build of those kernels: default where the
-   * engine supports it; `false` forces plain SIMD128. See {@link installWasmMatMul}.
+   * engine supports it (in Node 20.16-21 after turning on V8's flag for it); `false` forces plain
+   * SIMD128. See {@link installWasmMatMul}.
    */
   relaxedSimd?: boolean;
 }

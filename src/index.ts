@@ -17,5 +17,5 @@ export { toOnnxBytes, exportOnnx, loadOnnxModel, ONNX_OPSET, type OnnxExportOpti
 export { setBackend, useDefaultBackend, webgpuAvailable, installWebGpuGlobals } from './backend';
 export type { BackendName, SetBackendOptions, DawnModule } from './backend';
 export { installWasmMatMul, wasmKernelVariant, type WasmKernelOptions, type WasmKernelVariant } from './kernels/wasm_matmul';
-export { relaxedSimdSupported } from './kernels/wasm_features';
+export { relaxedSimdSupported, enableNodeRelaxedSimd } from './kernels/wasm_features';
 export { Rng } from './utils/rng';

@@ -15,7 +15,8 @@ let relaxed: boolean | undefined;
 /**
  * Whether this JavaScript engine runs WebAssembly relaxed SIMD (fused multiply-add
  * `f32x4.relaxed_madd`): Chrome and Edge >= 114, Node >= 22, Node 20 with
- * `--experimental-wasm-relaxed-simd`. Decided once, by validating a 37-byte module.
+ * `--experimental-wasm-relaxed-simd` (or after {@link enableNodeRelaxedSimd}). Decided by
+ * validating a 37-byte module.
  *
  * @example
  * relaxedSimdSupported(); // true in Chrome 120, false in plain Node 20
@@ -29,4 +30,33 @@ export function relaxedSimdSupported(): boolean {
     }
   }
   return relaxed;
+}
+
+interface NodeProcess {
+  versions?: { node?: string };
+  getBuiltinModule?: (name: string) => { setFlagsFromString(flags: string): void } | undefined;
+}
+
+/**
+ * Turns on relaxed SIMD in Node 20 and 21, whose V8 implements it (the semantics Chrome 114 and
+ * Node 22 ship) behind `--experimental-wasm-relaxed-simd`: sets that V8 flag for the whole process
+ * with `v8.setFlagsFromString` (it applies to modules compiled afterwards, worker threads
+ * included). Does nothing where relaxed SIMD is already on, in browsers, and in Node versions
+ * without `process.getBuiltinModule` (< 20.16). Returns {@link relaxedSimdSupported} afterwards.
+ *
+ * @example
+ * enableNodeRelaxedSimd(); // true in Node 20.16+, 22+ and Chrome 114+
+ */
+export function enableNodeRelaxedSimd(): boolean {
+  if (relaxedSimdSupported()) return true;
+  const proc = (globalThis as { process?: NodeProcess }).process;
+  const major = Number(proc?.versions?.node?.split('.')[0]);
+  if (!(major >= 20 && major < 22) || typeof proc?.getBuiltinModule !== 'function') return false;
+  try {
+    proc.getBuiltinModule('v8')?.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  relaxed = undefined;
+  return relaxedSimdSupported();
 }

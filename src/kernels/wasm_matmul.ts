@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SGEMM_RELAXED_WASM_BASE64, SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
-import { relaxedSimdSupported } from './wasm_features';
+import { enableNodeRelaxedSimd } from './wasm_features';
 import { installWasmConv2d, type Conv2dExports } from './wasm_conv2d';
 import { installWasmDepthTaps, type DepthTapsExports } from './wasm_depth_taps';
 import { installWasmLayoutKernels, type TransposeExport } from './wasm_layout';
@@ -37,8 +37,9 @@ export type WasmKernelVariant = 'relaxed-simd' | 'simd';
 export interface WasmKernelOptions {
   /**
    * Use the relaxed-SIMD build, whose GEMM micro-kernel uses fused multiply-add (default: where
-   * the engine supports it, see {@link relaxedSimdSupported}). `false` forces plain SIMD128;
-   * `true` where unsupported throws. Results of the two differ by float32 rounding only.
+   * the engine supports it, turning it on first in Node 20-21 with {@link enableNodeRelaxedSimd}).
+   * `false` forces plain SIMD128 and sets no V8 flag; `true` where relaxed SIMD cannot be had
+   * throws. Results of the two builds differ by float32 rounding only.
    */
   relaxedSimd?: boolean;
 }
@@ -62,20 +63,21 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  * depth taps, 3D max pooling and 2D convolution (installWasmDepthTaps, installWasmMaxPool,
  * installWasmConv2d).
  * The module comes in two builds, picked here: relaxed SIMD (fused multiply-add, where the engine
- * has it: Chrome >= 114, Node >= 22) and plain SIMD128.
+ * has it: Chrome >= 114, Node >= 22, and Node 20.16+ after setting its V8 flag, see
+ * {@link enableNodeRelaxedSimd}) and plain SIMD128.
  * Called by {@link setBackend} for 'wasm'; calling it again is a no-op.
  *
  * @example
  * await tf.setBackend('wasm');
  * await installWasmMatMul();
- * wasmKernelVariant(); // 'relaxed-simd' in Chrome, 'simd' in plain Node 20
+ * wasmKernelVariant(); // 'relaxed-simd' in Chrome and Node 20.16+, else 'simd'
  */
 export async function installWasmMatMul(options: WasmKernelOptions = {}): Promise<void> {
   const backend = tf.findBackend('wasm') as unknown as WasmBackendInternals | null;
   if (!backend) throw new Error("installWasmMatMul: the 'wasm' backend is not initialised (await setBackend('wasm') first)");
-  const supported = relaxedSimdSupported();
+  const supported = options.relaxedSimd === false ? false : enableNodeRelaxedSimd();
   if (options.relaxedSimd && !supported) {
-    throw new Error('installWasmMatMul: relaxedSimd was requested but this engine has no WebAssembly relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
+    throw new Error('installWasmMatMul: relaxedSimd was requested but this engine has no WebAssembly relaxed SIMD (Chrome >= 114, Node >= 20.16)');
   }
   if (installed.has(backend)) return;
   const variant: WasmKernelVariant = (options.relaxedSimd ?? supported) ? 'relaxed-simd' : 'simd';

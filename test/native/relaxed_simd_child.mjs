@@ -1,5 +1,6 @@
 // Child process of relaxed_simd.test.ts, started with relaxed SIMD enabled (Node 20:
-// --experimental-wasm-relaxed-simd). Loads both embedded kernel builds (plain SIMD128 and relaxed
+// --experimental-wasm-relaxed-simd) or, with the argument `enable`, turning it on through
+// enableNodeRelaxedSimd. Loads both embedded kernel builds (plain SIMD128 and relaxed
 // SIMD) from the TypeScript sources through esbuild, runs the same GEMMs and convolutions on both
 // in one shared memory, and prints one JSON line: the feature detection's answer and, per case,
 // the largest difference between the builds relative to the float32 rounding bound
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bundle = buildSync({
   stdin: {
-    contents: "export { relaxedSimdSupported } from './src/kernels/wasm_features.ts'; export * from './src/kernels/sgemm_wasm_bytes.ts';",
+    contents: "export { relaxedSimdSupported, enableNodeRelaxedSimd } from './src/kernels/wasm_features.ts'; export * from './src/kernels/sgemm_wasm_bytes.ts';",
     resolveDir: root,
     loader: 'ts',
   },
@@ -21,6 +22,7 @@ const bundle = buildSync({
 });
 const lib = await import(`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].contents).toString('base64')}`);
 
+if (process.argv[2] === 'enable') lib.enableNodeRelaxedSimd();
 const memory = new WebAssembly.Memory({ initial: 2048 });
 const load = async (b64) => (await WebAssembly.instantiate(Buffer.from(b64, 'base64'), { env: { memory } })).instance.exports;
 const plain = await load(lib.SGEMM_WASM_BASE64);

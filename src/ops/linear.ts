@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { leanReshape } from './lean_shape';
 
 type Save = tf.GradSaveFunc;
 
@@ -41,7 +42,9 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor
   const outF = w.shape[1];
   const lead = x.shape.slice(0, -1);
   return tf.tidy(() => {
-    const y = linear2d(tf.reshape(x, [-1, inF]) as tf.Tensor2D, w, b);
-    return tf.reshape(y, [...lead, outF]);
+    // Reshapes that keep nothing on the tape: tfjs's would keep the output alive after its consumer
+    // (a transpose, say) is done with it.
+    const y = linear2d(leanReshape(x, [-1, inF]) as tf.Tensor2D, w, b);
+    return leanReshape(y, [...lead, outF]);
   });
 }

@@ -1,4 +1,4 @@
-export { loadSafetensors, saveSafetensors, encodeSafetensors, parseSafetensorsHeader, decodeSafetensorsEntry, halfToFloat } from './safetensors';
+export { loadSafetensors, saveSafetensors, encodeSafetensors, parseSafetensorsHeader, decodeSafetensorsEntry, halfToFloat, INT8_SCALE_SUFFIX, type WeightDtype, type SafetensorsWriteOptions } from './safetensors';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader } from './safetensors';
 export { readBytes, writeFileAtomic } from './files';
 export { loadCheckpoint, inspectCheckpoint, detectCheckpointFormat } from './checkpoint';

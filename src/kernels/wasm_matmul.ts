@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { SGEMM_RELAXED_WASM_BASE64, SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
+import { SGEMM_RELAXED_SHARED_WASM_BASE64, SGEMM_RELAXED_WASM_BASE64, SGEMM_SHARED_WASM_BASE64, SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
 import { enableNodeRelaxedSimd } from './wasm_features';
 import { installWasmConv2d, type Conv2dExports } from './wasm_conv2d';
 import { installWasmDepthTaps, type DepthTapsExports } from './wasm_depth_taps';
@@ -64,7 +64,8 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  * installWasmConv2d).
  * The module comes in two builds, picked here: relaxed SIMD (fused multiply-add, where the engine
  * has it: Chrome >= 114, Node >= 22, and Node 20.16+ after setting its V8 flag, see
- * {@link enableNodeRelaxedSimd}) and plain SIMD128.
+ * {@link enableNodeRelaxedSimd}) and plain SIMD128, each also for the shared memory of tfjs-wasm's
+ * threaded build (pages served cross-origin isolated).
  * Called by {@link setBackend} for 'wasm'; calling it again is a no-op.
  *
  * @example
@@ -82,7 +83,11 @@ export async function installWasmMatMul(options: WasmKernelOptions = {}): Promis
   if (installed.has(backend)) return;
   const variant: WasmKernelVariant = (options.relaxedSimd ?? supported) ? 'relaxed-simd' : 'simd';
   const memory = backend.wasm.asm.memory;
-  const module = await WebAssembly.compile(decodeBase64(variant === 'relaxed-simd' ? SGEMM_RELAXED_WASM_BASE64 : SGEMM_WASM_BASE64));
+  // tfjs-wasm's threaded build (cross-origin isolated pages) runs on a shared memory, which only a
+  // module declaring a shared memory import may use.
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const bytes = variant === 'relaxed-simd' ? (shared ? SGEMM_RELAXED_SHARED_WASM_BASE64 : SGEMM_RELAXED_WASM_BASE64) : shared ? SGEMM_SHARED_WASM_BASE64 : SGEMM_WASM_BASE64;
+  const module = await WebAssembly.compile(decodeBase64(bytes));
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const exports = instance.exports as unknown as SgemmExports;
   const work = backend.wasm._malloc(exports.sgemm_work_floats() * 4 + 16);

@@ -17,12 +17,17 @@ interface CaseResult {
 }
 
 describe('relaxed-SIMD (fused multiply-add) kernels', () => {
-  it('equal the plain SIMD128 kernels within float32 rounding on GEMMs and convolutions', () => {
+  it('equal the plain SIMD128 kernels within float32 rounding on GEMMs and convolutions; the shared-memory builds equal theirs', () => {
     const r = spawnSync(process.execPath, [...flags, join(__dirname, 'relaxed_simd_child.mjs')], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { relaxedSimd: boolean; results: CaseResult[] };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { relaxedSimd: boolean; results: CaseResult[]; shared: unknown[] };
     expect(out.relaxedSimd).toBe(true);
+    // The shared-memory builds (threaded tfjs-wasm) instantiate on a shared memory and compute the same.
+    expect(out.shared).toEqual([
+      { name: 'simd', identical: true },
+      { name: 'relaxed-simd', identical: true },
+    ]);
     expect(out.results).toHaveLength(9);
     for (const c of out.results) {
       // Below the dot product's rounding bound k 2^-24 sum |a b|, element by element.
@@ -37,7 +42,7 @@ describe('relaxed-SIMD (fused multiply-add) kernels', () => {
       expect(r.stderr).toBe('');
       return JSON.parse(r.stdout.trim().split('\n').pop() as string);
     };
-    expect(child([])).toEqual({ relaxedSimd: false, results: [] });
+    expect(child([])).toEqual({ relaxedSimd: false, results: [], shared: [{ name: 'simd', identical: true }] });
     const enabled = child(['enable']) as { relaxedSimd: boolean; results: CaseResult[] };
     expect(enabled.relaxedSimd).toBe(true);
     expect(enabled.results.every((c) => c.worstOverBound < 1)).toBe(true);

@@ -107,4 +107,23 @@ if (relaxed) {
     results.push(compare(`conv2d_filter_grad stride ${s}`, kh * kw * ci * co, (ex, out) => ex.conv2d_filter_grad(X, DY, out, n, hi, wi, ci, co, kh, kw, s, s, work), () => pixels * 2 ** -24 * pixels));
   }
 }
-console.log(JSON.stringify({ relaxedSimd: lib.relaxedSimdSupported(), results }));
+// The shared-memory builds (tfjs-wasm's threaded build) on a shared memory: bit-identical to their
+// ordinary twins on the same product.
+const sharedMemory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+const sharedHeap = new Float32Array(sharedMemory.buffer);
+const sharedBuilds = [['simd', lib.SGEMM_SHARED_WASM_BASE64, plain]];
+if (relaxed) sharedBuilds.push(['relaxed-simd', lib.SGEMM_RELAXED_SHARED_WASM_BASE64, relaxed]);
+const shared = [];
+for (const [name, b64, twin] of sharedBuilds) {
+  const ex = (await WebAssembly.instantiate(Buffer.from(b64, 'base64'), { env: { memory: sharedMemory } })).instance.exports;
+  const [m, n, k] = [19, 23, 300];
+  const [A, B, C, W] = [4096, 4096 + 4 * m * k, 4096 + 4 * (m * k + k * n), 4096 + 4 * (m * k + k * n + m * n) + 64];
+  for (let i = 0; i < m * k + k * n; i++) sharedHeap[A / 4 + i] = Math.sin(i);
+  ex.sgemm(A, B, C, 1, m, n, k, 0, 0, 0, 0, 0, W);
+  const at = alloc(m * k + k * n + m * n);
+  heap.set(sharedHeap.subarray(A / 4, A / 4 + m * k + k * n), at / 4);
+  twin.sgemm(at, at + 4 * m * k, at + 4 * (m * k + k * n), 1, m, n, k, 0, 0, 0, 0, 0, alloc(plain.sgemm_work_floats()));
+  const same = sharedHeap.subarray(C / 4, C / 4 + m * n).every((v, i) => v === heap[(at + 4 * (m * k + k * n)) / 4 + i]);
+  shared.push({ name, identical: same });
+}
+console.log(JSON.stringify({ relaxedSimd: lib.relaxedSimdSupported(), results, shared }));

@@ -18,4 +18,6 @@ export { setBackend, useDefaultBackend, webgpuAvailable, installWebGpuGlobals } 
 export type { BackendName, SetBackendOptions, DawnModule } from './backend';
 export { installWasmMatMul, wasmKernelVariant, type WasmKernelOptions, type WasmKernelVariant } from './kernels/wasm_matmul';
 export { relaxedSimdSupported, enableNodeRelaxedSimd } from './kernels/wasm_features';
+export { WebSliceEncoderPool, serveSliceEncoder, type WebSliceEncoderPoolOptions, type WebWorkerLike } from './parallel/web_pool';
+export { predictWithPool, type SliceFeaturePool } from './parallel/predict_with_pool';
 export { Rng } from './utils/rng';

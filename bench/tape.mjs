@@ -1,7 +1,9 @@
 // Tape memory of MST-DINOv2-S's slice encoder in training: one forward under a gradient tape on
-// 1 and 2 slices (224 x 224), and what it keeps alive for the backward pass, per kernel; then the
-// peak tensor bytes of a lean forward + backward (leanVariableGrads). The per-slice figures are
-// the differences between 2 slices and 1. Memory figures do not depend on the machine's load.
+// 1 and 2 slices (224 x 224), and what it keeps alive for the backward pass (the distinct buffers
+// its nodes saved: nothing else outlives the forward), per kernel; then the peak tensor bytes of a
+// lean forward + backward (leanVariableGrads; tf.profile counts a buffer shared by several
+// tensors once per tensor, so this is an upper bound). The per-slice figures are the differences
+// between 2 slices and 1. Memory figures do not depend on the machine's load.
 // usage: npm run build && node bench/tape.mjs [SIZE]   (MST_DIST names another build folder)
 import * as tf from '@tensorflow/tfjs';
 import { dirname, join, resolve } from 'node:path';
@@ -21,7 +23,6 @@ const engine = tf.engine();
 /** Bytes kept alive by one taped forward on `n` slices, in all and by the kernel that saved them. */
 function tapeBytes(n) {
   const x = tf.randomNormal([n, size, size, encoder.inChannels], 0, 1, 'float32', 1);
-  const before = tf.memory().numBytes;
   engine.startTape();
   let y;
   try {
@@ -31,7 +32,6 @@ function tapeBytes(n) {
   }
   const tape = engine.state.activeTape ?? [];
   engine.state.activeTape = null;
-  const kept = tf.memory().numBytes - before - y.size * 4;
   const byKernel = new Map();
   const seen = new Set();
   for (const node of tape) {
@@ -41,6 +41,7 @@ function tapeBytes(n) {
       byKernel.set(node.kernelName, (byKernel.get(node.kernelName) ?? 0) + t.size * 4);
     }
   }
+  const kept = [...byKernel.values()].reduce((a, b) => a + b, 0);
   for (const node of tape) for (const t of node.saved ?? []) t.dispose();
   tf.dispose([x, y]);
   return { kept, byKernel };

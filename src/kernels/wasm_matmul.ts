@@ -9,7 +9,10 @@ import { installWasmMaxPool, type MaxPoolExports } from './wasm_max_pool';
 /** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
 interface WasmBackendInternals {
   wasm: {
-    asm: { memory: WebAssembly.Memory };
+    /** The module's exports; they hold the memory in the ordinary build. */
+    asm: { memory?: WebAssembly.Memory };
+    /** The memory of the threaded build (created in JavaScript, shared). */
+    wasmMemory?: WebAssembly.Memory;
     HEAPF32: Float32Array;
     _malloc(bytes: number): number;
   };
@@ -82,7 +85,8 @@ export async function installWasmMatMul(options: WasmKernelOptions = {}): Promis
   }
   if (installed.has(backend)) return;
   const variant: WasmKernelVariant = (options.relaxedSimd ?? supported) ? 'relaxed-simd' : 'simd';
-  const memory = backend.wasm.asm.memory;
+  const memory = backend.wasm.asm.memory ?? backend.wasm.wasmMemory;
+  if (!memory) throw new Error('installWasmMatMul: the wasm backend exposes no WebAssembly.Memory (an unsupported tfjs-backend-wasm build)');
   // tfjs-wasm's threaded build (cross-origin isolated pages) runs on a shared memory, which only a
   // module declaring a shared memory import may use.
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;

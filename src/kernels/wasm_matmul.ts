@@ -124,6 +124,18 @@ export function wasmKernelVariant(): WasmKernelVariant | null {
   return lastVariant;
 }
 
+/**
+ * Whether `tf.matMul`'s transpose flags cost nothing on the active backend: true on wasm with
+ * mst-ts's BatchMatMul, which packs either operand layout at the same speed, so gradients may pass
+ * flags instead of copying a transpose first (the stock wasm kernel runs flagged products 10-60x
+ * slower, and other backends keep the explicit transposes they were tested with).
+ */
+export function transposeFlagsAreFree(): boolean {
+  if (tf.getBackend() !== 'wasm') return false;
+  const backend = tf.findBackend('wasm');
+  return !!backend && installed.has(backend);
+}
+
 function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs;
   const { transposeA, transposeB } = args.attrs;

@@ -6,11 +6,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // MST_DIST names another build folder (default dist).
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', process.env.MST_DIST ?? 'dist');
-const { setBackend, createModel, AdamW, crossEntropy, resnet3d50, checkpointedGradients, resnetCheckpointedGradients, leanVariableGrads, logitsOf } = await import(pathToFileURL(join(dist, 'index.js')).href);
+const { setBackend, createModel, AdamW, crossEntropy, resnet3d50, checkpointedGradients, resnetCheckpointedGradients, leanVariableGrads, logitsOf, wasmKernelVariant } = await import(pathToFileURL(join(dist, 'index.js')).href);
 
 const [caseName, repeatsText] = process.argv.slice(2);
 const repeats = Number(repeatsText ?? 3);
-await setBackend(process.env.MST_BENCH_BACKEND ?? 'wasm');
+// MST_BENCH_RELAXED=0: the plain SIMD128 kernels instead of relaxed SIMD (fused multiply-add).
+await setBackend(process.env.MST_BENCH_BACKEND ?? 'wasm', process.env.MST_BENCH_RELAXED === '0' ? { relaxedSimd: false } : {});
 const [D, H, W] = [32, 224, 224];
 const model = caseName.startsWith('mst') ? createModel('mst-dinov2-s', { numClasses: 2 }) : resnet3d50({ numClasses: 2, conv1TStride: [1, 2, 2] });
 const train = caseName.endsWith('train') || caseName === 'mst-train-pool';
@@ -74,4 +75,4 @@ if (train) {
   }
 }
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({ case: caseName, times: times.slice(1), peakRssMiB, backend: tf.getBackend() }));
+console.log(JSON.stringify({ case: caseName, times: times.slice(1), peakRssMiB, backend: tf.getBackend(), kernels: wasmKernelVariant?.() ?? null }));

@@ -5,6 +5,7 @@ import { installWasmConv2d, type Conv2dExports } from './wasm_conv2d';
 import { installWasmDepthTaps, type DepthTapsExports } from './wasm_depth_taps';
 import { installWasmLayoutKernels, type TransposeExport } from './wasm_layout';
 import { installWasmMaxPool, type MaxPoolExports } from './wasm_max_pool';
+import { installWasmNormGelu, type NormGeluExports } from './wasm_norm_gelu';
 
 /** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
 interface WasmBackendInternals {
@@ -20,7 +21,7 @@ interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports, Conv2dExports {
+interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports, Conv2dExports, NormGeluExports {
   sgemm(
     a: number, b: number, c: number, batch: number, m: number, n: number, k: number,
     transA: number, transB: number, strideA: number, strideB: number, strideC: number, work: number,
@@ -63,8 +64,8 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  * 4x8 register-blocked micro-kernel. The module shares the backend's memory, so no tensor data
  * is copied. Shapes it does not cover (non-float32, general batch broadcasting) go to the stock
  * kernel. Also installs the module's Transpose, Unpack and Slice kernels (see installWasmLayoutKernels),
- * depth taps, 3D max pooling and 2D convolution (installWasmDepthTaps, installWasmMaxPool,
- * installWasmConv2d).
+ * depth taps, 3D max pooling, 2D convolution, LayerNorm and GELU (installWasmDepthTaps,
+ * installWasmMaxPool, installWasmConv2d, installWasmNormGelu).
  * The module comes in two builds, picked here: relaxed SIMD (fused multiply-add, where the engine
  * has it: Chrome >= 114, Node >= 22, and Node 20.16+ after setting its V8 flag, see
  * {@link enableNodeRelaxedSimd}) and plain SIMD128, each also for the shared memory of tfjs-wasm's
@@ -105,6 +106,7 @@ export async function installWasmMatMul(options: WasmKernelOptions = {}): Promis
   const poolParams = backend.wasm._malloc(14 * 4 + 16);
   installWasmMaxPool(exports, (poolParams + 15) & ~15);
   installWasmConv2d(exports, (work + 15) & ~15);
+  installWasmNormGelu(exports, (work + 15) & ~15, exports.sgemm_work_floats());
   const stock = tf.getKernel('BatchMatMul', 'wasm');
   if (!stock) throw new Error('installWasmMatMul: the wasm backend has no BatchMatMul kernel to replace');
   fallback ??= stock.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { LAYER_NORM, LAYER_NORM_GRAD } from '../kernels/wasm_norm_gelu';
 
 type Save = tf.GradSaveFunc;
 
@@ -14,7 +15,8 @@ function normalise(x: tf.Tensor, eps: number): { centred: tf.Tensor; rstd: tf.Te
  * as PyTorch), as one op whose gradient tape keeps only `x` (and the weight): the gradient
  * recomputes the mean and the inverse deviation from `x`. Composed of tfjs ops, the tape kept the
  * centred input, the normalised one and every other intermediate (about 1.5 activations' worth
- * per LayerNorm). Forward arithmetic is that of the composed ops, so outputs are identical.
+ * per LayerNorm). Composed of tfjs ops on most backends (forward arithmetic as before); one native
+ * kernel each way on wasm (native/norm_gelu.c; equal within float32 rounding).
  *
  * @param x `[..., C]`
  * @param weight `[C]`
@@ -27,8 +29,15 @@ export function layerNorm(x: tf.Tensor, weight: tf.Tensor1D, bias: tf.Tensor1D, 
   if (x.shape[x.rank - 1] !== c || bias.shape[0] !== c) {
     throw new Error(`layerNorm: expected x [..., ${c}] and bias [${c}] for weight [${c}], got x [${x.shape.join(', ')}] and bias [${bias.shape.join(', ')}]`);
   }
+  const native = x.dtype === 'float32' && tf.getKernel(LAYER_NORM, tf.getBackend()) != null;
   const op = tf.customGrad(((xs: tf.Tensor, w: tf.Tensor1D, b: tf.Tensor1D, save: Save) => {
     save([xs, w]);
+    if (native) {
+      return {
+        value: tf.engine().runKernel(LAYER_NORM, { x: xs, weight: w, bias: b }, { eps }) as tf.Tensor,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(LAYER_NORM_GRAD, { x: saved[0], weight: saved[1], dy }, { eps }) as tf.Tensor[],
+      };
+    }
     const { centred, rstd } = normalise(xs, eps);
     return {
       value: tf.add(tf.mul(tf.mul(centred, rstd), w), b),

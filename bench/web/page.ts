@@ -35,6 +35,10 @@ const workers = Number(q.get('workers') ?? 0);
 const threads = Number(q.get('threads') ?? 1);
 const repeats = Number(q.get('repeats') ?? 2);
 const weightsFile = q.get('weights') ?? 'mst.safetensors';
+// The first `slices` slices of the volume (default all 32): software WebGL cannot finish 32.
+const slices = Number(q.get('slices') ?? SHAPE[0]);
+const volumeShape: [number, number, number] = [slices, SHAPE[1], SHAPE[2]];
+const volumeData = (): Float32Array => benchVolume().subarray(0, slices * SHAPE[1] * SHAPE[2]);
 const log = (text: string): void => {
   (document.getElementById('log') as HTMLElement).textContent += `\n${text}`;
 };
@@ -81,7 +85,7 @@ async function runMst(): Promise<BenchResult> {
         })
       : null;
   phases.ready = performance.now();
-  const volume = tf.tensor3d(benchVolume(), SHAPE as [number, number, number]);
+  const volume = tf.tensor3d(volumeData(), volumeShape);
   const result = await timed(async () => (pool ? await predictWithPool(model, pool, volume) : await model.predict(volume)).logits, phases);
   const backend = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
   result.info = {
@@ -90,6 +94,7 @@ async function runMst(): Promise<BenchResult> {
     workers,
     tfjsWasmThreads: threads,
     crossOriginIsolated: self.crossOriginIsolated,
+    slices,
     wasmHeapMiB: backend.wasm ? backend.wasm.HEAPU8.length / 2 ** 20 : null,
     weightsMiB: bytes.byteLength / 2 ** 20,
   };
@@ -106,7 +111,7 @@ async function runOrt(): Promise<BenchResult> {
   phases.fetched = performance.now();
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   phases.ready = performance.now();
-  const input = new ort.Tensor('float32', benchVolume(), [1, ...SHAPE]);
+  const input = new ort.Tensor('float32', volumeData(), [1, ...volumeShape]);
   const result = await timed(async () => Array.from((await session.run({ volume: input })).logits.data as Float32Array), phases);
   result.info = { ortThreads: threads, crossOriginIsolated: self.crossOriginIsolated, onnxMiB: bytes.byteLength / 2 ** 20, ortVersion: ort.env.versions?.web };
   await session.release();

@@ -63,8 +63,9 @@ describe.each(['wasm', 'cpu'])('fused ops with lean tapes on %s', (backend) => {
   let w: tf.Tensor;
   let b: tf.Tensor;
   let dy: tf.Tensor;
-  const previous = tf.getBackend();
+  let previous: string;
   beforeAll(async () => {
+    previous = tf.getBackend();
     await tf.setBackend(backend);
     x = tf.randomNormal([3, 5, 48], 0.3, 2, 'float32', 1);
     w = tf.randomNormal([48], 1, 0.2, 'float32', 2);

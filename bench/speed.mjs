@@ -34,8 +34,8 @@ const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding
 if (!torchOk) console.log('PyTorch (Debian python3-torch) not found: the PyTorch column is skipped.');
 console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, node ${process.version}, ${new Date().toISOString()}`);
 console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; mst-train uses slice checkpointing (checkpointedGradients, chunks of ${process.env.MST_BENCH_CHUNK ?? 4}), r3d50-train block checkpointing (resnetCheckpointedGradients); GFLOP/s counts the model's FLOPs, not the recomputation`);
-console.log('| case | mst-ts median s | PyTorch median s | ratio | mst-ts GFLOP/s (% fp32 peak) | share of the wasm limit (55 GFLOP/s per core) | wasm kernels | mst-ts peak MiB | PyTorch peak MiB |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| case | mst-ts median s | PyTorch median s | ratio | mst-ts GFLOP/s (% fp32 peak) | share of the wasm limit (55 GFLOP/s per core) | mst-ts CPU s (GFLOP per CPU s) | PyTorch CPU s | wasm kernels | mst-ts peak MiB | PyTorch peak MiB |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const c of CASES.filter((x) => !only || x.name.includes(only))) {
   const ours = runJson(process.execPath, [join(here, 'cases', 'speed_case.mjs'), c.name, repeats]);
   const torchCase = c.torch ?? c.name;
@@ -46,7 +46,9 @@ for (const c of CASES.filter((x) => !only || x.name.includes(only))) {
   const t = ours.times ? median(ours.times) : NaN;
   const p = ref.times ? median(ref.times) : NaN;
   const gf = c.gflop / t;
+  const cpu = ours.cpuTimes ? median(ours.cpuTimes) : NaN;
+  const torchCpu = ref.cpuTimes ? median(ref.cpuTimes) : NaN;
   console.log(
-    `| ${c.name} | ${ours.error ? `error: ${ours.error}` : t.toFixed(2)} | ${ref.error ? ref.error : p.toFixed(2)} | ${(t / p).toFixed(2)} | ${gf.toFixed(1)} (${((100 * gf) / PEAK_GFLOPS).toFixed(0)}%) | ${((100 * gf) / (WASM_LIMIT_PER_CORE * c.cores)).toFixed(0)}% of ${c.cores} x ${WASM_LIMIT_PER_CORE} | ${ours.kernels ?? '-'} | ${ours.peakRssMiB?.toFixed(0) ?? '-'} | ${ref.peakRssMiB?.toFixed(0) ?? '-'} |`,
+    `| ${c.name} | ${ours.error ? `error: ${ours.error}` : t.toFixed(2)} | ${ref.error ? ref.error : p.toFixed(2)} | ${(t / p).toFixed(2)} | ${gf.toFixed(1)} (${((100 * gf) / PEAK_GFLOPS).toFixed(0)}%) | ${((100 * gf) / (WASM_LIMIT_PER_CORE * c.cores)).toFixed(0)}% of ${c.cores} x ${WASM_LIMIT_PER_CORE} | ${cpu.toFixed(1)} (${(c.gflop / cpu).toFixed(1)}) | ${torchCpu.toFixed(1)} | ${ours.kernels ?? '-'} | ${ours.peakRssMiB?.toFixed(0) ?? '-'} | ${ref.peakRssMiB?.toFixed(0) ?? '-'} |`,
   );
 }

@@ -10,11 +10,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../src/backend';
-import { buildModel } from '../src/cli/train_archs';
+import { createModel } from '../src/models/registry';
 import { Attention, type AttentionOutput } from '../src/layers/attention';
 import { scaledDotProductAttention } from '../src/ops/attention';
 import { crossEntropy } from '../src/train/losses';
-import { logitsOf } from '../src/train/trainer';
+import { logitsOf } from '../src/train/gradient_strategy';
 
 // The forward before the change: one rank-5 transpose of the packed q, k, v.
 function packedForward(this: Attention, x: tf.Tensor3D): AttentionOutput {
@@ -31,7 +31,7 @@ function packedForward(this: Attention, x: tf.Tensor3D): AttentionOutput {
 async function main(): Promise<void> {
   await setBackend('wasm');
   const splitForward = Attention.prototype.forward;
-  const model = buildModel('mst-dinov2-tiny', [16, 32, 32], 0);
+  const model = createModel('mst-dinov2-tiny', { imageSize: 32, seed: 0 });
   model.train();
   const x = tf.randomNormal([8, 16, 32, 32], 0, 1, 'float32', 1);
   const labels = [0, 1, 0, 1, 0, 1, 0, 1];

@@ -53,7 +53,7 @@ for (let r = 0; r <= repeats; r++) {
 }
 const { SliceEncoderPool, predictWithPool } = await import(pathToFileURL(join(dist, 'parallel', 'index.js')).href);
 const workers = Number(process.env.MST_BENCH_WORKERS ?? 2);
-const pool = await SliceEncoderPool.create(model.encoder, { encoder: { factory: 'dinov2_vits14' }, workers });
+const pool = await SliceEncoderPool.create(model.encoder, { workers });
 const volume = tf.reshape(x, [D, H, W]);
 const poolTimes = [];
 let poolLogits;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { withoutAddedProcessHandlers } from './kernels/process_handlers';
 import { installWasmMatMul } from './kernels/wasm_matmul';
 import { installWebGpuHighRankFixes } from './kernels/webgpu_high_rank';
 
@@ -24,8 +25,9 @@ export interface SetBackendOptions {
 
 /**
  * Selects the tfjs backend all mst-ts computation runs on, loading its package on demand.
- * In Node the default (see {@link useDefaultBackend}) is `wasm`, the fastest backend that installs
- * offline; `cpu` is pure JS; `tensorflow` needs the optional `@tensorflow/tfjs-node`.
+ * In Node the default, without any call, is `wasm` with mst-ts's kernels (the fastest backend
+ * that installs offline, see `registerNodeDefaultBackend`); `cpu` is pure JS; `tensorflow` needs
+ * the optional `@tensorflow/tfjs-node`.
  *
  * `webgpu` runs on the browser's `navigator.gpu`; in Node, where there is none, it is set up from
  * the optional `webgpu` package (Dawn: `npm i webgpu`), whose adapter needs a GPU driver Dawn can
@@ -40,7 +42,7 @@ export async function setBackend(name: BackendName, options: SetBackendOptions =
   if (activeBackendName() !== name) {
     if (name === 'webgpu') await prepareWebGpu();
     else if (tf.findBackendFactory(name) === null) await registerBackendPackage(name);
-    const ok = await tf.setBackend(name);
+    const ok = await withoutAddedProcessHandlers(() => tf.setBackend(name));
     if (!ok) throw new Error(`setBackend: the tfjs backend '${name}' failed to initialise`);
     await tf.ready();
   }
@@ -50,8 +52,8 @@ export async function setBackend(name: BackendName, options: SetBackendOptions =
 }
 
 /**
- * Makes sure some backend is ready: `wasm` in Node when nothing was chosen yet, the tfjs default
- * elsewhere. Called by the CLI and by entry points that read results; calling it twice is cheap.
+ * Makes sure some backend is ready: `wasm` in Node when nothing (or only tfjs's `cpu`) was chosen
+ * yet, the tfjs default elsewhere. Called by the CLI; calling it twice is cheap.
  */
 export async function useDefaultBackend(): Promise<string> {
   if (isNode && !backendChosenByUser()) await setBackend('wasm');

@@ -21,8 +21,49 @@ export function fixturePath(...parts: string[]): string {
   return path.join(__dirname, 'fixtures', ...parts);
 }
 
-/** Whether the heavier checks of `npm run test:full` are on. */
-export const FULL = process.env.MST_FULL === '1';
+/**
+ * Whether an on/off environment variable is on: `1`, `true` or `yes` (any case) are on; unset,
+ * empty, `0`, `false` and `no` are off; any other value is an error naming the variable, so a
+ * typo never silently turns a check off.
+ */
+export function envFlag(name: string): boolean {
+  const raw = process.env[name];
+  const v = (raw ?? '').trim().toLowerCase();
+  if (v === '' || v === '0' || v === 'false' || v === 'no') return false;
+  if (v === '1' || v === 'true' || v === 'yes') return true;
+  throw new Error(`environment variable ${name}='${raw}': expected 1/true/yes (on) or 0/false/no/empty (off)`);
+}
+
+/** Whether the heavier checks of `npm run test:full` are on (`MST_FULL=1`). */
+export const FULL = envFlag('MST_FULL');
+
+/**
+ * Whether this is a CI run (`CI` set, as .ci/run and CI services do). There a check whose
+ * prerequisite is missing fails instead of skipping: CI must run every check.
+ */
+export const CI = envFlag('CI');
+
+/**
+ * For checks that need something a machine may lack (a Debian package's test data, an optional
+ * npm package, a GPU driver): returns `available`. When it is false, prints why the checks are
+ * skipped, except under CI, where it registers a failing test that names what to install. Call
+ * it where tests are declared (top level or inside a `describe`).
+ *
+ * @example
+ * const nibabel = needs(fs.existsSync(DIR), "nibabel's test data", 'apt-get install python3-nibabel');
+ * (nibabel ? it.each(files) : it.skip.each(files))('reads %s', ...);
+ */
+export function needs(available: boolean, what: string, install: string): boolean {
+  if (available) return true;
+  if (CI) {
+    it(`has ${what} (required under CI)`, () => {
+      throw new Error(`${what} is missing: ${install}`);
+    });
+  } else {
+    console.warn(`skipped: checks that need ${what} (${install})`);
+  }
+  return false;
+}
 
 /** Reads a fixture file as bytes. */
 export function readFixture(...parts: string[]): Uint8Array {
@@ -31,16 +72,21 @@ export function readFixture(...parts: string[]): Uint8Array {
 
 /**
  * `describe` when an optional package resolves, else `describe.skip` with a printed reason, so a
- * machine without it (onnxruntime-node) still runs everything else.
+ * machine without it (onnxruntime-node) still runs everything else; under CI a missing package
+ * is a failing test instead (see {@link needs}).
  */
 export function describeIfInstalled(pkg: string, what: string): jest.Describe {
+  let found = true;
   try {
     require.resolve(pkg);
-    return describe;
   } catch {
-    console.warn(`${what} skipped: ${pkg} is not installed`);
-    return describe.skip;
+    found = false;
   }
+  if (found) return describe;
+  describe(what, () => {
+    needs(false, `the optional package ${pkg}`, 'npm ci installs it (see .npmrc)');
+  });
+  return describe.skip;
 }
 
 /** Options of {@link toyDataset}. */
@@ -75,4 +121,13 @@ export function toyDataset(n: number, seed: number, options: ToyDatasetOptions =
       return { id: ids[index], data, shape: [...shape], spacing: [1, 1, 1], label: labels[index] };
     },
   };
+}
+
+/**
+ * Asserts that every named error is below `tol` (NaN and a missing entry's Infinity fail), listing
+ * the names that are not, so one assertion covers every parameter of a gradient check.
+ */
+export function expectAllBelow(errors: Record<string, number>, tol: number): void {
+  expect(Object.keys(errors).length).toBeGreaterThan(0);
+  expect(Object.entries(errors).filter(([, e]) => !(e < tol))).toEqual([]);
 }

@@ -79,7 +79,6 @@ async function runMst(): Promise<BenchResult> {
   const pool =
     workers > 0
       ? await WebSliceEncoderPool.create(model.encoder, {
-          encoder: { factory: 'dinov2_vits14' },
           workers,
           createWorker: () => new Worker(new URL('./encoder_worker.js', location.href), { type: 'module' }),
         })

@@ -36,7 +36,7 @@ export interface CaseRecord {
   saliency?: string;
   /** The explanation method of the saliency volume. */
   saliencyMethod?: string;
-  /** Shape `[D, H, W]` of the input as read. */
+  /** Shape of the input as stored in its file (the saliency volume's shape). */
   shape: number[];
   /** The input volume's path. */
   input: string;
@@ -71,9 +71,10 @@ export interface CaseContext {
 export async function processCase(predictor: VolumePredictor, c: CohortCase, stem: string, ctx: CaseContext): Promise<CaseRecord> {
   const started = Date.now();
   try {
-    const volume = await readVolume(c.path);
+    // In the file's own voxel order: the predictor prepares it as the model's bundle says and maps the saliency back onto it.
+    const volume = await readVolume(c.path, { canonical: false });
     const shape: [number, number, number] = [volume.shape[0], volume.shape[1], volume.shape[2]];
-    const out = await predictor.predict({ data: volume.data, shape }, { sliceAttention: ctx.sliceAttention, saliency: ctx.saliency });
+    const out = await predictor.predict(volume, { sliceAttention: ctx.sliceAttention, saliency: ctx.saliency });
     const files = caseFiles(ctx.outDir, stem);
     if (ctx.saliency && out.saliency) {
       await writeNifti(files.saliency, { data: out.saliency, shape, affine: volume.affine }, { description: `mst-ts ${out.saliencyMethod ?? ''} saliency`.slice(0, 79) });

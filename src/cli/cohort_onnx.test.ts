@@ -5,9 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { arrayVolume } from '../io/volume';
 import { disposeExplanation, explainVolume } from '../explain/explain_volume';
 import { sliceAttentionMap } from '../explain/mst_saliency';
-import { toOnnxBytes } from '../export/to_onnx';
+import { toOnnxBytes } from '../onnx/onnx_export';
 import { readVolume } from '../io/read_volume';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
@@ -94,7 +95,7 @@ describeOrt('mst-ts predict --runtime onnx', () => {
 
   it('an MST-ResNet export: the model\'s numbers; no plane attention, so --saliency is a clear error', async () => {
     const encoder = resnet2d18({ blockInplanes: [4, 4, 8, 8], feedForward: false, seed: 6 });
-    const model = new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 2, encoderName: 'model', encoderAttention: false, seed: 7 });
+    const model = new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 2, seed: 7 });
     model.eval();
     const file = path.join(dir, 'resnet.onnx');
     fs.writeFileSync(file, await toOnnxBytes(model, { attention: true }));
@@ -105,7 +106,7 @@ describeOrt('mst-ts predict --runtime onnx', () => {
 
     const onnx = await loadVolumePredictor({ runtime: 'onnx', weights: file, threads: 1 });
     try {
-      const volume = { data: data(1), shape };
+      const volume = arrayVolume(data(1), shape);
       const got = await onnx.predict(volume, { sliceAttention: true });
       expect(maxDiff(got.logits, logits)).toBeLessThan(1e-4);
       expect(maxDiff(got.sliceAttention as number[], slice)).toBeLessThan(1e-5);

@@ -1,17 +1,14 @@
-/**
- * One loaded model behind one interface, for `mst-ts predict` (one volume or a cohort): a tfjs
- * registry model, or an exported ONNX graph run by onnxruntime-node.
- */
 import * as tf from '@tensorflow/tfjs';
-import { disposeExplanation, explainVolume } from '../explain/explain_volume';
+import { Classifier, loadClassifier } from '../classifier/classifier';
+import { prepareVolume, toInputGrid, type PreparedVolume, type PreprocessingSpec } from '../data/preprocessing';
+import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
 import { explainJsonFields, type ExplainJsonFields } from '../explain/explain_json';
-import { sliceAttentionMap } from '../explain/mst_saliency';
 import { trilinearUpsample } from '../explain/trilinear_upsample';
 import type { OnnxVolumeModel, OnnxVolumePrediction } from '../export/onnx_predict';
-import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
-import { fromPretrained } from '../models/from_pretrained';
-import { loadRegistryModel, predictVolume, type VolumeClassifier } from '../models/registry';
-import { ResNet3D } from '../models/resnet3d';
+import type { Volume } from '../io/volume';
+import { parseSavedModelJson } from '../models/from_pretrained';
+import { loadRegistryModel } from '../models/registry';
+import { bundleJson, configPathFor } from '../models/save_model';
 
 /** The runtimes `--runtime` accepts. */
 export const RUNTIMES = ['tfjs', 'onnx'] as const;
@@ -27,25 +24,21 @@ export interface PredictorSpec {
    * a label only for onnx).
    */
   arch?: string;
-  /** `.safetensors` (tfjs) or `.onnx` (onnx) file. */
+  /** `.safetensors`/`.pth`/`.ckpt` (tfjs) or `.onnx` (onnx) file. */
   weights: string;
-  /** Output classes of a tfjs model (default 2). */
+  /** Output classes of a tfjs model given by `arch` (default 2). */
   numClasses?: number;
   /** ONNX Runtime intra-op threads (default: its own choice). */
   threads?: number;
-}
-
-/** One volume as the readers give it. */
-export interface VolumeInput {
-  data: Float32Array;
-  shape: [number, number, number];
+  /** The paper's preprocessing for a model whose file carries none (the authors' checkpoints). */
+  preset?: PreprocessingPreset;
 }
 
 /** What to compute besides the prediction. */
 export interface PredictRequest {
   /** The slice attention `[D]` (MST; from the ONNX graph's attention outputs). */
   sliceAttention?: boolean;
-  /** The saliency volume `[D, H, W]` (the model's explanation method, upsampled to the input). */
+  /** The saliency volume on the input's grid (the model's explanation method). */
   saliency?: boolean;
 }
 
@@ -53,9 +46,11 @@ export interface PredictRequest {
 export interface VolumeOutput {
   logits: number[];
   probabilities: number[];
-  /** `[D]`, summing to 1. */
+  /** Class names of the model (its bundle's). */
+  classNames: string[];
+  /** `[D]` of the network's input, summing to 1. */
   sliceAttention?: number[];
-  /** `[D, H, W]` flattened, the input's shape. */
+  /** The input's shape flattened, on its own voxel grid (write it with the input's affine). */
   saliency?: Float32Array;
   /** The method that made {@link saliency}. */
   saliencyMethod?: string;
@@ -64,72 +59,51 @@ export interface VolumeOutput {
 /** A loaded model; {@link dispose} frees it. */
 export interface VolumePredictor {
   readonly spec: PredictorSpec;
+  /** The architecture the model's bundle names (the registry name `mst-ts train` used), or null. */
+  readonly arch: string | null;
   /** Whether {@link predict} can give the slice attention. */
   readonly hasSliceAttention: boolean;
-  predict(volume: VolumeInput, request?: PredictRequest): Promise<VolumeOutput>;
+  /** One volume as read in its own voxel order (`readVolume(path, { canonical: false })`), prepared as the bundle says. */
+  predict(volume: Volume, request?: PredictRequest): Promise<VolumeOutput>;
   /** The fields `mst-ts predict --json --explain` adds (the single-volume JSON). */
-  explainJson(volume: VolumeInput): Promise<ExplainJsonFields>;
+  explainJson(volume: Volume): Promise<ExplainJsonFields>;
   dispose(): Promise<void>;
-}
-
-function hasTransformerFusion(model: VolumeClassifier): model is MedicalSliceTransformer {
-  return model instanceof MedicalSliceTransformer && model.sliceFusionType === 'transformer';
 }
 
 class TfjsPredictor implements VolumePredictor {
   readonly hasSliceAttention: boolean;
+  readonly arch: string;
 
   constructor(
     readonly spec: PredictorSpec,
-    private readonly model: VolumeClassifier,
+    private readonly clf: Classifier,
   ) {
-    this.hasSliceAttention = hasTransformerFusion(model);
+    this.hasSliceAttention = !!clf.model.capabilities.sliceAttention;
+    this.arch = clf.bundle.arch;
   }
 
-  async predict(volume: VolumeInput, request: PredictRequest = {}): Promise<VolumeOutput> {
-    const x = tf.tensor3d(volume.data, volume.shape);
-    try {
-      if (request.saliency) {
-        const e = await explainVolume(this.model, x, { upsample: true });
-        try {
-          const out: VolumeOutput = { logits: e.logits as number[], probabilities: e.probabilities, saliencyMethod: e.method };
-          out.saliency = (await (e.saliencyUpsampled as tf.Tensor).data()) as Float32Array;
-          if (request.sliceAttention && e.sliceAttention) out.sliceAttention = Array.from(await e.sliceAttention.data());
-          return out;
-        } finally {
-          disposeExplanation(e);
-        }
-      }
-      if (request.sliceAttention && hasTransformerFusion(this.model)) return await this.predictWithSliceAttention(this.model, x);
-      return await predictVolume(this.model, x);
-    } finally {
-      x.dispose();
+  async predict(volume: Volume, request: PredictRequest = {}): Promise<VolumeOutput> {
+    if (request.saliency) {
+      const e = await this.clf.explain(volume);
+      const out: VolumeOutput = { logits: e.logits, probabilities: e.probabilities, classNames: e.classNames, saliency: e.saliency.data, saliencyMethod: e.method };
+      if (request.sliceAttention && e.sliceAttention) out.sliceAttention = e.sliceAttention;
+      return out;
     }
+    const p = await this.clf.predict(volume);
+    return { logits: p.logits, probabilities: p.probabilities, classNames: p.classNames, ...(request.sliceAttention && p.sliceAttention ? { sliceAttention: p.sliceAttention } : {}) };
   }
 
-  /** One forward that returns the logits and the last slice-transformer layer's attention. */
-  private async predictWithSliceAttention(model: MedicalSliceTransformer, x: tf.Tensor3D): Promise<VolumeOutput> {
-    const batch = tf.expandDims(x, 0);
-    const out = model.forward(batch, { attention: 'last' });
-    batch.dispose();
-    const [logits, probs, slice] = tf.tidy(() => [tf.squeeze(out.logits, [0]), tf.softmax(tf.squeeze(out.logits, [0])), tf.reshape(sliceAttentionMap(out.sliceAttention as tf.Tensor), [-1])]);
-    tf.dispose([out.logits, out.sliceAttention, out.planeAttention, ...(out.encoderAttentions ?? [])].filter((t) => t !== undefined) as tf.Tensor[]);
-    const [l, p, s] = await Promise.all([logits.data(), probs.data(), slice.data()]);
-    tf.dispose([logits, probs, slice]);
-    return { logits: Array.from(l), probabilities: Array.from(p), sliceAttention: Array.from(s) };
-  }
-
-  async explainJson(volume: VolumeInput): Promise<ExplainJsonFields> {
-    const x = tf.tensor3d(volume.data, volume.shape);
+  async explainJson(volume: Volume): Promise<ExplainJsonFields> {
+    const { volume: x } = await this.clf.prepare(volume);
     try {
-      return await explainJsonFields(this.model, x);
+      return await explainJsonFields(this.clf.model, x);
     } finally {
       x.dispose();
     }
   }
 
   async dispose(): Promise<void> {
-    this.model.dispose();
+    this.clf.dispose();
   }
 }
 
@@ -162,6 +136,9 @@ class OnnxPredictor implements VolumePredictor {
   constructor(
     readonly spec: PredictorSpec,
     private readonly model: OnnxVolumeModel,
+    private readonly preprocessing: PreprocessingSpec | null,
+    private readonly classNames: string[] | null,
+    readonly arch: string | null,
   ) {}
 
   private missing(what: string, names: string[], extra: OnnxVolumePrediction['extra']): Error {
@@ -172,32 +149,44 @@ class OnnxPredictor implements VolumePredictor {
     );
   }
 
-  async predict(volume: VolumeInput, request: PredictRequest = {}): Promise<VolumeOutput> {
-    const r = await this.model.predict(volume);
+  private prepare(volume: Volume): PreparedVolume {
+    return prepareVolume(volume, this.preprocessing ?? { orientation: 'canonical', steps: [], channels: 1 });
+  }
+
+  private names(n: number): string[] {
+    return this.classNames && this.classNames.length === n ? this.classNames : Array.from({ length: n }, (_, i) => String(i));
+  }
+
+  async predict(volume: Volume, request: PredictRequest = {}): Promise<VolumeOutput> {
+    const prepared = this.prepare(volume);
+    const s = prepared.sample;
+    const r = await this.model.predict({ data: s.data, shape: s.shape });
     const slice = r.extra[SLICE_OUTPUT];
     this.hasSliceAttention = slice !== undefined;
-    const out: VolumeOutput = { logits: r.logits, probabilities: r.probabilities };
+    const out: VolumeOutput = { logits: r.logits, probabilities: r.probabilities, classNames: this.names(r.probabilities.length) };
     if (request.sliceAttention && slice) out.sliceAttention = Array.from(slice.data);
     if (request.saliency) {
       const low = r.extra[SALIENCY_OUTPUT];
       if (!low) throw this.missing('--saliency', [SALIENCY_OUTPUT], r.extra);
-      const shape = perSliceMap(SALIENCY_OUTPUT, low, volume.shape[0]);
-      // Upsampled to the volume as explainVolume does (F.interpolate trilinear, align_corners false).
-      const up = tf.tidy(() => trilinearUpsample(tf.tensor3d(low.data, shape as [number, number, number]), { size: volume.shape }));
-      out.saliency = (await up.data()) as Float32Array;
+      const shape = perSliceMap(SALIENCY_OUTPUT, low, s.shape[0]);
+      // Upsampled to the network's input as explainVolume does (F.interpolate trilinear, align_corners false), then mapped back.
+      const up = tf.tidy(() => trilinearUpsample(tf.tensor3d(low.data, shape as [number, number, number]), { size: s.shape }));
+      const data = (await up.data()) as Float32Array;
       up.dispose();
+      out.saliency = toInputGrid(data, prepared);
       out.saliencyMethod = 'attention';
     }
     return out;
   }
 
-  async explainJson(volume: VolumeInput): Promise<ExplainJsonFields> {
-    const r = await this.model.predict(volume);
+  async explainJson(volume: Volume): Promise<ExplainJsonFields> {
+    const s = this.prepare(volume).sample;
+    const r = await this.model.predict({ data: s.data, shape: s.shape });
     const slice = r.extra[SLICE_OUTPUT];
     if (!slice) throw this.missing('--explain', [SLICE_OUTPUT], r.extra);
-    const out: ExplainJsonFields = { explainMethod: 'attention', sliceAttention: Array.from(slice.data), saliencyShape: [...volume.shape] };
+    const out: ExplainJsonFields = { explainMethod: 'attention', sliceAttention: Array.from(slice.data), saliencyShape: [...s.shape] };
     const plane = r.extra[PLANE_OUTPUT];
-    if (plane) out.planeAttention = nest3(plane.data, perSliceMap(PLANE_OUTPUT, plane, volume.shape[0]));
+    if (plane) out.planeAttention = nest3(plane.data, perSliceMap(PLANE_OUTPUT, plane, s.shape[0]));
     return out;
   }
 
@@ -206,28 +195,40 @@ class OnnxPredictor implements VolumePredictor {
   }
 }
 
-/**
- * A model saved with its config (`saveModel`'s JSON beside the weights, as `mst-ts train` writes
- * it, or in the file's metadata), or a checkpoint whose architecture `fromPretrained` infers.
- */
-async function loadSavedClassifier(weights: string): Promise<VolumeClassifier> {
-  const model = await fromPretrained(weights);
-  if (model instanceof MedicalSliceTransformer || model instanceof ResNet3D) return model;
-  model.dispose();
-  throw new Error(`${weights}: holds a ${model.constructor.name}, not a volume classifier (an MST or a 3D ResNet); name the architecture with --arch`);
+/** The bundle JSON `mst-ts convert` writes beside an `.onnx` file, or null. */
+async function onnxBundle(path: string): Promise<{ preprocessing: PreprocessingSpec | null; classNames: string[]; arch: string } | null> {
+  const fs = await import('node:fs/promises');
+  const side = configPathFor(path.replace(/\.onnx$/i, '.safetensors'));
+  const text = await fs.readFile(side, 'utf8').catch(() => null);
+  if (text === null) return null;
+  // The graph runs by itself: its encoder and fusion need not be registered in this process.
+  const bundle = parseSavedModelJson(text, side, { components: 'any' });
+  return { preprocessing: bundle.preprocessing, classNames: bundle.classNames, arch: bundle.arch };
 }
 
 /**
- * Loads the model a spec names, once per process or worker thread: a registry model with its
- * safetensors weights (tfjs; the backend must be set), or an `.onnx` file through
- * onnxruntime-node (`loadOnnxModel`, imported only here so tfjs users need no ONNX Runtime).
+ * Loads the model a spec names, once per process or worker thread: a bundle or any checkpoint
+ * `fromPretrained` reads (tfjs; the backend must be set; `arch` names a registry architecture for
+ * a bare state dict), or an `.onnx` file through onnxruntime-node (`loadOnnxModel`, imported only
+ * here so tfjs users need no ONNX Runtime) with the bundle JSON `mst-ts convert` writes beside it.
  */
 export async function loadVolumePredictor(spec: PredictorSpec): Promise<VolumePredictor> {
+  const preset = spec.preset ? PREPROCESSING_PRESETS[spec.preset] : undefined;
   if (spec.runtime === 'onnx') {
     const { loadOnnxModel } = await import('../export/onnx_predict');
-    return new OnnxPredictor(spec, await loadOnnxModel(spec.weights, spec.threads === undefined ? {} : { threads: spec.threads }));
+    const bundle = await onnxBundle(spec.weights);
+    const model = await loadOnnxModel(spec.weights, spec.threads === undefined ? {} : { threads: spec.threads });
+    return new OnnxPredictor(spec, model, preset ?? bundle?.preprocessing ?? null, bundle?.classNames ?? null, bundle?.arch ?? spec.arch ?? null);
   }
-  const model = spec.arch ? await loadRegistryModel(spec.arch, spec.weights, { numClasses: spec.numClasses ?? 2 }) : await loadSavedClassifier(spec.weights);
-  model.eval();
-  return new TfjsPredictor(spec, model);
+  if (spec.arch) {
+    const model = await loadRegistryModel(spec.arch, spec.weights, { numClasses: spec.numClasses ?? 2 });
+    model.eval();
+    return new TfjsPredictor(spec, new Classifier(model, { ...bundleJson(model, { arch: spec.arch }), preprocessing: preset ?? null }));
+  }
+  try {
+    return new TfjsPredictor(spec, await loadClassifier(spec.weights, preset ? { preprocessing: preset } : {}));
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(/not a volume classifier/.test(msg) ? `${msg}; or name a registry architecture with --arch` : msg);
+  }
 }

@@ -32,7 +32,7 @@ describe('mst-ts convert', () => {
     const { code, out: text } = await run([fixturePath('pretrained', 'mst_dinov2.ckpt'), out, '--num-heads', '4', '--slice-heads', '4', '--json']);
     expect(code).toBe(0);
     const summary = JSON.parse(text);
-    expect(summary).toMatchObject({ out, json: path.join(tmp, 'mst.json'), config: { model: 'mst', encoder: { model: 'dinov2' }, options: { heads: 4, numClasses: 3 } } });
+    expect(summary).toMatchObject({ out, json: path.join(tmp, 'mst.json'), config: { model: 'mst', encoder: { name: 'dinov2' }, fusion: { name: 'transformer', options: { heads: 4 } }, options: { numClasses: 3 } } });
     const model = (await fromPretrained(out)) as MedicalSliceTransformer;
     const expected = await loadSafetensors(fixturePath('pretrained', 'expected.safetensors'));
     const { logits } = model.eval().forward(expected['mst_dinov2.x']);
@@ -46,7 +46,7 @@ describe('mst-ts convert', () => {
     await expect(run([fixturePath('pretrained', 'dinov2_hub.pth'), path.join(tmp, 'x.safetensors')])).rejects.toThrow(/pass \{ numHeads \} \(the CLI's --num-heads\)/);
     await expect(run([fixturePath('pretrained', 'dinov2_hub.pth'), path.join(tmp, 'x.pth')])).rejects.toThrow(UsageError);
     await expect(run([fixturePath('pretrained', 'dinov2_hub.pth'), path.join(tmp, 'x.safetensors'), '--num-heads', 'four'])).rejects.toThrow(/--num-heads expects a positive integer, got 'four'/);
-    await expect(run([fixturePath('pretrained', 'dinov2_hub.pth'), path.join(tmp, 'x.safetensors'), '--arch', 'vit'])).rejects.toThrow(/--arch must be one of/);
+    await expect(run([fixturePath('pretrained', 'dinov2_hub.pth'), path.join(tmp, 'x.safetensors'), '--arch', 'vit'])).rejects.toThrow(/--arch must be a registry architecture \(mst-dinov2-s, .*\) or one of dinov2, resnet2d, resnet3d, resnet, mst, got 'vit'/);
     expect(fs.existsSync(path.join(tmp, 'x.safetensors'))).toBe(false);
   });
 });

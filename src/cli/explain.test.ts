@@ -15,7 +15,13 @@ describe('mst-ts explain: flags', () => {
     const run = explainCommand.run(['--arch', 'mst-resnet18', '--weights', 'w', '--input', 'v.npy', '--out', 'o', '--method', 'rollout']);
     await expect(run).rejects.toThrow(UsageError);
     await expect(explainCommand.run(['--arch', 'mst-resnet18', '--weights', 'w', '--input', 'v.npy', '--out', 'o', '--method', 'rollout'])).rejects.toThrow(
-      /--method rollout does not apply to mst-resnet18; expected gradcam or gradcam\+\+/,
+      /--method rollout does not apply to mst-resnet18; expected one of gradcam\+\+, gradcam, hirescam, layercam, xgradcam, scorecam, eigencam, occlusion/,
+    );
+    await expect(explainCommand.run(['--arch', 'mst-dinov2-s', '--weights', 'w', '--input', 'v.npy', '--out', 'o', '--method', 'scorecam'])).rejects.toThrow(
+      /--method scorecam does not apply to mst-dinov2-s; expected one of attention, rollout, transformer-attribution, gradient-attention, occlusion/,
+    );
+    await expect(explainCommand.run(['--arch', 'mst-dinov2-s', '--weights', 'w', '--input', 'v.npy', '--out', 'o', '--method', 'saliency'])).rejects.toThrow(
+      /--method must be one of attention, rollout, transformer-attribution, gradient-attention, gradcam, gradcam\+\+, hirescam, layercam, xgradcam, scorecam, eigencam, occlusion, got 'saliency'/,
     );
   });
 
@@ -23,6 +29,10 @@ describe('mst-ts explain: flags', () => {
     await expect(explainCommand.run(['--arch', 'mst-resnet18'])).rejects.toThrow(/--weights is required/);
     await expect(explainCommand.run(['--arch', 'x', '--weights', 'w', '--input', 'i', '--out', 'o'])).rejects.toThrow(/unknown --arch 'x'; expected one of mst-dinov2-s/);
     await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'i', '--out', 'o', '--alpha', '2'])).rejects.toThrow(/--alpha must be a number in \[0, 1\], got '2'/);
+    await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'i', '--out', 'o', '--method', 'occlusion', '--window', '4,4'])).rejects.toThrow(
+      /--window must be a positive integer or three of them as d,h,w, got '4,4'/,
+    );
+    await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'i', '--out', 'o', '--smooth', '0'])).rejects.toThrow(/--smooth must be an integer >= 1, got '0'/);
   });
 });
 
@@ -76,6 +86,21 @@ describe('mst-ts explain: flags', () => {
     expect(summary.sliceAttention.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
     expect(Object.keys(summary.localisation).sort()).toEqual(['dice', 'diceMean', 'iou', 'iouMean', 'lesionCorrect', 'peak', 'sliceCorrect', 'threshold', 'topSlices']);
     for (const f of ['montage.png', 'slice_attention.png', 'saliency.nii.gz', 'explanation.json']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    chunks.length = 0;
+    const spy2 = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      chunks.push(String(s));
+      return true;
+    });
+    try {
+      const args = ['--arch', 'mst-resnet18', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.npy'), '--out', path.join(dir, 'out2')];
+      expect(await explainCommand.run([...args, '--mask', path.join(dir, 'm.npy'), '--method', 'layercam', '--metrics', '--metrics-steps', '4', '--json'])).toBe(0);
+    } finally {
+      spy2.mockRestore();
+    }
+    const m = JSON.parse(chunks.join('')).metrics;
+    expect(m.deletion.fractions).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(m.roadMorf.fractions).toEqual([0, 0.1, 0.3, 0.5, 0.7, 0.9]);
+    expect(typeof m.pointingGame).toBe('boolean');
     const nii = await readNifti(path.join(out, 'saliency.nii.gz'), { canonical: false });
     expect(nii.shape).toEqual([3, 32, 32]);
     expect(nii.affine).toEqual([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]);

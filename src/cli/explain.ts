@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend, useDefaultBackend } from '../backend';
-import { disposeExplanation, explainVolume, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
+import { Classifier, loadClassifier } from '../classifier/classifier';
+import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
+import { ATTENTION_METHODS, CNN_METHODS, EXPLAIN_METHODS, explainMethodsFor, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
 import { localisationMetrics } from '../explain/localisation';
 import { montagePng, sliceAttentionBarChart, type MontageRow } from '../explain/montage';
 import type { ColormapName } from '../explain/colormap';
@@ -11,30 +13,46 @@ import { writeFileAtomic } from '../io/files';
 import { writeNifti } from '../io/nifti';
 import { readVolume } from '../io/read_volume';
 import { loadRegistryModel, MODEL_REGISTRY } from '../models/registry';
+import { bundleJson } from '../models/save_model';
 import { UsageError, type CliCommand } from './command';
 import { parseCommandArgs } from './args';
 
-const METHODS: ExplainMethod[] = ['attention', 'rollout', 'gradcam', 'gradcam++'];
+const USAGE = `Usage: mst-ts explain --weights <model.safetensors> --input <scan> --out <dir> [options]
 
-const USAGE = `Usage: mst-ts explain --arch <name> --weights <file.safetensors> --input <volume> --out <dir> [options]
-
-Explains one volume: runs the model with attention (MST-DINOv2) or gradients (ResNet3D, MST-ResNet)
-and writes what a reader looks at.
+Explains one scan: prepares it as the model's bundle says, runs the model with attention
+(MST-DINOv2) or gradients (ResNet3D, MST-ResNet) and writes what a reader looks at, the saliency
+volume on the scan's own grid.
 
 Options:
-  --arch <name>          architecture (required): ${[...MODEL_REGISTRY.keys()].join(', ')}
-  --weights <file>       PyTorch-named weights as .safetensors (required; loaded strictly)
-  --input <path>         the volume (required): .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array
-                         [D, H, W] with slices along the first axis (read as mst-ts readVolume does)
+  --weights <file>       the model (required): a bundle (\`mst-ts train\`'s model.safetensors +
+                         model.json, or saveModel's pair), or any checkpoint fromPretrained reads
+  --arch <name>          for a bare state dict without a config: ${[...MODEL_REGISTRY.keys()].join(', ')}
+  --preset <name>        the paper's preprocessing for a model whose file carries none (the authors'
+                         published checkpoints): ${Object.keys(PREPROCESSING_PRESETS).join(', ')}
+  --input <path>         the scan (required): .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array
+                         [D, H, W] with slices along the first axis
   --out <dir>            output folder, created if missing (required)
-  --method <m>           attention | rollout (MST-DINOv2; default attention) or gradcam | gradcam++
-                         (ResNet3D, MST-ResNet; default gradcam++, the authors')
-  --zero-first-patch     plane attention with the first patch zeroed, as the authors' code
+  --method <m>           MST-DINOv2: ${ATTENTION_METHODS.join(' | ')} (default attention);
+                         ResNet3D, MST-ResNet: ${CNN_METHODS.join(' | ')}
+                         (default gradcam++, the authors')
+  --zero-first-patch     attention: plane attention with the first patch zeroed, as the authors' code
   --head-fusion <f>      rollout head fusion: mean (default), max, min
-  --layer <name>         Grad-CAM layer (default layer4: the output of its last block)
-  --target-class <n>     class a Grad-CAM explains (default: the predicted class)
-  --cam-target <t>       MST-ResNet: class (default) or sliceFeature (the authors' per-slice target)
+  --layer <name>         CAM layer (default layer4: the output of its last block)
+  --target-class <n>     class a class-specific method explains (default: the predicted class)
+  --cam-target <t>       MST-ResNet gradient CAMs: class (default) or sliceFeature (the authors' per-slice target)
+  --max-forward-passes <n>  scorecam: masked forward passes at most (default: one per channel)
+  --window <d,h,w>       occlusion: box size in voxels, or one number (default: a quarter of each axis)
+  --stride <d,h,w>       occlusion: step between boxes (default: the window)
+  --batch-size <n>       scorecam, occlusion: volumes per forward pass
+  --chunk-size <n>       transformer-attribution, gradient-attention: slices traced at once (default 1)
   --tta                  average predictions and maps over the 8 flips of the volume
+  --smooth <n>           average maps over n noisy copies of the volume (SmoothGrad)
+  --noise <s>            --smooth noise as a fraction of the value range (default 0.1)
+  --metrics              faithfulness of the map: deletion and insertion curves and areas, ROAD (noisy
+                         linear imputation, most and least relevant first); with --mask also the
+                         pointing game within --pointing-tolerance voxels (default 15)
+  --metrics-steps <n>    slabs of the deletion and insertion curves (default 16)
+  --pointing-tolerance <v>  pointing-game tolerance in voxels (default 15)
   --mask <path>          a lesion mask of the input's shape (any readVolume format): adds the
                          localisation metrics (slice and lesion correctness, Dice and IoU of the map
                          above its 99.9th percentile) to the summary
@@ -42,20 +60,21 @@ Options:
   --colormap <name>      jet (default, the paper's) or turbo
   --alpha <a>            overlay opacity in [0, 1] (default 0.5)
   --slices <a:b>         slices shown in the montage, a to b-1 (default: 8 around the peak)
-  --num-classes <n>      output classes of the model (default 2)
+  --num-classes <n>      output classes of a model given by --arch (default 2)
   --backend <name>       tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
   --json                 print the summary as one JSON line
   -h, --help             this text
 
 Writes to <dir>:
   montage.png            input row and saliency overlay row (plus slice attention and per-slice map
-                         rows for MST), consecutive slices as columns, as the paper's Figures 4-6
+                         rows for MST) of the network's input, consecutive slices as columns, as the
+                         paper's Figures 4-6
   slice_attention.png    bar chart of the slice attention (MST)
-  saliency.nii.gz        the saliency volume [D, H, W] float32, upsampled trilinearly to the input,
-                         with the input's affine (identity, 1 mm, for .npy), to open over the scan in
-                         ITK-SNAP, 3D Slicer or NiiVue
-  explanation.json       probabilities, predicted class, method, map shapes, slice attention, and
-                         with --mask the localisation metrics
+  saliency.nii.gz        the saliency volume float32 on the scan's own voxel grid, with its affine
+                         (identity, 1 mm, for .npy), to open over the scan in ITK-SNAP, 3D Slicer or
+                         NiiVue
+  explanation.json       probabilities, predicted class, method, map shapes, slice attention, with
+                         --mask the localisation metrics, with --metrics the faithfulness metrics
 
 The summary (text, or --json) gives the arch, probabilities, predicted class and the files written.`;
 
@@ -73,6 +92,7 @@ async function run(argv: string[]): Promise<number> {
     options: {
       arch: { type: 'string' },
       weights: { type: 'string' },
+      preset: { type: 'string' },
       input: { type: 'string' },
       out: { type: 'string' },
       method: { type: 'string' },
@@ -81,7 +101,17 @@ async function run(argv: string[]): Promise<number> {
       layer: { type: 'string' },
       'target-class': { type: 'string' },
       'cam-target': { type: 'string' },
+      'max-forward-passes': { type: 'string' },
+      window: { type: 'string' },
+      stride: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'chunk-size': { type: 'string' },
       tta: { type: 'boolean', default: false },
+      smooth: { type: 'string' },
+      noise: { type: 'string' },
+      metrics: { type: 'boolean', default: false },
+      'metrics-steps': { type: 'string' },
+      'pointing-tolerance': { type: 'string' },
       mask: { type: 'string' },
       'top-k': { type: 'string' },
       colormap: { type: 'string' },
@@ -94,15 +124,19 @@ async function run(argv: string[]): Promise<number> {
   });
   const str = (k: keyof typeof values) => values[k] as string | undefined;
   const [arch, weights, input, out] = [str('arch'), str('weights'), str('input'), str('out')];
-  for (const [flag, v] of [['--arch', arch], ['--weights', weights], ['--input', input], ['--out', out]] as const) {
+  for (const [flag, v] of [['--weights', weights], ['--input', input], ['--out', out]] as const) {
     if (!v) throw new UsageError(`explain: ${flag} is required\n\n${USAGE}`);
   }
-  if (!MODEL_REGISTRY.has(arch as string)) throw new UsageError(`explain: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
+  if (arch !== undefined && !MODEL_REGISTRY.has(arch)) throw new UsageError(`explain: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
+  const preset = str('preset');
+  if (preset !== undefined && !(preset in PREPROCESSING_PRESETS)) throw new UsageError(`explain: --preset must be one of ${Object.keys(PREPROCESSING_PRESETS).join(', ')}, got '${preset}'`);
   const method = str('method') as ExplainMethod | undefined;
-  if (method !== undefined && !METHODS.includes(method)) throw new UsageError(`explain: --method must be one of ${METHODS.join(', ')}, got '${method}'`);
-  // Checked before the (slow) model construction: DINOv2 encoders give attention, ResNets gradients.
-  const fits: ExplainMethod[] = (arch as string).startsWith('mst-dinov2') ? ['attention', 'rollout'] : ['gradcam', 'gradcam++'];
-  if (method !== undefined && !fits.includes(method)) throw new UsageError(`explain: --method ${method} does not apply to ${arch}; expected ${fits.join(' or ')}`);
+  if (method !== undefined && !EXPLAIN_METHODS.includes(method)) throw new UsageError(`explain: --method must be one of ${EXPLAIN_METHODS.join(', ')}, got '${method}'`);
+  // Checked before the (slow) model construction where the registry knows the architecture.
+  if (arch && method !== undefined) {
+    const { valid } = explainMethodsFor(MODEL_REGISTRY.get(arch)!.capabilities);
+    if (!valid.includes(method)) throw new UsageError(`explain: --method ${method} does not apply to ${arch}; expected one of ${valid.join(', ')}`);
+  }
   const fusion = str('head-fusion') as HeadFusion | undefined;
   if (fusion !== undefined && !['mean', 'max', 'min'].includes(fusion)) throw new UsageError(`explain: --head-fusion must be mean, max or min, got '${fusion}'`);
   const camTarget = str('cam-target');
@@ -121,83 +155,132 @@ async function run(argv: string[]): Promise<number> {
   const numClasses = intFlag('num-classes', 2, 1) as number;
   const targetClass = intFlag('target-class', undefined, 0);
   const topK = intFlag('top-k', 1, 1) as number;
+  const triple = (k: 'window' | 'stride'): number | [number, number, number] | undefined => {
+    const v = str(k);
+    if (v === undefined) return undefined;
+    const parts = v.split(',').map(Number);
+    if (!((parts.length === 1 || parts.length === 3) && parts.every((n) => Number.isInteger(n) && n >= 1))) {
+      throw new UsageError(`explain: --${k} must be a positive integer or three of them as d,h,w, got '${v}'`);
+    }
+    return parts.length === 1 ? parts[0] : (parts as [number, number, number]);
+  };
+  const smoothSamples = intFlag('smooth', undefined, 1);
+  const noise = str('noise') === undefined ? undefined : Number(str('noise'));
+  if (noise !== undefined && !(noise >= 0)) throw new UsageError(`explain: --noise must be a non-negative fraction of the value range, got '${str('noise')}'`);
+  const metricsSteps = intFlag('metrics-steps', 16, 1) as number;
+  const tolerance = str('pointing-tolerance') === undefined ? 15 : Number(str('pointing-tolerance'));
+  if (!(tolerance >= 0)) throw new UsageError(`explain: --pointing-tolerance must be a non-negative number of voxels, got '${str('pointing-tolerance')}'`);
+  const base = { targetClass, tta: values.tta as boolean, ...(smoothSamples ? { smooth: { samples: smoothSamples, noise } } : {}) };
+  const layer = str('layer');
+  const batchSize = intFlag('batch-size', undefined, 1);
+  const options: ExplainOptions = (() => {
+    switch (method) {
+      case undefined:
+        return { ...base, zeroFirstPatch: values['zero-first-patch'] as boolean, headFusion: fusion, layer, camTarget: camTarget as 'class' | 'sliceFeature' | undefined };
+      case 'attention':
+        return { ...base, method, zeroFirstPatch: values['zero-first-patch'] as boolean };
+      case 'rollout':
+        return { ...base, method, headFusion: fusion };
+      case 'transformer-attribution':
+      case 'gradient-attention':
+        return { ...base, method, chunkSize: intFlag('chunk-size', undefined, 1) };
+      case 'eigencam':
+        return { ...base, method, layer };
+      case 'scorecam':
+        return { ...base, method, layer, batchSize, maxForwardPasses: intFlag('max-forward-passes', undefined, 1) };
+      case 'occlusion':
+        return { ...base, method, window: triple('window'), stride: triple('stride'), batchSize };
+      default:
+        return { ...base, method, layer, camTarget: camTarget as 'class' | 'sliceFeature' | undefined };
+    }
+  })();
 
   if (values.backend) await setBackend(str('backend') as string);
   else await useDefaultBackend();
 
-  const scan = await readVolume(input as string);
-  const mask = str('mask') === undefined ? undefined : await readVolume(str('mask') as string);
+  const scan = await readVolume(input as string, { canonical: false });
+  const mask = str('mask') === undefined ? undefined : await readVolume(str('mask') as string, { canonical: false });
   if (mask && mask.shape.some((d, i) => d !== scan.shape[i])) {
     throw new Error(`explain: the mask ${str('mask')} has shape [${mask.shape.join(', ')}], the input [${scan.shape.join(', ')}]`);
   }
-  if (topK > scan.shape[0]) throw new UsageError(`explain: --top-k ${topK} exceeds the volume's ${scan.shape[0]} slices`);
-  const slices = str('slices') === undefined ? undefined : parseSlices(str('slices') as string, scan.shape[0]);
-  const model = await loadRegistryModel(arch as string, weights as string, { numClasses });
-  const volume = tf.tensor3d(scan.data, scan.shape);
+  const clf = await loadExplainer(weights as string, arch, numClasses, preset as PreprocessingPreset | undefined);
   try {
-    const options: ExplainOptions = {
-      method,
-      zeroFirstPatch: values['zero-first-patch'] as boolean,
-      headFusion: fusion,
-      layer: str('layer'),
-      targetClass,
-      camTarget: camTarget as ExplainOptions['camTarget'],
-      tta: values.tta as boolean,
+    const { volume: preparedVolume, prepared } = await clf.prepare(scan);
+    const vol = (await preparedVolume.data()) as Float32Array;
+    const shape = preparedVolume.shape as [number, number, number];
+    preparedVolume.dispose();
+    // The network saw the scan's own voxels where preparing moved none (only intensities).
+    const sameGrid = prepared === null || prepared.steps.length === 0;
+    const e = await clf.explain(scan, {
+      ...options,
+      ...(values.metrics
+        ? { metrics: { mask: mask && sameGrid ? { data: mask.data, shape } : undefined, deletion: { steps: metricsSteps }, road: true, pointingTolerance: tolerance, topK } }
+        : {}),
+    });
+    if (topK > shape[0]) throw new UsageError(`explain: --top-k ${topK} exceeds the network input's ${shape[0]} slices`);
+    const slices = str('slices') === undefined ? undefined : parseSlices(str('slices') as string, shape[0]);
+    fs.mkdirSync(out as string, { recursive: true });
+    const sal = e.saliencyPrepared.data;
+    const slice = e.sliceAttention ? Float32Array.from(e.sliceAttention) : undefined;
+    const rows: MontageRow[] = [];
+    if (slice) rows.push({ map: slice, clip: null });
+    rows.push({ map: { data: sal, shape } });
+    const files: string[] = [];
+    const write = async (name: string, bytes: Uint8Array) => {
+      const p = path.join(out as string, name);
+      await writeFileAtomic(p, bytes);
+      files.push(p);
     };
-    const e = await explainVolume(model, volume, options);
-    try {
-      fs.mkdirSync(out as string, { recursive: true });
-      const shape = volume.shape as [number, number, number];
-      const vol = scan.data;
-      const sal = (await (e.saliencyUpsampled as tf.Tensor).data()) as Float32Array;
-      const slice = e.sliceAttention ? await e.sliceAttention.data() : undefined;
-      const rows: MontageRow[] = [];
-      if (slice) rows.push({ map: slice, clip: null });
-      rows.push({ map: { data: sal, shape } });
-      const files: string[] = [];
-      const write = async (name: string, bytes: Uint8Array) => {
-        const p = path.join(out as string, name);
-        await writeFileAtomic(p, bytes);
-        files.push(p);
-      };
-      await write('montage.png', montagePng({ data: vol, shape }, rows, { colormap, alpha, slices: slices ?? undefined }));
-      if (slice) await write('slice_attention.png', sliceAttentionBarChart(slice));
-      const niftiPath = path.join(out as string, 'saliency.nii.gz');
-      await writeNifti(niftiPath, { data: sal, shape, affine: scan.affine }, { description: `mst-ts ${e.method} saliency` });
-      files.push(niftiPath);
-      const localisation = mask ? await localisationMetrics({ data: sal, shape }, slice ?? null, mask, { topK }) : undefined;
-      const summary = {
-        arch,
-        method: e.method,
-        probabilities: e.probabilities,
-        predictedClass: e.predictedClass,
-        ...(e.targetClass !== undefined ? { targetClass: e.targetClass } : {}),
-        shapes: e.shapes,
-        ...(slice ? { sliceAttention: Array.from(slice) } : {}),
-        tta: options.tta,
-        ...(localisation ? { localisation } : {}),
-      };
-      await write('explanation.json', new TextEncoder().encode(`${JSON.stringify(summary, null, 1)}\n`));
-      if (values.json) process.stdout.write(`${JSON.stringify({ ...summary, files })}\n`);
-      else {
-        process.stdout.write(
-          `arch: ${arch}\nmethod: ${e.method}\nprobabilities: ${e.probabilities.join(' ')}\npredicted class: ${e.predictedClass}\nwrote: ${files.join(', ')}\n`,
-        );
-      }
-    } finally {
-      disposeExplanation(e);
+    await write('montage.png', montagePng({ data: vol, shape }, rows, { colormap, alpha, slices: slices ?? undefined }));
+    if (slice) await write('slice_attention.png', sliceAttentionBarChart(slice));
+    const niftiPath = path.join(out as string, 'saliency.nii.gz');
+    await writeNifti(niftiPath, { data: e.saliency.data, shape: e.saliency.shape, affine: e.saliency.affine }, { description: `mst-ts ${e.method} saliency` });
+    files.push(niftiPath);
+    // Localisation is scored on the scan's own grid, where the mask lives (with the slice
+    // attention where the network saw the scan's own slices).
+    const localisation = mask ? await localisationMetrics({ data: e.saliency.data, shape: e.saliency.shape }, sameGrid ? (slice ?? null) : null, mask, { topK }) : undefined;
+    const summary = {
+      arch: arch ?? clf.bundle.arch,
+      method: e.method,
+      label: e.label,
+      classNames: e.classNames,
+      probabilities: e.probabilities,
+      predictedClass: e.classIndex,
+      ...(e.targetClass !== undefined ? { targetClass: e.targetClass } : {}),
+      shapes: { input: [...scan.shape], prepared: shape, saliency: [...e.saliency.shape] },
+      ...(slice ? { sliceAttention: Array.from(slice) } : {}),
+      tta: options.tta,
+      ...(options.smooth ? { smooth: options.smooth } : {}),
+      ...(localisation ? { localisation } : {}),
+      ...(e.metrics ? { metrics: e.metrics } : {}),
+    };
+    await write('explanation.json', new TextEncoder().encode(`${JSON.stringify(summary, null, 1)}\n`));
+    if (values.json) process.stdout.write(`${JSON.stringify({ ...summary, files })}\n`);
+    else {
+      process.stdout.write(
+        `arch: ${summary.arch}\nmethod: ${e.method}\nlabel: ${e.label}\nprobabilities: ${e.probabilities.join(' ')}\npredicted class: ${e.classIndex}\n` +
+          (e.metrics ? `deletion AUC: ${e.metrics.deletion?.auc.toFixed(4)}, insertion AUC: ${e.metrics.insertion?.auc.toFixed(4)}, ROAD MoRF / LeRF AUC: ${e.metrics.roadMorf?.auc.toFixed(4)} / ${e.metrics.roadLerf?.auc.toFixed(4)}\n` : '') +
+          `wrote: ${files.join(', ')}\n`,
+      );
     }
   } finally {
-    tf.dispose(volume);
-    model.dispose();
+    clf.dispose();
   }
   return 0;
+}
+
+/** A bundle or checkpoint as a classifier, or a bare state dict of a registry architecture. */
+async function loadExplainer(weights: string, arch: string | undefined, numClasses: number, preset: PreprocessingPreset | undefined): Promise<Classifier> {
+  if (!arch) return loadClassifier(weights, preset ? { preprocessing: preset } : {});
+  const model = await loadRegistryModel(arch, weights, { numClasses });
+  model.eval();
+  return new Classifier(model, { ...bundleJson(model, { arch }), preprocessing: preset ? PREPROCESSING_PRESETS[preset] : null });
 }
 
 /** `mst-ts explain`: saliency maps of one volume as PNG montage, bar chart and volume file. */
 export const explainCommand: CliCommand = {
   name: 'explain',
-  summary: 'explain one volume: saliency montage PNG, slice-attention chart, saliency volume (--arch, --weights, --input, --out)',
+  summary: 'explain one scan: saliency montage PNG, slice-attention chart, saliency volume on the scan\'s grid (--weights, --input, --out)',
   usage: USAGE,
   run,
 };

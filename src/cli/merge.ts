@@ -1,9 +1,9 @@
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../io/files';
 import type { CaseRecord } from './cohort_case';
 import type { CohortSummary } from './cohort';
+import { parseCommandArgs } from './args';
 import { UsageError, type CliCommand } from './command';
 
 const USAGE = `Usage: mst-ts merge <results dir or case .json>... [--out merged.csv]
@@ -132,12 +132,7 @@ function missingShards(labels: string[]): string {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: { out: { type: 'string' } }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError(`merge: ${(e as Error).message}\n\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs('merge', USAGE, { args: argv, options: { out: { type: 'string' } }, allowPositionals: true });
   const inputs = parsed.positionals;
   if (inputs.length === 0) throw new UsageError(`merge: name at least one results folder or case file\n\n${USAGE}`);
   const { cases, summaries, skipped } = await collectFiles(inputs);

@@ -78,7 +78,7 @@ describe('mst-ts predict: end to end', () => {
     expect(code).toBe(0);
     expect(text.endsWith('\n')).toBe(true);
     const json = JSON.parse(text) as { arch: string; logits: number[]; probabilities: number[] };
-    expect(Object.keys(json)).toEqual(['arch', 'logits', 'probabilities']);
+    expect(Object.keys(json).slice(0, 3)).toEqual(['arch', 'logits', 'probabilities']);
     expect(json.arch).toBe('mst-resnet18');
     json.logits.forEach((l, i) => expect(l).toBeCloseTo(direct.logits[i], 5));
     expect(json.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
@@ -128,5 +128,28 @@ describe('mst-ts predict: end to end', () => {
     expect(json.sliceAttention).toHaveLength(3);
     expect(json.saliencyShape).toEqual([3, 32, 32]);
     expect(json.explainMethod).toBe('gradcam++');
+  });
+
+  it('--arch with a torch .pth reads the file by its content, and prints the architecture without --arch', async () => {
+    const file = path.join(__dirname, '..', '..', 'test', 'fixtures', 'checkpoints', 'mst_dinov2_tiny_registry.pth');
+    // The same weights as the PyTorch file, from the registry with the seed they were drawn from.
+    const model = createModel('mst-dinov2-tiny', { seed: 3 }) as MedicalSliceTransformer;
+    const volume = tf.tensor3d(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 7)), [3, 32, 32]);
+    const direct = await model.predict(volume);
+    volume.dispose();
+    model.dispose();
+    const { code, text } = await captureStdout(() => predictCommand.run(['--arch', 'mst-dinov2-tiny', '--weights', file, '--input', path.join(dir, 'v.npy'), '--json']));
+    expect(code).toBe(0);
+    const json = JSON.parse(text);
+    expect(json.arch).toBe('mst-dinov2-tiny');
+    json.logits.forEach((l: number, i: number) => expect(l).toBeCloseTo(direct.logits[i], 5));
+    // saveModel into a folder that does not exist yet: created, and no error names a temporary file.
+    const nested = path.join(dir, 'new', 'folder', 'm.safetensors');
+    const m = createModel('mst-dinov2-tiny', { seed: 3 });
+    await saveModel(m, nested);
+    m.dispose();
+    const again = await captureStdout(() => predictCommand.run(['--weights', nested, '--input', path.join(dir, 'v.npy'), '--json']));
+    expect(JSON.parse(again.text)).toMatchObject({ arch: 'mst-dinov2-tiny' });
+    expect(fs.readdirSync(path.dirname(nested)).sort()).toEqual(['m.json', 'm.safetensors']);
   });
 });

@@ -1,3 +1,4 @@
+import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
 import { readVolume } from '../io/read_volume';
 import { MODEL_REGISTRY } from '../models/registry';
 import { formatCohortSummary, runCohort } from './cohort';
@@ -7,30 +8,34 @@ import { useBackend } from './cohort_runner';
 import { UsageError, type CliCommand } from './command';
 import { parseCommandArgs } from './args';
 
-const USAGE = `Usage: mst-ts predict [--arch <name>] --weights <file.safetensors> --input <volume> [options]
-       mst-ts predict [--arch <name>] --weights <file.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
-       mst-ts predict --runtime onnx --weights <model.onnx> (--input <volume> | --manifest cases.csv --out <dir>)
+const USAGE = `Usage: mst-ts predict --weights <model.safetensors> --input <scan> [options]
+       mst-ts predict --weights <model.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
+       mst-ts predict --runtime onnx --weights <model.onnx> (--input <scan> | --manifest cases.csv --out <dir>)
 
-Classifies one volume (--input), or a whole cohort (--manifest) with one result file per case.
+Classifies one scan (--input), or a whole cohort (--manifest) with one result file per case. A
+model bundle (\`mst-ts train\`'s model.safetensors + model.json, or saveModel's pair) carries its
+preprocessing: the raw scan is reoriented, resampled, cropped and normalised as in training.
 
 Options:
-  --arch <name>          architecture: ${[...MODEL_REGISTRY.keys()].join(', ')}; without it the
-                         weights must carry their config (saveModel's .json beside them, as
-                         \`mst-ts train\` writes model.safetensors + model.json) or be a checkpoint
-                         whose architecture fromPretrained infers (the authors' MST, MONAI ResNet)
-  --weights <file>       PyTorch-named weights as .safetensors (tfjs; loaded strictly), or the .onnx
-                         file (onnx) (required)
+  --weights <file>       the model (required): a bundle, any checkpoint fromPretrained reads (the
+                         authors' Lightning .ckpt, MONAI, torch .pth; the format is read from the
+                         file's content, whatever its extension), or an .onnx file (--runtime onnx;
+                         the .json that \`mst-ts convert\` writes beside it carries the preprocessing)
+  --arch <name>          for a bare state dict without a config: ${[...MODEL_REGISTRY.keys()].join(', ')}
+  --preset <name>        the paper's preprocessing for a model whose file carries none (the authors'
+                         published checkpoints): ${Object.keys(PREPROCESSING_PRESETS).join(', ')}
   --runtime <r>          tfjs (default) or onnx: the exported graph through onnxruntime-node (an
                          optional dependency: ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm i onnxruntime-node)
   --input <path>         one volume: .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array [D, H, W]
                          with slices along the first axis (read as mst-ts readVolume does: any
                          numeric dtype, converted to float32; a 2D array is one slice)
-  --num-classes <n>      output classes of the model (default 2; with a manifest, labels must be
-                         in [0, n))
+  --num-classes <n>      output classes of a model given by --arch (default 2; with a manifest,
+                         labels must be in [0, n))
   --backend <name>       tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
-  --json                 one volume: print {"arch": ..., "logits": [...], "probabilities": [...]} on
-                         one line ("arch" is null and "runtime": "onnx" is added with --runtime onnx
-                         and no --arch); a cohort: print the summary as JSON
+  --json                 one volume: print {"arch": ..., "logits": [...], "probabilities": [...],
+                         "label": ..., "classNames": [...]} on one line ("arch" is the bundle's or the
+                         inferred architecture; with --runtime onnx also "runtime": "onnx", and "arch"
+                         is null without a bundle JSON); a cohort: print the summary as JSON
   --explain              one volume, with --json: add explainMethod, sliceAttention [D] and
                          planeAttention [D][h][w] (MST), or saliency [d][h][w] (ResNet3D), and
                          saliencyShape (onnx: from the graph's attention outputs, an error without);
@@ -82,6 +87,7 @@ async function run(argv: string[]): Promise<number> {
     options: {
       arch: { type: 'string' },
       weights: { type: 'string' },
+      preset: { type: 'string' },
       runtime: { type: 'string' },
       input: { type: 'string' },
       manifest: { type: 'string' },
@@ -109,22 +115,26 @@ async function run(argv: string[]): Promise<number> {
   if (runtime === 'onnx' && !isOnnx) throw new UsageError(`predict: --runtime onnx needs --weights <model.onnx>, got '${weights}'`);
   if (runtime === 'tfjs' && isOnnx) throw new UsageError(`predict: '${weights}' is an ONNX model; add --runtime onnx`);
   const numClasses = positiveInt(str('num-classes'), '--num-classes', 2);
-  const spec: PredictorSpec = { runtime, weights, ...(arch ? { arch } : {}), numClasses };
+  const preset = str('preset');
+  if (preset !== undefined && !(preset in PREPROCESSING_PRESETS)) throw new UsageError(`predict: --preset must be one of ${Object.keys(PREPROCESSING_PRESETS).join(', ')}, got '${preset}'`);
+  const spec: PredictorSpec = { runtime, weights, ...(arch ? { arch } : {}), numClasses, ...(preset ? { preset: preset as PreprocessingPreset } : {}) };
 
   if (manifest) return runCohortCommand(values, spec, manifest);
   for (const k of COHORT_ONLY) if (values[k]) throw new UsageError(`predict: --${k} applies to a cohort (--manifest), not to --input`);
   if (values.explain && !values.json) throw new UsageError('predict: --explain needs --json (the maps are written as JSON fields)');
 
   await useBackend(str('backend'));
-  const scan = await readVolume(input as string);
-  const volume = { data: scan.data, shape: [scan.shape[0], scan.shape[1], scan.shape[2]] as [number, number, number] };
+  // In the file's own voxel order: the predictor prepares it as the model's bundle says.
+  const volume = await readVolume(input as string, { canonical: false });
   const predictor = await loadVolumePredictor(spec);
   try {
-    const { logits, probabilities } = await predictor.predict(volume);
+    const { logits, probabilities, classNames } = await predictor.predict(volume);
     const explained = values.explain ? await predictor.explainJson(volume) : {};
-    const head = runtime === 'onnx' ? { arch: arch ?? null, runtime } : { arch };
-    if (values.json) process.stdout.write(`${JSON.stringify({ ...head, logits, probabilities, ...explained })}\n`);
-    else process.stdout.write(`arch: ${arch ?? `(onnx) ${weights}`}\nlogits: ${logits.join(' ')}\nprobabilities: ${probabilities.join(' ')}\n`);
+    const archName = arch ?? predictor.arch;
+    const head = runtime === 'onnx' ? { arch: archName ?? null, runtime } : { arch: archName };
+    const label = classNames[probabilities.indexOf(Math.max(...probabilities))];
+    if (values.json) process.stdout.write(`${JSON.stringify({ ...head, logits, probabilities, label, classNames, ...explained })}\n`);
+    else process.stdout.write(`arch: ${archName ?? `(onnx) ${weights}`}\nlabel: ${label}\nlogits: ${logits.join(' ')}\nprobabilities: ${probabilities.join(' ')}\n`);
   } finally {
     await predictor.dispose();
   }

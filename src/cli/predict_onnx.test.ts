@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { buildSync } from 'esbuild';
 import { mstSaliency, type MstAttention } from '../explain/mst_saliency';
-import { toOnnxBytes } from '../export/to_onnx';
+import { toOnnxBytes } from '../onnx/onnx_export';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { FULL, describeIfInstalled } from '../../test/helpers';

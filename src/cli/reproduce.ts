@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { setBackend } from '../backend';
 import { runFigure2 } from '../reproduce/figure2';
-import { reproduceContext, shellQuote, type ReproduceOptions } from '../reproduce/protocol';
+import { reproduceContext, shellQuote, type ReproduceOptions } from '../reproduce/context';
 import { formatSeconds } from '../reproduce/report';
 import type { ReproduceScale } from '../reproduce/scales';
 import { runTable1 } from '../reproduce/table1';
@@ -9,6 +8,7 @@ import { runTable2 } from '../reproduce/table2';
 import { runTable3 } from '../reproduce/table3';
 import { runTableS1 } from '../reproduce/table_s1';
 import { checkTask, TASKS, type ReproduceTask } from '../reproduce/tasks';
+import { parseCommandArgs } from './args';
 import { UsageError, type CliCommand } from './command';
 
 /** The reproductions by name, as `mst-ts reproduce <name>` takes them. */
@@ -34,7 +34,8 @@ command, seed and protocol), and train/<task>/<model>/ (each model's checkpoints
 Names:
   figure2   MST-DINOv2 vs 3D ResNet50 per task: AUC ± std, DeLong P, ROC curves, confusion matrices
   table1    saliency correctness of 3D ResNet Grad-CAM vs MST attention against lesion masks on 50
-            positive test cases per task (slice and lesion correctness, Dice, IoU)
+            positive test cases per task (slice and lesion correctness, Dice, IoU), and an extended
+            table of every explanation method of both models (pointing game, deletion/insertion AUC)
   table2    slice fusion: Transformer, Transformer + additive positional embedding, Linear, Average
   table3    slice encoder: DINOv2-S, DINOv2-B, DINOv2-S with registers, DINOv2-S frozen, 2D ResNet
   tableS1   3D ResNet 18, 50, 101
@@ -100,31 +101,25 @@ function intFlag(name: string, v: string | undefined, min: number): number | und
 
 /** Parses `reproduce`'s arguments (exported for tests). */
 export function parseReproduceArgs(argv: string[]): ReproduceArgs {
-  let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        task: { type: 'string', multiple: true },
-        'data-dir': { type: 'string', multiple: true },
-        'encoder-weights': { type: 'string' },
-        'encoder-weights-base': { type: 'string' },
-        'encoder-weights-registers': { type: 'string' },
-        scale: { type: 'string' },
-        out: { type: 'string' },
-        seed: { type: 'string' },
-        epochs: { type: 'string' },
-        lr: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        backend: { type: 'string' },
-        progress: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }) as typeof parsed;
-  } catch (e) {
-    throw new UsageError(`reproduce: ${(e as Error).message}\n\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs('reproduce', USAGE, {
+    args: argv,
+    allowPositionals: true,
+    options: {
+      task: { type: 'string', multiple: true },
+      'data-dir': { type: 'string', multiple: true },
+      'encoder-weights': { type: 'string' },
+      'encoder-weights-base': { type: 'string' },
+      'encoder-weights-registers': { type: 'string' },
+      scale: { type: 'string' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      backend: { type: 'string' },
+      progress: { type: 'boolean', default: false },
+    },
+  }) as { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError(`reproduce: expected one name (${Object.keys(REPRODUCTIONS).join(', ')}), got ${positionals.length ? positionals.join(' ') : 'none'}\n\n${USAGE}`);
   const name = positionals[0];

@@ -4,7 +4,11 @@ import * as path from 'node:path';
 import { statsCommand } from './stats';
 import { UsageError } from './command';
 import { auc } from '../stats/auc';
+import { bootstrapAuc } from '../stats/bootstrap';
+import { calibration } from '../stats/calibration';
 import { delongAuc, delongTest } from '../stats/delong';
+import { delongMulti } from '../stats/delong_multi';
+import { partialAuc } from '../stats/partial_auc';
 import { Rng } from '../utils/rng';
 
 describe('mst-ts stats', () => {
@@ -55,7 +59,66 @@ describe('mst-ts stats', () => {
     expect(tn + fp + fn + tp).toBe(80);
     const t = delongTest(gt, pred, other);
     expect(r.delong).toEqual({ auc2: t.auc2, z: t.z, p: t.p });
-    expect(r.bootstrap).toEqual({ replicates: 200, seed: 3, stratified: false });
+    // Stratified by default, as bootstrapAuc and mst-ts train (issue 16: one default everywhere).
+    expect(r.bootstrap).toEqual({ replicates: 200, seed: 3, stratified: true, ci: 'percentile' });
+    expect(r.aucStd).toBe(bootstrapAuc(gt, pred, { replicates: 200, seed: 3 }).std);
+    const pooled = JSON.parse((await run(['--csv', csv, '--json', '--replicates', '200', '--seed', '3', '--no-stratified'])).out);
+    expect(pooled.bootstrap.stratified).toBe(false);
+    expect(pooled.aucStd).toBe(bootstrapAuc(gt, pred, { replicates: 200, seed: 3, stratified: false }).std);
+  });
+
+  test('several --score columns: models, every pair with Holm / BH adjusted p, and the chi-square test', async () => {
+    const { code, out } = await run(['--csv', csv, '--score', 'NN_pred', '--score', 'Other', '--score', 'NN', '--json', '--replicates', '100']);
+    expect(code).toBe(0);
+    const r = JSON.parse(out);
+    const nn = gt.map((_, i) => (pred[i] >= 0.5 ? 1 : 0));
+    const m = delongMulti(gt, [pred, other, nn]);
+    expect(r.models.map((x: { name: string }) => x.name)).toEqual(['NN_pred', 'Other', 'NN']);
+    expect(r.models[1].auc).toBe(m.models[1].auc);
+    expect(r.models[1].ci95).toEqual(m.models[1].ci);
+    expect(r.pairwise).toHaveLength(3);
+    expect(Object.keys(r.pairwise[0]).sort()).toEqual(['auc1', 'auc2', 'model1', 'model2', 'p', 'pBH', 'pHolm', 'z']);
+    expect(r.pairwise[2]).toEqual({ model1: 'Other', model2: 'NN', auc1: m.pairwise[2].auc1, auc2: m.pairwise[2].auc2, z: m.pairwise[2].z, p: m.pairwise[2].p, pHolm: m.pairwise[2].pHolm, pBH: m.pairwise[2].pBH });
+    expect(r.global).toEqual({ chi2: m.global.chi2, df: 2, p: m.global.p });
+    expect(r.auc).toBe(auc(gt, pred));
+    const text = (await run(['--csv', csv, '--score', 'NN_pred', '--score', 'Other', '--replicates', '100'])).out;
+    expect(text).toContain('NN_pred vs Other: z = ');
+    expect(text).toContain('All AUCs equal: chi2 = ');
+  });
+
+  test('--partial-auc, --partial-focus, --partial-correct and --ci', async () => {
+    const r = JSON.parse((await run(['--csv', csv, '--json', '--replicates', '200', '--partial-auc', '0.8:1', '--partial-correct', '--ci', 'bca'])).out);
+    expect(r.partialAuc.value).toBe(partialAuc(gt, pred, { range: [0.8, 1], correct: true }));
+    expect(r.partialAuc).toMatchObject({ from: 0.8, to: 1, focus: 'specificity', correct: true, ci: 'percentile' });
+    expect(r.partialAuc.bootstrapCi95[0]).toBeLessThan(r.partialAuc.bootstrapCi95[1]);
+    expect(r.bootstrapCi95).toEqual(bootstrapAuc(gt, pred, { replicates: 200, ciType: 'bca' }).ci);
+    expect(r.bootstrap.ci).toBe('bca');
+    const s = JSON.parse((await run(['--csv', csv, '--json', '--replicates', '50', '--partial-auc', '0.9:1', '--partial-focus', 'sensitivity'])).out);
+    expect(s.partialAuc.value).toBe(partialAuc(gt, pred, { range: [0.9, 1], focus: 'sensitivity' }));
+    await expect(run(['--csv', csv, '--partial-auc', '1:2'])).rejects.toThrow("--partial-auc expects FROM:TO, two different numbers in [0, 1] (e.g. 0.8:1), got '1:2'");
+    await expect(run(['--csv', csv, '--partial-correct'])).rejects.toThrow('need --partial-auc FROM:TO');
+    await expect(run(['--csv', csv, '--ci', 'student'])).rejects.toThrow("--ci must be percentile, basic or bca, got 'student'");
+  });
+
+  test('--calibration, the reliability diagram and the decision curve', async () => {
+    const rel = path.join(dir, 'reliability.png');
+    const dca = path.join(dir, 'dca.svg');
+    const r = JSON.parse((await run(['--csv', csv, '--json', '--replicates', '50', '--calibration', '--calibration-plot', rel, '--decision-curve', dca])).out);
+    const c = calibration(gt, pred);
+    expect(r.calibration).toMatchObject({ ece: c.ece, brier: c.brier, slope: c.slope, intercept: c.intercept });
+    expect(Object.keys(r.calibration.brierDecomposition).sort()).toEqual(['reliability', 'resolution', 'uncertainty', 'withinBinCovariance', 'withinBinVariance']);
+    expect(r.decisionCurve.thresholds).toHaveLength(99);
+    expect(Array.from(fs.readFileSync(rel).subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]);
+    expect(fs.readFileSync(dca, 'utf8')).toContain('Treat all');
+    const logits = path.join(dir, 'logits.csv');
+    fs.writeFileSync(logits, 'GT,NN_pred\n1,0.9\n0,-1.5\n1,2.5\n');
+    await expect(run(['--csv', logits, '--calibration'])).rejects.toThrow(`${logits}: line 3, column 'NN_pred': --calibration needs probabilities in [0, 1], got -1.5`);
+  });
+
+  test('--help documents every JSON field', () => {
+    for (const field of ['models', 'pairwise', 'auc1', 'auc2', 'pHolm', 'pBH', 'global', 'chi2', 'df', 'partialAuc', 'bootstrapCi95', 'calibration', 'ece', 'brier', 'slope', 'intercept', 'decisionCurve']) {
+      expect(statsCommand.usage).toMatch(new RegExp(`\\b${field}\\b`));
+    }
   });
 
   test('text output and figures (SVG, PNG, confusion)', async () => {
@@ -72,11 +135,30 @@ describe('mst-ts stats', () => {
     expect(Array.from(fs.readFileSync(cm).subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]);
   });
 
+  test('a ";"-separated file names the separator it saw and the --delimiter flag', async () => {
+    const semi = path.join(dir, 'semi.csv');
+    fs.writeFileSync(semi, 'UID;GT;NN_pred\na;1;0.9\nb;0;0.2\n');
+    await expect(run(['--csv', semi])).rejects.toThrow(`the file looks ";"-separated, not ","-separated; pass --delimiter ';'`);
+    await expect(run(['--csv', semi])).rejects.toThrow(UsageError);
+    const r = JSON.parse((await run(['--csv', semi, '--delimiter', ';', '--json', '--replicates', '10'])).out);
+    expect(r.auc).toBe(1);
+  });
+
+  test('a NaN score or a bad label names the file, the line and the column', async () => {
+    const bad = path.join(dir, 'nan.csv');
+    fs.writeFileSync(bad, 'GT,NN_pred\n1,0.9\n0,0.2\n1,nan\n0,0.1\n');
+    await expect(run(['--csv', bad])).rejects.toThrow(`${bad}: line 4, column 'NN_pred': the value is NaN`);
+    fs.writeFileSync(bad, 'GT,NN_pred\n1,0.9\n2,0.2\n');
+    await expect(run(['--csv', bad])).rejects.toThrow(`${bad}: line 3, column 'GT': expected a label 0 or 1 (or True/False), got "2"`);
+  });
+
   test('missing columns and bad flags are usage errors that say what is wrong', async () => {
     await expect(run(['--csv', csv, '--label', 'label', '--score', 'score'])).rejects.toThrow("missing columns 'label', 'score'");
     await expect(run(['--label', 'GT'])).rejects.toThrow(UsageError);
     await expect(run(['--csv', csv, '--seed', 'x'])).rejects.toThrow("--seed expects an integer, got 'x'");
     await expect(run(['--csv', path.join(dir, 'none.csv')])).rejects.toThrow('no such file');
     await expect(run(['--csv', csv, '--bogus'])).rejects.toThrow(UsageError);
+    await expect(run(['--csv', csv, '--stratified', '--no-stratified'])).rejects.toThrow('give --stratified or --no-stratified, not both');
+    await expect(run(['--csv', csv, '--score', 'NN_pred', '--score', 'NN_pred'])).rejects.toThrow('each --score must name a different column');
   });
 });

@@ -2,51 +2,59 @@ import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../backend';
 import type { Shape3 } from '../data/sample';
 import type { VolumeDataset } from '../data/dataset';
-import { WeightedSampler } from '../data/sampler';
-import { syntheticDataset } from '../data/synthetic/dataset';
-import { SYNTHETIC_TASKS, type SyntheticTaskName } from '../data/synthetic/task';
-import { ZNormalize } from '../data/transforms/intensity';
-import { CropOrPad, RandomFlip } from '../data/transforms/spatial';
-import { paperAugmentation } from '../data/transforms/presets';
-import { Compose, type Transform } from '../data/transform';
+import { readManifest } from '../data/manifest';
+import type { PreprocessingSpec, PreprocessingStep } from '../data/preprocessing';
+import { SYNTHETIC_TASK_IDS, SYNTHETIC_TASKS, type SyntheticTaskName } from '../data/synthetic/task';
+import { manifestTrainingData, syntheticTrainingData, type TrainingData } from '../data/training_data';
+import { AUGMENT_KINDS, type AugmentKind } from '../data/transforms/presets';
 import { writeFileAtomic } from '../io/files';
+import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { createModel, MODEL_REGISTRY, modelSpec, SMALL_VITS, type VolumeClassifier } from '../models/registry';
 import { DataParallelGradients } from '../parallel/data_parallel';
+import { dataParallel } from '../parallel/data_parallel_strategy';
 import { bootstrapAuc } from '../stats/bootstrap';
 import { delongAuc } from '../stats/delong';
+import { sliceCheckpointing, type GradientStrategy } from '../train/gradient_strategy';
+import type { LrSchedule } from '../train/lr_schedule';
 import { TerminalProgress } from '../train/progress';
-import { DEFAULT_LEARNING_RATES, Trainer, type Classifier, type TrainingFamily, type Predictions } from '../train/trainer';
+import type { Predictions } from '../train/trainer';
+import { runTraining } from '../train/training_run';
 import { UsageError, type CliCommand } from './command';
 import { parseCommandArgs } from './args';
-import { epochOrderHook, type LrSchedule } from '../train/lr_schedule';
-import { buildModel, familyOf, mstWorkerSpec, SMALL_ARCHS, trainArchNames } from './train_archs';
-export { buildModel, familyOf, mstWorkerSpec, SMALL_ARCHS, trainArchNames, type SmallArch } from './train_archs';
 
 /** Everything a training run needs; the CLI flags map onto it one to one. */
 export interface TrainRunConfig {
-  task: SyntheticTaskName;
+  /** A synthetic task (generated on the fly), unless {@link manifest} names real scans. */
+  task?: SyntheticTaskName;
+  /** A manifest of real scans (`id, path, label`, optional `split`), as `predict --manifest` reads. */
+  manifest?: string;
+  /** Registry architecture (`mst-ts train --arch`). */
   arch: string;
   epochs: number;
   seed: number;
   outDir: string;
-  /**
-   * Builds the model instead of looking `arch` up (ablations: another fusion, encoder or frozen
-   * weights); `arch` then only names the run. Called with the network's input size and the seed.
-   */
-  createModel?: (inputSize: Shape3, seed: number) => Classifier;
-  /** Learning rate; default per architecture. */
+  /** Learning rate; default the architecture's (the registry's). */
   lr?: number;
   /** Learning-rate schedule over epochs, `lr` being its peak; default constant. */
   lrSchedule?: LrSchedule;
   batchSize: number;
   accumulationSteps: number;
   patience: number;
-  /** Volume `[D, H, W]` of every generated case. */
+  /** Synthetic: volume `[D, H, W]` of every generated case. Manifest: unused. */
   size: Shape3;
   /**
-   * Centre crop `[D, H, W]` after generation (the nodule-centred crop of the paper's chest data):
-   * a small crop of a larger field of view keeps the lesion's detail at a low cost.
+   * Centre crop `[D, H, W]` after the task's preprocessing (synthetic: a lesion-centred field of
+   * view); with a manifest, the crop-or-pad size every scan is brought to (required).
    */
   crop?: Shape3;
+  /** Manifest: resample every scan to this spacing in mm `[D, H, W]` first. */
+  spacing?: Shape3;
+  /** Manifest: a CT window `[low, high]` rescaled to -1..1 (instead of z-normalisation's own scaling). */
+  window?: [number, number];
+  /** Manifest: classes of the labels (default 2). */
+  numClasses?: number;
+  /** Class names (default the task's, or '0', '1', ...). */
+  classNames?: string[];
   nTrain: number;
   nVal: number;
   nTest: number;
@@ -64,10 +72,7 @@ export interface TrainRunConfig {
    * -1..1, where lung sits near -0.85.
    */
   zNormalize: boolean;
-  /**
-   * Training-set augmentation after preprocessing: 'none', 'flip' (random flips on every axis) or
-   * 'paper' (the authors': flips, rotation about the slice axis, noise, inversion).
-   */
+  /** Training-set augmentation after preprocessing. */
   augment: AugmentKind;
   /** Show a progress bar (TTY) or per-epoch lines (otherwise). */
   progress: boolean;
@@ -78,15 +83,6 @@ export interface TrainRunConfig {
   workers?: number;
   /** MSTs only: slice checkpointing chunk (see `checkpointedGradients`); default off. */
   checkpointChunkSize?: number;
-}
-
-/** Augmentation presets of {@link TrainRunConfig.augment}. */
-export type AugmentKind = 'none' | 'flip' | 'paper';
-
-function augmentation(kind: AugmentKind): Transform | null {
-  if (kind === 'flip') return new RandomFlip([0.5, 0.5, 0.5]);
-  if (kind === 'paper') return paperAugmentation();
-  return null;
 }
 
 /** What a run reports, also written to `<out>/summary.json`. */
@@ -102,6 +98,8 @@ export interface TrainRunSummary {
   bestValAuc: number;
   stoppedEarly: boolean;
   skippedCases: number;
+  /** The trained model bundle (`model.safetensors` + `model.json`). */
+  model: string;
   test: {
     n: number;
     positives: number;
@@ -118,89 +116,108 @@ export interface TrainRunSummary {
 /** A finished run: its summary, plus the trained model (best weights) and test set for the caller. */
 export interface TrainRunResult {
   summary: TrainRunSummary;
-  model: Classifier;
+  model: VolumeClassifier;
   test: VolumeDataset;
   predictions: Predictions;
 }
 
+/** The cases of a run: the synthetic task's, or the manifest's with the preprocessing the flags describe. */
+async function trainingData(config: TrainRunConfig): Promise<TrainingData> {
+  if (config.manifest) {
+    if (!config.crop) throw new UsageError('train: --manifest needs --crop DxHxW, the size every scan is cropped or padded to');
+    const steps: PreprocessingStep[] = [];
+    if (config.spacing) steps.push({ op: 'resample', spacing: config.spacing });
+    if (config.window) steps.push({ op: 'clip-rescale', low: config.window[0], high: config.window[1], outLow: -1, outHigh: 1 });
+    steps.push({ op: 'crop-or-pad', size: config.crop });
+    if (config.zNormalize) steps.push({ op: 'z-normalize', percentiles: [0.5, 99.5], eps: 1e-6 });
+    const preprocessing: PreprocessingSpec = { orientation: 'canonical', steps, channels: 1 };
+    const manifest = await readManifest(config.manifest, { numClasses: config.numClasses ?? 2 });
+    return manifestTrainingData({ manifest, preprocessing, seed: config.seed, augment: config.augment, classNames: config.classNames });
+  }
+  const task = config.task;
+  if (!task) throw new UsageError('train: give --task (a synthetic task) or --manifest (real scans)');
+  const data = syntheticTrainingData({
+    task,
+    seed: config.seed,
+    size: config.size,
+    crop: config.crop,
+    difficulty: config.difficulty,
+    nTrain: config.nTrain,
+    nVal: config.nVal,
+    nTest: config.nTest,
+    zNormalize: config.zNormalize,
+    augment: config.augment,
+  });
+  return config.classNames ? { ...data, classNames: config.classNames } : data;
+}
+
 /**
- * Trains `arch` on a synthetic task and tests it on held-out cases: train, validation and test
- * sets are disjoint case indices of one seeded generator. Writes checkpoints, `log.jsonl`,
- * `summary.json` and `test_predictions.csv` into `outDir`. The caller disposes `result.model`.
+ * Trains `arch` on a synthetic task or a manifest of real scans and tests it on held-out cases,
+ * through the one training pipeline (`runTraining`). Writes checkpoints, `log.jsonl`, the model
+ * bundle (`model.safetensors` + `model.json`, with the preprocessing), `summary.json` and
+ * `test_predictions.csv` into `outDir`. The caller disposes `result.model`.
  */
-export async function runTraining(config: TrainRunConfig, print: (line: string) => void = () => {}): Promise<TrainRunResult> {
+export async function trainFromConfig(config: TrainRunConfig, print: (line: string) => void = () => {}): Promise<TrainRunResult> {
   const started = Date.now();
-  const { task, size, difficulty, seed } = config;
-  const steps: Transform[] = [];
-  if (config.crop) steps.push(new CropOrPad(config.crop, { centre: 'centre' }));
-  if (config.zNormalize) steps.push(new ZNormalize({ percentiles: [0.5, 99.5], eps: 1e-6 }));
-  const transform = steps.length ? new Compose(steps) : undefined;
-  const augment = augmentation(config.augment);
-  const trainTransform = augment ? new Compose([...steps, augment]) : transform;
-  const inputSize = config.crop ?? size;
-  const common = { seed, size, difficulty, transform };
-  const sets = {
-    train: syntheticDataset(task, { ...common, transform: trainTransform, n: config.nTrain, offset: 0 }),
-    val: syntheticDataset(task, { ...common, n: config.nVal, offset: config.nTrain }),
-    test: syntheticDataset(task, { ...common, n: config.nTest, offset: config.nTrain + config.nVal }),
-  };
-  const family = familyOf(config.arch);
-  const lr = config.lr ?? SMALL_ARCHS[config.arch]?.lr ?? (family ? DEFAULT_LEARNING_RATES[family] : 1e-4);
-  const model = config.createModel ? config.createModel(inputSize, seed) : buildModel(config.arch, inputSize, seed);
+  const data = await trainingData(config);
+  const { seed } = config;
+  const spec = modelSpec(config.arch);
+  const model = createModel(config.arch, { seed, imageSize: data.inputSize[1], numClasses: data.classNames.length });
+  const lr = config.lr ?? spec.lr;
   print(
-    `${config.arch} (${(model.numParameters() / 1e6).toFixed(2)} M parameters) on synthetic ${task} [${size.join('x')}]` +
-      `${config.crop ? ` cropped to [${config.crop.join('x')}]` : ''}: ` +
-      `${config.nTrain} train / ${config.nVal} val / ${config.nTest} test cases, lr ${lr}, batch ${config.batchSize}, backend ${tf.getBackend()}`,
+    `${config.arch} (${(model.numParameters() / 1e6).toFixed(2)} M parameters) on ${data.description}: ` +
+      `${data.train.length} train / ${data.val.length} val / ${data.test.length} test cases, lr ${lr}, batch ${config.batchSize}, backend ${tf.getBackend()}`,
   );
   const workers = config.workers ?? 1;
-  let dataParallel: DataParallelGradients | undefined;
-  if (workers > 1) {
-    const spec = config.createModel ? null : mstWorkerSpec(config.arch, inputSize);
-    if (!spec) {
-      model.dispose();
-      throw new UsageError(`train: --workers applies to the MST architectures; '${config.arch}'${config.createModel ? ' (a custom model)' : ''} trains on the main thread`);
-    }
-    dataParallel = await DataParallelGradients.create(spec, { workers, backend: tf.getBackend() });
-    print(`data-parallel gradients on ${workers} worker threads`);
-  }
-  const sampler = config.samplesPerEpoch ? new WeightedSampler(sets.train.labels, { samplesPerEpoch: config.samplesPerEpoch, seed }) : null;
-  const order = epochOrderHook({ lr, schedule: config.lrSchedule, epochs: config.epochs, sampler, trainSize: sets.train.length, setLr: (r) => (trainer.optimizer.lr = r) });
-  const trainer: Trainer = new Trainer({
-    model,
-    train: sets.train,
-    val: sets.val,
-    epochs: config.epochs,
-    lr,
-    batchSize: config.batchSize,
-    accumulationSteps: config.accumulationSteps,
-    patience: config.patience,
-    seed,
-    sampler: order,
-    outDir: config.outDir,
-    resume: config.resume,
-    failOnBadCase: config.failOnBadCase,
-    progress: config.progress ? new TerminalProgress(process.stderr) : undefined,
-    onWarning: (m) => print(`warning: ${m}`),
-    checkpointChunkSize: config.checkpointChunkSize,
-    dataParallel,
-  });
+  let dp: DataParallelGradients | undefined;
+  let gradients: GradientStrategy | undefined;
   try {
-    const fit = await trainer.fit();
-    const predictions = await trainer.predict(sets.test);
+    if (workers > 1) {
+      if (!spec.capabilities.gradients.includes('data-parallel') || !(model instanceof MedicalSliceTransformer)) {
+        throw new UsageError(`train: --workers applies to architectures that train data-parallel (the MSTs); '${config.arch}' trains on the main thread`);
+      }
+      dp = await DataParallelGradients.create(model, { workers, backend: tf.getBackend() });
+      gradients = dataParallel(dp, { chunkSize: config.checkpointChunkSize ?? 0 });
+      print(`data-parallel gradients on ${workers} worker threads`);
+    } else if (config.checkpointChunkSize) {
+      if (!spec.capabilities.gradients.includes('slice-checkpointed')) throw new UsageError(`train: --checkpoint-chunk applies to the MSTs, not '${config.arch}'`);
+      gradients = sliceCheckpointing({ chunkSize: config.checkpointChunkSize });
+    }
+    const run = await runTraining({
+      model,
+      data,
+      arch: config.arch,
+      outDir: config.outDir,
+      epochs: config.epochs,
+      lr,
+      lrSchedule: config.lrSchedule,
+      batchSize: config.batchSize,
+      accumulationSteps: config.accumulationSteps,
+      patience: config.patience,
+      seed,
+      samplesPerEpoch: config.samplesPerEpoch,
+      resume: config.resume,
+      failOnBadCase: config.failOnBadCase,
+      gradients,
+      progress: config.progress ? new TerminalProgress(process.stderr) : undefined,
+      print,
+    });
+    const predictions = run.test;
     const boot = bootstrapAuc(predictions.labels, predictions.scores, { replicates: config.replicates, seed });
     const dl = delongAuc(predictions.labels, predictions.scores);
     const summary: TrainRunSummary = {
-      task,
+      task: config.manifest ?? (config.task as string),
       arch: config.arch,
       seed,
       lr,
-      size,
+      size: config.manifest ? data.inputSize : config.size,
       crop: config.crop ?? null,
-      epochsRun: fit.history.length,
-      bestEpoch: fit.bestEpoch,
-      bestValAuc: fit.bestAuc,
-      stoppedEarly: fit.stoppedEarly,
-      skippedCases: fit.skippedCases,
+      epochsRun: run.fit.history.length,
+      bestEpoch: run.fit.bestEpoch,
+      bestValAuc: run.fit.bestAuc,
+      stoppedEarly: run.fit.stoppedEarly,
+      skippedCases: run.fit.skippedCases,
+      model: run.bundlePath as string,
       test: {
         n: predictions.labels.length,
         positives: predictions.labels.filter((l) => l === 1).length,
@@ -212,15 +229,12 @@ export async function runTraining(config: TrainRunConfig, print: (line: string) 
     };
     const path = await import('node:path');
     await writeFileAtomic(path.join(config.outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    const rows = predictions.ids.map((id, i) => `${id},${predictions.labels[i]},${predictions.scores[i]}`);
-    await writeFileAtomic(path.join(config.outDir, 'test_predictions.csv'), `id,label,score\n${rows.join('\n')}\n`);
-    return { summary, model, test: sets.test, predictions };
+    return { summary, model, test: data.test, predictions };
   } catch (e) {
     model.dispose();
     throw e;
   } finally {
-    trainer.dispose();
-    await dataParallel?.dispose();
+    await dp?.dispose();
   }
 }
 
@@ -233,44 +247,52 @@ export function formatTestResult(s: TrainRunSummary): string {
   );
 }
 
-const TASKS: Record<string, SyntheticTaskName | undefined> = {
-  'synthetic-chest': 'chest',
-  'synthetic-breast': 'breast' as SyntheticTaskName,
-  'synthetic-knee': 'knee' as SyntheticTaskName,
-};
-
 const USAGE = `Usage: mst-ts train --task <name> [options]
+       mst-ts train --manifest cases.csv --crop <DxHxW> [options]
 
-Trains a model on an embedded synthetic task (generated on the fly from the seed), validates by
-AUC every epoch with early stopping, restores the best epoch and reports the held-out test AUC.
+Trains a model on an embedded synthetic task (generated on the fly from the seed) or on real scans
+listed in a manifest, validates by AUC every epoch with early stopping, restores the best epoch,
+reports the held-out test AUC and writes the model as a bundle that carries its preprocessing:
+\`mst-ts predict --weights <out>/model.safetensors --input scan.nii.gz\` runs it on a raw scan.
 
 Options:
-  --task <name>            synthetic-chest | synthetic-breast | synthetic-knee (required)
-  --arch <name>            architecture (default mst-dinov2-tiny): ${trainArchNames().join(', ')}
+  --task <name>            synthetic-chest | synthetic-breast | synthetic-knee
+  --manifest <csv>         real scans instead: columns id, path (relative to the CSV), label and
+                           optionally split (train, val, test; without it the paper's stratified split
+                           by --seed), the format \`mst-ts predict --manifest\` reads
+  --arch <name>            architecture (default mst-dinov2-tiny): ${[...MODEL_REGISTRY.keys()].join(', ')}
   --epochs <n>             maximum epochs (default 20)
   --seed <n>               seed of the data, its order and the initial weights (default 0)
-  --out <dir>              output folder (default runs/<task>-<arch>-<seed>): last.safetensors (resumable
-                           checkpoint), best.safetensors (best weights, PyTorch names), log.jsonl (one line
-                           per epoch), summary.json, test_predictions.csv
-  --lr <x>                 AdamW learning rate (default: 5e-4 for the small from-scratch MSTs, else the
-                           paper's: 1e-6 MST-DINOv2, 1e-5 MST-ResNet, 1e-4 3D ResNet, meant for pretrained
-                           encoders)
+  --out <dir>              output folder (default runs/<task>-<arch>-<seed>): model.safetensors + model.json
+                           (the trained model bundle: architecture, weights, class names, preprocessing),
+                           last.safetensors (resumable checkpoint), best.safetensors (best weights, also a
+                           bundle), log.jsonl (one line per epoch), summary.json, test_predictions.csv
+  --lr <x>                 AdamW learning rate (default: the architecture's: 5e-4 or 1e-3 for the small
+                           from-scratch MSTs, else the paper's: 1e-6 MST-DINOv2, 1e-5 MST-ResNet, 1e-4 3D
+                           ResNet, meant for pretrained encoders)
   --lr-schedule <kind>     constant (default) or cosine (decay to 1% of --lr by the last epoch)
-  --warmup <n>             epochs of linear learning-rate warm-up (default 0)
+  --warmup <n>             epochs of linear learning-rate warm-up below --lr (epoch e of n at e/(n+1) of
+                           it; default 0)
   --batch-size <n>         volumes per step (default 8)
   --accumulate <n>         batches per optimizer step (gradient accumulation, default 1)
   --patience <n>           epochs without a better validation AUC before stopping (default 50)
-  --size <DxHxW>           generated volume size (default 16x64x64 for the small MSTs, 32x224x224 else)
-  --crop <DxHxW>           centre crop after generation (default 16x32x32 for the small MSTs, none else)
-  --n-train <n>            training cases (default 400)
-  --n-val <n>              validation cases (default 100)
-  --n-test <n>             held-out test cases (default 200)
+  --size <DxHxW>           synthetic: generated volume size (default 16x64x64 for the small MSTs,
+                           32x224x224 else)
+  --crop <DxHxW>           synthetic: centre crop after generation (default 16x32x32 for the small MSTs,
+                           none else); manifest: the size every scan is cropped or padded to (required)
+  --spacing <DxHxW>        manifest: resample every scan to this voxel spacing in mm first
+  --window=<low,high>      manifest: clamp to a CT window and rescale it to -1..1 (e.g. --window=-1000,1000)
+  --num-classes <n>        manifest: classes of the labels (default 2)
+  --class-names <a,b,..>   class names stored in the bundle (default: the task's, or 0, 1, ...)
+  --n-train <n>            synthetic training cases (default 400)
+  --n-val <n>              synthetic validation cases (default 100)
+  --n-test <n>             synthetic held-out test cases (default 200)
   --difficulty <x>         synthetic difficulty in [0, 1] (default 0.5)
   --samples-per-epoch <n>  draw this many cases per epoch with class-balanced weights (default: every
                            training case once)
   --replicates <n>         bootstrap replicates for the test AUC's std (default 1000)
   --z-normalize <on|off>   z-normalise each volume after the task's preprocessing (default on for the
-                           small from-scratch MSTs, off for the paper's models)
+                           small from-scratch MSTs and for manifests, off for the paper's models)
   --augment <kind>         training augmentation: none (default), flip (random flips on every axis) or
                            paper (the authors': flips, rotation about the slice axis, noise, inversion)
   --workers <n>            MSTs: split every batch over n worker threads, one wasm backend each
@@ -301,8 +323,22 @@ function numberFlag(name: string, v: string | undefined, ok: (n: number) => bool
 
 function augmentFlag(v: string | undefined): AugmentKind {
   if (v === undefined) return 'none';
-  if (v !== 'none' && v !== 'flip' && v !== 'paper') throw new UsageError(`train: --augment must be none, flip or paper, got '${v}'`);
-  return v;
+  if (!AUGMENT_KINDS.includes(v as AugmentKind)) throw new UsageError(`train: --augment must be ${AUGMENT_KINDS.join(', ')}, got '${v}'`);
+  return v as AugmentKind;
+}
+
+function windowFlag(v: string | undefined): [number, number] | undefined {
+  if (v === undefined) return undefined;
+  const parts = v.split(',').map((x) => Number(x));
+  if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[1] > parts[0])) throw new UsageError(`train: --window must look like -1000,1000 (low < high), got '${v}'`);
+  return parts as [number, number];
+}
+
+function spacingFlag(v: string | undefined): Shape3 | undefined {
+  if (v === undefined) return undefined;
+  const parts = v.split('x').map(Number);
+  if (parts.length !== 3 || !parts.every((n) => Number.isFinite(n) && n > 0)) throw new UsageError(`train: --spacing must look like 3x0.7x0.7 (mm per D, H, W), got '${v}'`);
+  return parts as Shape3;
 }
 
 function scheduleFlags(kind: string | undefined, warmup: string | undefined): LrSchedule | undefined {
@@ -333,6 +369,11 @@ export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean
     args: argv,
     options: {
       task: { type: 'string' },
+      manifest: { type: 'string' },
+      spacing: { type: 'string' },
+      window: { type: 'string' },
+      'num-classes': { type: 'string' },
+      'class-names': { type: 'string' },
       arch: { type: 'string' },
       epochs: { type: 'string' },
       seed: { type: 'string' },
@@ -363,36 +404,52 @@ export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean
   }).values;
   const s = (k: string): string | undefined => values[k] as string | undefined;
   const taskFlag = s('task');
-  if (!taskFlag) throw new UsageError(`train: --task is required\n\n${USAGE}`);
-  if (!(taskFlag in TASKS)) throw new UsageError(`train: unknown --task '${taskFlag}'; expected one of ${Object.keys(TASKS).join(', ')}`);
-  const task = TASKS[taskFlag] as SyntheticTaskName;
-  if (!(task in SYNTHETIC_TASKS)) {
-    throw new UsageError(`train: the task '${taskFlag}' is not available in this build; available: ${Object.keys(SYNTHETIC_TASKS).map((t) => `synthetic-${t}`).join(', ')}`);
+  const manifest = s('manifest');
+  if (!taskFlag && !manifest) throw new UsageError(`train: give --task (a synthetic task) or --manifest (real scans)\n\n${USAGE}`);
+  if (taskFlag && manifest) throw new UsageError('train: give --task or --manifest, not both');
+  let task: SyntheticTaskName | undefined;
+  if (taskFlag) {
+    task = SYNTHETIC_TASK_IDS[taskFlag];
+    if (!task) throw new UsageError(`train: unknown --task '${taskFlag}'; expected one of ${Object.keys(SYNTHETIC_TASK_IDS).join(', ')}`);
+    if (!(task in SYNTHETIC_TASKS)) throw new UsageError(`train: the task '${taskFlag}' is not available in this build`);
   }
+  for (const k of ['spacing', 'window', 'num-classes'] as const) if (!manifest && s(k) !== undefined) throw new UsageError(`train: --${k} applies to --manifest`);
+  for (const k of ['size', 'n-train', 'n-val', 'n-test', 'difficulty'] as const) if (manifest && s(k) !== undefined) throw new UsageError(`train: --${k} applies to a synthetic --task`);
   const arch = s('arch') ?? 'mst-dinov2-tiny';
-  if (!trainArchNames().includes(arch)) throw new UsageError(`train: unknown --arch '${arch}'; expected one of ${trainArchNames().join(', ')}`);
+  if (!MODEL_REGISTRY.has(arch)) throw new UsageError(`train: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
   const seed = intFlag('seed', s('seed'), 0, 0);
-  const small = arch in SMALL_ARCHS;
+  const small = arch in SMALL_VITS;
+  const numClasses = s('num-classes') === undefined ? undefined : intFlag('num-classes', s('num-classes'), 2, 2);
+  const classNames = s('class-names')?.split(',').map((x) => x.trim());
+  const classCount = numClasses ?? (task ? SYNTHETIC_TASKS[task].classes.length : 2);
+  if (classNames && (classNames.length !== classCount || classNames.some((c) => c === ''))) {
+    throw new UsageError(`train: --class-names must name ${classCount} classes, comma-separated, got '${s('class-names')}'`);
+  }
   return {
     task,
+    manifest,
     arch,
     seed,
     epochs: intFlag('epochs', s('epochs'), 20),
-    outDir: s('out') ?? `runs/${taskFlag}-${arch}-${seed}`,
+    outDir: s('out') ?? `runs/${taskFlag ?? 'manifest'}-${arch}-${seed}`,
     lr: numberFlag('lr', s('lr'), (n) => n > 0, 'a positive number'),
     lrSchedule: scheduleFlags(s('lr-schedule'), s('warmup')),
     batchSize: intFlag('batch-size', s('batch-size'), 8),
     accumulationSteps: intFlag('accumulate', s('accumulate'), 1),
     patience: intFlag('patience', s('patience'), 50),
     size: s('size') ? parseSize('size', s('size') as string) : small ? [16, 64, 64] : [32, 224, 224],
-    crop: s('crop') ? parseSize('crop', s('crop') as string) : small && !s('size') ? [16, 32, 32] : undefined,
+    crop: s('crop') ? parseSize('crop', s('crop') as string) : small && !s('size') && !manifest ? [16, 32, 32] : undefined,
+    spacing: spacingFlag(s('spacing')),
+    window: windowFlag(s('window')),
+    numClasses,
+    classNames,
     nTrain: intFlag('n-train', s('n-train'), 400, 2),
     nVal: intFlag('n-val', s('n-val'), 100, 2),
     nTest: intFlag('n-test', s('n-test'), 200, 2),
     difficulty: numberFlag('difficulty', s('difficulty'), (n) => n >= 0 && n <= 1, 'a number in [0, 1]') ?? 0.5,
     samplesPerEpoch: s('samples-per-epoch') === undefined ? undefined : intFlag('samples-per-epoch', s('samples-per-epoch'), 1),
     replicates: intFlag('replicates', s('replicates'), 1000, 2),
-    zNormalize: onOff('z-normalize', s('z-normalize'), small),
+    zNormalize: onOff('z-normalize', s('z-normalize'), small || !!manifest),
     augment: augmentFlag(s('augment')),
     workers: intFlag('workers', s('workers'), 1),
     checkpointChunkSize: s('checkpoint-chunk') === undefined ? undefined : intFlag('checkpoint-chunk', s('checkpoint-chunk'), 1),
@@ -409,14 +466,14 @@ async function run(argv: string[]): Promise<number> {
   // wasm unless asked: named explicitly, because training on the pure-JS cpu backend is ~40x slower.
   await setBackend(config.backend ?? 'wasm');
   const print = (line: string): void => void process.stderr.write(`${line}\n`);
-  const result = await runTraining(config, print);
+  const result = await trainFromConfig(config, print);
   result.model.dispose();
   if (config.json) process.stdout.write(`${JSON.stringify(result.summary)}\n`);
   else {
     const s = result.summary;
     process.stdout.write(
       `best epoch ${s.bestEpoch} of ${s.epochsRun} (validation AUC ${s.bestValAuc.toFixed(3)})\n${formatTestResult(s)}\n` +
-        `wrote ${config.outDir}/ (best.safetensors, log.jsonl, summary.json, test_predictions.csv) in ${s.seconds.toFixed(0)} s\n`,
+        `wrote ${config.outDir}/ (model.safetensors + model.json: the model bundle; log.jsonl, summary.json, test_predictions.csv) in ${s.seconds.toFixed(0)} s\n`,
     );
   }
   return 0;
@@ -425,7 +482,7 @@ async function run(argv: string[]): Promise<number> {
 /** `mst-ts train`: trains and tests a model on a synthetic task. */
 export const trainCommand: CliCommand = {
   name: 'train',
-  summary: 'train a model on a synthetic task; validation AUC, early stopping, test AUC with CI',
+  summary: 'train a model on a synthetic task or a manifest of scans; writes a model bundle that predict and explain use as is',
   usage: USAGE,
   run,
 };

@@ -61,6 +61,11 @@ export interface LayerSplit {
   tail(activation: tf.Tensor): tf.Tensor;
 }
 
+/** Splits a layered network at a named layer for {@link computeCam}. */
+export function splitAt(net: LayeredNetwork, layer: string): LayerSplit {
+  return { head: (x) => net.forwardTo(layer, x), tail: (a) => net.forwardFrom(layer, a) };
+}
+
 /** Options shared by the CAM methods. */
 export interface ComputeCamOptions {
   /**
@@ -70,6 +75,12 @@ export interface ComputeCamOptions {
   targetClass?: number | number[];
   /** Min-max scope (default 'global', the authors' normalisation over the whole batch). */
   normalization?: CamNormalization;
+}
+
+/** Options of a CAM method at a named layer of a {@link LayeredNetwork}. */
+export interface NamedLayerCamOptions extends ComputeCamOptions {
+  /** The layer whose output is explained (default 'layer4', the output of its last block). */
+  layer?: string;
 }
 
 /** What a CAM method returns; the caller disposes the tensors. */
@@ -149,7 +160,32 @@ export function computeCamOnDevice(split: LayerSplit, input: tf.Tensor, weightsO
   }
 }
 
-function resolveTargets(target: number | number[] | undefined, scores: tf.Tensor2D): tf.Tensor1D {
+/**
+ * The CAM of a gradient-free method (Eigen-CAM): one forward to the layer and on to the scores,
+ * `weightsOf(activation)` giving the channel weights; as {@link computeCamOnDevice} otherwise.
+ *
+ * @example
+ * const r = computeForwardCamOnDevice(splitAt(net, 'layer4'), x, (a) => eigenCamWeights(a));
+ */
+export function computeForwardCamOnDevice(split: LayerSplit, input: tf.Tensor, weightsOf: (activation: tf.Tensor) => tf.Tensor, options: ComputeCamOptions = {}): CamTensors {
+  return tf.tidy(() => {
+    const act = split.head(input);
+    spatialAxes(act, 'computeCam (layer output)');
+    const scores = split.tail(act);
+    if (scores.rank !== 2) throw new Error(`computeCam: expected scores [B, classes] from the network, got [${scores.shape.join(', ')}]`);
+    const targets = resolveTargets(options.targetClass, scores as tf.Tensor2D);
+    return { cam: camFromWeights(act, weightsOf(act), options.normalization ?? 'global'), scores: scores as tf.Tensor2D, targets };
+  });
+}
+
+/**
+ * The target class per item as an int32 tensor `[B]`: the given class(es), checked against the
+ * scores' class count, or each item's argmax.
+ *
+ * @example
+ * resolveTargets(undefined, scores); // argmax per row
+ */
+export function resolveTargets(target: number | number[] | undefined, scores: tf.Tensor2D): tf.Tensor1D {
   const [b, classes] = scores.shape;
   if (target === undefined) return tf.argMax(scores, 1) as tf.Tensor1D;
   const list = typeof target === 'number' ? new Array<number>(b).fill(target) : target;

@@ -1,44 +1,116 @@
 import * as tf from '@tensorflow/tfjs';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
-import { sliceTransformerForward, type SliceTransformerParts } from '../models/slice_transformer';
-import { computeCamOnDevice, type CamTensors, type LayeredNetwork } from './cam_utils';
-import { gradCamWeights } from './grad_cam';
-import { gradCamPlusPlusWeights } from './grad_cam_pp';
-import { combineSliceAndPlane, planeAttentionMap, sliceAttentionMap } from './mst_saliency';
+import { computeCamOnDevice, computeForwardCamOnDevice, type CamTensors, type LayeredNetwork } from './cam_utils';
+import { eigenCamWeights } from './eigen_cam';
+import { attributionPass, camWeightsFor, classifierOf, occlusionPass, scoreCamPass, type GradientCamMethod, type Pass, type PassResult } from './method_passes';
+import { combineSliceAndPlane, planeAttentionMap } from './mst_saliency';
+import type { OcclusionOptions } from './occlusion';
 import { attentionRollout, type HeadFusion } from './rollout';
+import type { ScoreCamOptions } from './score_cam';
+import { smoothExplanation, type SmoothOptions } from './smooth';
+import { explainMethodsFor, type ExplainMethod } from './methods';
 import { trilinearUpsample } from './trilinear_upsample';
-import { testTimeAugmentation, type TtaPass } from './tta';
+import { testTimeAugmentationAsync, type TtaPass } from './tta';
 
-/** How a volume is explained. */
-export type ExplainMethod = 'attention' | 'rollout' | 'gradcam' | 'gradcam++';
+export { ATTENTION_METHODS, CNN_METHODS, EXPLAIN_METHODS, explainMethodsFor, type ExplainMethod } from './methods';
 
-/** Options of {@link explainVolume}. */
-export interface ExplainOptions {
+/** Options every method of {@link explainVolume} takes. */
+export interface ExplainBaseOptions {
+  /** Class a class-specific method explains (default: the predicted class). */
+  targetClass?: number;
+  /** Average over the 8 flips of the volume, maps flipped back (default false). */
+  tta?: boolean;
   /**
-   * 'attention' (the paper's map) or 'rollout' for an MST with an attention encoder (DINOv2);
-   * 'gradcam' or 'gradcam++' for ResNet3D and MST-ResNet. Default: 'attention' for attention
-   * encoders, 'gradcam++' (the authors' CAM) otherwise.
+   * SmoothGrad-style averaging over noisy copies of the volume (`true`: 8 copies, noise 0.1 of
+   * the value range); the explained class is the clean volume's prediction unless given.
    */
-  method?: ExplainMethod;
-  /** Plane attention with the first patch zeroed, as the authors' code (default false). */
-  zeroFirstPatch?: boolean;
-  /** Head fusion of the rollout (default 'mean'). */
-  headFusion?: HeadFusion;
+  smooth?: boolean | SmoothOptions;
+  /** Also return the map upsampled to the volume (default true). */
+  upsample?: boolean;
+}
+
+/** The CAM layer and, for MST-ResNet, what the CAM differentiates. */
+interface CamLayerOptions {
   /** CAM layer (default 'layer4', the output of its last block). */
   layer?: string;
-  /** Class the CAM explains (default: the predicted class). */
-  targetClass?: number;
   /**
    * What MST-ResNet's CAM differentiates: 'class' (default), the volume's class logit through the
    * slice transformer; 'sliceFeature', each slice's largest pooled feature, as the authors'
    * `ResNetSliceTrans` (whose ResNet backward runs before the slice transformer).
    */
   camTarget?: 'class' | 'sliceFeature';
-  /** Average over the 8 flips of the volume, maps flipped back (default false). */
-  tta?: boolean;
-  /** Also return the map upsampled to the volume (default true). */
-  upsample?: boolean;
 }
+
+/** No method: the model's default ('attention' for attention encoders, 'gradcam++', the authors' CAM, otherwise). */
+export interface DefaultMethodOptions extends ExplainBaseOptions, CamLayerOptions {
+  method?: undefined;
+  /** Plane attention with the first patch zeroed, as the authors' code (default false). */
+  zeroFirstPatch?: boolean;
+  /** Head fusion of the rollout (default 'mean'). */
+  headFusion?: HeadFusion;
+}
+
+/** The paper's slice x plane attention. */
+export interface AttentionMethodOptions extends ExplainBaseOptions {
+  method: 'attention';
+  /** Plane attention with the first patch zeroed, as the authors' code (default false). */
+  zeroFirstPatch?: boolean;
+}
+
+/** Attention rollout in the encoder, times the slice attention. */
+export interface RolloutMethodOptions extends ExplainBaseOptions {
+  method: 'rollout';
+  /** Head fusion of the rollout (default 'mean'). */
+  headFusion?: HeadFusion;
+}
+
+/** Class-specific attention attributions (Chefer et al. 2021). */
+export interface AttributionMethodOptions extends ExplainBaseOptions {
+  method: 'transformer-attribution' | 'gradient-attention';
+  /** Slices traced at once through the encoder (default 1). */
+  chunkSize?: number;
+}
+
+/** CAMs from the layer's gradient. */
+export interface GradientCamMethodOptions extends ExplainBaseOptions, CamLayerOptions {
+  method: 'gradcam' | 'gradcam++' | 'hirescam' | 'layercam' | 'xgradcam';
+}
+
+/** Eigen-CAM: class-agnostic, no gradient. */
+export interface EigenCamMethodOptions extends ExplainBaseOptions {
+  method: 'eigencam';
+  /** CAM layer (default 'layer4'). */
+  layer?: string;
+}
+
+/** Score-CAM: one masked forward pass per channel. */
+export interface ScoreCamMethodOptions extends ExplainBaseOptions, ScoreCamOptions {
+  method: 'scorecam';
+  /** CAM layer (default 'layer4'). */
+  layer?: string;
+}
+
+/** 3D occlusion sensitivity (any model). */
+export interface OcclusionMethodOptions extends ExplainBaseOptions, Omit<OcclusionOptions, 'targetClass'> {
+  method: 'occlusion';
+}
+
+/** Options of {@link explainVolume}: a union by `method`, so an option of another method does not compile. */
+export type ExplainOptions =
+  | DefaultMethodOptions
+  | AttentionMethodOptions
+  | RolloutMethodOptions
+  | AttributionMethodOptions
+  | GradientCamMethodOptions
+  | EigenCamMethodOptions
+  | ScoreCamMethodOptions
+  | OcclusionMethodOptions;
+
+/** Every option of every method, for reading them inside. */
+type ExplainSettings = Omit<DefaultMethodOptions, 'method'> &
+  Omit<AttributionMethodOptions, 'method'> &
+  Omit<ScoreCamMethodOptions, 'method'> &
+  Omit<OcclusionMethodOptions, 'method'> & { method?: ExplainMethod };
 
 /** Every map of one explanation; the caller disposes it with {@link disposeExplanation}. */
 export interface Explanation {
@@ -79,100 +151,89 @@ function checkTarget(c: number | undefined, classes: number): void {
   }
 }
 
-/** One pass of the explanation on one (possibly flipped) volume `[D, H, W]`; `targetClass` is `[1]` int32, read later. */
-type Pass = (volume: tf.Tensor) => TtaPass & { logits: tf.Tensor; targetClass?: tf.Tensor };
+/** `[D]` slice weights of one volume, or uniform ones where the fusion does not weigh slices. */
+function sliceMapOf(weights: tf.Tensor | undefined, D: number): tf.Tensor1D {
+  return (weights ? tf.reshape(weights, [-1]) : tf.fill([D], 1 / D)) as tf.Tensor1D;
+}
 
-function mstAttentionPass(model: MedicalSliceTransformer, method: 'attention' | 'rollout', options: ExplainOptions): Pass {
+function mstAttentionPass(model: MedicalSliceTransformer, method: 'attention' | 'rollout', options: ExplainSettings): Pass {
   return (volume) => {
+    const D = volume.shape[0];
     const batch = tf.expandDims(volume, 0);
-    const out = model.forward(batch, { attention: method === 'rollout' ? 'all' : 'last' });
+    const out = model.forward(batch, { attention: method === 'rollout' ? 'all' : 'last', sliceWeights: true });
     batch.dispose();
-    const { logits, sliceAttention, planeAttention, encoderAttentions, gridSize, numPrefixTokens } = out;
+    const { logits, sliceWeights, sliceAttention, planeAttention, encoderAttentions, gridSize, numPrefixTokens } = out;
     try {
-      if (!sliceAttention) throw new Error(`explainVolume: the MST returned no slice attention (sliceFusion '${model.sliceFusionType}'; attention maps need 'transformer')`);
-      if (!planeAttention || !gridSize || !encoderAttentions) throw new Error('explainVolume: the MST encoder returned no attention; use method gradcam or gradcam++ for ResNet encoders');
       const maps = tf.tidy(() => {
-        const slice = tf.reshape(sliceAttentionMap(sliceAttention), [-1]) as tf.Tensor1D;
-        const plane =
-          method === 'rollout'
-            ? attentionRollout(encoderAttentions, numPrefixTokens ?? 1, gridSize, { headFusion: options.headFusion })
-            : (tf.squeeze(planeAttentionMap(planeAttention, gridSize, { zeroFirstPatch: options.zeroFirstPatch }), [0]) as tf.Tensor3D);
+        const slice = sliceMapOf(sliceWeights, D);
+        let plane: tf.Tensor3D;
+        if (method === 'rollout') plane = attentionRollout(encoderAttentions as tf.Tensor4D[], numPrefixTokens ?? 1, gridSize as [number, number], { headFusion: options.headFusion });
+        else if (planeAttention && gridSize) plane = tf.squeeze(planeAttentionMap(planeAttention, gridSize, { zeroFirstPatch: options.zeroFirstPatch }), [0]) as tf.Tensor3D;
+        // An encoder without attention maps: each slice counts as a whole.
+        else plane = tf.ones([D, 1, 1]) as tf.Tensor3D;
         return { sliceAttention: slice, planeAttention: plane, saliency: combineSliceAndPlane(slice, plane) };
       });
       return { probabilities: tf.tidy(() => tf.softmax(tf.squeeze(logits, [0]))), logits: tf.squeeze(logits, [0]), maps };
     } finally {
-      tf.dispose([logits, sliceAttention, planeAttention, ...(encoderAttentions ?? [])].filter((t) => t !== undefined) as tf.Tensor[]);
+      tf.dispose([logits, sliceWeights, sliceAttention, planeAttention, ...(encoderAttentions ?? [])].filter((t) => t !== undefined) as tf.Tensor[]);
     }
   };
 }
 
-function camWeightsOf(method: 'gradcam' | 'gradcam++'): (a: tf.Tensor, g: tf.Tensor) => tf.Tensor {
-  return method === 'gradcam' ? (_a, g) => gradCamWeights(g) : (a, g) => gradCamPlusPlusWeights(a, g, 1e-6);
-}
-
-function mstCamPass(model: MedicalSliceTransformer, method: 'gradcam' | 'gradcam++', options: ExplainOptions): Pass {
-  const enc = model.encoder as unknown as LayeredNetwork & { fc?: unknown };
-  if (!hasLayers(enc)) throw new Error('explainVolume: Grad-CAM on an MST needs an encoder with named layers (ResNet2D); use method attention for DINOv2');
-  if (enc.fc) throw new Error('explainVolume: MST-ResNet Grad-CAM needs the encoder built with feedForward: false (the authors\' fc = Identity)');
-  if (model.sliceFusionType !== 'transformer') throw new Error(`explainVolume: MST-ResNet Grad-CAM weights slices by attention and needs sliceFusion 'transformer', got '${model.sliceFusionType}'`);
+function mstCamPass(model: MedicalSliceTransformer, method: GradientCamMethod, options: ExplainSettings): Pass {
+  const enc = model.encoder;
+  const layers = model.capabilities.camLayers;
   const layer = options.layer ?? 'layer4';
+  if (!layers.includes(layer)) throw new Error(`explainVolume: the encoder ${enc.constructor.name} has no CAM layer '${layer}'; its layers: ${layers.join(', ')}`);
+  const forwardTo = (x: tf.Tensor) => (enc.forwardTo as NonNullable<typeof enc.forwardTo>).call(enc, layer, x);
+  const featuresFrom = (a: tf.Tensor) => (enc.featuresFrom as NonNullable<typeof enc.featuresFrom>).call(enc, layer, a);
   const mode = options.camTarget ?? 'class';
   if (mode !== 'class' && mode !== 'sliceFeature') throw new Error(`explainVolume: camTarget must be 'class' or 'sliceFeature', got '${String(mode)}'`);
-  const parts = model as unknown as SliceTransformerParts;
-  // Pooled slice features [D, F] -> volume logits [1, classes], plus slice attention.
-  const fuse = (features: tf.Tensor, attention: boolean) => {
-    let h = model.bottleneck ? model.bottleneck.forward(features) : features;
-    h = tf.reshape(h, [1, -1, model.width]);
-    const r = sliceTransformerForward(parts, h, { attention: attention ? 'last' : 'none' });
-    const logits = model.linear.forward(r.features);
-    r.features.dispose();
-    return { logits, cls: r.attentions?.[0] };
-  };
+  // Pooled slice features [D, F] -> volume logits [1, classes], plus the slice weights.
+  const fuse = (features: tf.Tensor, weights: boolean) => model.fuseFeatures(features, 1, features.shape[0], { sliceWeights: weights });
   return (volume) => {
     const [D, H, W] = volume.shape;
-    const images = tf.tidy(() => tf.tile(tf.reshape(volume, [D, H, W, 1]), [1, 1, 1, model.encoder.inChannels]));
+    const images = tf.tidy(() => tf.tile(tf.reshape(volume, [D, H, W, 1]), [1, 1, 1, enc.inChannels]));
     let features: tf.Tensor | null = null;
     let cam: CamTensors;
     try {
       const tail =
         mode === 'sliceFeature'
-          ? (a: tf.Tensor) => enc.forwardFrom(layer, a)
+          ? (a: tf.Tensor) => featuresFrom(a)
           : (a: tf.Tensor) => {
-              const f = enc.forwardFrom(layer, a);
+              const f = featuresFrom(a);
               features = tf.keep(tf.clone(f));
               return fuse(f, false).logits;
             };
-      cam = computeCamOnDevice({ head: (x) => enc.forwardTo(layer, x), tail }, images, camWeightsOf(method), {
-        targetClass: mode === 'class' ? options.targetClass : undefined,
-      });
+      const split = { head: forwardTo, tail };
+      const targetClass = mode === 'class' ? options.targetClass : undefined;
+      cam = method === 'eigencam' ? computeForwardCamOnDevice(split, images, (a) => eigenCamWeights(a), { targetClass }) : computeCamOnDevice(split, images, camWeightsFor(method), { targetClass });
     } finally {
       images.dispose();
     }
     const feats: tf.Tensor = mode === 'sliceFeature' ? cam.scores : (features as unknown as tf.Tensor);
-    const { logits, cls } = tf.tidy(() => {
-      const r = fuse(feats, true);
-      return { logits: tf.squeeze(r.logits, [0]), cls: r.cls as tf.Tensor };
-    });
+    const fused = fuse(feats, true);
+    const logits = tf.squeeze(fused.logits, [0]);
     const maps = tf.tidy(() => {
-      const slice = tf.reshape(sliceAttentionMap(cls), [-1]) as tf.Tensor1D;
+      const slice = sliceMapOf(fused.sliceWeights, D);
       const plane = cam.cam as tf.Tensor3D;
       return { sliceAttention: slice, planeAttention: tf.clone(plane), saliency: combineSliceAndPlane(slice, plane) };
     });
     const targetClass = mode === 'class' ? cam.targets : undefined;
-    tf.dispose([cam.cam, cam.scores, cls, feats, ...(targetClass ? [] : [cam.targets])]);
+    tf.dispose([cam.cam, cam.scores, fused.logits, feats, ...(fused.sliceWeights ? [fused.sliceWeights] : []), ...(fused.attentions ?? []), ...(targetClass ? [] : [cam.targets])]);
     return { probabilities: tf.tidy(() => tf.softmax(logits)), logits, maps, targetClass };
   };
 }
 
-function resnetCamPass(net: LayeredNetwork, method: 'gradcam' | 'gradcam++', options: ExplainOptions): Pass {
+function resnetCamPass(net: LayeredNetwork, method: GradientCamMethod, options: ExplainSettings): Pass {
   const layer = options.layer ?? 'layer4';
   return (volume) => {
     const input = tf.reshape(volume, [1, ...volume.shape, 1]);
     let cam: CamTensors;
     try {
-      cam = computeCamOnDevice({ head: (x) => net.forwardTo(layer, x), tail: (a) => net.forwardFrom(layer, a) }, input, camWeightsOf(method), {
-        targetClass: options.targetClass,
-      });
+      const split = { head: (x: tf.Tensor) => net.forwardTo(layer, x), tail: (a: tf.Tensor) => net.forwardFrom(layer, a) };
+      const targetClass = options.targetClass;
+      cam = method === 'eigencam' ? computeForwardCamOnDevice(split, input, (a) => eigenCamWeights(a), { targetClass }) : computeCamOnDevice(split, input, camWeightsFor(method), { targetClass });
     } finally {
       input.dispose();
     }
@@ -185,18 +246,21 @@ function resnetCamPass(net: LayeredNetwork, method: 'gradcam' | 'gradcam++', opt
 }
 
 /**
- * Explains one volume in one call: runs the model with attention (MST with DINOv2) or with
- * gradients (ResNet3D, MST-ResNet) and returns the prediction and every map with its shape:
- * slice attention `[D]`, the per-slice map `[D, h, w]`, the saliency and its trilinear upsampling
- * to `[D, H, W]`. With `tta`, predictions and maps are averaged over the 8 flips as the authors'
- * `main_predict`, the map being upsampled after averaging. The volume is not disposed; dispose
- * the result with {@link disposeExplanation}.
+ * Explains one volume in one call, by any {@link ExplainMethod} that applies to the model (a
+ * method that does not throws naming those that do), and returns the prediction and every map
+ * with its shape: slice attention (or relevance) `[D]`, the per-slice map `[D, h, w]`, the
+ * saliency and its trilinear upsampling to `[D, H, W]` (occlusion maps are at the volume's
+ * resolution already). With `tta`, predictions and maps are averaged over the 8 flips as the
+ * authors' `main_predict`, the map being upsampled after averaging; with `smooth`, over noisy
+ * copies (inside the flips when both are set). The volume is not disposed; dispose the result
+ * with {@link disposeExplanation}.
  *
  * @param volume `[D, H, W]`, preprocessed as the model expects
  * @example
  * const e = await explainVolume(mst, volume, { method: 'attention' });
  * e.shapes; // { sliceAttention: [32], planeAttention: [32, 16, 16], saliency: [32, 16, 16], saliencyUpsampled: [32, 224, 224] }
  * disposeExplanation(e);
+ * const r = await explainVolume(resnet3d, volume, { method: 'scorecam', layer: 'layer3', maxForwardPasses: 64 });
  */
 export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, options: ExplainOptions = {}): Promise<Explanation> {
   if (!(volume instanceof tf.Tensor) || volume.rank !== 3) {
@@ -205,18 +269,22 @@ export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, 
   if (volume.dtype !== 'float32') throw new Error(`explainVolume: expected a float32 volume, got ${volume.dtype}`);
   const isMst = model instanceof MedicalSliceTransformer;
   if (!isMst && !hasLayers(model)) throw new Error('explainVolume: expected a MedicalSliceTransformer or a network with named layers (ResNet3D)');
-  const attentionEncoder = isMst && !hasLayers(model.encoder);
-  const method = options.method ?? (attentionEncoder ? 'attention' : 'gradcam++');
-  const valid: ExplainMethod[] = attentionEncoder ? ['attention', 'rollout'] : ['gradcam', 'gradcam++'];
-  if (!valid.includes(method)) {
-    throw new Error(`explainVolume: method '${String(method)}' does not apply to this model; expected ${valid.map((m) => `'${m}'`).join(' or ')}`);
+  const o = options as ExplainSettings;
+  // A layered network (ResNet3D) can be cut at a named layer (forwardTo/forwardFrom): the CAM family.
+  const { valid, kind } = explainMethodsFor(isMst ? model.capabilities : { planeAttention: false, sliceAttention: false, camLayers: ['forwardTo'] });
+  if (isMst && valid.length === 1) {
+    throw new Error(
+      `explainVolume: this MST cannot be explained by its parts: its fusion ${model.fusion.constructor.name} does not weigh slices, ` +
+        `its encoder ${model.encoder.constructor.name} returns no attention maps and has no CAM layers (camLayers, forwardTo, featuresFrom); only 'occlusion' applies`,
+    );
   }
-  if (isMst) checkTarget(options.targetClass, model.numClasses);
-  const pass: Pass = isMst
-    ? attentionEncoder
-      ? mstAttentionPass(model, method as 'attention' | 'rollout', options)
-      : mstCamPass(model, method as 'gradcam' | 'gradcam++', options)
-    : resnetCamPass(model as LayeredNetwork, method as 'gradcam' | 'gradcam++', options);
+  const method = o.method ?? valid[0];
+  if (!valid.includes(method)) {
+    throw new Error(`explainVolume: method '${String(method)}' does not apply to this model, ${kind}; expected one of ${valid.map((m) => `'${m}'`).join(', ')}`);
+  }
+  const attentionEncoder = isMst && (method === 'attention' || method === 'rollout');
+  if (isMst) checkTarget(o.targetClass, model.numClasses);
+  const smoothing = o.smooth ? (o.smooth === true ? {} : o.smooth) : undefined;
 
   const modes = setEval(model as unknown as EvalSwitch);
   let probs: tf.Tensor;
@@ -224,20 +292,28 @@ export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, 
   let maps: Record<string, tf.Tensor>;
   let target: tf.Tensor | undefined;
   try {
-    if (options.tta) {
-      const r = testTimeAugmentation(volume, (v) => {
-        const p = pass(v);
-        p.logits.dispose();
-        if (target === undefined) target = p.targetClass;
-        else p.targetClass?.dispose();
-        return p;
-      });
+    // Noisy copies may change the prediction: they all explain the clean volume's class.
+    const settings = smoothing && o.targetClass === undefined ? { ...o, targetClass: await predictedClass(model, volume) } : o;
+    const pass = passFor(model, method, settings, isMst, attentionEncoder);
+    const averaged = async (v: tf.Tensor): Promise<TtaPass> => {
+      const p = await pass(v);
+      p.logits.dispose();
+      if (target === undefined) target = p.targetClass;
+      else p.targetClass?.dispose();
+      return { probabilities: p.probabilities, maps: p.maps };
+    };
+    const once = (v: tf.Tensor) => (smoothing ? smoothExplanation(v, averaged, smoothing) : averaged(v));
+    if (o.tta || smoothing) {
+      const r = o.tta ? await testTimeAugmentationAsync(volume, once) : await once(volume);
       probs = r.probabilities;
       maps = r.maps;
     } else {
-      const r = pass(volume);
+      const r: PassResult = await pass(volume);
       ({ probabilities: probs, logits, maps, targetClass: target } = r);
     }
+  } catch (err) {
+    target?.dispose();
+    throw err;
   } finally {
     restore(modes);
   }
@@ -259,7 +335,7 @@ export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, 
   if (targetClass !== undefined) out.targetClass = targetClass;
   if (maps.sliceAttention) out.sliceAttention = maps.sliceAttention as tf.Tensor1D;
   if (maps.planeAttention) out.planeAttention = maps.planeAttention as tf.Tensor3D;
-  if (options.upsample ?? true) out.saliencyUpsampled = trilinearUpsample(saliency, { size: volume.shape as [number, number, number] }) as tf.Tensor3D;
+  if (o.upsample ?? true) out.saliencyUpsampled = trilinearUpsample(saliency, { size: volume.shape as [number, number, number] }) as tf.Tensor3D;
   for (const k of ['sliceAttention', 'planeAttention', 'saliency', 'saliencyUpsampled'] as const) {
     const t = out[k];
     if (t) out.shapes[k] = [...t.shape];
@@ -267,17 +343,40 @@ export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, 
   return out;
 }
 
+function passFor(model: ExplainableModel, method: ExplainMethod, o: ExplainSettings, isMst: boolean, attentionEncoder: boolean): Pass {
+  if (method === 'occlusion') {
+    const { window, stride, baseline, batchSize, score, targetClass } = o;
+    return occlusionPass(model as MedicalSliceTransformer | LayeredNetwork, { window, stride, baseline, batchSize, score, targetClass });
+  }
+  if (method === 'scorecam') {
+    const { layer, batchSize, maxForwardPasses, targetClass } = o;
+    return scoreCamPass(model as MedicalSliceTransformer | LayeredNetwork, { layer, batchSize, maxForwardPasses, targetClass });
+  }
+  if (method === 'transformer-attribution' || method === 'gradient-attention') return attributionPass(model as MedicalSliceTransformer, method, o);
+  if (!isMst) return resnetCamPass(model as LayeredNetwork, method as GradientCamMethod, o);
+  return attentionEncoder ? mstAttentionPass(model as MedicalSliceTransformer, method as 'attention' | 'rollout', o) : mstCamPass(model as MedicalSliceTransformer, method as GradientCamMethod, o);
+}
+
+/** The model's predicted class for the volume (one forward pass, read asynchronously). */
+async function predictedClass(model: ExplainableModel, volume: tf.Tensor): Promise<number> {
+  const c = tf.tidy(() => tf.argMax(tf.squeeze(classifierOf(model as MedicalSliceTransformer | LayeredNetwork)(tf.expandDims(volume, 0)), [0])));
+  const [k] = await c.data();
+  c.dispose();
+  return k;
+}
+
 /** Frees every tensor of an {@link Explanation}. */
 export function disposeExplanation(e: Explanation): void {
   tf.dispose([e.sliceAttention, e.planeAttention, e.saliency, e.saliencyUpsampled].filter((t) => t !== undefined) as tf.Tensor[]);
 }
 
-interface EvalSwitch {
+/** A model whose submodules have a training flag. */
+export interface EvalSwitch {
   namedModules?: () => [string, { training: boolean }][];
 }
 
-/** Puts every submodule in evaluation mode, returning what to restore. */
-function setEval(model: EvalSwitch): [{ training: boolean }, boolean][] {
+/** Puts every submodule in evaluation mode, returning what to restore. @example const modes = setEval(model); restore(modes); */
+export function setEval(model: EvalSwitch): [{ training: boolean }, boolean][] {
   if (typeof model.namedModules !== 'function') return [];
   return model.namedModules().map(([, m]) => {
     const was = m.training;
@@ -286,6 +385,7 @@ function setEval(model: EvalSwitch): [{ training: boolean }, boolean][] {
   });
 }
 
-function restore(modes: [{ training: boolean }, boolean][]): void {
+/** Restores the training flags {@link setEval} changed. @example restore(setEval(model)); */
+export function restore(modes: [{ training: boolean }, boolean][]): void {
   for (const [m, was] of modes) m.training = was;
 }

@@ -105,16 +105,29 @@ export function peakVoxel(map: CpuVolume): [number, number, number] {
 }
 
 /**
- * Lesion correctness (pointing game): whether the map's peak voxel lies inside the lesion.
+ * The pointing game (Zhang et al. 2016): whether the map's peak voxel lies within `tolerance`
+ * voxels (Euclidean, in voxel units) of the lesion. With the default 0 it is lesion correctness:
+ * the peak inside the lesion. Zhang et al. allow 15 pixels.
  *
  * @example
  * pointingGame({ data: saliency, shape: [32, 224, 224] }, { data: mask, shape: [32, 224, 224] });
+ * pointingGame(map, mask, 15); // a hit within 15 voxels
  */
-export function pointingGame(map: CpuVolume, mask: CpuVolume): boolean {
+export function pointingGame(map: CpuVolume, mask: CpuVolume, tolerance = 0): boolean {
   checkVolume('pointingGame', mask);
   checkSameShape('pointingGame', map.shape, mask.shape);
+  if (!(tolerance >= 0 && Number.isFinite(tolerance))) throw new Error(`pointingGame: tolerance must be a non-negative number of voxels, got ${tolerance}`);
   const [d, h, w] = peakVoxel(map);
-  return mask.data[(d * mask.shape[1] + h) * mask.shape[2] + w] > 0;
+  const [D, H, W] = mask.shape;
+  const r = Math.floor(tolerance);
+  for (let z = Math.max(0, d - r); z <= Math.min(D - 1, d + r); z++) {
+    for (let y = Math.max(0, h - r); y <= Math.min(H - 1, h + r); y++) {
+      for (let x = Math.max(0, w - r); x <= Math.min(W - 1, w + r); x++) {
+        if ((z - d) ** 2 + (y - h) ** 2 + (x - w) ** 2 <= tolerance * tolerance && mask.data[(z * H + y) * W + x] > 0) return true;
+      }
+    }
+  }
+  return false;
 }
 
 /**

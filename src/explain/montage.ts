@@ -1,4 +1,5 @@
 import { encodePng } from '../utils/png';
+import { Raster } from '../utils/raster';
 import { colormapRgb, type ColormapName } from './colormap';
 import { linearQuantile, topKIndices, type CpuVolume } from './localisation';
 
@@ -7,10 +8,13 @@ export interface MontageRow {
   /** `[D, H, W]` at the volume's size, or one value per slice (`[D]`, e.g. slice attention). */
   map: CpuVolume | ArrayLike<number>;
   /**
-   * Clip the map to these quantiles before min-max scaling; the paper's figures use
-   * `[0.995, 0.999]` for voxel maps (default) and no clipping (`null`) for slice attention.
+   * Clip the map to these quantiles before min-max scaling. Default for a voxel map:
+   * {@link defaultMontageClip} of its voxel count (the paper's `[0.995, 0.999]` on its
+   * 32x224x224 volumes); for a per-slice map no clipping (`null`).
    */
   clip?: [number, number] | null;
+  /** Row label drawn left of the row (default 'slice attention' for a per-slice map, else 'saliency'). */
+  label?: string;
 }
 
 /** Options of {@link renderMontage}. */
@@ -27,6 +31,32 @@ export interface MontageOptions {
   inputRow?: boolean;
   /** Each voxel drawn as `zoom x zoom` pixels (default 1), so small crops stay readable. */
   zoom?: number;
+  /** Label of the input row (default 'input'). */
+  inputLabel?: string;
+  /** Draw the row labels in a column left of the tiles (default true). */
+  labels?: boolean;
+}
+
+// The paper's clip [0.995, 0.999] on its 32x224x224 volumes leaves about this many voxels above
+// the lower and the upper quantile.
+const PAPER_VOXELS_ABOVE_LOW = 8000;
+const PAPER_VOXELS_ABOVE_HIGH = 1600;
+
+/**
+ * The default quantile clip of a voxel map with `voxels` voxels in {@link renderMontage}: as many
+ * voxels above each quantile as the paper's `[0.995, 0.999]` leaves on its 32x224x224 volumes
+ * (about 8,000 and 1,600), but at most half and a tenth of the volume, so a small crop keeps a
+ * visible map instead of one or two hot voxels. From 1.6 M voxels up it is the paper's clip.
+ *
+ * @example
+ * defaultMontageClip(32 * 224 * 224); // returns [0.995, 0.999]
+ * defaultMontageClip(8 * 16 * 16);    // returns [0.5, 0.9]
+ */
+export function defaultMontageClip(voxels: number): [number, number] {
+  if (!(Number.isInteger(voxels) && voxels > 0)) throw new Error(`defaultMontageClip: expected a positive voxel count, got ${voxels}`);
+  const low = Math.min(0.5, Math.max(0.005, PAPER_VOXELS_ABOVE_LOW / voxels));
+  const high = Math.min(0.1, Math.max(0.001, PAPER_VOXELS_ABOVE_HIGH / voxels));
+  return [1 - low, 1 - high];
 }
 
 /** An RGBA image `[height, width, 4]`. */
@@ -83,19 +113,20 @@ function defaultSlices(depth: number, rows: MontageRow[], plane: number): number
 /**
  * A montage as the paper's Figures 4-6: consecutive slices as columns, the input as the first row
  * and one colour overlay per map below it (e.g. 3D ResNet Grad-CAM, MST slice attention, MST
- * combined). The input is min-max scaled over the volume; each map is clipped to its quantiles,
- * min-max scaled, coloured and blended with `alpha`, as the authors' `tensor_cam2image`.
+ * combined), each row labelled on the left. The input is min-max scaled over the volume; each map
+ * is clipped to its quantiles, min-max scaled, coloured and blended with `alpha`, as the authors'
+ * `tensor_cam2image`.
  *
  * @param volume the input `[D, H, W]`
  * @example
  * const img = renderMontage({ data: vol, shape: [32, 224, 224] }, [
- *   { map: { data: resnetCam, shape: [32, 224, 224] } },
- *   { map: sliceAttention, clip: null },
- *   { map: { data: mstSaliency, shape: [32, 224, 224] } },
+ *   { map: { data: resnetCam, shape: [32, 224, 224] }, label: '3D ResNet Grad-CAM' },
+ *   { map: sliceAttention, label: 'MST slice attention' },
+ *   { map: { data: mstSaliency, shape: [32, 224, 224] }, label: 'MST saliency' },
  * ]);
  */
 export function renderMontage(volume: CpuVolume, rows: MontageRow[], options: MontageOptions = {}): RgbaImage {
-  const { colormap = 'jet', alpha = 0.5, padding = 2, inputRow = true, zoom = 1 } = options;
+  const { colormap = 'jet', alpha = 0.5, padding = 2, inputRow = true, zoom = 1, inputLabel = 'input', labels = true } = options;
   if (volume.shape.length !== 3) throw new Error(`renderMontage: expected a volume [D, H, W], got shape [${volume.shape.join(', ')}]`);
   const [D, H, W] = volume.shape;
   if (volume.data.length !== D * H * W) throw new Error(`renderMontage: shape [${D}, ${H}, ${W}] needs ${D * H * W} values, got ${volume.data.length}`);
@@ -114,21 +145,28 @@ export function renderMontage(volume: CpuVolume, rows: MontageRow[], options: Mo
 
   const gray = minMaxScale(volume.data, null);
   const colours = rows.map((r) => {
-    const clip = r.clip === undefined ? (isVolume(r.map) ? ([0.995, 0.999] as [number, number]) : null) : r.clip;
+    const clip = r.clip === undefined ? (isVolume(r.map) ? defaultMontageClip(D * H * W) : null) : r.clip;
     const scaled = minMaxScale(isVolume(r.map) ? r.map.data : r.map, clip);
     return { perSlice: !isVolume(r.map), rgb: colormapRgb(scaled, colormap) };
   });
   const nRows = rows.length + (inputRow ? 1 : 0);
   const [tileH, tileW] = [H * zoom, W * zoom];
-  const width = slices.length * (tileW + padding) + padding;
+  const rowLabels = [...(inputRow ? [inputLabel] : []), ...rows.map((r) => r.label ?? (isVolume(r.map) ? 'saliency' : 'slice attention'))];
+  // The 5x7 font at twice its size where a tile is tall enough, else at its own size.
+  const textScale = tileH >= 28 ? 2 : 1;
+  const labelWidth = labels ? Math.max(...rowLabels.map((l) => Raster.textWidth(l, textScale))) + 4 * textScale + padding : 0;
+  const width = labelWidth + slices.length * (tileW + padding) + padding;
   const height = nRows * (tileH + padding) + padding;
-  const rgba = new Uint8Array(width * height * 4);
-  for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255;
+  const raster = new Raster(width, height, [0, 0, 0, 255]);
+  if (labels) {
+    rowLabels.forEach((l, row) => raster.text(l, labelWidth - padding - 2 * textScale, padding + row * (tileH + padding) + tileH / 2, [255, 255, 255, 255], textScale, 'right'));
+  }
+  const rgba = raster.data;
   const pixel = [0, 0, 0];
   for (let row = 0; row < nRows; row++) {
     const overlay = inputRow ? (row === 0 ? null : colours[row - 1]) : colours[row];
     slices.forEach((s, col) => {
-      const x0 = padding + col * (tileW + padding);
+      const x0 = labelWidth + padding + col * (tileW + padding);
       const y0 = padding + row * (tileH + padding);
       for (let y = 0; y < H; y++) {
         for (let x = 0; x < W; x++) {

@@ -1,21 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
+import { PassSum, type TtaPass } from './pass_sum';
+
+export type { TtaPass } from './pass_sum';
 
 /**
  * The 8 flip combinations of the volume axes `[D, H, W]` = `[0, 1, 2]`, in the authors'
  * `main_predict` order: none, then `(2,), (3,), (4,), (2,3), (2,4), (3,4), (2,3,4)` of `[B, C, D, H, W]`.
  */
 export const FLIP_COMBINATIONS: readonly (readonly number[])[] = [[], [0], [1], [2], [0, 1], [0, 2], [1, 2], [0, 1, 2]];
-
-/** What one pass of {@link testTimeAugmentation}'s model function returns. */
-export interface TtaPass {
-  /** Class probabilities (softmax), `[classes]` or `[B, classes]`. */
-  probabilities: tf.Tensor;
-  /**
-   * Maps whose leading axes follow the volume's `[D, H, W]` (at any resolution): `[D]` for slice
-   * attention, `[D, h, w]` for spatial maps. Each is flipped back before averaging.
-   */
-  maps: Record<string, tf.Tensor>;
-}
 
 /** Options of {@link testTimeAugmentation}. */
 export interface TtaOptions {
@@ -37,57 +29,75 @@ export interface TtaOptions {
  * });
  */
 export function testTimeAugmentation(volume: tf.Tensor, pass: (flipped: tf.Tensor) => TtaPass, options: TtaOptions = {}): TtaPass {
+  const flips = checkFlips(volume, options);
+  const sum = new PassSum('testTimeAugmentation');
+  try {
+    for (const axes of flips) sum.add(flipBack(axes, runFlipped(volume, axes, pass)));
+    return sum.mean();
+  } catch (err) {
+    sum.dispose();
+    throw err;
+  }
+}
+
+/**
+ * {@link testTimeAugmentation} for a pass that resolves asynchronously (methods that read
+ * results between forward passes, such as Score-CAM and occlusion); the flips run one after
+ * another.
+ *
+ * @example
+ * const avg = await testTimeAugmentationAsync(volume, async (v) => await explainPass(v));
+ */
+export async function testTimeAugmentationAsync(volume: tf.Tensor, pass: (flipped: tf.Tensor) => Promise<TtaPass>, options: TtaOptions = {}): Promise<TtaPass> {
+  const flips = checkFlips(volume, options);
+  const sum = new PassSum('testTimeAugmentation');
+  try {
+    for (const axes of flips) {
+      const input = axes.length ? tf.reverse(volume, [...axes]) : volume;
+      let out: TtaPass;
+      try {
+        out = await pass(input);
+      } finally {
+        if (input !== volume) input.dispose();
+      }
+      sum.add(flipBack(axes, out));
+    }
+    return sum.mean();
+  } catch (err) {
+    sum.dispose();
+    throw err;
+  }
+}
+
+function checkFlips(volume: tf.Tensor, options: TtaOptions): readonly (readonly number[])[] {
   const flips = options.flips ?? FLIP_COMBINATIONS;
   if (volume.rank !== 3) throw new Error(`testTimeAugmentation: expected a volume [D, H, W], got shape [${volume.shape.join(', ')}]`);
   if (flips.length === 0) throw new Error('testTimeAugmentation: expected at least one flip combination, got none');
   for (const f of flips) {
     if (f.some((a) => a !== 0 && a !== 1 && a !== 2)) throw new Error(`testTimeAugmentation: flip axes must be among 0, 1, 2 ([D, H, W]), got [${f.join(', ')}]`);
   }
-  let sumProb: tf.Tensor | null = null;
-  let sumMaps: Record<string, tf.Tensor> | null = null;
-  for (const axes of flips) {
-    const input = axes.length ? tf.reverse(volume, [...axes]) : volume;
-    let out: TtaPass;
-    try {
-      out = pass(input);
-    } finally {
-      if (input !== volume) input.dispose();
-    }
-    const back = Object.fromEntries(
-      Object.entries(out.maps).map(([k, m]) => {
-        const mapAxes = axes.filter((a) => a < m.rank);
-        return [k, mapAxes.length ? tf.tidy(() => tf.reverse(m, mapAxes)) : m];
-      }),
-    );
-    for (const [k, m] of Object.entries(out.maps)) if (back[k] !== m) m.dispose();
-    const prevProb: tf.Tensor | null = sumProb;
-    const prevMaps: Record<string, tf.Tensor> | null = sumMaps;
-    if (prevProb === null || prevMaps === null) {
-      sumProb = out.probabilities;
-      sumMaps = back;
-      continue;
-    }
-    sumProb = tf.add(prevProb, out.probabilities);
-    prevProb.dispose();
-    out.probabilities.dispose();
-    const next: Record<string, tf.Tensor> = {};
-    for (const [k, m] of Object.entries(back)) {
-      if (!(k in prevMaps)) throw new Error(`testTimeAugmentation: pass returned map '${k}' that the first pass did not`);
-      next[k] = tf.add(prevMaps[k], m);
-      prevMaps[k].dispose();
-      m.dispose();
-    }
-    sumMaps = next;
+  return flips;
+}
+
+function runFlipped(volume: tf.Tensor, axes: readonly number[], pass: (flipped: tf.Tensor) => TtaPass): TtaPass {
+  const input = axes.length ? tf.reverse(volume, [...axes]) : volume;
+  try {
+    return pass(input);
+  } finally {
+    if (input !== volume) input.dispose();
   }
-  const n = flips.length;
-  const probabilities = tf.div(sumProb as tf.Tensor, n);
-  (sumProb as tf.Tensor).dispose();
+}
+
+/** Flips every map of a pass back along the volume axes it has. */
+function flipBack(axes: readonly number[], out: TtaPass): TtaPass {
   const maps = Object.fromEntries(
-    Object.entries(sumMaps as Record<string, tf.Tensor>).map(([k, m]) => {
-      const avg = tf.div(m, n);
+    Object.entries(out.maps).map(([k, m]) => {
+      const mapAxes = axes.filter((a) => a < m.rank);
+      if (!mapAxes.length) return [k, m];
+      const r = tf.tidy(() => tf.reverse(m, mapAxes));
       m.dispose();
-      return [k, avg];
+      return [k, r];
     }),
   );
-  return { probabilities, maps };
+  return { probabilities: out.probabilities, maps };
 }

@@ -3,7 +3,7 @@ import type { StateDict } from '../nn/module';
 import { withByteSource, type ByteSource } from './byte_source';
 import type { RawDtype } from './raw_dtypes';
 import { readSafetensorsHeader, loadSafetensors } from './safetensors';
-import { findStateDict, openTorchCheckpoint, toPlain, topLevelKeys, type TorchCheckpointOptions } from './torch_checkpoint';
+import { findStateDict, openTorchCheckpoint, plainConverter, topLevelKeys, type TorchCheckpointOptions } from './torch_checkpoint';
 
 /** Checkpoint container formats {@link loadCheckpoint} reads. */
 export type CheckpointFormat = 'safetensors' | 'torch-zip' | 'torch-legacy';
@@ -69,9 +69,13 @@ export async function loadCheckpoint(pathOrBytes: string | Uint8Array, options: 
     if (format === 'safetensors') return loadSafetensors(pathOrBytes);
     const ckpt = await openTorchCheckpoint(src, options);
     const { tensors } = findStateDict(ckpt.root, options.key, src.name);
-    const out: StateDict = {};
+    // Null-prototype: a tensor named `__proto__` is a key like any other, never a prototype.
+    const out: StateDict = Object.create(null);
     try {
-      for (const [name, ref] of tensors) out[name] = await ckpt.tensor(ref, name);
+      for (const [name, ref] of tensors) {
+        if (name in out) throw new Error(`${src.name}: the state dict names '${name}' twice`);
+        out[name] = await ckpt.tensor(ref, name);
+      }
     } catch (err) {
       for (const t of Object.values(out)) (t as tf.Tensor).dispose();
       throw err;
@@ -93,18 +97,19 @@ export async function inspectCheckpoint(pathOrBytes: string | Uint8Array, option
     const format = await formatOf(src);
     if (format === 'safetensors') {
       const header = await readSafetensorsHeader(src);
-      const tensors: Record<string, CheckpointTensorInfo> = {};
+      const tensors: Record<string, CheckpointTensorInfo> = Object.create(null);
       const ordered = Object.entries(header.entries).sort((a, b) => a[1].dataOffsets[0] - b[1].dataOffsets[0]);
       for (const [k, e] of ordered) tensors[k] = { dtype: e.dtype, shape: e.shape };
       return { format, stateDictKey: null, tensors, topLevelKeys: [], metadata: header.metadata };
     }
     const ckpt = await openTorchCheckpoint(src, options);
     const found = findStateDict(ckpt.root, options.key, src.name);
-    const tensors: Record<string, CheckpointTensorInfo> = {};
+    const tensors: Record<string, CheckpointTensorInfo> = Object.create(null);
     for (const [k, ref] of found.tensors) tensors[k] = { dtype: ref.storage.dtype, shape: ref.shape };
-    const metadata: Record<string, unknown> = {};
+    const metadata: Record<string, unknown> = Object.create(null);
     if (ckpt.root instanceof Map && found.key !== null) {
-      for (const [k, v] of ckpt.root) if (String(k) !== found.key) metadata[String(k)] = toPlain(v);
+      const plain = plainConverter();
+      for (const [k, v] of ckpt.root) if (String(k) !== found.key) metadata[String(k)] = plain(v, String(k));
     }
     return { format: ckpt.format, stateDictKey: found.key, tensors, topLevelKeys: topLevelKeys(ckpt.root), metadata };
   }, 'checkpoint');

@@ -1,5 +1,6 @@
-import { inflateSync } from 'fflate';
 import { readBytes } from './files';
+import { InflateStream } from './inflate';
+import { DEFLATE_MAX_RATIO, MAX_DICOM_SEQUENCE_DEPTH, MAX_DICOM_TEXT_BYTES, MAX_INFLATED_BYTES, MAX_VOLUME_VOXELS } from './limits';
 import { affineSpacing, assertFiniteVoxels, axisCodes, toCanonical, type Affine, type Volume } from './volume';
 
 /** Transfer syntaxes whose pixel data {@link parseDicom} decodes. */
@@ -94,67 +95,75 @@ class Reader {
 
 const UNDEFINED = 0xffffffff;
 
-// Skips an undefined-length sequence or item list starting at `offset`; returns the offset after
-// its delimiter. Items and delimiters are always little- or big-endian like the dataset.
+// Skips the value of an undefined-length element (a sequence, or encapsulated data inside one)
+// starting at `offset`; returns the offset after its delimiter. Nested sequences are walked with
+// an explicit stack, not recursion, so a file cannot exhaust the call stack; their depth is capped.
 function skipUndefined(r: Reader, offset: number, le: boolean, explicit: boolean): number {
+  // 'seq': items until the sequence delimiter; 'item': elements until the item delimiter.
+  const stack: ('seq' | 'item')[] = ['seq'];
+  let depth = 1;
   let o = offset;
-  for (;;) {
+  while (stack.length > 0) {
     r.need(o, 8, 'sequence item');
     const g = r.view.getUint16(o, le);
     const e = r.view.getUint16(o + 2, le);
-    const len = r.view.getUint32(o + 4, le);
-    o += 8;
-    if (g === 0xfffe && e === 0xe0dd) return o;
-    if (g === 0xfffe && e === 0xe000) {
-      if (len === UNDEFINED) o = skipItemElements(r, o, le, explicit);
-      else o += len;
-      continue;
+    if (stack[stack.length - 1] === 'seq') {
+      const len = r.view.getUint32(o + 4, le);
+      o += 8;
+      if (g === 0xfffe && e === 0xe0dd) {
+        stack.pop();
+        depth--;
+      } else if (g === 0xfffe && e === 0xe000) {
+        if (len === UNDEFINED) stack.push('item');
+        else {
+          r.need(o, len, 'sequence item');
+          o += len;
+        }
+      } else {
+        throw new Error(`${r.source}: malformed sequence at byte ${o - 8}: expected an item or delimiter tag, got (${hex(g)},${hex(e)})`);
+      }
+    } else if (g === 0xfffe && e === 0xe00d) {
+      o += 8;
+      stack.pop();
+    } else {
+      const h = elementHeader(r, o, le, explicit);
+      if (h.length === UNDEFINED) {
+        if (++depth > MAX_DICOM_SEQUENCE_DEPTH) throw new Error(`${r.source}: sequences nested deeper than ${MAX_DICOM_SEQUENCE_DEPTH} levels at byte ${o}`);
+        stack.push('seq');
+        o = h.valueOffset;
+      } else {
+        r.need(h.valueOffset, h.length, `value of (${hex(h.group)},${hex(h.element)})`);
+        o = h.valueOffset + h.length;
+      }
     }
-    throw new Error(`${r.source}: malformed sequence at byte ${o - 8}: expected an item or delimiter tag, got (${hex(g)},${hex(e)})`);
   }
-}
-
-// Walks the elements of an undefined-length item until its item delimiter.
-function skipItemElements(r: Reader, offset: number, le: boolean, explicit: boolean): number {
-  let o = offset;
-  for (;;) {
-    r.need(o, 8, 'item element');
-    const g = r.view.getUint16(o, le);
-    const e = r.view.getUint16(o + 2, le);
-    if (g === 0xfffe && e === 0xe00d) return o + 8;
-    const el = readElementHeader(r, o, le, explicit);
-    o = el.next;
-  }
+  return o;
 }
 
 function hex(n: number): string {
   return n.toString(16).toUpperCase().padStart(4, '0');
 }
 
-function readElementHeader(r: Reader, o: number, le: boolean, explicit: boolean): { el: Element; next: number } {
+// The tag, VR and length of the element at `o`, without looking at its value.
+function elementHeader(r: Reader, o: number, le: boolean, explicit: boolean): { group: number; element: number; vr: string; length: number; valueOffset: number } {
   r.need(o, 8, 'element header');
   const group = r.view.getUint16(o, le);
   const element = r.view.getUint16(o + 2, le);
-  let vr: string;
-  let length: number;
-  let valueOffset: number;
   // Item tags carry no VR even in explicit syntaxes.
   if (explicit && group !== 0xfffe) {
-    vr = String.fromCharCode(r.bytes[o + 4], r.bytes[o + 5]);
+    const vr = String.fromCharCode(r.bytes[o + 4], r.bytes[o + 5]);
     if (LONG_VRS.has(vr)) {
       r.need(o, 12, 'element header');
-      length = r.view.getUint32(o + 8, le);
-      valueOffset = o + 12;
-    } else {
-      length = r.view.getUint16(o + 6, le);
-      valueOffset = o + 8;
+      return { group, element, vr, length: r.view.getUint32(o + 8, le), valueOffset: o + 12 };
     }
-  } else {
-    const key = hex(group).toLowerCase() + hex(element).toLowerCase();
-    vr = IMPLICIT_VR[key] ?? 'UN';
-    length = r.view.getUint32(o + 4, le);
-    valueOffset = o + 8;
+    return { group, element, vr, length: r.view.getUint16(o + 6, le), valueOffset: o + 8 };
   }
+  const key = hex(group).toLowerCase() + hex(element).toLowerCase();
+  return { group, element, vr: IMPLICIT_VR[key] ?? 'UN', length: r.view.getUint32(o + 4, le), valueOffset: o + 8 };
+}
+
+function readElementHeader(r: Reader, o: number, le: boolean, explicit: boolean): { el: Element; next: number } {
+  const { group, element, vr, length, valueOffset } = elementHeader(r, o, le, explicit);
   const el: Element = { group, element, vr, offset: valueOffset, length };
   if (length === UNDEFINED) {
     if (group === 0x7fe0 && element === 0x0010) {
@@ -181,15 +190,16 @@ function readElementHeader(r: Reader, o: number, le: boolean, explicit: boolean)
 }
 
 function text(r: Reader, el: Element): string {
-  let s = '';
-  for (let i = el.offset; i < el.offset + el.length; i++) s += String.fromCharCode(r.bytes[i]);
-  return s.replace(/[\0 ]+$/, '').trim();
+  if (el.length > MAX_DICOM_TEXT_BYTES) throw new Error(`${r.source}: (${hex(el.group)},${hex(el.element)}) holds a ${el.length}-byte value, more than the ${MAX_DICOM_TEXT_BYTES} a header field may have`);
+  return new TextDecoder('latin1').decode(r.bytes.subarray(el.offset, el.offset + el.length)).replace(/[\0 ]+$/, '').trim();
 }
 
 function numbers(r: Reader, el: Element): number[] {
   return text(r, el)
     .split('\\')
-    .map((v) => Number(v.trim()))
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
+    .map(Number)
     .filter((v) => Number.isFinite(v));
 }
 
@@ -241,6 +251,41 @@ function decodeSamples(bytes: Uint8Array, le: boolean, bits: number, signed: boo
   }
 }
 
+// Reads the dataset's elements from `o`, keeping only the tags parseDicom uses (a dataset of
+// millions of elements costs no memory); stops at the pixel data, or past group 0028 for a header.
+function walkElements(r: Reader, o: number, le: boolean, explicit: boolean, headerOnly: boolean): Map<number, Element> {
+  const els = new Map<number, Element>();
+  const keep = (el: Element, at: number): void => {
+    const tag = ((el.group << 16) | el.element) >>> 0;
+    if (!WANTED.has(tag)) return;
+    // Readers disagree on which copy of a repeated element counts (pydicom the last): refuse.
+    if (els.has(tag)) throw new Error(`${r.source}: element (${hex(el.group)},${hex(el.element)}) appears twice (again at byte ${at}); refusing an ambiguous file`);
+    els.set(tag, el);
+  };
+  while (o + 8 <= r.bytes.length) {
+    // Elements come in ascending tag order: past group 0028 a header read has all it needs.
+    if (headerOnly && r.view.getUint16(o, le) > 0x0028) break;
+    const at = o;
+    const { el, next } = readElementHeader(r, o, le, explicit);
+    keep(el, at);
+    o = next;
+    if (el.group === 0x7fe0 && el.element === 0x0010) break;
+  }
+  // After the pixel data only padding and private trailers may follow; a second copy of an
+  // element read above makes the file ambiguous. Bytes that are no elements end the walk.
+  while (!headerOnly && o + 8 <= r.bytes.length) {
+    let step: { el: Element; next: number };
+    try {
+      step = readElementHeader(r, o, le, explicit);
+    } catch {
+      break;
+    }
+    keep(step.el, o);
+    o = step.next;
+  }
+  return els;
+}
+
 /**
  * Parses one DICOM file (Part 10 with or without the 128-byte preamble, or a bare dataset).
  * Implicit and explicit VR little endian, explicit VR big endian, deflated explicit little endian
@@ -282,88 +327,132 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
   }
   const le = transferSyntax !== '1.2.840.10008.1.2.2';
   const explicit = transferSyntax !== '1.2.840.10008.1.2';
+  const headerOnly = options.pixels === false;
+  let els: Map<number, Element>;
   if (transferSyntax === '1.2.840.10008.1.2.1.99') {
-    try {
-      r = new Reader(inflateSync(bytes.subarray(o)), source);
-    } catch (e) {
-      throw new Error(`${source}: corrupt deflated dataset (${(e as Error).message})`);
+    const rest = bytes.subarray(o);
+    const limit = Math.min(MAX_INFLATED_BYTES, rest.length * DEFLATE_MAX_RATIO + 1024);
+    // A header read inflates only as far as the elements it needs: a prefix, doubled (and
+    // inflated anew) while the elements run past it.
+    for (let ask = headerOnly ? 65536 : limit; ; ask = Math.min(limit, 2 * ask)) {
+      const stream = new InflateStream(rest, `${source}: deflated dataset`, ask, false);
+      if (ask === limit) stream.drain(limit);
+      else stream.fill(ask);
+      r = new Reader(stream.data(), source);
+      try {
+        els = walkElements(r, 0, le, explicit, headerOnly);
+        break;
+      } catch (e) {
+        if (stream.ended || ask === limit || !(e as Error).message.includes('truncated DICOM file')) throw e;
+      }
     }
-    o = 0;
+  } else {
+    els = walkElements(r, o, le, explicit, headerOnly);
   }
-  const els = new Map<string, Element>();
-  while (o < r.bytes.length) {
-    if (o + 8 > r.bytes.length) break;
-    const { el, next } = readElementHeader(r, o, le, explicit);
-    els.set(hex(el.group) + hex(el.element), el);
-    o = next;
-    if (el.group === 0x7fe0 && el.element === 0x0010) break;
-  }
-  const us = (tag: string, fallback: number): number => {
+  // A present element of the wrong size is an error, not the default: reading Rows as 0 or
+  // BitsAllocated as 16 when the file says otherwise gives wrong pixels.
+  const us = (tag: number, fallback: number): number => {
     const el = els.get(tag);
     if (!el) return fallback;
     if (el.length === 2) return r.view.getUint16(el.offset, le);
     if (el.length === 4) return r.view.getUint32(el.offset, le);
-    return fallback;
+    throw new Error(`${source}: (${hex(tag >>> 16)},${hex(tag & 0xffff)}) holds ${el.length} bytes, expected a 2-byte unsigned short`);
   };
-  const str = (tag: string): string => {
+  const str = (tag: number): string => {
     const el = els.get(tag);
     return el ? text(r, el) : '';
   };
-  const num = (tag: string): number[] | null => {
+  // Empty values (type 2 elements present without a value) count as absent, never as 0.
+  const num = (tag: number): number[] | null => {
     const el = els.get(tag);
     if (!el) return null;
     const v = numbers(r, el);
     return v.length ? v : null;
   };
-  const rows = us('00280010', 0);
-  const columns = us('00280011', 0);
-  const position = num('00200032');
-  const orientation = num('00200037');
-  const spacing = num('00280030');
+  const rows = us(0x00280010, 0);
+  const columns = us(0x00280011, 0);
+  const position = num(0x00200032);
+  const orientation = num(0x00200037);
+  const spacing = num(0x00280030);
+  const slope = num(0x00281053)?.[0] ?? 1;
+  if (slope === 0) throw new Error(`${source}: RescaleSlope (0028,1053) is 0, which would map every pixel to the intercept`);
   const image: DicomImage = {
     source,
     transferSyntax,
-    sopClassUid: str('00080016'),
-    sopInstanceUid: str('00080018'),
-    seriesInstanceUid: str('0020000E'),
-    modality: str('00080060'),
-    instanceNumber: num('00200013')?.[0] ?? null,
+    sopClassUid: str(0x00080016),
+    sopInstanceUid: str(0x00080018),
+    seriesInstanceUid: str(0x0020000e),
+    modality: str(0x00080060),
+    instanceNumber: num(0x00200013)?.[0] ?? null,
     position: position && position.length >= 3 ? [position[0], position[1], position[2]] : null,
     orientation: orientation && orientation.length >= 6 ? (orientation.slice(0, 6) as DicomImage['orientation']) : null,
     pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0], spacing[1]] : null,
-    sliceThickness: num('00180050')?.[0] ?? null,
-    spacingBetweenSlices: num('00180088')?.[0] ?? null,
+    sliceThickness: positive(num(0x00180050)?.[0]),
+    spacingBetweenSlices: positive(num(0x00180088)?.[0]),
     rows,
     columns,
-    frames: num('00280008')?.[0] ?? 1,
-    bitsAllocated: us('00280100', 16),
-    pixelRepresentation: us('00280103', 0),
-    samplesPerPixel: us('00280002', 1),
-    rescaleSlope: num('00281053')?.[0] ?? 1,
-    rescaleIntercept: num('00281052')?.[0] ?? 0,
+    frames: frameCount(num(0x00280008), source),
+    bitsAllocated: us(0x00280100, 16),
+    pixelRepresentation: us(0x00280103, 0),
+    samplesPerPixel: us(0x00280002, 1),
+    rescaleSlope: slope,
+    rescaleIntercept: num(0x00281052)?.[0] ?? 0,
     pixels: null,
   };
-  if (options.pixels === false) return image;
-  const pix = els.get('7FE00010');
+  if (headerOnly) return image;
+  const pix = els.get(PIXEL_DATA);
   if (!pix) throw new Error(`${source}: no pixel data (7FE0,0010) in this DICOM file`);
   if (image.samplesPerPixel !== 1) throw new Error(`${source}: ${image.samplesPerPixel} samples per pixel (colour); mst-ts reads greyscale images only`);
   if (![1, 8, 16, 32].includes(image.bitsAllocated)) throw new Error(`${source}: BitsAllocated ${image.bitsAllocated} is not supported (expected 1, 8, 16 or 32)`);
   if (!(rows > 0 && columns > 0)) throw new Error(`${source}: Rows and Columns must be positive, got ${rows} x ${columns}`);
   const n = rows * columns;
-  const out = new Float32Array(n * image.frames);
+  const total = n * image.frames;
+  if (total > MAX_VOLUME_VOXELS) throw new Error(`${source}: Rows x Columns x NumberOfFrames = ${rows} x ${columns} x ${image.frames} pixels, more than the limit of ${MAX_VOLUME_VOXELS}`);
   const signed = image.pixelRepresentation === 1;
   if (pix.fragments) {
     if (transferSyntax !== '1.2.840.10008.1.2.5') throw new Error(`${source}: encapsulated pixel data in ${SUPPORTED_TRANSFER_SYNTAXES[transferSyntax]}`);
     // The first fragment is the basic offset table; with one fragment per frame the rest are frames.
     const frames = pix.fragments.slice(1);
-    if (frames.length !== image.frames) throw new Error(`${source}: ${frames.length} RLE fragments for ${image.frames} frames (fragmented frames are not supported)`);
+    if (frames.length !== image.frames) throw new Error(`${source}: ${frames.length} RLE fragments for NumberOfFrames ${image.frames} (fragmented frames are not supported)`);
     if (image.bitsAllocated === 1) throw new Error(`${source}: RLE-encoded 1-bit pixel data is not supported`);
+    // An RLE run of 2 bytes gives at most 128: a frame cannot decode to more than 64x its size.
+    frames.forEach((f, k) => {
+      if (n * (image.bitsAllocated / 8) > f.length * 64) throw new Error(`${source}: RLE frame ${k} has ${f.length} bytes, too few for ${rows} x ${columns} pixels (Rows/Columns corrupt?)`);
+    });
+    const out = new Float32Array(total);
     frames.forEach((f, k) => decodeSamples(decodeRleFrame(f, image.bitsAllocated, n, source), true, image.bitsAllocated, signed, n, out, k * n, source));
+    image.pixels = out;
   } else {
-    decodeSamples(r.bytes.subarray(pix.offset, pix.offset + pix.length), le, image.bitsAllocated, signed, n * image.frames, out, 0, source);
+    const data = r.bytes.subarray(pix.offset, pix.offset + pix.length);
+    const need = image.bitsAllocated === 1 ? Math.ceil(total / 8) : total * (image.bitsAllocated / 8);
+    // Checked before allocating: Rows, Columns and NumberOfFrames cannot claim more than the file holds.
+    if (data.length < need) {
+      throw new Error(`${source}: pixel data has ${data.length} bytes, Rows x Columns x NumberOfFrames = ${rows} x ${columns} x ${image.frames} of ${image.bitsAllocated} bits need ${need} (truncated?)`);
+    }
+    const out = new Float32Array(total);
+    decodeSamples(data, le, image.bitsAllocated, signed, total, out, 0, source);
+    image.pixels = out;
   }
-  image.pixels = out;
   return image;
+}
+
+const PIXEL_DATA = 0x7fe00010;
+const WANTED = new Set([
+  0x00080016, 0x00080018, 0x00080060, 0x00180050, 0x00180088, 0x0020000e, 0x00200013, 0x00200032, 0x00200037, 0x00280002, 0x00280008, 0x00280010, 0x00280011,
+  0x00280030, 0x00280100, 0x00280103, 0x00281052, 0x00281053, PIXEL_DATA,
+]);
+
+function positive(v: number | undefined): number | null {
+  return v !== undefined && v > 0 ? v : null;
+}
+
+// NumberOfFrames as pydicom reads it: absent, empty or 0 mean one frame; anything but a positive
+// integer is an error naming the field.
+function frameCount(values: number[] | null, source: string): number {
+  const v = values?.[0];
+  if (v === undefined || v === 0) return 1;
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${source}: NumberOfFrames (0028,0008) must be a positive integer, got ${v}`);
+  return v;
 }
 
 /** Options of {@link readDicomSeries}. */
@@ -408,6 +497,8 @@ export function dicomImagesToVolume(images: DicomImage[], source: string, option
     : [...images].sort((a, b) => (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0));
   const frames = sorted.reduce((s, im) => s + im.frames, 0);
   const [R, C] = [first.rows, first.columns];
+  if (frames * R * C > MAX_VOLUME_VOXELS) throw new Error(`${source}: ${frames} slices of ${R} x ${C} make more than the limit of ${MAX_VOLUME_VOXELS} voxels`);
+  for (const im of sorted) if (!im.pixels || im.pixels.length !== im.frames * R * C) throw new Error(`${source}: '${im.source}' has no decoded pixels for its ${im.frames} frame(s) of ${R} x ${C}`);
   const data = new Float32Array(frames * R * C);
   let at = 0;
   for (const im of sorted) {
@@ -421,6 +512,11 @@ export function dicomImagesToVolume(images: DicomImage[], source: string, option
   const sliceSpacing = finiteGaps.length
     ? finiteGaps[Math.floor(finiteGaps.length / 2)]
     : (first.spacingBetweenSlices ?? first.sliceThickness ?? 1);
+  if (!(Math.abs(sliceSpacing) > 0)) {
+    const k = gaps.findIndex((g) => g === 0);
+    const pair = k >= 0 ? `'${sorted[k].source}' and '${sorted[k + 1].source}'` : 'its images';
+    throw new Error(`${source}: ${pair} share one ImagePositionPatient along the slice normal (duplicate slices?); the slice spacing would be 0`);
+  }
   const [dr, dc] = first.pixelSpacing ?? [1, 1];
   const p0 = sorted[0].position ?? [0, 0, 0];
   // LPS affine over (slice, row, column), then x and y negated for RAS+.

@@ -17,16 +17,63 @@ export async function readBytes(pathOrBytes: string | Uint8Array | ArrayBuffer):
   }
 }
 
-/** Writes a file so that readers see the old or the new content, never a partial one. */
+/**
+ * Writes a file so that readers see the old or the new content, never a partial one: the data go
+ * to a temporary file beside it, are synced, and the temporary file is renamed over the target.
+ * The folder is created if missing. When writing fails (a full disk), the temporary file is
+ * removed, the previous file is left as it was, and the error names the path (never the
+ * temporary file).
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const fs = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await fs.open(tmp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    await fs.mkdir(dirname(path), { recursive: true });
+    const handle = await fs.open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw writeError('write', path, e, tmp, '; the previous file, if any, is unchanged');
   }
-  await fs.rename(tmp, path);
+}
+
+/**
+ * Appends text to a file (a log), creating it and its folder if missing; an error names the path
+ * and the cause (a full disk) rather than Node's bare message.
+ *
+ * @example
+ * await appendText('runs/a/log.jsonl', `${JSON.stringify(record)}\n`);
+ */
+export async function appendText(path: string, text: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
+  try {
+    await fs.mkdir(dirname(path), { recursive: true });
+    await fs.appendFile(path, text);
+  } catch (e) {
+    throw writeError('append to', path, e, path, '');
+  }
+}
+
+/** An error naming `path` and why writing it failed, with Node's code kept. */
+function writeError(verb: string, path: string, e: unknown, tmp: string, suffix: string): Error {
+  const err = e as NodeJS.ErrnoException;
+  const why =
+    err.code === 'ENOSPC'
+      ? 'no space left on device (ENOSPC)'
+      : err.code === 'EDQUOT'
+        ? 'disk quota exceeded (EDQUOT)'
+        : err.code === 'EACCES' || err.code === 'EPERM'
+          ? 'permission denied'
+          : err.code === 'ENOTDIR' || err.code === 'EEXIST'
+            ? 'a parent is not a folder'
+            : (err.message ?? String(e)).replaceAll(tmp, path);
+  return Object.assign(new Error(`cannot ${verb} '${path}': ${why}${suffix}`), { code: err.code });
 }

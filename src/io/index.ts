@@ -1,10 +1,12 @@
+// In Node, tfjs's first tensor lands on wasm with mst-ts's kernels (see registerNodeDefaultBackend).
+import '../kernels/node_default_backend';
 export { loadSafetensors, saveSafetensors, encodeSafetensors, parseSafetensorsHeader, decodeSafetensorsEntry, halfToFloat, INT8_SCALE_SUFFIX, type WeightDtype, type SafetensorsWriteOptions } from './safetensors';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader } from './safetensors';
-export { readBytes, writeFileAtomic } from './files';
+export { appendText, readBytes, writeFileAtomic } from './files';
 export { loadCheckpoint, inspectCheckpoint, detectCheckpointFormat } from './checkpoint';
 export type { CheckpointFormat, CheckpointInfo, CheckpointTensorInfo, LoadCheckpointOptions } from './checkpoint';
-export { detectConvention, toOurConvention, checkDinov2, checkResNet } from './key_conventions';
-export type { KeyConvention, ModelFamily, ConventionMatch, ConvertedStateDict, Dinov2Config, ResNetConfig } from './key_conventions';
+export { detectConvention, toOurConvention, checkDinov2, checkResNet, mstOriginalKeys, transformerFusionKeys, CONVENTION_SIGNATURES } from './key_conventions';
+export type { KeyMap, KeyConvention, ModelFamily, ConventionMatch, ConvertedStateDict, Dinov2Config, ResNetConfig } from './key_conventions';
 export { readNpy, parseNpy, npyToTensor, encodeNpy } from './npy';
 export type { NpyArray, NpyData, NpyDtype } from './npy';
 export { readSafetensorsHeader } from './safetensors';
@@ -18,14 +20,14 @@ export { openByteSource, bytesSource, fileSource } from './byte_source';
 export type { ByteSource } from './byte_source';
 export type { RawDtype } from './raw_dtypes';
 export type { Volume, VolumeShape, Affine } from './volume';
-export { axisCodes, affineSpacing, permuteFlip, toCanonical, acquisitionPlane, volumeStats, assertFiniteVoxels, CANONICAL_ORIENTATION } from './volume';
+export * from './limits';
+export { arrayVolume, axisCodes, affineSpacing, permuteFlip, toCanonical, canonicalPermutation, acquisitionPlane, volumeStats, assertFiniteVoxels, CANONICAL_ORIENTATION } from './volume';
 export { readNifti, parseNifti, parseNiftiHeader, niftiAffine, encodeNifti, writeNifti, isGzip } from './nifti';
 export type { NiftiHeader, NiftiReadOptions, NiftiWriteOptions } from './nifti';
 export { readDicomSeries, parseDicom, dicomImagesToVolume, SUPPORTED_TRANSFER_SYNTAXES } from './dicom';
 export type { DicomImage, DicomReadOptions } from './dicom';
 export { readVolume } from './read_volume';
 export type { ReadVolumeOptions } from './read_volume';
-export { saveModelToIndexedDB, loadModelFromIndexedDB, listModelsInIndexedDB, deleteModelFromIndexedDB, downloadModel, loadModelFromFiles, modelArtifacts, modelFromArtifacts, saveModelTo, loadModelFrom } from './browser_io';
-export type { NamedBytesFile } from './browser_io';
 export { readVolumeFromFiles } from './volume_files';
-export type { PickedFile, VolumeFilesOptions } from './volume_files';
+export type { PickedFile, VolumeFilesOptions, NamedBytesFile } from './volume_files';
+

@@ -87,6 +87,29 @@ export interface ConvertedStateDict {
 }
 
 const STANDARD_HEADS: Record<number, number> = { 384: 6, 768: 12, 1024: 16, 1536: 24 };
+
+/**
+ * What {@link detectConvention} looks for, convention by convention (after a wrapper prefix);
+ * {@link toOurConvention}'s error for a state dict it cannot place lists them.
+ *
+ * @example
+ * CONVENTION_SIGNATURES['dinov2-hf']; // "'embeddings.patch_embeddings.projection.weight' (optionally under 'dinov2.')"
+ */
+export const CONVENTION_SIGNATURES: Readonly<Record<Exclude<KeyConvention, 'unknown'>, string>> = {
+  'dinov2-hub': "'patch_embed.proj.weight' and 'blocks.N.*' with 'mask_token'",
+  'dinov2-hf': "'embeddings.patch_embeddings.projection.weight' (optionally under 'dinov2.')",
+  'dinov2-timm': "'patch_embed.proj.weight' and 'blocks.N.*' without 'mask_token'",
+  'mst-dinov2': "'slice_fusion.*' or 'linear.weight' with a DINOv2 'encoder.blocks.*' (or a ResNet 'encoder.layer1.0.conv1.weight')",
+  'mst-resnet-slice': "'slice_fusion.*' with 'model.conv1.weight' and 'model.layer1.0.conv1.weight'",
+  'mst-resnet': "'model.conv1.weight' and 'model.layer1.0.conv1.weight'",
+  'monai-resnet': "'conv1.weight' (5-D) and 'layer1.0.conv1.weight'",
+  'torchvision-resnet': "'conv1.weight' (4-D) and 'layer1.0.conv1.weight'",
+};
+
+/** At most `n` keys, and how many there are. */
+function someKeys(keys: readonly string[], n = 8): string {
+  return `${keys.slice(0, n).join(', ')}${keys.length > n ? `, ... (${keys.length} keys)` : ` (${keys.length} key${keys.length === 1 ? '' : 's'})`}`;
+}
 const WRAPPER_PREFIXES = ['module.', '_orig_mod.', 'backbone.'];
 
 function commonPrefix(keys: readonly string[]): string {
@@ -119,12 +142,13 @@ export function detectConvention(keys: readonly string[], shapes?: Record<string
 
   if (any(/^slice_fusion\./)) {
     if (any(/^encoder\.(blocks|patch_embed)\./)) return match('mst-dinov2', 'mst-dinov2', "'slice_fusion.*' with a DINOv2 'encoder.*' (DinoV2ClassifierSlice)");
-    if (has('model.conv1.weight')) return match('mst-resnet-slice', 'mst-resnet', "'slice_fusion.*' with a ResNet under 'model.*' (ResNetSliceTrans)");
-    if (has('encoder.conv1.weight')) return match('mst-dinov2', 'mst-resnet', "'slice_fusion.*' with a ResNet 'encoder.*' (already our names)");
+    if (has('model.conv1.weight') && has('model.layer1.0.conv1.weight')) return match('mst-resnet-slice', 'mst-resnet', "'slice_fusion.*' with a ResNet under 'model.*' (ResNetSliceTrans)");
+    if (has('encoder.conv1.weight') && has('encoder.layer1.0.conv1.weight')) return match('mst-dinov2', 'mst-resnet', "'slice_fusion.*' with a ResNet 'encoder.*' (already our names)");
+    return match('unknown', null, "'slice_fusion.*' (an MST), but its encoder is neither a DINOv2 ('encoder.blocks.*') nor a ResNet ('encoder.layer1.0.conv1.weight' or 'model.layer1.0.conv1.weight')");
   }
   // Table 2's 'linear' and 'average' fusions have no slice transformer, only the head.
   if (any(/^encoder\.(blocks|patch_embed)\./) && has('linear.weight')) return match('mst-dinov2', 'mst-dinov2', "DINOv2 'encoder.*' with a 'linear' head (DinoV2ClassifierSlice, linear/average fusion)");
-  if (has('model.conv1.weight') && any(/^model\.layer1\.0\./)) {
+  if (has('model.conv1.weight') && has('model.layer1.0.conv1.weight')) {
     return match('mst-resnet', rank('model.conv1.weight') === 4 ? 'resnet2d' : 'resnet3d', "ResNet under 'model.*' (the authors' ResNet classifier)");
   }
   if (has('embeddings.patch_embeddings.projection.weight')) return match('dinov2-hf', 'dinov2', "'embeddings.patch_embeddings.projection' (Hugging Face Dinov2Model)");
@@ -133,12 +157,12 @@ export function detectConvention(keys: readonly string[], shapes?: Record<string
     if (has('mask_token') || has('register_tokens')) return match('dinov2-hub', 'dinov2', "'mask_token' / 'register_tokens' (official DINOv2 hub)");
     return match('dinov2-timm', 'dinov2', "DINOv2 blocks without 'mask_token' (timm)");
   }
-  if (has('conv1.weight') && any(/^layer1\.0\./)) {
+  if (has('conv1.weight') && has('layer1.0.conv1.weight')) {
     const r = rank('conv1.weight');
     if (r === 5) return match('monai-resnet', 'resnet3d', "5-D 'conv1.weight' (MONAI 3D ResNet)");
     return match('torchvision-resnet', 'resnet2d', r === 4 ? "4-D 'conv1.weight' (torchvision ResNet)" : "ResNet keys (2D assumed: no shapes given)");
   }
-  return match('unknown', null, 'no known key pattern');
+  return match('unknown', null, 'no key pattern of a known convention');
 }
 
 /**
@@ -157,23 +181,25 @@ export function toOurConvention(dict: StateDict, options: { convention?: KeyConv
   const m = detectConvention(keys, shapes);
   const convention = options.convention ?? m.convention;
   if (convention === 'unknown') {
-    throw new Error(`toOurConvention: unrecognised key convention (first keys: ${keys.slice(0, 6).join(', ')}); expected DINOv2 (hub, Hugging Face, timm), MST or ResNet (MONAI, torchvision) weights`);
+    const tried = Object.entries(CONVENTION_SIGNATURES).map(([c, sig]) => `${c}: ${sig}`).join('; ');
+    throw new Error(`toOurConvention: the state dict matches no key convention mst-ts reads: ${m.reason}. Tried ${tried}. Keys seen: ${someKeys(keys)}`);
   }
   const prefix = m.prefix;
-  const src: StateDict = {};
-  const extra: StateDict = {};
+  const src: StateDict = Object.create(null);
+  const extra: StateDict = Object.create(null);
   for (const k of keys) {
     if (k.startsWith(prefix)) src[k.slice(prefix.length)] = dict[k];
     else extra[k] = dict[k];
   }
-  const out: ConvertedStateDict = { stateDict: {}, extra, convention, family: m.family, synthesized: [] };
+  const out: ConvertedStateDict = { stateDict: Object.create(null), extra, convention, family: m.family, synthesized: [] };
   const inputs = new Set(Object.values(dict));
   try {
     mapInto(convention, src, out);
   } catch (err) {
     // Leave the caller's dict usable: free only what the mapping created.
     for (const t of Object.values(out.stateDict)) if (!inputs.has(t)) t.dispose();
-    throw err;
+    const how = options.convention ? 'as asked' : `detected from ${m.reason}`;
+    throw new Error(`${(err as Error).message} (read as ${convention}, ${how}; keys seen: ${someKeys(keys)})`);
   }
   // Inputs merged into new tensors (q/k/v, timm's split positional embedding) are freed now.
   const kept = new Set([...Object.values(out.stateDict), ...Object.values(out.extra)]);
@@ -496,4 +522,80 @@ export function checkResNet(dict: StateDict, prefix = '', convention = 'resnet')
     numClasses = fc[0] as number;
   }
   return { spatialDims: rank === 5 ? 3 : 2, depth, block, layers, inChannels: conv1[1], conv1Kernel: conv1.slice(2), numClasses, featureSize };
+}
+
+/**
+ * A renaming between a model's module paths and the state-dict keys of the original it mirrors,
+ * for models whose original keeps weights at other places than a natural module tree would.
+ */
+export interface KeyMap {
+  /** The original's key of a module path (unchanged where no rule applies). */
+  toOriginal(path: string): string;
+  /** The module path of an original's key; every accepted spelling maps to the same path. */
+  fromOriginal(key: string): string;
+}
+
+/** One rule of a {@link KeyMap}: a path prefix and its original spelling (`exact` for a leaf). */
+interface KeyRule {
+  path: string;
+  original: string;
+  /** Further original spellings read as this path (never written). */
+  aliases?: string[];
+  exact?: boolean;
+}
+
+function keyMap(rules: readonly KeyRule[]): KeyMap {
+  const rename = (key: string, from: (r: KeyRule) => string[], to: (r: KeyRule) => string): string => {
+    for (const r of rules) {
+      for (const f of from(r)) {
+        if (r.exact ? key === f : key.startsWith(f)) return to(r) + key.slice(f.length);
+      }
+    }
+    return key;
+  };
+  return {
+    toOriginal: (path) => rename(path, (r) => [r.path], (r) => r.original),
+    fromOriginal: (key) => rename(key, (r) => [r.original, ...(r.aliases ?? [])], (r) => r.path),
+  };
+}
+
+/**
+ * The authors' names of a transformer slice fusion's weights (`torch.nn.TransformerEncoder` as
+ * `slice_fusion`, the CLS token and the AdPE table at the top), from its module paths.
+ */
+const TRANSFORMER_FUSION_RULES: readonly KeyRule[] = [
+  { path: 'transformer.', original: 'slice_fusion.' },
+  { path: 'slice_pos_emb.', original: 'slice_pos_emb.' },
+  { path: 'cls_token', original: 'cls_token', exact: true },
+];
+
+/**
+ * The key map of a transformer slice fusion on its own: `transformer.layers.0.*` is the
+ * authors' `slice_fusion.layers.0.*`.
+ *
+ * @example
+ * transformerFusionKeys().toOriginal('transformer.norm.weight'); // 'slice_fusion.norm.weight'
+ */
+export function transformerFusionKeys(): KeyMap {
+  return keyMap(TRANSFORMER_FUSION_RULES);
+}
+
+/**
+ * The key map of an MST (`encoder` -> `fusion` -> `head`) to the authors' `DinoV2ClassifierSlice`
+ * (encoder under `encoder.`) or `ResNetSliceTrans` (encoder under `model.`): the transformer
+ * fusion's weights at the top level (`cls_token`, `slice_pos_emb.weight`, `slice_fusion.*`) and
+ * the head as `linear`. Either encoder prefix is accepted on load. Weights of other fusions keep
+ * their paths (`fusion.*`).
+ *
+ * @example
+ * mstOriginalKeys('model').toOriginal('encoder.conv1.weight'); // 'model.conv1.weight'
+ * mstOriginalKeys('encoder').fromOriginal('slice_fusion.norm.bias'); // 'fusion.transformer.norm.bias'
+ */
+export function mstOriginalKeys(encoderKey: 'encoder' | 'model'): KeyMap {
+  const other = encoderKey === 'encoder' ? 'model.' : 'encoder.';
+  return keyMap([
+    { path: 'encoder.', original: `${encoderKey}.`, aliases: [other] },
+    ...TRANSFORMER_FUSION_RULES.map((r) => ({ ...r, path: `fusion.${r.path}` })),
+    { path: 'head.', original: 'linear.' },
+  ]);
 }

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
-import { fixturePath } from '../../test/helpers';
+import * as zlib from 'node:zlib';
+import { gzipSync } from 'fflate';
+import { fixturePath, needs } from '../../test/helpers';
 import { encodeNifti, parseNifti, readNifti } from './nifti';
 import { toCanonical, type Volume } from './volume';
 
@@ -98,7 +100,8 @@ describe('readNifti against nibabel', () => {
     await expect(readNifti(fixturePath('volumes', 'example_nifti2.nii.gz'), { volume: 2 })).rejects.toThrow('volume index must be an integer in [0, 2), got 2');
   });
 
-  const system = fs.existsSync(SYSTEM) ? it.each(['anatomical.nii', 'functional.nii', 'example4d.nii.gz', 'reoriented_anat_moved.nii']) : it.skip.each(['(nibabel test data not installed)']);
+  const files = ['anatomical.nii', 'functional.nii', 'example4d.nii.gz', 'reoriented_anat_moved.nii'];
+  const system = needs(fs.existsSync(SYSTEM), "nibabel's test data", 'apt-get install python3-nibabel') ? it.each(files) : it.skip.each(files);
   system('installed nibabel file %s', async (name) => {
     compare(await readNifti(`${SYSTEM}/${name}`, { canonical: false, allowNonFinite: true }), REF.nifti[`system:${name}`]);
   });
@@ -111,7 +114,7 @@ describe('NIfTI errors', () => {
     expect(() => parseNifti(new Uint8Array(100), 'tiny.nii')).toThrow('tiny.nii: not a NIfTI file (expected at least a 348-byte header, got 100 bytes)');
     expect(() => parseNifti(new Uint8Array(400), 'zero.nii')).toThrow('zero.nii: not a NIfTI file (sizeof_hdr must be 348 or 540');
     const gz = fs.readFileSync(fixturePath('volumes', 'example_nifti2.nii.gz'));
-    expect(() => parseNifti(new Uint8Array(gz.subarray(0, 5000)), 'part.nii.gz')).toThrow(/part\.nii\.gz: (corrupt or truncated gzip|truncated NIfTI)/);
+    expect(() => parseNifti(new Uint8Array(gz.subarray(0, 5000)), 'part.nii.gz')).toThrow(/part\.nii\.gz: (gzip member 1: corrupt or truncated DEFLATE|truncated NIfTI)/);
     const bad = new Uint8Array(good);
     new DataView(bad.buffer).setInt16(70, 128, true);
     expect(() => parseNifti(bad, 'rgb.nii')).toThrow('rgb.nii: unsupported NIfTI datatype RGB24 (code 128)');
@@ -132,5 +135,96 @@ describe('encodeNifti', () => {
     const q = parseNifti(bytes, 'qform only', { canonical: false });
     for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) expect(q.affine[r][c]).toBeCloseTo(src.affine[r][c], 4);
     expect(toCanonical(q).orientation).toBe(toCanonical(src).orientation);
+  });
+});
+
+describe('hostile and broken NIfTI files', () => {
+  const small = { data: Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => i), shape: [2, 3, 4] as [number, number, number], affine: [[2, 0, 0, 1], [0, 3, 0, 2], [0, 0, 4, 3], [0, 0, 0, 1]] };
+  const plain = (): Uint8Array => encodeNifti(small, { gzip: false });
+  const f32 = (b: Uint8Array, at: number, v: number): Uint8Array => {
+    new DataView(b.buffer, b.byteOffset).setFloat32(at, v, true);
+    return b;
+  };
+
+  it('refuses a NaN vox_offset instead of reading voxels from byte 0', () => {
+    expect(() => parseNifti(f32(plain(), 108, NaN), 'nan.nii')).toThrow('nan.nii: vox_offset must be a finite, non-negative byte offset, got NaN');
+  });
+
+  it('checks the length of every volume of a 4D file, not only the one asked for', () => {
+    const b = plain();
+    const view = new DataView(b.buffer);
+    view.setInt16(40, 4, true);
+    view.setInt16(48, 2, true); // dim[4] = 2 volumes; the file holds one
+    expect(() => parseNifti(b, 'cut4d.nii', { volume: 0 })).toThrow(/cut4d\.nii: truncated NIfTI data: float32\[4, 3, 2, 2\] needs 192 bytes from vox_offset 352, the file has 96/);
+  });
+
+  it('refuses an infinite scl_inter with a valid slope (nibabel does too)', () => {
+    const b = f32(f32(plain(), 112, 2), 116, Infinity);
+    expect(() => parseNifti(b, 'inter.nii')).toThrow('inter.nii: scl_slope 2 with a non-finite scl_inter Infinity');
+    // A zero slope still means "no scaling", whatever the intercept.
+    expect(parseNifti(f32(f32(plain(), 112, 0), 116, Infinity), 'noscale.nii', { canonical: false }).data[5]).toBe(5);
+  });
+
+  it('falls back to the qform when the sform is NaN, and refuses when there is none', () => {
+    const b = f32(plain(), 280, NaN);
+    const v = parseNifti(b, 'nansform.nii', { canonical: false });
+    expect(v.meta.affineFrom).toBe('qform');
+    expect(v.affine.flat().every(Number.isFinite)).toBe(true);
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) expect(v.affine[r][c]).toBeCloseTo(small.affine[r][c], 5);
+    new DataView(b.buffer).setInt16(252, 0, true); // qform_code 0
+    expect(() => parseNifti(b, 'nansform.nii')).toThrow(/nansform\.nii: sform \(srow_x\/y\/z\) \[NaN, .* is not finite or has a zero-length axis, and there is no usable qform/);
+  });
+
+  it('treats a sform with a zero-length axis like a NaN one (no spacing of 0)', () => {
+    const b = plain();
+    for (const r of [0, 1, 2]) f32(b, 280 + 16 * r + 4 * 2, 0); // column i of srow_x/y/z
+    const v = parseNifti(b, 'flat.nii', { canonical: false });
+    expect(v.meta.affineFrom).toBe('qform');
+    expect(v.spacing.every((x) => x > 0)).toBe(true);
+  });
+
+  it('reads an undefined qform/sform code (257) as unknown, as nibabel does', () => {
+    const b = plain();
+    const view = new DataView(b.buffer);
+    view.setInt16(252, 257, true);
+    view.setInt16(254, 0, true);
+    const v = parseNifti(b, 'code.nii', { canonical: false });
+    expect(v.meta.qformCode).toBe(0);
+    expect(v.meta.affineFrom).toBe('pixdim');
+  });
+
+  it('refuses corrupted voxels in a .nii.gz by the gzip CRC-32', () => {
+    const gz = gzipSync(plain(), { level: 0 });
+    gz[gz.length - 8 - 20] ^= 0x40; // a voxel byte of the stored block
+    expect(() => parseNifti(gz, 'flip.nii.gz')).toThrow(/flip\.nii\.gz: gzip member 1 fails its CRC-32 check/);
+  });
+
+  it('reads a multi-member gzip file (bgzip) like a single-member one', () => {
+    const b = plain();
+    const multi = new Uint8Array([...gzipSync(b.subarray(0, 200)), ...gzipSync(b.subarray(200, 380)), ...gzipSync(b.subarray(380))]);
+    const v = parseNifti(multi, 'bgzip.nii.gz', { canonical: false });
+    expect(Array.from(v.data)).toEqual(Array.from(parseNifti(b, 'plain.nii', { canonical: false }).data));
+  });
+
+  it('does not inflate a gzip bomb past what the header describes', () => {
+    const bomb = new Uint8Array(plain().length + 64 * 2 ** 20);
+    bomb.set(plain());
+    const gz = new Uint8Array(zlib.gzipSync(bomb, { level: 9 })); // node's zlib: the same format, built faster
+    const before = process.memoryUsage().arrayBuffers;
+    expect(() => parseNifti(gz, 'bomb.nii.gz')).toThrow(/bomb\.nii\.gz: gzip member 1: inflates past 16777664 bytes \(the header describes 448\); refused/);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(48 * 2 ** 20);
+  });
+
+  it('ignores a gzip ISIZE that claims 4 GiB until the trailer is checked', () => {
+    const gz = gzipSync(plain());
+    new DataView(gz.buffer).setUint32(gz.length - 4, 0xffffffff, true);
+    expect(() => parseNifti(gz, 'isize.nii.gz')).toThrow('isize.nii.gz: gzip member 1 ISIZE says 4294967295 bytes, it inflated to 448: the data is corrupt');
+  });
+
+  it('refuses dims whose voxels no gzip file of this size can hold, before inflating them', () => {
+    const b = plain();
+    const view = new DataView(b.buffer);
+    [1000, 1000, 500].forEach((d, k) => view.setInt16(42 + 2 * k, d, true));
+    expect(() => parseNifti(gzipSync(b), 'claims.nii.gz')).toThrow(/claims\.nii\.gz: the header describes 2000000352 bytes, more than \d+ gzip bytes can inflate to/);
   });
 });

@@ -1,5 +1,7 @@
-import { gunzipSync, gzipSync } from 'fflate';
+import { gzipSync } from 'fflate';
 import { readBytes, writeFileAtomic } from './files';
+import { GunzipStream, isGzip } from './gzip';
+import { DEFLATE_MAX_RATIO, MAX_GZIP_TRAILING_BYTES, MAX_INFLATED_BYTES, MAX_VOLUME_VOXELS } from './limits';
 import { affineSpacing, assertFiniteVoxels, axisCodes, toCanonical, type Affine, type Volume, type VolumeShape } from './volume';
 
 /** Options of {@link readNifti} and {@link parseNifti}. */
@@ -73,10 +75,7 @@ function ascii(bytes: Uint8Array, start: number, length: number): string {
   return s;
 }
 
-/** Whether `bytes` start with the gzip magic number. */
-export function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
+export { isGzip };
 
 /**
  * Parses a NIfTI-1 or NIfTI-2 header (either byte order, detected from `sizeof_hdr`).
@@ -144,14 +143,19 @@ export function parseNiftiHeader(bytes: Uint8Array, source = 'NIfTI'): NiftiHead
       descrip: ascii(bytes, 240, 80),
     };
   }
+  // As nibabel: a code outside the defined ones (0 unknown .. 5 template) means unknown.
+  const validCode = (c: number): number => (Number.isInteger(c) && c >= 0 && c <= 5 ? c : 0);
+  h.qformCode = validCode(h.qformCode);
+  h.sformCode = validCode(h.sformCode);
   const dt = DATATYPES[h.datatype];
   if (!dt) {
     const what = UNSUPPORTED[h.datatype] ? `${UNSUPPORTED[h.datatype]} (code ${h.datatype})` : `unknown code ${h.datatype}`;
     throw new Error(`${source}: unsupported NIfTI datatype ${what}; expected one of ${Object.values(DATATYPES).map((d) => d.name).join(', ')}`);
   }
   for (const [k, n] of h.dims.entries()) {
-    if (!(n >= 1)) throw new Error(`${source}: dim[${k + 1}] must be >= 1, got ${n}`);
+    if (!(Number.isSafeInteger(n) && n >= 1)) throw new Error(`${source}: dim[${k + 1}] must be a positive integer, got ${n}`);
   }
+  if (!Number.isFinite(h.voxOffset) || h.voxOffset < 0) throw new Error(`${source}: vox_offset must be a finite, non-negative byte offset, got ${h.voxOffset}`);
   return { ...h, dtype: dt.name };
 }
 
@@ -162,25 +166,8 @@ export function parseNiftiHeader(bytes: Uint8Array, source = 'NIfTI'): NiftiHead
  */
 export function niftiAffine(h: NiftiHeader): Affine {
   if (h.sformCode > 0) return [...h.srow.map((r) => r.slice()), [0, 0, 0, 1]];
-  const [dx, dy, dz] = [h.pixdim[1] || 1, h.pixdim[2] || 1, h.pixdim[3] || 1];
-  if (h.qformCode > 0) {
-    const [b, c, d] = h.quatern;
-    // a is the quaternion's real part; rounding can push b^2 + c^2 + d^2 just above 1.
-    const a = Math.sqrt(Math.max(0, 1 - (b * b + c * c + d * d)));
-    const R = [
-      [a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
-      [2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b)],
-      [2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - c * c - b * b],
-    ];
-    const qfac = h.pixdim[0] < 0 ? -1 : 1;
-    const z = [dx, dy, dz * qfac];
-    return [
-      [R[0][0] * z[0], R[0][1] * z[1], R[0][2] * z[2], h.qoffset[0]],
-      [R[1][0] * z[0], R[1][1] * z[1], R[1][2] * z[2], h.qoffset[1]],
-      [R[2][0] * z[0], R[2][1] * z[1], R[2][2] * z[2], h.qoffset[2]],
-      [0, 0, 0, 1],
-    ];
-  }
+  if (h.qformCode > 0) return qformAffine(h);
+  const [dx, dy, dz] = zooms(h);
   const dims = [h.dims[0] ?? 1, h.dims[1] ?? 1, h.dims[2] ?? 1];
   const z = [-dx, dy, dz];
   return [
@@ -189,6 +176,57 @@ export function niftiAffine(h: NiftiHeader): Affine {
     [0, 0, z[2], -((dims[2] - 1) / 2) * z[2]],
     [0, 0, 0, 1],
   ];
+}
+
+function zooms(h: NiftiHeader): [number, number, number] {
+  // A zero, negative or missing pixdim is no size: nibabel's fallback uses 1.
+  const z = (v: number | undefined): number => (v !== undefined && Number.isFinite(v) && v !== 0 ? v : 1);
+  return [z(h.pixdim[1]), z(h.pixdim[2]), z(h.pixdim[3])];
+}
+
+function qformAffine(h: NiftiHeader): Affine {
+  const [dx, dy, dz] = zooms(h);
+  const [b, c, d] = h.quatern;
+  // a is the quaternion's real part; rounding can push b^2 + c^2 + d^2 just above 1.
+  const a = Math.sqrt(Math.max(0, 1 - (b * b + c * c + d * d)));
+  const R = [
+    [a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
+    [2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b)],
+    [2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - c * c - b * b],
+  ];
+  const qfac = h.pixdim[0] < 0 ? -1 : 1;
+  const z = [dx, dy, dz * qfac];
+  return [
+    [R[0][0] * z[0], R[0][1] * z[1], R[0][2] * z[2], h.qoffset[0]],
+    [R[1][0] * z[0], R[1][1] * z[1], R[1][2] * z[2], h.qoffset[1]],
+    [R[2][0] * z[0], R[2][1] * z[1], R[2][2] * z[2], h.qoffset[2]],
+    [0, 0, 0, 1],
+  ];
+}
+
+// A placement: finite, with no zero-length voxel axis (which would make the spacing 0).
+const finiteAffine = (m: Affine): boolean => m.every((row) => row.every((v) => Number.isFinite(v))) && [0, 1, 2].every((c) => Math.hypot(m[0][c], m[1][c], m[2][c]) > 0);
+
+/**
+ * {@link niftiAffine}, refusing what is not a placement: a sform with NaN or infinite entries
+ * falls back to the qform when that is set and finite (recorded in `from`), else it is an error
+ * naming the fields, as is a non-finite qform.
+ */
+function checkedAffine(h: NiftiHeader, source: string): { affine: Affine; from: 'sform' | 'qform' | 'pixdim' } {
+  const qformOk = h.qformCode > 0 && finiteAffine(qformAffine(h));
+  if (h.sformCode > 0) {
+    const s = niftiAffine(h);
+    if (finiteAffine(s)) return { affine: s, from: 'sform' };
+    if (qformOk) return { affine: qformAffine(h), from: 'qform' };
+    throw new Error(`${source}: sform (srow_x/y/z) [${h.srow.map((r) => r.join(', ')).join('; ')}] is not finite or has a zero-length axis, and there is no usable qform`);
+  }
+  if (h.qformCode > 0) {
+    const negative = [1, 2, 3].find((k) => h.pixdim[k] < 0);
+    if (negative !== undefined) throw new Error(`${source}: pixdim[${negative}] is ${h.pixdim[negative]}; voxel sizes of a qform must be positive`);
+    if (qformOk) return { affine: qformAffine(h), from: 'qform' };
+    throw new Error(`${source}: qform (quatern_b/c/d, qoffset_x/y/z, pixdim) [${[...h.quatern, ...h.qoffset].join(', ')}] is not finite`);
+  }
+  return { affine: niftiAffine(h), from: 'pixdim' };
 }
 
 function readElement(view: DataView, dtype: string, offset: number, le: boolean): number {
@@ -216,6 +254,70 @@ function readElement(view: DataView, dtype: string, offset: number, le: boolean)
   }
 }
 
+const headerBytes = (h: NiftiHeader): number => (h.version === 1 ? 348 : 540);
+
+/**
+ * Checks a header's sizes against the limits and returns the bytes its voxels need from the start
+ * of the image data (all volumes of a 4D file: a file cut inside a later volume is truncated).
+ */
+function voxelBytes(h: NiftiHeader, source: string): { n3: number; need: number } {
+  const dt = DATATYPES[h.datatype];
+  const extra = h.dims.slice(4).reduce((a, b) => a * b, 1);
+  if (extra !== 1) throw new Error(`${source}: only 3D and 4D images are supported, got dims [${h.dims.join(', ')}]`);
+  const [ni, nj, nk, nt] = [h.dims[0] ?? 1, h.dims[1] ?? 1, h.dims[2] ?? 1, h.dims[3] ?? 1];
+  const n3 = ni * nj * nk;
+  if (n3 > MAX_VOLUME_VOXELS) throw new Error(`${source}: dims [${h.dims.join(', ')}] give ${n3} voxels per volume, more than the limit of ${MAX_VOLUME_VOXELS}`);
+  const need = n3 * nt * dt.bytes;
+  if (!Number.isSafeInteger(need)) throw new Error(`${source}: dims [${h.dims.join(', ')}] of ${h.dtype} overflow`);
+  return { n3, need };
+}
+
+// Inflates only what the header says the file holds (header, then voxels), then runs through the
+// rest without keeping it to check the CRC-32 and ISIZE of every member.
+function gunzipNifti(bytes: Uint8Array, source: string, need: (head: Uint8Array) => number): Uint8Array {
+  // Kept in full until the header says how much matters: one inflation step is bounded anyway.
+  const gz = new GunzipStream(bytes, source, MAX_INFLATED_BYTES);
+  gz.fill(540);
+  const total = need(gz.data());
+  const canHold = bytes.length * DEFLATE_MAX_RATIO + 1024;
+  if (total > canHold) throw new Error(`${source}: the header describes ${total} bytes, more than ${bytes.length} gzip bytes can inflate to (truncated or corrupt)`);
+  if (total > MAX_INFLATED_BYTES) throw new Error(`${source}: the header describes ${total} bytes, more than the limit of ${MAX_INFLATED_BYTES} for a gzip stream`);
+  gz.keep = total;
+  gz.fill(total);
+  gz.finish(total + MAX_GZIP_TRAILING_BYTES, ` (the header describes ${total})`);
+  return gz.data();
+}
+
+/** The header, the bytes holding the voxels and where they start, validated against each other. */
+function niftiParts(bytes: Uint8Array, source: string, imageBytes?: Uint8Array): { header: NiftiHeader; data: Uint8Array; offset: number } {
+  let header: NiftiHeader | undefined;
+  const readHeader = (head: Uint8Array): NiftiHeader => {
+    header = parseNiftiHeader(head, source);
+    return header;
+  };
+  const pair = (h: NiftiHeader): boolean => h.magic === 'ni1' || h.magic === 'ni2';
+  const raw = isGzip(bytes)
+    ? gunzipNifti(bytes, source, (head) => {
+        const h = readHeader(head);
+        return pair(h) ? headerBytes(h) : Math.floor(h.voxOffset) + voxelBytes(h, source).need;
+      })
+    : bytes;
+  const h = header ?? readHeader(raw);
+  const { need } = voxelBytes(h, source);
+  let data = raw;
+  let offset = Math.floor(h.voxOffset);
+  if (pair(h)) {
+    if (!imageBytes) throw new Error(`${source}: a '${h.magic}' header keeps its voxels in a separate .img file; read the .hdr path with readNifti`);
+    data = isGzip(imageBytes) ? gunzipNifti(imageBytes, `${source} (.img)`, () => offset + need) : imageBytes;
+  } else if (offset < headerBytes(h)) {
+    throw new Error(`${source}: vox_offset ${h.voxOffset} points inside the ${headerBytes(h)}-byte header`);
+  }
+  if (data.length < offset + need) {
+    throw new Error(`${source}: truncated NIfTI data: ${h.dtype}[${h.dims.join(', ')}] needs ${need} bytes from vox_offset ${offset}, the file has ${Math.max(0, data.length - offset)}`);
+  }
+  return { header: h, data, offset };
+}
+
 /**
  * Parses NIfTI bytes (`.nii`, gzipped or not) into a {@link Volume}. NIfTI voxel `(i, j, k)` becomes
  * `(d, h, w) = (k, j, i)`, so D is the third (usually the slice) axis, and then the volume is
@@ -227,37 +329,21 @@ function readElement(view: DataView, dtype: string, offset: number, le: boolean)
  * const v = parseNifti(bytes, 'sub-01_T1w.nii.gz'); // v.shape [D, H, W], v.affine 4x4 RAS+
  */
 export function parseNifti(bytes: Uint8Array, source = 'NIfTI', options: NiftiReadOptions = {}, imageBytes?: Uint8Array): Volume {
-  let raw = bytes;
-  if (isGzip(raw)) {
-    try {
-      raw = gunzipSync(raw);
-    } catch (e) {
-      throw new Error(`${source}: corrupt or truncated gzip stream (${(e as Error).message})`);
-    }
-  }
-  const h = parseNiftiHeader(raw, source);
+  const { header: h, data, offset } = niftiParts(bytes, source, imageBytes);
   const dt = DATATYPES[h.datatype];
   const [ni, nj, nk, nt] = [h.dims[0] ?? 1, h.dims[1] ?? 1, h.dims[2] ?? 1, h.dims[3] ?? 1];
-  const extra = h.dims.slice(4).reduce((a, b) => a * b, 1);
-  if (extra !== 1) throw new Error(`${source}: only 3D and 4D images are supported, got dims [${h.dims.join(', ')}]`);
   const t = options.volume ?? 0;
   if (!Number.isInteger(t) || t < 0 || t >= nt) throw new Error(`${source}: volume index must be an integer in [0, ${nt}), got ${t}`);
-  const pair = h.magic === 'ni1' || h.magic === 'ni2';
-  if (pair && !imageBytes) throw new Error(`${source}: a '${h.magic}' header keeps its voxels in a separate .img file; read the .hdr path with readNifti`);
-  const data = pair ? (isGzip(imageBytes!) ? gunzipSync(imageBytes!) : imageBytes!) : raw;
-  const offset = pair ? Math.max(0, Math.floor(h.voxOffset)) : Math.floor(h.voxOffset);
-  if (!pair && offset < (h.version === 1 ? 348 : 540)) throw new Error(`${source}: vox_offset ${h.voxOffset} points inside the header`);
   const n3 = ni * nj * nk;
   const start = offset + t * n3 * dt.bytes;
-  const need = offset + nt * n3 * dt.bytes;
-  if (data.length < start + n3 * dt.bytes) {
-    throw new Error(`${source}: truncated NIfTI data: ${h.dtype}[${h.dims.join(', ')}] needs ${need} bytes from the start, the file has ${data.length}`);
-  }
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out = new Float32Array(n3);
+  // As nibabel: a zero or non-finite slope means no scaling; a valid slope with a non-finite
+  // intercept is an error, not an intercept of 0.
   const scale = h.sclSlope !== 0 && Number.isFinite(h.sclSlope);
+  if (scale && !Number.isFinite(h.sclInter)) throw new Error(`${source}: scl_slope ${h.sclSlope} with a non-finite scl_inter ${h.sclInter}`);
   const slope = scale ? h.sclSlope : 1;
-  const inter = scale && Number.isFinite(h.sclInter) ? h.sclInter : 0;
+  const inter = scale ? h.sclInter : 0;
   const nativeLe = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   if (h.dtype === 'float32' && h.littleEndian === nativeLe && (data.byteOffset + start) % 4 === 0) {
     out.set(new Float32Array(data.buffer, data.byteOffset + start, n3));
@@ -265,7 +351,7 @@ export function parseNifti(bytes: Uint8Array, source = 'NIfTI', options: NiftiRe
   } else {
     for (let i = 0; i < n3; i++) out[i] = readElement(view, h.dtype, start + i * dt.bytes, h.littleEndian) * slope + inter;
   }
-  const ijk = niftiAffine(h);
+  const { affine: ijk, from } = checkedAffine(h, source);
   // Voxel (d, h, w) = (k, j, i): the affine's columns are reordered to match.
   const affine: Affine = ijk.map((row) => [row[2], row[1], row[0], row[3]]);
   let volume: Volume = {
@@ -283,6 +369,7 @@ export function parseNifti(bytes: Uint8Array, source = 'NIfTI', options: NiftiRe
       volumes: nt,
       qformCode: h.qformCode,
       sformCode: h.sformCode,
+      affineFrom: from,
       sclSlope: h.sclSlope,
       sclInter: h.sclInter,
       littleEndian: h.littleEndian,

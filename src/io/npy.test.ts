@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import { fixturePath, readFixture } from '../../test/helpers';
 import { encodeNpy, npyToTensor, parseNpy, readNpy } from './npy';
+import { readVolume } from './read_volume';
 
 interface ManifestEntry {
   dtype: string;
@@ -87,5 +88,47 @@ describe('encodeNpy', () => {
     expect(Array.from(back.data as Float32Array)).toEqual(Array.from(be.data as Float32Array));
     expect(() => encodeNpy(new Float32Array(5), [2, 3])).toThrow('encodeNpy: shape [2, 3] holds 6 values, the data has 5');
     expect(() => encodeNpy(new Float32Array(6), [2, -3])).toThrow('encodeNpy: invalid shape [2, -3]');
+  });
+});
+
+describe('hostile .npy headers', () => {
+  // A version 1.0 file with the header text given verbatim and `data` after it.
+  const npyWith = (header: string, data: Uint8Array = new Uint8Array(0)): Uint8Array => {
+    const text = header + ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+    const out = new Uint8Array(10 + text.length + data.length);
+    out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+    new DataView(out.buffer).setUint16(8, text.length, true);
+    for (let i = 0; i < text.length; i++) out[10 + i] = text.charCodeAt(i);
+    out.set(data, 10 + text.length);
+    return out;
+  };
+
+  it('resolves a repeated key as NumPy does: the last value wins', () => {
+    const data = new Uint8Array(new Float32Array([1.5, -2]).buffer);
+    const npy = parseNpy(npyWith("{'descr': '|i1', 'fortran_order': False, 'shape': (8,), 'descr': '<f4', 'shape': (2,), }", data), 'dup.npy');
+    expect(npy.dtype).toBe('float32');
+    expect(Array.from(npy.data as Float32Array)).toEqual([1.5, -2]);
+  });
+
+  it('refuses keys NumPy refuses, and values of the wrong type, naming the key', () => {
+    expect(() => parseNpy(npyWith("{'descr': '<f4', 'fortran_order': False, 'shape': (0,), 'extra': 1}"), 'x.npy')).toThrow(
+      'x.npy: header keys are [descr, extra, fortran_order, shape]; NumPy requires exactly descr, fortran_order and shape',
+    );
+    expect(() => parseNpy(npyWith("{'descr': '<f4', 'fortran_order': 0, 'shape': (0,)}"), 'f.npy')).toThrow("f.npy: header 'fortran_order' must be True or False, got 0");
+    expect(() => parseNpy(npyWith("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}"), 's.npy')).toThrow("s.npy: header 'shape' must be a tuple of non-negative integers, got [-1]");
+  });
+
+  it('refuses a shape whose nonzero dimensions overflow, even with a zero among them', () => {
+    expect(() => parseNpy(npyWith("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 9007199254740991), }"), 'z.npy')).toThrow('z.npy: shape [0, 9007199254740991] overflows');
+  });
+
+  it('does not return an empty array as a volume', async () => {
+    const dir = fs.mkdtempSync(`${require('node:os').tmpdir()}/mst-npy-`);
+    try {
+      fs.writeFileSync(`${dir}/empty.npy`, npyWith("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4, 4), }"));
+      await expect(readVolume(`${dir}/empty.npy`)).rejects.toThrow(/empty\.npy: an empty array \(shape \[0, 4, 4\]\) is no volume/);
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
   });
 });

@@ -69,6 +69,7 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
     throw new Error(`${source}: not a NumPy .npy file (expected magic \\x93NUMPY, got ${bytes.byteLength} bytes starting ${hexStart(bytes)})`);
   }
   const major = bytes[6];
+  if (bytes[7] !== 0) throw new Error(`${source}: unsupported .npy format version ${major}.${bytes[7]} (expected 1.0, 2.0 or 3.0)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let headerLen: number;
   let headerStart: number;
@@ -96,7 +97,9 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): NpyArray {
   const littleEndian = m[1] !== '>';
   const numel = shape.reduce((a, b) => a * b, 1);
   const need = numel * info.bytes;
-  if (!Number.isSafeInteger(need)) throw new Error(`${source}: shape [${shape.join(', ')}] overflows`);
+  // A zero dimension hides the others' product: NumPy refuses shapes whose nonzero dims overflow too.
+  const nonzero = shape.reduce((a, b) => a * Math.max(b, 1), 1) * info.bytes;
+  if (!Number.isSafeInteger(need) || !Number.isSafeInteger(nonzero)) throw new Error(`${source}: shape [${shape.join(', ')}] overflows`);
   const have = bytes.byteLength - dataStart;
   if (need > have) {
     throw new Error(`${source}: ${info.dtype}[${shape.join(', ')}] needs ${need} data bytes but the file has ${have} (truncated?)`);
@@ -193,27 +196,90 @@ function hexStart(bytes: Uint8Array): string {
   return Array.from(bytes.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(' ') || '(empty)';
 }
 
-/** Reads the Python dict literal of the header: `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`. */
+type Literal = string | boolean | number | Literal[];
+
+/**
+ * Parses the header's Python literal as NumPy does (`ast.literal_eval`): a dict whose keys must be
+ * exactly `descr`, `fortran_order` and `shape`; a repeated key takes its last value, as in Python.
+ */
 function parseHeader(header: string, source: string): { descr: string; fortranOrder: boolean; shape: number[] } {
-  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header);
-  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header);
-  const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header);
-  if (!descr || !fortran || !shape) {
-    const structured = /['"]descr['"]\s*:\s*\[/.test(header);
-    throw new Error(
-      structured
-        ? `${source}: structured dtypes are not supported (expected a plain numeric dtype)`
-        : `${source}: malformed header ${JSON.stringify(header.trim().slice(0, 200))} (expected descr, fortran_order and shape)`,
-    );
+  let i = 0;
+  const fail = (what: string): never => {
+    throw new Error(`${source}: malformed header ${JSON.stringify(header.trim().slice(0, 200))} (${what} at character ${i})`);
+  };
+  const ws = (): void => {
+    // Python's own whitespace only (NumPy's literal_eval refuses \xa0 or \v).
+    while (i < header.length && /[ \t\n\r\f]/.test(header[i])) i++;
+  };
+  const value = (): Literal => {
+    ws();
+    const c = header[i];
+    if (c === "'" || c === '"') {
+      const end = header.indexOf(c, i + 1);
+      if (end < 0) fail('unterminated string');
+      const v = header.slice(i + 1, end);
+      i = end + 1;
+      return v;
+    }
+    if (c === '(') {
+      i++;
+      const items: Literal[] = [];
+      for (;;) {
+        ws();
+        if (header[i] === ')') {
+          i++;
+          return items;
+        }
+        const v = value();
+        if (Array.isArray(v)) fail('nested tuple');
+        items.push(v);
+        ws();
+        if (header[i] === ',') i++;
+        else if (header[i] !== ')') fail("expected ',' or ')'");
+      }
+    }
+    if (c === '[') throw new Error(`${source}: structured dtypes are not supported (expected a plain numeric dtype)`);
+    const m = /^(True|False|[-+]?\d+L?)/.exec(header.slice(i, i + 40));
+    if (!m) return fail('expected a string, tuple, integer, True or False');
+    i += m[1].length;
+    if (m[1] === 'True' || m[1] === 'False') return m[1] === 'True';
+    const digits = m[1].replace(/L$/, '');
+    if (digits.replace(/^[-+]/, '').length > 16) fail(`integer ${digits} is too large`);
+    return Number(digits);
+  };
+  ws();
+  if (header[i] !== '{') fail("expected '{'");
+  i++;
+  const dict = new Map<string, Literal>();
+  for (;;) {
+    ws();
+    if (header[i] === '}') {
+      i++;
+      break;
+    }
+    const key = value();
+    if (typeof key !== 'string') fail('a key that is not a string');
+    ws();
+    if (header[i] !== ':') fail("expected ':'");
+    i++;
+    dict.set(key as string, value());
+    ws();
+    if (header[i] === ',') i++;
+    else if (header[i] !== '}') fail("expected ',' or '}'");
   }
-  const dims = shape[1]
-    .split(',')
-    .map((s) => s.trim().replace(/L$/, ''))
-    .filter((s) => s !== '');
-  if (!dims.every((d) => /^\d+$/.test(d))) throw new Error(`${source}: invalid shape (${shape[1]})`);
-  const parsed = dims.map(Number);
-  if (!parsed.every((d) => Number.isSafeInteger(d))) throw new Error(`${source}: invalid shape (${shape[1]})`);
-  return { descr: descr[1], fortranOrder: fortran[1] === 'True', shape: parsed };
+  ws();
+  if (i !== header.length) fail('text after the dict');
+  const keys = [...dict.keys()].sort();
+  if (keys.join() !== 'descr,fortran_order,shape') throw new Error(`${source}: header keys are [${keys.join(', ')}]; NumPy requires exactly descr, fortran_order and shape`);
+  const descr = dict.get('descr');
+  const fortran = dict.get('fortran_order');
+  const shape = dict.get('shape');
+  if (typeof descr !== 'string') throw new Error(`${source}: header 'descr' must be a string, got ${JSON.stringify(descr)}`);
+  if (typeof fortran !== 'boolean') throw new Error(`${source}: header 'fortran_order' must be True or False, got ${JSON.stringify(fortran)}`);
+  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
+    throw new Error(`${source}: header 'shape' must be a tuple of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  return { descr, fortranOrder: fortran, shape: shape as number[] };
 }
 
 function decode(info: DtypeInfo, bytes: Uint8Array, n: number, le: boolean): NpyData {

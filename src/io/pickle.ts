@@ -1,3 +1,4 @@
+import { MAX_PICKLE_CONTAINERS, MAX_PICKLE_STACK } from './limits';
 import { RAW_DTYPE_BYTES, type RawDtype } from './raw_dtypes';
 
 /**
@@ -339,7 +340,13 @@ export function unpickleAt(bytes: Uint8Array, offset: number, options: UnpickleO
       if (l instanceof PickleOpaque && options.opaqueObjects) return;
       fail(`APPENDS on ${describe(l)}`);
     }
-    (l as unknown[]).push(...items);
+    // One by one: spreading 300 k items into push() overflows the call stack.
+    for (const item of items) (l as unknown[]).push(item);
+  };
+  // Every container and mark costs memory that a few bytes of pickle can request: count them.
+  let containers = 0;
+  const container = (): void => {
+    if (++containers > MAX_PICKLE_CONTAINERS) fail(`more than ${MAX_PICKLE_CONTAINERS} containers (dicts, lists, tuples, marks) at offset ${pos - 1}; refused`);
   };
   const int = (s: string): number | bigint => {
     const t = s.trim().replace(/L$/, '');
@@ -359,6 +366,7 @@ export function unpickleAt(bytes: Uint8Array, offset: number, options: UnpickleO
   };
 
   for (;;) {
+    if (stack.length > MAX_PICKLE_STACK) fail(`more than ${MAX_PICKLE_STACK} values on the stack at offset ${pos}; refused`);
     const op = u8();
     switch (op) {
       case 0x80: // PROTO
@@ -371,19 +379,24 @@ export function unpickleAt(bytes: Uint8Array, offset: number, options: UnpickleO
         if (stack.length !== 1 || metastack.length) fail(`malformed pickle: ${stack.length} values left at STOP`);
         return { value: stack[0], end: pos };
       case 0x28: // MARK
+        container();
         metastack.push(stack);
         stack = [];
         break;
       case 0x29: // EMPTY_TUPLE
+        container();
         stack.push([]);
         break;
       case 0x5d: // EMPTY_LIST
+        container();
         stack.push([]);
         break;
       case 0x7d: // EMPTY_DICT
+        container();
         stack.push(new Map());
         break;
       case 0x8f: // EMPTY_SET
+        container();
         stack.push([]);
         break;
       case 0x90: // ADDITEMS
@@ -410,6 +423,7 @@ export function unpickleAt(bytes: Uint8Array, offset: number, options: UnpickleO
       case 0x64: {
         // DICT
         const items = popMark();
+        container();
         const d: PickleDict = new Map();
         setItems(d, items);
         stack.push(d);
@@ -429,16 +443,19 @@ export function unpickleAt(bytes: Uint8Array, offset: number, options: UnpickleO
         break;
       }
       case 0x85: // TUPLE1
+        container();
         stack.push([pop()]);
         break;
       case 0x86: {
         // TUPLE2
+        container();
         const b = pop();
         stack.push([pop(), b]);
         break;
       }
       case 0x87: {
         // TUPLE3
+        container();
         const c = pop();
         const b = pop();
         stack.push([pop(), b, c]);

@@ -2,7 +2,7 @@ import { readDicomSeries, type DicomReadOptions } from './dicom';
 import { readBytes } from './files';
 import { isGzip, parseNifti, type NiftiReadOptions } from './nifti';
 import { parseNpy } from './npy';
-import { affineSpacing, assertFiniteVoxels, axisCodes, type Volume, type VolumeShape } from './volume';
+import { arrayVolume, assertFiniteVoxels, type Volume, type VolumeShape } from './volume';
 
 /** Options of {@link readVolume}: those of every reader, plus the geometry of `.npy` arrays. */
 export interface ReadVolumeOptions extends NiftiReadOptions, DicomReadOptions {
@@ -50,24 +50,10 @@ function npyVolume(bytes: Uint8Array, source: string, options: ReadVolumeOptions
   if (shape.length === 3) s3 = [shape[0], shape[1], shape[2]];
   else if (shape.length === 2) s3 = [1, shape[0], shape[1]];
   else throw new Error(`${source}: expected a [D, H, W] or [H, W] array, got shape [${npy.shape.join(', ')}]`);
+  if (s3.some((d) => d < 1)) throw new Error(`${source}: an empty array (shape [${npy.shape.join(', ')}]) is no volume`);
   const data = npy.data instanceof Float32Array ? npy.data : Float32Array.from(npy.data as ArrayLike<number | bigint>, (v) => Number(v));
-  const [sd, sh, sw] = options.spacing ?? [1, 1, 1];
-  const affine = [
-    [sd, 0, 0, 0],
-    [0, sh, 0, 0],
-    [0, 0, sw, 0],
-    [0, 0, 0, 1],
-  ];
-  const volume: Volume = {
-    data,
-    shape: s3,
-    spacing: affineSpacing(affine),
-    affine,
-    orientation: axisCodes(affine),
-    dtype: npy.dtype,
-    source,
-    meta: { format: 'npy', geometry: 'assumed' },
-  };
+  const volume: Volume = arrayVolume(data, s3, { spacing: options.spacing, source, dtype: npy.dtype });
+  volume.meta = { format: 'npy', geometry: 'assumed' };
   if (!options.allowNonFinite) assertFiniteVoxels(volume);
   return volume;
 }

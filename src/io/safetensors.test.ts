@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { encodeSafetensors, halfToFloat, loadSafetensors, parseSafetensorsHeader, saveSafetensors } from './safetensors';
 import { disposeStateDict } from '../nn/module';
 
-function rawFile(header: object, data: Uint8Array): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(header));
+function rawFile(header: object | string, data: Uint8Array): Uint8Array {
+  const json = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
   const out = new Uint8Array(8 + json.byteLength + data.byteLength);
   new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
   out.set(json, 8);
@@ -64,5 +64,35 @@ describe('safetensors', () => {
     await expect(loadSafetensors(bytes.subarray(0, bytes.byteLength - 10))).rejects.toThrow(/beyond the file/);
     await expect(loadSafetensors('/nonexistent/w.safetensors')).rejects.toThrow(/cannot read '\/nonexistent\/w\.safetensors': no such file/);
     disposeStateDict(sd);
+  });
+});
+
+describe('hostile safetensors headers', () => {
+  const f32 = (...v: number[]): Uint8Array => new Uint8Array(new Float32Array(v).buffer);
+
+  it('requires the offsets to tile the data section: a header length cut into the padding is caught', async () => {
+    const good = await encodeSafetensors({ a: tf.tensor1d([1, 2]), b: tf.tensor1d([3, 4]) });
+    const len = Number(new DataView(good.buffer).getBigUint64(0, true));
+    const json = new TextDecoder().decode(good.subarray(8, 8 + len));
+    const padding = json.length - json.trimEnd().length;
+    expect(padding).toBeGreaterThan(0);
+    const cut = good.slice();
+    new DataView(cut.buffer).setBigUint64(0, BigInt(len - padding), true); // every tensor now starts `padding` bytes early
+    expect(() => parseSafetensorsHeader(cut, 'cut.safetensors')).toThrow(`cut.safetensors: the tensors cover 16 of the ${16 + padding} data bytes after the header (offsets must tile the data section; header length wrong?)`);
+    const gap = rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32(0, 1));
+    expect(() => parseSafetensorsHeader(gap, 'gap.safetensors')).toThrow("gap.safetensors: tensor 'a' starts at data byte 4, leaving bytes 0..4 of the data section unused");
+  });
+
+  it("keeps a tensor named '__proto__' as an entry, never as the result's prototype", async () => {
+    // Written as text: an object literal's `__proto__` would set a prototype, not a key.
+    const file = rawFile('{"__proto__": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}}', f32(1, 2, 3));
+    expect(Object.keys(parseSafetensorsHeader(file).entries)).toEqual(['__proto__', 'b']);
+    const before = tf.memory().numTensors;
+    const sd = await loadSafetensors(file);
+    expect(Object.getPrototypeOf(sd)).toBeNull();
+    expect(Object.keys(sd)).toEqual(['__proto__', 'b']);
+    expect(Array.from(await sd['__proto__'].data())).toEqual([1, 2]);
+    disposeStateDict(sd);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -45,9 +45,18 @@ function checkHeaderLength(first8: Uint8Array, fileSize: number, source: string)
   if (fileSize < 8 || first8.byteLength < 8) throw new Error(`${source}: file too short for a safetensors header (${fileSize} bytes)`);
   const headerLen = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
   if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > fileSize) {
+    const other = otherFormat(first8);
+    if (other) throw new Error(`${source}: not a safetensors file but ${other}: read it with loadCheckpoint, which picks the reader by the file's content`);
     throw new Error(`${source}: header claims ${headerLen} bytes but the file has ${fileSize - 8} after the length field`);
   }
   return headerLen;
+}
+
+/** The checkpoint format other than safetensors that these first bytes begin, if any. */
+function otherFormat(head: Uint8Array): string | null {
+  if (head[0] === 0x50 && head[1] === 0x4b) return 'a zip archive (torch.save, .pth/.pt/.bin/.ckpt)';
+  if (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) return `a pickle (protocol ${head[1]}: a legacy torch.save file)`;
+  return null;
 }
 
 /**
@@ -71,12 +80,16 @@ function parseSafetensorsJson(headerBytes: Uint8Array, fileSize: number, source:
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`${source}: header is not a JSON object`);
   const dataStart = 8 + headerLen;
   const dataLen = fileSize - dataStart;
-  const entries: Record<string, SafetensorsEntry> = {};
-  let metadata: Record<string, string> = {};
+  // Null-prototype: a tensor named `__proto__` is an entry like any other, not a prototype.
+  const entries: Record<string, SafetensorsEntry> = Object.create(null);
+  let metadata: Record<string, string> = Object.create(null);
   const ranges: [number, number, string][] = [];
   for (const [key, raw] of Object.entries(json)) {
     if (key === '__metadata__') {
-      metadata = (raw ?? {}) as Record<string, string>;
+      if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string'))) {
+        throw new Error(`${source}: __metadata__ must map strings to strings`);
+      }
+      metadata = Object.assign(Object.create(null), raw);
       continue;
     }
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
@@ -99,10 +112,18 @@ function parseSafetensorsJson(headerBytes: Uint8Array, fileSize: number, source:
     entries[key] = { dtype, shape: shape as number[], dataOffsets: [offs[0], offs[1]] };
     ranges.push([offs[0], offs[1], key]);
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i][0] < ranges[i - 1][1]) throw new Error(`${source}: tensors '${ranges[i - 1][2]}' and '${ranges[i][2]}' overlap`);
+  // As the reference implementation: the ranges tile the data section, from 0 to its end, without
+  // gaps or overlaps; a header length cut short or into the padding shifts them and is caught here.
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let end = 0;
+  let last = '';
+  for (const [start, stop, key] of ranges) {
+    if (start < end) throw new Error(`${source}: tensors '${last}' and '${key}' overlap`);
+    if (start > end) throw new Error(`${source}: tensor '${key}' starts at data byte ${start}, leaving bytes ${end}..${start} of the data section unused (offsets must tile it)`);
+    end = stop;
+    last = key;
   }
+  if (end !== dataLen) throw new Error(`${source}: the tensors cover ${end} of the ${dataLen} data bytes after the header (offsets must tile the data section; header length wrong?)`);
   return { entries, metadata, dataStart };
 }
 
@@ -133,7 +154,7 @@ export async function loadSafetensors(pathOrBytes: string | Uint8Array): Promise
   return withByteSource(pathOrBytes, async (src) => {
     const header = await readSafetensorsHeader(src);
     const int8 = header.metadata.mst_ts_weight_dtype === 'int8';
-    const out: StateDict = {};
+    const out: StateDict = Object.create(null);
     const read = async (key: string, e: SafetensorsEntry): Promise<Float32Array | Int32Array> => {
       try {
         return await readDecoded(src, header.dataStart + e.dataOffsets[0], e.dtype, e.shape.reduce((a, b) => a * b, 1));
@@ -236,7 +257,8 @@ export async function encodeSafetensors(dict: StateDict, metadata?: Record<strin
   const dtype = options.dtype ?? 'float32';
   if (!WEIGHT_DTYPES.includes(dtype)) throw new Error(`encodeSafetensors: dtype must be one of ${WEIGHT_DTYPES.join(', ')}, got '${String(dtype)}'`);
   if (!littleEndianHost) throw new Error('encodeSafetensors: big-endian hosts are not supported');
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named '__proto__' is written under its name, not as the header's prototype.
+  const header: Record<string, unknown> = Object.create(null);
   const meta = dtype === 'int8' ? { ...metadata, mst_ts_weight_dtype: 'int8' } : metadata;
   if (meta) header.__metadata__ = meta;
   const entries: [string, RawDtype, number[], Uint8Array][] = [];

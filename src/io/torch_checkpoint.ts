@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { bytesSource, type ByteSource } from './byte_source';
 import { PickleGlobal, PickleOpaque, TorchTensorRef, torchStorageFromPid, unpickleAt, type PickleDict, type TorchStorage } from './pickle';
 import { RAW_DTYPE_BYTES, decodeRaw, isFloatDtype, readDecoded } from './raw_dtypes';
+import { MAX_EXPANDED_ELEMENTS, MAX_PICKLE_BYTES, MAX_PLAIN_NODES } from './limits';
 import { gatherStrided, isContiguous, stridedExtent } from './strided';
 import { ZipReader } from './zip';
 
@@ -28,8 +29,14 @@ export interface TorchCheckpoint {
 
 // Legacy (pre-1.6) files begin with this number pickled as a LONG1.
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
-// An expanded (stride-0) view may have more elements than its storage, but not without limit.
-const MAX_EXPANDED_ELEMENTS = 1 << 26;
+
+// Locates the bytes of a storage, at least `need` of them (a deflated entry is inflated that far).
+type Locate = (s: TorchStorage, need: number) => Promise<{ source: ByteSource; loc: StorageLocation }>;
+
+// Elements that expanded (stride-0) views of one checkpoint have added so far.
+interface ExpansionBudget {
+  used: number;
+}
 
 interface StorageLocation {
   /** Absolute byte offset of element 0 in the source. */
@@ -67,7 +74,7 @@ async function openZip(src: ByteSource, options: TorchCheckpointOptions): Promis
     littleEndian = order === 'little';
   }
   const storages = new Map<string, TorchStorage>();
-  const pickle = await zip.read(pkls[0]);
+  const pickle = await zip.read(pkls[0], MAX_PICKLE_BYTES);
   const root = unpickleAt(pickle, 0, {
     source: `${src.name}: ${pkls[0]}`,
     opaqueObjects: options.opaqueObjects,
@@ -84,22 +91,24 @@ async function openZip(src: ByteSource, options: TorchCheckpointOptions): Promis
     },
   }).value;
   const inflated = new Map<string, Uint8Array>();
-  const locate = async (s: TorchStorage): Promise<{ source: ByteSource; loc: StorageLocation }> => {
+  const locate: Locate = async (s, need) => {
     const name = `${prefix}data/${s.key}`;
     const e = zip.entry(name);
     if (e.method === 0) {
       const r = await zip.storedRange(name);
       return { source: src, loc: { offset: r.offset, bytes: r.size } };
     }
-    // torch.save stores entries uncompressed; other zip tools may deflate them: inflate once.
+    // torch.save stores entries uncompressed; other zip tools may deflate them: inflate only as
+    // far as the tensors read so far need (a deflated entry may be a bomb).
     let data = inflated.get(name);
-    if (!data) {
-      data = await zip.read(name);
+    if (!data || data.byteLength < need) {
+      data = await zip.readPrefix(name, need);
       inflated.set(name, data);
     }
     return { source: bytesSource(data, name), loc: { offset: 0, bytes: data.byteLength } };
   };
-  return { format: 'torch-zip', root, tensor: (ref, key) => readTensor(ref, key, littleEndian, locate, src.name) };
+  const budget: ExpansionBudget = { used: 0 };
+  return { format: 'torch-zip', root, tensor: (ref, key) => readTensor(ref, key, littleEndian, locate, src.name, budget) };
 }
 
 async function openLegacy(src: ByteSource, options: TorchCheckpointOptions): Promise<TorchCheckpoint> {
@@ -147,20 +156,22 @@ async function openLegacy(src: ByteSource, options: TorchCheckpointOptions): Pro
     p += 8 + size;
   }
   const mem = bytesSource(bytes, src.name);
-  const locate = async (s: TorchStorage): Promise<{ source: ByteSource; loc: StorageLocation }> => {
+  const locate: Locate = async (s) => {
     const loc = locations.get(s.key);
     if (!loc) throw new Error(`${src.name}: storage '${s.key}' has no data in the file`);
     return { source: mem, loc };
   };
-  return { format: 'torch-legacy', root: main.value, tensor: (ref, key) => readTensor(ref, key, littleEndian, locate, src.name) };
+  const budget: ExpansionBudget = { used: 0 };
+  return { format: 'torch-legacy', root: main.value, tensor: (ref, key) => readTensor(ref, key, littleEndian, locate, src.name, budget) };
 }
 
 async function readTensor(
   ref: TorchTensorRef,
   key: string | undefined,
   littleEndian: boolean,
-  locate: (s: TorchStorage) => Promise<{ source: ByteSource; loc: StorageLocation }>,
+  locate: Locate,
   sourceName: string,
+  budget: ExpansionBudget,
 ): Promise<tf.Tensor> {
   const what = `${sourceName}: tensor${key ? ` '${key}'` : ''}`;
   const s = ref.storage;
@@ -171,9 +182,17 @@ async function readTensor(
   if (extent === null) return tf.tensor(dtype === 'float32' ? new Float32Array(0) : new Int32Array(0), ref.shape, dtype);
   const [lo, hi] = extent;
   if (lo < 0 || hi >= s.numel) throw new Error(`${what}: view [${ref.shape}] stride [${ref.stride}] offset ${ref.offset} reaches elements ${lo}..${hi} of a storage of ${s.numel}`);
-  if (numel > s.numel && numel > MAX_EXPANDED_ELEMENTS) throw new Error(`${what}: expanded view of ${numel} elements over a storage of ${s.numel} is too large`);
-  const { source, loc } = await locate(s);
+  // A view reading elements more than once (stride 0) is materialised: what it adds over the span
+  // it reads is charged to the checkpoint, so a 2 KB file cannot ask for gigabytes.
+  const added = numel - (hi - lo + 1);
+  if (added > 0) {
+    budget.used += added;
+    if (budget.used > MAX_EXPANDED_ELEMENTS) {
+      throw new Error(`${what}: expanded view [${ref.shape}] stride [${ref.stride}] would materialise ${numel} elements from ${hi - lo + 1}; expanded views of this checkpoint exceed the limit of ${MAX_EXPANDED_ELEMENTS} added elements`);
+    }
+  }
   const es = RAW_DTYPE_BYTES[s.dtype];
+  const { source, loc } = await locate(s, (hi + 1) * es);
   if ((hi + 1) * es > loc.bytes) throw new Error(`${what}: needs ${(hi + 1) * es} bytes of storage '${s.key}', which holds ${loc.bytes}`);
   let data: Float32Array | Int32Array;
   try {
@@ -237,31 +256,54 @@ export function topLevelKeys(root: unknown): string[] {
 
 const MAX_PLAIN_ITEMS = 32;
 
-/** Converts an unpickled value to JSON-friendly data: tensors as `{tensor: [shape], dtype}`, globals as names. */
-export function toPlain(value: unknown, depth = 0): unknown {
-  if (depth > 12) return '...';
-  if (value instanceof TorchTensorRef) return { tensor: value.shape, dtype: value.storage.dtype };
-  if (value instanceof PickleGlobal) return `<${value.toString()}>`;
-  if (value instanceof PickleOpaque) return `<${value.global.toString()} object>`;
-  // Long containers (an optimizer's per-parameter state) are cut to keep reports readable.
-  if (value instanceof Map) {
-    const out: Record<string, unknown> = {};
-    let i = 0;
-    for (const [k, v] of value) {
-      if (i++ === MAX_PLAIN_ITEMS) {
-        out['...'] = `${value.size - MAX_PLAIN_ITEMS} more`;
-        break;
-      }
-      out[String(k)] = toPlain(v, depth + 1);
+/**
+ * Converts an unpickled value to JSON-friendly data: tensors as `{tensor: [shape], dtype}`, globals
+ * as names. A container met a second time (pickles share references: torch loads such a file
+ * instantly) is printed as `<same as path>` instead of again, and at most {@link MAX_PLAIN_NODES}
+ * nodes are printed, so the output stays small whatever the file.
+ */
+export function toPlain(value: unknown): unknown {
+  return plainConverter()(value, '');
+}
+
+/**
+ * A {@link toPlain} whose shared-reference memory and node budget span several calls (one per
+ * top-level entry of a checkpoint): `convert(value, path)`.
+ */
+export function plainConverter(): (value: unknown, path: string) => unknown {
+  const seen = new Map<object, string>();
+  let nodes = 0;
+  const walk = (v: unknown, path: string, depth: number): unknown => {
+    if (++nodes > MAX_PLAIN_NODES || depth > 12) return '...';
+    if (v instanceof TorchTensorRef) return { tensor: v.shape, dtype: v.storage.dtype };
+    if (v instanceof PickleGlobal) return `<${v.toString()}>`;
+    if (v instanceof PickleOpaque) return `<${v.global.toString()} object>`;
+    if (v instanceof Map || Array.isArray(v)) {
+      const first = seen.get(v);
+      if (first !== undefined) return `<same as ${first || 'root'}>`;
+      seen.set(v, path);
     }
-    return out;
-  }
-  if (Array.isArray(value)) {
-    const items = value.slice(0, MAX_PLAIN_ITEMS).map((v) => toPlain(v, depth + 1));
-    return value.length > MAX_PLAIN_ITEMS ? [...items, `... ${value.length - MAX_PLAIN_ITEMS} more`] : items;
-  }
-  if (value instanceof Uint8Array) return `<bytes ${value.byteLength}>`;
-  if (typeof value === 'bigint') return value.toString();
-  if (value !== null && typeof value === 'object') return `<${(value as object).constructor?.name ?? 'object'}>`;
-  return value;
+    // Long containers (an optimizer's per-parameter state) are cut to keep reports readable.
+    if (v instanceof Map) {
+      const out: Record<string, unknown> = Object.create(null);
+      let i = 0;
+      for (const [k, x] of v) {
+        if (i++ === MAX_PLAIN_ITEMS) {
+          out['...'] = `${v.size - MAX_PLAIN_ITEMS} more`;
+          break;
+        }
+        out[String(k)] = walk(x, path ? `${path}.${String(k)}` : String(k), depth + 1);
+      }
+      return out;
+    }
+    if (Array.isArray(v)) {
+      const items = v.slice(0, MAX_PLAIN_ITEMS).map((x, i) => walk(x, `${path}[${i}]`, depth + 1));
+      return v.length > MAX_PLAIN_ITEMS ? [...items, `... ${v.length - MAX_PLAIN_ITEMS} more`] : items;
+    }
+    if (v instanceof Uint8Array) return `<bytes ${v.byteLength}>`;
+    if (typeof v === 'bigint') return v.toString();
+    if (v !== null && typeof v === 'object') return `<${(v as object).constructor?.name ?? 'object'}>`;
+    return v;
+  };
+  return (value, path) => walk(value, path, 0);
 }

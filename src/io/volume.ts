@@ -127,6 +127,29 @@ export function acquisitionPlane(affine: Affine, sliceAxis: number): 'axial' | '
 }
 
 /**
+ * The axis permutation and flips that {@link toCanonical} applies to a volume with this affine:
+ * output axis `i` is input axis `perm[i]`, reversed where `flips[i]`.
+ *
+ * @example
+ * canonicalPermutation(niftiAffine, 2); // { perm: [2, 1, 0], flips: [false, true, true] }
+ */
+export function canonicalPermutation(affine: Affine, sliceAxis = 0): { perm: number[]; flips: boolean[] } {
+  const plane = acquisitionPlane(affine, sliceAxis);
+  const target = CANONICAL_ORIENTATION[plane];
+  const codes = axisCodes(affine);
+  const opposite: Record<string, string> = { R: 'L', L: 'R', A: 'P', P: 'A', S: 'I', I: 'S' };
+  const perm: number[] = [];
+  const flips: boolean[] = [];
+  for (const want of target) {
+    const same = codes.indexOf(want);
+    const src = same >= 0 ? same : codes.indexOf(opposite[want]);
+    perm.push(src);
+    flips.push(same < 0);
+  }
+  return { perm, flips };
+}
+
+/**
  * Reorients to the mst-ts convention: D becomes the through-plane axis `sliceAxis` (the axis the
  * slices were stacked along: NIfTI's third voxel axis or the DICOM stacking direction, which the
  * readers put first), and H, W follow the radiological display layout of that plane (see the
@@ -137,19 +160,8 @@ export function acquisitionPlane(affine: Affine, sliceAxis: number): 'axial' | '
  * v.orientation; // 'SPL' for an axial acquisition
  */
 export function toCanonical(volume: Volume, sliceAxis = 0): Volume {
-  const plane = acquisitionPlane(volume.affine, sliceAxis);
-  const target = CANONICAL_ORIENTATION[plane];
-  const codes = axisCodes(volume.affine);
-  const opposite: Record<string, string> = { R: 'L', L: 'R', A: 'P', P: 'A', S: 'I', I: 'S' };
-  const perm: number[] = [];
-  const flips: boolean[] = [];
-  for (const want of target) {
-    const same = codes.indexOf(want);
-    const src = same >= 0 ? same : codes.indexOf(opposite[want]);
-    perm.push(src);
-    flips.push(same < 0);
-  }
-  if (perm.every((p, i) => p === i) && flips.every((f) => !f)) return { ...volume, orientation: codes };
+  const { perm, flips } = canonicalPermutation(volume.affine, sliceAxis);
+  if (perm.every((p, i) => p === i) && flips.every((f) => !f)) return { ...volume, orientation: axisCodes(volume.affine) };
   return permuteFlip(volume, perm, flips);
 }
 
@@ -178,4 +190,34 @@ export function assertFiniteVoxels(volume: Pick<Volume, 'data' | 'shape' | 'sour
       throw new Error(`${volume.source}: voxel (d, h, w) = (${idx.join(', ')}) is ${d[i]}; expected finite values (pass allowNonFinite to keep them)`);
     }
   }
+}
+
+/**
+ * A volume of a plain `[D, H, W]` array with assumed geometry: a diagonal affine of `spacing`
+ * (default 1 mm) and `meta.geometry = 'assumed'`, so preprocessing takes it as stored (no
+ * reorientation), as `readVolume` does for `.npy` files.
+ *
+ * @example
+ * const v = arrayVolume(new Float32Array(8 * 16 * 16), [8, 16, 16], { spacing: [3, 0.7, 0.7] });
+ */
+export function arrayVolume(data: Float32Array, shape: VolumeShape, options: { spacing?: VolumeShape; source?: string; dtype?: string } = {}): Volume {
+  const n = shape[0] * shape[1] * shape[2];
+  if (data.length !== n) throw new Error(`arrayVolume: ${data.length} values do not fill [${shape.join(', ')}] (${n})`);
+  const [sd, sh, sw] = options.spacing ?? [1, 1, 1];
+  const affine: Affine = [
+    [sd, 0, 0, 0],
+    [0, sh, 0, 0],
+    [0, 0, sw, 0],
+    [0, 0, 0, 1],
+  ];
+  return {
+    data,
+    shape: [shape[0], shape[1], shape[2]],
+    spacing: affineSpacing(affine),
+    affine,
+    orientation: axisCodes(affine),
+    dtype: options.dtype ?? 'float32',
+    source: options.source ?? 'array',
+    meta: { geometry: 'assumed' },
+  };
 }

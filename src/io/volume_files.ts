@@ -3,10 +3,15 @@
  * dropped folder): one NIfTI file, or the files of a DICOM series. Works on bytes only, so it runs
  * in a page, a Web Worker and Node alike.
  */
-import type { NamedBytesFile } from './browser_io';
 import { dicomImagesToVolume, isDicomImage, parseDicom, pickDicomSeries, type DicomImage, type DicomReadOptions } from './dicom';
 import { isGzip, parseNifti, type NiftiReadOptions } from './nifti';
 import type { Volume } from './volume';
+
+/** What a reader of picked files needs of a `File`: its name and bytes. */
+export interface NamedBytesFile {
+  readonly name: string;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
 
 /** A picked file; `webkitRelativePath` (folder uploads) or `path` names it inside its folder. */
 export interface PickedFile extends NamedBytesFile {

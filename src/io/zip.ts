@@ -1,5 +1,7 @@
-import { inflateSync } from 'fflate';
 import type { ByteSource } from './byte_source';
+import { crc32 } from './crc32';
+import { InflateStream } from './inflate';
+import { DEFLATE_MAX_RATIO } from './limits';
 
 /** One file of a ZIP archive, from its central-directory record. */
 export interface ZipEntry {
@@ -8,6 +10,8 @@ export interface ZipEntry {
   method: number;
   compressedSize: number;
   uncompressedSize: number;
+  /** CRC-32 of the uncompressed data, as the central directory records it. */
+  crc: number;
   /** Offset of the entry's local header in the archive. */
   localHeaderOffset: number;
 }
@@ -20,8 +24,6 @@ const SIG_LOCAL = 0x04034b50;
 const EOCD_SIZE = 22;
 const CENTRAL_SIZE = 46;
 const LOCAL_SIZE = 30;
-// DEFLATE cannot expand data by more than about 1032:1; a larger claim is corrupt or hostile.
-const MAX_DEFLATE_RATIO = 1032;
 
 /**
  * A minimal, bounds-checked ZIP reader over a {@link ByteSource}: the central directory (ZIP64
@@ -86,6 +88,7 @@ export class ZipReader {
       if (p + CENTRAL_SIZE > cdSize || cv.getUint32(p, true) !== SIG_CENTRAL) throw new Error(`${name}: corrupt central directory at entry ${i}`);
       const flags = cv.getUint16(p + 8, true);
       const method = cv.getUint16(p + 10, true);
+      const crc = cv.getUint32(p + 16, true);
       let compressedSize = cv.getUint32(p + 20, true);
       let uncompressedSize = cv.getUint32(p + 24, true);
       const nameLen = cv.getUint16(p + 28, true);
@@ -120,7 +123,9 @@ export class ZipReader {
       if (localHeaderOffset + LOCAL_SIZE + compressedSize > cdOffset) {
         throw new Error(`${name}: entry '${entryName}' claims ${compressedSize} bytes at ${localHeaderOffset}, beyond the archive's data (truncated?)`);
       }
-      entries.set(entryName, { name: entryName, method, compressedSize, uncompressedSize, localHeaderOffset });
+      // Readers disagree on which of two same-named entries counts (torch the first, Python the last).
+      if (entries.has(entryName)) throw new Error(`${name}: the archive holds two entries named '${entryName}'; refusing an ambiguous archive`);
+      entries.set(entryName, { name: entryName, method, compressedSize, uncompressedSize, crc, localHeaderOffset });
       p = end;
     }
     return new ZipReader(source, entries, cdOffset);
@@ -170,31 +175,48 @@ export class ZipReader {
     return { offset: await this.dataOffset(name), size: e.uncompressedSize };
   }
 
-  /** The uncompressed bytes of an entry (stored or deflated). */
-  async read(name: string): Promise<Uint8Array> {
+  /**
+   * The uncompressed bytes of an entry (stored or deflated), checked against its CRC-32. An entry
+   * claiming more than `maxBytes` is refused before anything is read; a deflated one is inflated
+   * into a buffer of the size its header claims and no further.
+   */
+  async read(name: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Uint8Array> {
     const e = this.entry(name);
     const start = await this.dataOffset(name);
+    const what = `${this.source.name}: entry '${name}'`;
+    if (e.uncompressedSize > maxBytes) throw new Error(`${what} holds ${e.uncompressedSize} bytes, more than the limit of ${maxBytes}`);
+    let data: Uint8Array;
     if (e.method === 0) {
-      if (e.compressedSize !== e.uncompressedSize) throw new Error(`${this.source.name}: stored entry '${name}' has mismatched sizes`);
-      return this.source.read(start, e.compressedSize);
+      if (e.compressedSize !== e.uncompressedSize) throw new Error(`${what}: stored entry has mismatched sizes`);
+      data = await this.source.read(start, e.compressedSize);
+    } else if (e.method === 8) {
+      if (e.uncompressedSize > e.compressedSize * DEFLATE_MAX_RATIO + 1024) {
+        throw new Error(`${what} claims ${e.uncompressedSize} bytes from ${e.compressedSize} compressed, more than DEFLATE can produce`);
+      }
+      const stream = new InflateStream(await this.source.read(start, e.compressedSize), what, e.uncompressedSize);
+      stream.drain(e.uncompressedSize, ` (its header says ${e.uncompressedSize})`);
+      if (stream.produced !== e.uncompressedSize) throw new Error(`${what} inflated to ${stream.produced} bytes, header says ${e.uncompressedSize}`);
+      data = stream.data();
+    } else {
+      throw new Error(`${what} uses compression method ${e.method} (only stored and deflate are supported)`);
     }
-    if (e.method !== 8) throw new Error(`${this.source.name}: entry '${name}' uses compression method ${e.method} (only stored and deflate are supported)`);
-    if (e.uncompressedSize > e.compressedSize * MAX_DEFLATE_RATIO + 1024) {
-      throw new Error(`${this.source.name}: entry '${name}' claims ${e.uncompressedSize} bytes from ${e.compressedSize} compressed, more than DEFLATE can produce`);
-    }
-    const packed = await this.source.read(start, e.compressedSize);
-    const out = new Uint8Array(e.uncompressedSize);
-    let got: Uint8Array;
-    try {
-      // With a fixed output buffer fflate never grows it: a stream longer than declared is cut off.
-      got = inflateSync(packed, { out });
-    } catch (err) {
-      throw new Error(`${this.source.name}: entry '${name}' is not valid DEFLATE data (${(err as Error).message})`);
-    }
-    if (got.byteLength !== e.uncompressedSize) {
-      throw new Error(`${this.source.name}: entry '${name}' inflated to ${got.byteLength} bytes, header says ${e.uncompressedSize}`);
-    }
-    return got;
+    const crc = crc32(data);
+    if (crc !== e.crc) throw new Error(`${what} fails its CRC-32 check (recorded ${e.crc.toString(16)}, computed ${crc.toString(16)}): the archive is corrupt`);
+    return data;
+  }
+
+  /**
+   * The first `length` uncompressed bytes of a deflated entry, inflating no further (the entry's
+   * CRC-32 cannot be checked on a part).
+   */
+  async readPrefix(name: string, length: number): Promise<Uint8Array> {
+    const e = this.entry(name);
+    if (e.method !== 8) throw new Error(`${this.source.name}: entry '${name}' is not deflated (method ${e.method})`);
+    const start = await this.dataOffset(name);
+    const stream = new InflateStream(await this.source.read(start, e.compressedSize), `${this.source.name}: entry '${name}'`, length, false);
+    stream.fill(length);
+    if (stream.produced < length) throw new Error(`${this.source.name}: entry '${name}' inflates to ${stream.produced} bytes, ${length} are needed`);
+    return stream.data();
   }
 }
 

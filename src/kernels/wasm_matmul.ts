@@ -85,6 +85,41 @@ export async function installWasmMatMul(options: WasmKernelOptions = {}): Promis
     throw new Error('installWasmMatMul: relaxedSimd was requested but this engine has no WebAssembly relaxed SIMD (Chrome >= 114, Node >= 20.16)');
   }
   if (installed.has(backend)) return;
+  const { bytes, memory, variant } = kernelBuild(backend, options, supported);
+  const module = await WebAssembly.compile(decodeBase64(bytes));
+  installInto(backend, await WebAssembly.instantiate(module, { env: { memory } }), variant);
+}
+
+/**
+ * {@link installWasmMatMul} for a wasm backend instance at hand, compiled synchronously: for Node,
+ * where mst-ts's default backend is created inside tfjs's synchronous backend factory (a browser's
+ * main thread refuses synchronous compiles of modules this size). Picks the build as
+ * installWasmMatMul does by default. Calling it again is a no-op.
+ */
+export function installWasmKernelsSync(backend: object): void {
+  const b = backend as WasmBackendInternals;
+  if (installed.has(b)) return;
+  // tfjs sets the stock kernels up once the factory has returned; the ones replaced here would miss
+  // their setup, which other stock kernels rely on (Sum calls the stock Transpose), so run it now.
+  for (const kernel of tf.getKernelsForBackend('wasm')) kernel.setupFunc?.(backend as tf.KernelBackend);
+  const { bytes, memory, variant } = kernelBuild(b, {}, enableNodeRelaxedSimd());
+  installInto(b, new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(bytes)), { env: { memory } }), variant);
+}
+
+/**
+ * Whether tfjs runs on `wasm` with mst-ts's kernels installed (initialises no backend).
+ *
+ * @example
+ * new MedicalSliceTransformer({ encoder, numClasses: 2 }); // the first tensors start Node's default
+ * wasmKernelsInstalled(); // returns true in Node
+ */
+export function wasmKernelsInstalled(): boolean {
+  const engine = tf.engine() as unknown as { backendName?: string | null; backendInstance?: object | null };
+  return engine.backendName === 'wasm' && !!engine.backendInstance && installed.has(engine.backendInstance);
+}
+
+/** The kernel build for this backend's memory (ordinary or shared) and the engine's features. */
+function kernelBuild(backend: WasmBackendInternals, options: WasmKernelOptions, supported: boolean): { bytes: string; memory: WebAssembly.Memory; variant: WasmKernelVariant } {
   const variant: WasmKernelVariant = (options.relaxedSimd ?? supported) ? 'relaxed-simd' : 'simd';
   const memory = backend.wasm.asm.memory ?? backend.wasm.wasmMemory;
   if (!memory) throw new Error('installWasmMatMul: the wasm backend exposes no WebAssembly.Memory (an unsupported tfjs-backend-wasm build)');
@@ -92,8 +127,10 @@ export async function installWasmMatMul(options: WasmKernelOptions = {}): Promis
   // module declaring a shared memory import may use.
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const bytes = variant === 'relaxed-simd' ? (shared ? SGEMM_RELAXED_SHARED_WASM_BASE64 : SGEMM_RELAXED_WASM_BASE64) : shared ? SGEMM_SHARED_WASM_BASE64 : SGEMM_WASM_BASE64;
-  const module = await WebAssembly.compile(decodeBase64(bytes));
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return { bytes, memory, variant };
+}
+
+function installInto(backend: WasmBackendInternals, instance: WebAssembly.Instance, variant: WasmKernelVariant): void {
   const exports = instance.exports as unknown as SgemmExports;
   const work = backend.wasm._malloc(exports.sgemm_work_floats() * 4 + 16);
   installed.set(backend, { exports, work: (work + 15) & ~15, variant });

@@ -57,6 +57,25 @@ describe('BatchNorm', () => {
     bn.dispose();
   });
 
+  it('loads a state dict without num_batches_tracked strictly, setting it to 0 as PyTorch; nothing else may be missing', () => {
+    const bn = new BatchNorm2d(2).train();
+    const x = tf.randomNormal([2, 3, 3, 2], 0, 1, 'float32', 3);
+    tf.dispose([bn.forward(x), bn.forward(x)]);
+    expect(bn.numBatchesTracked.dataSync()[0]).toBe(2);
+    const before = tf.memory().numTensors;
+    const sd = { weight: tf.tensor1d([2, 3]), bias: tf.tensor1d([0.5, -0.5]), running_mean: tf.tensor1d([1, -1]), running_var: tf.tensor1d([4, 9]) };
+    expect(bn.loadStateDict(sd)).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    expect(bn.numBatchesTracked.dataSync()[0]).toBe(0);
+    expect(bn.numBatchesTracked.dtype).toBe('int32');
+    expect(Array.from(bn.runningVar.dataSync())).toEqual([4, 9]);
+    const { running_mean: _mean, ...withoutMean } = sd;
+    expect(() => bn.loadStateDict(withoutMean)).toThrow('loadStateDict: missing keys: running_mean');
+    tf.dispose(Object.values(sd));
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    bn.dispose();
+  });
+
   it('passes gradients through batch statistics in training mode', () => {
     const bn = new BatchNorm2d(2).train();
     const x = tf.randomNormal([3, 2, 2, 2], 0, 1, 'float32', 2);

@@ -12,7 +12,8 @@ export interface BatchNormOptions {
 /**
  * PyTorch's `_BatchNorm` over the channel (last) axis of a channels-last tensor of a fixed rank.
  * Keys `weight`, `bias` and the buffers `running_mean`, `running_var`, `num_batches_tracked`
- * (int), so PyTorch state dicts load strictly.
+ * (int), so PyTorch state dicts load strictly; a dict without `num_batches_tracked` (as many
+ * converters write) sets it to 0, as PyTorch's strict load does.
  *
  * - eval mode: normalises with the running statistics;
  * - training mode: normalises with the batch mean and biased variance over every axis but the
@@ -43,7 +44,7 @@ export class BatchNorm extends Module {
     this.bias = this.registerParameter('bias', tf.zeros([numFeatures]));
     this.runningMean = this.registerBuffer('running_mean', tf.zeros([numFeatures]));
     this.runningVar = this.registerBuffer('running_var', tf.ones([numFeatures]));
-    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', tf.scalar(0, 'int32'));
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', tf.scalar(0, 'int32'), { fillWhenMissing: 0 });
   }
 
   /** `[..., C] -> [..., C]`; in training mode also updates the running statistics. */

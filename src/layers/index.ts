@@ -1,3 +1,5 @@
+// In Node, tfjs's first tensor lands on wasm with mst-ts's kernels (see registerNodeDefaultBackend).
+import '../kernels/node_default_backend';
 export { Linear } from './linear';
 export type { LinearOptions } from './linear';
 export { LayerNorm } from './layer_norm';
@@ -37,3 +39,5 @@ export { BasicBlock, Bottleneck, Downsample, shortcutA, convNd, batchNormNd } fr
 export type { SpatialDims, ConvNd, ConvNdOptions, Shortcut, ResNetBlockOptions } from './resnet_blocks';
 export { conv2dValid, conv2dFilterGrad, conv2dInputGrad } from '../ops/conv2d';
 export { ConvStem, type ConvStemOptions, type ConvStemConfig } from './conv_stem';
+export { SlicePositionalEmbedding } from './slice_positional_embedding';
+export type { SlicePositionalEmbeddingKind } from './slice_positional_embedding';

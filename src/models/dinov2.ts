@@ -10,7 +10,9 @@ import { PosEmbedCache } from '../layers/pos_embed_interpolation';
 import { swigluHiddenFeatures } from '../layers/swiglu_ffn';
 import { Rng } from '../utils/rng';
 import { assertFloat32, assertRank } from '../utils/check';
-import type { AttentionRequest, EncodeOptions, SliceEncoder, SliceEncoding } from './slice_encoder';
+import type { OnnxGraphBuilder } from '../onnx/onnx_graph';
+import { dinov2Graph } from '../onnx/encoder_graphs';
+import type { AttentionRequest, EncodeOptions, SliceEncoder, SliceEncoderGraph, SliceEncoding } from './slice_encoder';
 
 /** Architecture of a {@link DinoVisionTransformer}, as DINOv2's `DinoVisionTransformer` arguments. */
 export interface DinoVisionTransformerOptions {
@@ -94,6 +96,13 @@ export interface Dinov2Features {
  * attentions?.[0].shape; // [2, 6, 257, 257]
  */
 export class DinoVisionTransformer extends Module implements SliceEncoder {
+  /** Returns attention maps over its patch grid (plane attention, rollout). */
+  readonly providesAttention = true;
+  /**
+   * The slice size an ONNX export fixes by default (the positional embedding is resized to it):
+   * the positional grid's size, at most the paper's 224 (DINOv2's 518 grid is used at 224).
+   */
+  readonly onnxImageSize: [number, number];
   readonly featureSize: number;
   readonly inChannels: number;
   readonly embedDim: number;
@@ -140,6 +149,8 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
     this.numRegisters = numRegisters;
     this.inChannels = options.inChannels ?? 3;
     const grid = Math.floor(imgSize / p);
+    const onnxSide = Math.min(grid, Math.max(1, Math.floor(224 / p))) * p;
+    this.onnxImageSize = [onnxSide, onnxSide];
 
     // Initialisation as DINOv2's init_weights: trunc_normal(0.02) on pos_embed and every Linear
     // (timm's bounds are +-2 absolute, so at std 0.02 this is a plain normal), normal(1e-6) on the
@@ -199,14 +210,18 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
   }
 
   /**
-   * The token sequence after the last block and final norm, `[N, T, E]` with T = 1 + R + patches,
-   * plus the requested attention probabilities.
+   * DINOv2's `prepare_tokens_with_masks` without masks: the tokens `[N, T, E]` entering the first
+   * block, `[CLS, registers..., patches...]` with the positional embedding added, and the patch grid.
+   *
+   * @example
+   * const { tokens, gridSize } = dinov2_vits14().prepareTokens(tf.zeros([1, 224, 224, 3]) as tf.Tensor4D);
+   * tokens.shape; // [1, 257, 384]
    */
-  private run(images: tf.Tensor4D, attention: AttentionRequest): { tokens: tf.Tensor3D; attentions: tf.Tensor4D[]; grid: [number, number] } {
+  prepareTokens(images: tf.Tensor4D): { tokens: tf.Tensor3D; gridSize: [number, number] } {
     const grid = this.checkImages(images);
     const n = images.shape[0];
     const e = this.embedDim;
-    return tf.tidy(() => {
+    const tokens = tf.tidy(() => {
       // DINOv2 adds the positional embedding to [cls, patches] and then inserts the registers
       // after the class token; adding to the two parts separately gives the same numbers.
       const pos = this.posCache.get(this.posEmbed, grid[0], grid[1]);
@@ -217,7 +232,19 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
       const parts: tf.Tensor[] = [tf.broadcastTo(cls, [n, 1, e])];
       if (this.registerTokens) parts.push(tf.broadcastTo(this.registerTokens, [n, this.numRegisters, e]));
       parts.push(patches);
-      let x = tf.concat(parts, 1) as tf.Tensor3D;
+      return tf.concat(parts, 1) as tf.Tensor3D;
+    });
+    return { tokens, gridSize: grid };
+  }
+
+  /**
+   * The token sequence after the last block and final norm, `[N, T, E]` with T = 1 + R + patches,
+   * plus the requested attention probabilities.
+   */
+  private run(images: tf.Tensor4D, attention: AttentionRequest): { tokens: tf.Tensor3D; attentions: tf.Tensor4D[]; grid: [number, number] } {
+    return tf.tidy(() => {
+      const { tokens, gridSize: grid } = this.prepareTokens(images);
+      let x = tokens;
       const attentions: tf.Tensor4D[] = [];
       const depth = this.blocks.length;
       this.blocks.items.forEach((block, i) => {
@@ -271,6 +298,12 @@ export class DinoVisionTransformer extends Module implements SliceEncoder {
       if (attention !== 'none') out.attentions = attentions;
       return out as unknown as tf.TensorContainer;
     }) as unknown as SliceEncoding;
+  }
+
+  /** Writes the ViT into an ONNX graph on NCHW images of a fixed size (default 224x224). */
+  toOnnx(g: OnnxGraphBuilder, images: string, imageSize: [number, number] = this.onnxImageSize): SliceEncoderGraph {
+    const out = dinov2Graph(g, images, this, imageSize);
+    return { features: out.features, attention: { probs: out.lastAttention, heads: this.numHeads, gridSize: out.gridSize, numPrefixTokens: this.numPrefixTokens } };
   }
 
   /** Frees the parameters and the cached positional embeddings. */

@@ -4,11 +4,18 @@ import { toOurConvention, type ConvertedStateDict, type Dinov2Config, type KeyCo
 import { readSafetensorsHeader } from '../io/safetensors';
 import { swigluHiddenFeatures } from '../layers/swiglu_ffn';
 import { disposeStateDict, type StateDict } from '../nn/module';
+import { checkPreprocessing } from '../data/preprocessing';
+import { checkField, checkFields } from '../utils/config_fields';
+import type { ComponentConfig, ComponentOptions } from './component_registry';
 import type { DinoVisionTransformerOptions } from './dinov2';
-import type { MedicalSliceTransformer, SliceFusion } from './medical_slice_transformer';
-import { buildModel, type ConfigurableModel, type ModelConfig, type ResNet2DConfigOptions, type SliceEncoderConfig } from './model_config';
+import type { ResNet2DConfigOptions } from './encoder_registry';
+import type { MedicalSliceTransformer } from './medical_slice_transformer';
+import { buildModel, checkModelConfig, configOf, estimateModelValues, upgradeConfigV1, type CheckModelConfigOptions, type ConfigurableModel, type ModelConfig } from './model_config';
 import type { ResNetOptions } from './resnet';
 import { configPathFor, MODEL_FORMAT_VERSION, type SavedModelJson } from './save_model';
+
+/** A slice encoder's config as {@link fromPretrained} infers it. */
+type SliceEncoderConfig = { model: 'dinov2'; options: DinoVisionTransformerOptions } | { model: 'resnet2d'; options: ResNet2DConfigOptions };
 
 /** Architectures {@link fromPretrained} builds. */
 export type PretrainedArch = ModelConfig['model'];
@@ -88,20 +95,107 @@ export async function fromPretrained(pathOrBytes: string | Uint8Array, options: 
   }
 }
 
-/** Parses and checks the JSON {@link saveModel} writes. */
-export function parseSavedModelJson(text: string, source = 'model JSON'): SavedModelJson {
-  let json: SavedModelJson;
+/**
+ * Parses and checks a model bundle's JSON (what {@link saveModel} writes): every field's type and
+ * range, the config's components registered and their options valid, before anything is built.
+ * Format version 1 files are upgraded (no class names, preprocessing or explanation defaults).
+ *
+ * @example
+ * const bundle = parseSavedModelJson(await fs.readFile('model.json', 'utf8'), 'model.json');
+ * bundle.preprocessing?.steps; // [{ op: 'clip-rescale', ... }, { op: 'crop-or-pad', size: [8, 16, 16] }, ...]
+ */
+export function parseSavedModelJson(text: string, source = 'model JSON', options: CheckModelConfigOptions = {}): SavedModelJson {
+  let raw: unknown;
   try {
-    json = JSON.parse(text) as SavedModelJson;
+    raw = JSON.parse(text);
   } catch (e) {
     throw new Error(`${source}: not valid JSON (${(e as Error).message})`);
   }
-  if (!json || json.format !== 'mst-ts-model') throw new Error(`${source}: expected format 'mst-ts-model', got ${JSON.stringify(json?.format)}`);
-  if (!Number.isInteger(json.formatVersion) || json.formatVersion > MODEL_FORMAT_VERSION) {
-    throw new Error(`${source}: format version ${json.formatVersion} is newer than this mst-ts reads (${MODEL_FORMAT_VERSION}); update mst-ts`);
+  const json = raw as Record<string, unknown> | null;
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error(`${source}: expected a JSON object, got ${text.slice(0, 40)}`);
+  if (json.format !== 'mst-ts-model') throw new Error(`${source}: expected format 'mst-ts-model', got ${JSON.stringify(json.format)}`);
+  const version = json.formatVersion;
+  if (!(Number.isInteger(version) && (version as number) >= 1)) throw new Error(`${source}: formatVersion must be a positive integer, got ${JSON.stringify(version)}`);
+  if ((version as number) > MODEL_FORMAT_VERSION) throw new Error(`${source}: format version ${version} is newer than this mst-ts reads (${MODEL_FORMAT_VERSION}); update mst-ts`);
+  try {
+    const config = version === 1 ? upgradeConfigV1(json.config) : json.config;
+    checkModelConfig(config, 'config', options);
+    const bundle: SavedModelJson = {
+      format: 'mst-ts-model',
+      formatVersion: version as number,
+      arch: version === 1 ? config.model : (json.arch as string),
+      config,
+      keyPrefix: (json.keyPrefix as string | undefined) ?? '',
+      weights: json.weights as string,
+      classNames: (json.classNames as string[] | undefined) ?? [],
+      preprocessing: (json.preprocessing as SavedModelJson['preprocessing'] | undefined) ?? null,
+      explain: (json.explain as SavedModelJson['explain'] | undefined) ?? null,
+    };
+    const known = ['format', 'formatVersion', 'arch', 'config', 'keyPrefix', 'weights', 'classNames', 'preprocessing', 'explain'];
+    const extra = Object.keys(json).filter((k) => !known.includes(k));
+    if (extra.length) throw new Error(`${extra[0]}: unknown field`);
+    checkField('arch', bundle.arch, { type: 'string', maxLength: 200 });
+    checkField('keyPrefix', bundle.keyPrefix, { type: 'string', maxLength: 200 });
+    checkField('weights', bundle.weights, { type: 'string', maxLength: 1000 });
+    const numClasses = 'numClasses' in config.options ? (config.options.numClasses as number | undefined) : undefined;
+    if (!Array.isArray(bundle.classNames) || !bundle.classNames.every((c) => typeof c === 'string' && c.length <= 200)) {
+      throw new Error(`classNames: expected a list of names, got ${JSON.stringify(bundle.classNames)?.slice(0, 80)}`);
+    }
+    if (bundle.classNames.length === 0 && numClasses) bundle.classNames = Array.from({ length: numClasses }, (_, i) => String(i));
+    if (numClasses !== undefined && bundle.classNames.length !== numClasses) throw new Error(`classNames: ${bundle.classNames.length} names for a model of ${numClasses} classes`);
+    if (bundle.preprocessing !== null) checkPreprocessing(bundle.preprocessing, 'preprocessing');
+    if (bundle.explain !== null) {
+      checkFields('explain', bundle.explain, {
+        method: { type: 'string', maxLength: 64, optional: true },
+        layer: { type: 'string', maxLength: 64, optional: true },
+        zeroFirstPatch: { type: 'boolean', optional: true },
+        clip: { type: 'ints', length: 2, optional: true },
+      });
+    }
+    return bundle;
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
   }
-  if (!json.config || typeof json.config !== 'object') throw new Error(`${source}: no config object`);
-  return { ...json, keyPrefix: json.keyPrefix ?? '' };
+}
+
+/**
+ * Like {@link fromPretrained}, with the model's bundle: the saved JSON of a file `saveModel` wrote
+ * (its config, class names, preprocessing and explanation defaults), or one made for any other
+ * checkpoint (the inferred config, no preprocessing).
+ *
+ * @example
+ * const { model, bundle } = await loadModelBundle('runs/demo/model.safetensors');
+ * bundle.preprocessing?.steps;
+ */
+export async function loadModelBundle(pathOrBytes: string | Uint8Array, options: FromPretrainedOptions = {}): Promise<{ model: ConfigurableModel; bundle: SavedModelJson }> {
+  const source = typeof pathOrBytes === 'string' ? pathOrBytes : 'bytes';
+  let saved: SavedModelJson | null = null;
+  let model: ConfigurableModel;
+  try {
+    saved = options.config ? null : await readSavedJson(pathOrBytes);
+    model = saved ? await loadSaved(pathOrBytes, saved.config, saved.keyPrefix) : await fromPretrained(pathOrBytes, options);
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(msg.startsWith('fromPretrained') ? msg : `fromPretrained(${source}): ${msg}`);
+  }
+  if (saved) return { model, bundle: { ...saved } };
+  const config = configOf(model);
+  const weights = typeof pathOrBytes === 'string' ? (pathOrBytes.split(/[\\/]/).pop() as string) : 'weights';
+  const numClasses = 'numClasses' in config.options ? (config.options.numClasses as number | undefined) : undefined;
+  return {
+    model,
+    bundle: {
+      format: 'mst-ts-model',
+      formatVersion: MODEL_FORMAT_VERSION,
+      arch: config.model,
+      config,
+      keyPrefix: '',
+      weights,
+      classNames: numClasses ? Array.from({ length: numClasses }, (_, i) => String(i)) : [],
+      preprocessing: null,
+      explain: null,
+    },
+  };
 }
 
 /**
@@ -144,13 +238,23 @@ function isOurs(text: string): boolean {
 }
 
 async function loadSaved(pathOrBytes: string | Uint8Array, config: ModelConfig, keyPrefix: string): Promise<ConfigurableModel> {
-  const model = buildModel(config, { skipInit: true });
-  const sd = await loadCheckpoint(pathOrBytes).catch((e) => {
-    model.dispose();
-    throw e;
-  });
+  checkModelConfig(config, 'config');
+  const sd = await loadCheckpoint(pathOrBytes);
+  let model: ConfigurableModel;
   try {
-    const dict: StateDict = {};
+    // Nothing is built that the file could not fill: a config asking for far more values is refused first.
+    const held = Object.values(sd).reduce((a, t) => a + t.size, 0);
+    const wanted = estimateModelValues(config);
+    if (wanted !== null && wanted > 1.25 * held + 4096) {
+      throw new Error(`config: describes a model of about ${wanted.toLocaleString('en-US')} values, but the file holds ${held.toLocaleString('en-US')}; the config does not belong to these weights`);
+    }
+    model = buildModel(config, { skipInit: true });
+  } catch (e) {
+    disposeStateDict(sd);
+    throw e;
+  }
+  try {
+    const dict: StateDict = Object.create(null);
     for (const [k, t] of Object.entries(sd)) {
       if (!k.startsWith(keyPrefix)) throw new Error(`key '${k}' lacks the prefix '${keyPrefix}' the model JSON declares`);
       dict[k.slice(keyPrefix.length)] = t;
@@ -201,7 +305,7 @@ async function loadInferred(pathOrBytes: string | Uint8Array, options: FromPretr
 
 /** Keys under `prefix`, with it removed. */
 function under(dict: StateDict, prefix: string): StateDict {
-  const out: StateDict = {};
+  const out: StateDict = Object.create(null);
   for (const [k, t] of Object.entries(dict)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = t;
   return out;
 }
@@ -220,7 +324,7 @@ function planModel(conv: ConvertedStateDict, options: FromPretrainedOptions): Pl
       checkNoClasses(options, 'a DINOv2 backbone (no head)');
       return { config: encoder, dict, target: '' };
     }
-    if (arch === 'mst') return freshMst(encoder, conv.dinov2!.embedDim, conv.dinov2!.numHeads !== null, dict, options, 'encoder');
+    if (arch === 'mst') return freshMst(encoder, conv.dinov2!.embedDim, conv.dinov2!.numHeads !== null, dict, options);
     return refuse('a DINOv2 backbone');
   }
   if (family === 'mst-dinov2' || family === 'mst-resnet') {
@@ -234,7 +338,7 @@ function planModel(conv: ConvertedStateDict, options: FromPretrainedOptions): Pl
       return { config: encoder, dict: under(dict, 'encoder.'), target: '' };
     }
     if (arch !== undefined && arch !== 'mst') refuse('an MST');
-    return { config: mstConfig(encoder, conv, options, seed), dict: isDino ? dict : renamePrefix(dict, 'encoder.', 'model.'), target: '' };
+    return { config: mstConfig(encoder, conv, options, seed), dict, target: '' };
   }
   if (family === 'resnet3d') {
     if (arch !== undefined && arch !== 'resnet3d') refuse('a 3D ResNet');
@@ -248,10 +352,10 @@ function planModel(conv: ConvertedStateDict, options: FromPretrainedOptions): Pl
       const o = resnetOptions(conv.resnet!, dict, '', arch === 'mst' ? { ...options, numClasses: undefined } : options, false) as ResNet2DConfigOptions;
       if (arch === 'mst') {
         const encoder: SliceEncoderConfig = { model: 'resnet2d', options: { ...o, feedForward: false, numClasses: undefined } };
-        const body: StateDict = {};
+        const body: StateDict = Object.create(null);
         for (const [k, t] of Object.entries(dict)) if (!k.startsWith('fc.')) body[k] = t;
         const width = conv.resnet!.featureSize;
-        return freshMst(encoder, width, width === 512 || width === 2048, body, options, 'model');
+        return freshMst(encoder, width, width === 512 || width === 2048, body, options);
       }
       if (arch !== undefined && arch !== 'resnet2d') refuse('a torchvision ResNet');
       return { config: { model: 'resnet2d', options: o }, dict, target: '' };
@@ -264,12 +368,6 @@ function planModel(conv: ConvertedStateDict, options: FromPretrainedOptions): Pl
 
 function checkNoClasses(options: FromPretrainedOptions, what: string): void {
   if (options.numClasses !== undefined) throw new Error(`numClasses ${options.numClasses} was given, but the file holds ${what}; use arch 'mst' to add a classifier`);
-}
-
-function renamePrefix(dict: StateDict, from: string, to: string): StateDict {
-  const out: StateDict = {};
-  for (const [k, t] of Object.entries(dict)) out[k.startsWith(from) ? to + k.slice(from.length) : k] = t;
-  return out;
 }
 
 /** DINOv2 options from what the tensors tell plus what the caller says. */
@@ -354,6 +452,11 @@ function sliceHeads(options: FromPretrainedOptions, isDino: boolean, standard: b
   return heads;
 }
 
+/** The encoder of an inferred config as a registry component. */
+function component(encoder: SliceEncoderConfig): ComponentConfig {
+  return { name: encoder.model, options: encoder.options as unknown as ComponentOptions };
+}
+
 /** The MST config the authors' checkpoint describes (fusion, bottleneck, positional embedding, head). */
 function mstConfig(encoder: SliceEncoderConfig, conv: ConvertedStateDict, options: FromPretrainedOptions, seed: number): ModelConfig {
   const dict = conv.stateDict;
@@ -367,43 +470,36 @@ function mstConfig(encoder: SliceEncoderConfig, conv: ConvertedStateDict, option
   if (!lin || lin.length !== 2) throw new Error(`'linear.weight' expected [classes, features], got ${lin ? `[${lin}]` : 'nothing'}`);
   const numClasses = lin[0];
   if (options.numClasses !== undefined && options.numClasses !== numClasses) throw new Error(`numClasses ${options.numClasses} was given, but the file's head has ${numClasses} classes`);
-  let sliceFusion: SliceFusion;
-  let numSlices: number | undefined;
-  let heads: number | undefined;
-  let positionalEmbedding: 'none' | 'learned' = 'none';
+  let fusion: ComponentConfig;
   if (dict.cls_token) {
-    sliceFusion = 'transformer';
     const layers = new Set(Object.keys(dict).map((k) => /^slice_fusion\.layers\.(\d+)\./.exec(k)?.[1]).filter((x) => x !== undefined)).size;
     if (layers !== 1) throw new Error(`the slice transformer has ${layers} layers; MST has 1`);
     expect(dict, 'slice_fusion.layers.0.linear1.weight', [width, width]);
-    heads = sliceHeads(options, isDino, standard, width);
+    const fusionOptions: ComponentOptions = { heads: sliceHeads(options, isDino, standard, width) };
     if (dict['slice_pos_emb.weight']) {
       expect(dict, 'slice_pos_emb.weight', [256, width]);
-      positionalEmbedding = 'learned';
+      fusionOptions.positionalEmbedding = 'learned';
     }
+    fusion = { name: 'transformer', options: fusionOptions };
   } else if (lin[1] === width) {
-    sliceFusion = 'average';
+    fusion = { name: 'average', options: {} };
   } else if (lin[1] % width === 0) {
-    sliceFusion = 'linear';
-    numSlices = lin[1] / width;
+    fusion = { name: 'linear', options: { numSlices: lin[1] / width } };
   } else {
     throw new Error(`'linear.weight' [${lin}] fits neither average fusion (${width} features) nor linear fusion (a multiple of ${width})`);
   }
-  return {
-    model: 'mst',
-    encoder,
-    options: { numClasses, sliceFusion, heads, bottleneck, positionalEmbedding, numSlices, encoderName: isDino ? 'encoder' : 'model', seed },
-  };
+  return { model: 'mst', encoder: component(encoder), fusion, options: { numClasses, bottleneck, freezeEncoder: false, seed } };
 }
 
 /** An MST around a pretrained encoder, with fresh fusion and head. */
-function freshMst(encoder: SliceEncoderConfig, width: number, standard: boolean, dict: StateDict, options: FromPretrainedOptions, encoderName: string): Plan {
+function freshMst(encoder: SliceEncoderConfig, width: number, standard: boolean, dict: StateDict, options: FromPretrainedOptions): Plan {
   const isDino = encoder.model === 'dinov2';
   return {
     config: {
       model: 'mst',
-      encoder,
-      options: { numClasses: options.numClasses ?? 2, heads: sliceHeads(options, isDino, standard, width), encoderName, seed: options.seed ?? 0 },
+      encoder: component(encoder),
+      fusion: { name: 'transformer', options: { heads: sliceHeads(options, isDino, standard, width) } },
+      options: { numClasses: options.numClasses ?? 2, bottleneck: false, freezeEncoder: false, seed: options.seed ?? 0 },
     },
     dict,
     target: 'encoder',

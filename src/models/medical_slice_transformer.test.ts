@@ -100,11 +100,11 @@ describe('MedicalSliceTransformer', () => {
     liar.dispose();
     expect(tf.memory().numTensors).toBe(before);
     const enc = new PoolEncoder(20);
-    expect(() => new MedicalSliceTransformer({ encoder: enc, numClasses: 2, heads: 3 })).toThrow(/width 20 must be divisible by the number of heads, got heads = 3/);
+    expect(() => new MedicalSliceTransformer({ encoder: enc, numClasses: 2, heads: 3 })).toThrow(/heads must divide the width 20, got 3/);
     expect(() => new MedicalSliceTransformer({ encoder: enc, numClasses: 0 })).toThrow(/numClasses must be a positive integer, got 0/);
-    expect(() => new MedicalSliceTransformer({ encoder: enc, numClasses: 2, sliceFusion: 'max' as 'average' })).toThrow(/got 'max'/);
+    expect(() => new MedicalSliceTransformer({ encoder: enc, numClasses: 2, sliceFusion: 'max' as 'average' })).toThrow(/unknown slice fusion 'max'; registered: transformer, transformer-adpe, linear, average/);
     expect(() => new MedicalSliceTransformer({ encoder: enc, numClasses: 2, sliceFusion: 'average', positionalEmbedding: 'learned' })).toThrow(
-      /needs sliceFusion 'transformer', got 'average'/,
+      /positionalEmbedding 'learned' needs a transformer fusion, got 'average'/,
     );
     expect(() => new MedicalSliceTransformer({ encoder: {} as SliceEncoder, numClasses: 2 })).toThrow(/must be a SliceEncoder/);
     const lin = new MedicalSliceTransformer({ encoder: new PoolEncoder(8), numClasses: 2, sliceFusion: 'linear', numSlices: 3 });

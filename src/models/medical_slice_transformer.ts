@@ -1,65 +1,67 @@
 import * as tf from '@tensorflow/tfjs';
+import { mstOriginalKeys, type KeyMap } from '../io/key_conventions';
 import { Linear } from '../layers/linear';
 import { Module } from '../nn/module';
+import type { OnnxDim } from '../onnx/onnx_proto';
+import type { OnnxGraphBuilder } from '../onnx/onnx_graph';
+import { TO_END, linear, normalisedHeadMean } from '../onnx/onnx_layers';
 import { Rng } from '../utils/rng';
+import type { ModelCapabilities } from './capabilities';
+import type { ComponentConfig, ComponentOptions } from './component_registry';
+import { createEncoder, encoderConfigOf, ENCODERS } from './encoder_registry';
+import { createFusion, fusionConfigOf } from './fusion_registry';
+import { attentionLevel, type SliceAttentionRequest, type SliceFusion, type SliceFusionOutput } from './fusions/slice_fusion';
+import { exportOnnx, type OnnxExportOptions } from '../onnx/onnx_export';
 import type { SliceEncoder, SliceEncoding } from './slice_encoder';
-import {
-  attentionLevel,
-  createSliceTransformerParts,
-  sliceTransformerForward,
-  type SliceAttentionRequest,
-  type SlicePositionalEmbedding,
-  type SlicePositionalEmbeddingKind,
-  type SliceTransformerParts,
-} from './slice_transformer';
-import type { TransformerEncoder } from '../layers/transformer_encoder';
-import type { OnnxExportOptions } from '../export/to_onnx';
+import type { SlicePositionalEmbeddingKind } from '../layers/slice_positional_embedding';
 
-/** How the slice features become one volume feature (the paper's Table 2). */
-export type SliceFusion = 'transformer' | 'linear' | 'average';
+/** The paper's Table 2 fusions by name (more can be registered with `registerFusion`). */
+export type SliceFusionName = 'transformer' | 'transformer-adpe' | 'linear' | 'average';
 
 /** Options of {@link MedicalSliceTransformer}. */
 export interface MedicalSliceTransformerOptions {
-  /** The 2D encoder applied to every slice (`dinov2_vits14()`, `resnet2d18()`, or your own). */
-  encoder: SliceEncoder;
+  /**
+   * The 2D encoder applied to every slice: an instance (`dinov2_vits14()`, `resnet2d18()`, yours)
+   * or the name of a registered encoder (`'dinov2'`, `'resnet2d'`, one of `registerEncoder`),
+   * built from {@link encoderOptions}.
+   */
+  encoder: SliceEncoder | string;
+  /** Options of a named encoder (default `{}`). */
+  encoderOptions?: ComponentOptions;
+  /**
+   * The slice fusion: a registered name (default 'transformer'; 'transformer-adpe', 'linear',
+   * 'average', or one of `registerFusion`) built for the encoder's feature width from
+   * {@link fusionOptions}, or an instance.
+   */
+  fusion?: SliceFusion | string;
+  /** Options of a named fusion (`{ heads: 4 }`, `{ numSlices: 32 }`, ...). */
+  fusionOptions?: ComponentOptions;
   /** Output classes of the linear head. */
   numClasses: number;
-  /** Slice fusion (default 'transformer'). */
-  sliceFusion?: SliceFusion;
-  /**
-   * Heads of the slice transformer (default 12 when the width is divisible by 12, as the
-   * original on DINOv2 features, else 16, as on ResNet features).
-   */
-  heads?: number;
   /** A `bottleneck` Linear `E -> E/4` after the encoder (default false). */
   bottleneck?: boolean;
   /** Freeze the encoder's parameters (Table 3; default false). */
   freezeEncoder?: boolean;
-  /** Additive slice positional embedding, transformer fusion only (default 'none'). */
-  positionalEmbedding?: SlicePositionalEmbeddingKind;
-  /** Slices per volume for 'linear' fusion, whose head sees `D * E` features (default 32, as the original). */
-  numSlices?: number;
-  /**
-   * State-dict prefix of the encoder: 'encoder' as `DinoV2ClassifierSlice` (default) or 'model'
-   * as `ResNetSliceTrans`.
-   */
-  encoderName?: string;
-  /**
-   * Ask the encoder for its attention maps when attention is requested (default true). Set false
-   * for encoders without attention (ResNet2D refuses the request): the slice attention is still
-   * returned.
-   */
-  encoderAttention?: boolean;
-  /** Seed of the initialisation (default 0). */
+  /** Seed of the bottleneck, fusion and head initialisation (default 0); a named encoder takes its own `seed` option. */
   seed?: number;
+  /** Shorthand for `fusion` by name (the paper's Table 2 knob). */
+  sliceFusion?: SliceFusionName;
+  /** Shorthand for `fusionOptions.heads` of a transformer fusion. */
+  heads?: number;
+  /** Shorthand for `fusionOptions.positionalEmbedding` of a transformer fusion (the AdPE of Table 2). */
+  positionalEmbedding?: SlicePositionalEmbeddingKind;
+  /** Shorthand for `fusionOptions.numSlices` of 'linear' fusion (default 32, as the original). */
+  numSlices?: number;
 }
 
 /** Options of {@link MedicalSliceTransformer.forward}. */
 export interface MedicalSliceTransformerCallOptions {
   /** `true`/'last': last-layer maps; 'all': every layer's (default none). */
   attention?: SliceAttentionRequest;
-  /** `[B, D]` bool, true = padded slice to ignore (transformer and average fusion). */
+  /** `[B, D]` bool, true = padded slice to ignore (fusions that support it). */
   keyPaddingMask?: tf.Tensor;
+  /** Also return {@link MedicalSliceTransformerOutput.sliceWeights}, where the fusion weighs slices (default false). */
+  sliceWeights?: boolean;
 }
 
 /** What {@link MedicalSliceTransformer.forward} returns; the caller disposes every tensor. */
@@ -67,8 +69,14 @@ export interface MedicalSliceTransformerOutput {
   /** `[B, numClasses]`. */
   logits: tf.Tensor2D;
   /**
-   * Slice-transformer attention probabilities per head, `[B, heads, 1 + D, 1 + D]` (token 0 is
-   * CLS; row 0 without its first column is the CLS -> slice attention). Transformer fusion only.
+   * How much each slice counts, `[B, D]` summing to 1 (the paper's slice attention: for the
+   * transformer fusion the CLS -> slice rows renormalised per head and averaged), when asked for
+   * (`sliceWeights: true`) and the fusion weighs slices.
+   */
+  sliceWeights?: tf.Tensor2D;
+  /**
+   * The transformer fusion's last-layer attention probabilities per head, `[B, heads, 1 + D, 1 + D]`
+   * (token 0 is CLS; row 0 without its first column is the CLS -> slice attention).
    */
   sliceAttention?: tf.Tensor4D;
   /**
@@ -77,15 +85,21 @@ export interface MedicalSliceTransformerOutput {
    * block for 'all' (rollout). Only for encoders that return attention (DINOv2).
    */
   encoderAttentions?: tf.Tensor4D[];
-  /**
-   * The last encoder block's CLS -> patch attention per head, `[B, D, heads, rows * cols]`
-   * (row-major over {@link gridSize}, registers skipped).
-   */
+  /** The last encoder block's CLS -> patch attention per head, `[B, D, heads, rows * cols]`. */
   planeAttention?: tf.Tensor4D;
   /** Patch grid `[rows, cols]` of the encoder's tokens. */
   gridSize?: [number, number];
   /** Tokens before the patches in {@link encoderAttentions} (CLS plus registers). */
   numPrefixTokens?: number;
+}
+
+/** What {@link MedicalSliceTransformer.fuseFeatures} returns; the caller disposes every tensor. */
+export interface FusedFeatures {
+  /** `[B, numClasses]`. */
+  logits: tf.Tensor2D;
+  /** The fusion's own output besides the pooled feature (slice weights, attention). */
+  sliceWeights?: tf.Tensor2D;
+  attentions?: tf.Tensor4D[];
 }
 
 /** What {@link MedicalSliceTransformer.predict} resolves to. */
@@ -95,57 +109,80 @@ export interface Prediction {
   probabilities: number[];
 }
 
+/** The MST's own options with defaults resolved (the encoder and fusion have their own configs). */
+export interface MedicalSliceTransformerConfig {
+  numClasses: number;
+  bottleneck: boolean;
+  freezeEncoder: boolean;
+  seed: number;
+}
+
+/** Everything that rebuilds an MST: its encoder and fusion by registered name and options, and its own options. */
+export interface MstModelConfig {
+  model: 'mst';
+  encoder: ComponentConfig;
+  fusion: ComponentConfig;
+  options: MedicalSliceTransformerConfig;
+}
+
+function fusionChoice(options: MedicalSliceTransformerOptions): { fusion: SliceFusion | string; fusionOptions: ComponentOptions } {
+  if (options.fusion !== undefined && options.sliceFusion !== undefined) {
+    throw new Error('MedicalSliceTransformer: give fusion or its shorthand sliceFusion, not both');
+  }
+  const fusion = options.fusion ?? options.sliceFusion ?? 'transformer';
+  const pe = options.positionalEmbedding ?? 'none';
+  const transformer = fusion === 'transformer' || fusion === 'transformer-adpe';
+  if (pe !== 'none' && !transformer) throw new Error(`MedicalSliceTransformer: positionalEmbedding '${pe}' needs a transformer fusion, got ${typeof fusion === 'string' ? `'${fusion}'` : 'an instance'}`);
+  if (typeof fusion !== 'string') {
+    if (options.fusionOptions) throw new Error('MedicalSliceTransformer: fusionOptions apply to a fusion given by name, not to an instance');
+    return { fusion, fusionOptions: {} };
+  }
+  // The shorthands fill the options of the fusions they belong to (the paper's Table 2 knobs).
+  const shorthand: ComponentOptions = {};
+  if (transformer && options.heads !== undefined) shorthand.heads = options.heads;
+  if (transformer && pe !== 'none') shorthand.positionalEmbedding = pe;
+  if (fusion === 'linear' && options.numSlices !== undefined) shorthand.numSlices = options.numSlices;
+  return { fusion, fusionOptions: { ...shorthand, ...(options.fusionOptions ?? {}) } };
+}
+
 /**
- * The Medical Slice Transformer: a 2D encoder applied to every slice (gray repeated to RGB),
- * an optional bottleneck, slice fusion and a linear head. State-dict keys as the authors'
- * `DinoV2ClassifierSlice` / `ResNetSliceTrans`, so their checkpoints load directly: `cls_token`,
- * `encoder.*` (or `model.*`), `bottleneck.*`, `slice_pos_emb.weight`,
- * `slice_fusion.layers.0.self_attn.in_proj_weight`, ..., `slice_fusion.norm.*`, `linear.*`.
- * 'linear' and 'average' fusion have no `cls_token`, `slice_pos_emb` or `slice_fusion`.
+ * The Medical Slice Transformer: a 2D encoder applied to every slice (gray repeated to the
+ * encoder's channels, as the original), an optional bottleneck, a slice fusion and a linear head.
+ * Encoder and fusion are pluggable (by instance or by registered name). Its state dict uses the
+ * authors' `DinoV2ClassifierSlice` / `ResNetSliceTrans` names (`encoder.*` or, over a ResNet,
+ * `model.*`; `cls_token`, `slice_pos_emb.weight`, `slice_fusion.*`, `bottleneck.*`, `linear.*`),
+ * so their checkpoints load directly; its module tree is `encoder`, `bottleneck`, `fusion`, `head`.
  *
  * @example
  * const model = new MedicalSliceTransformer({ encoder: dinov2_vits14(), numClasses: 2 });
  * model.loadStateDict(await loadSafetensors('mst_dinov2_s.safetensors'));
  * const { probabilities } = await model.predict(volume); // volume [D, H, W]
  */
-export class MedicalSliceTransformer extends Module implements Partial<SliceTransformerParts> {
+export class MedicalSliceTransformer extends Module {
   readonly encoder: SliceEncoder;
   readonly bottleneck?: Linear;
-  readonly clsToken?: tf.Variable;
-  readonly slicePosEmb?: SlicePositionalEmbedding;
-  readonly sliceFusion?: TransformerEncoder;
-  readonly linear: Linear;
+  readonly fusion: SliceFusion;
+  readonly head: Linear;
   readonly numClasses: number;
-  readonly sliceFusionType: SliceFusion;
   /** Width of the slice features entering the fusion (`E`, or `E / 4` with the bottleneck). */
   readonly width: number;
-  /** Slices per volume that 'linear' fusion requires. */
-  readonly numSlices?: number;
-  /** Whether attention requests are passed on to the encoder. */
-  readonly encoderAttention: boolean;
-  /** Its options without the encoder, defaults resolved, JSON-safe (see `configOf` in model_config). */
-  readonly config: Omit<MedicalSliceTransformerOptions, 'encoder'>;
+  /** Its own options, defaults resolved (JSON). */
+  readonly config: MedicalSliceTransformerConfig;
+  private readonly keys: KeyMap;
 
   constructor(options: MedicalSliceTransformerOptions) {
     super();
-    const { encoder, numClasses } = options;
+    const { numClasses } = options;
+    const encoder = typeof options.encoder === 'string' ? createEncoder(options.encoder, options.encoderOptions ?? {}) : options.encoder;
+    if (typeof options.encoder !== 'string' && options.encoderOptions) throw new Error('MedicalSliceTransformer: encoderOptions apply to an encoder given by name, not to an instance');
     if (!encoder || typeof encoder.encode !== 'function' || !(encoder.featureSize > 0)) {
-      throw new Error('MedicalSliceTransformer: options.encoder must be a SliceEncoder (featureSize > 0 and encode())');
+      throw new Error('MedicalSliceTransformer: options.encoder must be a SliceEncoder (featureSize > 0 and encode()) or a registered encoder name');
     }
     if (!(Number.isInteger(numClasses) && numClasses > 0)) throw new Error(`MedicalSliceTransformer: numClasses must be a positive integer, got ${numClasses}`);
-    const fusion = options.sliceFusion ?? 'transformer';
-    if (fusion !== 'transformer' && fusion !== 'linear' && fusion !== 'average') {
-      throw new Error(`MedicalSliceTransformer: sliceFusion must be 'transformer', 'linear' or 'average', got '${String(fusion)}'`);
-    }
-    const posEmb = options.positionalEmbedding ?? 'none';
-    if (posEmb !== 'none' && fusion !== 'transformer') {
-      throw new Error(`MedicalSliceTransformer: positionalEmbedding '${posEmb}' needs sliceFusion 'transformer', got '${fusion}'`);
-    }
+    const seed = options.seed ?? 0;
+    const rng = new Rng(seed);
     this.numClasses = numClasses;
-    this.sliceFusionType = fusion;
-    this.encoderAttention = options.encoderAttention ?? true;
-    const rng = new Rng(options.seed ?? 0);
-    this.encoder = this.registerModule(options.encoderName ?? 'encoder', encoder);
+    this.encoder = this.registerModule('encoder', encoder);
     if (options.freezeEncoder) encoder.freeze();
     let width = encoder.featureSize;
     if (options.bottleneck) {
@@ -154,32 +191,59 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
       width /= 4;
     }
     this.width = width;
-    let headIn = width;
-    let heads: number | undefined;
-    if (fusion === 'transformer') {
-      heads = options.heads ?? (width % 12 === 0 ? 12 : 16);
-      const parts = createSliceTransformerParts({ dModel: width, heads, positionalEmbedding: posEmb, seed: rng.nextUint32() });
-      this.clsToken = this.registerParameter('cls_token', parts.clsToken);
-      if (parts.slicePosEmb) this.slicePosEmb = this.registerModule('slice_pos_emb', parts.slicePosEmb);
-      this.sliceFusion = this.registerModule('slice_fusion', parts.sliceFusion);
-    } else if (fusion === 'linear') {
-      const numSlices = options.numSlices ?? 32;
-      if (!(Number.isInteger(numSlices) && numSlices > 0)) throw new Error(`MedicalSliceTransformer: numSlices must be a positive integer, got ${numSlices}`);
-      this.numSlices = numSlices;
-      headIn = width * numSlices;
-    }
-    this.linear = this.registerModule('linear', new Linear(headIn, numClasses, { rng }));
-    this.config = {
-      numClasses,
-      sliceFusion: fusion,
-      heads,
-      bottleneck: !!options.bottleneck,
-      freezeEncoder: !!options.freezeEncoder,
-      positionalEmbedding: posEmb,
-      numSlices: this.numSlices,
-      encoderName: options.encoderName ?? 'encoder',
-      encoderAttention: this.encoderAttention,
-      seed: options.seed ?? 0,
+    const choice = fusionChoice(options);
+    const fusionSeed = rng.nextUint32();
+    const fusion = typeof choice.fusion === 'string' ? createFusion(choice.fusion, choice.fusionOptions, { inputSize: width, seed: fusionSeed }) : choice.fusion;
+    if (fusion.inputSize !== width) throw new Error(`MedicalSliceTransformer: the fusion takes features of width ${fusion.inputSize}, the encoder${this.bottleneck ? ' and bottleneck give' : ' gives'} ${width}`);
+    this.fusion = this.registerModule('fusion', fusion);
+    this.head = this.registerModule('head', new Linear(fusion.outputSize, numClasses, { rng }));
+    this.config = { numClasses, bottleneck: !!options.bottleneck, freezeEncoder: !!options.freezeEncoder, seed };
+    // The authors' ResNetSliceTrans keeps its ResNet under `model`, DinoV2ClassifierSlice under `encoder`.
+    this.keys = mstOriginalKeys(ENCODERS.configOf(encoder)?.name === 'resnet2d' ? 'model' : 'encoder');
+  }
+
+  protected override stateDictKey(path: string): string {
+    return this.keys.toOriginal(path);
+  }
+
+  protected override slotPath(key: string): string {
+    return this.keys.fromOriginal(key);
+  }
+
+  /** The state-dict key of a module path (`fusion.transformer.norm.weight` -> `slice_fusion.norm.weight`). */
+  originalKey(path: string): string {
+    return this.keys.toOriginal(path);
+  }
+
+  /**
+   * The config that rebuilds this model (`buildModel`): encoder and fusion by registered name and
+   * options. An encoder or fusion built outside their registries makes it an error that says how
+   * to register them.
+   */
+  modelConfig(): MstModelConfig {
+    return { model: 'mst', encoder: encoderConfigOf(this.encoder), fusion: fusionConfigOf(this.fusion), options: { ...this.config } };
+  }
+
+  /** Slices per volume the fusion requires ('linear'), or undefined for any count. */
+  get numSlices(): number | undefined {
+    return this.fusion.numSlices;
+  }
+
+  /** What this model can do beyond predicting, read from its encoder and fusion. */
+  get capabilities(): ModelCapabilities {
+    const enc = this.encoder;
+    const missing = [
+      typeof enc.toOnnx === 'function' ? '' : `the encoder ${enc.constructor.name} has no toOnnx()`,
+      typeof this.fusion.toOnnx === 'function' ? '' : `the fusion ${this.fusion.constructor.name} has no toOnnx()`,
+    ].filter(Boolean);
+    return {
+      sliceAttention: this.fusion.providesSliceAttention,
+      planeAttention: enc.providesAttention === true,
+      camLayers: enc.camLayers && typeof enc.forwardTo === 'function' && typeof enc.featuresFrom === 'function' ? enc.camLayers : [],
+      onnx: missing.length === 0,
+      ...(missing.length ? { onnxMissing: missing.join('; ') } : {}),
+      gradients: ['plain', 'slice-checkpointed', 'data-parallel'],
+      paddingMask: this.fusion.supportsPaddingMask,
     };
   }
 
@@ -190,48 +254,68 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
   forward(volumes: tf.Tensor, options: MedicalSliceTransformerCallOptions = {}): MedicalSliceTransformerOutput {
     const { B, D, images } = this.checkVolumes(volumes);
     const level = attentionLevel(options.attention);
-    const mask = options.keyPaddingMask;
-    if (mask && (mask.rank !== 2 || mask.shape[0] !== B || mask.shape[1] !== D || mask.dtype !== 'bool')) {
-      throw new Error(`MedicalSliceTransformer: expected a bool keyPaddingMask [${B}, ${D}], got ${mask.dtype} [${mask.shape.join(', ')}]`);
-    }
     let encoding: SliceEncoding | undefined;
-    const out: Partial<MedicalSliceTransformerOutput> = {};
+    let fused: FusedFeatures | undefined;
+    // Attention maps are kept out of the tidy; the logits are its result, so a caller's tidy owns them.
     const logits = tf.tidy(() => {
-      const stack = images();
-      encoding = this.encoder.encode(stack, { attention: this.encoderAttention ? level : 'none' });
+      encoding = this.encoder.encode(images(), { attention: this.encoder.providesAttention ? level : 'none' });
       if (encoding.attentions) encoding.attentions.forEach((a) => tf.keep(a));
-      const feats = encoding.features;
-      if (feats.rank !== 2 || feats.shape[0] !== B * D || feats.shape[1] !== this.encoder.featureSize) {
-        throw new Error(
-          `MedicalSliceTransformer: the encoder returned features [${feats.shape.join(', ')}] for ${B * D} slices, but declares featureSize ${this.encoder.featureSize}`,
-        );
-      }
-      let h: tf.Tensor = feats;
-      if (this.bottleneck) h = this.bottleneck.forward(h);
-      h = tf.reshape(h, [B, D, this.width]);
-      return this.linear.forward(this.fuse(h, mask, level, out));
+      fused = this.fuseFeatures(encoding.features, B, D, { paddingMask: options.keyPaddingMask, attention: level, sliceWeights: options.sliceWeights });
+      return fused.logits;
     }) as tf.Tensor2D;
-    const result: MedicalSliceTransformerOutput = { logits, ...out };
+    const f = fused as FusedFeatures;
+    const result: MedicalSliceTransformerOutput = { logits };
+    if (f.sliceWeights) result.sliceWeights = f.sliceWeights;
+    if (f.attentions?.length) {
+      result.sliceAttention = f.attentions[f.attentions.length - 1];
+      f.attentions.slice(0, -1).forEach((a) => a.dispose());
+    }
     if (encoding?.attentions?.length) this.attachPlaneAttention(result, encoding, B, D);
     return result;
   }
 
-  /** `[B, D, E]` -> `[B, E]` (or `[B, D * E]` for 'linear'); attention maps go into `out`. */
-  private fuse(h: tf.Tensor, mask: tf.Tensor | undefined, level: 'none' | 'last' | 'all', out: Partial<MedicalSliceTransformerOutput>): tf.Tensor {
-    const [B, D, E] = h.shape;
-    if (this.sliceFusionType === 'transformer') {
-      const r = sliceTransformerForward(this as unknown as SliceTransformerParts, h, { keyPaddingMask: mask, attention: level });
-      if (r.attentions) out.sliceAttention = tf.keep(r.attentions[r.attentions.length - 1]);
-      return r.features;
+  /**
+   * The part after the encoder: slice features `[B * D, E]` -> bottleneck -> fusion -> head,
+   * `{ logits: [B, numClasses], sliceWeights?, attentions? }`. Lets the encoder run elsewhere (in
+   * chunks, or in worker threads) while the fusion and head run here.
+   *
+   * @example
+   * const { logits } = model.fuseFeatures(features, 1, 32); // features [32, 384]
+   */
+  fuseFeatures(
+    features: tf.Tensor,
+    B: number,
+    D: number,
+    options: { paddingMask?: tf.Tensor; attention?: SliceAttentionRequest; sliceWeights?: boolean } = {},
+  ): FusedFeatures {
+    const E = this.encoder.featureSize;
+    if (features.rank !== 2 || features.shape[0] !== B * D || features.shape[1] !== E) {
+      throw new Error(`MedicalSliceTransformer: the encoder returned features [${features.shape.join(', ')}] for ${B * D} slices, but declares featureSize ${E}`);
     }
-    if (this.sliceFusionType === 'linear') {
-      if (D !== this.numSlices) throw new Error(`MedicalSliceTransformer: 'linear' fusion was built for ${this.numSlices} slices, got ${D}`);
-      return tf.reshape(h, [B, D * E]);
+    const mask = options.paddingMask;
+    if (mask && (mask.rank !== 2 || mask.shape[0] !== B || mask.shape[1] !== D || mask.dtype !== 'bool')) {
+      throw new Error(`MedicalSliceTransformer: expected a bool keyPaddingMask [${B}, ${D}], got ${mask.dtype} [${mask.shape.join(', ')}]`);
     }
-    if (!mask) return tf.mean(h, 1);
-    // Mean over the slices that are not padded.
-    const keep = tf.reshape(tf.logicalNot(mask).toFloat(), [B, D, 1]);
-    return tf.div(tf.sum(tf.mul(h, keep), 1), tf.maximum(tf.sum(keep, 1), 1));
+    if (mask && !this.fusion.supportsPaddingMask) throw new Error(`MedicalSliceTransformer: the fusion ${this.fusion.constructor.name} cannot skip padded slices (keyPaddingMask)`);
+    let out: SliceFusionOutput | undefined;
+    const logits = tf.tidy(() => {
+      let h: tf.Tensor = features;
+      if (this.bottleneck) h = this.bottleneck.forward(h);
+      const level = options.sliceWeights && attentionLevel(options.attention) === 'none' ? 'last' : attentionLevel(options.attention);
+      const o = this.fusion.forward(tf.reshape(h, [B, D, this.width]), mask, { attention: level });
+      if (o.sliceWeights && options.sliceWeights) tf.keep(o.sliceWeights);
+      out = o;
+      return this.head.forward(o.pooled);
+    }) as tf.Tensor2D;
+    const o = out as SliceFusionOutput;
+    const keepAttention = attentionLevel(options.attention) !== 'none';
+    // Raw attention only where it was asked for (a slice-weights request alone needs none).
+    if (!keepAttention) o.attentions?.forEach((a) => a.dispose());
+    return {
+      logits,
+      ...(o.sliceWeights && options.sliceWeights ? { sliceWeights: o.sliceWeights } : {}),
+      ...(keepAttention && o.attentions?.length ? { attentions: o.attentions } : {}),
+    };
   }
 
   /** Adds the encoder's maps and the CLS -> patch rows of the last block. */
@@ -271,6 +355,62 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
   }
 
   /**
+   * Writes the model into an ONNX graph: input `volume` `[batch, slices, height, width]`, output
+   * `logits`, and with `attention` the slice (and plane) attention maps (see `OnnxExportOptions`).
+   */
+  toOnnx(g: OnnxGraphBuilder, options: OnnxExportOptions = {}): void {
+    const { encoder: enc, fusion } = this;
+    const caps = this.capabilities;
+    if (!caps.onnx) throw new Error(`exportOnnx: this MST cannot be exported: ${caps.onnxMissing}`);
+    const imageSize = options.imageSize ?? enc.onnxImageSize;
+    let numSlices = options.numSlices;
+    if (fusion.numSlices !== undefined) {
+      if (numSlices !== undefined && numSlices !== fusion.numSlices) throw new Error(`exportOnnx: the fusion was built for ${fusion.numSlices} slices, got numSlices ${numSlices}`);
+      numSlices = fusion.numSlices;
+    }
+    const batch = options.batchSize ?? 'batch';
+    const slices = numSlices ?? 'slices';
+    const shape: OnnxDim[] = [batch, slices, imageSize?.[0] ?? 'height', imageSize?.[1] ?? 'width'];
+    const volume = g.input('volume', shape, 'float32 volumes [batch, slices, height, width], slices first, preprocessed as for the tfjs model');
+    const batchSlices = g.op('Shape', [volume], { start: 0, end: 2 });
+    // [B, D, H, W] -> [B*D, 1, H, W], gray repeated to the encoder's channels as the original.
+    let images = g.op('Reshape', [volume, g.int64s([-1, 1, 0, 0])]);
+    if (enc.inChannels > 1) images = g.op('Tile', [images, g.int64s([1, enc.inChannels, 1, 1])]);
+    const encoded = (enc.toOnnx as NonNullable<SliceEncoder['toOnnx']>).call(enc, g, images, imageSize);
+    let features = encoded.features;
+    if (this.bottleneck) features = linear(g, features, this.bottleneck);
+    const h = g.op('Reshape', [features, g.op('Concat', [batchSlices, g.int64s([this.width])], { axis: 0 })]);
+    const fused = g.scope('fusion', () => (fusion.toOnnx as NonNullable<SliceFusion['toOnnx']>).call(fusion, g, h, { batchSlices, numSlices }));
+    g.output('logits', linear(g, fused.pooled, this.head), [batch, this.numClasses], 'class logits [batch, numClasses] (softmax gives the probabilities)');
+    if (!options.attention) return;
+    const plane = encoded.attention;
+    if (!fused.sliceWeights && !plane) {
+      throw new Error(`exportOnnx: this MST (${enc.constructor.name} encoder, ${fusion.constructor.name}) has no attention maps to export`);
+    }
+    if (fused.headRows) g.output('slice_attention_heads', fused.headRows.rows, [batch, fused.headRows.heads, slices], 'slice fusion CLS -> slice attention per head [batch, heads, slices]');
+    if (fused.sliceWeights) g.output('slice_attention', fused.sliceWeights, [batch, slices], 'slice attention [batch, slices]: how much each slice counts, summing to 1');
+    if (plane) {
+      const { heads, gridSize: grid, numPrefixTokens: prefix } = plane;
+      const p = grid[0] * grid[1];
+      // Last block's CLS row over the patches: [B*D, heads, 1, P] -> [B, D, heads, P]
+      const cut = g.op('Slice', [plane.probs, g.int64s([0, prefix]), g.int64s([1, TO_END]), g.int64s([2, 3])]);
+      let rows = g.op('Reshape', [cut, g.op('Concat', [batchSlices, g.int64s([heads, p])], { axis: 0 })]);
+      g.output('plane_attention_heads', rows, [batch, slices, heads, p], 'last encoder block CLS -> patch attention per head [batch, slices, heads, rows*cols]');
+      if (options.zeroFirstPatch) {
+        const keep = new Float32Array(p).fill(1);
+        keep[0] = 0;
+        rows = g.op('Mul', [rows, g.floats('plane_attention.first_patch_mask', keep, [p])]);
+      }
+      const planeMap = g.op('Reshape', [normalisedHeadMean(g, rows, 2), g.int64s([0, 0, grid[0], grid[1]])]);
+      g.output('plane_attention', planeMap, [batch, slices, grid[0], grid[1]], 'plane attention [batch, slices, rows, cols]: CLS -> patch rows renormalised per head, mean over heads');
+      if (fused.sliceWeights) {
+        const saliency = g.op('Mul', [g.op('Unsqueeze', [fused.sliceWeights, g.int64s([2, 3])]), planeMap]);
+        g.output('saliency', saliency, [batch, slices, grid[0], grid[1]], 'MST saliency [batch, slices, rows, cols]: slice attention times plane attention');
+      }
+    }
+  }
+
+  /**
    * Writes the model as an ONNX graph (opset 17) to `path`, atomically: input `volume`
    * `[batch, slices, height, width]`, output `logits`, and with `attention: true` the slice and
    * plane attention maps (see `OnnxExportOptions`). Node only; in the browser use `toOnnxBytes`.
@@ -279,13 +419,13 @@ export class MedicalSliceTransformer extends Module implements Partial<SliceTran
    * await model.exportOnnx('mst.onnx', { attention: true });
    */
   async exportOnnx(path: string, options?: OnnxExportOptions): Promise<void> {
-    const { exportOnnx } = await import('../export/to_onnx');
     await exportOnnx(this, path, options);
   }
 
   /**
    * Classifies one volume `[D, H, W]` (or `[D, H, W, C]`) in evaluation mode, reading results
-   * asynchronously (works on every backend, WebGPU included). The volume is not disposed.
+   * asynchronously (works on every backend, WebGPU included). The mode it found is restored and
+   * the volume is not disposed.
    *
    * @example
    * const { logits, probabilities } = await model.predict(tf.randomNormal([32, 224, 224]));

@@ -159,3 +159,22 @@ describe('ResNet2D as a slice encoder', () => {
     net.dispose();
   });
 });
+
+describe('ResNet3D.predict', () => {
+  it('equals the softmax of forward in evaluation mode, restores the mode and leaks nothing', async () => {
+    const net = resnet3d18({ numClasses: 3, seed: 4 });
+    net.train();
+    const volume = tf.randomNormal([6, 16, 16], 0, 1, 'float32', 2);
+    const before = tf.memory().numTensors;
+    const got = await net.predict(volume);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(net.training).toBe(true);
+    net.eval();
+    const want = tf.tidy(() => tf.softmax(net.forward(tf.expandDims(volume, 0))).dataSync());
+    got.probabilities.forEach((p, i) => expect(p).toBeCloseTo(want[i], 6));
+    expect(got.logits).toHaveLength(3);
+    await expect(net.predict(tf.zeros([2, 2]))).rejects.toThrow(/ResNet3D\.predict: expected one volume \[D, H, W\] or \[D, H, W, C\], got \[2, 2\]/);
+    volume.dispose();
+    net.dispose();
+  });
+});

@@ -191,6 +191,14 @@ export class ResNet extends Module {
     this.steps = steps;
   }
 
+  /**
+   * The layers Grad-CAM can cut at: every named layer before the pooling, plus the aliases
+   * (`layer4` for its last block, `act` for `relu`).
+   */
+  camLayerNames(): string[] {
+    return [...this.layerNames().filter((n) => n !== 'avgpool' && n !== 'fc'), ...Object.keys(this.aliases)];
+  }
+
   /** Names accepted by the intermediate-layer methods, in forward order (aliases excluded). */
   layerNames(): string[] {
     return this.steps.map((s) => s.name);
@@ -223,6 +231,14 @@ export class ResNet extends Module {
    */
   forwardFrom(name: string, activation: tf.Tensor): tf.Tensor2D {
     return this.runSteps(activation, this.stepIndex(name) + 1, this.steps.length) as tf.Tensor2D;
+  }
+
+  /** Runs the network from the output of layer `from` to the output of layer `to` (inclusive). */
+  forwardBetween(from: string, to: string, activation: tf.Tensor): tf.Tensor {
+    const start = this.stepIndex(from) + 1;
+    const end = this.stepIndex(to) + 1;
+    if (end < start) throw new Error(`ResNet: layer '${to}' comes before '${from}'`);
+    return this.runSteps(activation, start, end);
   }
 
   /**

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { ResNet, type ResNetOptions } from './resnet';
-import type { EncodeOptions, SliceEncoder, SliceEncoding } from './slice_encoder';
+import type { EncodeOptions, SliceEncoder, SliceEncoderGraph, SliceEncoding } from './slice_encoder';
+import type { OnnxGraphBuilder } from '../onnx/onnx_graph';
+import { resnetGraph } from '../onnx/encoder_graphs';
 
 /** Options of {@link ResNet2D} and its factories. */
 export interface ResNet2DOptions {
@@ -35,6 +37,8 @@ export class ResNet2D extends ResNet implements SliceEncoder {
   readonly featureSize: number;
   /** RGB input. */
   readonly inChannels = 3;
+  /** Grad-CAM can cut it at any named layer (`layer4` by default). */
+  readonly camLayers: readonly string[];
 
   constructor(options: ResNet2DOptions & Pick<ResNetOptions, 'block' | 'layers'>) {
     super({
@@ -52,6 +56,7 @@ export class ResNet2D extends ResNet implements SliceEncoder {
       blockInplanes: options.blockInplanes,
     });
     this.featureSize = this.featureChannels;
+    this.camLayers = this.camLayerNames();
   }
 
   /**
@@ -60,6 +65,16 @@ export class ResNet2D extends ResNet implements SliceEncoder {
    */
   encode(images: tf.Tensor4D, _options: EncodeOptions = {}): SliceEncoding {
     return { features: this.forwardTo('avgpool', images) as tf.Tensor2D };
+  }
+
+  /** From the output of `layer` to the pooled features `[N, featureSize]` (before `fc`). */
+  featuresFrom(layer: string, activation: tf.Tensor): tf.Tensor2D {
+    return this.forwardBetween(layer, 'avgpool', activation) as tf.Tensor2D;
+  }
+
+  /** Writes the encoder into an ONNX graph on NCHW images: the pooled features, without `fc`. */
+  toOnnx(g: OnnxGraphBuilder, images: string): SliceEncoderGraph {
+    return { features: resnetGraph(g, images, this, false) };
   }
 }
 

@@ -1,9 +1,23 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { resnetGraph } from '../onnx/encoder_graphs';
+import { exportOnnx, type OnnxExportOptions } from '../onnx/onnx_export';
+import type { OnnxGraphBuilder } from '../onnx/onnx_graph';
+import type { OnnxDim } from '../onnx/onnx_proto';
+import type { ModelCapabilities } from './capabilities';
+import type { Prediction } from './medical_slice_transformer';
 import { ResNet, type ResNetOptions } from './resnet';
-import type { OnnxExportOptions } from '../export/to_onnx';
 
 /** Options of {@link ResNet3D} and its factories: MONAI's `ResNet` arguments for `spatial_dims=3`. */
 export type ResNet3DOptions = Partial<Omit<ResNetOptions, 'spatialDims' | 'fcBiasInit'>>;
+
+/** Options of a MONAI {@link ResNet3D}, block kind and stage sizes included. */
+export type ResNet3DConfigOptions = ResNet3DOptions & Pick<ResNetOptions, 'block' | 'layers'>;
+
+/** Everything that rebuilds a 3D ResNet. */
+export interface ResNet3DModelConfig {
+  model: 'resnet3d';
+  options: ResNet3DConfigOptions;
+}
 
 /**
  * MONAI's 3D ResNet (`monai.networks.nets.resnet18..152` with `spatial_dims=3`), the baseline of
@@ -30,8 +44,72 @@ export class ResNet3D extends ResNet {
    * await resnet3d18({ numClasses: 2 }).exportOnnx('resnet3d18.onnx');
    */
   async exportOnnx(path: string, options?: OnnxExportOptions): Promise<void> {
-    const { exportOnnx } = await import('../export/to_onnx');
     await exportOnnx(this, path, options);
+  }
+
+  /**
+   * Classifies one volume `[D, H, W]` (or `[D, H, W, C]`) in evaluation mode, restoring the
+   * mode it found; reads back asynchronously, so it works on every backend. The same result as
+   * `MedicalSliceTransformer.predict`, so either model of the registry predicts alike.
+   *
+   * @example
+   * const { probabilities } = await resnet3d18({ numClasses: 2 }).predict(tf.zeros([16, 64, 64]));
+   */
+  async predict(volume: tf.Tensor): Promise<Prediction> {
+    if (!(volume instanceof tf.Tensor) || (volume.rank !== 3 && volume.rank !== 4)) {
+      const shape = volume instanceof tf.Tensor ? `[${volume.shape.join(', ')}]` : typeof volume;
+      throw new Error(`ResNet3D.predict: expected one volume [D, H, W] or [D, H, W, C], got ${shape}`);
+    }
+    const modes = this.namedModules().map(([, m]) => [m, m.training] as const);
+    this.eval();
+    try {
+      const [logits, probs] = tf.tidy(() => {
+        const l = tf.squeeze(this.forward(tf.expandDims(volume, 0)), [0]);
+        return [l, tf.softmax(l)];
+      });
+      const [l, p] = await Promise.all([logits.data(), probs.data()]);
+      tf.dispose([logits, probs]);
+      return { logits: Array.from(l), probabilities: Array.from(p) };
+    } finally {
+      for (const [m, mode] of modes) m.training = mode;
+    }
+  }
+
+  /** The config that rebuilds this model (`buildModel`). */
+  modelConfig(): ResNet3DModelConfig {
+    const { spatialDims: _dims, fcBiasInit: _bias, ...options } = this.config;
+    return { model: 'resnet3d', options };
+  }
+
+  /** What this model can do beyond predicting: Grad-CAM at any named layer, ONNX, block checkpointing. */
+  get capabilities(): ModelCapabilities {
+    return {
+      sliceAttention: false,
+      planeAttention: false,
+      camLayers: this.camLayerNames(),
+      onnx: !!this.fc,
+      ...(this.fc ? {} : { onnxMissing: 'the network has no fc head (feedForward false)' }),
+      gradients: ['plain', 'block-checkpointed'],
+      paddingMask: false,
+    };
+  }
+
+  /** Writes the network into an ONNX graph: input `volume` `[batch, slices, height, width]` (or with channels last), output `logits`. */
+  toOnnx(g: OnnxGraphBuilder, options: OnnxExportOptions = {}): void {
+    if (options.attention) throw new Error('exportOnnx: ResNet3D has no attention maps (explain it with Grad-CAM in mst-ts)');
+    if (!this.fc) throw new Error('exportOnnx: this ResNet3D has no fc head (feedForward false); export needs logits');
+    const c = this.nInputChannels;
+    const batch = options.batchSize ?? 'batch';
+    const spatial: OnnxDim[] = [options.numSlices ?? 'slices', options.imageSize?.[0] ?? 'height', options.imageSize?.[1] ?? 'width'];
+    let x: string;
+    if (c === 1) {
+      const volume = g.input('volume', [batch, ...spatial], 'float32 volumes [batch, slices, height, width], slices first');
+      x = g.op('Unsqueeze', [volume, g.int64s([1])]);
+    } else {
+      const volume = g.input('volume', [batch, ...spatial, c], `float32 volumes [batch, slices, height, width, ${c}], channels last as mst-ts`);
+      x = g.op('Transpose', [volume], { perm: [0, 4, 1, 2, 3] });
+    }
+    g.output('logits', resnetGraph(g, x, this, true), [batch, this.numClasses], 'class logits [batch, numClasses]');
   }
 
   /** Accepts `[B, D, H, W, C]`, or `[B, D, H, W]` when there is one input channel. */

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+// In Node, wasm with mst-ts's kernels becomes tfjs's backend for the first tensor of any model.
+import '../kernels/node_default_backend';
 import { oursToTorch, torchShape, torchToOurs, type ParamLayout } from './layout';
 
 /** A state dict: PyTorch-named tensors in PyTorch's layout (`blocks.0.attn.qkv.weight`). */
@@ -20,6 +22,18 @@ interface Slot {
   variable: tf.Variable;
   layout: ParamLayout;
   isBuffer: boolean;
+  /** A buffer a state dict may lack: set to this value instead of refusing the dict. */
+  fillWhenMissing?: number;
+}
+
+/** Options of a buffer registered with `registerBuffer`. */
+export interface BufferOptions {
+  /**
+   * When a state dict lacks this buffer, set it to this value instead of refusing the dict, as
+   * PyTorch does for BatchNorm's `num_batches_tracked` (0): many converters (safetensors, fp16)
+   * drop that integer buffer, and PyTorch's strict load accepts their files.
+   */
+  fillWhenMissing?: number;
 }
 
 /**
@@ -47,8 +61,10 @@ export class Module {
   }
 
   /** Registers a non-trainable buffer (batch-norm running statistics) under `name`. */
-  protected registerBuffer(name: string, value: tf.Tensor): tf.Variable {
-    return this.addSlot(name, value, 'plain', true);
+  protected registerBuffer(name: string, value: tf.Tensor, options: BufferOptions = {}): tf.Variable {
+    const variable = this.addSlot(name, value, 'plain', true);
+    if (options.fillWhenMissing !== undefined) (this.slots.get(name) as Slot).fillWhenMissing = options.fillWhenMissing;
+    return variable;
   }
 
   /** Registers a child module; its parameters appear under `name.` in the state dict. */
@@ -100,16 +116,26 @@ export class Module {
     return out;
   }
 
+  /**
+   * Every parameter and buffer under its state-dict key, in PyTorch's order: a module's own
+   * tensors before its children's (where a model maps its keys to an original's names, see
+   * {@link stateDictKey}, the keys that land at the top level come first, as the original's own).
+   */
+  private keyedSlots(): [string, Slot][] {
+    const keyed = this.namedSlots().map(([n, s]) => [this.stateDictKey(n), s] as [string, Slot]);
+    return [...keyed.filter(([k]) => !k.includes('.')), ...keyed.filter(([k]) => k.includes('.'))];
+  }
+
   /** Trainable and frozen parameters (not buffers), keyed by state-dict name, in our layout. */
   namedParameters(): [string, tf.Variable][] {
-    return this.namedSlots()
+    return this.keyedSlots()
       .filter(([, s]) => !s.isBuffer)
       .map(([n, s]) => [n, s.variable]);
   }
 
   /** Buffers keyed by state-dict name. */
   namedBuffers(): [string, tf.Variable][] {
-    return this.namedSlots()
+    return this.keyedSlots()
       .filter(([, s]) => s.isBuffer)
       .map(([n, s]) => [n, s.variable]);
   }
@@ -121,15 +147,29 @@ export class Module {
       .filter((v) => v.trainable);
   }
 
+  /**
+   * The state-dict key of the slot at module path `path`: the path itself, unless a model's
+   * originals name their weights differently from its module tree (the authors' MST keeps its
+   * fusion's and head's weights at the top level); such a model overrides this and {@link slotPath}.
+   */
+  protected stateDictKey(path: string): string {
+    return path;
+  }
+
+  /** The module path of state-dict key `key` (the inverse of {@link stateDictKey}). */
+  protected slotPath(key: string): string {
+    return key;
+  }
+
   /** State-dict keys in PyTorch order (parameters and buffers as registered). */
   stateDictKeys(): string[] {
-    return this.namedSlots().map(([n]) => n);
+    return this.keyedSlots().map(([k]) => k);
   }
 
   /** PyTorch shape of every state-dict entry. */
   stateDictShapes(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
-    for (const [n, s] of this.namedSlots()) out[n] = torchShape(s.variable.shape, s.layout);
+    for (const [k, s] of this.keyedSlots()) out[k] = torchShape(s.variable.shape, s.layout);
     return out;
   }
 
@@ -139,19 +179,23 @@ export class Module {
    */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [n, s] of this.namedSlots()) out[n] = tf.tidy(() => oursToTorch(s.variable, s.layout));
+    for (const [k, s] of this.keyedSlots()) out[k] = tf.tidy(() => oursToTorch(s.variable, s.layout));
     return out;
   }
 
   /**
    * Loads PyTorch-layout tensors into this module's parameters and buffers. Every key is checked
    * before anything is assigned, so a failed load leaves the module unchanged. The dict is not
-   * disposed. Throws an error listing missing, unexpected and mis-shaped keys.
+   * disposed. Throws an error listing missing, unexpected and mis-shaped keys. A buffer registered
+   * with `fillWhenMissing` (BatchNorm's `num_batches_tracked`) that the dict lacks is set to that
+   * value and is not missing, as in PyTorch.
    */
   loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
-    const slots = new Map(this.namedSlots());
-    const missingKeys = [...slots.keys()].filter((k) => !(k in dict));
+    const slots = new Map(this.keyedSlots());
+    dict = this.canonicalKeys(dict);
+    const filled = [...slots].filter(([k, s]) => !(k in dict) && s.fillWhenMissing !== undefined);
+    const missingKeys = [...slots].filter(([k, s]) => !(k in dict) && s.fillWhenMissing === undefined).map(([k]) => k);
     const unexpectedKeys = Object.keys(dict).filter((k) => !slots.has(k));
     const misShaped: string[] = [];
     for (const [name, slot] of slots) {
@@ -173,7 +217,27 @@ export class Module {
         slot.variable.assign(value.dtype === slot.variable.dtype ? value : tf.cast(value, slot.variable.dtype));
       });
     }
+    for (const [, slot] of filled) tf.tidy(() => slot.variable.assign(tf.fill(slot.variable.shape, slot.fillWhenMissing as number, slot.variable.dtype)));
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * `dict` under this module's own state-dict keys: a key another accepted spelling of which maps
+   * to the same slot (see {@link slotPath}) is renamed; two keys for one slot are an error.
+   */
+  private canonicalKeys(dict: StateDict): StateDict {
+    const keys = Object.keys(dict);
+    if (keys.every((k) => this.stateDictKey(this.slotPath(k)) === k)) return dict;
+    const out: StateDict = Object.create(null);
+    const from = new Map<string, string>();
+    for (const k of keys) {
+      const own = this.stateDictKey(this.slotPath(k));
+      const seen = from.get(own);
+      if (seen !== undefined) throw new Error(`loadStateDict: keys '${seen}' and '${k}' both name the weight '${own}'`);
+      from.set(own, k);
+      out[own] = dict[k];
+    }
+    return out;
   }
 
   /** Sets training mode on the whole subtree. Returns this. */

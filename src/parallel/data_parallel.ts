@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { encodeSafetensors } from '../io/safetensors';
-import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { ENCODERS } from '../models/encoder_registry';
+import { FUSIONS } from '../models/fusion_registry';
+import type { MedicalSliceTransformer, MstModelConfig } from '../models/medical_slice_transformer';
 import { disposeStateDict } from '../nn/module';
-import type { InitModelMessage, MstSpec } from './messages';
+import type { InitModelMessage } from './messages';
 import { WorkerGroup } from './worker_group';
 
 /** Options of {@link DataParallelGradients.create}. */
@@ -28,14 +30,14 @@ export interface DataParallelStepOptions {
 
 /**
  * Data-parallel MST gradients on `worker_threads`: the batch is split into one shard of volumes
- * per worker, each worker (its own wasm backend and MST copy, built from an {@link MstSpec})
+ * per worker, each worker (its own wasm backend and MST copy, rebuilt from the model's config)
  * computes the mean cross-entropy and its gradients at the model's current weights, and the
  * results are averaged weighted by shard size (or by class-weight sum), which equals the gradient
  * of the whole batch.
  * The weights travel to the workers as safetensors bytes on every call.
  *
  * @example
- * const dp = await DataParallelGradients.create({ encoder: { factory: 'dinov2_vits14' }, options: { numClasses: 2 } });
+ * const dp = await DataParallelGradients.create(model, { workers: 2 });
  * const { loss, grads } = await dp.gradients(model, volumes, [0, 1]); // volumes [2, D, H, W]
  * optimizer.step(grads);
  * tf.dispose([loss, grads]);
@@ -44,11 +46,22 @@ export interface DataParallelStepOptions {
 export class DataParallelGradients {
   private constructor(private readonly group: WorkerGroup) {}
 
-  /** Starts the workers, each building the MST of `spec` (its weights arrive with each call). */
-  static async create(spec: MstSpec, options: DataParallelOptions = {}): Promise<DataParallelGradients> {
+  /**
+   * Starts the workers, each building an MST of `model`'s architecture (its weights arrive with
+   * each call). An encoder or fusion of your own must be registered with a `module` the workers
+   * import.
+   */
+  static async create(model: MedicalSliceTransformer | MstModelConfig, options: DataParallelOptions = {}): Promise<DataParallelGradients> {
     const count = options.workers ?? 2;
     if (!(Number.isInteger(count) && count > 0)) throw new Error(`DataParallelGradients: workers must be a positive integer, got ${count}`);
-    const init: InitModelMessage = { type: 'initModel', spec, backend: options.backend ?? 'wasm' };
+    let config: MstModelConfig;
+    try {
+      config = 'modelConfig' in model && typeof model.modelConfig === 'function' ? model.modelConfig() : (model as MstModelConfig);
+    } catch (e) {
+      throw new Error(`DataParallelGradients: ${(e as Error).message}`);
+    }
+    const modules = [...ENCODERS.modulesFor([config.encoder.name]), ...FUSIONS.modulesFor([config.fusion.name])];
+    const init: InitModelMessage = { type: 'initModel', config, modules, backend: options.backend ?? 'wasm' };
     try {
       return new DataParallelGradients(await WorkerGroup.start(count, init, options.workerPath));
     } catch (e) {

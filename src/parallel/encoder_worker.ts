@@ -3,15 +3,17 @@
 // slice encoder rebuilt from a spec (evaluation mode) or a whole MST for gradients of a shard.
 import * as tf from '@tensorflow/tfjs';
 import { parentPort } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
 import { setBackend } from '../backend';
 import { loadSafetensors } from '../io/safetensors';
 import { disposeStateDict } from '../nn/module';
 import type { SliceEncoder } from '../models/slice_encoder';
-import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { createEncoder } from '../models/encoder_registry';
+import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { buildModel } from '../models/model_config';
 import { checkpointedGradients } from '../train/checkpointed_step';
 import { crossEntropy } from '../train/losses';
 import { leanVariableGrads } from '../ops/lean_backprop';
-import { buildEncoder } from './encoder_spec';
 import type { EncodeMessage, GradsMessage, InitMessage, InitModelMessage, WorkerReply } from './messages';
 
 if (!parentPort) throw new Error('encoder_worker: must run as a worker thread (started by SliceEncoderPool)');
@@ -23,10 +25,16 @@ function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
+/** Imports the modules that register a user's own encoder or fusion in this thread. */
+async function importModules(modules: string[]): Promise<void> {
+  for (const m of modules) await import(/^[a-z]+:/i.test(m) ? m : pathToFileURL(m).href);
+}
+
 async function init(m: InitMessage): Promise<void> {
   await setBackend(m.backend);
   tf.env().set('PROD', true);
-  const built = buildEncoder(m.spec);
+  await importModules(m.modules);
+  const built = createEncoder(m.encoder.name, m.encoder.options);
   const dict = await loadSafetensors(m.weights);
   try {
     built.loadStateDict(dict);
@@ -40,7 +48,8 @@ async function init(m: InitMessage): Promise<void> {
 async function initModel(m: InitModelMessage): Promise<void> {
   await setBackend(m.backend);
   tf.env().set('PROD', true);
-  model = new MedicalSliceTransformer({ ...m.spec.options, encoder: buildEncoder(m.spec.encoder) });
+  await importModules(m.modules);
+  model = buildModel(m.config) as MedicalSliceTransformer;
   model.train();
 }
 

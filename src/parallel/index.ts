@@ -5,7 +5,4 @@ export { WebSliceEncoderPool, serveSliceEncoder, type WebSliceEncoderPoolOptions
 export { DataParallelGradients } from './data_parallel';
 export type { DataParallelOptions, DataParallelStepOptions } from './data_parallel';
 export { defaultWorkerPath } from './worker_group';
-export { buildEncoder, ENCODER_FACTORIES } from './encoder_spec';
-export type { EncoderSpec } from './encoder_spec';
-export type { MstSpec } from './messages';
-export { mstHeadForward } from './mst_head';
+export { dataParallel } from './data_parallel_strategy';

@@ -1,16 +1,12 @@
-import type { MedicalSliceTransformerOptions } from '../models/medical_slice_transformer';
-import type { EncoderSpec } from './encoder_spec';
-
-/** A serialisable MST: its encoder's spec and the other constructor options. */
-export interface MstSpec {
-  encoder: EncoderSpec;
-  options: Omit<MedicalSliceTransformerOptions, 'encoder'>;
-}
+import type { ComponentConfig } from '../models/component_registry';
+import type { MstModelConfig } from '../models/medical_slice_transformer';
 
 /** Main thread -> worker: build an MST for data-parallel training (weights come with each step). */
 export interface InitModelMessage {
   type: 'initModel';
-  spec: MstSpec;
+  config: MstModelConfig;
+  /** Modules that register the model's own encoder or fusion, imported first. */
+  modules: string[];
   backend: string;
 }
 
@@ -33,7 +29,10 @@ export interface GradsMessage {
 /** Main thread -> worker: build the encoder and load its weights. */
 export interface InitMessage {
   type: 'init';
-  spec: EncoderSpec;
+  /** The encoder by registered name and options. */
+  encoder: ComponentConfig;
+  /** Modules that register an encoder of your own, imported first. */
+  modules: string[];
   /** The encoder's state dict as safetensors bytes (PyTorch layout). */
   weights: Uint8Array;
   /** tfjs backend of the worker (default 'wasm'). */
@@ -52,6 +51,6 @@ export interface EncodeMessage {
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'result'; id: number; features: Float32Array; featureSize: number }
-  /** Gradients in our layout, keyed by state-dict name (parameters without a gradient absent). */
+  /** Gradients in our layout, keyed by module path (parameters without a gradient absent). */
   | { type: 'grads'; id: number; loss: number; names: string[]; grads: Float32Array[] }
   | { type: 'error'; id?: number; message: string };

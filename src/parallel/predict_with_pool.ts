@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MedicalSliceTransformer, Prediction } from '../models/medical_slice_transformer';
-import { mstHeadForward } from './mst_head';
 
 /** What {@link predictWithPool} needs of a pool: {@link SliceEncoderPool} (Node) or {@link WebSliceEncoderPool} (browser). */
 export interface SliceFeaturePool {
@@ -17,7 +16,7 @@ export interface SliceFeaturePool {
  *
  * @param volume `[D, H, W]` or `[D, H, W, C]` float32.
  * @example
- * const pool = await SliceEncoderPool.create(model.encoder, { encoder: { factory: 'dinov2_vits14', options: { imgSize: 224 } } });
+ * const pool = await SliceEncoderPool.create(model.encoder);
  * const { probabilities } = await predictWithPool(model, pool, tf.randomNormal([32, 224, 224]));
  * await pool.dispose();
  */
@@ -37,7 +36,7 @@ export async function predictWithPool(model: MedicalSliceTransformer, pool: Slic
   model.eval();
   try {
     const [logits, probs] = tf.tidy(() => {
-      const l = mstHeadForward(model, tf.tensor2d(features, [D, pool.featureSize]), 1, D);
+      const { logits: l } = model.fuseFeatures(tf.tensor2d(features, [D, pool.featureSize]), 1, D);
       return [l, tf.softmax(l)];
     });
     const [l, p] = await Promise.all([logits.data(), probs.data()]);

@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { checkpointedGradients } from '../train/checkpointed_step';
+import { sliceCheckpointing } from '../train/gradient_strategy';
 import { crossEntropy } from '../train/losses';
 import { Trainer } from '../train/trainer';
 import { toyDataset } from '../../test/helpers';
 import type { DataParallelGradients } from './data_parallel';
-import { buildEncoder } from './encoder_spec';
+import type { MstModelConfig } from '../models/medical_slice_transformer';
+import { createEncoder } from '../models/encoder_registry';
 
 // Worker threads run JavaScript files, so the pool is tested against the BUILT package (jest runs
 // the TypeScript sources): `npm run build` first (`npm run test:full` does). MST_DIST_DIR picks
@@ -22,17 +24,26 @@ const describeBuilt = built ? describe : describe.skip;
 if (!built) console.warn(`SliceEncoderPool tests skipped: ${hasFiles ? 'a stale' : 'no'} build at ${dist}/parallel (run npm run build)`);
 
 const options = { embedDim: 32, depth: 2, numHeads: 2, patchSize: 7, imgSize: 28, seed: 1 };
+const encoderConfig = { name: 'dinov2', options };
+// The built package has its own classes (the dual-package hazard), so its registries cannot
+// describe these source-built models: the workers get their configs explicitly.
+const mstConfig = (numClasses: number, seed: number): MstModelConfig => ({
+  model: 'mst',
+  encoder: encoderConfig,
+  fusion: { name: 'transformer', options: { heads: 8 } },
+  options: { numClasses, seed, bottleneck: false, freezeEncoder: false },
+});
 
 describeBuilt('SliceEncoderPool (built package)', () => {
   const parallel = (): ParallelModule => require(join(dist, 'parallel', 'index.cjs')) as ParallelModule;
 
   it('predictWithPool on 1 and 2 workers equals model.predict, and leaks no tensors', async () => {
     const { SliceEncoderPool, predictWithPool } = parallel();
-    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), numClasses: 3, seed: 2 });
+    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), numClasses: 3, heads: 8, seed: 2 });
     const volume = tf.randomNormal([9, 28, 28], 0, 1, 'float32', 3);
     const expected = await model.predict(volume);
     for (const workers of [1, 2]) {
-      const pool = await SliceEncoderPool.create(model.encoder, { encoder: { factory: 'DinoVisionTransformer', options }, workers });
+      const pool = await SliceEncoderPool.create(model.encoder, { config: encoderConfig, workers });
       expect(pool.size).toBe(workers);
       const before = tf.memory().numTensors;
       const got = await predictWithPool(model, pool, volume);
@@ -47,11 +58,10 @@ describeBuilt('SliceEncoderPool (built package)', () => {
 
   it('DataParallelGradients on 2 workers equals the gradients of the whole batch to 1e-5', async () => {
     const { DataParallelGradients } = parallel();
-    const mstOptions = { numClasses: 2, seed: 2 };
-    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), ...mstOptions });
+    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), numClasses: 2, heads: 8, seed: 2 });
     const x = tf.randomNormal([3, 4, 28, 28], 0, 1, 'float32', 4);
     const whole = checkpointedGradients(model, x, [0, 1, 1], { chunkSize: 4 });
-    const dp = await DataParallelGradients.create({ encoder: { factory: 'DinoVisionTransformer', options }, options: mstOptions }, { workers: 2 });
+    const dp = await DataParallelGradients.create(mstConfig(2, 2), { workers: 2 });
     const before = tf.memory().numTensors;
     const got = await dp.gradients(model, x, [0, 1, 1], { chunkSize: 2 });
     expect(tf.memory().numTensors).toBe(before + 1 + Object.keys(got.grads).length);
@@ -68,13 +78,12 @@ describeBuilt('SliceEncoderPool (built package)', () => {
 
   it('DataParallelGradients with class weights equals the weighted loss of the whole batch', async () => {
     const { DataParallelGradients } = parallel();
-    const mstOptions = { numClasses: 2, seed: 3 };
-    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), ...mstOptions });
+    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), numClasses: 2, heads: 8, seed: 3 });
     const x = tf.randomNormal([3, 3, 28, 28], 0, 1, 'float32', 5);
     const labels = [1, 0, 0];
     const weight = [0.25, 2];
     const whole = checkpointedGradients(model, x, labels, { chunkSize: 3, lossFn: (l, y) => crossEntropy(l, y, { weight }) as tf.Scalar });
-    const dp = await DataParallelGradients.create({ encoder: { factory: 'DinoVisionTransformer', options }, options: mstOptions }, { workers: 2 });
+    const dp = await DataParallelGradients.create(mstConfig(2, 3), { workers: 2 });
     const got = await dp.gradients(model, x, labels, { chunkSize: 2, classWeights: weight });
     expect(Math.abs(got.loss.dataSync()[0] - whole.loss.dataSync()[0])).toBeLessThan(1e-6);
     for (const k of Object.keys(whole.grads)) {
@@ -87,12 +96,12 @@ describeBuilt('SliceEncoderPool (built package)', () => {
     model.dispose();
   });
 
-  it('Trainer({ dataParallel }) follows the single-thread run step for step', async () => {
-    const { DataParallelGradients } = parallel();
-    const mstOptions = { numClasses: 2, seed: 4 };
-    const run = async (dataParallel?: DataParallelGradients) => {
-      const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), ...mstOptions });
-      const trainer = new Trainer({ model, train: toyDataset(6, 1, { shape: [3, 28, 28], signal: 0.5 }), val: toyDataset(4, 2, { shape: [3, 28, 28], signal: 0.5 }), epochs: 2, lr: 1e-3, batchSize: 3, seed: 5, classWeights: [1, 1.5], checkpointChunkSize: 2, dataParallel });
+  it('Trainer with the data-parallel strategy follows the single-thread run step for step', async () => {
+    const { DataParallelGradients, dataParallel } = parallel();
+    const run = async (dp?: DataParallelGradients) => {
+      const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), numClasses: 2, heads: 8, seed: 4 });
+      const gradients = dp ? dataParallel(dp, { chunkSize: 2 }) : sliceCheckpointing({ chunkSize: 2 });
+      const trainer = new Trainer({ model, train: toyDataset(6, 1, { shape: [3, 28, 28], signal: 0.5 }), val: toyDataset(4, 2, { shape: [3, 28, 28], signal: 0.5 }), epochs: 2, lr: 1e-3, batchSize: 3, seed: 5, classWeights: [1, 1.5], gradients });
       const before = tf.memory().numTensors;
       const fit = await trainer.fit();
       expect(tf.memory().numTensors).toBe(before);
@@ -102,7 +111,7 @@ describeBuilt('SliceEncoderPool (built package)', () => {
       return { losses: fit.history.map((h) => h.trainLoss), weights };
     };
     const single = await run();
-    const dp = await DataParallelGradients.create({ encoder: { factory: 'DinoVisionTransformer', options }, options: mstOptions }, { workers: 2 });
+    const dp = await DataParallelGradients.create(mstConfig(2, 4), { workers: 2 });
     const parallelRun = await run(dp);
     await dp.dispose();
     parallelRun.losses.forEach((l, i) => expect(Math.abs(l - single.losses[i])).toBeLessThan(1e-5));
@@ -113,23 +122,23 @@ describeBuilt('SliceEncoderPool (built package)', () => {
     expect(diffs[diffs.length - 1]).toBeLessThan(4 * 2 * 1e-3);
   });
 
-  it('names a bad spec or worker count', async () => {
+  it('names a bad encoder or worker count', async () => {
     const { SliceEncoderPool } = parallel();
     const encoder = new DinoVisionTransformer(options);
-    await expect(SliceEncoderPool.create(encoder, { encoder: { factory: 'vit_huge' } as never })).rejects.toThrow(/worker \d failed to start: buildEncoder: unknown encoder factory 'vit_huge'/);
-    await expect(SliceEncoderPool.create(encoder, { encoder: { factory: 'DinoVisionTransformer', options }, workers: 0 })).rejects.toThrow(/workers must be a positive integer, got 0/);
+    await expect(SliceEncoderPool.create(encoder, { config: { name: 'vit_huge', options: {} } })).rejects.toThrow(/SliceEncoderPool: unknown slice encoder 'vit_huge'; registered: dinov2, resnet2d/);
+    await expect(SliceEncoderPool.create(encoder, { config: encoderConfig, workers: 0 })).rejects.toThrow(/workers must be a positive integer, got 0/);
     encoder.dispose();
   });
 });
 
-describe('buildEncoder', () => {
-  it('builds the named factories and names unknown ones', () => {
-    const enc = buildEncoder({ factory: 'DinoVisionTransformer', options });
+describe('createEncoder', () => {
+  it('builds the registered encoders and names unknown ones', () => {
+    const enc = createEncoder('dinov2', options);
     expect(enc.featureSize).toBe(32);
     enc.dispose();
-    const r = buildEncoder({ factory: 'resnet2d18', options: { blockInplanes: [4, 4, 8, 8], feedForward: false } });
+    const r = createEncoder('resnet2d', { block: 'basic', layers: [2, 2, 2, 2], blockInplanes: [4, 4, 8, 8], feedForward: false });
     expect(r.featureSize).toBe(8);
     r.dispose();
-    expect(() => buildEncoder({ factory: 'nope' } as never)).toThrow(/unknown encoder factory 'nope', expected one of dinov2_vits14/);
+    expect(() => createEncoder('nope')).toThrow(/unknown slice encoder 'nope'; registered: dinov2, resnet2d/);
   });
 });

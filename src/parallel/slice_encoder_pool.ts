@@ -1,14 +1,18 @@
 import { encodeSafetensors } from '../io/safetensors';
 import { disposeStateDict } from '../nn/module';
+import type { ComponentConfig } from '../models/component_registry';
+import { encoderConfigOf, ENCODERS } from '../models/encoder_registry';
 import type { SliceEncoder } from '../models/slice_encoder';
-import type { EncoderSpec } from './encoder_spec';
 import type { InitMessage } from './messages';
 import { WorkerGroup } from './worker_group';
 
 /** Options of {@link SliceEncoderPool.create}. */
 export interface SliceEncoderPoolOptions {
-  /** How to rebuild the encoder in each worker (a built-in factory and its options). */
-  encoder: EncoderSpec;
+  /**
+   * How the workers rebuild the encoder (registered name and options); default: what the
+   * encoder registry knows of `encoder`.
+   */
+  config?: ComponentConfig;
   /** Worker threads (default 2, this machine kind's cores). */
   workers?: number;
   /** tfjs backend of the workers (default 'wasm'). */
@@ -20,12 +24,13 @@ export interface SliceEncoderPoolOptions {
 /**
  * A pool of `worker_threads`, each with its own tfjs backend (wasm: one core each) and a copy of a
  * slice encoder, that shares the per-slice encoder work of a volume between the cores. The
- * encoder is rebuilt in every worker from a serialisable {@link EncoderSpec} and the weights,
- * which cross as safetensors bytes. Use {@link predictWithPool} for MST inference; call
+ * encoder is rebuilt in every worker from its registered name and options (an encoder of your
+ * own: register it with a `module` the workers import) and the weights, which cross as
+ * safetensors bytes. Use {@link predictWithPool} for MST inference; call
  * {@link dispose} to stop the workers (they keep the process alive otherwise).
  *
  * @example
- * const pool = await SliceEncoderPool.create(model.encoder, { encoder: { factory: 'dinov2_vits14' }, workers: 2 });
+ * const pool = await SliceEncoderPool.create(model.encoder, { workers: 2 });
  * const { probabilities } = await predictWithPool(model, pool, volume); // volume [D, H, W]
  * await pool.dispose();
  */
@@ -37,10 +42,18 @@ export class SliceEncoderPool {
   ) {}
 
   /** Starts the workers and loads `encoder`'s current weights into each (a copy: later changes to `encoder` are not seen). */
-  static async create(encoder: SliceEncoder, options: SliceEncoderPoolOptions): Promise<SliceEncoderPool> {
+  static async create(encoder: SliceEncoder, options: SliceEncoderPoolOptions = {}): Promise<SliceEncoderPool> {
     const count = options.workers ?? 2;
     if (!(Number.isInteger(count) && count > 0)) throw new Error(`SliceEncoderPool: workers must be a positive integer, got ${count}`);
     if (!encoder || typeof encoder.encode !== 'function') throw new Error('SliceEncoderPool: expected a SliceEncoder (e.g. model.encoder)');
+    let config: ComponentConfig;
+    let modules: string[];
+    try {
+      config = options.config ?? encoderConfigOf(encoder);
+      modules = ENCODERS.modulesFor([config.name]);
+    } catch (e) {
+      throw new Error(`SliceEncoderPool: ${(e as Error).message}`);
+    }
     const dict = encoder.stateDict();
     let weights: Uint8Array;
     try {
@@ -48,7 +61,7 @@ export class SliceEncoderPool {
     } finally {
       disposeStateDict(dict);
     }
-    const init: InitMessage = { type: 'init', spec: options.encoder, weights, backend: options.backend ?? 'wasm' };
+    const init: InitMessage = { type: 'init', encoder: config, modules, weights, backend: options.backend ?? 'wasm' };
     try {
       return new SliceEncoderPool(await WorkerGroup.start(count, init, options.workerPath), encoder.featureSize);
     } catch (e) {

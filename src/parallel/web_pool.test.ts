@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { DinoVisionTransformer } from '../models/dinov2';
+import { createEncoder } from '../models/encoder_registry';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { predictWithPool } from './predict_with_pool';
 import { serveSliceEncoder, WebSliceEncoderPool, type WebWorkerLike } from './web_pool';
@@ -22,13 +22,13 @@ function channelWorker(ports: MessagePort[]): () => WebWorkerLike {
 
 describe('WebSliceEncoderPool', () => {
   it('predictWithPool over 1, 2 and 4 workers equals model.predict and leaks no tensors', async () => {
-    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), numClasses: 3, seed: 2 });
+    const model = new MedicalSliceTransformer({ encoder: createEncoder('dinov2', options), numClasses: 3, heads: 2, seed: 2 });
     model.eval();
     const volume = tf.randomNormal([9, 28, 28], 0, 1, 'float32', 3);
     const expected = await model.predict(volume);
     for (const workers of [1, 2, 4]) {
       const ports: MessagePort[] = [];
-      const pool = await WebSliceEncoderPool.create(model.encoder, { encoder: { factory: 'DinoVisionTransformer', options }, workers, createWorker: channelWorker(ports) });
+      const pool = await WebSliceEncoderPool.create(model.encoder, { workers, createWorker: channelWorker(ports) });
       expect(pool.size).toBe(workers);
       const got = await predictWithPool(model, pool, volume);
       got.logits.forEach((l, i) => expect(l).toBeCloseTo(expected.logits[i], 5));
@@ -38,7 +38,7 @@ describe('WebSliceEncoderPool', () => {
     }
     const before = tf.memory().numTensors;
     const ports: MessagePort[] = [];
-    const pool = await WebSliceEncoderPool.create(model.encoder, { encoder: { factory: 'DinoVisionTransformer', options }, workers: 2, createWorker: channelWorker(ports) });
+    const pool = await WebSliceEncoderPool.create(model.encoder, { workers: 2, createWorker: channelWorker(ports) });
     await predictWithPool(model, pool, volume);
     pool.dispose();
     for (const p of ports) p.close();
@@ -50,12 +50,15 @@ describe('WebSliceEncoderPool', () => {
   });
 
   it('reports a worker that cannot build its encoder, and bad input shapes', async () => {
-    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer(options), numClasses: 3, seed: 2 });
+    const model = new MedicalSliceTransformer({ encoder: createEncoder('dinov2', options), numClasses: 3, heads: 2, seed: 2 });
     const ports: MessagePort[] = [];
     await expect(
-      WebSliceEncoderPool.create(model.encoder, { encoder: { factory: 'nope' } as never, workers: 1, createWorker: channelWorker(ports) }),
-    ).rejects.toThrow(/worker 0 failed to start: buildEncoder: unknown encoder factory 'nope'/);
-    const pool = await WebSliceEncoderPool.create(model.encoder, { encoder: { factory: 'DinoVisionTransformer', options }, workers: 1, createWorker: channelWorker(ports) });
+      WebSliceEncoderPool.create(model.encoder, { config: { name: 'nope', options: {} }, workers: 1, createWorker: channelWorker(ports) }),
+    ).rejects.toThrow(/WebSliceEncoderPool: .*'nope'/);
+    await expect(
+      WebSliceEncoderPool.create(model.encoder, { config: { name: 'dinov2', options: { ...options, numHeads: 3 } }, workers: 1, createWorker: channelWorker(ports) }),
+    ).rejects.toThrow(/worker 0 failed to start: .*3/);
+    const pool = await WebSliceEncoderPool.create(model.encoder, { workers: 1, createWorker: channelWorker(ports) });
     await expect(pool.encode(new Float32Array(5), [1, 28, 28, 1])).rejects.toThrow(/5 values do not fill shape \[1, 28, 28, 1\]/);
     await expect(pool.encode(new Float32Array(20 * 20), [1, 20, 20, 1])).rejects.toThrow(/a worker failed/);
     pool.dispose();

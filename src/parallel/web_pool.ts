@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../backend';
 import { encodeSafetensors, loadSafetensors } from '../io/safetensors';
 import { disposeStateDict } from '../nn/module';
+import type { ComponentConfig } from '../models/component_registry';
+import { createEncoder, encoderConfigOf, ENCODERS } from '../models/encoder_registry';
 import type { SliceEncoder } from '../models/slice_encoder';
-import { buildEncoder, type EncoderSpec } from './encoder_spec';
 import type { EncodeMessage, InitMessage, WorkerReply } from './messages';
 
 /** The part of a browser `Worker` (or `DedicatedWorkerGlobalScope`) the pool uses. */
@@ -16,8 +17,12 @@ export interface WebWorkerLike {
 
 /** Options of {@link WebSliceEncoderPool.create}. */
 export interface WebSliceEncoderPoolOptions {
-  /** How to rebuild the encoder in each worker (a built-in factory and its options). */
-  encoder: EncoderSpec;
+  /**
+   * How the workers rebuild the encoder (registered name and options); default: what the
+   * encoder registry knows of `encoder`. An encoder of your own registers with a `module` URL
+   * the workers import.
+   */
+  config?: ComponentConfig;
   /**
    * Starts one Web Worker running {@link serveSliceEncoder}; the page's bundler resolves the
    * script, e.g. `() => new Worker(new URL('./encoder_worker.ts', import.meta.url), { type: 'module' })`.
@@ -38,7 +43,6 @@ export interface WebSliceEncoderPoolOptions {
  * @example
  * // encoder_worker.ts: import { serveSliceEncoder } from 'mst-ts'; serveSliceEncoder(self);
  * const pool = await WebSliceEncoderPool.create(model.encoder, {
- *   encoder: { factory: 'dinov2_vits14' },
  *   createWorker: () => new Worker(new URL('./encoder_worker.ts', import.meta.url), { type: 'module' }),
  * });
  * const { probabilities } = await predictWithPool(model, pool, volume);
@@ -66,6 +70,14 @@ export class WebSliceEncoderPool {
     if (!(Number.isInteger(count) && count > 0)) throw new Error(`WebSliceEncoderPool: workers must be a positive integer, got ${count}`);
     if (!encoder || typeof encoder.encode !== 'function') throw new Error('WebSliceEncoderPool: expected a SliceEncoder (e.g. model.encoder)');
     if (typeof options.createWorker !== 'function') throw new Error('WebSliceEncoderPool: expected options.createWorker, a function returning a Web Worker that runs serveSliceEncoder');
+    let config: ComponentConfig;
+    let modules: string[];
+    try {
+      config = options.config ?? encoderConfigOf(encoder);
+      modules = ENCODERS.modulesFor([config.name]);
+    } catch (e) {
+      throw new Error(`WebSliceEncoderPool: ${(e as Error).message}`);
+    }
     const dict = encoder.stateDict();
     let weights: Uint8Array;
     try {
@@ -74,7 +86,7 @@ export class WebSliceEncoderPool {
       disposeStateDict(dict);
     }
     const workers = Array.from({ length: count }, () => options.createWorker());
-    const init: InitMessage = { type: 'init', spec: options.encoder, weights, backend: options.backend ?? 'wasm' };
+    const init: InitMessage = { type: 'init', encoder: config, modules, weights, backend: options.backend ?? 'wasm' };
     try {
       await Promise.all(
         workers.map(
@@ -181,7 +193,8 @@ export function serveSliceEncoder(scope: WebWorkerLike): void {
   const init = async (m: InitMessage): Promise<void> => {
     await setBackend(m.backend);
     tf.env().set('PROD', true);
-    const built = buildEncoder(m.spec);
+    for (const url of m.modules) await import(/* webpackIgnore: true */ url);
+    const built = createEncoder(m.encoder.name, m.encoder.options);
     const dict = await loadSafetensors(m.weights);
     try {
       built.loadStateDict(dict);

@@ -1,6 +1,8 @@
 import type { PaperTable } from './paper_numbers';
 import type { ModelRecipe } from './models';
-import { aucCell, formatCell, reproduceContext, syntheticGeometry, trainOnTask, type AucCell, type ModelRun, type ReproduceContext, type ReproduceOptions } from './protocol';
+import { pAdjust } from '../stats/p_adjust';
+import { aucCell, formatCell, syntheticGeometry, trainOnTask, type AucCell } from './protocol';
+import { reproduceContext, type ModelRun, type ReproduceContext, type ReproduceOptions } from './context';
 import { formatSeconds, markdownTable, writeConfusionFigure, writeRocFigure, writeTableFiles, type MarkdownRow } from './report';
 import { TASKS, type PaperDataset, type ReproduceTask } from './tasks';
 
@@ -45,6 +47,21 @@ export interface AucTableSpec {
 /** Below this best validation AUC a row is reported as not having learnt the task. */
 export const UNLEARNT_VAL_AUC = 0.65;
 
+/**
+ * Every row of a task is compared with the first row: Holm's adjustment over those comparisons
+ * (R's `p.adjust(p, "holm")`), in place; the raw P moves to `pUnadjusted`.
+ *
+ * @example
+ * holmAdjustCells([cellB, cellC]); // cellB.p is now Holm-adjusted over the two comparisons
+ */
+export function holmAdjustCells(cells: AucCell[]): void {
+  const adjusted = pAdjust(cells.map((c) => c.p as number), 'holm');
+  cells.forEach((c, i) => {
+    c.pUnadjusted = c.p;
+    c.p = adjusted[i];
+  });
+}
+
 /** Footer lines every table shares: data, protocol, statistics and what the run can show. */
 export function protocolFooter(ctx: ReproduceContext, runs: ModelRun[], reference: string | null, aucTable = true): string[] {
   const s = ctx.scale;
@@ -63,6 +80,7 @@ export function protocolFooter(ctx: ReproduceContext, runs: ModelRun[], referenc
     }
   }
   const lrs = [...new Set(runs.map((r) => `${r.model} ${r.lr}`))];
+  const comparisons = new Set(runs.map((r) => r.model)).size - 1;
   lines.push(
     `**Protocol** (every row alike, scale \`${s.name}\`): AdamW (weight decay 1e-2), batch ${s.batchSize}, at most ${s.epochs} epochs${s.lrSchedule ? `, learning rate warmed up linearly over ${s.lrSchedule.warmupEpochs ?? 0} epoch(s) then ${s.lrSchedule.decay === 'cosine' ? 'cosine-decayed to 1% at the last epoch' : 'constant'}` : ', constant learning rate'}, early stopping after ${s.patience} epochs ` +
       `without a better validation AUC, the best-validation checkpoint tested; ${s.weightedSampling ? 'class-weighted sampling; ' : ''}augmentation: ${s.augment}; ` +
@@ -70,7 +88,7 @@ export function protocolFooter(ctx: ReproduceContext, runs: ModelRun[], referenc
   );
   lines.push(
     `**Statistics**: AUC ± std of ${s.replicates} bootstrap AUCs (cases resampled together, as the authors; seed ${ctx.seed})` +
-      `${reference ? `; P: two-sided paired DeLong test against ${reference} on the same test cases` : ''}. Every prediction is in the \`_predictions.json\` file.`,
+      `${reference ? `; P: two-sided paired DeLong test against ${reference} on the same test cases, Holm-adjusted over the ${comparisons} comparison(s) per task (unadjusted P in the JSON as pUnadjusted)` : ''}. Every prediction is in the \`_predictions.json\` file.`,
   );
   const models = [...new Map(runs.map((r) => [r.model, r])).values()];
   for (const r of models) lines.push(`**${r.model}**: ${r.description}; ${(r.parameters / 1e6).toFixed(3)} M parameters (${(r.trainableParameters / 1e6).toFixed(3)} M trained).`);
@@ -127,6 +145,7 @@ export async function runAucTable(spec: AucTableSpec, options: ReproduceOptions)
       const run = runs.find((r) => r.task === task && r.model === recipe.name) as ModelRun;
       rows[i].cells[TASKS[task].dataset] = aucCell(run, { replicates: ctx.scale.replicates, seed: ctx.seed, reference: i === 0 ? undefined : ref });
     });
+    holmAdjustCells(rows.slice(1).map((r) => r.cells[TASKS[task].dataset] as AucCell));
   }
   const mdRows: MarkdownRow[] = rows.map((r) => ({
     name: r.model,

@@ -1,7 +1,7 @@
 import { runAucTable, type AucTableResult } from './auc_table';
 import { mstRecipe, resnet3dRecipe, type ModelRecipe } from './models';
 import { PAPER_FIGURE2 } from './paper_numbers';
-import { reproduceContext, type ReproduceOptions } from './protocol';
+import { reproduceContext, type ReproduceOptions } from './context';
 
 /** The two models of Figure 2: MST-DINOv2 (the P reference) and the 3D ResNet50 baseline. */
 export function figure2Models(options: ReproduceOptions): ModelRecipe[] {

@@ -1,29 +1,28 @@
 export { runFigure2, figure2Models } from './figure2';
-export { runTable1, table1Markdown } from './table1';
-export type { Table1Result, Table1Row, SaliencyCase } from './table1';
+export { runTable1, table1Markdown, table1ExtendedMarkdown, TABLE1_METHODS, POINTING_TOLERANCE } from './table1';
+export type { Table1Result, Table1Row, Table1ExtendedRow, SaliencyCase } from './table1';
 export { runTable2, table2Models } from './table2';
 export { runTable3, table3Models } from './table3';
 export { runTableS1, tableS1Models } from './table_s1';
-export { runAucTable, protocolFooter } from './auc_table';
+export { runAucTable, protocolFooter, holmAdjustCells } from './auc_table';
 export type { AucRow, AucTableResult, AucTableSpec } from './auc_table';
 export { mstRecipe, resnet3dRecipe, learningRate, dinov2PatchSize } from './models';
 export type { ModelRecipe, MstRecipeOptions, EncoderKind, EncoderWeights } from './models';
+export { reproduceContext, shellQuote, cpuSecondsSince } from './context';
+export type { ReproduceOptions, ReproduceContext, ModelRun } from './context';
 export {
-  reproduceContext,
   trainOnTask,
   syntheticGeometry,
   syntheticDatasets,
-  cpuSecondsSince,
   rowLearningRate,
   aucCell,
   formatAuc,
   formatP,
   formatCell,
-  shellQuote,
   PRETRAINED_DINOV2_LR,
 } from './protocol';
-export type { ReproduceOptions, ReproduceContext, ModelRun, TrainedModel, AucCell, TaskDatasets } from './protocol';
-export { realTaskData, realDatasets, ResizeTo, PAPER_VOLUME } from './real_data';
+export type { TrainedModel, AucCell } from './protocol';
+export { realTaskData, realDatasets, PAPER_VOLUME } from './real_data';
 export type { RealTaskData } from './real_data';
 export { markdownTable, writeTableFiles, writeRocFigure, writeConfusionFigure, youdenConfusion, formatSeconds, slug } from './report';
 export type { MarkdownRow, MarkdownTableSpec, Provenance } from './report';

@@ -1,12 +1,11 @@
 import type { Shape3 } from '../data/sample';
+import type { SlicePositionalEmbeddingKind } from '../layers/slice_positional_embedding';
+import type { ComponentOptions } from '../models/component_registry';
 import { DinoVisionTransformer, dinov2Config } from '../models/dinov2';
 import { fromPretrained } from '../models/from_pretrained';
-import { MedicalSliceTransformer, type SliceFusion } from '../models/medical_slice_transformer';
-import { resnet2d18, resnet2d34 } from '../models/resnet2d';
+import { MedicalSliceTransformer, type SliceFusionName } from '../models/medical_slice_transformer';
+import { smallVitOptions, type TrainingFamily, type VolumeClassifier } from '../models/registry';
 import { resnet3d101, resnet3d18, resnet3d50, type ResNet3D } from '../models/resnet3d';
-import type { SlicePositionalEmbeddingKind } from '../models/slice_transformer';
-import type { SliceEncoder } from '../models/slice_encoder';
-import type { Classifier, TrainingFamily } from '../train/trainer';
 import type { ScaleConfig, VitSize } from './scales';
 
 /** Pretrained DINOv2 files for the encoders (any format `fromPretrained` reads); absent: trained from scratch. */
@@ -30,7 +29,7 @@ export interface ModelRecipe {
   /** Its encoder starts from pretrained weights (trained at the paper's fine-tuning rate, 1e-6). */
   pretrained?: boolean;
   /** Builds a fresh model for volumes of `inputSize` (`[D, H, W]`), initialised from `seed`. */
-  build(inputSize: Shape3, seed: number): Promise<Classifier>;
+  build(inputSize: Shape3, seed: number): Promise<VolumeClassifier>;
 }
 
 /** Which slice encoder an MST row uses. */
@@ -40,7 +39,7 @@ export type EncoderKind = 'dinov2-s' | 'dinov2-b' | 'dinov2-s-reg' | 'resnet2d';
 export interface MstRecipeOptions {
   name: string;
   encoder?: EncoderKind;
-  fusion?: SliceFusion;
+  fusion?: SliceFusionName;
   positionalEmbedding?: SlicePositionalEmbeddingKind;
   freezeEncoder?: boolean;
 }
@@ -48,20 +47,6 @@ export interface MstRecipeOptions {
 function vitText(v: VitSize, registers = 0): string {
   const stem = v.convStem ? `, ${v.convStem.channels.length}-convolution stem (${v.convStem.channels.join('-')} channels)` : '';
   return `${v.depth}-block ${v.embedDim}-d ViT${stem}, ${v.heads} heads, ${v.patchSize}x${v.patchSize} patches${registers ? `, ${registers} registers` : ''}`;
-}
-
-function standIn(v: VitSize, inputSize: Shape3, seed: number, registers = 0): DinoVisionTransformer {
-  return new DinoVisionTransformer({
-    embedDim: v.embedDim,
-    depth: v.depth,
-    numHeads: v.heads,
-    patchSize: v.patchSize,
-    imgSize: inputSize[1],
-    inChannels: 1,
-    numRegisters: registers,
-    convStem: v.convStem,
-    seed,
-  });
 }
 
 async function pretrainedDinov2(file: string, what: string): Promise<DinoVisionTransformer> {
@@ -126,32 +111,35 @@ export function mstRecipe(scale: ScaleConfig, weights: EncoderWeights, options: 
     description: parts.join('; '),
     pretrained: !!file,
     async build(inputSize, seed) {
-      let encoder: SliceEncoder;
-      if (resnet) {
-        const factory = scale.resnet2dDepth === 34 ? resnet2d34 : resnet2d18;
-        encoder = factory({ feedForward: false, seed, blockInplanes: scale.resnet2dWidths ?? undefined });
-      } else if (file) {
-        encoder = await pretrainedDinov2(file, options.name);
-      } else {
-        const v = kind === 'dinov2-b' ? scale.dinov2Base : scale.dinov2Small;
-        const reg = kind === 'dinov2-s-reg' ? scale.registers : 0;
-        if (v) encoder = standIn(v, inputSize, seed, reg);
-        else encoder = new DinoVisionTransformer(dinov2Config(kind === 'dinov2-b' ? 'vitb14' : kind === 'dinov2-s-reg' ? 'vits14_reg' : 'vits14', { seed }));
-      }
       const v = kind === 'dinov2-b' ? scale.dinov2Base : scale.dinov2Small;
-      return new MedicalSliceTransformer({
-        encoder,
+      const reg = kind === 'dinov2-s-reg' ? scale.registers : 0;
+      const common = {
         numClasses: 2,
         sliceFusion: fusion,
         positionalEmbedding: options.positionalEmbedding ?? 'none',
         freezeEncoder: options.freezeEncoder ?? false,
         numSlices: fusion === 'linear' ? inputSize[0] : undefined,
-        // The stand-ins' slice transformer uses the encoder's head count (train_archs does too);
-        // full-size encoders get the original's 12 (DINOv2) or 16 (ResNet) heads.
-        heads: !resnet && !file && v ? v.heads : undefined,
-        encoderAttention: !resnet,
+        // The stand-ins' slice transformer uses the encoder's head count (as the registry's small
+        // MSTs); ResNets get the original's 16 heads at any width, full-size DINOv2 the original's 12.
+        heads: resnet ? 16 : !file && v ? v.heads : undefined,
         seed: seed + 1,
-      }) as unknown as Classifier;
+      };
+      if (file) {
+        const encoder = await pretrainedDinov2(file, options.name);
+        // A width outside the authors' rule (a small test backbone) takes the encoder's own head count.
+        const heads = encoder.embedDim % 12 === 0 ? undefined : encoder.numHeads;
+        return new MedicalSliceTransformer({ ...common, heads, encoder });
+      }
+      let encoderOptions: ComponentOptions;
+      if (resnet) {
+        const layers = scale.resnet2dDepth === 34 ? [3, 4, 6, 3] : [2, 2, 2, 2];
+        encoderOptions = { block: 'basic', layers, feedForward: false, seed, ...(scale.resnet2dWidths ? { blockInplanes: scale.resnet2dWidths } : {}) };
+      } else if (v) {
+        encoderOptions = smallVitOptions(v, inputSize[1], seed, reg) as unknown as ComponentOptions;
+      } else {
+        encoderOptions = dinov2Config(kind === 'dinov2-b' ? 'vitb14' : kind === 'dinov2-s-reg' ? 'vits14_reg' : 'vits14', { seed }) as unknown as ComponentOptions;
+      }
+      return new MedicalSliceTransformer({ ...common, encoder: resnet ? 'resnet2d' : 'dinov2', encoderOptions });
     },
   };
 }
@@ -169,7 +157,7 @@ export function resnet3dRecipe(scale: ScaleConfig, depth: 18 | 50 | 101, name = 
       `${stride.some((x) => x !== 1) ? `, conv1 stride ${stride.join('x')} instead of 1` : ''}), from scratch`,
     async build(_inputSize, seed) {
       const net: ResNet3D = factory({ numClasses: 2, seed, blockInplanes: widths ?? undefined, conv1TStride: stride });
-      return net as unknown as Classifier;
+      return net;
     },
   };
 }

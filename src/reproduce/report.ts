@@ -3,7 +3,7 @@ import { confusionFigurePng, confusionFigureSvg } from '../stats/confusion_figur
 import { rocFigurePng, rocFigureSvg, rocSeries } from '../stats/roc_figure';
 import { confusionAtThreshold, youdenThreshold, type ConfusionMatrix } from '../stats/threshold';
 import type { PaperTable } from './paper_numbers';
-import type { ModelRun, ReproduceContext } from './protocol';
+import type { ModelRun, ReproduceContext } from './context';
 import { PAPER_DATASETS, TASKS, type PaperDataset, type ReproduceTask } from './tasks';
 
 /** One row of a Markdown table: our cells and the paper's row it stands beside. */

@@ -1,21 +1,13 @@
 import type { Shape3 } from '../data/sample';
-import type { AugmentKind } from '../cli/train';
+import type { AugmentKind } from '../data/transforms/presets';
 import type { LrSchedule } from '../train/lr_schedule';
-import { SMALL_ARCHS } from '../cli/train_archs';
-import type { ConvStemConfig } from '../layers/conv_stem';
+import { modelSpec, SMALL_VITS, type SmallVit } from '../models/registry';
 
 /** How large a reproduction runs: `tiny` (tests), `quick` (CPU, minutes), `paper` (the paper's protocol, GPU). */
 export type ReproduceScale = 'tiny' | 'quick' | 'paper';
 
-/** The sizes of a from-scratch ViT slice encoder (a DINOv2 stand-in). */
-export interface VitSize {
-  embedDim: number;
-  depth: number;
-  heads: number;
-  patchSize: number;
-  /** A convolutional stem in front of the patch embedding (the quick stand-ins have one). */
-  convStem?: ConvStemConfig;
-}
+/** The sizes of a from-scratch ViT slice encoder (a DINOv2 stand-in, as the registry's small MSTs). */
+export type VitSize = SmallVit;
 
 /** Everything a scale fixes: data, training protocol and the model sizes of every row. */
 export interface ScaleConfig {
@@ -67,12 +59,11 @@ export interface ScaleConfig {
   table1Cases: number;
 }
 
-// The demo's from-scratch MST: the quick "DINOv2-S" stand-in is whatever train_archs calls mst-dinov2-tiny-conv.
+// The demo's from-scratch MST: the quick "DINOv2-S" stand-in is the registry's mst-dinov2-tiny-conv.
 const QUICK_ARCH = 'mst-dinov2-tiny-conv';
 
 function quickVit(): VitSize {
-  const a = SMALL_ARCHS[QUICK_ARCH];
-  return { embedDim: a.embedDim, depth: a.depth, heads: a.heads, patchSize: a.patchSize, convStem: a.convStem };
+  return { ...SMALL_VITS[QUICK_ARCH] };
 }
 
 /**
@@ -80,13 +71,9 @@ function quickVit(): VitSize {
  * model (same structure, fewer channels), one protocol for every row: 8 epochs, batch 8, random
  * flips on every axis, one epoch of linear warm-up then cosine decay, AdamW at 1e-3 for every
  * family (the demo's rate for its from-scratch MST; for the 3D ResNets chosen over the paper's
- * 1e-4 by validation AUC on the chest task: ResNet50 reached 0.71 in 8 epochs at 1e-3, 0.47 at
- * 1e-4). Measured on seed 0, MST row: chest validation AUC 0.92 (test 0.90); breast and knee are
- * not learnt in this budget (best validation 0.59 and 0.51, nor in 16 epochs: 0.57 and 0.51; on
- * breast neither lr 3e-3 nor batch 4 passed 0.57 in 6 epochs, nor a 3D ResNet-18 0.56). CPU minutes per table, extrapolated from one
- * task: table3 ~14, table2 ~11, table1 ~7, tableS1 ~6.5, figure2 ~5. `paper` is the paper's
- * protocol: 224x224x32, batch 2, patience 50, constant learning rates 1e-6 / 1e-5 / 1e-4,
- * pretrained-size encoders.
+ * 1e-4 by validation AUC on the chest task). What it learns per task, and the CPU time per table,
+ * are in bench/RESULTS.md. `paper` is the paper's protocol: 224x224x32, batch 2, patience 50,
+ * constant learning rates 1e-6 / 1e-5 / 1e-4, pretrained-size encoders.
  */
 export function scaleConfig(name: ReproduceScale): ScaleConfig {
   if (name === 'paper') {
@@ -121,7 +108,7 @@ export function scaleConfig(name: ReproduceScale): ScaleConfig {
   }
   if (name === 'quick') {
     const s = quickVit();
-    const lr = SMALL_ARCHS[QUICK_ARCH].lr;
+    const lr = modelSpec(QUICK_ARCH).lr;
     return {
       name,
       // Per-task crops keep each lesion, as the paper crops per dataset. The chest nodule sits at

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { disposeExplanation, explainVolume, type ExplainableModel } from '../explain/explain_volume';
+import { evaluateExplanations } from '../explain/evaluate_explanations';
+import { disposeExplanation, explainVolume, type ExplainableModel, type ExplainOptions } from '../explain/explain_volume';
 import { localisationMetrics } from '../explain/localisation';
 import { montagePng, type MontageRow } from '../explain/montage';
 import type { VolumeDataset } from '../data/dataset';
@@ -7,7 +8,8 @@ import { writeFileAtomic } from '../io/files';
 import { protocolFooter } from './auc_table';
 import { figure2Models } from './figure2';
 import { PAPER_TABLE1 } from './paper_numbers';
-import { reproduceContext, trainOnTask, type ModelRun, type ReproduceOptions } from './protocol';
+import { trainOnTask } from './protocol';
+import { reproduceContext, type ModelRun, type ReproduceOptions } from './context';
 import { formatSeconds, slug, writeTableFiles } from './report';
 import { TASKS, type PaperDataset, type ReproduceTask } from './tasks';
 
@@ -46,6 +48,46 @@ export interface Table1Row {
   perCase: SaliencyCase[];
 }
 
+/** One row of the extended Table 1: an explanation method of one model on a dataset. */
+export interface Table1ExtendedRow {
+  dataset: PaperDataset;
+  task: ReproduceTask;
+  model: '3D ResNet' | 'MST';
+  method: string;
+  cases: number;
+  sliceCorrect: number;
+  lesionCorrect: number;
+  /** Peaks within {@link POINTING_TOLERANCE} voxels of the lesion. */
+  pointingGame: number;
+  /** Means over the cases of the deletion (lower: more faithful) and insertion (higher) areas. */
+  deletionAuc: number;
+  insertionAuc: number;
+  meanDice: number;
+  /** Mean seconds per case, explanation and metrics. */
+  meanSeconds: number;
+}
+
+/** The methods of the extended table, per model, with the bounds that keep them affordable. */
+export const TABLE1_METHODS: Record<'MST' | '3D ResNet', ExplainOptions[]> = {
+  MST: [{ method: 'attention' }, { method: 'rollout' }, { method: 'transformer-attribution' }, { method: 'gradient-attention' }, { method: 'occlusion' }],
+  '3D ResNet': [
+    { method: 'gradcam' },
+    { method: 'gradcam++' },
+    { method: 'hirescam' },
+    { method: 'layercam' },
+    { method: 'xgradcam' },
+    { method: 'scorecam', maxForwardPasses: 32 },
+    { method: 'eigencam' },
+    { method: 'occlusion' },
+  ],
+};
+
+/** Pointing-game tolerance of the extended table, in voxels (Zhang et al.'s 15 pixels). */
+export const POINTING_TOLERANCE = 15;
+
+/** Slabs of the extended table's deletion and insertion curves. */
+const CURVE_STEPS = 8;
+
 /** What {@link runTable1} returns (and has written to `out`). */
 export interface Table1Result {
   name: 'table1';
@@ -53,6 +95,8 @@ export interface Table1Result {
   seed: number;
   tasks: ReproduceTask[];
   rows: Table1Row[];
+  /** Every explanation method of each model, with faithfulness and the pointing game. */
+  extended: Table1ExtendedRow[];
   runs: ModelRun[];
   markdown: string;
   files: string[];
@@ -84,7 +128,7 @@ async function explainCases(
         const rows: MontageRow[] = [];
         if (e.sliceAttention) rows.push({ map: await e.sliceAttention.data(), clip: null });
         rows.push({ map: { data: (await (e.saliencyUpsampled as tf.Tensor3D).data()) as Float32Array, shape: sample.shape } });
-        rows.push({ map: { data: Float32Array.from(sample.mask), shape: sample.shape }, clip: null });
+        rows.push({ map: { data: Float32Array.from(sample.mask), shape: sample.shape }, clip: null, label: 'lesion mask' });
         const file = `${montageBase}_${sample.id}.png`;
         await writeFileAtomic(file, montagePng({ data: sample.data, shape: sample.shape }, rows, { colormap: 'jet', alpha: 0.5 }));
         files.push(file);
@@ -117,6 +161,7 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
   const ctx = reproduceContext(options);
   const [mstRecipe, resnetRecipe] = figure2Models(options);
   const rows: Table1Row[] = [];
+  const extended: Table1ExtendedRow[] = [];
   const runs: ModelRun[] = [];
   const figures: string[] = [];
   const fs = await import('node:fs/promises');
@@ -147,6 +192,19 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
           mapShape: perCase[0]?.mapShape ?? [],
           perCase,
         });
+        const methods = TABLE1_METHODS[label];
+        ctx.print(`table1: ${methods.length} explanation methods of ${label} on the same cases (faithfulness, pointing game)`);
+        const samples = await Promise.all(positives.map((i) => trained.test.get(i)));
+        const evaluation = await evaluateExplanations(trained.model as unknown as ExplainableModel, samples, {
+          methods,
+          masks: samples.map((x) => (x.mask ? { data: x.mask, shape: x.shape } : null)),
+          deletion: { steps: CURVE_STEPS },
+          pointingTolerance: POINTING_TOLERANCE,
+        });
+        for (const m of evaluation.summary) {
+          const { method, cases, sliceCorrect, lesionCorrect, pointingGame, deletionAuc, insertionAuc, meanDice, meanSeconds } = m;
+          extended.push({ dataset: TASKS[task].dataset, task, model: label, method, cases, sliceCorrect, lesionCorrect, pointingGame, deletionAuc, insertionAuc, meanDice, meanSeconds });
+        }
       } finally {
         trained.model.dispose();
       }
@@ -154,11 +212,11 @@ export async function runTable1(options: ReproduceOptions): Promise<Table1Result
   }
   // The paper's order: every dataset's 3D ResNet first, then every dataset's MST.
   rows.sort((a, b) => (a.method === b.method ? 0 : a.method === '3D ResNet' ? -1 : 1));
-  const markdown = table1Markdown(rows, ctx.tasks, protocolFooter(ctx, runs, null, false));
-  const files = [...(await writeTableFiles(ctx, 'table1', markdown, runs, { rows })), ...figures];
+  const markdown = `${table1Markdown(rows, ctx.tasks, protocolFooter(ctx, runs, null, false))}\n${table1ExtendedMarkdown(extended)}`;
+  const files = [...(await writeTableFiles(ctx, 'table1', markdown, runs, { rows, extended })), ...figures];
   const seconds = (Date.now() - ctx.started) / 1000;
   ctx.print(`table1: done in ${formatSeconds(seconds)}; wrote ${ctx.out}/table1.md`);
-  return { name: 'table1', scale: ctx.scale.name, seed: ctx.seed, tasks: ctx.tasks, rows, runs, markdown, files, seconds };
+  return { name: 'table1', scale: ctx.scale.name, seed: ctx.seed, tasks: ctx.tasks, rows, extended, runs, markdown, files, seconds };
 }
 
 /** Table 1 in the paper's layout (dataset, method, slice and lesion correctness) with the paper's counts beside ours. */
@@ -192,5 +250,52 @@ export function table1Markdown(rows: Table1Row[], tasks: ReproduceTask[], footer
     '',
   );
   for (const f of footer) lines.push(`${f}  `);
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** The method each model's row of the paper's Table 1 used (its radiologist counts go beside it). */
+const PAPER_METHOD: Record<'MST' | '3D ResNet', string> = { MST: 'attention', '3D ResNet': 'gradcam' };
+
+/**
+ * The extended Table 1: every explanation method of MST and of the 3D ResNet per dataset, with
+ * slice and lesion correctness, the pointing game, deletion and insertion areas and Dice, and the
+ * paper's radiologist counts beside the method the paper used.
+ *
+ * @example
+ * const md = table1ExtendedMarkdown(result.extended);
+ */
+export function table1ExtendedMarkdown(rows: Table1ExtendedRow[]): string {
+  const head = [
+    'Dataset',
+    'Model',
+    'Method',
+    'Slice correctness',
+    'Lesion correctness',
+    `Pointing game (${POINTING_TOLERANCE} vox)`,
+    'Deletion AUC (lower better)',
+    'Insertion AUC (higher better)',
+    'Dice',
+    'Paper, radiologist: slice / lesion',
+    's / case',
+  ];
+  const lines = ['## Table 1, extended: every explanation method, localisation and faithfulness', '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
+  for (const r of rows) {
+    const paper =
+      r.method === PAPER_METHOD[r.model]
+        ? `${PAPER_TABLE1.rows[`${r.model} / Slice Correctness`][r.dataset]} / ${PAPER_TABLE1.rows[`${r.model} / Lesion Correctness`][r.dataset]}`
+        : '-';
+    lines.push(
+      `| ${r.dataset} (${r.task}) | ${r.model} | ${r.method} | ${r.sliceCorrect}/${r.cases} | ${r.lesionCorrect}/${r.cases} | ${r.pointingGame}/${r.cases} | ${f(r.deletionAuc)} | ${f(r.insertionAuc)} | ${f(r.meanDice)} | ${paper} | ${r.meanSeconds.toFixed(1)} |`,
+    );
+  }
+  lines.push(
+    '',
+    'Same cases as the table above. Slice correctness ranks slices by slice attention (attention, rollout), by slice relevance (transformer-attribution, gradient-attention) or by the map\'s sum per slice (the CAMs, occlusion). ' +
+      `Pointing game: the map's peak within ${POINTING_TOLERANCE} voxels of the lesion (lesion correctness: inside it). ` +
+      `Deletion / insertion: the explained class's probability as the most salient voxels are removed (set to 0) or revealed on a zero volume, in ${CURVE_STEPS} slabs; the area under each curve. ` +
+      'Score-CAM is limited to the 32 channels whose maps vary most; occlusion boxes are a quarter of each axis. The paper\'s counts are one radiologist\'s reading of 50 maps per dataset, of its MST attention and 3D ResNet Grad-CAM only.',
+    '',
+  );
   return `${lines.join('\n').trimEnd()}\n`;
 }

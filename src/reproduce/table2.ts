@@ -1,7 +1,7 @@
 import { runAucTable, type AucTableResult } from './auc_table';
 import { mstRecipe, type ModelRecipe } from './models';
 import { PAPER_TABLE2 } from './paper_numbers';
-import { reproduceContext, type ReproduceOptions } from './protocol';
+import { reproduceContext, type ReproduceOptions } from './context';
 
 /** The rows of Table 2: MST (DINOv2-S) with four slice fusions; the first is the P reference. */
 export function table2Models(options: ReproduceOptions): ModelRecipe[] {

@@ -1,7 +1,7 @@
 import { runAucTable, type AucTableResult } from './auc_table';
 import { mstRecipe, type ModelRecipe } from './models';
 import { PAPER_TABLE3 } from './paper_numbers';
-import { reproduceContext, type ReproduceOptions } from './protocol';
+import { reproduceContext, type ReproduceOptions } from './context';
 
 /** The rows of Table 3: MST with five slice encoders; the first (DINOv2-S) is the P reference. */
 export function table3Models(options: ReproduceOptions): ModelRecipe[] {

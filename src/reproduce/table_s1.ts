@@ -1,7 +1,7 @@
 import { runAucTable, type AucTableResult } from './auc_table';
 import { resnet3dRecipe, type ModelRecipe } from './models';
 import { PAPER_TABLE_S1 } from './paper_numbers';
-import { reproduceContext, type ReproduceOptions } from './protocol';
+import { reproduceContext, type ReproduceOptions } from './context';
 
 /** The rows of Table S1: 3D ResNet 50 (the P reference), 18 and 101. */
 export function tableS1Models(options: ReproduceOptions): ModelRecipe[] {

@@ -1,7 +1,9 @@
 import { toBinaryData, type BinaryData, type BinaryLabels } from './binary_data';
+import { bootstrapInterval, type BootstrapCiType } from './bootstrap_ci';
+import { placementsOf } from './delong';
 import { normalTwoSidedP } from './normal';
 import { sortFloat64 } from './rank';
-import { mean, quantileSorted, standardDeviation } from './summary';
+import { mean, standardDeviation } from './summary';
 import { Rng } from '../utils/rng';
 
 /**
@@ -21,12 +23,19 @@ export interface BootstrapOptions {
   seed?: number;
   /**
    * Resample positives and negatives separately, keeping their counts (pROC's default,
-   * `boot.stratified = TRUE`). Default true. The MST authors' figures resample all cases together
-   * (false); a replicate that then lacks a class yields NaN and is left out, as in pROC.
+   * `boot.stratified = TRUE`). Default true, everywhere in mst-ts (the CLI and the figures too):
+   * the class counts of a test set are fixed by its design, and no replicate can lack a class.
+   * The MST authors' figures resample all cases together (false); a replicate that then lacks a
+   * class yields NaN and is left out, as in pROC.
    */
   stratified?: boolean;
-  /** Level of the percentile interval, in (0, 1). Default 0.95. */
+  /** Level of the interval, in (0, 1). Default 0.95. */
   confLevel?: number;
+  /**
+   * Interval type of `ci` ({@link BootstrapCiType}): 'percentile' (pROC's, the default), 'basic'
+   * or 'bca' (R `boot::boot.ci`'s, for the same replicates).
+   */
+  ciType?: BootstrapCiType;
 }
 
 /** Bootstrap distribution of a statistic and its summaries. */
@@ -37,24 +46,36 @@ export interface BootstrapResult {
   mean: number;
   /** Standard deviation over the valid replicates (ddof 1): the "± std" of the paper's tables. */
   std: number;
-  /** [lower, upper] percentile interval (type-7 quantiles, as pROC's `ci.auc(method = "bootstrap")`). */
+  /**
+   * [lower, upper] interval of type `ciType`: by default the percentile interval (type-7
+   * quantiles, as pROC's `ci.auc(method = "bootstrap")`).
+   */
   ci: [number, number];
   /** The level of `ci`. */
   confLevel: number;
+  /** The type of `ci`. */
+  ciType: BootstrapCiType;
   /** [R] the valid replicate values, in draw order. */
   replicates: Float64Array;
   /** Replicates left out because they were NaN (a resample without one class). */
   nInvalid: number;
 }
 
-interface ResolvedOptions {
+/** Bootstrap options with their defaults filled in and checked. */
+export interface ResolvedOptions {
   replicates: number;
   seed: number;
   stratified: boolean;
   confLevel: number;
+  ciType: BootstrapCiType;
 }
 
-function resolve(options: BootstrapOptions, what: string): ResolvedOptions {
+/** Fills in the defaults of {@link BootstrapOptions} and checks them (errors name `what`). */
+export function resolve(options: BootstrapOptions, what: string): ResolvedOptions {
+  const ciType = options.ciType ?? 'percentile';
+  if (ciType !== 'percentile' && ciType !== 'basic' && ciType !== 'bca') {
+    throw new Error(`${what}: ciType must be 'percentile', 'basic' or 'bca', got '${String(ciType)}'`);
+  }
   const replicates = options.replicates ?? 1000;
   const seed = options.seed ?? 0;
   const confLevel = options.confLevel ?? 0.95;
@@ -63,21 +84,25 @@ function resolve(options: BootstrapOptions, what: string): ResolvedOptions {
   }
   if (!Number.isFinite(seed)) throw new Error(`${what}: seed must be a finite number, got ${seed}`);
   if (!(confLevel > 0 && confLevel < 1)) throw new Error(`${what}: confLevel must be in (0, 1), got ${confLevel}`);
-  return { replicates, seed, stratified: options.stratified ?? true, confLevel };
+  return { replicates, seed, stratified: options.stratified ?? true, confLevel, ciType };
 }
 
-function summarise(estimate: number, values: Float64Array, confLevel: number): BootstrapResult {
+function summarise(estimate: number, values: Float64Array, opt: ResolvedOptions, influence?: () => Float64Array): BootstrapResult {
   let valid = 0;
   for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) values[valid++] = values[i];
   const replicates = values.slice(0, valid);
-  const sorted = replicates.slice().sort();
-  const alpha = (1 - confLevel) / 2;
+  const ci = bootstrapInterval(estimate, replicates, {
+    type: opt.ciType,
+    confLevel: opt.confLevel,
+    influence: opt.ciType === 'bca' && influence ? influence() : undefined,
+  });
   return {
     estimate,
     mean: mean(replicates),
     std: standardDeviation(replicates),
-    ci: [quantileSorted(sorted, alpha), quantileSorted(sorted, 1 - alpha)],
-    confLevel,
+    ci,
+    confLevel: opt.confLevel,
+    ciType: opt.ciType,
     replicates,
     nInvalid: values.length - valid,
   };
@@ -87,7 +112,7 @@ function summarise(estimate: number, values: Float64Array, confLevel: number): B
  * Data reduced to tie groups: group[i] is the rank of sample i's score among the distinct scores,
  * so a resample's AUC needs only counts per group (no sorting per replicate).
  */
-interface Grouped {
+export interface Grouped {
   data: BinaryData;
   group: Uint32Array;
   nGroups: number;
@@ -97,7 +122,8 @@ interface Grouped {
   negGroup: Uint32Array;
 }
 
-function groupData(data: BinaryData): Grouped {
+/** Groups validated data by distinct score (one radix sort). */
+export function groupData(data: BinaryData): Grouped {
   const { labels, scores, nPositive, nNegative } = data;
   const { order, sorted } = sortFloat64(scores);
   const n = order.length;
@@ -127,7 +153,7 @@ function groupData(data: BinaryData): Grouped {
  * Draws one resample as counts per tie group into posCount / negCount (zeroed here). Stratified
  * draws m positives and n negatives; otherwise N samples from all. Returns [m*, n*].
  */
-function drawCounts(gd: Grouped, rng: Rng, stratified: boolean, posCount: Int32Array, negCount: Int32Array): [number, number] {
+export function drawCounts(gd: Grouped, rng: Rng, stratified: boolean, posCount: Int32Array, negCount: Int32Array): [number, number] {
   posCount.fill(0);
   negCount.fill(0);
   const { posGroup, negGroup } = gd;
@@ -166,7 +192,7 @@ function aucFromCounts(posCount: Int32Array, negCount: Int32Array, nGroups: numb
 }
 
 /** Index list of one resample (stratified or not), as an array of input indices. */
-function drawIndices(data: BinaryData, rng: Rng, stratified: boolean, pos: Uint32Array, neg: Uint32Array, out: Uint32Array): void {
+export function drawIndices(data: BinaryData, rng: Rng, stratified: boolean, pos: Uint32Array, neg: Uint32Array, out: Uint32Array): void {
   if (stratified) {
     let k = 0;
     for (let i = 0; i < pos.length; i++) out[k++] = pos[draw(rng, pos.length)];
@@ -206,7 +232,62 @@ export function bootstrapAuc(labels: BinaryLabels, scores: ArrayLike<number>, op
     const [mStar, nStar] = drawCounts(gd, rng, opt.stratified, posCount, negCount);
     values[r] = aucFromCounts(posCount, negCount, gd.nGroups, mStar, nStar);
   }
-  return summarise(estimate, values, opt.confLevel);
+  return summarise(estimate, values, opt, () => aucInfluence(gd.data, opt.stratified));
+}
+
+/**
+ * Jackknife influence values of the AUC (the input of a BCa interval's acceleration), one per case
+ * in input order, in O(N). `stratified` matches the bootstrap (each class its own stratum).
+ *
+ * @example
+ * const L = aucJackknifeInfluence(labels, scores);
+ * bootstrapInterval(b.estimate, b.replicates, { type: 'bca', influence: L });
+ */
+export function aucJackknifeInfluence(labels: BinaryLabels, scores: ArrayLike<number>, options: { stratified?: boolean } = {}): Float64Array {
+  return aucInfluence(toBinaryData(labels, scores, 'aucJackknifeInfluence'), options.stratified ?? true);
+}
+
+/**
+ * Jackknife influence values of the AUC in O(N) from the DeLong placements, as boot's
+ * `empinf(type = "jack")`: leaving out positive i gives θ_(-i) = (m θ - V10_i) / (m - 1), so
+ * L_i = (g - 1)(θ - θ_(-i)) = (g - 1)(V10_i - θ) / (m - 1) with g = m in a stratified bootstrap
+ * (each class a stratum) and g = N otherwise; the same for negatives with V01 and n.
+ */
+export function aucInfluence(data: BinaryData, stratified: boolean): Float64Array {
+  const v = placementsOf(data);
+  const { labels, nPositive: m, nNegative: n } = data;
+  const total = m + n;
+  const scaleCase = stratified ? 1 : (total - 1) / (m - 1);
+  const scaleControl = stratified ? 1 : (total - 1) / (n - 1);
+  const out = new Float64Array(total);
+  for (let i = 0, p = 0, q = 0; i < total; i++) {
+    out[i] = labels[i] === 1 ? (v.cases[p++] - v.auc) * scaleCase : (v.controls[q++] - v.auc) * scaleControl;
+  }
+  return out;
+}
+
+/**
+ * Bootstrap of a statistic of the per-tie-group counts (the ROC curve of a resample), with the
+ * sampling of {@link bootstrapAuc}: the engine behind the partial AUC and the coordinate
+ * intervals. `statistic(posCount, negCount, nGroups, m*, n*)` returns NaN to drop a replicate.
+ */
+export function bootstrapCounts(
+  gd: Grouped,
+  estimate: number,
+  statistic: (posCount: Int32Array, negCount: Int32Array, nGroups: number, m: number, n: number) => number,
+  options: BootstrapOptions,
+  what: string,
+): BootstrapResult {
+  const opt = resolve(options, what);
+  const posCount = new Int32Array(gd.nGroups);
+  const negCount = new Int32Array(gd.nGroups);
+  const rng = new Rng(opt.seed);
+  const values = new Float64Array(opt.replicates);
+  for (let r = 0; r < opt.replicates; r++) {
+    const [mStar, nStar] = drawCounts(gd, rng, opt.stratified, posCount, negCount);
+    values[r] = statistic(posCount, negCount, gd.nGroups, mStar, nStar);
+  }
+  return summarise(estimate, values, opt);
 }
 
 /** A statistic of resampled labels [N] and scores [N]; NaN marks a replicate to leave out. */
@@ -250,7 +331,25 @@ export function bootstrapMetric(
     }
     values[r] = metric(y, s);
   }
-  return summarise(estimate, values, opt.confLevel);
+  return summarise(estimate, values, opt, () => metricInfluence(data, metric, estimate, opt.stratified));
+}
+
+/** boot's `usual.jack` for any metric: N leave-one-out calls, so O(N²) (fine for a few thousand cases). */
+function metricInfluence(data: BinaryData, metric: BinaryMetric, estimate: number, stratified: boolean): Float64Array {
+  const total = data.labels.length;
+  const out = new Float64Array(total);
+  const y = new Uint8Array(total - 1);
+  const s = new Float64Array(total - 1);
+  for (let i = 0; i < total; i++) {
+    for (let j = 0, k = 0; j < total; j++) {
+      if (j === i) continue;
+      y[k] = data.labels[j];
+      s[k++] = data.scores[j];
+    }
+    const group = stratified ? (data.labels[i] === 1 ? data.nPositive : data.nNegative) : total;
+    out[i] = (group - 1) * (estimate - metric(y.slice(), s.slice()));
+  }
+  return out;
 }
 
 /** Bootstrap test of two AUCs. */
@@ -271,37 +370,16 @@ export interface BootstrapTestResult {
   nInvalid: number;
 }
 
-function testResult(auc1: number, auc2: number, diffs: Float64Array): BootstrapTestResult {
-  let valid = 0;
-  let allZero = true;
-  for (let i = 0; i < diffs.length; i++) {
-    if (Number.isNaN(diffs[i])) continue;
-    if (diffs[i] !== 0) allZero = false;
-    diffs[valid++] = diffs[i];
-  }
-  const kept = diffs.subarray(0, valid);
-  const std = standardDeviation(kept);
-  let d = (auc1 - auc2) / std;
-  if (Number.isNaN(d) && allZero && auc1 === auc2) d = 0;
-  return { auc1, auc2, std, d, p: normalTwoSidedP(d), replicates: valid, nInvalid: diffs.length - valid };
-}
+
+/** A statistic of one resample's per-tie-group counts; NaN drops the replicate. */
+export type CountsStatistic = (posCount: Int32Array, negCount: Int32Array, nGroups: number, m: number, n: number) => number;
 
 /**
- * pROC's `roc.test(roc1, roc2, method = "bootstrap", paired = TRUE)`: both curves are recomputed on
- * the same resamples, D = (auc1 - auc2) / sd(auc1* - auc2*), p = 2 Q(|D|).
- *
- * @example
- * bootstrapTest(labels, modelA, modelB, { replicates: 2000, seed: 7 }).p;
+ * Paired resampling of two score sets on the same cases (the same indices for both, as pROC's
+ * paired bootstrap): returns stat1 - stat2 per replicate (NaN where either is NaN).
  */
-export function bootstrapTest(
-  labels: BinaryLabels,
-  scores1: ArrayLike<number>,
-  scores2: ArrayLike<number>,
-  options: BootstrapOptions = {},
-): BootstrapTestResult {
-  const opt = resolve(options, 'bootstrapTest');
-  const g1 = groupData(toBinaryData(labels, scores1, 'bootstrapTest (scores1)'));
-  const g2 = groupData(toBinaryData(labels, scores2, 'bootstrapTest (scores2)'));
+export function pairedCountDiffs(g1: Grouped, g2: Grouped, options: BootstrapOptions, what: string, stat1: CountsStatistic, stat2: CountsStatistic): Float64Array {
+  const opt = resolve(options, what);
   const { nPositive: m, nNegative: n } = g1.data;
   const total = m + n;
   const labelsU8 = g1.data.labels;
@@ -309,17 +387,6 @@ export function bootstrapTest(
   const nc1 = new Int32Array(g1.nGroups);
   const pc2 = new Int32Array(g2.nGroups);
   const nc2 = new Int32Array(g2.nGroups);
-  for (let i = 0; i < total; i++) {
-    if (labelsU8[i] === 1) {
-      pc1[g1.group[i]]++;
-      pc2[g2.group[i]]++;
-    } else {
-      nc1[g1.group[i]]++;
-      nc2[g2.group[i]]++;
-    }
-  }
-  const auc1 = aucFromCounts(pc1, nc1, g1.nGroups, m, n);
-  const auc2 = aucFromCounts(pc2, nc2, g2.nGroups, m, n);
   const pos = new Uint32Array(m);
   const neg = new Uint32Array(n);
   for (let i = 0, p = 0, q = 0; i < total; i++) {
@@ -347,10 +414,78 @@ export function bootstrapTest(
         nc2[g2.group[k]]++;
       }
     }
-    diffs[r] =
-      aucFromCounts(pc1, nc1, g1.nGroups, mStar, total - mStar) - aucFromCounts(pc2, nc2, g2.nGroups, mStar, total - mStar);
+    diffs[r] = stat1(pc1, nc1, g1.nGroups, mStar, total - mStar) - stat2(pc2, nc2, g2.nGroups, mStar, total - mStar);
   }
-  return testResult(auc1, auc2, diffs);
+  return diffs;
+}
+
+/** Independent resampling of two samples (pROC's unpaired bootstrap): stat1 - stat2 per replicate. */
+export function unpairedCountDiffs(g1: Grouped, g2: Grouped, options: BootstrapOptions, what: string, stat1: CountsStatistic, stat2: CountsStatistic): Float64Array {
+  const opt = resolve(options, what);
+  const rng = new Rng(opt.seed);
+  const pc1 = new Int32Array(g1.nGroups);
+  const nc1 = new Int32Array(g1.nGroups);
+  const pc2 = new Int32Array(g2.nGroups);
+  const nc2 = new Int32Array(g2.nGroups);
+  const diffs = new Float64Array(opt.replicates);
+  for (let r = 0; r < opt.replicates; r++) {
+    const [m1, n1] = drawCounts(g1, rng, opt.stratified, pc1, nc1);
+    const [m2, n2] = drawCounts(g2, rng, opt.stratified, pc2, nc2);
+    diffs[r] = stat1(pc1, nc1, g1.nGroups, m1, n1) - stat2(pc2, nc2, g2.nGroups, m2, n2);
+  }
+  return diffs;
+}
+
+/** The AUC of a grouped sample. */
+export function groupedAuc(gd: Grouped): number {
+  const pc = new Int32Array(gd.nGroups);
+  const nc = new Int32Array(gd.nGroups);
+  for (const g of gd.posGroup) pc[g]++;
+  for (const g of gd.negGroup) nc[g]++;
+  return aucFromCounts(pc, nc, gd.nGroups, gd.posGroup.length, gd.negGroup.length);
+}
+
+/**
+ * pROC's bootstrap test statistic from the replicate differences: D = (θ1 - θ2) / sd(Δ*), with
+ * D = 0 when the AUCs and every difference are equal (pROC's `all(diffs == 0) && auc1 == auc2`).
+ * `statistic1/2` are the observed values compared (the AUCs, or coordinates); `auc1/2` decide the
+ * zero case, as pROC.
+ */
+export function bootstrapTestResult(statistic1: number, statistic2: number, diffs: Float64Array, auc1 = statistic1, auc2 = statistic2): BootstrapTestResult {
+  let valid = 0;
+  let allZero = true;
+  for (let i = 0; i < diffs.length; i++) {
+    if (Number.isNaN(diffs[i])) continue;
+    if (diffs[i] !== 0) allZero = false;
+    diffs[valid++] = diffs[i];
+  }
+  const kept = diffs.subarray(0, valid);
+  const std = standardDeviation(kept);
+  let d = (statistic1 - statistic2) / std;
+  if (Number.isNaN(d) && allZero && auc1 === auc2) d = 0;
+  return { auc1: statistic1, auc2: statistic2, std, d, p: normalTwoSidedP(d), replicates: valid, nInvalid: diffs.length - valid };
+}
+
+const aucStatistic: CountsStatistic = (pc, nc, g, m, n) => aucFromCounts(pc, nc, g, m, n);
+
+/**
+ * pROC's `roc.test(roc1, roc2, method = "bootstrap", paired = TRUE)`: both curves are recomputed on
+ * the same resamples, D = (auc1 - auc2) / sd(auc1* - auc2*), p = 2 Q(|D|).
+ *
+ * @example
+ * bootstrapTest(labels, modelA, modelB, { replicates: 2000, seed: 7 }).p;
+ */
+export function bootstrapTest(
+  labels: BinaryLabels,
+  scores1: ArrayLike<number>,
+  scores2: ArrayLike<number>,
+  options: BootstrapOptions = {},
+): BootstrapTestResult {
+  resolve(options, 'bootstrapTest');
+  const g1 = groupData(toBinaryData(labels, scores1, 'bootstrapTest (scores1)'));
+  const g2 = groupData(toBinaryData(labels, scores2, 'bootstrapTest (scores2)'));
+  const diffs = pairedCountDiffs(g1, g2, options, 'bootstrapTest', aucStatistic, aucStatistic);
+  return bootstrapTestResult(groupedAuc(g1), groupedAuc(g2), diffs);
 }
 
 /**
@@ -367,28 +502,11 @@ export function bootstrapTestUnpaired(
   scores2: ArrayLike<number>,
   options: BootstrapOptions = {},
 ): BootstrapTestResult {
-  const opt = resolve(options, 'bootstrapTestUnpaired');
+  resolve(options, 'bootstrapTestUnpaired');
   const g1 = groupData(toBinaryData(labels1, scores1, 'bootstrapTestUnpaired (sample 1)'));
   const g2 = groupData(toBinaryData(labels2, scores2, 'bootstrapTestUnpaired (sample 2)'));
-  const full = (gd: Grouped): number => {
-    const pc = new Int32Array(gd.nGroups);
-    const nc = new Int32Array(gd.nGroups);
-    for (const g of gd.posGroup) pc[g]++;
-    for (const g of gd.negGroup) nc[g]++;
-    return aucFromCounts(pc, nc, gd.nGroups, gd.posGroup.length, gd.negGroup.length);
-  };
-  const rng = new Rng(opt.seed);
-  const pc1 = new Int32Array(g1.nGroups);
-  const nc1 = new Int32Array(g1.nGroups);
-  const pc2 = new Int32Array(g2.nGroups);
-  const nc2 = new Int32Array(g2.nGroups);
-  const diffs = new Float64Array(opt.replicates);
-  for (let r = 0; r < opt.replicates; r++) {
-    const [m1, n1] = drawCounts(g1, rng, opt.stratified, pc1, nc1);
-    const [m2, n2] = drawCounts(g2, rng, opt.stratified, pc2, nc2);
-    diffs[r] = aucFromCounts(pc1, nc1, g1.nGroups, m1, n1) - aucFromCounts(pc2, nc2, g2.nGroups, m2, n2);
-  }
-  return testResult(full(g1), full(g2), diffs);
+  const diffs = unpairedCountDiffs(g1, g2, options, 'bootstrapTestUnpaired', aucStatistic, aucStatistic);
+  return bootstrapTestResult(groupedAuc(g1), groupedAuc(g2), diffs);
 }
 
 /** Options of {@link bootstrapRocBand}. */

@@ -35,7 +35,10 @@ export interface RocSeriesOptions {
   replicates?: number;
   /** Bootstrap seed. Default 0. */
   seed?: number;
-  /** Stratified resampling. Default false: the authors resample all cases together for the figure. */
+  /**
+   * Stratified resampling. Default true, as everywhere in mst-ts; false resamples all cases
+   * together, as the MST authors' figure did.
+   */
   stratified?: boolean;
 }
 
@@ -51,7 +54,7 @@ export function rocSeries(labels: BinaryLabels, scores: ArrayLike<number>, optio
   const band = bootstrapRocBand(labels, scores, {
     replicates: options.replicates ?? 1000,
     seed: options.seed ?? 0,
-    stratified: options.stratified ?? false,
+    stratified: options.stratified ?? true,
   });
   let sum = 0;
   for (const a of band.aucs) sum += a;

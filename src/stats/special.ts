@@ -118,3 +118,48 @@ export function betaIncReg(x: number, a: number, b: number, y: number = 1 - x): 
   const logFront = a * logX + b * logY - logBeta(a, b) - Math.log(a);
   return Math.exp(logFront) * betaContinuedFraction(x, y, a, b);
 }
+
+/**
+ * The regularized upper incomplete gamma function Q(a, x) = Γ(a, x) / Γ(a) for a > 0, x >= 0:
+ * the series of P(a, x) below x = a + 1, Lentz's continued fraction for Q above (so small upper
+ * tails keep their relative precision).
+ *
+ * @example
+ * gammaIncUpperReg(1, 2); // returns 0.1353352832366127 (e^-2)
+ */
+export function gammaIncUpperReg(a: number, x: number): number {
+  if (!(a > 0) || Number.isNaN(x) || x < 0) return NaN;
+  if (x === 0) return 1;
+  if (x === Infinity) return 0;
+  const logFront = a * Math.log(x) - x - logGamma(a);
+  if (x < a + 1) {
+    // P(a, x) = x^a e^-x / Γ(a + 1) Σ x^k / ((a + 1) ... (a + k))
+    let term = 1 / a;
+    let sum = term;
+    for (let k = 1; k < 10000; k++) {
+      term *= x / (a + k);
+      sum += term;
+      if (Math.abs(term) < Math.abs(sum) * 1e-17) break;
+    }
+    return 1 - Math.exp(logFront) * sum;
+  }
+  // Q(a, x) = x^a e^-x / Γ(a) * 1 / (x + 1 - a - 1 (1 - a) / (x + 3 - a - ...))
+  const tiny = 1e-300;
+  let b = x + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let f = d;
+  for (let i = 1; i < 10000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(logFront) * f;
+}

@@ -64,8 +64,8 @@ export async function loadTrainingCheckpoint(path: string, model: Module, optimi
     if (metadata.format !== FORMAT) {
       throw new Error(`loadTrainingCheckpoint: '${path}' is not an mst-ts training checkpoint (format '${metadata.format ?? 'none'}')`);
     }
-    const modelDict: StateDict = {};
-    const optTensors: Record<string, tf.Tensor> = {};
+    const modelDict: StateDict = Object.create(null);
+    const optTensors: Record<string, tf.Tensor> = Object.create(null);
     for (const [k, t] of Object.entries(tensors)) {
       if (k.startsWith('model.')) modelDict[k.slice('model.'.length)] = t;
       else if (k.startsWith('optimizer.')) optTensors[k.slice('optimizer.'.length)] = t;
@@ -82,7 +82,7 @@ export async function loadTrainingCheckpoint(path: string, model: Module, optimi
 export async function readSafetensorsWithMetadata(path: string): Promise<{ tensors: StateDict; metadata: Record<string, string> }> {
   const bytes = await readBytes(path);
   const header = parseSafetensorsHeader(bytes, path);
-  const tensors: StateDict = {};
+  const tensors: StateDict = Object.create(null);
   for (const [key, e] of Object.entries(header.entries)) {
     const data = decodeSafetensorsEntry(bytes, header, key);
     tensors[key] = tf.tensor(data, e.shape, data instanceof Float32Array ? 'float32' : 'int32');

@@ -6,13 +6,14 @@ import { checkpointedGradients } from './checkpointed_step';
 import { recordForBackward } from '../ops/lean_backprop';
 import { crossEntropy } from './losses';
 import { Trainer } from './trainer';
+import { sliceCheckpointing } from './gradient_strategy';
 import type { VolumeDataset } from '../data/dataset';
 import { Rng } from '../utils/rng';
 
 /** A small DINOv2 (embed 32, depth 2, 28x28 slices, 4x4 patches of 7 px). */
 function smallMst(extra: Partial<MedicalSliceTransformerOptions> = {}): MedicalSliceTransformer {
   const encoder = new DinoVisionTransformer({ embedDim: 32, depth: 2, numHeads: 2, patchSize: 7, imgSize: 28, seed: 1 });
-  return new MedicalSliceTransformer({ encoder, numClasses: 2, seed: 2, ...extra });
+  return new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 16, seed: 2, ...extra });
 }
 
 /** max |a - b| over every gradient, after checking both have the same keys. */
@@ -132,9 +133,9 @@ describe('checkpointedGradients', () => {
       },
     };
     const losses: number[][] = [];
-    for (const checkpointChunkSize of [undefined, 2]) {
+    for (const chunk of [undefined, 2]) {
       const model = smallMst();
-      const trainer = new Trainer({ model, train: data, epochs: 2, lr: 1e-3, batchSize: 2, seed: 3, checkpointChunkSize });
+      const trainer = new Trainer({ model, train: data, epochs: 2, lr: 1e-3, batchSize: 2, seed: 3, gradients: chunk ? sliceCheckpointing({ chunkSize: chunk }) : undefined });
       const fit = await trainer.fit();
       losses.push(fit.history.map((h) => h.trainLoss));
       trainer.dispose();

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { leanVariableGrads, recordForBackward, type RecordedForward } from '../ops/lean_backprop';
-import { mstHeadForward } from '../parallel/mst_head';
 import { crossEntropy } from './losses';
 
 /** Options of {@link checkpointedGradients}. */
@@ -132,7 +131,7 @@ export function checkpointedGradients(
   // 2. Head gradients and the gradient of the loss with respect to the features.
   const featureVar = tf.variable(features, true);
   features.dispose();
-  const head = leanVariableGrads(() => lossFn(mstHeadForward(model, featureVar, B, D), labels), [...headVars, featureVar]);
+  const head = leanVariableGrads(() => lossFn(model.fuseFeatures(featureVar, B, D).logits, labels), [...headVars, featureVar]);
   const dFeatures = head.grads[featureVar.name];
   delete head.grads[featureVar.name];
   featureVar.dispose();

@@ -1,9 +1,13 @@
+// In Node, tfjs's first tensor lands on wasm with mst-ts's kernels (see registerNodeDefaultBackend).
+import '../kernels/node_default_backend';
 export { AdamW } from './adamw';
 export type { AdamWOptions, AdamWParamState } from './adamw';
 export { crossEntropy } from './losses';
 export type { CrossEntropyOptions } from './losses';
-export { Trainer, DEFAULT_LEARNING_RATES, logitsOf } from './trainer';
-export type { Classifier, TrainingFamily, EpochRecord, FitResult, Predictions, TrainerOptions } from './trainer';
+export { Trainer, aucMetric } from './trainer';
+export type { EpochRecord, BatchRecord, FitResult, Predictions, TrainerOptions, MetricFunction } from './trainer';
+export { plainGradients, sliceCheckpointing, blockCheckpointing, defaultGradients, logitsOf } from './gradient_strategy';
+export type { GradientStrategy, GradientContext, LossFunction, TrainableModel } from './gradient_strategy';
 export { saveTrainingCheckpoint, loadTrainingCheckpoint, readSafetensorsWithMetadata } from './checkpoint';
 export type { TrainingState } from './checkpoint';
 export { TerminalProgress, formatDuration } from './progress';
@@ -15,4 +19,6 @@ export { leanVariableGrads, leanGradients } from '../ops/lean_backprop';
 export type { LeanGradsResult, LeanGradients } from '../ops/lean_backprop';
 export { resnetCheckpointedGradients } from './resnet_checkpointed_step';
 export type { ResNetCheckpointedGradientsOptions, ResNetCheckpointedGradientsResult } from './resnet_checkpointed_step';
-export { scheduledLr, epochOrderHook, type LrSchedule, type EpochOrderOptions } from './lr_schedule';
+export { scheduledLr, type LrSchedule } from './lr_schedule';
+export { runTraining } from './training_run';
+export type { TrainingRunOptions, TrainingRunResult } from './training_run';

@@ -4,6 +4,7 @@ import { leanVariableGrads } from '../ops/lean_backprop';
 import { crossEntropy } from './losses';
 import { resnetCheckpointedGradients } from './resnet_checkpointed_step';
 import { Trainer } from './trainer';
+import { blockCheckpointing } from './gradient_strategy';
 import type { VolumeDataset } from '../data/dataset';
 import { Rng } from '../utils/rng';
 
@@ -73,9 +74,9 @@ describe('Trainer checkpointResNetBlocks', () => {
       },
     };
     const losses: number[][] = [];
-    for (const checkpointResNetBlocks of [false, true]) {
+    for (const checkpointed of [false, true]) {
       const model = smallResNet();
-      const trainer = new Trainer({ model, train: data, epochs: 2, lr: 1e-3, batchSize: 2, seed: 3, checkpointResNetBlocks });
+      const trainer = new Trainer({ model, train: data, epochs: 2, lr: 1e-3, batchSize: 2, seed: 3, gradients: checkpointed ? blockCheckpointing() : undefined });
       const fit = await trainer.fit();
       losses.push(fit.history.map((h) => h.trainLoss));
       trainer.dispose();

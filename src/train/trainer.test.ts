@@ -7,6 +7,7 @@ import { Linear } from '../layers/linear';
 import { Rng } from '../utils/rng';
 import { loadSafetensors } from '../io/safetensors';
 import { Trainer, type TrainerOptions } from './trainer';
+import { sliceCheckpointing } from './gradient_strategy';
 import type { ProgressReporter } from './progress';
 import { toyDataset } from '../../test/helpers';
 
@@ -161,12 +162,47 @@ describe('Trainer', () => {
     model.dispose();
   });
 
+  it('restores the mode it found after predict, takes a loss, metrics with a monitor, a schedule and callbacks', async () => {
+    const model = new TinyNet(3);
+    const batches: number[] = [];
+    const epochs: number[] = [];
+    // Accuracy at 0.5 as the monitored metric, a mean-squared loss on the softmax, a halving schedule.
+    const accuracy = (labels: readonly number[], probs: readonly (readonly number[])[]) => labels.filter((y, i) => (probs[i][1] > 0.5 ? 1 : 0) === y).length / labels.length;
+    const mse = (logits: tf.Tensor, labels: readonly number[]) => tf.tidy(() => tf.mean(tf.square(tf.sub(tf.softmax(logits), tf.oneHot(tf.tensor1d(labels as number[], 'int32'), 2))))) as tf.Scalar;
+    const trainer = new Trainer(
+      options(model, {
+        loss: mse,
+        metrics: { accuracy },
+        lrSchedule: (epoch) => 0.01 / 2 ** (epoch - 1),
+        onBatchEnd: (r) => batches.push(r.batch),
+        onEpochEnd: (r) => epochs.push(r.lr),
+      }),
+    );
+    const before = tf.memory().numTensors;
+    const fit = await trainer.fit();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(epochs).toEqual([0.01, 0.005, 0.0025]);
+    expect(batches).toEqual([1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6]);
+    expect(Object.keys(fit.history[0].valMetrics)).toEqual(['accuracy']);
+    expect(fit.bestAuc).toBe(Math.max(...fit.history.map((h) => h.valMetrics.accuracy)));
+    model.eval();
+    const p = await trainer.predict(toyDataset(4, 9));
+    expect(model.training).toBe(false);
+    expect(p.metrics.accuracy).toBeGreaterThanOrEqual(0);
+    model.train();
+    await trainer.predict(toyDataset(4, 9));
+    expect(model.training).toBe(true);
+    trainer.dispose();
+    model.dispose();
+  });
+
   it('names bad options', () => {
     const model = new TinyNet(3);
-    expect(() => new Trainer({ ...options(model), lr: undefined })).toThrow('give lr or family');
+    expect(() => new Trainer({ ...options(model), lr: undefined })).toThrow('give lr (the model was not created from the registry');
     expect(() => new Trainer(options(model, { batchSize: 0 }))).toThrow('batchSize must be a positive integer, got 0');
-    expect(() => new Trainer(options(model, { val: toyDataset(1, 2) }))).toThrow('validation set needs both classes');
-    expect(() => new Trainer(options(model, { dataParallel: {} as never }))).toThrow('dataParallel trains a MedicalSliceTransformer only');
+    expect(() => new Trainer(options(model, { val: toyDataset(1, 2) }))).toThrow('validation set needs at least two classes');
+    expect(() => new Trainer(options(model, { gradients: sliceCheckpointing() }))).toThrow("the gradient strategy 'slice-checkpointed' does not apply: slice checkpointing applies to a MedicalSliceTransformer, not a TinyNet");
+    expect(() => new Trainer(options(model, { monitor: 'f1' }))).toThrow("monitor 'f1' is not one of the metrics (auc)");
     expect(() => new Trainer(options(model, { resume: true }))).toThrow('resume needs outDir');
     model.dispose();
   });

@@ -3,46 +3,39 @@ import { disposeStateDict, type Module, type StateDict } from '../nn/module';
 import { collate, type VolumeBatch, type VolumeDataset } from '../data/dataset';
 import type { VolumeSample } from '../data/sample';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors';
-import { writeFileAtomic } from '../io/files';
+import { appendText, writeFileAtomic } from '../io/files';
+import { archOf, MODEL_REGISTRY } from '../models/registry';
+import { encodeModel, type BundleInfo } from '../models/save_model';
 import { auc } from '../stats/auc';
+import { multiclassAuc } from '../stats/multiclass';
 import { Rng } from '../utils/rng';
 import { AdamW } from './adamw';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainingState } from './checkpoint';
+import { defaultGradients, logitsOf, type GradientStrategy, type LossFunction, type TrainableModel } from './gradient_strategy';
 import { crossEntropy } from './losses';
-import { checkpointedGradients } from './checkpointed_step';
-import { resnetCheckpointedGradients } from './resnet_checkpointed_step';
-import type { DataParallelGradients } from '../parallel/data_parallel';
-import { leanVariableGrads } from '../ops/lean_backprop';
-import { ResNet } from '../models/resnet';
-import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { scheduledLr, type LrSchedule } from './lr_schedule';
 import { formatDuration, type ProgressReporter } from './progress';
 import { deriveSeed } from './seed';
 
 /**
- * A classifier the {@link Trainer} can fit: a {@link Module} whose forward maps a batch to logits
- * `[B, C]`, either directly (ResNet3D) or as `{ logits }` (MST, whose other outputs are freed).
+ * A validation metric: labels and softmax probabilities `[N][C]` of every case -> a number
+ * (higher is better when it is the monitored one).
  */
-export interface Classifier extends Module {
-  forward(x: tf.Tensor): tf.Tensor | { logits: tf.Tensor };
-}
-
-/** The logits of a {@link Classifier}'s forward output. */
-export function logitsOf(out: tf.Tensor | { logits: tf.Tensor }): tf.Tensor {
-  return out instanceof tf.Tensor ? out : out.logits;
-}
-
-/** Model families with the paper's learning rates. */
-export type TrainingFamily = 'mst-dinov2' | 'mst-resnet' | 'resnet3d';
+export type MetricFunction = (labels: readonly number[], probabilities: readonly (readonly number[])[]) => number;
 
 /**
- * The paper's learning rates: 1e-6 to fine-tune MST with a pretrained DINOv2, 1e-5 for MST with a
- * ResNet, 1e-4 for the 3D ResNet baseline. A model trained from scratch needs more (~1e-4..1e-3).
+ * AUC: of class 1 for two classes, the macro one-vs-rest AUC for more (NaN when a class is
+ * missing). The Trainer's default metric.
+ *
+ * @example
+ * aucMetric([0, 1], [[0.8, 0.2], [0.3, 0.7]]); // 1
  */
-export const DEFAULT_LEARNING_RATES: Readonly<Record<TrainingFamily, number>> = {
-  'mst-dinov2': 1e-6,
-  'mst-resnet': 1e-5,
-  resnet3d: 1e-4,
-};
+export function aucMetric(labels: readonly number[], probabilities: readonly (readonly number[])[]): number {
+  const classes = probabilities[0]?.length ?? 0;
+  if (new Set(labels).size < Math.max(2, classes)) return NaN;
+  if (classes <= 2) return auc(labels as number[], probabilities.map((p) => p[1] ?? NaN));
+  return multiclassAuc(labels, probabilities).macro;
+}
 
 /** One line of the JSONL log: what happened in an epoch. */
 export interface EpochRecord {
@@ -53,8 +46,11 @@ export interface EpochRecord {
   trainLoss: number;
   /** Mean cross-entropy over the validation set (NaN without one). */
   valLoss: number;
-  /** Validation AUC (NaN without a validation set). */
+  /** Validation AUC (NaN without a validation set or when AUC is not among the metrics). */
   valAuc: number;
+  /** Every validation metric by name (the Trainer's `metrics`). */
+  valMetrics: Record<string, number>;
+  /** The best value of the monitored metric so far (AUC unless `monitor` says otherwise). */
   bestAuc: number;
   bestEpoch: number;
   lr: number;
@@ -84,36 +80,64 @@ export interface Predictions {
   probabilities: number[][];
   /** The positive-class probability (class 1) of each case, for AUC. */
   scores: number[];
-  /** Mean cross-entropy. */
+  /** Mean loss. */
   loss: number;
   /** AUC of `scores` against `labels` (NaN when only one class is present). */
   auc: number;
+  /** Every metric of the Trainer by name. */
+  metrics: Record<string, number>;
+}
+
+/** What {@link TrainerOptions.onBatchEnd} receives. */
+export interface BatchRecord {
+  epoch: number;
+  /** 1-based batch index in the epoch. */
+  batch: number;
+  batches: number;
+  /** This batch's mean loss. */
+  loss: number;
+  /** The learning rate of the epoch. */
+  lr: number;
 }
 
 /** Options of {@link Trainer}. */
 export interface TrainerOptions {
   /** The model to train; its parameters are updated in place. */
-  model: Classifier;
+  model: TrainableModel;
   /** Training cases (with augmentation, if any, applied from the generator `get` receives). */
   train: VolumeDataset;
-  /** Validation cases: AUC every epoch, early stopping and the best checkpoint use them. */
+  /** Validation cases: metrics every epoch, early stopping and the best checkpoint use them. */
   val?: VolumeDataset;
   /** Maximum number of epochs. */
   epochs: number;
-  /** Learning rate; defaults to {@link DEFAULT_LEARNING_RATES} of `family`. */
+  /**
+   * Peak learning rate; default the registry's rate for the architecture the model was created
+   * as (`createModel`), which for the paper's models assumes pretrained weights.
+   */
   lr?: number;
-  /** The model family, for the default learning rate. */
-  family?: TrainingFamily;
+  /**
+   * The rate over epochs, `lr` being its peak: warm-up epochs run below it, then constant or
+   * cosine decay (see `scheduledLr`), or any function of (epoch, epochs). Default constant.
+   */
+  lrSchedule?: LrSchedule | ((epoch: number, epochs: number) => number);
   /** AdamW decoupled weight decay (default 1e-2). */
   weightDecay?: number;
   /** Cases per forward pass (default 1). */
   batchSize?: number;
   /** Batches whose gradients are averaged into one optimizer step (default 1). */
   accumulationSteps?: number;
-  /** Epochs without a better validation AUC before stopping (default 50, as the paper). */
+  /** Epochs without a better monitored metric before stopping (default 50, as the paper). */
   patience?: number;
-  /** Cross-entropy class weights (default none). */
+  /** Cross-entropy class weights of the default loss (default none). */
   classWeights?: number[];
+  /** The loss (default: cross-entropy with `classWeights`, as the paper). */
+  loss?: LossFunction;
+  /** Validation metrics by name (default `{ auc: aucMetric }`). */
+  metrics?: Record<string, MetricFunction>;
+  /** The metric that picks the best epoch and stops early (default 'auc', the first metric otherwise). */
+  monitor?: string;
+  /** How gradients are computed (default: chosen from the model's capabilities, plain backpropagation). */
+  gradients?: GradientStrategy;
   /** Seed of the data order and augmentation streams (the model's init takes its own seed). */
   seed?: number;
   /**
@@ -124,10 +148,13 @@ export interface TrainerOptions {
   /** Turns a collated batch into the model's input (default `tf.tensor5d`, `[B, D, H, W, 1]`). */
   toInput?: (batch: VolumeBatch) => tf.Tensor;
   /**
-   * A folder for `last.safetensors` (resumable checkpoint), `best.safetensors` (the best model's
-   * state dict, PyTorch layout) and `log.jsonl`. Without it nothing is written and resume is off.
+   * A folder for `last.safetensors` (resumable checkpoint), `best.safetensors` (the best model,
+   * PyTorch names, with the bundle JSON in its metadata when `bundle` is given) and `log.jsonl`.
+   * Without it nothing is written and resume is off.
    */
   outDir?: string;
+  /** What `best.safetensors` says about the model (class names, preprocessing): it is then a model bundle. */
+  bundle?: BundleInfo;
   /** Continue from `outDir/last.safetensors` when it exists (default false). */
   resume?: boolean;
   /** Throw on a case that fails to load instead of skipping and counting it (default false). */
@@ -137,32 +164,17 @@ export interface TrainerOptions {
   /** Warnings such as skipped cases (default: none are printed; they are always logged). */
   onWarning?: (message: string) => void;
   /** Called after each epoch with its record. */
-  onEpoch?: (record: EpochRecord) => void;
-  /**
-   * MST only: encode this many slices at a time with activation checkpointing (see
-   * {@link checkpointedGradients}), so memory stays bounded for any slice count (default off).
-   */
-  checkpointChunkSize?: number;
-  /**
-   * ResNet (2D or 3D) only: recompute each residual block's activations in the backward pass
-   * (see {@link resnetCheckpointedGradients}), so a step keeps one block's activations at a time;
-   * the gradients and batch-norm statistics equal the plain step's. About 4/3 of the compute.
-   * Default off.
-   */
-  checkpointResNetBlocks?: boolean;
-  /**
-   * MST only: compute each batch's gradients on worker threads, one shard of the batch per worker
-   * ({@link DataParallelGradients}, created by the caller for the model's architecture and
-   * disposed by it), with `checkpointChunkSize` applied in the workers. The gradients equal the
-   * single-thread step's; on a 2-core machine a batch of 2 trains ~1.8x faster.
-   */
-  dataParallel?: DataParallelGradients;
+  onEpochEnd?: (record: EpochRecord) => void;
+  /** Called after each batch. */
+  onBatchEnd?: (record: BatchRecord) => void;
 }
 
 /**
- * Fits a classifier with AdamW and cross-entropy, validating every epoch by AUC, keeping the best
- * weights (restored when `fit` returns, ready for testing) and stopping early after `patience`
- * epochs without improvement. Every random choice (data order, augmentation) derives from `seed`,
+ * Fits a classifier with AdamW and a loss (cross-entropy by default), validating every epoch by
+ * its metrics (AUC by default), keeping the best weights by the monitored metric (restored when
+ * `fit` returns, ready for testing) and stopping early after `patience` epochs without
+ * improvement. The learning rate follows `lrSchedule`; gradients are computed by a
+ * {@link GradientStrategy} (plain, slice or block checkpointing, data parallel). Every random choice (data order, augmentation) derives from `seed`,
  * so two runs with the same seed and model init give identical losses, and a run resumed from its
  * last checkpoint continues exactly as if it had not been interrupted (resume happens at epoch
  * boundaries: an interrupted epoch is repeated).
@@ -178,13 +190,20 @@ export interface TrainerOptions {
  * trainer.dispose();
  */
 export class Trainer {
-  readonly model: Classifier;
+  readonly model: TrainableModel;
   readonly optimizer: AdamW;
+  /** The strategy that computes each step's gradients. */
+  readonly gradients: GradientStrategy;
+  /** Peak learning rate. */
+  readonly lr: number;
   private readonly opts: TrainerOptions;
   private readonly batchSize: number;
   private readonly accumulationSteps: number;
   private readonly patience: number;
   private readonly seed: number;
+  private readonly loss: LossFunction;
+  private readonly metrics: Record<string, MetricFunction>;
+  private readonly monitor: string;
 
   constructor(options: TrainerOptions) {
     this.opts = options;
@@ -195,16 +214,39 @@ export class Trainer {
     positiveInt('epochs', options.epochs);
     this.seed = options.seed ?? 0;
     if (!Number.isFinite(this.seed)) throw new Error(`Trainer: seed must be a finite number, got ${this.seed}`);
-    const lr = options.lr ?? (options.family ? DEFAULT_LEARNING_RATES[options.family] : undefined);
-    if (lr === undefined) throw new Error(`Trainer: give lr or family (one of ${Object.keys(DEFAULT_LEARNING_RATES).join(', ')})`);
+    const arch = archOf(options.model);
+    const lr = options.lr ?? (arch ? MODEL_REGISTRY.get(arch)?.lr : undefined);
+    if (lr === undefined) throw new Error('Trainer: give lr (the model was not created from the registry, so it has no default rate)');
+    if (!(lr >= 0 && Number.isFinite(lr))) throw new Error(`Trainer: lr must be a non-negative number, got ${lr}`);
+    this.lr = lr;
     if (options.train.length === 0) throw new Error('Trainer: the training set is empty');
     if (options.val) {
       const classes = new Set(options.val.labels);
-      if (classes.size < 2) throw new Error(`Trainer: the validation set needs both classes for AUC, got labels {${[...classes].join(', ')}}`);
+      if (classes.size < 2) throw new Error(`Trainer: the validation set needs at least two classes, got labels {${[...classes].join(', ')}}`);
     }
     if (options.resume && !options.outDir) throw new Error('Trainer: resume needs outDir');
-    if (options.dataParallel && !(options.model instanceof MedicalSliceTransformer)) throw new Error('Trainer: dataParallel trains a MedicalSliceTransformer only');
+    const classWeights = options.classWeights;
+    this.loss = options.loss ?? ((logits, y) => crossEntropy(logits, y, { weight: classWeights }) as tf.Scalar);
+    if (options.loss && classWeights) throw new Error('Trainer: classWeights weigh the default cross-entropy; with your own loss, weigh inside it');
+    this.metrics = options.metrics ?? { auc: aucMetric };
+    const names = Object.keys(this.metrics);
+    if (names.length === 0) throw new Error('Trainer: metrics must name at least one metric');
+    this.monitor = options.monitor ?? (names.includes('auc') ? 'auc' : names[0]);
+    if (!names.includes(this.monitor)) throw new Error(`Trainer: monitor '${this.monitor}' is not one of the metrics (${names.join(', ')})`);
+    this.gradients = options.gradients ?? defaultGradients(options.model);
+    try {
+      this.gradients.check?.(options.model, { loss: this.loss, classWeights, defaultLoss: !options.loss });
+    } catch (e) {
+      throw new Error(`Trainer: the gradient strategy '${this.gradients.name}' does not apply: ${(e as Error).message}`);
+    }
     this.optimizer = new AdamW(this.model.namedParameters(), { lr, weightDecay: options.weightDecay ?? 1e-2 });
+  }
+
+  /** The learning rate of epoch `epoch` (1-based) under the schedule. */
+  lrAt(epoch: number): number {
+    const schedule = this.opts.lrSchedule;
+    if (!schedule) return this.lr;
+    return typeof schedule === 'function' ? schedule(epoch, this.opts.epochs) : scheduledLr(this.lr, schedule, epoch, this.opts.epochs);
   }
 
   /** Trains until `epochs` or early stopping, then loads the best weights into the model. */
@@ -234,18 +276,20 @@ export class Trainer {
       while (state.epoch < epochs && !state.stopped) {
         const epoch = state.epoch + 1;
         const started = Date.now();
-        const { loss, skipped, steps } = await this.trainEpoch(epoch, epochs, history.at(-1)?.valAuc ?? NaN);
+        this.optimizer.lr = this.lrAt(epoch);
+        const { loss, skipped, steps } = await this.trainEpoch(epoch, epochs, history.at(-1)?.bestAuc ?? NaN);
         const val = this.opts.val ? await this.predict(this.opts.val) : null;
         state = { ...state, epoch, step: state.step + steps, skippedCases: state.skippedCases + skipped.length };
+        const monitored = val ? val.metrics[this.monitor] : NaN;
         // Without validation the last epoch counts as the best.
-        const improved = val === null || Number.isNaN(state.bestAuc) || val.auc > state.bestAuc;
+        const improved = val === null || Number.isNaN(state.bestAuc) || monitored > state.bestAuc;
         if (improved) {
           if (best) disposeStateDict(best);
           best = this.model.stateDict();
-          state.bestAuc = val ? val.auc : NaN;
+          state.bestAuc = monitored;
           state.bestEpoch = epoch;
           state.epochsWithoutImprovement = 0;
-          if (paths) await saveSafetensors(best, paths.best, { epoch: String(epoch), val_auc: String(state.bestAuc) });
+          if (paths) await this.saveBest(paths.best, best, epoch, state.bestAuc);
         } else {
           state.epochsWithoutImprovement += 1;
           if (state.epochsWithoutImprovement >= this.patience) state.stopped = true;
@@ -256,6 +300,7 @@ export class Trainer {
           trainLoss: loss,
           valLoss: val ? val.loss : NaN,
           valAuc: val ? val.auc : NaN,
+          valMetrics: val ? val.metrics : {},
           bestAuc: state.bestAuc,
           bestEpoch: state.bestEpoch,
           lr: this.optimizer.lr,
@@ -265,12 +310,11 @@ export class Trainer {
         history.push(record);
         // The log line goes first: a crash before the checkpoint is then undone on resume.
         if (paths) {
-          const fs = await import('node:fs/promises');
-          await fs.appendFile(paths.log, `${JSON.stringify(record, finiteOrNull)}\n`);
+          await appendText(paths.log, `${JSON.stringify(record, finiteOrNull)}\n`);
           await saveTrainingCheckpoint(paths.last, this.model, this.optimizer, state);
         }
         this.opts.progress?.endEpoch(summaryLine(record, epochs, history));
-        this.opts.onEpoch?.(record);
+        this.opts.onEpochEnd?.(record);
       }
       if (best) this.model.loadStateDict(best);
     } finally {
@@ -290,32 +334,48 @@ export class Trainer {
    * with a fixed generator per index, so any random transform replays identically.
    */
   async predict(dataset: VolumeDataset): Promise<Predictions> {
+    const modes = this.model.namedModules().map(([, m]) => [m, m.training] as const);
     this.model.eval();
     const ids: string[] = [];
     const labels: number[] = [];
     const probabilities: number[][] = [];
     let lossSum = 0;
-    for (let start = 0; start < dataset.length; start += this.batchSize) {
-      const samples: VolumeSample[] = [];
-      for (let i = start; i < Math.min(start + this.batchSize, dataset.length); i++) {
-        samples.push(checkFinite(await dataset.get(i, new Rng(deriveSeed(this.seed, -1, i)))));
+    try {
+      for (let start = 0; start < dataset.length; start += this.batchSize) {
+        const samples: VolumeSample[] = [];
+        for (let i = start; i < Math.min(start + this.batchSize, dataset.length); i++) {
+          samples.push(checkFinite(await dataset.get(i, new Rng(deriveSeed(this.seed, -1, i)))));
+        }
+        const batch = collate(samples);
+        const [probs, loss] = tf.tidy(() => {
+          const logits = logitsOf(this.model.forward(this.input(batch)));
+          return [tf.softmax(logits), tf.mul(this.loss(logits, Array.from(batch.labels)), samples.length)];
+        });
+        const p = (await probs.array()) as number[][];
+        lossSum += (await loss.data())[0];
+        tf.dispose([probs, loss]);
+        ids.push(...batch.ids);
+        labels.push(...batch.labels);
+        probabilities.push(...p);
       }
-      const batch = collate(samples);
-      const [probs, loss] = tf.tidy(() => {
-        const logits = logitsOf(this.model.forward(this.input(batch)));
-        return [tf.softmax(logits), crossEntropy(logits, Array.from(batch.labels), { reduction: 'sum', weight: this.opts.classWeights })];
-      });
-      const p = (await probs.array()) as number[][];
-      lossSum += (await loss.data())[0];
-      tf.dispose([probs, loss]);
-      ids.push(...batch.ids);
-      labels.push(...batch.labels);
-      probabilities.push(...p);
+    } finally {
+      for (const [m, mode] of modes) m.training = mode;
     }
-    this.model.train();
     const scores = probabilities.map((p) => p[1] ?? NaN);
     const classes = new Set(labels).size;
-    return { ids, labels, probabilities, scores, loss: lossSum / Math.max(labels.length, 1), auc: classes < 2 ? NaN : auc(labels, scores) };
+    const metrics: Record<string, number> = {};
+    for (const [name, f] of Object.entries(this.metrics)) metrics[name] = f(labels, probabilities);
+    return { ids, labels, probabilities, scores, loss: lossSum / Math.max(labels.length, 1), auc: classes < 2 ? NaN : aucMetric(labels, probabilities), metrics };
+  }
+
+  /** Writes the best weights, as a model bundle when the Trainer knows the bundle's facts. */
+  private async saveBest(path: string, best: StateDict, epoch: number, value: number): Promise<void> {
+    if (!this.opts.bundle) {
+      await saveSafetensors(best, path, { epoch: String(epoch), val_auc: String(value) });
+      return;
+    }
+    const { weights } = await encodeModel(this.model, this.opts.bundle, path.split(/[\\/]/).pop());
+    await writeFileAtomic(path, weights);
   }
 
   /** Frees the optimizer's moments (the model stays usable). */
@@ -323,23 +383,10 @@ export class Trainer {
     this.optimizer.dispose();
   }
 
-  /** The loss and gradients of one batch: data-parallel, or with slice or block checkpointing when asked for. */
+  /** The loss and gradients of one batch, by the gradient strategy. */
   private async lossAndGrads(x: tf.Tensor, labels: number[], vars: tf.Variable[]): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
-    const lossFn = (logits: tf.Tensor, y: readonly number[]): tf.Scalar => crossEntropy(logits, y, { weight: this.opts.classWeights }) as tf.Scalar;
-    const chunkSize = this.opts.checkpointChunkSize;
-    if (this.opts.dataParallel) {
-      const { loss, grads } = await this.opts.dataParallel.gradients(this.model as MedicalSliceTransformer, x, labels, { chunkSize: chunkSize ?? 0, classWeights: this.opts.classWeights });
-      return { value: loss, grads };
-    }
-    if (chunkSize && this.model instanceof MedicalSliceTransformer) {
-      const { loss, grads } = checkpointedGradients(this.model, x, labels, { chunkSize, varList: vars, lossFn });
-      return { value: loss, grads };
-    }
-    if (this.opts.checkpointResNetBlocks && this.model instanceof ResNet) {
-      const { loss, grads } = resnetCheckpointedGradients(this.model, x, labels, { varList: vars, lossFn });
-      return { value: loss, grads };
-    }
-    return leanVariableGrads(() => lossFn(logitsOf(this.model.forward(x)), labels), vars);
+    const { loss, grads } = await this.gradients.gradients(this.model, x, labels, { vars, loss: this.loss, classWeights: this.opts.classWeights, defaultLoss: !this.opts.loss });
+    return { value: loss, grads };
   }
 
   private input(batch: VolumeBatch): tf.Tensor {
@@ -406,6 +453,7 @@ export class Trainer {
         steps += 1;
       }
       this.opts.progress?.update(b + 1, seen > 0 ? lossSum / seen : NaN);
+      this.opts.onBatchEnd?.({ epoch, batch: b + 1, batches: numBatches, loss: seen > 0 ? lossSum / seen : NaN, lr: this.optimizer.lr });
     }
     return { loss: seen > 0 ? lossSum / seen : NaN, skipped, steps };
   }

@@ -125,6 +125,39 @@ describe('loadCheckpoint: torch.save files', () => {
   });
 });
 
+describe('loadCheckpoint: the reader is chosen by content, whatever the extension', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-ckpt-ext-'));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const renamed = (file: string, name: string): string => {
+    const to = path.join(tmp, name);
+    fs.copyFileSync(fixturePath('checkpoints', file), to);
+    return to;
+  };
+
+  it.each([
+    ['a torch.save zip named .safetensors', 'dtypes.pth', 'dtypes.safetensors'],
+    ['a legacy torch.save pickle named .ckpt', 'dtypes_legacy.pth', 'dtypes.ckpt'],
+    ['a safetensors file named .pth', 'half.safetensors', 'half.pth'],
+    ['a safetensors file named .bin', 'half.safetensors', 'half.bin'],
+  ])('%s loads as its content says', async (_, file, name) => {
+    const want = await loadCheckpoint(fixturePath('checkpoints', file));
+    const got = await loadCheckpoint(renamed(file, name));
+    expect(Object.keys(got)).toEqual(Object.keys(want));
+    for (const k of Object.keys(want)) expect([k, Array.from(await got[k].data())]).toEqual([k, Array.from(await want[k].data())]);
+    disposeStateDict(want);
+    disposeStateDict(got);
+  });
+
+  it('a hostile pickle named .safetensors still says that a global was refused', async () => {
+    await expect(loadCheckpoint(renamed('hostile_os_system.pth', 'weights.safetensors'))).rejects.toThrow(/refused global 'posix\.system'/);
+  });
+
+  it('loadSafetensors on a torch file names what the file is and the reader to use', async () => {
+    await expect(loadSafetensors(renamed('dtypes.pth', 'a.safetensors'))).rejects.toThrow(/a\.safetensors: not a safetensors file but a zip archive \(torch\.save.*read it with loadCheckpoint/);
+    await expect(loadSafetensors(renamed('dtypes_legacy.pth', 'b.safetensors'))).rejects.toThrow(/b\.safetensors: not a safetensors file but a pickle \(protocol 2: a legacy torch\.save file\).*loadCheckpoint/);
+  });
+});
+
 describe('loadCheckpoint: hostile and broken files', () => {
   const pwned = '/tmp/mst-ts-pwned';
   beforeAll(() => fs.rmSync(pwned, { force: true }));

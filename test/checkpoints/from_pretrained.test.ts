@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { loadCheckpoint } from '../../src/io/checkpoint';
 import { loadSafetensors, encodeSafetensors } from '../../src/io/safetensors';
 import { disposeStateDict, type StateDict } from '../../src/nn/module';
 import { DinoVisionTransformer } from '../../src/models/dinov2';
@@ -56,7 +57,8 @@ describe('fromPretrained: every key convention gives PyTorch’s numbers (tools/
     for (const k of c.outputs) {
       expect([k, outs[k].shape]).toEqual([k, expected[`${name}.${k}`].shape]);
       const diff = maxAbsDiff(outs[k], expected[`${name}.${k}`]);
-      expect([k, diff < 1e-4 ? 'ok' : diff]).toEqual([k, 'ok']);
+      // About three times the largest float32 error measured over the cases (tiny models).
+      expect([k, diff < 2e-6 ? 'ok' : diff]).toEqual([k, 'ok']);
     }
     tf.dispose(Object.values(outs));
     model.dispose();
@@ -67,9 +69,13 @@ describe('fromPretrained: every key convention gives PyTorch’s numbers (tools/
     const cases: [string, FromPretrainedOptions, unknown][] = [
       ['dinov2_hub_reg4.pth', { numHeads: 4 }, { model: 'dinov2', options: expect.objectContaining({ embedDim: 16, depth: 1, numRegisters: 4, imgSize: 6, patchSize: 2, interpolateOffset: 0, interpolateAntialias: true }) }],
       ['dinov2_timm_swiglu.pth', { numHeads: 4 }, { model: 'dinov2', options: expect.objectContaining({ ffnLayer: 'swiglu', mlpRatio: 4 }) }],
-      ['mst_dinov2_bottleneck_pos.ckpt', { numHeads: 4, sliceHeads: 2 }, expect.objectContaining({ model: 'mst', options: expect.objectContaining({ bottleneck: true, positionalEmbedding: 'learned', heads: 2, numClasses: 3 }) })],
-      ['mst_dinov2_linear.ckpt', { numHeads: 4 }, expect.objectContaining({ options: expect.objectContaining({ sliceFusion: 'linear', numSlices: 3 }) })],
-      ['mst_resnet_slice.ckpt', { sliceHeads: 4 }, expect.objectContaining({ encoder: { model: 'resnet2d', options: expect.objectContaining({ blockInplanes: [1, 2, 4, 8], feedForward: false }) }, options: expect.objectContaining({ encoderName: 'model' }) })],
+      [
+        'mst_dinov2_bottleneck_pos.ckpt',
+        { numHeads: 4, sliceHeads: 2 },
+        expect.objectContaining({ model: 'mst', fusion: { name: 'transformer', options: { heads: 2, positionalEmbedding: 'learned' } }, options: expect.objectContaining({ bottleneck: true, numClasses: 3 }) }),
+      ],
+      ['mst_dinov2_linear.ckpt', { numHeads: 4 }, expect.objectContaining({ fusion: { name: 'linear', options: { numSlices: 3 } } })],
+      ['mst_resnet_slice.ckpt', { sliceHeads: 4 }, expect.objectContaining({ encoder: { name: 'resnet2d', options: expect.objectContaining({ blockInplanes: [1, 2, 4, 8], feedForward: false }) } })],
       ['monai_resnet50_3d.pth', {}, { model: 'resnet3d', options: expect.objectContaining({ block: 'bottleneck', layers: [3, 4, 6, 3], numClasses: 3, conv1TStride: 1, biasDownsample: true }) }],
     ];
     for (const [file, options, want] of cases) {
@@ -77,6 +83,27 @@ describe('fromPretrained: every key convention gives PyTorch’s numbers (tools/
       expect([file, configOf(model)]).toEqual([file, want]);
       model.dispose();
     }
+  });
+
+  it('loads a MONAI 3D ResNet whose converter dropped num_batches_tracked (safetensors), with PyTorch\'s numbers', async () => {
+    const name = 'monai_resnet50_3d';
+    const sd = await loadCheckpoint(path.join(dir, manifest[name].file));
+    const dropped = Object.keys(sd).filter((k) => k.endsWith('num_batches_tracked'));
+    expect(dropped.length).toBeGreaterThan(50);
+    for (const k of dropped) {
+      sd[k].dispose();
+      delete sd[k];
+    }
+    const bytes = await encodeSafetensors(sd);
+    disposeStateDict(sd);
+    const before = tf.memory().numTensors;
+    const model = await fromPretrained(bytes);
+    model.eval();
+    const { logits } = run(model, name, manifest[name]);
+    expect(maxAbsDiff(logits, expected[`${name}.logits`])).toBeLessThan(1e-5);
+    logits.dispose();
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('asks for the heads when the width is not a standard variant, naming the option', async () => {

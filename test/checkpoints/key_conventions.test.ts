@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { inspectCheckpoint, loadCheckpoint } from '../../src/io/checkpoint';
 import { detectConvention, toOurConvention, type KeyConvention, type ModelFamily } from '../../src/io/key_conventions';
-import { loadSafetensors } from '../../src/io/safetensors';
+import { encodeSafetensors, loadSafetensors } from '../../src/io/safetensors';
+import { fromPretrained } from '../../src/models/from_pretrained';
 import { disposeStateDict, type StateDict } from '../../src/nn/module';
 import { fixturePath } from '../helpers';
 
@@ -178,6 +179,55 @@ describe('key conventions: mapping to ours', () => {
     sd[key].dispose();
     sd[key] = tf.zeros(shape);
     expect(() => toOurConvention(sd)).toThrow(message);
+    disposeStateDict(sd);
+  });
+});
+
+describe('key conventions: a state dict mst-ts cannot place', () => {
+  /** A state dict of zeros with these keys and shapes. */
+  function dict(shapes: Record<string, number[]>): StateDict {
+    return Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, tf.zeros(s)]));
+  }
+
+  it('an MST around a small CNN: names the conventions tried and keys it saw, not a ResNet depth', async () => {
+    const sd = dict({
+      cls_token: [1, 1, 8],
+      'encoder.conv1.weight': [4, 3, 3, 3],
+      'encoder.conv2.weight': [8, 4, 3, 3],
+      'encoder.fc.weight': [8, 8],
+      'slice_fusion.layers.0.linear1.weight': [8, 8],
+      'linear.weight': [2, 8],
+    });
+    expect(detectConvention(Object.keys(sd)).convention).toBe('unknown');
+    let message = '';
+    try {
+      toOurConvention(sd);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^toOurConvention: the state dict matches no key convention mst-ts reads: 'slice_fusion\.\*' \(an MST\), but its encoder is neither a DINOv2/);
+    for (const c of ['dinov2-hub', 'dinov2-hf', 'dinov2-timm', 'mst-dinov2', 'mst-resnet-slice', 'mst-resnet', 'monai-resnet', 'torchvision-resnet']) expect(message).toContain(`${c}: `);
+    expect(message).toContain('Keys seen: cls_token, encoder.conv1.weight, encoder.conv2.weight, encoder.fc.weight, slice_fusion.layers.0.linear1.weight, linear.weight (6 keys)');
+    expect(message).not.toMatch(/match no ResNet/);
+    // fromPretrained reports the same, for a file.
+    const bytes = await encodeSafetensors(sd);
+    await expect(fromPretrained(bytes)).rejects.toThrow(/matches no key convention mst-ts reads.*Tried dinov2-hub: .*Keys seen: cls_token, encoder\.conv1\.weight/);
+    disposeStateDict(sd);
+  });
+
+  it('a small CNN with a Sequential named layer1 is not taken for a ResNet', () => {
+    const sd = dict({ 'conv1.weight': [4, 1, 3, 3], 'layer1.0.weight': [8, 4, 3, 3], 'layer1.1.weight': [8], 'layer1.1.bias': [8], 'fc.weight': [2, 8] });
+    expect(() => toOurConvention(sd)).toThrow(/matches no key convention mst-ts reads: no key pattern of a known convention\. Tried .*torchvision-resnet: 'conv1\.weight' \(4-D\) and 'layer1\.0\.conv1\.weight'\. Keys seen: conv1\.weight, layer1\.0\.weight, layer1\.1\.weight, layer1\.1\.bias, fc\.weight \(5 keys\)/);
+    disposeStateDict(sd);
+  });
+
+  it('a ResNet of no standard depth says how it was read and which keys it saw', async () => {
+    const sd = await loadCheckpoint(ckpt('resnet18_torchvision.pth'));
+    for (const k of Object.keys(sd).filter((k) => k.startsWith('layer4.1.'))) {
+      sd[k].dispose();
+      delete sd[k];
+    }
+    expect(() => toOurConvention(sd)).toThrow(/basic blocks per stage \[2,2,2,1\] match no ResNet 18\/34\/50\/101\/152 \(read as torchvision-resnet, detected from 4-D 'conv1\.weight' \(torchvision ResNet\); keys seen: conv1\.weight, bn1\.weight, .*\(\d+ keys\)\)/);
     disposeStateDict(sd);
   });
 });

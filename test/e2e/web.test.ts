@@ -6,7 +6,7 @@
  * page's JavaScript must stay under 2 MB gzipped.
  *
  * Runs with MST_WEB=1 (`npm run test:web`) or MST_FULL=1 (`npm run test:full`). Without
- * /usr/bin/chromium it skips with a message, except under CI, where it fails.
+ * /usr/bin/chromium it skips with a message, except under CI, where it fails (see needs in test/helpers).
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -17,9 +17,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { analyse, readModel, readScan, type Analysis, type PreprocessOptions } from '../../examples/web/src/pipeline';
+import { analyse, readModel, readScan, type Analysis, type AnalysisOptions, type PreprocessOptions } from '../../examples/web/src/pipeline';
+import { EXPLAIN_METHODS } from '../../src/explain/methods';
 import { normalizeSaliency } from '../../src/explain/overlay';
-import { fixturePath } from '../helpers';
+import { FULL, envFlag, fixturePath, needs } from '../helpers';
 import { decodePng } from './png_pixels';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -30,12 +31,8 @@ const DEMO = path.join(WEB, 'public', 'demo');
 const JS_LIMIT = 2 * 1024 * 1024;
 const TOL = 1e-4;
 
-const wanted = !!(process.env.MST_WEB || process.env.MST_FULL);
-const haveChromium = fs.existsSync(CHROMIUM);
-if (wanted && !haveChromium && !process.env.CI) {
-  console.warn(`test/e2e/web.test.ts: skipped: ${CHROMIUM} is absent (apt-get install chromium)`);
-}
-const suite = wanted && (haveChromium || process.env.CI) ? describe : describe.skip;
+const wanted = envFlag('MST_WEB') || FULL;
+const suite = wanted && needs(fs.existsSync(CHROMIUM), CHROMIUM, 'apt-get install chromium') ? describe : describe.skip;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html',
@@ -74,7 +71,7 @@ const bytesFile = (file: string, name = path.basename(file)) => {
 const demoManifest = () => JSON.parse(fs.readFileSync(path.join(DEMO, 'demo.json'), 'utf8')) as { model: { files: string[]; preprocess: PreprocessOptions }; cases: { file: string }[] };
 
 /** Node's analysis of scan files with the bundled demo model, through the page's own pipeline. */
-async function nodeAnalysis(scanFiles: string[], options: PreprocessOptions): Promise<Analysis> {
+async function nodeAnalysis(scanFiles: string[], options: AnalysisOptions): Promise<Analysis> {
   const model = await readModel(demoManifest().model.files.map((f) => bytesFile(path.join(DEMO, f))));
   try {
     return await analyse(model, await readScan(scanFiles.map((f) => bytesFile(f, path.relative(path.dirname(scanFiles[0]), f) || path.basename(f)))), options);
@@ -155,7 +152,6 @@ suite('examples/web in headless Chromium', () => {
 
   beforeAll(async () => {
     tensorsBefore = tf.memory().numTensors;
-    if (!haveChromium) throw new Error(`${CHROMIUM} is absent; CI must install it (apt-get install -y --no-install-recommends chromium)`);
     const vite = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
     const build = spawnSync(process.execPath, [vite, 'build', '--config', path.join(WEB, 'vite.config.ts'), '--logLevel', 'error'], { cwd: ROOT, encoding: 'utf8' });
     if (build.status !== 0) throw new Error(`vite build failed (${build.status}):\n${build.stdout}\n${build.stderr}`);
@@ -275,6 +271,18 @@ suite('examples/web in headless Chromium', () => {
     await page.setInputFiles('#scan-folder', folder);
     shown = await settled(page, shown.run);
     expectSame(shown, await nodeAnalysis(filesUnder(folder), zscore), 'DICOM folder dicom_ct2');
+
+    // The method picker lists the library's names; a class-specific attribution equals Node's,
+    // and a method that does not fit the model says so.
+    expect(await page.locator('#method option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['', ...EXPLAIN_METHODS]);
+    await page.selectOption('#method', 'transformer-attribution');
+    shown = await settled(page, shown.run);
+    expectSame(shown, await nodeAnalysis(filesUnder(folder), { ...zscore, method: 'transformer-attribution' }), 'transformer attribution');
+    expect(await page.locator('#details').textContent()).toMatch(/explanation: transformer-attribution/);
+    await page.selectOption('#method', 'scorecam');
+    shown = await settled(page, shown.run);
+    expect(shown.status).toBe('error');
+    expect(shown.error).toMatch(/method 'scorecam' does not apply to this model, an MST with an attention encoder/);
     await page.close();
   }, 180_000);
 

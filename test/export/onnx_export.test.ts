@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadOnnxModel, type OnnxVolumeModel } from '../../src/export/onnx_predict';
-import { toOnnxBytes, type OnnxExportableModel, type OnnxExportOptions } from '../../src/export/to_onnx';
+import { toOnnxBytes, type OnnxExportableModel, type OnnxExportOptions } from '../../src/onnx/onnx_export';
 import { mstSaliency, type MstAttention } from '../../src/explain/mst_saliency';
 import { BatchNorm } from '../../src/layers/batch_norm';
 import { DinoVisionTransformer, dinov2_vits14, type DinoVisionTransformerOptions } from '../../src/models/dinov2';
@@ -91,7 +91,7 @@ async function rowOf(t: tf.Tensor, b: number): Promise<Float32Array> {
 }
 
 describeOrt('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
-  it('MST with a tiny DINOv2 (pos-embed resized to 3x4 patches): logits and every attention output to 1e-4', async () => {
+  it('MST with a tiny DINOv2 (pos-embed resized to 3x4 patches): logits and every attention output to 1e-5', async () => {
     const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 24, depth: 2, numHeads: 4, imgSize: 70 }), numClasses: 2 }).eval();
     const x = loadMstSpec(model, 'mst_dinov2_tiny.json'); // [2, 3, 42, 56]
     // The first pass caches the positional embedding resized to this grid.
@@ -101,21 +101,21 @@ describeOrt('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
     const out = model.forward(x, { attention: true });
     for (let b = 0; b < 2; b++) {
       const pred = await onnx.predict(await volumeOf(x, b));
-      expect(maxDiff(pred.logits, await rowOf(out.logits, b))).toBeLessThan(1e-4);
+      expect(maxDiff(pred.logits, await rowOf(out.logits, b))).toBeLessThan(1e-5);
       const sliceFull = tf.slice(out.sliceAttention as tf.Tensor, [b, 0, 0, 0], [1, 12, 4, 4]);
       const sliceRows = tf.tidy(() => tf.slice(sliceFull, [0, 0, 0, 1], [1, 12, 1, 3]));
       const e = pred.extra;
       expect(e.slice_attention_heads.dims).toEqual([1, 12, 3]);
-      expect(maxDiff(e.slice_attention_heads.data, await sliceRows.data())).toBeLessThan(1e-4);
+      expect(maxDiff(e.slice_attention_heads.data, await sliceRows.data())).toBeLessThan(1e-5);
       const plane = tf.slice(out.planeAttention as tf.Tensor, [b, 0, 0, 0], [1, 3, 4, 12]);
       expect(e.plane_attention_heads.dims).toEqual([1, 3, 4, 12]);
-      expect(maxDiff(e.plane_attention_heads.data, await plane.data())).toBeLessThan(1e-4);
+      expect(maxDiff(e.plane_attention_heads.data, await plane.data())).toBeLessThan(1e-5);
       const s = mstSaliency({ sliceAttention: sliceFull, planeAttention: plane, gridSize: [3, 4] });
       expect(e.slice_attention.dims).toEqual([1, 3]);
-      expect(maxDiff(e.slice_attention.data, await s.sliceAttention.data())).toBeLessThan(1e-4);
+      expect(maxDiff(e.slice_attention.data, await s.sliceAttention.data())).toBeLessThan(1e-5);
       expect(e.plane_attention.dims).toEqual([1, 3, 3, 4]);
-      expect(maxDiff(e.plane_attention.data, await s.planeAttention.data())).toBeLessThan(1e-4);
-      expect(maxDiff(e.saliency.data, await s.saliency.data())).toBeLessThan(1e-4);
+      expect(maxDiff(e.plane_attention.data, await s.planeAttention.data())).toBeLessThan(1e-5);
+      expect(maxDiff(e.saliency.data, await s.saliency.data())).toBeLessThan(1e-5);
       tf.dispose([sliceFull, sliceRows, plane, s.sliceAttention, s.planeAttention, s.saliency]);
     }
     tf.dispose([out.logits, out.sliceAttention as tf.Tensor, out.planeAttention as tf.Tensor, ...(out.encoderAttentions ?? [])]);
@@ -125,9 +125,9 @@ describeOrt('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
     model.dispose();
   });
 
-  it('MST with a slim ResNet2D encoder (model.* keys, BatchNorm statistics): logits and slice attention to 1e-4, height and width dynamic', async () => {
+  it('MST with a slim ResNet2D encoder (model.* keys, BatchNorm statistics): logits and slice attention to 1e-5, height and width dynamic', async () => {
     const encoder = resnet2d18({ feedForward: false, blockInplanes: [4, 8, 8, 16], seed: 2 });
-    const model = new MedicalSliceTransformer({ encoder, numClasses: 2, encoderName: 'model', encoderAttention: false, seed: 4 }).eval();
+    const model = new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 16, seed: 4 }).eval();
     randomiseBatchNorm(model);
     const before = tf.memory().numTensors;
     const onnx = await exportAndLoad(model, 'mst_resnet_slim', { attention: true });
@@ -135,10 +135,10 @@ describeOrt('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
       const x = tf.randomUniform([1, d, h, w], -2, 2, 'float32', d);
       const out = model.forward(x, { attention: true });
       const pred = await onnx.predict(await volumeOf(x, 0));
-      expect(maxDiff(pred.logits, await out.logits.data())).toBeLessThan(1e-4);
+      expect(maxDiff(pred.logits, await out.logits.data())).toBeLessThan(1e-5);
       const rows = tf.tidy(() => tf.slice(out.sliceAttention as tf.Tensor, [0, 0, 0, 1], [1, 16, 1, d]));
       expect(pred.extra.slice_attention_heads.dims).toEqual([1, 16, d]);
-      expect(maxDiff(pred.extra.slice_attention_heads.data, await rows.data())).toBeLessThan(1e-4);
+      expect(maxDiff(pred.extra.slice_attention_heads.data, await rows.data())).toBeLessThan(1e-5);
       expect(Object.keys(pred.extra).sort()).toEqual(['slice_attention', 'slice_attention_heads']);
       tf.dispose([x, rows, out.logits, out.sliceAttention as tf.Tensor]);
     }
@@ -155,12 +155,12 @@ describeOrt('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
       const x = tf.randomUniform([1, d, 12, 16], -2, 2, 'float32', d);
       const out = model.forward(x, { attention: true });
       const pred = await onnx.predict(await volumeOf(x, 0));
-      expect(maxDiff(pred.logits, await out.logits.data())).toBeLessThan(1e-4);
+      expect(maxDiff(pred.logits, await out.logits.data())).toBeLessThan(1e-5);
       const s = mstSaliency(out as MstAttention, { zeroFirstPatch: true });
       expect(pred.extra.saliency.dims).toEqual([1, d, 3, 4]);
-      expect(maxDiff(pred.extra.slice_attention.data, await s.sliceAttention.data())).toBeLessThan(1e-4);
-      expect(maxDiff(pred.extra.plane_attention.data, await s.planeAttention.data())).toBeLessThan(1e-4);
-      expect(maxDiff(pred.extra.saliency.data, await s.saliency.data())).toBeLessThan(1e-4);
+      expect(maxDiff(pred.extra.slice_attention.data, await s.sliceAttention.data())).toBeLessThan(1e-5);
+      expect(maxDiff(pred.extra.plane_attention.data, await s.planeAttention.data())).toBeLessThan(1e-5);
+      expect(maxDiff(pred.extra.saliency.data, await s.saliency.data())).toBeLessThan(1e-5);
       tf.dispose([x, out.logits, out.sliceAttention as tf.Tensor, out.planeAttention as tf.Tensor, ...(out.encoderAttentions ?? []), s.sliceAttention, s.planeAttention, s.saliency]);
     }
     await onnx.dispose();
@@ -172,21 +172,21 @@ describeOrt('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
     ['learned slice embedding, fixed 3 slices', { positionalEmbedding: 'learned' }, { numSlices: 3 }],
     ['linear fusion', { sliceFusion: 'linear', numSlices: 3 }, {}],
     ['average fusion', { sliceFusion: 'average' }, {}],
-  ] as const)('MST-DINOv2 (tiny, MLP) with %s: logits to 1e-4', async (_name, mstOptions, exportOptions) => {
+  ] as const)('MST-DINOv2 (tiny, MLP) with %s: logits to 1e-5', async (_name, mstOptions, exportOptions) => {
     const encoder = loadDinov2Spec('tiny_mlp', { embedDim: 16, depth: 2, numHeads: 2 });
     const model = new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 4, seed: 3, ...mstOptions }).eval();
     const onnx = await exportAndLoad(model, 'mst_dino_mlp', { imageSize: [12, 16], ...exportOptions });
     const x = tf.randomUniform([1, 3, 12, 16], -2, 2, 'float32', 11);
     const logits = model.forward(x).logits;
     const pred = await onnx.predict(await volumeOf(x, 0));
-    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-4);
+    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-5);
     expect(pred.extra).toEqual({});
     tf.dispose([x, logits]);
     await onnx.dispose();
     model.dispose();
   });
 
-  it('ResNet3D (basic blocks, BatchNorm statistics): logits to 1e-4; the model method writes the file atomically', async () => {
+  it('ResNet3D (basic blocks, BatchNorm statistics): logits to 1e-5; the model method writes the file atomically', async () => {
     const model = new ResNet3D({ block: 'basic', layers: [1, 1, 1, 1], blockInplanes: [4, 8, 8, 8], numClasses: 3, seed: 9 }).eval();
     randomiseBatchNorm(model);
     const x = tf.randomNormal([1, 10, 24, 20], 0, 1, 'float32', 3);
@@ -197,7 +197,7 @@ describeOrt('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
     const onnx = await loadOnnxModel(file, { threads: 1 });
     const logits = model.forward(x);
     const pred = await onnx.predict(await volumeOf(x, 0));
-    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-4);
+    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-5);
     expect(pred.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
     logits.dispose();
     await onnx.dispose();
@@ -206,14 +206,14 @@ describeOrt('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
     model.dispose();
   });
 
-  it("ResNet3D with bottlenecks and MONAI's shortcut 'A' (strided identity, zero channels): logits to 1e-4", async () => {
+  it("ResNet3D with bottlenecks and MONAI's shortcut 'A' (strided identity, zero channels): logits to 1e-5", async () => {
     const model = new ResNet3D({ block: 'bottleneck', layers: [1, 1, 1, 1], blockInplanes: [4, 4, 8, 8], shortcutType: 'A', numClasses: 2, seed: 7 }).eval();
     randomiseBatchNorm(model);
     const onnx = await exportAndLoad(model, 'resnet3d_a', { numSlices: 9 });
     const x = tf.randomNormal([1, 9, 20, 24], 0, 1, 'float32', 2);
     const logits = model.forward(x);
     const pred = await onnx.predict(await volumeOf(x, 0));
-    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-4);
+    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-5);
     tf.dispose([x, logits]);
     await onnx.dispose();
     model.dispose();
@@ -226,11 +226,11 @@ describe('toOnnxBytes refuses what it cannot export', () => {
     await expect(toOnnxBytes(resnet, { attention: true })).rejects.toThrow(/ResNet3D has no attention/);
     await expect(toOnnxBytes(resnet, { numSlices: 0 })).rejects.toThrow(/numSlices must be a positive integer/);
     resnet.dispose();
-    const dino = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 16, depth: 1, numHeads: 2, imgSize: 20, patchSize: 4 }), numClasses: 2 });
+    const dino = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 16, depth: 1, numHeads: 2, imgSize: 20, patchSize: 4 }), numClasses: 2, heads: 4 });
     await expect(toOnnxBytes(dino, { imageSize: [13, 16] })).rejects.toThrow(/multiple of the patch size 4/);
     await expect(toOnnxBytes(dino, { imageSize: [12, 16], numSlices: 3 })).resolves.toBeInstanceOf(Uint8Array);
     dino.dispose();
-    const average = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false, blockInplanes: [4, 4, 4, 4] }), numClasses: 2, sliceFusion: 'average', encoderAttention: false });
+    const average = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false, blockInplanes: [4, 4, 4, 4] }), numClasses: 2, sliceFusion: 'average' });
     await expect(toOnnxBytes(average, { attention: true })).rejects.toThrow(/no attention maps to export/);
     average.dispose();
   });
@@ -249,8 +249,8 @@ describeOrt('loadOnnxModel', () => {
 });
 
 describeOrt('full-size models (MST_FULL)', () => {
-  full('MST with a ResNet-18 encoder (fixture weights, model.* keys): logits and slice attention to 1e-4, height and width dynamic', async () => {
-    const model = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false }), numClasses: 2, encoderName: 'model', encoderAttention: false }).eval();
+  full('MST with a ResNet-18 encoder (fixture weights, model.* keys): logits and slice attention to 1e-5, height and width dynamic', async () => {
+    const model = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false }), numClasses: 2 }).eval();
     const x = loadMstSpec(model, 'mst_resnet18.json'); // [1, 3, 32, 32]
     const before = tf.memory().numTensors;
     const onnx = await exportAndLoad(model, 'mst_resnet18', { attention: true });
@@ -258,11 +258,11 @@ describeOrt('full-size models (MST_FULL)', () => {
     for (const input of [x, bigger]) {
       const out = model.forward(input, { attention: true });
       const pred = await onnx.predict(await volumeOf(input, 0));
-      expect(maxDiff(pred.logits, await out.logits.data())).toBeLessThan(1e-4);
+      expect(maxDiff(pred.logits, await out.logits.data())).toBeLessThan(1e-5);
       const d = input.shape[1] as number;
       const rows = tf.tidy(() => tf.slice(out.sliceAttention as tf.Tensor, [0, 0, 0, 1], [1, 16, 1, d]));
       expect(pred.extra.slice_attention_heads.dims).toEqual([1, 16, d]);
-      expect(maxDiff(pred.extra.slice_attention_heads.data, await rows.data())).toBeLessThan(1e-4);
+      expect(maxDiff(pred.extra.slice_attention_heads.data, await rows.data())).toBeLessThan(1e-5);
       expect(Object.keys(pred.extra).sort()).toEqual(['slice_attention', 'slice_attention_heads']);
       tf.dispose([rows, out.logits, out.sliceAttention as tf.Tensor]);
     }
@@ -273,7 +273,7 @@ describeOrt('full-size models (MST_FULL)', () => {
     model.dispose();
   });
 
-  full('ResNet3D-18 (MONAI fixture weights, 16x64x64): logits to 1e-4', async () => {
+  full('ResNet3D-18 (MONAI fixture weights, 16x64x64): logits (about 2.6) to 2e-4', async () => {
     const model = resnet3d18({ numClasses: 3 }).eval();
     const sd = stateDictFromSpecFile('resnet', 'resnet3d18_spec.json');
     model.loadStateDict(sd);
@@ -284,7 +284,8 @@ describeOrt('full-size models (MST_FULL)', () => {
     const onnx = await exportAndLoad(model, 'resnet3d18');
     const logits = model.forward(x);
     const pred = await onnx.predict(await volumeOf(x, 0));
-    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-4);
+    // 18 convolutions of 3x3x3 (and 7x7x7) taps in float32, summed in orders onnxruntime picks by CPU.
+    expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(2e-4);
     expect(pred.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
     logits.dispose();
     await onnx.dispose();
@@ -293,7 +294,7 @@ describeOrt('full-size models (MST_FULL)', () => {
     model.dispose();
   });
 
-  full('MST-DINOv2-S/14 at 224x224 (fixture weights, 3 slices): logits and attention to 1e-4', async () => {
+  full('MST-DINOv2-S/14 at 224x224 (fixture weights, 3 slices): logits to 1e-4 and attention to 1e-5', async () => {
     const model = new MedicalSliceTransformer({ encoder: dinov2_vits14(), numClasses: 2 }).eval();
     const x = loadMstSpec(model, 'mst_dinov2_s.json'); // [1, 3, 224, 224]
     const onnx = await exportAndLoad(model, 'mst_dinov2_s', { attention: true });
@@ -302,9 +303,9 @@ describeOrt('full-size models (MST_FULL)', () => {
     expect(maxDiff(pred.logits, await out.logits.data())).toBeLessThan(1e-4);
     const s = mstSaliency(out as MstAttention);
     expect(pred.extra.plane_attention.dims).toEqual([1, 3, 16, 16]);
-    expect(maxDiff(pred.extra.slice_attention.data, await s.sliceAttention.data())).toBeLessThan(1e-4);
-    expect(maxDiff(pred.extra.plane_attention.data, await s.planeAttention.data())).toBeLessThan(1e-4);
-    expect(maxDiff(pred.extra.plane_attention_heads.data, await (out.planeAttention as tf.Tensor).data())).toBeLessThan(1e-4);
+    expect(maxDiff(pred.extra.slice_attention.data, await s.sliceAttention.data())).toBeLessThan(1e-5);
+    expect(maxDiff(pred.extra.plane_attention.data, await s.planeAttention.data())).toBeLessThan(1e-5);
+    expect(maxDiff(pred.extra.plane_attention_heads.data, await (out.planeAttention as tf.Tensor).data())).toBeLessThan(1e-5);
     tf.dispose([x, out.logits, out.sliceAttention as tf.Tensor, out.planeAttention as tf.Tensor, ...(out.encoderAttentions ?? []), s.sliceAttention, s.planeAttention, s.saliency]);
     await onnx.dispose();
     model.dispose();

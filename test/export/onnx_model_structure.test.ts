@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { toOnnxBytes } from '../../src/export/to_onnx';
+import { toOnnxBytes } from '../../src/onnx/onnx_export';
 import { DinoVisionTransformer } from '../../src/models/dinov2';
 import { MedicalSliceTransformer } from '../../src/models/medical_slice_transformer';
+import { createModel } from '../../src/models/registry';
 
 // Decodes the exported bytes with a protobuf reader written here from the wire-format spec and
 // checks them against ONNX's field numbers: a round trip of the writer, independent of any runtime.
@@ -81,7 +82,7 @@ function valueInfo(f: Field): { name: string; elemType: number; dims: (number | 
 
 describe('the exported bytes decode to the ONNX model that was built', () => {
   it('model, graph, value infos, nodes in topological order, initializers equal the weights', async () => {
-    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 16, depth: 2, numHeads: 2, imgSize: 20, patchSize: 4, seed: 1 }), numClasses: 3, seed: 2 });
+    const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 16, depth: 2, numHeads: 2, imgSize: 20, patchSize: 4, seed: 1 }), numClasses: 3, heads: 4, seed: 2 });
     const before = tf.memory().numTensors;
     const bytes = await toOnnxBytes(model, { attention: true, imageSize: [12, 16] });
     expect(tf.memory().numTensors).toBe(before);
@@ -92,7 +93,7 @@ describe('the exported bytes decode to the ONNX model that was built', () => {
     const opset = sub(all(m, 8)[0]);
     expect([str(opset, 1), int(opset, 2)]).toEqual(['', 17]);
     const meta = Object.fromEntries(all(m, 14).map((f) => [str(sub(f), 1), str(sub(f), 2)]));
-    expect(JSON.parse(meta['mst_ts.config']).numClasses).toBe(3);
+    expect(JSON.parse(meta['mst_ts.config']).options.numClasses).toBe(3);
 
     const g = sub(all(m, 7)[0]);
     expect(str(g, 2)).toBe('MedicalSliceTransformer');
@@ -141,6 +142,17 @@ describe('the exported bytes decode to the ONNX model that was built', () => {
     for (const o of outputs) expect(known.has(o.name)).toBe(true);
     const ops = new Set(nodes.map((n) => n.op));
     for (const op of ['Conv', 'LayerNormalization', 'MatMul', 'Softmax', 'Erf', 'Gather', 'Expand']) expect(ops.has(op)).toBe(true);
+    model.dispose();
+  });
+
+  it.each([
+    ['mst-dinov2-tiny-conv', { imageSize: 16 }, 16],
+    ['mst-dinov2-tiny', { imageSize: 40 }, 40],
+    ['mst-dinov2-s', {}, 224],
+  ] as const)('%s exports at its own slice size by default (DINOv2-S/14 at the paper\'s 224)', async (arch, options, side) => {
+    const model = createModel(arch, options);
+    const g = sub(all(decode(await toOnnxBytes(model)), 7)[0]);
+    expect(all(g, 11).map(valueInfo)[0].dims).toEqual(['batch', 'slices', side, side]);
     model.dispose();
   });
 });

@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { FULL, needs } from '../helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 const DIR = path.join(ROOT, 'examples', 'notebooks');
@@ -28,6 +29,17 @@ interface Notebook {
 }
 
 const read = (file: string): Notebook => JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as Notebook;
+
+/** Every text an executed notebook shows (text/plain, text/markdown and printed streams), joined. */
+function shownText(file: string): string {
+  const nb = JSON.parse(fs.readFileSync(file, 'utf8')) as { cells: { outputs?: { text?: string | string[]; data?: Record<string, string | string[]> }[] }[] };
+  const join = (t: string | string[] | undefined): string => (Array.isArray(t) ? t.join('') : (t ?? ''));
+  const parts: string[] = [];
+  for (const c of nb.cells) {
+    for (const o of c.outputs ?? []) parts.push(join(o.text), join(o.data?.['text/markdown']), join(o.data?.['text/plain']));
+  }
+  return parts.join('\n');
+}
 const text = (c: Cell): string => (Array.isArray(c.source) ? c.source.join('') : c.source);
 
 describe('committed notebooks', () => {
@@ -55,14 +67,16 @@ function python(): string | null {
   return null;
 }
 
-const full = !!process.env.MST_FULL;
 const haveDeno = fs.existsSync(DENO) && spawnSync(DENO, ['--version'], { stdio: 'ignore' }).status === 0;
-const havePython = full ? python() !== null : false;
-const missing = [!haveDeno && `${DENO} (npm install)`, !havePython && 'python3 with nbclient (apt-get install python3-nbclient python3-jupyter-client python3-nbconvert)'].filter(Boolean);
-if (full && missing.length && !process.env.CI) console.warn(`test/notebooks: headless run skipped: missing ${missing.join(' and ')}`);
-const runs = full && (missing.length === 0 || process.env.CI) ? test : test.skip;
+const havePython = FULL ? python() !== null : false;
 
 describe('headless execution (MST_FULL)', () => {
+  const runs =
+    FULL &&
+    needs(haveDeno, DENO, 'npm install') &&
+    needs(havePython, 'python3 with nbclient', 'apt-get install python3-nbclient python3-jupyter-client python3-nbconvert')
+      ? test
+      : test.skip;
   runs(
     'run_all.sh executes every notebook without a failing cell',
     async () => {
@@ -89,6 +103,21 @@ describe('headless execution (MST_FULL)', () => {
         expect(shown).toContain('text/markdown');
         expect(shown).toContain('image/svg+xml');
         expect(shown).toContain('Chest CT, paper (Table 2)');
+        // The numbers the notebooks print: every ablation row's test AUC ± std, above chance.
+        for (const file of ['table2_fusion.ipynb', 'table3_encoder.ipynb', 'tableS1_resnet3d_depth.ipynb']) {
+          const rows = [...shownText(path.join(out, file)).matchAll(/^\| ([^|]+) \| (\d\.\d\d)±(\d\.\d\d)/gm)];
+          expect([file, rows.length >= 2]).toEqual([file, true]);
+          for (const [, name, aucText, stdText] of rows) {
+            expect([file, name, Number(aucText) > 0.5 && Number(aucText) <= 1, Number(stdText) >= 0 && Number(stdText) < 0.5]).toEqual([file, name, true, true]);
+          }
+        }
+        const explain = shownText(path.join(out, 'explain_a_case.ipynb'));
+        const testAuc = Number(/test AUC (\d\.\d+) on (\d+) held-out cases/.exec(explain)?.[1]);
+        expect(testAuc).toBeGreaterThan(0.5);
+        expect(testAuc).toBeLessThanOrEqual(1);
+        const metrics = /\| (true|false) \| (true|false) \| (\d\.\d+) \| (\d\.\d+) \|/.exec(explain);
+        expect(metrics).not.toBeNull();
+        for (const v of [Number(metrics?.[3]), Number(metrics?.[4])]) expect(v >= 0 && v <= 1).toBe(true);
       } finally {
         fs.rmSync(out, { recursive: true, force: true });
       }

@@ -10,7 +10,7 @@ import { resnet2d18 } from '../../src/models/resnet2d';
 import type { EncodeOptions, SliceEncoder, SliceEncoding } from '../../src/models/slice_encoder';
 import { disposeStateDict, Module, type StateDict } from '../../src/nn/module';
 import { stateDictFromSpec, stateDictFromSpecFile, type WeightSpec } from '../fixture_weights';
-import { FULL, fixturePath, maxAbsDiff } from '../helpers';
+import { expectAllBelow, fixturePath, maxAbsDiff } from '../helpers';
 
 // Fixtures: /usr/bin/python3 tools/reference/mst_ref.py (the authors' DinoV2ClassifierSlice
 // rewritten on torch's own transformer modules).
@@ -52,12 +52,12 @@ describe('MedicalSliceTransformer equals DinoV2ClassifierSlice (stand-in encoder
     ['bottleneck', { bottleneck: true }],
     ['linear', { sliceFusion: 'linear', numSlices: 4 }],
     ['average', { sliceFusion: 'average' }],
-  ] as const)('%s fusion: logits to 1e-4, no tensor left behind', (name, options) => {
+  ] as const)('%s fusion: logits to 2e-5, no tensor left behind', (name, options) => {
     const model = standInMst(name, options);
     const before = tf.memory().numTensors;
     const { logits } = model.forward(ref.x);
     expect(logits.shape).toEqual([2, 3]);
-    expect(maxAbsDiff(logits, ref[`${name}.logits`])).toBeLessThan(1e-4);
+    expect(maxAbsDiff(logits, ref[`${name}.logits`])).toBeLessThan(2e-5);
     logits.dispose();
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
@@ -68,17 +68,17 @@ describe('MedicalSliceTransformer equals DinoV2ClassifierSlice (stand-in encoder
     const before = tf.memory().numTensors;
     const mask = tf.cast(ref.mask, 'bool');
     const masked = model.forward(ref.x, { keyPaddingMask: mask });
-    expect(maxAbsDiff(masked.logits, ref['transformer.logits_masked'])).toBeLessThan(1e-4);
+    expect(maxAbsDiff(masked.logits, ref['transformer.logits_masked'])).toBeLessThan(2e-5);
     const out = model.forward(ref.x, { attention: true });
     expect(out.sliceAttention?.shape).toEqual([2, 12, 5, 5]);
-    expect(maxAbsDiff(out.sliceAttention as tf.Tensor, ref['transformer.slice_attention'])).toBeLessThan(1e-5);
+    expect(maxAbsDiff(out.sliceAttention as tf.Tensor, ref['transformer.slice_attention'])).toBeLessThan(3e-6);
     expect(out.encoderAttentions).toBeUndefined();
     tf.dispose([mask, masked.logits, out.logits, out.sliceAttention as tf.Tensor]);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });
 
-  it("one training step's gradients of every parameter equal PyTorch's to 1e-4 relative", () => {
+  it("one training step's gradients of every parameter equal PyTorch's to 5e-6 relative", () => {
     const model = standInMst('transformer').train();
     const before = tf.memory().numTensors;
     const labels = tf.tidy(() => tf.oneHot(tf.cast(ref.labels, 'int32'), 3));
@@ -86,7 +86,7 @@ describe('MedicalSliceTransformer equals DinoV2ClassifierSlice (stand-in encoder
       const { logits } = model.forward(ref.x);
       return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
     });
-    expect(maxAbsDiff(loss, ref['transformer.loss'])).toBeLessThan(1e-5);
+    expect(maxAbsDiff(loss, ref['transformer.loss'])).toBeLessThan(1e-6);
     // The PyTorch gradients loaded into a twin model come out in our layout, key by key.
     const twin = new MedicalSliceTransformer({ encoder: new StandInEncoder(48), numClasses: 3 });
     const refGrads: StateDict = {};
@@ -101,7 +101,7 @@ describe('MedicalSliceTransformer equals DinoV2ClassifierSlice (stand-in encoder
       errors[key] = tf.tidy(() => tf.div(tf.norm(tf.sub(g, want)), tf.norm(want)).arraySync() as number);
     }
     expect(Object.keys(errors).sort()).toEqual(model.stateDictKeys().sort());
-    expect(Object.entries(errors).filter(([, e]) => !(e < 1e-4))).toEqual([]);
+    expectAllBelow(errors, 5e-6);
     twin.dispose();
     tf.dispose([loss, labels, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
@@ -133,7 +133,6 @@ describe('MedicalSliceTransformer equals DinoV2ClassifierSlice (stand-in encoder
     ]);
     expect(keys({ bottleneck: true, positionalEmbedding: 'learned' })).toEqual(expect.arrayContaining(['bottleneck.weight', 'slice_pos_emb.weight']));
     expect(keys({ sliceFusion: 'average' })).toEqual(['encoder.proj.weight', 'encoder.proj.bias', 'encoder.norm.weight', 'encoder.norm.bias', 'linear.weight', 'linear.bias']);
-    expect(keys({ encoderName: 'model', sliceFusion: 'average' })[0]).toBe('model.proj.weight');
   });
 });
 
@@ -186,9 +185,9 @@ describe('MedicalSliceTransformer with DINOv2 equals DinoV2ClassifierSlice', () 
     const mask = tf.tensor2d([[false, false, false], [false, false, true]], [2, 3], 'bool');
     const out = model.forward(inputs.x, { attention: true });
     const masked = model.forward(inputs.x, { keyPaddingMask: mask });
-    expect(maxAbsDiff(out.logits, ref['tiny.logits'])).toBeLessThan(1e-4);
+    expect(maxAbsDiff(out.logits, ref['tiny.logits'])).toBeLessThan(5e-6);
     expect(maxAbsDiff(out.sliceAttention as tf.Tensor, ref['tiny.slice_attention'])).toBeLessThan(1e-5);
-    expect(maxAbsDiff(masked.logits, ref['tiny.logits_masked'])).toBeLessThan(1e-4);
+    expect(maxAbsDiff(masked.logits, ref['tiny.logits_masked'])).toBeLessThan(5e-6);
     expect(out.gridSize).toEqual([3, 4]);
     expect(out.planeAttention?.shape).toEqual([2, 3, 4, 12]);
     expect(out.encoderAttentions?.map((a) => a.shape)).toEqual([[6, 4, 13, 13]]);
@@ -199,20 +198,17 @@ describe('MedicalSliceTransformer with DINOv2 equals DinoV2ClassifierSlice', () 
     model.dispose();
   });
 
-  it("tiny DINOv2: one training step's gradients of every parameter (encoder included) to 1e-4 relative", async () => {
+  it("tiny DINOv2: one training step's gradients of every parameter (encoder included) to 1e-5 relative", async () => {
     const ref = await loadSafetensors(fixturePath('mst', 'mst_dinov2_tiny.safetensors'));
     const model = new MedicalSliceTransformer({ encoder: new DinoVisionTransformer({ embedDim: 24, depth: 2, numHeads: 4, imgSize: 70 }), numClasses: 2 });
     const inputs = loadSpec(model, 'mst_dinov2_tiny.json');
     const { loss, grads } = trainingStepGrads(model.train(), inputs.x, [1, 0]);
-    expect(Math.abs(loss - (ref['tiny.loss'].arraySync() as number[])[0])).toBeLessThan(1e-5);
+    expect(Math.abs(loss - (ref['tiny.loss'].arraySync() as number[])[0])).toBeLessThan(3e-6);
     const refKeys = Object.keys(ref).filter((k) => k.startsWith('tiny.grad.')).map((k) => k.slice('tiny.grad.'.length));
     // Every parameter but DINOv2's mask_token (unused in a forward pass, as in PyTorch) gets a gradient.
     expect(Object.keys(grads).sort()).toEqual(refKeys.sort());
     expect(refKeys.length).toBe(model.stateDictKeys().length - 1);
-    const bad = Object.entries(grads)
-      .map(([k, g]) => [k, relativeError(g, ref[`tiny.grad.${k}`])] as const)
-      .filter(([, e]) => !(e < 1e-4));
-    expect(bad).toEqual([]);
+    expectAllBelow(Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, relativeError(g, ref[`tiny.grad.${k}`])])), 1e-5);
     disposeStateDict(grads);
     disposeStateDict(inputs);
     disposeStateDict(ref);
@@ -232,7 +228,7 @@ describe('MedicalSliceTransformer with DINOv2 equals DinoV2ClassifierSlice', () 
     let model: MedicalSliceTransformer;
     let inputs: StateDict;
     beforeAll(async () => {
-      ref = await loadSafetensors(fixturePath('mst', FULL ? 'mst_dinov2_s_full.safetensors' : 'mst_dinov2_s.safetensors'));
+      ref = await loadSafetensors(fixturePath('mst', 'mst_dinov2_s_full.safetensors'));
       model = new MedicalSliceTransformer({ encoder: dinov2_vits14(), numClasses: 2 });
       inputs = loadSpec(model, 'mst_dinov2_s.json');
       model.eval();
@@ -253,7 +249,7 @@ describe('MedicalSliceTransformer with DINOv2 equals DinoV2ClassifierSlice', () 
       expect(model.numParameters() - model.encoder.numParameters()).toBe(890_498);
     });
 
-    it('3 slices: logits to 1e-4, slice and plane attention to 1e-5, no tensor left behind', () => {
+    it('3 slices: logits to 1e-4, slice attention to 1e-5, plane attention to 5e-6, no tensor left behind', () => {
       const before = tf.memory().numTensors;
       // The fixture is well conditioned: PyTorch's float32 attention is within 5e-6 of its float64
       // run, so 1e-5 measures our error, not float32 noise (with a qkv bound of 3.0 instead of 2.4 in the
@@ -264,12 +260,12 @@ describe('MedicalSliceTransformer with DINOv2 equals DinoV2ClassifierSlice', () 
       expect(maxAbsDiff(out.logits, ref.logits)).toBeLessThan(1e-4);
       expect(maxAbsDiff(out.sliceAttention as tf.Tensor, ref.slice_attention)).toBeLessThan(1e-5);
       expect(out.planeAttention?.shape).toEqual([1, 3, 6, 256]);
-      expect(maxAbsDiff(out.planeAttention as tf.Tensor, ref.plane_attention)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(out.planeAttention as tf.Tensor, ref.plane_attention)).toBeLessThan(5e-6);
       tf.dispose([out.logits, out.sliceAttention as tf.Tensor, out.planeAttention as tf.Tensor, ...(out.encoderAttentions ?? [])]);
       expect(tf.memory().numTensors).toBe(before);
     });
 
-    (FULL ? it : it.skip)('FULL: a 32-slice volume: logits to 1e-4 and slice attention to 1e-5', () => {
+    it('a 32-slice volume: logits to 1e-4 and slice attention to 1e-5', () => {
       const out = model.forward(inputs.x32, { attention: true });
       expect(maxAbsDiff(out.logits, ref.logits32)).toBeLessThan(1e-4);
       expect(maxAbsDiff(out.sliceAttention as tf.Tensor, ref.slice_attention32)).toBeLessThan(1e-5);
@@ -277,12 +273,13 @@ describe('MedicalSliceTransformer with DINOv2 equals DinoV2ClassifierSlice', () 
     });
 
     // Last: it overwrites the model's weights with gradients.
-    (FULL ? it : it.skip)("FULL: one training step's gradients (norms and 64 sampled entries per tensor) to 1e-4 relative", () => {
+    it("one training step's gradients (norms and 64 sampled entries per tensor) to 1e-4 relative", () => {
       const x = tf.tidy(() => tf.concat([tf.slice(inputs.x32, [0, 0, 0, 0], [1, 2, 224, 224]), tf.slice(inputs.x, [0, 0, 0, 0], [1, 2, 224, 224])], 0));
       const { loss, grads } = trainingStepGrads(model.train(), x, [1, 0]);
       model.eval();
       expect(Math.abs(loss - (ref['train.loss'].arraySync() as number[])[0])).toBeLessThan(1e-5);
-      const bad: [string, number, number][] = [];
+      const normErrors: Record<string, number> = {};
+      const sampleErrors: Record<string, number> = {};
       for (const [k, g] of Object.entries(grads)) {
         const want = ref[`train.grad_sample.${k}`];
         const n = want.size;
@@ -290,28 +287,28 @@ describe('MedicalSliceTransformer with DINOv2 equals DinoV2ClassifierSlice', () 
         const sample = tf.tidy(() => tf.gather(tf.reshape(g, [-1]), tf.tensor1d(idx, 'int32')));
         // The norm accumulates in float64: a float32 sum over a million entries is itself ~1e-4 off.
         const norm = Math.sqrt(Array.from(g.dataSync()).reduce((acc, v) => acc + v * v, 0));
-        const normErr = Math.abs(norm / (ref[`train.grad_norm.${k}`].arraySync() as number[])[0] - 1);
-        const sampleErr = relativeError(sample, want);
+        normErrors[k] = Math.abs(norm / (ref[`train.grad_norm.${k}`].arraySync() as number[])[0] - 1);
+        sampleErrors[k] = relativeError(sample, want);
         sample.dispose();
-        if (!(normErr < 1e-4 && sampleErr < 1e-4)) bad.push([k, normErr, sampleErr]);
       }
       expect(Object.keys(grads).length).toBe(model.stateDictKeys().length - 1);
-      expect(bad).toEqual([]);
+      expectAllBelow(normErrors, 1e-4);
+      expectAllBelow(sampleErrors, 1e-4);
       tf.dispose([x, ...Object.values(grads)]);
     });
   });
 });
 
 describe('MedicalSliceTransformer with ResNet-18 equals ResNetSliceTrans', () => {
-  it('model.* keys without fc, 16 heads: logits to 1e-4 and slice attention to 1e-5 in eval mode', async () => {
+  it('model.* keys without fc, 16 heads: logits to 1e-5 and slice attention to 1e-5 in eval mode', async () => {
     const ref = await loadSafetensors(fixturePath('mst', 'mst_resnet18.safetensors'));
-    const model = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false }), numClasses: 2, encoderName: 'model', encoderAttention: false });
+    const model = new MedicalSliceTransformer({ encoder: resnet2d18({ feedForward: false }), numClasses: 2 });
     // loadSpec is strict: every key of the PyTorch model (BatchNorm buffers included) and no other.
     const inputs = loadSpec(model, 'mst_resnet18.json');
     model.eval();
     const before = tf.memory().numTensors;
     const out = model.forward(inputs.x, { attention: true });
-    expect(maxAbsDiff(out.logits, ref.logits)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(out.logits, ref.logits)).toBeLessThan(1e-5);
     expect(out.sliceAttention?.shape).toEqual([1, 16, 4, 4]);
     expect(maxAbsDiff(out.sliceAttention as tf.Tensor, ref.slice_attention)).toBeLessThan(1e-5);
     expect(out.planeAttention).toBeUndefined();

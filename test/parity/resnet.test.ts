@@ -100,7 +100,7 @@ describe.each([
 });
 
 describe('resnet2d18 equals torchvision resnet18 with fc = Identity', () => {
-  it('matches pooled features of two 224x224 images to 1e-4 through the SliceEncoder interface', async () => {
+  it('matches pooled features of two 224x224 images to 2e-5 through the SliceEncoder interface', async () => {
     const ref = await loadSafetensors(fixturePath('resnet', 'resnet2d18.safetensors'));
     const net = loaded(resnet2d18({ feedForward: false, skipInit: true }), 'resnet2d18_spec.json').eval();
     const images = input('resnet2d18_input_spec.json') as tf.Tensor4D;
@@ -109,7 +109,7 @@ describe('resnet2d18 equals torchvision resnet18 with fc = Identity', () => {
     const before = tf.memory().numTensors;
     const { features } = net.encode(images);
     expect(features.shape).toEqual([2, 512]);
-    expect(maxAbsDiff(features, ref.features)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(features, ref.features)).toBeLessThan(2e-5);
     features.dispose();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(images);
@@ -124,9 +124,9 @@ describe('BatchNorm3d in training mode equals PyTorch', () => {
     const bn = loaded(new BatchNorm3d(6), 'batch_norm3d_spec.json').train();
     const x = input('batch_norm3d_input_spec.json');
     const y = bn.forward(x);
-    expect(maxAbsDiff(y, ref.output)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(bn.runningMean, ref.running_mean)).toBeLessThan(1e-6);
-    expect(maxAbsDiff(bn.runningVar, ref.running_var)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(y, ref.output)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(bn.runningMean, ref.running_mean)).toBeLessThan(1e-7);
+    expect(maxAbsDiff(bn.runningVar, ref.running_var)).toBeLessThan(2e-7);
     expect(bn.numBatchesTracked.dataSync()[0]).toBe(1);
     tf.dispose([x, y]);
     disposeStateDict(ref);

@@ -1,3 +1,4 @@
+import { ResizeTo } from '../../src/data/transforms/spatial';
 import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,10 +9,12 @@ import type { MedicalSliceTransformer } from '../../src/models/medical_slice_tra
 import { saveModel } from '../../src/models/save_model';
 import { auc } from '../../src/stats/auc';
 import { delongTest } from '../../src/stats/delong';
+import { table1ExtendedMarkdown } from '../../src/reproduce/table1';
 import {
   aucCell,
   figure2Models,
   formatCell,
+  holmAdjustCells,
   formatP,
   markdownTable,
   orderTasks,
@@ -20,7 +23,6 @@ import {
   PAPER_TABLE3,
   PAPER_TABLE_S1,
   reproduceContext,
-  ResizeTo,
   rowLearningRate,
   realDatasets,
   scaleConfig,
@@ -29,6 +31,7 @@ import {
   table3Models,
   tableS1Models,
   trainOnTask,
+  type AucCell,
 } from '../../src/reproduce';
 
 /** A minimal NumPy v1.0 writer for uint8 `[D, H, W]` arrays (MRNet's format). */
@@ -68,6 +71,14 @@ describe('P values and cells in the paper\'s format', () => {
     expect(formatCell(cell)).toMatch(/^0\.\d\d±0\.\d\d \(P[=<]\d\.\d+\)$/);
     expect(() => aucCell(other, { replicates: 10, seed: 0, reference: { ...ref, ids: [...ids].reverse() } })).toThrow(/same test set/);
   });
+
+  test('the tables adjust the P of the rows compared with the reference by Holm (R p.adjust), keeping the raw one', () => {
+    const cells: AucCell[] = [0.01, 0.04, 0.03].map((p) => ({ auc: 0.8, std: 0.02, ci: [0.7, 0.9], n: 10, positives: 5, p }));
+    holmAdjustCells(cells);
+    // R 4.2.2: p.adjust(c(0.01, 0.04, 0.03), "holm") is 0.03 0.06 0.06
+    expect(cells.map((c) => c.p)).toEqual([0.03, 0.06, 0.06]);
+    expect(cells.map((c) => c.pUnadjusted)).toEqual([0.01, 0.04, 0.03]);
+  });
 });
 
 describe('the Markdown table', () => {
@@ -83,6 +94,18 @@ describe('the Markdown table', () => {
     expect(md).toContain('Chest CT: ours (synthetic-chest)');
     expect(md).toContain('Paper (Table 2)');
     expect(md).toContain('a footer line');
+  });
+
+  test('the extended Table 1 puts the radiologist\'s counts beside the paper\'s methods only', () => {
+    const row = { dataset: 'Chest CT', task: 'synthetic-chest', cases: 3, sliceCorrect: 2, lesionCorrect: 1, pointingGame: 2, deletionAuc: 0.31, insertionAuc: 0.72, meanDice: NaN, meanSeconds: 1.25 } as const;
+    const md = table1ExtendedMarkdown([
+      { ...row, model: 'MST', method: 'attention' },
+      { ...row, model: 'MST', method: 'transformer-attribution' },
+      { ...row, model: '3D ResNet', method: 'gradcam' },
+    ]);
+    expect(md).toContain('| Chest CT (synthetic-chest) | MST | attention | 2/3 | 1/3 | 2/3 | 0.310 | 0.720 | - | 49/50 / 28/50 | 1.3 |');
+    expect(md).toContain('| MST | transformer-attribution | 2/3 | 1/3 | 2/3 | 0.310 | 0.720 | - | - |');
+    expect(md).toContain('| 3D ResNet | gradcam | 2/3 | 1/3 | 2/3 | 0.310 | 0.720 | - | 14/50 / 0/50 |');
   });
 
   test('every default row has the paper\'s row beside it', () => {
@@ -129,7 +152,7 @@ describe('scales and tasks', () => {
   test('ResizeTo resizes volume and mask to the exact shape', () => {
     const data = Float32Array.from({ length: 4 * 10 * 12 }, (_, i) => i % 7);
     const mask = new Uint8Array(data.length).fill(1);
-    const out = new ResizeTo([8, 16, 16]).apply({ id: 'a', data, shape: [4, 10, 12], spacing: [3, 1, 1], label: 0, mask });
+    const out = new ResizeTo([8, 16, 16]).apply({ id: 'a', data, shape: [4, 10, 12], spacing: [3, 1, 1], label: 0, mask }, new Rng(0));
     expect(out.shape).toEqual([8, 16, 16]);
     expect(out.data.length).toBe(8 * 16 * 16);
     expect(out.mask?.length).toBe(8 * 16 * 16);

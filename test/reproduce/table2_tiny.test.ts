@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { reproduceCommand } from '../../src/cli/reproduce';
 import { aucCell, formatCell, type ModelRun } from '../../src/reproduce';
 import { auc } from '../../src/stats/auc';
+import { FULL } from '../helpers';
 
 // End to end: `mst-ts reproduce table2` at the tiny scale (seconds of training per row), every file
 // checked, and the table's numbers recomputed from the written predictions.
-const full = process.env.MST_FULL ? test : test.skip;
+const full = FULL ? test : test.skip;
 
 full('reproduce table2 --scale tiny writes the table, every prediction, the figures and the command, and the table is what the predictions give', async () => {
   const out = await mkdtemp(join(tmpdir(), 'mst-reproduce-table2-'));

@@ -10,7 +10,7 @@ import { MedicalSliceTransformer } from '../../src/models/medical_slice_transfor
 import { ResNet3D } from '../../src/models/resnet3d';
 import { disposeStateDict } from '../../src/nn/module';
 import { stateDictFromSpec, type WeightSpec } from '../fixture_weights';
-import { fixturePath } from '../helpers';
+import { CI, fixturePath } from '../helpers';
 
 // The WebGPU backend (Dawn through the `webgpu` package; on CI, Mesa's lavapipe from
 // .ci/install-lavapipe.sh) against wasm in one process: MST inference and explanations, ResNet3D
@@ -80,11 +80,11 @@ console.log(JSON.stringify(out));
 const probe = runSetBackendInNode();
 const unavailable = probe.error ?? null;
 if (unavailable) {
-  const what = process.env.CI ? 'fail under CI' : 'skipped';
+  const what = CI ? 'fail under CI' : 'skipped';
   console.warn(`WebGPU tests ${what}: ${unavailable}`);
 }
 // Under CI a missing adapter is a failure, not a skip: each test then throws the reason.
-const gpuTest = unavailable && !process.env.CI ? test.skip : test;
+const gpuTest = unavailable && !CI ? test.skip : test;
 
 function requireGpu(): void {
   if (unavailable) throw new Error(`WebGPU unavailable under CI (.ci/install-lavapipe.sh should have installed lavapipe): ${unavailable}`);
@@ -116,6 +116,12 @@ function maxAbs(a: readonly number[], b: readonly number[]): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** Asserts that a map is not constant: an all-zero or flat map on both backends would otherwise agree. */
+function expectVaries(name: string, values: readonly number[]): void {
+  const spread = Math.max(...values) - Math.min(...values);
+  expect({ name, spread: spread > 0.5 * Math.max(...values.map(Math.abs)) && spread > 0, distinct: new Set(values).size > 2 }).toEqual({ name, spread: true, distinct: true });
 }
 
 /** Max abs difference per field; every field present on both sides. */
@@ -187,7 +193,7 @@ describe('WebGPU backend equals wasm', () => {
     expect(gpu.map((g, i) => [i, maxAbs(g, wasm[i])]).filter(([, d]) => !(d < 1e-5))).toEqual([]);
   });
 
-  gpuTest('MST-DINOv2 (tiny) logits, attention and rollout explanations to 1e-4; logits equal PyTorch’s', async () => {
+  gpuTest('MST-DINOv2 (tiny) logits, attention, rollout and transformer attributions to 1e-4; logits equal PyTorch’s', async () => {
     requireGpu();
     const spec = JSON.parse(fs.readFileSync(fixturePath('mst', 'mst_dinov2_tiny.json'), 'utf8')) as WeightSpec & { inputs: WeightSpec };
     const ref = await loadSafetensors(fixturePath('mst', 'mst_dinov2_tiny.safetensors'));
@@ -209,6 +215,8 @@ describe('WebGPU backend equals wasm', () => {
       out.predict = { logits: predicted, probabilities };
       out.attention = await explainAndRead(model, volume, { method: 'attention' });
       out.rollout = await explainAndRead(model, volume, { method: 'rollout' });
+      out.attribution = await explainAndRead(model, volume, { method: 'transformer-attribution', targetClass: 1 });
+      out.gradientAttention = await explainAndRead(model, volume, { method: 'gradient-attention' });
       volume.dispose();
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([logits, x]);
@@ -220,13 +228,14 @@ describe('WebGPU backend equals wasm', () => {
     expect(maxAbs(gpu.forward.logits, torchLogits)).toBeLessThan(TOL);
     expect(maxAbs(gpu.forward.logits, wasm.forward.logits)).toBeLessThan(TOL);
     expect(gpu.attention.saliencyUpsampled).toHaveLength(3 * 42 * 56);
-    for (const method of ['predict', 'attention', 'rollout']) {
+    for (const method of ['predict', 'attention', 'rollout', 'attribution', 'gradientAttention']) {
       const d = diffs(gpu[method], wasm[method]);
       expect(Object.entries(d).filter(([, v]) => !(v < TOL))).toEqual([]);
     }
+    for (const method of ['attention', 'rollout']) for (const k of ['sliceAttention', 'saliency', 'saliencyUpsampled']) expectVaries(`${method}.${k}`, gpu[method][k]);
   });
 
-  gpuTest('ResNet3D forward and Grad-CAM / Grad-CAM++ (default target: the argmax, on the device) to 1e-4', async () => {
+  gpuTest('ResNet3D forward and the CAM family and occlusion (default target: the argmax, on the device) to 1e-4', async () => {
     requireGpu();
     const run = async () => {
       const net = new ResNet3D({ block: 'basic', layers: [1, 1, 1, 1], blockInplanes: [4, 8, 8, 16], numClasses: 3, seed: 7 }).eval();
@@ -236,6 +245,10 @@ describe('WebGPU backend equals wasm', () => {
       const out: Record<string, Record<string, number[]>> = { forward: { logits: Array.from(await logits.data()) } };
       out.gradcam = await explainAndRead(net, volume, { method: 'gradcam' });
       out.gradcampp = await explainAndRead(net, volume, { method: 'gradcam++', targetClass: 2 });
+      // HiResCAM and LayerCAM share Grad-CAM's path but for their weight function: XGrad-CAM stands for them.
+      for (const method of ['xgradcam', 'eigencam'] as const) out[method] = await explainAndRead(net, volume, { method });
+      out.scorecam = await explainAndRead(net, volume, { method: 'scorecam', maxForwardPasses: 4 });
+      out.occlusion = await explainAndRead(net, volume, { method: 'occlusion', window: [4, 12, 12] });
       logits.dispose();
       expect(tf.memory().numTensors).toBe(before);
       volume.dispose();
@@ -247,9 +260,10 @@ describe('WebGPU backend equals wasm', () => {
     expect(maxAbs(gpu.forward.logits, wasm.forward.logits)).toBeLessThan(TOL);
     expect(gpu.gradcam.targetClass).toEqual(wasm.gradcam.targetClass);
     expect(gpu.gradcampp.targetClass).toEqual([2]);
-    for (const method of ['gradcam', 'gradcampp']) {
+    for (const method of ['gradcam', 'gradcampp', 'xgradcam', 'eigencam', 'scorecam', 'occlusion']) {
       const d = diffs(gpu[method], wasm[method]);
       expect(Object.entries(d).filter(([, v]) => !(v < TOL))).toEqual([]);
+      for (const k of ['saliency', 'saliencyUpsampled']) expectVaries(`${method}.${k}`, gpu[method][k]);
     }
   });
 });

@@ -91,3 +91,28 @@ def load_safetensors(path: str) -> dict:
         a, b = e["data_offsets"]
         out[k] = torch.from_numpy(np.frombuffer(data[8 + n + a : 8 + n + b], dtype="<f4").copy()).reshape(e["shape"])
     return out
+
+
+def scale_entry(spec: dict, key: str, factor: float) -> None:
+    """Multiplies a spec entry's range by factor: the same hash draws, so the tensor scales by it."""
+    e = spec["tensors"][key]
+    e["low"] *= factor
+    e["high"] *= factor
+
+
+def gain_to_reach(values: torch.Tensor, target: float = 2.0) -> float:
+    """The factor (two significant digits) that takes max |values| to about target."""
+    peak = float(values.detach().abs().max())
+    return float(f"{target / peak:.2g}")
+
+
+def scale_head(module: torch.nn.Module, spec: dict, logits_fn, key: str, target: float = 2.0) -> float:
+    """Scales the head weight `key` of a filled module so its logits, centred over the classes and
+    without the bias, reach about +-target; refills the module and returns the factor. Weak heads
+    give logits that differ by a few hundredths, where an absolute tolerance of 1e-4 checks little."""
+    with torch.no_grad():
+        z = logits_fn() - module.state_dict()[key.replace("weight", "bias")]
+        factor = gain_to_reach(z - z.mean(dim=-1, keepdim=True), target)
+    scale_entry(spec, key, factor)
+    fill_from_spec(module, spec)
+    return factor

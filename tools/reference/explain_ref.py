@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import fill_from_spec, make_spec, save_safetensors, tensor_from_spec, write_json  # noqa: E402
+from common import fill_from_spec, make_spec, save_safetensors, scale_head, tensor_from_spec, write_json  # noqa: E402
 from dinov2_ref import DinoVisionTransformer  # noqa: E402
 from dinov2_ref import weight_rule as dino_rule  # noqa: E402
 from mst_ref import DinoV2ClassifierSlice, layer_attention  # noqa: E402
@@ -139,8 +139,9 @@ def mst_cases():
         encoder.num_features = cfg["encoder"]["embed_dim"]  # as the hub model's attribute
         model = DinoV2ClassifierSlice(encoder, 2, nhead=cfg["nhead"]).eval()
         spec = make_spec(model, 41, combined_rule)
-        write_json(spec, os.path.join(OUT, f"mst_{name}.json"))
         fill_from_spec(model, spec)
+        scale_head(model, spec, lambda: model(source), "linear.weight")
+        write_json(spec, os.path.join(OUT, f"mst_{name}.json"))
         prefix = 1 + model.encoder.num_register_tokens
         h, w = H // 14, W // 14
 
@@ -197,9 +198,15 @@ def cam_weights(grads, act, mode):
     return torch.sum(F.relu(grads) * aij, dim=spatial, keepdim=True)
 
 
+def raw_cam(grads, act, mode):
+    """The weighted sum before the ReLU: Grad-CAM's has negative parts where the ReLU acts (Grad-CAM++'s
+    weights and post-ReLU activations are never negative)."""
+    return torch.sum(cam_weights(grads, act, mode) * act, dim=1, keepdim=True)
+
+
 def cam_map(grads, act, mode):
     """compute_attention_maps: ReLU of the weighted sum, min-max over the whole tensor."""
-    cam = F.relu(torch.sum(cam_weights(grads, act, mode) * act, dim=1, keepdim=True))
+    cam = F.relu(raw_cam(grads, act, mode))
     cam = cam - cam.min()
     return cam / cam.max()
 
@@ -219,6 +226,7 @@ def cam_cases():
             key = f"{name}.{mode}"
             out[f"{key}.weights"] = cam_weights(grad, act, mode).movedim(1, -1)
             out[f"{key}.map"] = cam_map(grad, act, mode)[:, 0]
+            out[f"{key}.raw"] = raw_cam(grad, act, mode)[:, 0]
     save_safetensors(out, os.path.join(OUT, "cam.safetensors"))
 
 
@@ -317,6 +325,7 @@ def resnet3d_cases():
                 act = acts[layer]
                 name = f"{layer}.{'argmax' if target is None else target}.{mode}"
                 out[name] = cam_from(act.grad, act.detach(), mode)[0]
+                out[f"{name}.raw"] = raw_cam(act.grad, act.detach(), mode)[0, 0]
     with torch.no_grad():
         logits, _ = model(source)
     out["logits"] = logits[0]
@@ -328,6 +337,11 @@ def resnet3d_cases():
 
 
 MST_RESNET_VOLUME = [1, 3, 96, 96]
+# Slices of different contrast, so the slice attention (the head mean of the CLS row) has a clear
+# peak (on the middle slice); slices of one noise distribution get a nearly uniform one.
+MST_RESNET_SLICES = [(-0.5, 0.5), (1.0, 2.0), (-2.0, 2.0)]
+# The slice transformer's in_proj range: 8 / sqrt(width), peaked attention per head.
+MST_RESNET_QKV_GAIN = 8.0
 
 
 class ResNetSliceTrans(nn.Module):
@@ -359,15 +373,21 @@ def mst_resnet_cases():
     model = ResNetSliceTrans(2).eval()
 
     def rule(key, t):
-        return resnet_rule(key, t) if key.startswith("model.") else mst_rule(key, t)
+        if key.startswith("model."):
+            return resnet_rule(key, t)
+        if key.endswith("in_proj_weight"):
+            b = MST_RESNET_QKV_GAIN / t.shape[1] ** 0.5
+            return dict(low=-b, high=b)
+        return mst_rule(key, t)
 
     spec = make_spec(model, 61, rule)
-    vol = inputs_spec(37, {"volume": {"shape": MST_RESNET_VOLUME, "low": -2.0, "high": 2.0}})
+    _, D, H, W = MST_RESNET_VOLUME
+    vol = inputs_spec(37, {f"slice{d}": {"shape": [H, W], "low": lo, "high": hi} for d, (lo, hi) in enumerate(MST_RESNET_SLICES)})
     spec["inputs"] = vol
-    write_json(spec, os.path.join(OUT, "mst_resnet.json"))
+    source = torch.stack([from_spec(vol, f"slice{d}") for d in range(D)])[None, None]  # [1, 1, D, H, W]
     fill_from_spec(model, spec)
-    source = from_spec(vol, "volume")[:, None]
-    D, H, W = MST_RESNET_VOLUME[1:]
+    scale_head(model, spec, lambda: model(source)[0], "linear.weight")
+    write_json(spec, os.path.join(OUT, "mst_resnet.json"))
     out = {}
     for target in ("sliceFeature", "class"):
         model.zero_grad()

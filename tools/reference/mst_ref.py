@@ -22,7 +22,7 @@ import torch.nn.functional as F
 import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import fill_from_spec, make_spec, save_safetensors, tensor_from_spec, write_json  # noqa: E402
+from common import fill_from_spec, make_spec, save_safetensors, scale_head, tensor_from_spec, write_json  # noqa: E402
 from dinov2_ref import DinoVisionTransformer, hub_model  # noqa: E402
 from dinov2_ref import weight_rule as encoder_rule  # noqa: E402
 
@@ -52,12 +52,16 @@ def mst_rule(key, t):
     return encoder_rule(key[len("encoder."):], t) if key.startswith("encoder.") else rule(key, t)
 
 
-def init(module, name, seed, spec_rule=rule, inputs=None):
+def init(module, name, seed, spec_rule=rule, inputs=None, logits_fn=None):
+    """Fills a module from a new spec and writes the spec; with logits_fn (the module's logits on
+    the case's input), the head `linear.weight` is scaled first so the logits reach about +-2."""
     spec = make_spec(module, seed, spec_rule)
     if inputs is not None:
         spec["inputs"] = inputs
-    write_json(spec, os.path.join(OUT, f"{name}.json"))
     fill_from_spec(module, spec)
+    if logits_fn is not None:
+        scale_head(module, spec, logits_fn, "linear.weight")
+    write_json(spec, os.path.join(OUT, f"{name}.json"))
     return module
 
 
@@ -263,7 +267,8 @@ def mst_standin_cases():
         ("average", dict(slice_fusion="average")),
     ]
     for name, kw in cases:
-        m = init(DinoV2ClassifierSlice(StandInEncoder(E), 3, **kw), f"mst_standin_{name}", 41)
+        m = DinoV2ClassifierSlice(StandInEncoder(E), 3, **kw)
+        m = init(m, f"mst_standin_{name}", 41, logits_fn=lambda m=m: m(vol[:, None]))
         logits = m(vol[:, None])
         tensors[f"{name}.logits"] = logits
         if name == "transformer":
@@ -303,8 +308,9 @@ def mst_dinov2_tiny_case():
     # Tiny: 24-d, 2 blocks, 5x5 pos grid resized to 3x4, 12 slice heads of width 2.
     inputs = {"seed": 51, "tensors": {"x": {"shape": [2, 3, 42, 56], "low": -2.0, "high": 2.0}}}
     enc = DinoVisionTransformer(embed_dim=24, depth=2, num_heads=4, img_size=70)
-    m = init(DinoV2ClassifierSlice(enc, 2), "mst_dinov2_tiny", 61, mst_rule, inputs)
     x = spec_input(inputs, "x")
+    m = DinoV2ClassifierSlice(enc, 2)
+    m = init(m, "mst_dinov2_tiny", 61, mst_rule, inputs, logits_fn=lambda: m(x[:, None]))
     mask = torch.tensor([[False, False, False], [False, False, True]])
     labels = torch.tensor([1, 0])
     logits, attn = m(x[:, None], return_attn=True)
@@ -320,13 +326,14 @@ def mst_dinov2_tiny_case():
     save_safetensors(tensors, os.path.join(OUT, "mst_dinov2_tiny.safetensors"))
 
 
-def mst_dinov2_s_case(full):
-    """MST with the hub's ViT-S/14 (518 px pos_embed, resized to 16x16) at 224x224: 3 slices, or
-    (full) a 32-slice volume and a training step's sampled gradients."""
+def mst_dinov2_s_case():
+    """MST with the hub's ViT-S/14 (518 px pos_embed, resized to 16x16) at 224x224: 3 slices, a
+    32-slice volume and a training step's sampled gradients."""
     inputs = {"seed": 52, "tensors": {"x": {"shape": [1, 3, 224, 224], "low": -2.0, "high": 2.0},
                                       "x32": {"shape": [1, 32, 224, 224], "low": -2.0, "high": 2.0}}}
-    m = init(DinoV2ClassifierSlice(hub_model("vits14"), 2), "mst_dinov2_s", 62, mst_rule, inputs)
     x = spec_input(inputs, "x")
+    m = DinoV2ClassifierSlice(hub_model("vits14"), 2)
+    m = init(m, "mst_dinov2_s", 62, mst_rule, inputs, logits_fn=lambda: m(x[:, None]))
     tensors = {}
     with torch.no_grad():
         logits, attn = m(x[:, None], return_attn=True)
@@ -343,29 +350,29 @@ def mst_dinov2_s_case(full):
     tensors["slice_attention_f64"] = attn64
     tensors["plane_attention_f64"] = planes64[:, :, 0, 1:]
     print(f"mst dinov2-s: slice attention mean max {peak(attn):.3f}")
-    if full:
-        with torch.no_grad():
-            logits32, attn32 = m(spec_input(inputs, "x32")[:, None], return_attn=True)
-        with torch.no_grad():
-            _, attn32_64 = m64(spec_input(inputs, "x32").double()[:, None], return_attn=True)
-        tensors["logits32"] = logits32
-        tensors["slice_attention32"] = attn32
-        tensors["slice_attention32_f64"] = attn32_64
-        # One training step on two 2-slice volumes (the first slices of x32 and x).
-        xb = torch.cat([spec_input(inputs, "x32")[:, :2], x[:, :2]], dim=0)
-        loss = F.cross_entropy(m(xb[:, None]), torch.tensor([1, 0]))
-        loss.backward()
-        tensors["train.loss"] = loss.detach().reshape(1)
-        tensors.update({f"train.{k}": v for k, v in sampled_grads(m).items()})
-    save_safetensors(tensors, os.path.join(OUT, "mst_dinov2_s_full.safetensors" if full else "mst_dinov2_s.safetensors"))
+    with torch.no_grad():
+        logits32, attn32 = m(spec_input(inputs, "x32")[:, None], return_attn=True)
+    with torch.no_grad():
+        _, attn32_64 = m64(spec_input(inputs, "x32").double()[:, None], return_attn=True)
+    tensors["logits32"] = logits32
+    tensors["slice_attention32"] = attn32
+    tensors["slice_attention32_f64"] = attn32_64
+    # One training step on two 2-slice volumes (the first slices of x32 and x).
+    xb = torch.cat([spec_input(inputs, "x32")[:, :2], x[:, :2]], dim=0)
+    loss = F.cross_entropy(m(xb[:, None]), torch.tensor([1, 0]))
+    loss.backward()
+    tensors["train.loss"] = loss.detach().reshape(1)
+    tensors.update({f"train.{k}": v for k, v in sampled_grads(m).items()})
+    save_safetensors(tensors, os.path.join(OUT, "mst_dinov2_s_full.safetensors"))
 
 
 def mst_resnet_case():
     """MST-ResNet-18 (ResNetSliceTrans) in eval mode: 3 slices of 32x32."""
     torch.manual_seed(5)
     inputs = {"seed": 53, "tensors": {"x": {"shape": [1, 3, 32, 32], "low": -2.0, "high": 2.0}}}
-    m = init(ResNetSliceTrans(2), "mst_resnet18", 63, resnet_rule, inputs).eval()
     x = spec_input(inputs, "x")
+    m = ResNetSliceTrans(2).eval()
+    m = init(m, "mst_resnet18", 63, resnet_rule, inputs, logits_fn=lambda: m(x[:, None]))
     with torch.no_grad():
         h = torch.cat([m.cls_token, m.model(x[0, :, None].repeat(1, 3, 1, 1))[None]], dim=1)
         attn = layer_attention(m.slice_fusion.layers[0], h, None)
@@ -381,8 +388,7 @@ CASES = {
     "mst_standin": mst_standin_cases,
     "mst_dinov2_tiny": mst_dinov2_tiny_case,
     "mst_resnet18": mst_resnet_case,
-    "mst_dinov2_s": lambda: mst_dinov2_s_case(full=False),
-    "mst_dinov2_s_full": lambda: mst_dinov2_s_case(full=True),
+    "mst_dinov2_s_full": mst_dinov2_s_case,
 }
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 import torchvision
 
-from common import fill_from_spec, make_spec, save_safetensors, tensor_from_spec, write_json
+from common import fill_from_spec, make_spec, save_safetensors, scale_head, tensor_from_spec, write_json
 
 torch.set_num_threads(1)
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "resnet")
@@ -218,6 +218,7 @@ def parity_3d(depth, num_classes, seed):
     ispec = input_spec([1, 16, 64, 64, 1], seed + 1)
     x = tensor_from_spec("input", ispec["tensors"]["input"], ispec["seed"])
     xt = x.permute(0, 4, 1, 2, 3).contiguous()
+    scale_head(net, spec, lambda: net(xt), "fc.weight")
     with torch.no_grad():
         feats = net.features(xt)
         logits = net.fc(torch.flatten(net.avgpool(feats), 1))

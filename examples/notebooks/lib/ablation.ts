@@ -10,29 +10,28 @@ import * as tf from '@tensorflow/tfjs';
 import { Buffer } from 'node:buffer';
 import {
   bootstrapAuc,
-  Compose,
-  CropOrPad,
+  createEncoder,
   delongTest,
-  DinoVisionTransformer,
   logitsOf,
   MedicalSliceTransformer,
-  RandomFlip,
   rocFigureSvg,
   rocSeries,
+  runTraining,
   scheduledLr,
   setBackend,
-  syntheticDataset,
-  Trainer,
+  SMALL_VITS,
+  smallVitOptions,
+  syntheticTrainingData,
   writeFileAtomic,
-  ZNormalize,
-  type Classifier,
-  type ConvStemConfig,
+  type ComponentOptions,
   type EpochRecord,
   type MedicalSliceTransformerOptions,
   type Predictions,
   type Shape3,
+  type SliceEncoder,
+  type SmallVit,
   type SyntheticTaskName,
-  type Transform,
+  type TrainableModel,
   type VolumeDataset,
 } from 'mst-ts';
 
@@ -106,7 +105,7 @@ export interface Variant {
    * Builds a fresh model for `[D, H, W]` input from a seed (the signature of
    * `TrainRunConfig.createModel`; a promise is awaited, so a reproduce `ModelRecipe` fits too).
    */
-  build: (inputSize: Shape3, seed: number) => Classifier | Promise<Classifier>;
+  build: (inputSize: Shape3, seed: number) => TrainableModel | Promise<TrainableModel>;
   /** Learning rate of this row (default: the knobs'). */
   lr?: number;
   /** The paper's row this variant stands for (default: `name`). */
@@ -146,33 +145,30 @@ export interface TaskData {
 }
 
 /**
- * Builds train/val/test sets from the knobs: crop, then z-normalisation, then (training set only)
- * the augmentation — as `mst-ts train`.
+ * Builds train/val/test sets from the knobs with the library's own pipeline
+ * (`syntheticTrainingData`, as `mst-ts train`): the task's preprocessing, the crop, then
+ * z-normalisation, then (training set only) the augmentation.
  */
 export function taskData(k: Knobs): TaskData {
-  const steps: Transform[] = [];
-  if (k.crop) steps.push(new CropOrPad(k.crop, { centre: 'centre' }));
-  steps.push(new ZNormalize({ percentiles: [0.5, 99.5], eps: 1e-6 }));
-  const common = { seed: k.seed, size: k.size, difficulty: k.difficulty, transform: new Compose(steps) };
-  const trainSteps = k.augment === 'flip' ? [...steps, new RandomFlip([0.5, 0.5, 0.5])] : steps;
-  return {
-    train: syntheticDataset(k.task, { ...common, transform: new Compose(trainSteps), n: k.nTrain, offset: 0 }),
-    val: syntheticDataset(k.task, { ...common, n: k.nVal, offset: k.nTrain }),
-    test: syntheticDataset(k.task, { ...common, n: k.nTest, offset: k.nTrain + k.nVal }),
-    inputSize: k.crop ?? k.size,
-  };
+  const data = syntheticTrainingData({
+    task: k.task,
+    seed: k.seed,
+    size: k.size,
+    crop: k.crop ?? undefined,
+    difficulty: k.difficulty,
+    nTrain: k.nTrain,
+    nVal: k.nVal,
+    nTest: k.nTest,
+    zNormalize: true,
+    augment: k.augment,
+  });
+  return { train: data.train, val: data.val, test: data.test, inputSize: data.inputSize };
 }
 
-/** Sizes of a from-scratch DINOv2-style ViT slice encoder. */
-export interface TinyVitOptions {
-  embedDim: number;
-  depth: number;
-  heads: number;
-  patchSize: number;
+/** Sizes of a from-scratch DINOv2-style ViT slice encoder (the registry's small MSTs'), optionally with registers. */
+export interface TinyVitOptions extends SmallVit {
   /** Register tokens (Table 3's "DINOv2 Registers"; default 0). */
   registers?: number;
-  /** Convolutions before the patch embedding (default none). */
-  convStem?: ConvStemConfig;
 }
 
 /**
@@ -180,21 +176,11 @@ export interface TinyVitOptions {
  * one-convolution stem (32 channels, stride 2), then 4x4 patches of its output — a 2x2 token
  * grid per 16x16 slice.
  */
-export const TINY_VIT: Readonly<TinyVitOptions> = { embedDim: 64, depth: 2, heads: 4, patchSize: 4, convStem: { channels: [32], strides: [2] } };
+export const TINY_VIT: Readonly<TinyVitOptions> = SMALL_VITS['mst-dinov2-tiny-conv'];
 
-/** A from-scratch ViT slice encoder for one-channel `H x W` slices. */
-export function tinyVit(slice: number, seed: number, o: TinyVitOptions = TINY_VIT): DinoVisionTransformer {
-  return new DinoVisionTransformer({
-    embedDim: o.embedDim,
-    depth: o.depth,
-    numHeads: o.heads,
-    patchSize: o.patchSize,
-    numRegisters: o.registers ?? 0,
-    convStem: o.convStem,
-    imgSize: slice,
-    inChannels: 1,
-    seed,
-  });
+/** A from-scratch ViT slice encoder for one-channel `H x W` slices, built by the encoder registry. */
+export function tinyVit(slice: number, seed: number, o: TinyVitOptions = TINY_VIT): SliceEncoder {
+  return createEncoder('dinov2', smallVitOptions(o, slice, seed, o.registers ?? 0) as unknown as ComponentOptions);
 }
 
 /**
@@ -219,42 +205,33 @@ export async function useBackend(k: Knobs): Promise<string> {
 }
 
 /**
- * The learning rate of epoch `epoch` (1-based) of the knobs' `epochs`: linear warm-up from
- * `lr / warmupEpochs`, then constant or cosine decay to `0.01 * lr` at the last epoch (the
- * schedule of `mst-ts train --lr-schedule cosine --warmup n`).
+ * The learning rate of epoch `epoch` (1-based) of the knobs' `epochs`: linear warm-up below
+ * `lr`, then constant or cosine decay to `0.01 * lr` at the last epoch (the schedule of
+ * `mst-ts train --lr-schedule cosine --warmup n`).
  */
 export function epochLr(lr: number, k: Pick<Knobs, 'warmupEpochs' | 'decay' | 'epochs'>, epoch: number): number {
   return scheduledLr(lr, { warmupEpochs: k.warmupEpochs, decay: k.decay }, epoch, k.epochs);
 }
 
 /**
- * Trains one variant on `data` and tests its best-validation weights. The caller disposes the
- * returned model.
+ * Trains one variant on `data` through the library's training pipeline (`runTraining`, as
+ * `mst-ts train`) and tests its best-validation weights. The caller disposes the returned model.
  */
-export async function trainVariant(variant: Variant, data: TaskData, k: Knobs, log: (line: string) => void = console.log): Promise<VariantResult & { model: Classifier }> {
-  const started = Date.now();
+export async function trainVariant(variant: Variant, data: TaskData, k: Knobs, log: (line: string) => void = console.log): Promise<VariantResult & { model: TrainableModel }> {
   const model = await variant.build(data.inputSize, k.seed);
   const lr = variant.lr ?? k.lr;
-  const trainer: Trainer = new Trainer({
-    model,
-    train: data.train,
-    val: data.val,
-    epochs: k.epochs,
-    lr,
-    batchSize: k.batchSize,
-    patience: k.patience,
-    seed: k.seed,
-    // The Trainer asks for each epoch's order at the epoch's start: the schedule sets the
-    // epoch's learning rate there, and the order stays the Trainer's default shuffle.
-    sampler: (epoch, rng) => {
-      trainer.optimizer.lr = epochLr(lr, k, epoch);
-      return rng.shuffle([...Array(data.train.length).keys()]);
-    },
-  });
   try {
-    const fit = await trainer.fit();
-    const predictions = await trainer.predict(data.test);
-    const seconds = (Date.now() - started) / 1000;
+    const run = await runTraining({
+      model,
+      data: { ...data, preprocessing: { orientation: 'canonical', steps: [], channels: 1 }, classNames: ['0', '1'], description: variant.name },
+      epochs: k.epochs,
+      lr,
+      lrSchedule: { warmupEpochs: k.warmupEpochs, decay: k.decay },
+      batchSize: k.batchSize,
+      patience: k.patience,
+      seed: k.seed,
+    });
+    const { fit, test: predictions, seconds } = run;
     const curve = fit.history.map((r) => r.valAuc.toFixed(2)).join(' ');
     log(`${variant.name}: val AUC by epoch ${curve}; best epoch ${fit.bestEpoch}, test AUC ${predictions.auc.toFixed(3)} (${seconds.toFixed(0)} s)`);
     return {
@@ -273,8 +250,6 @@ export async function trainVariant(variant: Variant, data: TaskData, k: Knobs, l
   } catch (e) {
     model.dispose();
     throw e;
-  } finally {
-    trainer.dispose();
   }
 }
 
@@ -312,7 +287,7 @@ export async function runAblation(title: string, variants: readonly Variant[], k
  * Positive-class probabilities of every case of `dataset` (the model in evaluation mode), for a
  * model that was loaded rather than trained here.
  */
-export async function predictCases(model: Classifier, dataset: VolumeDataset, batchSize = 4): Promise<{ ids: string[]; labels: number[]; scores: number[] }> {
+export async function predictCases(model: TrainableModel, dataset: VolumeDataset, batchSize = 4): Promise<{ ids: string[]; labels: number[]; scores: number[] }> {
   model.eval();
   const ids: string[] = [];
   const labels: number[] = [];

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import {
   ClampRescale, CropOrPad, DinoVisionTransformer, MedicalSliceTransformer, Rng, ZNormalize,
-  encodeNifti, loadSafetensors, makeSyntheticCase, parseNifti, saveModel, setBackend,
+  encodeNifti, loadSafetensors, makeSyntheticCase, parseNifti, saveModel, setBackend, syntheticPreprocessing,
 } from '../../../dist/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,7 +33,8 @@ model.loadStateDict(weights);
 for (const t of Object.values(weights)) t.dispose();
 model.eval();
 await mkdir(out, { recursive: true });
-await saveModel(model, join(out, `${MODEL}.safetensors`));
+// A bundle: the page prepares any scan as the model's training did (resample, field of view, window, crop, z-score).
+await saveModel(model, join(out, `${MODEL}.safetensors`), { arch: 'mst', classNames: ['benign', 'malignant'], preprocessing: syntheticPreprocessing('chest', DEMO.size, DEMO.crop, true) });
 
 /** The demo's test case `index`, in HU, centre-cropped as in training. */
 function testCase(index) {

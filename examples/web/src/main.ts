@@ -3,9 +3,10 @@
  * worker, and shows the prediction, the slice attention and the saliency overlay. The numbers the
  * page shows are also in `#result`'s data attributes, at full precision, for tests and scripts.
  */
+import { EXPLAIN_METHODS, type ExplainMethod } from '../../../src/explain/methods';
 import { displayWindow, normalizeSaliency, renderSliceOverlay } from '../../../src/explain/overlay';
 import type { FileRef, ScanView, WorkerReply, WorkerRequest } from './messages';
-import type { Analysis, IntensityPreset, PreprocessOptions } from './pipeline';
+import type { Analysis, AnalysisOptions, IntensityPreset, PreprocessOptions } from './pipeline';
 
 /** `demo/demo.json`: the bundled model and cases. */
 interface DemoManifest {
@@ -32,6 +33,7 @@ const ui = {
   modelName: $<HTMLElement>('model-name'),
   intensity: $<HTMLSelectElement>('intensity'),
   fit: $<HTMLInputElement>('fit'),
+  method: $<HTMLSelectElement>('method'),
   progress: $<HTMLProgressElement>('progress'),
   stage: $<HTMLElement>('stage'),
   error: $<HTMLElement>('error'),
@@ -70,8 +72,13 @@ function setStatus(status: 'idle' | 'running' | 'done' | 'error'): void {
   ui.progress.hidden = status !== 'running';
 }
 
-function options(): PreprocessOptions {
-  return { intensity: ui.intensity.value as IntensityPreset, fit: ui.fit.checked };
+// The same names as the library's methods and `mst-ts explain --method`; ?method= preselects one.
+for (const m of EXPLAIN_METHODS) ui.method.append(new Option(m, m));
+if (EXPLAIN_METHODS.includes(params.get('method') as ExplainMethod)) ui.method.value = params.get('method') as string;
+
+function options(): AnalysisOptions {
+  const method = ui.method.value as ExplainMethod | '';
+  return { intensity: ui.intensity.value as IntensityPreset, fit: ui.fit.checked, ...(method ? { method } : {}) };
 }
 
 function analyseNow(): void {
@@ -315,6 +322,7 @@ ui.modelFile.addEventListener('change', () => {
 ui.modelDemo.addEventListener('click', demoModel);
 ui.intensity.addEventListener('change', analyseNow);
 ui.fit.addEventListener('change', analyseNow);
+ui.method.addEventListener('change', analyseNow);
 
 /** Every file of a drop, folders walked recursively, each named by its path in the drop. */
 async function droppedFiles(data: DataTransfer): Promise<FileRef[]> {

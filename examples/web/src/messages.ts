@@ -1,5 +1,5 @@
 /** The messages between the page and its Web Worker. */
-import type { Analysis, PreprocessOptions } from './pipeline';
+import type { Analysis, AnalysisOptions } from './pipeline';
 
 /** A file the worker reads: one the user picked (`file`) or one served with the page (`url`). */
 export interface FileRef {
@@ -12,7 +12,7 @@ export interface FileRef {
 /** Page -> worker. */
 export type WorkerRequest =
   | { type: 'init'; wasmBase: string; backend: string | null }
-  | { type: 'run'; id: number; scan: FileRef[]; model: FileRef[]; options: PreprocessOptions };
+  | { type: 'run'; id: number; scan: FileRef[]; model: FileRef[]; options: AnalysisOptions };
 
 /** The scan as the page draws it (the canonical orientation, slices first). */
 export interface ScanView {

@@ -6,9 +6,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ClampRescale, ZNormalize } from '../../../src/data/transforms/intensity';
-import { disposeExplanation, explainVolume, type ExplainableModel } from '../../../src/explain/explain_volume';
+import { disposeExplanation, explainVolume, type ExplainableModel, type ExplainOptions } from '../../../src/explain/explain_volume';
+import type { ExplainMethod } from '../../../src/explain/methods';
 import { trilinearUpsample } from '../../../src/explain/trilinear_upsample';
-import { loadModelFromFiles, type NamedBytesFile } from '../../../src/io/browser_io';
+import { Classifier } from '../../../src/classifier/classifier';
+import { loadBundleFromFiles } from '../../../src/models/browser_storage';
+import type { NamedBytesFile } from '../../../src/io/volume_files';
 import type { Volume } from '../../../src/io/volume';
 import { readVolumeFromFiles, type PickedFile } from '../../../src/io/volume_files';
 import { DinoVisionTransformer } from '../../../src/models/dinov2';
@@ -19,7 +22,10 @@ import { ResNet3D } from '../../../src/models/resnet3d';
 /** Intensity preprocessing before the model. */
 export type IntensityPreset = 'zscore' | 'ct-zscore' | 'none';
 
-/** How a volume becomes the model's input. */
+/**
+ * How a volume becomes the model's input when the model's bundle carries no preprocessing (a
+ * checkpoint from elsewhere); a bundle's own preprocessing always wins.
+ */
 export interface PreprocessOptions {
   /**
    * 'zscore': clip to the 0.5th-99.5th percentiles, subtract the mean, divide by the std (MRI, and
@@ -29,6 +35,15 @@ export interface PreprocessOptions {
   /** Resize slices (and, for a fixed slice count, the depth) to what the model was built for. */
   fit: boolean;
 }
+
+/** How the page analyses: the preprocessing and the explanation method. */
+export interface AnalysisOptions extends PreprocessOptions {
+  /** The explanation (default: the model's own, 'attention' for MST-DINOv2 and 'gradcam++' otherwise). */
+  method?: ExplainMethod;
+}
+
+/** Bounds that keep the costly methods interactive in a browser. */
+const PAGE_LIMITS: Partial<Record<ExplainMethod, object>> = { scorecam: { maxForwardPasses: 32, batchSize: 4 }, occlusion: { batchSize: 4 } };
 
 /** The model's input size `[D | null, H | null, W | null]`; null where any size is accepted. */
 export function modelInputSize(model: ConfigurableModel): [number | null, number | null, number | null] {
@@ -48,7 +63,11 @@ export function modelInputSize(model: ConfigurableModel): [number | null, number
 /** The model as something {@link explainVolume} explains, or a clear error for other models. */
 export function asExplainable(model: ConfigurableModel): ExplainableModel {
   if (model instanceof MedicalSliceTransformer || model instanceof ResNet3D) return model;
-  throw new Error(
+  throw notAVolumeClassifier(model);
+}
+
+function notAVolumeClassifier(model: ConfigurableModel): Error {
+  return new Error(
     `the model file holds a ${model.constructor.name}, which classifies single images; this page needs a volume classifier: a Medical Slice Transformer or a 3D ResNet`,
   );
 }
@@ -78,7 +97,7 @@ export interface Analysis {
   probabilities: number[];
   logits: number[];
   predictedClass: number;
-  /** The explanation method ('attention' for MST-DINOv2, 'gradcam++' for ResNets). */
+  /** The explanation method (by default 'attention' for MST-DINOv2, 'gradcam++' for ResNets). */
   method: string;
   /** MST slice attention `[D]` of the model's input, summing to 1; null for a 3D ResNet. */
   sliceAttention: number[] | null;
@@ -92,19 +111,36 @@ export interface Analysis {
 export type AnalysisStage = 'preprocessing' | 'model' | 'saliency';
 
 /**
- * Preprocesses `volume` for `model`, runs the model with its explanation (slice x plane attention
- * for MST-DINOv2, Grad-CAM++ for ResNets) and returns the prediction and the saliency at the scan's
- * size. Leaves no tensors behind.
+ * Prepares `volume` for the classifier (its bundle's preprocessing, else the page's `options`),
+ * runs the model with the chosen explanation (by default slice x plane attention for MST-DINOv2,
+ * Grad-CAM++ for ResNets) and returns the prediction and the saliency on the scan's grid. Leaves
+ * no tensors behind.
  */
-export async function analyse(model: ConfigurableModel, volume: Pick<Volume, 'data' | 'shape'>, options: PreprocessOptions, onStage: (stage: AnalysisStage) => void = () => {}): Promise<Analysis> {
-  const explainable = asExplainable(model);
+export async function analyse(clf: Classifier, volume: Volume, options: AnalysisOptions, onStage: (stage: AnalysisStage) => void = () => {}): Promise<Analysis> {
+  const model = asExplainable(clf.model);
+  const method = options.method || undefined;
+  const methodOptions = (method ? { method, ...PAGE_LIMITS[method] } : {}) as ExplainOptions;
   onStage('preprocessing');
-  const input = await preprocessVolume(volume, modelInputSize(model), options);
+  if (clf.preprocessing) {
+    onStage('model');
+    const e = await clf.explain(volume, methodOptions);
+    onStage('saliency');
+    return {
+      probabilities: e.probabilities,
+      logits: e.logits,
+      predictedClass: e.classIndex,
+      method: e.method,
+      sliceAttention: e.sliceAttention ?? null,
+      saliency: e.saliency.data,
+      inputShape: e.saliencyPrepared.shape,
+    };
+  }
+  const input = await preprocessVolume(volume, modelInputSize(clf.model), options);
   onStage('model');
   const x = tf.tensor3d(input.data, input.shape);
   let e;
   try {
-    e = await explainVolume(explainable, x, { upsample: false });
+    e = await explainVolume(model, x, { ...methodOptions, upsample: false });
   } finally {
     x.dispose();
   }
@@ -132,15 +168,16 @@ export function readScan(files: PickedFile[]): Promise<Volume> {
   return readVolumeFromFiles(files);
 }
 
-/** Rebuilds the model from picked files (saveModel's pair, a lone mst-ts safetensors, or a checkpoint). */
-export async function readModel(files: NamedBytesFile[]): Promise<ConfigurableModel> {
-  const model = await loadModelFromFiles(files);
-  try {
-    asExplainable(model);
-  } catch (err) {
+/**
+ * Rebuilds the model from picked files (a bundle: saveModel's pair or a lone mst-ts safetensors;
+ * or a checkpoint) as a classifier with the bundle's preprocessing and class names.
+ */
+export async function readModel(files: NamedBytesFile[]): Promise<Classifier> {
+  const { model, bundle } = await loadBundleFromFiles(files);
+  if (!(model instanceof MedicalSliceTransformer || model instanceof ResNet3D)) {
     model.dispose();
-    throw err;
+    throw notAVolumeClassifier(model);
   }
   model.eval();
-  return model;
+  return new Classifier(model, bundle);
 }

@@ -10,7 +10,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { installWasmMatMul } from '../../../src/kernels/wasm_matmul';
 import { installWebGpuHighRankFixes } from '../../../src/kernels/webgpu_high_rank';
 import type { Volume } from '../../../src/io/volume';
-import type { ConfigurableModel } from '../../../src/models/model_config';
+import type { Classifier } from '../../../src/classifier/classifier';
 import type { FileRef, WorkerReply, WorkerRequest } from './messages';
 import { analyse, readModel, readScan } from './pipeline';
 
@@ -19,7 +19,7 @@ const post = (message: WorkerReply, transfer: Transferable[] = []): void => scop
 
 const BACKENDS = ['webgpu', 'webgl', 'wasm'];
 let backendReady: Promise<string> | null = null;
-let cachedModel: { key: string; model: ConfigurableModel } | null = null;
+let cachedModel: { key: string; model: Classifier } | null = null;
 let cachedScan: { key: string; volume: Volume } | null = null;
 // One run at a time: a run reuses the scan and model the previous one cached.
 let queue: Promise<void> = Promise.resolve();

@@ -16,8 +16,12 @@ export interface SyntheticDatasetOptions {
   difficulty?: number;
   /** First case index, so disjoint sets can share a seed; default 0. */
   offset?: number;
-  /** Apply the task's standard intensity preprocessing (e.g. CT -1000..1000 HU to -1..1); default true. */
-  preprocess?: boolean;
+  /**
+   * Deterministic preprocessing of every case, kept in the cache: `true` (default) is the task's
+   * standard intensity preprocessing (e.g. CT -1000..1000 HU to -1..1), `false` none, or a
+   * transform of your own (a model bundle's whole preprocessing, say).
+   */
+  preprocess?: boolean | Transform;
   /**
    * Keep each generated, preprocessed case in memory after its first use (about 4 bytes per voxel
    * plus 1 for the mask), so epochs after the first skip generation; default true.
@@ -43,7 +47,7 @@ export function syntheticDataset(task: SyntheticTaskName, options: SyntheticData
   const offset = options.offset ?? 0;
   const info = SYNTHETIC_TASKS[task];
   if (!info) throw new Error(`syntheticDataset: unknown task '${task}', expected one of ${Object.keys(SYNTHETIC_TASKS).join(', ')}`);
-  const pre = options.preprocess === false ? null : info.preprocess();
+  const pre = options.preprocess === false ? null : options.preprocess === true || options.preprocess === undefined ? info.preprocess() : options.preprocess;
   const labels = Array.from({ length: n }, (_, i) => (offset + i) % 2);
   const ids = Array.from({ length: n }, (_, i) => `${task}-${seed}-${offset + i}`);
   const cache = options.cache === false ? null : new Map<number, VolumeSample>();

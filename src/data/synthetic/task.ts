@@ -64,6 +64,13 @@ export const SYNTHETIC_TASKS: Readonly<Record<SyntheticTaskName, SyntheticTaskIn
   },
 };
 
+/** The synthetic tasks as the CLI and reproductions name them (`synthetic-chest`). */
+export const SYNTHETIC_TASK_IDS: Readonly<Record<string, SyntheticTaskName>> = {
+  'synthetic-breast': 'breast',
+  'synthetic-chest': 'chest',
+  'synthetic-knee': 'knee',
+};
+
 /** Options of {@link makeSyntheticCase}. */
 export interface SyntheticCaseOptions {
   /** Seed of the whole synthetic dataset; with `index` it fixes every voxel. */
@@ -122,14 +129,20 @@ export function makeSyntheticCase(task: SyntheticTaskName, options: SyntheticCas
   const label: 0 | 1 = options.label ?? (index % 2 === 0 ? 0 : 1);
   const rng = new Rng(hashSeed(task, seed, index));
   const { volume, mask } = info.generate(size, label, rng, difficulty);
+  return { id: `${task}-${seed}-${index}`, volume, mask, label, shape: [size[0], size[1], size[2]], spacing: syntheticSpacing(task, size) };
+}
+
+/**
+ * The voxel spacing in mm of a synthetic task's volumes of `size`: the task's field of view over
+ * the voxel counts.
+ *
+ * @example
+ * syntheticSpacing('chest', [16, 64, 64]); // [fov * depthRatio / 16, 2.5, 2.5]
+ */
+export function syntheticSpacing(task: SyntheticTaskName, size: Shape3): Shape3 {
+  const info = SYNTHETIC_TASKS[task];
+  if (!info) throw new Error(`syntheticSpacing: unknown task '${task}', expected one of ${Object.keys(SYNTHETIC_TASKS).join(', ')}`);
   const inPlane = info.fieldOfViewMm;
   const depth = info.fieldOfViewMm * info.depthRatio;
-  return {
-    id: `${task}-${seed}-${index}`,
-    volume,
-    mask,
-    label,
-    shape: [size[0], size[1], size[2]],
-    spacing: [depth / size[0], inPlane / size[1], inPlane / size[2]],
-  };
+  return [depth / size[0], inPlane / size[1], inPlane / size[2]];
 }

@@ -1,4 +1,4 @@
-import { Compose } from '../transform';
+import { Compose, type Transform } from '../transform';
 import { RandomInvert, RandomNoise } from './intensity';
 import { RandomFlip, RandomRotation } from './spatial';
 
@@ -14,4 +14,23 @@ import { RandomFlip, RandomRotation } from './spatial';
  */
 export function paperAugmentation(maxNoiseStd = 0.1): Compose {
   return new Compose([new RandomFlip([0.5, 0.5, 0.5]), new RandomRotation(0, 90), new RandomNoise(maxNoiseStd), new RandomInvert(0.5)]);
+}
+
+/** The training augmentation presets: none, random flips on every axis, or the authors' ({@link paperAugmentation}). */
+export type AugmentKind = 'none' | 'flip' | 'paper';
+
+/** The augmentation names {@link augmentation} accepts. */
+export const AUGMENT_KINDS: readonly AugmentKind[] = ['none', 'flip', 'paper'];
+
+/**
+ * The transform of an augmentation preset, or null for 'none'.
+ *
+ * @example
+ * augmentation('flip'); // RandomFlip([0.5, 0.5, 0.5])
+ */
+export function augmentation(kind: AugmentKind): Transform | null {
+  if (kind === 'flip') return new RandomFlip([0.5, 0.5, 0.5]);
+  if (kind === 'paper') return paperAugmentation();
+  if (kind === 'none') return null;
+  throw new Error(`augmentation: expected one of ${AUGMENT_KINDS.join(', ')}, got '${String(kind)}'`);
 }

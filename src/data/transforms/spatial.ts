@@ -165,6 +165,31 @@ export class CropOrPad implements Transform {
   }
 }
 
+/**
+ * Trilinear resize to `[D, H, W]` voxels (the spacing grows accordingly; the mask by nearest
+ * neighbour): a resampling to the spacing that gives the shape, then a centre crop or pad fixing
+ * its rounding. No randomness is drawn.
+ *
+ * @example
+ * new ResizeTo([32, 224, 224]).apply(sample, rng); // MRNet's 150 x 150 crops to the paper's size
+ */
+export class ResizeTo implements Transform {
+  readonly name = 'resizeTo';
+  constructor(readonly size: Shape3) {}
+
+  /** The resampling and the crop that make the resize. */
+  parts(sample: VolumeSample): [Resample, CropOrPad] {
+    const target = sample.shape.map((n, a) => (n * sample.spacing[a]) / this.size[a]) as [number, number, number];
+    return [new Resample(target), new CropOrPad(this.size)];
+  }
+
+  apply(sample: VolumeSample, rng: Rng): VolumeSample {
+    if (sample.shape.every((n, a) => n === this.size[a])) return sample;
+    const [resample, crop] = this.parts(sample);
+    return crop.apply(resample.apply(sample, rng), rng);
+  }
+}
+
 /** Mirrors the volume (and mask) along `axes` (any of 0 = D, 1 = H, 2 = W). */
 export function flip(sample: VolumeSample, axes: readonly number[]): VolumeSample {
   const [D, H, W] = sample.shape;

@@ -1,0 +1,249 @@
+import * as tf from '@tensorflow/tfjs';
+import { prepareVolume, toInputGrid, type PreparedVolume, type PreprocessingSpec } from '../data/preprocessing';
+import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
+import { scoreExplanation, type ExplanationScore, type ScoreExplanationOptions } from '../explain/evaluate_explanations';
+import { disposeExplanation, explainVolume, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
+import { classifierOf } from '../explain/method_passes';
+import type { Affine, Volume } from '../io/volume';
+import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { loadModelBundle, type FromPretrainedOptions } from '../models/from_pretrained';
+import type { VolumeClassifier } from '../models/registry';
+import { ResNet3D } from '../models/resnet3d';
+import type { ExplainDefaults, SavedModelJson } from '../models/save_model';
+
+/**
+ * What a classifier takes: a file path (NIfTI, DICOM file or folder, npy; read in the file's own
+ * voxel order and prepared as the model's bundle says), a `Volume` (prepared the same way), or a
+ * tensor `[D, H, W]` taken as already prepared (the network's input).
+ */
+export type ClassifierInput = string | Volume | tf.Tensor;
+
+/** What {@link Classifier.predict} resolves to. */
+export interface ClassifierPrediction {
+  /** The predicted class's name. */
+  label: string;
+  /** The predicted class's index (argmax of the probabilities). */
+  classIndex: number;
+  classNames: string[];
+  /** Softmax of the logits. */
+  probabilities: number[];
+  logits: number[];
+  /** How much each slice of the network's input counts `[D]` (an MST whose fusion weighs slices). */
+  sliceAttention?: number[];
+}
+
+/** A saliency volume on the input's own voxel grid, with its affine (voxel -> RAS+ mm). */
+export interface SaliencyVolume {
+  data: Float32Array;
+  shape: [number, number, number];
+  affine: Affine;
+}
+
+/** What {@link Classifier.explain} resolves to. */
+export interface ClassifierExplanation extends ClassifierPrediction {
+  /** The method that made the map. */
+  method: string;
+  /** The class a class-specific method explained. */
+  targetClass?: number;
+  /** The saliency on the input's grid (the file's voxel order and affine for a path). */
+  saliency: SaliencyVolume;
+  /** The saliency on the network's input grid `[D, H, W]`, before it was mapped back. */
+  saliencyPrepared: { data: Float32Array; shape: [number, number, number] };
+  /** The map's faithfulness (and with a mask its localisation) on the network's input, when asked. */
+  metrics?: Omit<ExplanationScore, 'caseIndex' | 'seconds'>;
+}
+
+/** Options of {@link loadClassifier}. */
+export interface LoadClassifierOptions extends FromPretrainedOptions {
+  /**
+   * The preprocessing of a model whose file carries none (the authors' published checkpoints):
+   * a preset of the paper's datasets, or a spec. A bundle's own preprocessing wins unless this is given.
+   */
+  preprocessing?: PreprocessingPreset | PreprocessingSpec;
+  /** Class names (default the bundle's, else '0', '1', ...). */
+  classNames?: string[];
+}
+
+/**
+ * Options of {@link Classifier.explain}: those of `explainVolume` (the bundle's defaults fill the
+ * rest), and `metrics` to score the map's faithfulness (deletion, insertion, ROAD) on the network's
+ * input; a `metrics.mask` lies on that input's grid.
+ */
+export type ClassifierExplainOptions = Omit<ExplainOptions, 'upsample'> & { metrics?: boolean | ScoreExplanationOptions };
+
+/**
+ * A model with everything needed to run it on a raw scan: its bundle's preprocessing, class names
+ * and explanation defaults. Made by {@link loadClassifier}.
+ */
+export class Classifier {
+  constructor(
+    /** The network (an MST or a 3D ResNet), in evaluation mode. */
+    readonly model: VolumeClassifier,
+    /** The bundle it came from (synthesised for checkpoints without one). */
+    readonly bundle: SavedModelJson,
+  ) {}
+
+  /** Class names, index = class. */
+  get classNames(): string[] {
+    return this.bundle.classNames;
+  }
+
+  /** The preprocessing applied to paths and volumes, or null when inputs must come prepared. */
+  get preprocessing(): PreprocessingSpec | null {
+    return this.bundle.preprocessing;
+  }
+
+  /**
+   * The network's input for `input` and how to map maps back: a path is read in its own voxel
+   * order (`canonical: false`) and prepared by the bundle's preprocessing, or only brought to the
+   * canonical orientation when the bundle has none.
+   */
+  async prepare(input: ClassifierInput): Promise<{ volume: tf.Tensor3D; prepared: PreparedVolume | null }> {
+    if (input instanceof tf.Tensor) {
+      if (input.rank !== 3 || input.dtype !== 'float32') throw new Error(`Classifier: expected a prepared float32 volume [D, H, W], got ${input.dtype} [${input.shape.join(', ')}]`);
+      return { volume: tf.clone(input) as tf.Tensor3D, prepared: null };
+    }
+    let raw: Volume;
+    if (typeof input === 'string') {
+      const { readVolume } = await import('../io/read_volume');
+      raw = await readVolume(input, { canonical: false });
+    } else if (input && input.data instanceof Float32Array && Array.isArray(input.shape) && Array.isArray(input.affine)) {
+      raw = input;
+    } else {
+      throw new Error('Classifier: expected a file path, a Volume ({ data, shape, spacing, affine, ... }) or a tf.Tensor [D, H, W]');
+    }
+    const spec = this.preprocessing ?? { orientation: 'canonical' as const, steps: [], channels: 1 };
+    const prepared = prepareVolume(raw, spec);
+    const s = prepared.sample;
+    return { volume: tf.tensor3d(s.data, s.shape), prepared };
+  }
+
+  /**
+   * Classifies one input (a path, a `Volume` or a prepared tensor).
+   *
+   * @example
+   * const clf = await loadClassifier('runs/demo/model.safetensors');
+   * const { label, probabilities } = await clf.predict('scan.nii.gz');
+   */
+  async predict(input: ClassifierInput): Promise<ClassifierPrediction> {
+    const { volume } = await this.prepare(input);
+    try {
+      if (this.model instanceof MedicalSliceTransformer && this.model.capabilities.sliceAttention) return await this.predictWithSliceWeights(this.model, volume);
+      const [logits, probs] = tf.tidy(() => {
+        const l = tf.squeeze(this.logitsOf(tf.expandDims(volume, 0)), [0]);
+        return [l, tf.softmax(l)];
+      });
+      const [l, p] = await Promise.all([logits.data(), probs.data()]);
+      tf.dispose([logits, probs]);
+      return this.prediction(Array.from(l), Array.from(p));
+    } finally {
+      volume.dispose();
+    }
+  }
+
+  /**
+   * Classifies and explains one input: the bundle's explanation defaults (else the model's default
+   * method), the saliency upsampled to the network's input and mapped back onto the input's own
+   * grid and affine, so written as NIfTI it overlays the original file in a viewer.
+   *
+   * @example
+   * const { saliency } = await clf.explain('scan.nii.gz'); // saliency.shape equals the file's
+   */
+  async explain(input: ClassifierInput, options: ClassifierExplainOptions = {}): Promise<ClassifierExplanation> {
+    const { volume, prepared } = await this.prepare(input);
+    const defaults: ExplainDefaults = this.bundle.explain ?? {};
+    const { metrics: scoring, ...explainOptions } = options;
+    // The bundle's layer and first-patch defaults belong to its default method only.
+    const ownMethod = explainOptions.method === undefined || explainOptions.method === defaults.method;
+    const merged = {
+      ...(defaults.method ? { method: defaults.method as ExplainMethod } : {}),
+      ...(ownMethod && defaults.layer ? { layer: defaults.layer } : {}),
+      ...(ownMethod && defaults.zeroFirstPatch !== undefined ? { zeroFirstPatch: defaults.zeroFirstPatch } : {}),
+      ...explainOptions,
+      upsample: true,
+    } as ExplainOptions;
+    try {
+      const e = await explainVolume(this.model, volume, merged);
+      try {
+        const up = (await (e.saliencyUpsampled as tf.Tensor).data()) as Float32Array;
+        const sliceAttention = e.sliceAttention ? Array.from(await e.sliceAttention.data()) : undefined;
+        const shape = volume.shape as [number, number, number];
+        const saliency: SaliencyVolume = prepared
+          ? { data: toInputGrid(up, prepared), shape: prepared.inputShape, affine: prepared.inputAffine }
+          : { data: up, shape, affine: identityAffine() };
+        const base = this.prediction(e.logits ?? e.probabilities.map((p) => Math.log(p)), e.probabilities);
+        const metrics = scoring ? await scoreExplanation(classifierOf(this.model), volume, e, scoring === true ? {} : scoring) : undefined;
+        return { ...base, ...(sliceAttention ? { sliceAttention } : {}), method: e.method, ...(e.targetClass !== undefined ? { targetClass: e.targetClass } : {}), saliency, saliencyPrepared: { data: up, shape }, ...(metrics ? { metrics } : {}) };
+      } finally {
+        disposeExplanation(e);
+      }
+    } finally {
+      volume.dispose();
+    }
+  }
+
+  /** Frees the model. */
+  dispose(): void {
+    this.model.dispose();
+  }
+
+  private logitsOf(batch: tf.Tensor): tf.Tensor {
+    const out = this.model.forward(batch);
+    return out instanceof tf.Tensor ? out : out.logits;
+  }
+
+  private async predictWithSliceWeights(model: MedicalSliceTransformer, volume: tf.Tensor3D): Promise<ClassifierPrediction> {
+    const batch = tf.expandDims(volume, 0);
+    const out = model.forward(batch, { sliceWeights: true });
+    batch.dispose();
+    const [logits, probs] = tf.tidy(() => [tf.squeeze(out.logits, [0]), tf.softmax(tf.squeeze(out.logits, [0]))]);
+    const [l, p, s] = await Promise.all([logits.data(), probs.data(), out.sliceWeights?.data()]);
+    tf.dispose([logits, probs, out.logits, ...(out.sliceWeights ? [out.sliceWeights] : [])]);
+    return { ...this.prediction(Array.from(l), Array.from(p)), ...(s ? { sliceAttention: Array.from(s) } : {}) };
+  }
+
+  private prediction(logits: number[], probabilities: number[]): ClassifierPrediction {
+    const classIndex = probabilities.indexOf(Math.max(...probabilities));
+    const classNames = this.classNames;
+    return { label: classNames[classIndex] ?? String(classIndex), classIndex, classNames, probabilities, logits };
+  }
+}
+
+function identityAffine(): Affine {
+  return [0, 1, 2, 3].map((r) => [0, 1, 2, 3].map((c) => (r === c ? 1 : 0)));
+}
+
+/**
+ * Loads a model ready for raw scans in one call: a bundle (`saveModel`, `mst-ts train`) with its
+ * preprocessing, class names and explanation defaults, or any checkpoint `fromPretrained` reads
+ * (the authors' Lightning `.ckpt`, MONAI, DINOv2 + options) with `preprocessing` (a preset of the
+ * paper's datasets for their published checkpoints) where the file carries none. The model is a
+ * volume classifier (MST or 3D ResNet) in evaluation mode.
+ *
+ * @example
+ * const clf = await loadClassifier('runs/demo/model.safetensors');
+ * const { label, probabilities, sliceAttention } = await clf.predict('scan.nii.gz');
+ * const { saliency } = await clf.explain('scan.nii.gz'); // on the scan's own grid, with its affine
+ * clf.dispose();
+ */
+export async function loadClassifier(pathOrBytes: string | Uint8Array, options: LoadClassifierOptions = {}): Promise<Classifier> {
+  const { preprocessing, classNames, ...fromOptions } = options;
+  const { model, bundle } = await loadModelBundle(pathOrBytes, fromOptions);
+  if (!(model instanceof MedicalSliceTransformer || model instanceof ResNet3D)) {
+    model.dispose();
+    throw new Error(`loadClassifier: the file holds a ${model.constructor.name}, not a volume classifier (an MST or a 3D ResNet); build one with fromPretrained(file, { arch: 'mst', numClasses })`);
+  }
+  model.eval();
+  const spec = preprocessing === undefined ? bundle.preprocessing : typeof preprocessing === 'string' ? PREPROCESSING_PRESETS[preprocessing] : preprocessing;
+  if (preprocessing !== undefined && !spec) {
+    model.dispose();
+    throw new Error(`loadClassifier: unknown preprocessing preset '${String(preprocessing)}'; expected one of ${Object.keys(PREPROCESSING_PRESETS).join(', ')} or a spec`);
+  }
+  const numClasses = model.numClasses;
+  const names = classNames ?? (bundle.classNames.length === numClasses ? bundle.classNames : Array.from({ length: numClasses }, (_, i) => String(i)));
+  if (names.length !== numClasses) {
+    model.dispose();
+    throw new Error(`loadClassifier: ${names.length} class names for a model of ${numClasses} classes`);
+  }
+  return new Classifier(model, { ...bundle, preprocessing: spec ?? null, classNames: names });
+}

@@ -32,6 +32,11 @@ export interface PredictorSpec {
   threads?: number;
   /** The paper's preprocessing for a model whose file carries none (the authors' checkpoints). */
   preset?: PreprocessingPreset;
+  /**
+   * tfjs MSTs: worker threads that share each volume's slices (`'auto'`: one per core; default 1,
+   * the calling thread, as a cohort's workers each run one model).
+   */
+  sliceWorkers?: number | 'auto';
 }
 
 /** What to compute besides the prediction. */
@@ -220,13 +225,14 @@ export async function loadVolumePredictor(spec: PredictorSpec): Promise<VolumePr
     const model = await loadOnnxModel(spec.weights, spec.threads === undefined ? {} : { threads: spec.threads });
     return new OnnxPredictor(spec, model, preset ?? bundle?.preprocessing ?? null, bundle?.classNames ?? null, bundle?.arch ?? spec.arch ?? null);
   }
+  const workers = spec.sliceWorkers === 'auto' ? undefined : (spec.sliceWorkers ?? 1);
   if (spec.arch) {
     const model = await loadRegistryModel(spec.arch, spec.weights, { numClasses: spec.numClasses ?? 2 });
     model.eval();
-    return new TfjsPredictor(spec, new Classifier(model, { ...bundleJson(model, { arch: spec.arch }), preprocessing: preset ?? null }));
+    return new TfjsPredictor(spec, new Classifier(model, { ...bundleJson(model, { arch: spec.arch }), preprocessing: preset ?? null }, { workers }));
   }
   try {
-    return new TfjsPredictor(spec, await loadClassifier(spec.weights, preset ? { preprocessing: preset } : {}));
+    return new TfjsPredictor(spec, await loadClassifier(spec.weights, { ...(preset ? { preprocessing: preset } : {}), workers }));
   } catch (e) {
     const msg = (e as Error).message;
     throw new Error(/not a volume classifier/.test(msg) ? `${msg}; or name a registry architecture with --arch` : msg);

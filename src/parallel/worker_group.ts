@@ -18,22 +18,33 @@ type Reply = Exclude<WorkerReply, { type: 'ready' } | { type: 'error' }>;
 interface Pending {
   resolve(reply: Reply): void;
   reject(error: Error): void;
+  worker: Worker;
 }
 
 /** Worker threads running encoder_worker, with request/response matching by id. */
 export class WorkerGroup {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
+  /** Requests in flight per worker, counted where idle workers must not keep the process alive. */
+  private readonly inFlight = new Map<Worker, number>();
 
-  private constructor(private readonly workers: Worker[]) {
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly unrefWhenIdle: boolean,
+  ) {
     for (const w of workers) {
+      if (unrefWhenIdle) w.unref();
       w.on('message', (m: WorkerReply) => this.onReply(m));
       w.on('error', (e: Error) => this.failAll(e));
     }
   }
 
-  /** Starts `count` workers and sends each `init`; resolves once all reply 'ready'. */
-  static async start(count: number, init: object, workerPath?: string): Promise<WorkerGroup> {
+  /**
+   * Starts `count` workers and sends each `init`; resolves once all reply 'ready'. With
+   * `unrefWhenIdle`, a worker keeps the process alive only while a request to it is in flight (a
+   * pool started behind the user's back must not hold a finished script open).
+   */
+  static async start(count: number, init: object, workerPath?: string, unrefWhenIdle = false): Promise<WorkerGroup> {
     const path = workerPath ?? defaultWorkerPath();
     const workers = Array.from({ length: count }, () => new Worker(path));
     try {
@@ -57,7 +68,7 @@ export class WorkerGroup {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new WorkerGroup(workers);
+    return new WorkerGroup(workers, unrefWhenIdle);
   }
 
   get size(): number {
@@ -70,7 +81,11 @@ export class WorkerGroup {
     if (!worker) return Promise.reject(new Error('the worker pool is disposed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, worker });
+      if (this.unrefWhenIdle) {
+        this.inFlight.set(worker, (this.inFlight.get(worker) ?? 0) + 1);
+        worker.ref();
+      }
       worker.postMessage({ ...message, id }, transfer);
     });
   }
@@ -87,12 +102,23 @@ export class WorkerGroup {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
+    this.settled(p.worker);
     if (m.type === 'error') p.reject(new Error(`a worker failed: ${m.message}`));
     else p.resolve(m);
   }
 
   private failAll(error: Error): void {
-    for (const p of this.pending.values()) p.reject(error);
+    for (const p of this.pending.values()) {
+      this.settled(p.worker);
+      p.reject(error);
+    }
     this.pending.clear();
+  }
+
+  private settled(worker: Worker): void {
+    if (!this.unrefWhenIdle) return;
+    const left = (this.inFlight.get(worker) ?? 1) - 1;
+    this.inFlight.set(worker, left);
+    if (left === 0) worker.unref();
   }
 }

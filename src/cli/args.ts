@@ -36,3 +36,19 @@ function describeParseError(err: Error, config: ParseArgsConfig): string {
   }
   return err.message;
 }
+
+/** The tfjs backends `--backend` accepts, as every command's usage lists them. */
+export const CLI_BACKENDS: readonly string[] = ['wasm', 'cpu', 'webgpu', 'tensorflow'];
+
+/**
+ * Checks a `--backend` value before anything runs: an unknown name is a {@link UsageError} that
+ * lists the backends (and suggests the nearest).
+ *
+ * @example
+ * checkBackendFlag('predict', values.backend); // throws for 'foo'
+ */
+export function checkBackendFlag(command: string, value: string | undefined): void {
+  if (value === undefined || CLI_BACKENDS.includes(value)) return;
+  const hint = nearest(value, CLI_BACKENDS);
+  throw new UsageError(`${command}: unknown --backend '${value}'${hint ? `; did you mean '${hint}'?` : ''}; expected one of ${CLI_BACKENDS.join(', ')}`);
+}

@@ -6,10 +6,10 @@ import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { writeFileAtomic } from '../io/files';
 import { writeNifti } from '../io/nifti';
-import { readVolume } from '../io/read_volume';
 import type { CohortCase } from './cohort_plan';
 import { caseFiles } from './cohort_plan';
 import type { Runtime, VolumePredictor } from './cohort_predictor';
+import { readScan } from './flag_files';
 
 /** The model a result was made with, compared on a rerun so one folder never mixes models. */
 export interface ModelStamp {
@@ -72,7 +72,7 @@ export async function processCase(predictor: VolumePredictor, c: CohortCase, ste
   const started = Date.now();
   try {
     // In the file's own voxel order: the predictor prepares it as the model's bundle says and maps the saliency back onto it.
-    const volume = await readVolume(c.path, { canonical: false });
+    const volume = await readScan(c.path, { canonical: false });
     const shape: [number, number, number] = [volume.shape[0], volume.shape[1], volume.shape[2]];
     const out = await predictor.predict(volume, { sliceAttention: ctx.sliceAttention, saliency: ctx.saliency });
     const files = caseFiles(ctx.outDir, stem);

@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { Classifier, loadClassifier } from '../classifier/classifier';
+import type { Classifier } from '../classifier/classifier';
 import { prepareVolume, toInputGrid, type PreparedVolume, type PreprocessingSpec } from '../data/preprocessing';
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
 import { explainJsonFields, type ExplainJsonFields } from '../explain/explain_json';
 import { trilinearUpsample } from '../explain/trilinear_upsample';
 import type { OnnxVolumeModel, OnnxVolumePrediction } from '../export/onnx_predict';
+import { fileSource } from '../io/byte_source';
 import type { Volume } from '../io/volume';
 import { parseSavedModelJson } from '../models/from_pretrained';
-import { loadRegistryModel } from '../models/registry';
-import { bundleJson, configPathFor } from '../models/save_model';
+import { configPathFor } from '../models/save_model';
+import { loadWeights, weightsError } from './flag_files';
 
 /** The runtimes `--runtime` accepts. */
 export const RUNTIMES = ['tfjs', 'onnx'] as const;
@@ -154,8 +155,18 @@ class OnnxPredictor implements VolumePredictor {
     );
   }
 
+  /** The volume as the bundle prepares it, checked against the slice size the graph fixes. */
   private prepare(volume: Volume): PreparedVolume {
-    return prepareVolume(volume, this.preprocessing ?? { orientation: 'canonical', steps: [], channels: 1 });
+    const prepared = prepareVolume(volume, this.preprocessing ?? { orientation: 'canonical', steps: [], channels: 1 });
+    const [, , h, w] = this.model.inputShape;
+    const [, H, W] = prepared.sample.shape;
+    if ((typeof h === 'number' && h !== H) || (typeof w === 'number' && w !== W)) {
+      throw new Error(
+        `--weights ${this.spec.weights}: the graph expects slices of ${h}x${w}, the prepared scan has ${H}x${W}` +
+          (this.preprocessing ? '' : ' (no bundle JSON beside the graph prepares it: pass --preset, or a scan of that size)'),
+      );
+    }
+    return prepared;
   }
 
   private names(n: number): string[] {
@@ -218,23 +229,27 @@ async function onnxBundle(path: string): Promise<{ preprocessing: PreprocessingS
  * here so tfjs users need no ONNX Runtime) with the bundle JSON `mst-ts convert` writes beside it.
  */
 export async function loadVolumePredictor(spec: PredictorSpec): Promise<VolumePredictor> {
-  const preset = spec.preset ? PREPROCESSING_PRESETS[spec.preset] : undefined;
   if (spec.runtime === 'onnx') {
-    const { loadOnnxModel } = await import('../export/onnx_predict');
+    const { importOnnxRuntime, loadOnnxModel } = await import('../export/onnx_predict');
+    await importOnnxRuntime();
+    let model: OnnxVolumeModel;
+    try {
+      // ONNX Runtime's own message for a folder or a missing file says neither plainly.
+      await checkReadable(spec.weights);
+      model = await loadOnnxModel(spec.weights, spec.threads === undefined ? {} : { threads: spec.threads });
+    } catch (e) {
+      throw weightsError(spec.weights, e);
+    }
     const bundle = await onnxBundle(spec.weights);
-    const model = await loadOnnxModel(spec.weights, spec.threads === undefined ? {} : { threads: spec.threads });
+    const preset = spec.preset ? PREPROCESSING_PRESETS[spec.preset] : undefined;
     return new OnnxPredictor(spec, model, preset ?? bundle?.preprocessing ?? null, bundle?.classNames ?? null, bundle?.arch ?? spec.arch ?? null);
   }
+  // A cohort's worker threads each run one model: its slices stay on that thread unless asked.
   const workers = spec.sliceWorkers === 'auto' ? undefined : (spec.sliceWorkers ?? 1);
-  if (spec.arch) {
-    const model = await loadRegistryModel(spec.arch, spec.weights, { numClasses: spec.numClasses ?? 2 });
-    model.eval();
-    return new TfjsPredictor(spec, new Classifier(model, { ...bundleJson(model, { arch: spec.arch }), preprocessing: preset ?? null }, { workers }));
-  }
-  try {
-    return new TfjsPredictor(spec, await loadClassifier(spec.weights, { ...(preset ? { preprocessing: preset } : {}), workers }));
-  } catch (e) {
-    const msg = (e as Error).message;
-    throw new Error(/not a volume classifier/.test(msg) ? `${msg}; or name a registry architecture with --arch` : msg);
-  }
+  return new TfjsPredictor(spec, await loadWeights({ ...spec, workers }));
+}
+
+/** Opens a file and reads nothing: an error for a missing path or a folder, as the readers word it. */
+async function checkReadable(path: string): Promise<void> {
+  await (await fileSource(path)).close();
 }

@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../io/files';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { formatDuration } from '../train/progress';
 import { UsageError, type CliCommand } from './command';
-import { parseCommandArgs } from './args';
+import { checkBackendFlag, parseCommandArgs } from './args';
 import { formatTestResult, trainFromConfig, type TrainRunConfig, type TrainRunResult } from './train';
 
 /**
@@ -148,6 +148,7 @@ async function run(argv: string[]): Promise<number> {
     epochs: int('epochs', DEMO_CONFIG.epochs, 1),
   };
   const cases = int('cases', 4, 0);
+  checkBackendFlag('demo', values.backend as string | undefined);
   // wasm unless asked: named explicitly, because training on the pure-JS cpu backend is ~40x slower.
   await setBackend((values.backend as string | undefined) ?? 'wasm');
   const started = Date.now();

@@ -7,6 +7,8 @@ import { saveSafetensors } from '../io/safetensors';
 import { createModel } from '../models/registry';
 import { disposeStateDict } from '../nn/module';
 import { FULL } from '../../test/helpers';
+import { cli, trainTinyBundle, writeChestScan } from '../../test/cli_fixtures';
+import { peakVoxel, pointingGame } from '../explain/localisation';
 import { UsageError } from './command';
 import { explainCommand } from './explain';
 
@@ -33,6 +35,54 @@ describe('mst-ts explain: flags', () => {
       /--window must be a positive integer or three of them as d,h,w, got '4,4'/,
     );
     await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'i', '--out', 'o', '--smooth', '0'])).rejects.toThrow(/--smooth must be an integer >= 1, got '0'/);
+  });
+});
+
+describe('mst-ts explain: a train bundle (its preprocessing crops)', () => {
+  let dir: string;
+  let weights: string;
+  let scan: string;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-explain-bundle-'));
+    weights = await trainTinyBundle(path.join(dir, 'run'));
+    scan = path.join(dir, 'scan.nii');
+    writeChestScan(scan);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('checks --method against the loaded model: a usage error naming the flag, no library function', async () => {
+    const r = await cli(['explain', '--weights', weights, '--input', scan, '--out', path.join(dir, 'o'), '--method', 'gradcam']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "mst-ts explain: --method gradcam does not apply to this model (mst-dinov2-tiny, an MST with an attention encoder (no convolutional feature maps)); expected one of attention, rollout, transformer-attribution, gradient-attention, occlusion\n",
+    );
+  });
+
+  it('puts the pointing game in the metrics, on the scan\'s own grid, within --pointing-tolerance', async () => {
+    const plain = await cli(['explain', '--weights', weights, '--input', scan, '--out', path.join(dir, 'plain'), '--json']);
+    expect(plain.code).toBe(0);
+    const saliency = await readNifti(path.join(dir, 'plain', 'saliency.nii.gz'), { canonical: false });
+    expect(saliency.shape).toEqual([4, 32, 32]);
+    const [d, h, w] = peakVoxel(saliency);
+    // One lesion voxel 3 voxels from the map's peak (along the row), on the scan's grid.
+    const lesion = [d, h, w < 16 ? w + 3 : w - 3];
+    const mask = path.join(dir, 'mask.nii');
+    writeChestScan(mask, (z, y, x) => (z === lesion[0] && y === lesion[1] && x === lesion[2] ? 1 : 0));
+    const maskVolume = await readNifti(mask, { canonical: false });
+    const pointing: boolean[] = [];
+    for (const tolerance of ['2', '3']) {
+      const out = path.join(dir, `metrics-${tolerance}`);
+      const r = await cli(['explain', '--weights', weights, '--input', scan, '--out', out, '--mask', mask, '--metrics', '--metrics-steps', '4', '--pointing-tolerance', tolerance, '--json']);
+      expect(r.code).toBe(0);
+      const summary = JSON.parse(r.stdout);
+      // The network saw a 16x16 crop: the mask never reaches its grid, the pointing game is scored on the scan's.
+      expect(summary.shapes).toEqual({ input: [4, 32, 32], prepared: [4, 16, 16], saliency: [4, 32, 32] });
+      expect(summary.metrics.deletion.fractions).toEqual([0, 0.25, 0.5, 0.75, 1]);
+      expect(summary.metrics.pointingGame).toBe(pointingGame(saliency, maskVolume, Number(tolerance)));
+      pointing.push(summary.metrics.pointingGame);
+      expect(JSON.parse(fs.readFileSync(path.join(out, 'explanation.json'), 'utf8')).metrics.pointingGame).toBe(summary.metrics.pointingGame);
+    }
+    expect(pointing).toEqual([false, true]);
   });
 });
 

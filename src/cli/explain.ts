@@ -2,20 +2,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend, useDefaultBackend } from '../backend';
-import { Classifier, loadClassifier } from '../classifier/classifier';
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
 import { ATTENTION_METHODS, CNN_METHODS, EXPLAIN_METHODS, explainMethodsFor, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
-import { localisationMetrics } from '../explain/localisation';
+import { localisationMetrics, pointingGame } from '../explain/localisation';
 import { montagePng, sliceAttentionBarChart, type MontageRow } from '../explain/montage';
 import type { ColormapName } from '../explain/colormap';
 import type { HeadFusion } from '../explain/rollout';
 import { writeFileAtomic } from '../io/files';
 import { writeNifti } from '../io/nifti';
-import { readVolume } from '../io/read_volume';
-import { loadRegistryModel, MODEL_REGISTRY } from '../models/registry';
-import { bundleJson } from '../models/save_model';
+import { MODEL_REGISTRY } from '../models/registry';
 import { UsageError, type CliCommand } from './command';
-import { parseCommandArgs } from './args';
+import { checkBackendFlag, parseCommandArgs } from './args';
+import { checkOutFolder, loadWeights, readScan } from './flag_files';
 
 const USAGE = `Usage: mst-ts explain --weights <model.safetensors> --input <scan> --out <dir> [options]
 
@@ -50,7 +48,8 @@ Options:
   --noise <s>            --smooth noise as a fraction of the value range (default 0.1)
   --metrics              faithfulness of the map: deletion and insertion curves and areas, ROAD (noisy
                          linear imputation, most and least relevant first); with --mask also the
-                         pointing game within --pointing-tolerance voxels (default 15)
+                         pointing game within --pointing-tolerance voxels (default 15), on the
+                         scan's own grid where the mask lies
   --metrics-steps <n>    slabs of the deletion and insertion curves (default 16)
   --pointing-tolerance <v>  pointing-game tolerance in voxels (default 15)
   --mask <path>          a lesion mask of the input's shape (any readVolume format): adds the
@@ -128,6 +127,7 @@ async function run(argv: string[]): Promise<number> {
     if (!v) throw new UsageError(`explain: ${flag} is required\n\n${USAGE}`);
   }
   if (arch !== undefined && !MODEL_REGISTRY.has(arch)) throw new UsageError(`explain: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
+  checkBackendFlag('explain', str('backend'));
   const preset = str('preset');
   if (preset !== undefined && !(preset in PREPROCESSING_PRESETS)) throw new UsageError(`explain: --preset must be one of ${Object.keys(PREPROCESSING_PRESETS).join(', ')}, got '${preset}'`);
   const method = str('method') as ExplainMethod | undefined;
@@ -198,13 +198,20 @@ async function run(argv: string[]): Promise<number> {
   if (values.backend) await setBackend(str('backend') as string);
   else await useDefaultBackend();
 
-  const scan = await readVolume(input as string, { canonical: false });
-  const mask = str('mask') === undefined ? undefined : await readVolume(str('mask') as string, { canonical: false });
+  await checkOutFolder(out as string);
+  const scan = await readScan(input as string, { canonical: false });
+  const mask = str('mask') === undefined ? undefined : await readScan(str('mask') as string, { canonical: false });
   if (mask && mask.shape.some((d, i) => d !== scan.shape[i])) {
     throw new Error(`explain: the mask ${str('mask')} has shape [${mask.shape.join(', ')}], the input [${scan.shape.join(', ')}]`);
   }
-  const clf = await loadExplainer(weights as string, arch, numClasses, preset as PreprocessingPreset | undefined);
+  const clf = await loadWeights({ weights: weights as string, arch, numClasses, preset: preset as PreprocessingPreset | undefined });
   try {
+    const { valid, kind } = explainMethodsFor(clf.model.capabilities);
+    if (method !== undefined && !valid.includes(method)) throw new UsageError(`explain: --method ${method} does not apply to this model (${clf.bundle.arch}, ${kind}); expected one of ${valid.join(', ')}`);
+    const classes = clf.model.numClasses;
+    if (targetClass !== undefined && targetClass >= classes) {
+      throw new UsageError(`explain: --target-class ${targetClass} is out of range: the model has ${classes} classes (${clf.classNames.map((c, i) => `${i} ${c}`).join(', ')})`);
+    }
     const { volume: preparedVolume, prepared } = await clf.prepare(scan);
     const vol = (await preparedVolume.data()) as Float32Array;
     const shape = preparedVolume.shape as [number, number, number];
@@ -239,6 +246,8 @@ async function run(argv: string[]): Promise<number> {
     // Localisation is scored on the scan's own grid, where the mask lives (with the slice
     // attention where the network saw the scan's own slices).
     const localisation = mask ? await localisationMetrics({ data: e.saliency.data, shape: e.saliency.shape }, sameGrid ? (slice ?? null) : null, mask, { topK }) : undefined;
+    // The pointing game likewise: the network's grid has no mask wherever preparing moved voxels.
+    const metrics = e.metrics && mask ? { ...e.metrics, pointingGame: pointingGame({ data: e.saliency.data, shape: e.saliency.shape }, mask, tolerance) } : e.metrics;
     const summary = {
       arch: arch ?? clf.bundle.arch,
       method: e.method,
@@ -252,7 +261,7 @@ async function run(argv: string[]): Promise<number> {
       tta: options.tta,
       ...(options.smooth ? { smooth: options.smooth } : {}),
       ...(localisation ? { localisation } : {}),
-      ...(e.metrics ? { metrics: e.metrics } : {}),
+      ...(metrics ? { metrics } : {}),
     };
     await write('explanation.json', new TextEncoder().encode(`${JSON.stringify(summary, null, 1)}\n`));
     if (values.json) process.stdout.write(`${JSON.stringify({ ...summary, files })}\n`);
@@ -260,6 +269,7 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(
         `arch: ${summary.arch}\nmethod: ${e.method}\nlabel: ${e.label}\nprobabilities: ${e.probabilities.join(' ')}\npredicted class: ${e.classIndex}\n` +
           (e.metrics ? `deletion AUC: ${e.metrics.deletion?.auc.toFixed(4)}, insertion AUC: ${e.metrics.insertion?.auc.toFixed(4)}, ROAD MoRF / LeRF AUC: ${e.metrics.roadMorf?.auc.toFixed(4)} / ${e.metrics.roadLerf?.auc.toFixed(4)}\n` : '') +
+          (metrics?.pointingGame !== undefined ? `pointing game (within ${tolerance} voxels): ${metrics.pointingGame ? 'hit' : 'miss'}\n` : '') +
           `wrote: ${files.join(', ')}\n`,
       );
     }
@@ -267,14 +277,6 @@ async function run(argv: string[]): Promise<number> {
     clf.dispose();
   }
   return 0;
-}
-
-/** A bundle or checkpoint as a classifier, or a bare state dict of a registry architecture. */
-async function loadExplainer(weights: string, arch: string | undefined, numClasses: number, preset: PreprocessingPreset | undefined): Promise<Classifier> {
-  if (!arch) return loadClassifier(weights, preset ? { preprocessing: preset } : {});
-  const model = await loadRegistryModel(arch, weights, { numClasses });
-  model.eval();
-  return new Classifier(model, { ...bundleJson(model, { arch }), preprocessing: preset ? PREPROCESSING_PRESETS[preset] : null });
 }
 
 /** `mst-ts explain`: saliency maps of one volume as PNG montage, bar chart and volume file. */

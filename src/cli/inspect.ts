@@ -4,14 +4,17 @@ import { parseCommandArgs } from './args';
 import { useDefaultBackend } from '../backend';
 import { inspectCheckpoint, loadCheckpoint } from '../io/checkpoint';
 import { detectConvention, toOurConvention } from '../io/key_conventions';
+import { describeOnnxModel } from '../export/onnx_predict';
+import { fileSource } from '../io/byte_source';
 import { disposeStateDict } from '../nn/module';
+import { weightsError } from './flag_files';
 
 const USAGE = `Usage: mst-ts inspect <file> [--json] [--check] [--key PATH] [--opaque-objects]
 
 Lists the tensors of a checkpoint (names, dtypes, shapes) and the key convention they follow,
 without reading tensor data. Reads safetensors, torch.save files (.pth/.pt/.bin, zip or legacy
 format) and PyTorch Lightning .ckpt files; pickles are read by a restricted unpickler that never
-runs code.
+runs code. For an .onnx graph it lists the inputs and outputs (through onnxruntime-node).
 
 Options:
   --json              print JSON instead of text
@@ -22,7 +25,9 @@ Options:
   --opaque-objects    keep objects of unknown classes as inert placeholders instead of refusing
 
 JSON fields:
-  file, format        the path; 'safetensors' | 'torch-zip' | 'torch-legacy'
+  file, format        the path; 'safetensors' | 'torch-zip' | 'torch-legacy' | 'onnx'
+  inputs, outputs     an .onnx graph's, [{ name, type, shape }] (a name for a symbolic axis); an
+                      .onnx report has only file, format, inputs and outputs
   stateDictKey        where the state dict was found ('state_dict' for Lightning), or null
   convention          { convention, family, prefix, reason } (see detectConvention)
   numTensors, numElements
@@ -51,6 +56,10 @@ export const inspectCommand: CliCommand = {
     const { values, positionals } = parsed;
     if (positionals.length !== 1) throw new UsageError(`mst-ts inspect: expected one file, got ${positionals.length}\n\n${USAGE}`);
     const file = positionals[0];
+    if (/\.onnx$/i.test(file)) {
+      for (const flag of ['check', 'key', 'opaque-objects'] as const) if (values[flag]) throw new UsageError(`mst-ts inspect: --${flag} applies to checkpoints, not to an .onnx graph`);
+      return inspectOnnx(file, values.json);
+    }
     const options = { key: values.key, opaqueObjects: values['opaque-objects'] };
     const info = await inspectCheckpoint(file, options);
     const tensors = Object.entries(info.tensors).map(([key, t]) => ({ key, dtype: t.dtype, shape: t.shape }));
@@ -91,3 +100,24 @@ export const inspectCommand: CliCommand = {
     return check && !check.ok ? 1 : 0;
   },
 };
+
+/** An .onnx graph's inputs and outputs, as text or JSON. */
+async function inspectOnnx(file: string, json: boolean): Promise<number> {
+  let described;
+  try {
+    // ONNX Runtime's words for a missing file or a folder say neither plainly.
+    await (await fileSource(file)).close();
+    described = await describeOnnxModel(file);
+  } catch (e) {
+    throw weightsError(file, e, '');
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ file, format: 'onnx', ...described }, null, 1)}\n`);
+    return 0;
+  }
+  const all = [...described.inputs, ...described.outputs];
+  const width = Math.max(...all.map((v) => v.name.length), 4);
+  const row = (v: (typeof all)[number]): string => `  ${v.name.padEnd(width)}  ${(v.type ?? '?').padEnd(7)}  ${v.shape ? `[${v.shape.join(', ')}]` : '(shape not reported)'}`;
+  process.stdout.write(`${[`file:        ${file}`, 'format:      onnx', 'inputs:', ...described.inputs.map(row), 'outputs:', ...described.outputs.map(row)].join('\n')}\n`);
+  return 0;
+}

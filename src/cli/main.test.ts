@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { COMMANDS } from './commands';
-import { runCli } from './main';
+import { runCli, withoutLibraryPrefix } from './main';
 import { editDistance, nearest } from './suggest';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -61,6 +61,23 @@ describe('mst-ts: errors and exit status', () => {
     expect(r.code).toBe(1);
     expect(firstLine(r.err)).toMatch(message as RegExp);
     expect(firstLine(r.err).match(/mst-ts/g)).toHaveLength(1);
+  });
+
+  it('--version prints the package version', async () => {
+    const version = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ['--version', '-v']) expect(await cli(flag)).toEqual({ code: 0, out: `${version}\n`, err: '' });
+    expect((await cli('--help')).out).toContain('mst-ts --version');
+  });
+
+  it('prints library messages without the function that wrote them', () => {
+    expect(withoutLibraryPrefix('explainVolume: targetClass 5 is out of range')).toBe('targetClass 5 is out of range');
+    expect(withoutLibraryPrefix("fromPretrained('a.pth'): loadStateDict: missing keys: fc.weight")).toBe('a.pth: missing keys: fc.weight');
+    expect(withoutLibraryPrefix("setBackend('webgpu'): WebGPU found no adapter")).toBe('--backend webgpu: WebGPU found no adapter');
+    expect(withoutLibraryPrefix("setBackend: the tfjs backend 'x' failed to initialise")).toBe("the tfjs backend 'x' failed to initialise");
+    // Not a function: left as it is.
+    expect(withoutLibraryPrefix("'scan.nii' is a folder; expected a file")).toBe("'scan.nii' is a folder; expected a file");
+    expect(withoutLibraryPrefix('line 4: bad value')).toBe('line 4: bad value');
   });
 
   it('a missing required flag is a usage error (exit 2)', async () => {

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { COMMANDS } from './commands';
 import { UsageError } from './command';
 import { nearest } from './suggest';
@@ -10,6 +12,24 @@ export const EXIT_STATUS = `Exit status (every command):
   2  usage error: an unknown command or flag, a missing flag, a malformed flag value
 `;
 
+/**
+ * The version in mst-ts's own `package.json`, found above the running code (`dist/cli.js` or
+ * `src/cli/main.ts`), so it is the installed package's whatever the working folder.
+ *
+ * @example
+ * cliVersion(); // '0.1.0'
+ */
+export function cliVersion(): string {
+  let dir = typeof __dirname === 'string' ? __dirname : dirname(realpathSync(process.argv[1]));
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'mst-ts' && pkg.version) return pkg.version;
+  }
+  throw new Error("cannot find mst-ts's package.json above the running script");
+}
+
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length), 4);
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
@@ -18,6 +38,7 @@ function mainHelp(): string {
     '',
     'Usage: mst-ts <command> [options]',
     '       mst-ts <command> --help   (every flag of a command)',
+    '       mst-ts --version',
     '',
     'Commands:',
     ...lines,
@@ -44,7 +65,27 @@ const PROCESS_OUTPUT: CliOutput = {
 function withoutPrefix(message: string, command: string): string {
   let m = message;
   for (const p of [`mst-ts ${command}: `, 'mst-ts: ', `${command}: `]) if (m.startsWith(p)) m = m.slice(p.length);
-  return m;
+  return withoutLibraryPrefix(m);
+}
+
+// A library function's name before its message (`explainVolume: `, `fromPretrained('a.pth'): `):
+// lowerCamelCase with a capital, optionally with its quoted argument.
+const LIBRARY_PREFIX = /^([a-z]+[A-Z][A-Za-z0-9]*)(?:\('([^']*)'\))?: /;
+
+/**
+ * A message the library wrote for API users, in CLI terms: the function names before it removed
+ * (the argument they quote kept, as `--backend webgpu` for `setBackend('webgpu')`).
+ *
+ * @example
+ * withoutLibraryPrefix("explainVolume: targetClass 5 is out of range"); // 'targetClass 5 is out of range'
+ */
+export function withoutLibraryPrefix(message: string): string {
+  const match = LIBRARY_PREFIX.exec(message);
+  if (!match) return message;
+  const [prefix, fn, arg] = match;
+  const rest = withoutLibraryPrefix(message.slice(prefix.length));
+  if (arg === undefined) return rest;
+  return `${fn === 'setBackend' ? `--backend ${arg}` : arg}: ${rest}`;
 }
 
 /**
@@ -60,6 +101,10 @@ export async function runCli(argv: string[], out: CliOutput = PROCESS_OUTPUT): P
   const [name, ...rest] = argv;
   if (name === '--help' || name === '-h' || name === 'help') {
     out.stdout(mainHelp());
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    out.stdout(`${cliVersion()}\n`);
     return 0;
   }
   if (name === undefined) {

@@ -96,7 +96,7 @@ describe('mst-ts predict: end to end', () => {
     ).rejects.toThrow(/cannot read '.*missing.nii.gz': no such file/);
     await expect(
       predictCommand.run(['--arch', 'mst-resnet18', '--num-classes', '3', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.npy')]),
-    ).rejects.toThrow(/mis-shaped keys: linear.weight: expected \[3,512\], got \[2,512\]/);
+    ).rejects.toThrow(/w\.safetensors does not fit --arch mst-resnet18: 2 mis-shaped \(linear\.weight: expected \[3,512\], got \[2,512\], \.\.\.\); `mst-ts inspect --check .*w\.safetensors` tells what it holds$/);
   });
 
   it('without --arch, builds the model from the config saveModel wrote beside the weights', async () => {

@@ -1,12 +1,13 @@
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
-import { readVolume } from '../io/read_volume';
+import { ONNXRUNTIME_INSTALL } from '../export/onnx_predict';
 import { MODEL_REGISTRY } from '../models/registry';
 import { formatCohortSummary, runCohort } from './cohort';
 import { parseShard, type Shard } from './cohort_plan';
 import { loadVolumePredictor, RUNTIMES, type PredictorSpec, type Runtime } from './cohort_predictor';
 import { useBackend } from './cohort_runner';
+import { checkOutFolder, readScan } from './flag_files';
 import { UsageError, type CliCommand } from './command';
-import { parseCommandArgs } from './args';
+import { checkBackendFlag, parseCommandArgs } from './args';
 
 const USAGE = `Usage: mst-ts predict --weights <model.safetensors> --input <scan> [--workers N] [options]
        mst-ts predict --weights <model.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
@@ -25,7 +26,7 @@ Options:
   --preset <name>        the paper's preprocessing for a model whose file carries none (the authors'
                          published checkpoints): ${Object.keys(PREPROCESSING_PRESETS).join(', ')}
   --runtime <r>          tfjs (default) or onnx: the exported graph through onnxruntime-node (an
-                         optional dependency: ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm i onnxruntime-node)
+                         optional dependency: ${ONNXRUNTIME_INSTALL})
   --input <path>         one volume: .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array [D, H, W]
                          with slices along the first axis (read as mst-ts readVolume does: any
                          numeric dtype, converted to float32; a 2D array is one slice)
@@ -116,6 +117,7 @@ async function run(argv: string[]): Promise<number> {
   if (runtime === 'onnx' && !isOnnx) throw new UsageError(`predict: --runtime onnx needs --weights <model.onnx>, got '${weights}'`);
   if (runtime === 'tfjs' && isOnnx) throw new UsageError(`predict: '${weights}' is an ONNX model; add --runtime onnx`);
   const numClasses = positiveInt(str('num-classes'), '--num-classes', 2);
+  checkBackendFlag('predict', str('backend'));
   const preset = str('preset');
   if (preset !== undefined && !(preset in PREPROCESSING_PRESETS)) throw new UsageError(`predict: --preset must be one of ${Object.keys(PREPROCESSING_PRESETS).join(', ')}, got '${preset}'`);
   const spec: PredictorSpec = { runtime, weights, ...(arch ? { arch } : {}), numClasses, ...(preset ? { preset: preset as PreprocessingPreset } : {}) };
@@ -127,7 +129,7 @@ async function run(argv: string[]): Promise<number> {
   const workers = str('workers') === undefined ? 'auto' : positiveInt(str('workers'), '--workers', 1);
   await useBackend(str('backend'));
   // In the file's own voxel order: the predictor prepares it as the model's bundle says.
-  const volume = await readVolume(input as string, { canonical: false });
+  const volume = await readScan(input as string, { canonical: false });
   const predictor = await loadVolumePredictor({ ...spec, sliceWorkers: workers });
   try {
     const { logits, probabilities, classNames } = await predictor.predict(volume);
@@ -146,6 +148,7 @@ async function run(argv: string[]): Promise<number> {
 async function runCohortCommand(values: Record<string, string | boolean | undefined>, spec: PredictorSpec, manifest: string): Promise<number> {
   const out = values.out as string | undefined;
   if (!out) throw new UsageError(`predict: --manifest needs --out <dir>\n\n${USAGE}`);
+  await checkOutFolder(out);
   if (values.explain && values['no-explain']) throw new UsageError('predict: --explain and --no-explain contradict each other');
   if (values['no-explain'] && values.saliency) throw new UsageError('predict: --saliency is an explanation; drop --no-explain');
   let shard: Shard | undefined;

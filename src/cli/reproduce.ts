@@ -8,7 +8,7 @@ import { runTable2 } from '../reproduce/table2';
 import { runTable3 } from '../reproduce/table3';
 import { runTableS1 } from '../reproduce/table_s1';
 import { checkTask, TASKS, type ReproduceTask } from '../reproduce/tasks';
-import { parseCommandArgs } from './args';
+import { checkBackendFlag, parseCommandArgs } from './args';
 import { UsageError, type CliCommand } from './command';
 
 /** The reproductions by name, as `mst-ts reproduce <name>` takes them. */
@@ -154,6 +154,7 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  checkBackendFlag('reproduce', s('backend'));
   return { name: name as ReproductionName, options, dryRun: values['dry-run'] === true, backend: s('backend') };
 }
 

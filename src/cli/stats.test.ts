@@ -139,9 +139,33 @@ describe('mst-ts stats', () => {
     const semi = path.join(dir, 'semi.csv');
     fs.writeFileSync(semi, 'UID;GT;NN_pred\na;1;0.9\nb;0;0.2\n');
     await expect(run(['--csv', semi])).rejects.toThrow(`the file looks ";"-separated, not ","-separated; pass --delimiter ';'`);
-    await expect(run(['--csv', semi])).rejects.toThrow(UsageError);
+    // Bad data, not a bad flag: exit status 1.
+    await expect(run(['--csv', semi]).catch((e) => e instanceof UsageError)).resolves.toBe(false);
     const r = JSON.parse((await run(['--csv', semi, '--delimiter', ';', '--json', '--replicates', '10'])).out);
     expect(r.auc).toBe(1);
+  });
+
+  test("reads train's test_predictions.csv (id,label,score) without --label and --score", async () => {
+    const preds = path.join(dir, 'test_predictions.csv');
+    fs.writeFileSync(preds, `id,label,score\n${gt.map((l, i) => `c${i},${l},${pred[i]}`).join('\n')}\n`);
+    const r = await run(['--csv', preds, '--json', '--replicates', '10']);
+    expect(JSON.parse(r.out).auc).toBe(auc(gt, pred));
+    const text = await run(['--csv', preds, '--replicates', '10']);
+    expect(text.out).toContain('80 cases (');
+    expect(text.out).toContain('label label, score score');
+    // A GT column still wins: the default names come first.
+    await expect(run(['--csv', csv, '--json', '--replicates', '10']).then((x) => JSON.parse(x.out).auc)).resolves.toBe(auc(gt, pred));
+  });
+
+  test('an interval the cases leave undefined prints as n/a in the text, null in JSON', async () => {
+    const one = path.join(dir, 'one_positive.csv');
+    fs.writeFileSync(one, 'GT,NN_pred\n1,0.9\n0,0.2\n0,0.4\n0,0.1\n');
+    const ci = delongAuc([1, 0, 0, 0], [0.9, 0.2, 0.4, 0.1]).ci;
+    expect(Number.isNaN(ci[0])).toBe(true);
+    const { out } = await run(['--csv', one, '--replicates', '10']);
+    expect(out).toContain('95% CI DeLong   [n/a, n/a]');
+    expect(out).not.toContain('NaN');
+    expect(JSON.parse((await run(['--csv', one, '--replicates', '10', '--json'])).out).ci95).toEqual([null, null]);
   });
 
   test('a NaN score or a bad label names the file, the line and the column', async () => {

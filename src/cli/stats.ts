@@ -28,9 +28,10 @@ against a second column.
 
 Options:
   --csv FILE             results table with a header line (required)
-  --label NAME           label column, values 0/1 (or True/False). Default GT
-  --score NAME           score column (higher = positive). Default NN_pred. Repeat it to compare
-                         several models on the same cases
+  --label NAME           label column, values 0/1 (or True/False). Default GT, or label in a
+                         file without GT (train's test_predictions.csv)
+  --score NAME           score column (higher = positive). Default NN_pred, or score in a file
+                         without NN_pred. Repeat it to compare several models on the same cases
   --compare NAME         second score column: DeLong's paired test against the first --score
   --json                 print JSON instead of text
   --plot FILE            write the ROC figure (.svg, or .png by extension)
@@ -74,7 +75,7 @@ JSON fields:
                     brierDecomposition { reliability, resolution, uncertainty, withinBinVariance,
                     withinBinCovariance }, bins } (10 equal-width bins)
   decisionCurve     with --decision-curve: { thresholds, netBenefit, treatAll, prevalence }
-NaN values (e.g. a variance with fewer than 2 cases of a class) print as null.
+NaN values (e.g. a variance with fewer than 2 cases of a class) print as null (as n/a in the text).
 `;
 
 function intFlag(value: string | undefined, name: string, fallback: number): number {
@@ -88,8 +89,21 @@ async function writeFigure(file: string, svg: () => string, png: () => Uint8Arra
   await writeFileAtomic(file, file.toLowerCase().endsWith('.png') ? png() : svg());
 }
 
+// NaN (an interval or test undefined for these cases) prints as n/a, as the text output is read by people.
 function fmt(x: number, digits = 3): string {
-  return Number.isNaN(x) ? 'NaN' : x.toFixed(digits);
+  return Number.isNaN(x) ? 'n/a' : x.toFixed(digits);
+}
+
+function fmtP(x: number, digits: number): string {
+  return Number.isNaN(x) ? 'n/a' : x.toPrecision(digits);
+}
+
+/**
+ * The column a flag defaults to: `mst-ts`'s results-table name where the file has it, else the
+ * name train's `test_predictions.csv` uses, so `stats --csv <run>/test_predictions.csv` works bare.
+ */
+function defaultColumn(header: readonly string[], name: string, fallback: string): string {
+  return !header.includes(name) && header.includes(fallback) ? fallback : name;
 }
 
 function parseRange(value: string): [number, number] {
@@ -136,7 +150,7 @@ export const statsCommand: CliCommand = {
       args: argv,
       options: {
         csv: { type: 'string' },
-        label: { type: 'string', default: 'GT' },
+        label: { type: 'string' },
         score: { type: 'string', multiple: true },
         compare: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -173,21 +187,24 @@ export const statsCommand: CliCommand = {
       throw new UsageError('mst-ts stats: --partial-focus and --partial-correct need --partial-auc FROM:TO');
     }
     const range = values['partial-auc'] !== undefined ? parseRange(values['partial-auc']) : undefined;
-    const scoreNames = values.score && values.score.length > 0 ? values.score : ['NN_pred'];
-    if (new Set(scoreNames).size !== scoreNames.length) throw new UsageError(`mst-ts stats: each --score must name a different column, got ${scoreNames.join(', ')}`);
+    const givenScores = values.score && values.score.length > 0 ? values.score : undefined;
+    if (givenScores && new Set(givenScores).size !== givenScores.length) throw new UsageError(`mst-ts stats: each --score must name a different column, got ${givenScores.join(', ')}`);
     const source = values.csv;
     if (!fs.existsSync(source)) throw new Error(`mst-ts stats: no such file '${source}'`);
     const table = parseCsv(fs.readFileSync(source, 'utf8'), { delimiter: values.delimiter, source });
-    const columns = [values.label, ...scoreNames, ...(values.compare ? [values.compare] : [])];
+    const labelName = values.label ?? defaultColumn(table.header, 'GT', 'label');
+    const scoreNames = givenScores ?? [defaultColumn(table.header, 'NN_pred', 'score')];
+    const columns = [labelName, ...scoreNames, ...(values.compare ? [values.compare] : [])];
     const seen = guessDelimiter(table);
     if (seen !== undefined && columns.some((c) => !table.header.includes(c))) {
       const flag = seen === '\t' ? "--delimiter $'\\t'" : `--delimiter '${seen}'`;
-      throw new UsageError(
+      // The file's content, not a flag, is wrong: bad data (exit status 1).
+      throw new Error(
         `mst-ts stats: ${source}: the header is one column ('${table.header[0]}'): the file looks ${JSON.stringify(seen)}-separated, not ${JSON.stringify(values.delimiter)}-separated; pass ${flag}`,
       );
     }
     requireColumns(table, columns, source);
-    const labels = csvLabelColumn(table, values.label, source);
+    const labels = csvLabelColumn(table, labelName, source);
     const scoreColumns = scoreNames.map((name) => csvNumberColumn(table, name, source, { allowNaN: false }));
     const scores = scoreColumns[0];
     const scoreName = scoreNames[0];
@@ -219,7 +236,7 @@ export const statsCommand: CliCommand = {
       other = csvNumberColumn(table, values.compare, source, { allowNaN: false });
       const t = delongTest(labels, scores, other);
       result.delong = { auc2: t.auc2, z: t.z, p: t.p };
-      text.push(`DeLong paired test vs ${values.compare}: AUC ${fmt(t.auc2)}, z = ${fmt(t.z, 4)}, p = ${t.p.toPrecision(4)}`);
+      text.push(`DeLong paired test vs ${values.compare}: AUC ${fmt(t.auc2)}, z = ${fmt(t.z, 4)}, p = ${fmtP(t.p, 4)}`);
     }
     if (scoreColumns.length > 1) {
       const multi = delongMulti(labels, scoreColumns);
@@ -243,9 +260,9 @@ export const statsCommand: CliCommand = {
       multi.models.forEach((m, i) => text.push(`  ${scoreNames[i].padEnd(width)}  AUC ${fmt(m.auc)} [${fmt(m.ci[0])}, ${fmt(m.ci[1])}]`));
       text.push('Pairwise DeLong tests (p, Holm-adjusted, BH-adjusted):');
       for (const t of multi.pairwise) {
-        text.push(`  ${scoreNames[t.i]} vs ${scoreNames[t.j]}: z = ${fmt(t.z, 3)}, p = ${t.p.toPrecision(3)}, pHolm = ${t.pHolm.toPrecision(3)}, pBH = ${t.pBH.toPrecision(3)}`);
+        text.push(`  ${scoreNames[t.i]} vs ${scoreNames[t.j]}: z = ${fmt(t.z, 3)}, p = ${fmtP(t.p, 3)}, pHolm = ${fmtP(t.pHolm, 3)}, pBH = ${fmtP(t.pBH, 3)}`);
       }
-      text.push(`All AUCs equal: chi2 = ${fmt(multi.global.chi2, 3)}, df = ${multi.global.df}, p = ${multi.global.p.toPrecision(3)}`);
+      text.push(`All AUCs equal: chi2 = ${fmt(multi.global.chi2, 3)}, df = ${multi.global.df}, p = ${fmtP(multi.global.p, 3)}`);
     }
     if (range) {
       const partial = { range, focus, correct: values['partial-correct'] };
@@ -306,7 +323,7 @@ export const statsCommand: CliCommand = {
     const [[tn, fp], [fn, tp]] = cm;
     const ciName = ciType === 'percentile' ? 'boot' : ciType === 'basic' ? 'basic' : 'BCa';
     process.stdout.write(
-      `${source}: ${labels.length} cases (${nPositive} positive, ${labels.length - nPositive} negative), label ${values.label}, score ${scoreName}\n` +
+      `${source}: ${labels.length} cases (${nPositive} positive, ${labels.length - nPositive} negative), label ${labelName}, score ${scoreName}\n` +
         `AUC             ${fmt(delong.auc)} ± ${fmt(boot.std)} (bootstrap std, ${replicates} replicates, seed ${seed}${stratified ? ', stratified' : ', not stratified'})\n` +
         `95% CI DeLong   [${fmt(delong.ci[0])}, ${fmt(delong.ci[1])}]\n` +
         `95% CI ${ciName.padEnd(8)} [${fmt(boot.ci[0])}, ${fmt(boot.ci[1])}]\n` +

@@ -13,6 +13,7 @@ import { UsageError } from './command';
 import { parseTrainArgs, trainCommand } from './train';
 import { makeSyntheticCase } from '../data/synthetic/task';
 import { writeNifti } from '../io/nifti';
+import { cli } from '../../test/cli_fixtures';
 
 // --workers runs worker threads from the built package (npm run build), so it is tested there.
 const built = fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'cli.js')) && fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'parallel', 'encoder_worker.js'));
@@ -146,5 +147,25 @@ describe('mst-ts train', () => {
     expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--epochs', '0'])).toThrow("--epochs must be an integer >= 1, got '0'");
     expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--lr-schedule', 'step'])).toThrow("--lr-schedule must be constant or cosine, got 'step'");
     expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--workers', '0'])).toThrow("--workers must be an integer >= 1, got '0'");
+    expect(() => parseTrainArgs(['--task', 'synthetic-chest', '--backend', 'wsam'])).toThrow(
+      new UsageError("train: unknown --backend 'wsam'; did you mean 'wasm'?; expected one of wasm, cpu, webgpu, tensorflow"),
+    );
+  });
+
+  it('a crop the ViT cannot cut into patches is a usage error naming the minimum; --out naming a file says so', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-train-crop-'));
+    const small = ['train', '--task', 'synthetic-chest', '--size', '4x32x32', '--epochs', '1', '--n-train', '2', '--n-val', '2', '--n-test', '2'];
+    for (const crop of ['4x4x4', '4x12x16']) {
+      const r = await cli([...small, '--crop', crop, '--out', path.join(dir, crop)]);
+      expect(r.stderr).toBe(`mst-ts train: --crop ${crop} does not fit mst-dinov2-tiny: its slices must be at least 8x8 voxels, height and width multiples of 8\n`);
+      expect(r.code).toBe(2);
+    }
+    expect(fs.readdirSync(dir)).toEqual([]);
+    const file = path.join(dir, 'run.txt');
+    fs.writeFileSync(file, 'x');
+    const r = await cli([...small, '--crop', '4x16x16', '--out', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`mst-ts train: --out ${file} is a file; expected a folder\n`);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

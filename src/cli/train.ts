@@ -8,6 +8,7 @@ import { SYNTHETIC_TASK_IDS, SYNTHETIC_TASKS, type SyntheticTaskName } from '../
 import { manifestTrainingData, syntheticTrainingData, type TrainingData } from '../data/training_data';
 import { AUGMENT_KINDS, type AugmentKind } from '../data/transforms/presets';
 import { writeFileAtomic } from '../io/files';
+import { DinoVisionTransformer } from '../models/dinov2';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { createModel, MODEL_REGISTRY, modelSpec, SMALL_VITS, type VolumeClassifier } from '../models/registry';
 import { DataParallelGradients } from '../parallel/data_parallel';
@@ -20,7 +21,8 @@ import { TerminalProgress } from '../train/progress';
 import type { Predictions } from '../train/trainer';
 import { runTraining } from '../train/training_run';
 import { UsageError, type CliCommand } from './command';
-import { parseCommandArgs } from './args';
+import { checkBackendFlag, parseCommandArgs } from './args';
+import { checkOutFolder } from './flag_files';
 
 /** Everything a training run needs; the CLI flags map onto it one to one. */
 export interface TrainRunConfig {
@@ -152,6 +154,16 @@ async function trainingData(config: TrainRunConfig): Promise<TrainingData> {
 }
 
 /**
+ * The slices a ViT encoder takes, checked before any training: it cuts them into patches of `p`
+ * voxels (after its stem's strides), so height and width must be multiples of `p`, at least one.
+ */
+function checkSliceMultiple(p: number, arch: string, shape: Shape3, flag: string): void {
+  const [, h, w] = shape;
+  if (h >= p && w >= p && h % p === 0 && w % p === 0) return;
+  throw new UsageError(`train: ${flag} ${shape.join('x')} does not fit ${arch}: its slices must be at least ${p}x${p} voxels, height and width multiples of ${p}`);
+}
+
+/**
  * Trains `arch` on a synthetic task or a manifest of real scans and tests it on held-out cases,
  * through the one training pipeline (`runTraining`). Writes checkpoints, `log.jsonl`, the model
  * bundle (`model.safetensors` + `model.json`, with the preprocessing), `summary.json` and
@@ -159,10 +171,26 @@ async function trainingData(config: TrainRunConfig): Promise<TrainingData> {
  */
 export async function trainFromConfig(config: TrainRunConfig, print: (line: string) => void = () => {}): Promise<TrainRunResult> {
   const started = Date.now();
+  await checkOutFolder(config.outDir);
   const data = await trainingData(config);
   const { seed } = config;
   const spec = modelSpec(config.arch);
+  const sizeFlag = config.crop ? '--crop' : '--size';
+  const small = SMALL_VITS[config.arch];
+  // A small ViT's patch is known before building it (building refuses slices smaller than it).
+  if (small) {
+    const stemStride = (small.convStem?.strides ?? small.convStem?.channels.map(() => 2) ?? []).reduce((a, b) => a * b, 1);
+    checkSliceMultiple(small.patchSize * stemStride, config.arch, data.inputSize, sizeFlag);
+  }
   const model = createModel(config.arch, { seed, imageSize: data.inputSize[1], numClasses: data.classNames.length });
+  try {
+    if (model instanceof MedicalSliceTransformer && model.encoder instanceof DinoVisionTransformer) {
+      checkSliceMultiple(model.encoder.patchSize * (model.encoder.stem?.stride ?? 1), config.arch, data.inputSize, sizeFlag);
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const lr = config.lr ?? spec.lr;
   print(
     `${config.arch} (${(model.numParameters() / 1e6).toFixed(2)} M parameters) on ${data.description}: ` +
@@ -415,6 +443,7 @@ export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean
   }
   for (const k of ['spacing', 'window', 'num-classes'] as const) if (!manifest && s(k) !== undefined) throw new UsageError(`train: --${k} applies to --manifest`);
   for (const k of ['size', 'n-train', 'n-val', 'n-test', 'difficulty'] as const) if (manifest && s(k) !== undefined) throw new UsageError(`train: --${k} applies to a synthetic --task`);
+  checkBackendFlag('train', s('backend'));
   const arch = s('arch') ?? 'mst-dinov2-tiny';
   if (!MODEL_REGISTRY.has(arch)) throw new UsageError(`train: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
   const seed = intFlag('seed', s('seed'), 0, 0);

@@ -17,6 +17,11 @@ export interface OnnxVolumePrediction {
 export interface OnnxVolumeModel {
   /** The file it was loaded from. */
   readonly path: string;
+  /**
+   * The graph's input shape `[batch, D, H, W]` as it declares it: a number for a fixed axis, a
+   * name for a symbolic one (`'slices'`); empty where the runtime does not tell.
+   */
+  readonly inputShape: readonly (number | string)[];
   /** Classifies one volume `[D, H, W]` (slices first, as the rest of mst-ts); the batch axis is added here. */
   predict(volume: { data: Float32Array; shape: [number, number, number] }): Promise<OnnxVolumePrediction>;
   /** Frees the ONNX Runtime session. */
@@ -32,13 +37,28 @@ interface OrtTensor {
 interface OrtSession {
   inputNames: readonly string[];
   outputNames: readonly string[];
+  /** Present from onnxruntime 1.21. */
+  inputMetadata?: readonly OrtValueMetadata[];
+  outputMetadata?: readonly OrtValueMetadata[];
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
+}
+interface OrtValueMetadata {
+  name: string;
+  type?: string;
+  shape?: readonly (number | string)[];
 }
 interface OrtModule {
   InferenceSession: { create(path: string, options?: Record<string, unknown>): Promise<OrtSession> };
   Tensor: new (type: 'float32', data: Float32Array | number[], dims: readonly number[]) => OrtTensor;
 }
+
+/**
+ * How to install onnxruntime-node, worded the same in every message and in the README: its CPU
+ * binary ships in the package, and the flag skips the CUDA download its install script tries
+ * (which fails outside the npm registry, and npm then drops the optional package silently).
+ */
+export const ONNXRUNTIME_INSTALL = 'npm install onnxruntime-node --onnxruntime-node-install=skip';
 
 /** Imports `onnxruntime-node`, or throws saying how to install it. */
 export async function importOnnxRuntime(): Promise<OrtModule> {
@@ -49,8 +69,7 @@ export async function importOnnxRuntime(): Promise<OrtModule> {
     mod = (await import(name)) as OrtModule & { default?: OrtModule };
   } catch (e) {
     throw new Error(
-      `running ONNX models needs the optional package onnxruntime-node: install it with ` +
-        `\`ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm i onnxruntime-node\` (${(e as Error).message})`,
+      `running ONNX models needs the optional package onnxruntime-node: install it with \`${ONNXRUNTIME_INSTALL}\` (${(e as Error).message.split('\n')[0]})`,
     );
   }
   return mod.InferenceSession ? mod : (mod.default as OrtModule);
@@ -98,8 +117,10 @@ export async function loadOnnxModel(path: string, options: { threads?: number } 
   // from the caller's inside vm contexts (jest): wrap the caller's buffer in that class, no copy.
   const OrtFloat32Array = (new ort.Tensor('float32', [0], [1]).data as Float32Array).constructor as Float32ArrayConstructor;
   let released = false;
+  const inputShape = [...(session.inputMetadata?.find((m) => m.name === inputName)?.shape ?? [])];
   return {
     path,
+    inputShape,
     async predict(volume) {
       if (released) throw new Error(`OnnxVolumeModel: '${path}' was disposed`);
       const { data, shape } = volume;
@@ -131,4 +152,39 @@ export async function loadOnnxModel(path: string, options: { threads?: number } 
       await session.release();
     },
   };
+}
+
+/** One input or output of an ONNX graph: its name, element type and shape (a name for a symbolic axis). */
+export interface OnnxValueInfo {
+  name: string;
+  /** `'float32'`, ...; null where the runtime does not tell (onnxruntime before 1.21). */
+  type: string | null;
+  /** null where the runtime does not tell. */
+  shape: (number | string)[] | null;
+}
+
+/**
+ * The inputs and outputs of any `.onnx` graph as ONNX Runtime reads them (`mst-ts inspect` on a
+ * graph); the session is released before it resolves.
+ *
+ * @example
+ * const { inputs, outputs } = await describeOnnxModel('mst.onnx');
+ * inputs[0]; // { name: 'volume', type: 'float32', shape: ['batch', 'slices', 224, 224] }
+ */
+export async function describeOnnxModel(path: string): Promise<{ inputs: OnnxValueInfo[]; outputs: OnnxValueInfo[] }> {
+  const ort = await importOnnxRuntime();
+  let session: OrtSession;
+  try {
+    session = await ort.InferenceSession.create(path);
+  } catch (e) {
+    throw new Error(`describeOnnxModel: cannot load '${path}': ${(e as Error).message}`);
+  }
+  const info = (names: readonly string[], meta: readonly OrtValueMetadata[] | undefined): OnnxValueInfo[] =>
+    names.map((name) => {
+      const m = meta?.find((x) => x.name === name);
+      return { name, type: m?.type ?? null, shape: m?.shape ? [...m.shape] : null };
+    });
+  const described = { inputs: info(session.inputNames, session.inputMetadata), outputs: info(session.outputNames, session.outputMetadata) };
+  await session.release();
+  return described;
 }

@@ -2,6 +2,7 @@
  * Random access to the bytes of a file (Node) or of an in-memory buffer (anywhere), so readers of
  * large checkpoints fetch only the ranges they need instead of holding the whole file twice.
  */
+import { readError } from './files';
 
 /** A bounded, random-access view of a file or buffer. Every read is checked against `size`. */
 export interface ByteSource {
@@ -59,10 +60,15 @@ export async function fileSource(path: string): Promise<ByteSource> {
   try {
     handle = await fs.open(path, 'r');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read '${path}': ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw readError(path, e);
   }
-  const info = { name: path, size: (await handle.stat()).size };
+  // A folder opens for reading on Linux and fails only at the first read (EISDIR).
+  const stat = await handle.stat();
+  if (stat.isDirectory()) {
+    await handle.close();
+    throw readError(path, Object.assign(new Error('is a folder'), { code: 'EISDIR' }));
+  }
+  const info = { name: path, size: stat.size };
   const readInto = async (offset: number, target: Uint8Array): Promise<void> => {
     checkRange(info, offset, target.byteLength);
     // `read` returns fewer bytes than asked only at end of file or for very large requests.

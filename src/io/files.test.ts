@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { appendText, writeFileAtomic } from './files';
+import { fileSource } from './byte_source';
+import { loadCheckpoint } from './checkpoint';
+import { appendText, readBytes, writeFileAtomic } from './files';
 
 describe('writeFileAtomic', () => {
   it('creates missing folders and leaves no temporary file', async () => {
@@ -24,6 +26,18 @@ describe('writeFileAtomic', () => {
     expect(err?.message).not.toMatch(/\.tmp-/);
     expect(fs.readdirSync(dir)).toEqual(['plain']);
   });
+
+  it('says a folder is a folder when the target is one (an --out file given a folder)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-files-'));
+    const target = path.join(dir, 'plots');
+    fs.mkdirSync(path.join(target, 'inside'), { recursive: true });
+    const err = await writeFileAtomic(target, 'y').then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toBe(`'${target}' is a folder; expected a file`);
+    expect(fs.readdirSync(dir)).toEqual(['plots']);
+  });
 });
 
 describe('appendText', () => {
@@ -35,5 +49,20 @@ describe('appendText', () => {
     expect(fs.readFileSync(log, 'utf8')).toBe('a\nb\n');
     const blocked = path.join(dir, 'run', 'log.jsonl', 'inner.jsonl');
     await expect(appendText(blocked, 'c\n')).rejects.toThrow(`cannot append to '${blocked}': a parent is not a folder`);
+  });
+});
+
+describe('readBytes and fileSource', () => {
+  it('say a folder is a folder, and a missing file missing, never EISDIR', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-files-'));
+    await expect(readBytes(dir)).rejects.toThrow(`'${dir}' is a folder; expected a file`);
+    await expect(fileSource(dir)).rejects.toThrow(`'${dir}' is a folder; expected a file`);
+    await expect(loadCheckpoint(dir)).rejects.toThrow(`'${dir}' is a folder; expected a file`);
+    await expect(readBytes(path.join(dir, 'nope'))).rejects.toThrow(`cannot read '${path.join(dir, 'nope')}': no such file`);
+    fs.writeFileSync(path.join(dir, 'a'), 'xyz');
+    const src = await fileSource(path.join(dir, 'a'));
+    expect(src.size).toBe(3);
+    expect(Array.from(await src.read(0, 3))).toEqual([120, 121, 122]);
+    await src.close();
   });
 });

@@ -3,7 +3,13 @@
  * so bundles for the web do not pull it in.
  */
 
-/** The bytes of a file path (Node) or the given bytes unchanged. */
+/**
+ * The bytes of a file path (Node) or the given bytes unchanged. A missing path or a folder gets
+ * an error naming it ("'x' is a folder; expected a file"), not Node's bare code.
+ *
+ * @example
+ * const bytes = await readBytes('model.safetensors');
+ */
 export async function readBytes(pathOrBytes: string | Uint8Array | ArrayBuffer): Promise<Uint8Array> {
   if (pathOrBytes instanceof Uint8Array) return pathOrBytes;
   if (pathOrBytes instanceof ArrayBuffer) return new Uint8Array(pathOrBytes);
@@ -12,9 +18,28 @@ export async function readBytes(pathOrBytes: string | Uint8Array | ArrayBuffer):
     const buf = await fs.readFile(pathOrBytes);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read '${pathOrBytes}': ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw readError(pathOrBytes, e);
   }
+}
+
+/**
+ * Why a path cannot be read, in words: no such file, a folder where a file was expected,
+ * permission denied; Node's message otherwise. The error keeps Node's code.
+ *
+ * @example
+ * throw readError('scans', err); // "'scans' is a folder; expected a file"
+ */
+export function readError(path: string, e: unknown): Error {
+  const err = e as NodeJS.ErrnoException;
+  const message =
+    err.code === 'EISDIR'
+      ? `'${path}' is a folder; expected a file`
+      : err.code === 'ENOENT'
+        ? `cannot read '${path}': no such file`
+        : err.code === 'EACCES' || err.code === 'EPERM'
+          ? `cannot read '${path}': permission denied`
+          : `cannot read '${path}': ${err.message ?? String(e)}`;
+  return Object.assign(new Error(message), { code: err.code });
 }
 
 /**
@@ -65,6 +90,8 @@ export async function appendText(path: string, text: string): Promise<void> {
 /** An error naming `path` and why writing it failed, with Node's code kept. */
 function writeError(verb: string, path: string, e: unknown, tmp: string, suffix: string): Error {
   const err = e as NodeJS.ErrnoException;
+  // Renaming onto a folder: the path names a folder where a file was expected.
+  if (err.code === 'EISDIR') return Object.assign(new Error(`'${path}' is a folder; expected a file`), { code: err.code });
   const why =
     err.code === 'ENOSPC'
       ? 'no space left on device (ENOSPC)'

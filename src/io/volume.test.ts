@@ -80,6 +80,35 @@ describe('readVolume', () => {
     await expect(readVolume(fixturePath('volumes', 'missing.nii'))).rejects.toThrow(/cannot read '.*missing\.nii': no such file or folder/);
   });
 
+  it('chooses the reader by content, the extension only a fallback', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-content-'));
+    try {
+      const nifti = fs.readFileSync(fixturePath('volumes', 'standard.nii.gz'));
+      const want = await readVolume(fixturePath('volumes', 'standard.nii.gz'));
+      for (const name of ['scan.npy', 'scan.dcm', 'scan']) {
+        fs.writeFileSync(path.join(dir, name), nifti);
+        const got = await readVolume(path.join(dir, name));
+        expect(got.meta.format).toBe('nifti1');
+        expect(got.shape).toEqual(want.shape);
+        expect(Array.from(got.data)).toEqual(Array.from(want.data));
+      }
+      // An uncompressed NIfTI (no gzip magic) is found by its header size too.
+      fs.copyFileSync(fixturePath('volumes', 'qform_scaled.nii'), path.join(dir, 'plain.npy'));
+      expect((await readVolume(path.join(dir, 'plain.npy'))).meta.format).toBe('nifti1');
+      fs.copyFileSync(fixturePath('volumes', 'CT_small.dcm'), path.join(dir, 'slice.nii'));
+      expect((await readVolume(path.join(dir, 'slice.nii'))).meta.format).toBe('dicom');
+      // Content nobody recognises: the extension chooses, else an error listing the formats.
+      fs.writeFileSync(path.join(dir, 'notes.npy'), 'hello');
+      await expect(readVolume(path.join(dir, 'notes.npy'))).rejects.toThrow(/notes\.npy: not a NumPy \.npy file/);
+      fs.writeFileSync(path.join(dir, 'notes.txt'), 'hello');
+      await expect(readVolume(path.join(dir, 'notes.txt'))).rejects.toThrow(
+        /notes\.txt: not a volume file \(first bytes 68 65 6c 6c 6f\); expected NIfTI \(\.nii, \.nii\.gz\), DICOM \(\.dcm or a folder of them\) or a NumPy array \(\.npy\)/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+
   it('reads an MRNet-style uint8 .npy with assumed geometry', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-npy-'));
     try {

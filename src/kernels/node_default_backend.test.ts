@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { buildSync } from 'esbuild';
 
@@ -71,6 +72,13 @@ describe("Node's default backend", () => {
     expect(out.probabilities).toHaveLength(2);
     expect(out.probabilities[0] + out.probabilities[1]).toBeCloseTo(1, 6);
     expect(stderr).not.toMatch(/looks like you are running TensorFlow\.js in Node/);
+    expect(stderr).toBe('');
+  });
+
+  it('an ES module given to `node --input-type=module -e` (where `module` is a global) starts wasm too', async () => {
+    const script = `await import(${JSON.stringify(pathToFileURL(files.esm).href)});`;
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: root });
+    expect(JSON.parse(stdout).backend).toBe('wasm');
     expect(stderr).toBe('');
   });
 

@@ -47,7 +47,9 @@ function activeBackendName(): string | undefined {
  * default stays until `setBackend`.
  */
 function nodeRequire(): NodeJS.Require | null {
-  if (typeof module !== 'undefined' && typeof require === 'function') return require;
+  // `module.exports` tells a CommonJS module from an ES module evaluated by `node -e`, where
+  // `module` is a global (Node's module class) and the bundler's `require` shim only throws.
+  if (typeof module !== 'undefined' && typeof module.exports === 'object' && typeof require === 'function') return require;
   const builtin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
   const nodeModule = builtin?.('node:module') as typeof import('node:module') | undefined;
   return nodeModule ? nodeModule.createRequire(typeof __filename === 'string' ? __filename : `${process.cwd()}/`) : null;

@@ -512,3 +512,15 @@ function expect(dict: StateDict, key: string, want: number[]): void {
     throw new Error(`'${key}' expected shape [${want.join(', ')}], got ${got ? `[${got.join(', ')}]` : 'nothing'}`);
   }
 }
+
+/**
+ * The bundle JSON of a weights file as {@link fromPretrained} finds it (the `.json` beside the
+ * path, else the safetensors metadata), checked; null for a checkpoint without one. Reads only
+ * the JSON and the safetensors header, so callers can look at a file's architecture cheaply.
+ *
+ * @example
+ * (await readSavedModelJson('runs/demo/model.safetensors'))?.arch; // 'mst-dinov2-tiny'
+ */
+export async function readSavedModelJson(pathOrBytes: string | Uint8Array): Promise<SavedModelJson | null> {
+  return readSavedJson(pathOrBytes);
+}

@@ -156,9 +156,12 @@ export class Classifier {
    * const { label, probabilities } = await clf.predict('scan.nii.gz');
    */
   async predict(input: ClassifierInput): Promise<ClassifierPrediction> {
+    // The workers start while the input is read and prepared.
+    const starting = this.model instanceof MedicalSliceTransformer ? this.slicePool(this.model) : null;
+    starting?.catch(() => undefined);
     const { volume } = await this.prepare(input);
     try {
-      const pool = this.model instanceof MedicalSliceTransformer ? await this.slicePool(this.model) : null;
+      const pool = await starting;
       if (pool) return await this.predictOnPool(this.model as MedicalSliceTransformer, pool, volume);
       if (this.model instanceof MedicalSliceTransformer && this.model.capabilities.sliceAttention) return await this.predictWithSliceWeights(this.model, volume);
       const [logits, probs] = tf.tidy(() => {

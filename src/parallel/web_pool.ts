@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../backend';
 import { encodeSafetensors, loadSafetensors } from '../io/safetensors';
+import { withoutInit } from '../nn/init';
 import { disposeStateDict } from '../nn/module';
 import type { ComponentConfig } from '../models/component_registry';
 import { createEncoder, encoderConfigOf, ENCODERS } from '../models/encoder_registry';
@@ -194,7 +195,8 @@ export function serveSliceEncoder(scope: WebWorkerLike): void {
     await setBackend(m.backend);
     tf.env().set('PROD', true);
     for (const url of m.modules) await import(/* webpackIgnore: true */ url);
-    const built = createEncoder(m.encoder.name, m.encoder.options);
+    // Zeros instead of random draws: the weights arrive next.
+    const built = withoutInit(() => createEncoder(m.encoder.name, m.encoder.options));
     const dict = await loadSafetensors(m.weights);
     try {
       built.loadStateDict(dict);

@@ -15,7 +15,7 @@ const work = mkdtempSync(join(root, 'node_modules', '.cache', 'mst-quantized-auc
 // The demo's training run lives in the CLI sources, which the package does not export: bundled here.
 await build({
   stdin: {
-    contents: `export { runTraining } from './src/cli/train'; export { DEMO_CONFIG } from './src/cli/demo'; export * from './src/index';`,
+    contents: `export { trainFromConfig } from './src/cli/train'; export { DEMO_CONFIG } from './src/cli/demo'; export * from './src/index';`,
     resolveDir: root,
     loader: 'ts',
   },
@@ -31,7 +31,7 @@ await lib.setBackend('wasm');
 const out = join(mkdtempSync(join(tmpdir(), 'mst-quantized-auc-')), 'demo');
 const epochs = process.argv[2] ? Number(process.argv[2]) : lib.DEMO_CONFIG.epochs;
 const t0 = performance.now();
-const result = await lib.runTraining({ ...lib.DEMO_CONFIG, outDir: out, epochs, progress: false });
+const result = await lib.trainFromConfig({ ...lib.DEMO_CONFIG, outDir: out, epochs, progress: false });
 const trainS = (performance.now() - t0) / 1000;
 const { model, test } = result;
 model.eval();

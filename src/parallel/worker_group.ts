@@ -1,12 +1,15 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+// Namespace imports: a browser bundle of the library (which reaches this file through
+// Classifier's lazy import, never run there) resolves node:* to empty modules.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as threads from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { WorkerReply } from './messages';
 
 /** `encoder_worker.{js,cjs}` of the build this module belongs to (tsup's shims give `__dirname` in ESM). */
 export function defaultWorkerPath(): string {
-  const candidates = ['encoder_worker.js', 'encoder_worker.cjs', join('parallel', 'encoder_worker.js'), join('parallel', 'encoder_worker.cjs')].map((f) => join(__dirname, f));
-  const found = candidates.find((p) => existsSync(p));
+  const candidates = ['encoder_worker.js', 'encoder_worker.cjs', path.join('parallel', 'encoder_worker.js'), path.join('parallel', 'encoder_worker.cjs')].map((f) => path.join(__dirname, f));
+  const found = candidates.find((p) => fs.existsSync(p));
   if (!found) {
     throw new Error(`mst-ts parallel: no worker script found (looked for ${candidates.join(', ')}); run from the built package (npm run build) or pass options.workerPath`);
   }
@@ -45,8 +48,8 @@ export class WorkerGroup {
    * pool started behind the user's back must not hold a finished script open).
    */
   static async start(count: number, init: object, workerPath?: string, unrefWhenIdle = false): Promise<WorkerGroup> {
-    const path = workerPath ?? defaultWorkerPath();
-    const workers = Array.from({ length: count }, () => new Worker(path));
+    const script = workerPath ?? defaultWorkerPath();
+    const workers = Array.from({ length: count }, () => new threads.Worker(script));
     try {
       await Promise.all(
         workers.map(

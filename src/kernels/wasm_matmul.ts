@@ -41,7 +41,8 @@ export type WasmKernelVariant = 'relaxed-simd' | 'simd';
 export interface WasmKernelOptions {
   /**
    * Use the relaxed-SIMD build, whose GEMM micro-kernel uses fused multiply-add (default: where
-   * the engine supports it, turning it on first in Node 20-21 with {@link enableNodeRelaxedSimd}).
+   * the engine supports it, turning it on first in Node 20-21 with {@link enableNodeRelaxedSimd},
+   * unless the environment variable `MST_WASM_RELAXED_SIMD` is `0`).
    * `false` forces plain SIMD128 and sets no V8 flag; `true` where relaxed SIMD cannot be had
    * throws. Results of the two builds differ by float32 rounding only.
    */
@@ -80,7 +81,7 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 export async function installWasmMatMul(options: WasmKernelOptions = {}): Promise<void> {
   const backend = tf.findBackend('wasm') as unknown as WasmBackendInternals | null;
   if (!backend) throw new Error("installWasmMatMul: the 'wasm' backend is not initialised (await setBackend('wasm') first)");
-  const supported = options.relaxedSimd === false ? false : enableNodeRelaxedSimd();
+  const supported = options.relaxedSimd === false || (options.relaxedSimd === undefined && plainSimdRequested()) ? false : enableNodeRelaxedSimd();
   if (options.relaxedSimd && !supported) {
     throw new Error('installWasmMatMul: relaxedSimd was requested but this engine has no WebAssembly relaxed SIMD (Chrome >= 114, Node >= 20.16)');
   }
@@ -102,7 +103,7 @@ export function installWasmKernelsSync(backend: object): void {
   // tfjs sets the stock kernels up once the factory has returned; the ones replaced here would miss
   // their setup, which other stock kernels rely on (Sum calls the stock Transpose), so run it now.
   for (const kernel of tf.getKernelsForBackend('wasm')) kernel.setupFunc?.(backend as tf.KernelBackend);
-  const { bytes, memory, variant } = kernelBuild(b, {}, enableNodeRelaxedSimd());
+  const { bytes, memory, variant } = kernelBuild(b, {}, !plainSimdRequested() && enableNodeRelaxedSimd());
   installInto(b, new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(bytes)), { env: { memory } }), variant);
 }
 
@@ -116,6 +117,14 @@ export function installWasmKernelsSync(backend: object): void {
 export function wasmKernelsInstalled(): boolean {
   const engine = tf.engine() as unknown as { backendName?: string | null; backendInstance?: object | null };
   return engine.backendName === 'wasm' && !!engine.backendInstance && installed.has(engine.backendInstance);
+}
+
+/**
+ * Whether the environment variable `MST_WASM_RELAXED_SIMD=0` asks for the plain SIMD128 kernels by
+ * default (Node): results in the summation order the PyTorch parity tolerances were set for.
+ */
+function plainSimdRequested(): boolean {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.MST_WASM_RELAXED_SIMD === '0';
 }
 
 /** The kernel build for this backend's memory (ordinary or shared) and the engine's features. */

@@ -1,11 +1,9 @@
-import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { installWasmMatMul, wasmKernelVariant } from '../../src/kernels/wasm_matmul';
-import { relaxedSimdSupported } from '../../src/kernels/wasm_features';
+import { buildSync } from 'esbuild';
 
 // Node 20 has WebAssembly relaxed SIMD behind a V8 flag (Node >= 22 by default): the builds are
-// compared in a child process started with the flag; this process checks which build is installed.
+// compared in a child process started with the flag; fresh processes check which build is installed.
 const major = Number(process.versions.node.split('.')[0]);
 const flags = major < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
 
@@ -48,10 +46,27 @@ describe('relaxed-SIMD (fused multiply-add) kernels', () => {
     expect(enabled.results.every((c) => c.worstOverBound < 1)).toBe(true);
   });
 
-  it('setBackend installed the relaxed-SIMD build (Node >= 20.16 turns it on)', async () => {
-    if (tf.getBackend() !== 'wasm') return;
-    await installWasmMatMul();
-    expect(relaxedSimdSupported()).toBe(true);
-    expect(wasmKernelVariant()).toBe('relaxed-simd');
+  it("Node's default backend installs the relaxed-SIMD build (Node >= 20.16 turns it on), MST_WASM_RELAXED_SIMD=0 the plain one", () => {
+    // A fresh process each: the pick happens once, when the first tensor starts the backend.
+    const probe = buildSync({
+      stdin: {
+        contents: "import * as tf from '@tensorflow/tfjs'; import { wasmKernelVariant } from './src/index'; tf.tensor([1, 2]).dispose(); process.stdout.write(JSON.stringify({ backend: tf.getBackend(), variant: wasmKernelVariant() }));",
+        resolveDir: join(__dirname, '..', '..'),
+        loader: 'ts',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      external: ['@tensorflow/*'],
+      write: false,
+      logLevel: 'silent',
+    }).outputFiles[0].text;
+    const run = (env: Record<string, string>) => {
+      const r = spawnSync(process.execPath, ['-'], { input: probe, encoding: 'utf8', cwd: join(__dirname, '..', '..'), env: { ...process.env, ...env } });
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout) as { backend: string; variant: string };
+    };
+    expect(run({ MST_WASM_RELAXED_SIMD: '' })).toEqual({ backend: 'wasm', variant: 'relaxed-simd' });
+    expect(run({ MST_WASM_RELAXED_SIMD: '0' })).toEqual({ backend: 'wasm', variant: 'simd' });
   });
 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { withoutAddedProcessHandlers } from './kernels/process_handlers';
-import { installWasmMatMul } from './kernels/wasm_matmul';
+import { installWasmMatMul, preferRelaxedSimd } from './kernels/wasm_matmul';
 import { installWebGpuHighRankFixes } from './kernels/webgpu_high_rank';
 
 /** Backends mst-ts knows how to bring up; any other registered tfjs backend works too. */
@@ -42,6 +42,8 @@ export async function setBackend(name: BackendName, options: SetBackendOptions =
   if (activeBackendName() !== name) {
     if (name === 'webgpu') await prepareWebGpu();
     else if (tf.findBackendFactory(name) === null) await registerBackendPackage(name);
+    // Node's default wasm factory installs the kernels as it creates the backend: tell it which build.
+    if (name === 'wasm') preferRelaxedSimd(options.relaxedSimd);
     const ok = await withoutAddedProcessHandlers(() => tf.setBackend(name));
     if (!ok) throw new Error(`setBackend: the tfjs backend '${name}' failed to initialise`);
     await tf.ready();

@@ -49,6 +49,15 @@ export interface WasmKernelOptions {
   relaxedSimd?: boolean;
 }
 let fallback: ((args: KernelArgs) => tf.TensorInfo) | null = null;
+let preferred: boolean | undefined;
+
+/**
+ * The `relaxedSimd` option for the next backend {@link installWasmKernelsSync} sets up (Node's
+ * default wasm factory, which `setBackend('wasm', { relaxedSimd })` starts before it installs).
+ */
+export function preferRelaxedSimd(relaxedSimd: boolean | undefined): void {
+  preferred = relaxedSimd;
+}
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(text, 'base64'));
@@ -103,7 +112,9 @@ export function installWasmKernelsSync(backend: object): void {
   // tfjs sets the stock kernels up once the factory has returned; the ones replaced here would miss
   // their setup, which other stock kernels rely on (Sum calls the stock Transpose), so run it now.
   for (const kernel of tf.getKernelsForBackend('wasm')) kernel.setupFunc?.(backend as tf.KernelBackend);
-  const { bytes, memory, variant } = kernelBuild(b, {}, !plainSimdRequested() && enableNodeRelaxedSimd());
+  // Where relaxed SIMD is asked for but missing, installWasmMatMul's check reports it afterwards.
+  const wanted = preferred ?? (plainSimdRequested() ? false : undefined);
+  const { bytes, memory, variant } = kernelBuild(b, {}, wanted !== false && enableNodeRelaxedSimd());
   installInto(b, new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(bytes)), { env: { memory } }), variant);
 }
 

@@ -46,11 +46,14 @@ describe('relaxed-SIMD (fused multiply-add) kernels', () => {
     expect(enabled.results.every((c) => c.worstOverBound < 1)).toBe(true);
   });
 
-  it("Node's default backend installs the relaxed-SIMD build (Node >= 20.16 turns it on), MST_WASM_RELAXED_SIMD=0 the plain one", () => {
+  it("Node's default backend installs the relaxed-SIMD build (Node >= 20.16 turns it on); MST_WASM_RELAXED_SIMD=0 and setBackend's relaxedSimd: false the plain one", () => {
     // A fresh process each: the pick happens once, when the first tensor starts the backend.
     const probe = buildSync({
       stdin: {
-        contents: "import * as tf from '@tensorflow/tfjs'; import { wasmKernelVariant } from './src/index'; tf.tensor([1, 2]).dispose(); process.stdout.write(JSON.stringify({ backend: tf.getBackend(), variant: wasmKernelVariant() }));",
+        contents:
+          "import * as tf from '@tensorflow/tfjs'; import { setBackend, wasmKernelVariant } from './src/index';" +
+          "(async () => { if (process.argv[2] === 'plain') await setBackend('wasm', { relaxedSimd: false }); tf.tensor([1, 2]).dispose();" +
+          'process.stdout.write(JSON.stringify({ backend: tf.getBackend(), variant: wasmKernelVariant() })); })();',
         resolveDir: join(__dirname, '..', '..'),
         loader: 'ts',
       },
@@ -61,12 +64,14 @@ describe('relaxed-SIMD (fused multiply-add) kernels', () => {
       write: false,
       logLevel: 'silent',
     }).outputFiles[0].text;
-    const run = (env: Record<string, string>) => {
-      const r = spawnSync(process.execPath, ['-'], { input: probe, encoding: 'utf8', cwd: join(__dirname, '..', '..'), env: { ...process.env, ...env } });
+    const run = (env: Record<string, string>, arg = '') => {
+      const r = spawnSync(process.execPath, ['-', arg], { input: probe, encoding: 'utf8', cwd: join(__dirname, '..', '..'), env: { ...process.env, ...env } });
       expect(r.stderr).toBe('');
       return JSON.parse(r.stdout) as { backend: string; variant: string };
     };
     expect(run({ MST_WASM_RELAXED_SIMD: '' })).toEqual({ backend: 'wasm', variant: 'relaxed-simd' });
     expect(run({ MST_WASM_RELAXED_SIMD: '0' })).toEqual({ backend: 'wasm', variant: 'simd' });
+    // The option, as the first call: the default factory creating the backend takes it.
+    expect(run({ MST_WASM_RELAXED_SIMD: '' }, 'plain')).toEqual({ backend: 'wasm', variant: 'simd' });
   });
 });

@@ -108,6 +108,11 @@ export class Classifier {
   /**
    * Worker threads of the slice-encoder pool now running (0 before the first MST prediction, and
    * where predictions run on the calling thread).
+   *
+   * @example
+   * const clf = await loadClassifier('runs/demo/model.safetensors');
+   * await clf.predict('scan.nii.gz');
+   * await clf.workerThreads(); // 2 on two cores (Node, wasm, built package)
    */
   async workerThreads(): Promise<number> {
     return (await this.pool)?.size ?? 0;

@@ -53,10 +53,30 @@ function nodeOnlyImports(): Plugin {
   };
 }
 
+/**
+ * NiiVue reads Zarr through zarrita, which loads the blosc, zstd and lz4 codecs (WebAssembly inlined
+ * in JavaScript) on a Zarr file's demand. The page gives NiiVue NIfTI bytes only, so those imports
+ * resolve to a module that rejects with a clear error and the codecs stay out of the build.
+ */
+function noZarrCodecs(): Plugin {
+  const prefix = '\0mst-ts-no-zarr-codec:';
+  return {
+    name: 'mst-ts-no-zarr-codecs',
+    enforce: 'pre',
+    resolveId(id) {
+      return /^numcodecs\/(blosc|zstd|lz4)$/.test(id) ? prefix + id : null;
+    },
+    load(id) {
+      if (!id.startsWith(prefix)) return null;
+      return `throw new Error(${JSON.stringify(`${id.slice(prefix.length)} is not part of this page: its viewer shows NIfTI and DICOM, not Zarr`)});\nexport default undefined;\n`;
+    },
+  };
+}
+
 export default defineConfig({
   root: here,
   base: './',
-  plugins: [nodeOnlyImports(), tfjsWasmFiles()],
+  plugins: [nodeOnlyImports(), noZarrCodecs(), tfjsWasmFiles()],
   worker: { format: 'es', plugins: () => [nodeOnlyImports()] },
   build: { outDir: join(here, 'dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096 },
   server: { fs: { allow: [join(here, '../..')] } },

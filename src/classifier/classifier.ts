@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { prepareVolume, toInputGrid, type PreparedVolume, type PreprocessingSpec } from '../data/preprocessing';
+import { channelsLast } from '../data/sample';
+import { combineSequences } from '../data/sequences';
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
 import { scoreExplanation, type ExplanationScore, type ScoreExplanationOptions } from '../explain/evaluate_explanations';
 import { disposeExplanation, explainVolume, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
@@ -14,10 +16,22 @@ import type { SliceEncoderPool } from '../parallel/slice_encoder_pool';
 
 /**
  * What a classifier takes: a file path (NIfTI, DICOM file or folder, npy; read in the file's own
- * voxel order and prepared as the model's bundle says), a `Volume` (prepared the same way), or a
- * tensor `[D, H, W]` taken as already prepared (the network's input).
+ * voxel order and prepared as the model's bundle says), a `Volume` (prepared the same way; with
+ * `channels` for a multi-sequence model), or a tensor `[D, H, W]` (`[D, H, W, C]`) taken as
+ * already prepared (the network's input). A model of several sequences (its bundle's
+ * `preprocessing.inputs`) also takes the scans of one case: paths or volumes in the order of its
+ * sequence names (`['pre.nii.gz', 'post.nii.gz']`) or by name (`{ pre, post }`); they are
+ * registered onto the first one's grid and made into the model's channels (a subtraction, say).
  */
-export type ClassifierInput = string | Volume | tf.Tensor;
+export type ClassifierInput = string | Volume | tf.Tensor | SequenceScans;
+
+/** The scans of one case of a multi-sequence model: in the order of its sequence names, or by name. */
+export type SequenceScans = readonly (string | Volume)[] | Readonly<Record<string, string | Volume>>;
+
+function isVolume(x: unknown): x is Volume {
+  const v = x as Partial<Volume> | null;
+  return !!v && v.data instanceof Float32Array && Array.isArray(v.shape) && Array.isArray(v.affine);
+}
 
 /** What {@link Classifier.predict} resolves to. */
 export interface ClassifierPrediction {
@@ -133,24 +147,38 @@ export class Classifier {
    * order (`canonical: false`) and prepared by the bundle's preprocessing, or only brought to the
    * canonical orientation when the bundle has none.
    */
-  async prepare(input: ClassifierInput): Promise<{ volume: tf.Tensor3D; prepared: PreparedVolume | null }> {
+  async prepare(input: ClassifierInput): Promise<{ volume: tf.Tensor; prepared: PreparedVolume | null }> {
     if (input instanceof tf.Tensor) {
-      if (input.rank !== 3 || input.dtype !== 'float32') throw new Error(`Classifier: expected a prepared float32 volume [D, H, W], got ${input.dtype} [${input.shape.join(', ')}]`);
-      return { volume: tf.clone(input) as tf.Tensor3D, prepared: null };
-    }
-    let raw: Volume;
-    if (typeof input === 'string') {
-      const { readVolume } = await import('../io/read_volume');
-      raw = await readVolume(input, { canonical: false });
-    } else if (input && input.data instanceof Float32Array && Array.isArray(input.shape) && Array.isArray(input.affine)) {
-      raw = input;
-    } else {
-      throw new Error('Classifier: expected a file path, a Volume ({ data, shape, spacing, affine, ... }) or a tf.Tensor [D, H, W]');
+      if ((input.rank !== 3 && input.rank !== 4) || input.dtype !== 'float32') {
+        throw new Error(`Classifier: expected a prepared float32 volume [D, H, W] or [D, H, W, C], got ${input.dtype} [${input.shape.join(', ')}]`);
+      }
+      return { volume: tf.clone(input), prepared: null };
     }
     const spec = this.preprocessing ?? { orientation: 'canonical' as const, steps: [], channels: 1 };
+    const read = async (x: string | Volume): Promise<Volume> => {
+      if (typeof x === 'string') {
+        const { readVolume } = await import('../io/read_volume');
+        return readVolume(x, { canonical: false });
+      }
+      if (isVolume(x)) return x;
+      throw new Error('Classifier: expected a file path, a Volume ({ data, shape, spacing, affine, ... }) or a tf.Tensor [D, H, W]');
+    };
+    let raw: Volume;
+    if (typeof input === 'string' || isVolume(input)) raw = await read(input);
+    else if (input && typeof input === 'object') {
+      const inputs = spec.inputs;
+      if (!inputs) throw new Error('Classifier: this model takes one scan (its bundle names no sequences); give a path or a Volume');
+      const scans: Volume[] | Record<string, Volume> = Array.isArray(input) ? await Promise.all(input.map(read)) : {};
+      if (!Array.isArray(input)) for (const [name, x] of Object.entries(input as Record<string, string | Volume>)) (scans as Record<string, Volume>)[name] = await read(x);
+      raw = combineSequences(scans, inputs);
+    } else {
+      throw new Error('Classifier: expected a file path, a Volume ({ data, shape, spacing, affine, ... }), the scans of a multi-sequence model, or a tf.Tensor [D, H, W]');
+    }
     const prepared = prepareVolume(raw, spec);
     const s = prepared.sample;
-    return { volume: tf.tensor3d(s.data, s.shape), prepared };
+    const c = s.channels ?? 1;
+    const volume = c > 1 ? tf.tensor4d(channelsLast(s.data, c), [...s.shape, c]) : tf.tensor3d(s.data, s.shape);
+    return { volume, prepared };
   }
 
   /**
@@ -167,7 +195,11 @@ export class Classifier {
     const { volume } = await this.prepare(input);
     try {
       const pool = await starting;
-      if (pool) return await this.predictOnPool(this.model as MedicalSliceTransformer, pool, volume);
+      const channels = volume.rank === 4 ? volume.shape[3] : 1;
+      // Other channel counts go to the model, whose error names them.
+      if (pool && (channels === 1 || channels === (this.model as MedicalSliceTransformer).encoder.inChannels)) {
+        return await this.predictOnPool(this.model as MedicalSliceTransformer, pool, volume);
+      }
       if (this.model instanceof MedicalSliceTransformer && this.model.capabilities.sliceAttention) return await this.predictWithSliceWeights(this.model, volume);
       const [logits, probs] = tf.tidy(() => {
         const l = tf.squeeze(this.logitsOf(tf.expandDims(volume, 0)), [0]);
@@ -207,7 +239,7 @@ export class Classifier {
       try {
         const up = (await (e.saliencyUpsampled as tf.Tensor).data()) as Float32Array;
         const sliceAttention = e.sliceAttention ? Array.from(await e.sliceAttention.data()) : undefined;
-        const shape = volume.shape as [number, number, number];
+        const shape = volume.shape.slice(0, 3) as [number, number, number];
         const saliency: SaliencyVolume = prepared
           ? { data: toInputGrid(up, prepared), shape: prepared.inputShape, affine: prepared.inputAffine }
           : { data: up, shape, affine: identityAffine() };
@@ -253,9 +285,9 @@ export class Classifier {
     return this.pool;
   }
 
-  private async predictOnPool(model: MedicalSliceTransformer, pool: SliceEncoderPool, volume: tf.Tensor3D): Promise<ClassifierPrediction> {
-    const [D, H, W] = volume.shape;
-    const features = await pool.encode((await volume.data()) as Float32Array, [D, H, W, 1]);
+  private async predictOnPool(model: MedicalSliceTransformer, pool: SliceEncoderPool, volume: tf.Tensor): Promise<ClassifierPrediction> {
+    const [D, H, W] = volume.shape as number[];
+    const features = await pool.encode((await volume.data()) as Float32Array, [D, H, W, volume.rank === 4 ? (volume.shape[3] as number) : 1]);
     const x = tf.tensor2d(features, [D, pool.featureSize]);
     let out: FusedFeatures;
     try {
@@ -274,7 +306,7 @@ export class Classifier {
     return out instanceof tf.Tensor ? out : out.logits;
   }
 
-  private async predictWithSliceWeights(model: MedicalSliceTransformer, volume: tf.Tensor3D): Promise<ClassifierPrediction> {
+  private async predictWithSliceWeights(model: MedicalSliceTransformer, volume: tf.Tensor): Promise<ClassifierPrediction> {
     const batch = tf.expandDims(volume, 0);
     const out = model.forward(batch, { sliceWeights: true });
     batch.dispose();

@@ -6,6 +6,8 @@ import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { writeFileAtomic } from '../io/files';
 import { writeNifti } from '../io/nifti';
+import type { Volume } from '../io/volume';
+import { combineSequences, type SequenceInputs } from '../data/sequences';
 import type { CohortCase } from './cohort_plan';
 import { caseFiles } from './cohort_plan';
 import type { Runtime, VolumePredictor } from './cohort_predictor';
@@ -72,7 +74,7 @@ export async function processCase(predictor: VolumePredictor, c: CohortCase, ste
   const started = Date.now();
   try {
     // In the file's own voxel order: the predictor prepares it as the model's bundle says and maps the saliency back onto it.
-    const volume = await readScan(c.path, { canonical: false });
+    const volume = await readCase(c, predictor.inputs);
     const shape: [number, number, number] = [volume.shape[0], volume.shape[1], volume.shape[2]];
     const out = await predictor.predict(volume, { sliceAttention: ctx.sliceAttention, saliency: ctx.saliency });
     const files = caseFiles(ctx.outDir, stem);
@@ -102,6 +104,22 @@ export async function processCase(predictor: VolumePredictor, c: CohortCase, ste
   } catch (e) {
     throw new Error(`${c.where}: case '${c.id}': ${(e as Error).message}`);
   }
+}
+
+/**
+ * A case's volume in its file's own voxel order: its one scan, or a multi-sequence case's scans
+ * registered onto the first one's grid and made into the model's channels.
+ */
+async function readCase(c: CohortCase, inputs: SequenceInputs | null): Promise<Volume> {
+  if (!c.paths) return readScan(c.path, { canonical: false });
+  if (!inputs) throw new Error(`the manifest gives the sequences ${Object.keys(c.paths).join(', ')} (path_<name> columns), but the model takes one scan: give a path column`);
+  const scans: Record<string, Volume> = {};
+  for (const name of inputs.names) {
+    const p = c.paths[name];
+    if (p === undefined) throw new Error(`the model takes the sequences ${inputs.names.join(', ')}; the manifest has no column path_${name}`);
+    scans[name] = await readScan(p, { canonical: false });
+  }
+  return combineSequences(scans, inputs);
 }
 
 /**

@@ -5,15 +5,17 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { parseManifest } from '../data/manifest';
+import { parseManifest, SEQUENCE_PATH_PREFIX } from '../data/manifest';
 import { parseCsv, requireColumns } from '../utils/csv';
 
 /** One case to predict: a manifest row, its label optional. */
 export interface CohortCase {
   /** Case id (unique in the manifest). */
   id: string;
-  /** Volume path, resolved against the manifest's folder. */
+  /** Volume path, resolved against the manifest's folder (a multi-sequence case's first sequence). */
   path: string;
+  /** A multi-sequence case's paths by sequence name (the manifest's `path_<name>` columns). */
+  paths?: Record<string, string>;
   /** Class label, when the manifest has a `label` column. */
   label?: number;
   /** 0-based row index in the manifest (after any split filter), for ordering merged results. */
@@ -36,7 +38,7 @@ function joinPath(base: string, p: string): string {
 
 /**
  * Reads a cohort manifest: the training manifest's CSV (`id, path, label`, optional `mask, fold,
- * split`), except that `label` may be missing (a cohort to predict need not be labelled). With a
+ * split`; or one `path_<name>` column per sequence for a multi-sequence model), except that `label` may be missing (a cohort to predict need not be labelled). With a
  * `label` column every row is checked as {@link parseManifest} does; without one, ids must be
  * unique and non-empty and paths non-empty. Relative paths are resolved against the manifest's
  * folder.
@@ -54,30 +56,36 @@ export async function readCohortManifest(file: string, options: CohortManifestOp
   }
   const base = nodePath.dirname(file);
   const table = parseCsv(text, { source: file });
-  let rows: { id: string; path: string; label?: number; split?: string; where: string }[];
+  let rows: { id: string; path: string; paths?: Record<string, string>; label?: number; split?: string; where: string }[];
   if (table.header.includes('label')) {
     rows = parseManifest(text, file, { numClasses: options.numClasses, baseDir: base }).rows;
   } else {
-    requireColumns(table, ['id', 'path'], file);
+    const sequenceColumns = table.header.map((h, i) => [h, i] as const).filter(([h]) => h.startsWith(SEQUENCE_PATH_PREFIX));
+    requireColumns(table, sequenceColumns.length ? ['id'] : ['id', 'path'], file);
     const [ci, cp, cs] = ['id', 'path', 'split'].map((c) => table.header.indexOf(c));
     const seen = new Map<string, string>();
     rows = table.rows.map((r, k) => {
       const where = `${file}:${table.rowLines[k]}`;
       const id = r[ci].trim();
-      const p = r[cp].trim();
       if (!id) throw new Error(`${where}: empty id`);
+      const paths: Record<string, string> = {};
+      for (const [h, i] of sequenceColumns) {
+        if (!r[i].trim()) throw new Error(`${where}: case '${id}' has an empty ${h}`);
+        paths[h.slice(SEQUENCE_PATH_PREFIX.length)] = joinPath(base, r[i].trim());
+      }
+      const p = sequenceColumns.length ? Object.values(paths)[0] : r[cp].trim();
       if (!p) throw new Error(`${where}: case '${id}' has an empty path`);
       if (seen.has(id)) throw new Error(`${where}: duplicate id '${id}' (first on ${seen.get(id)})`);
       seen.set(id, where);
       const split = cs >= 0 ? r[cs].trim().toLowerCase() : '';
-      return { id, path: joinPath(base, p), where, ...(split ? { split } : {}) };
+      return { id, path: joinPath(base, p), ...(sequenceColumns.length ? { paths } : {}), where, ...(split ? { split } : {}) };
     });
   }
   if (options.split !== undefined) {
     if (!table.header.includes('split')) throw new Error(`${file}: --split ${options.split} needs a 'split' column (columns: ${table.header.join(', ')})`);
     rows = rows.filter((r) => r.split === options.split);
   }
-  return rows.map((r, index) => ({ id: r.id, path: r.path, ...(r.label !== undefined ? { label: r.label } : {}), index, where: r.where }));
+  return rows.map((r, index) => ({ id: r.id, path: r.path, ...(r.paths ? { paths: r.paths } : {}), ...(r.label !== undefined ? { label: r.label } : {}), index, where: r.where }));
 }
 
 /** A shard `k` of `n` (0 <= k < n). */

@@ -7,6 +7,8 @@ import { trilinearUpsample } from '../explain/trilinear_upsample';
 import type { OnnxVolumeModel, OnnxVolumePrediction } from '../export/onnx_predict';
 import { fileSource } from '../io/byte_source';
 import type { Volume } from '../io/volume';
+import { channelsLast } from '../data/sample';
+import type { SequenceInputs } from '../data/sequences';
 import { parseSavedModelJson } from '../models/from_pretrained';
 import { configPathFor } from '../models/save_model';
 import { loadWeights, weightsError } from './flag_files';
@@ -69,6 +71,8 @@ export interface VolumePredictor {
   readonly arch: string | null;
   /** Whether {@link predict} can give the slice attention. */
   readonly hasSliceAttention: boolean;
+  /** The sequences a multi-sequence model takes and how it makes its channels, or null for one scan. */
+  readonly inputs: SequenceInputs | null;
   /** One volume as read in its own voxel order (`readVolume(path, { canonical: false })`), prepared as the bundle says. */
   predict(volume: Volume, request?: PredictRequest): Promise<VolumeOutput>;
   /** The fields `mst-ts predict --json --explain` adds (the single-volume JSON). */
@@ -86,6 +90,10 @@ class TfjsPredictor implements VolumePredictor {
   ) {
     this.hasSliceAttention = !!clf.model.capabilities.sliceAttention;
     this.arch = clf.bundle.arch;
+  }
+
+  get inputs(): SequenceInputs | null {
+    return this.clf.preprocessing?.inputs ?? null;
   }
 
   async predict(volume: Volume, request: PredictRequest = {}): Promise<VolumeOutput> {
@@ -155,6 +163,10 @@ class OnnxPredictor implements VolumePredictor {
     );
   }
 
+  get inputs(): SequenceInputs | null {
+    return this.preprocessing?.inputs ?? null;
+  }
+
   /** The volume as the bundle prepares it, checked against the slice size the graph fixes. */
   private prepare(volume: Volume): PreparedVolume {
     const prepared = prepareVolume(volume, this.preprocessing ?? { orientation: 'canonical', steps: [], channels: 1 });
@@ -169,6 +181,13 @@ class OnnxPredictor implements VolumePredictor {
     return prepared;
   }
 
+  /** The network's input as the ONNX model takes it: `[D, H, W]`, or `[D, H, W, C]` channels last. */
+  private input(prepared: PreparedVolume): { data: Float32Array; shape: [number, number, number] | [number, number, number, number] } {
+    const s = prepared.sample;
+    const c = s.channels ?? 1;
+    return c > 1 ? { data: channelsLast(s.data, c), shape: [...s.shape, c] } : { data: s.data, shape: s.shape };
+  }
+
   private names(n: number): string[] {
     return this.classNames && this.classNames.length === n ? this.classNames : Array.from({ length: n }, (_, i) => String(i));
   }
@@ -176,7 +195,7 @@ class OnnxPredictor implements VolumePredictor {
   async predict(volume: Volume, request: PredictRequest = {}): Promise<VolumeOutput> {
     const prepared = this.prepare(volume);
     const s = prepared.sample;
-    const r = await this.model.predict({ data: s.data, shape: s.shape });
+    const r = await this.model.predict(this.input(prepared));
     const slice = r.extra[SLICE_OUTPUT];
     this.hasSliceAttention = slice !== undefined;
     const out: VolumeOutput = { logits: r.logits, probabilities: r.probabilities, classNames: this.names(r.probabilities.length) };
@@ -196,8 +215,9 @@ class OnnxPredictor implements VolumePredictor {
   }
 
   async explainJson(volume: Volume): Promise<ExplainJsonFields> {
-    const s = this.prepare(volume).sample;
-    const r = await this.model.predict({ data: s.data, shape: s.shape });
+    const prepared = this.prepare(volume);
+    const s = prepared.sample;
+    const r = await this.model.predict(this.input(prepared));
     const slice = r.extra[SLICE_OUTPUT];
     if (!slice) throw this.missing('--explain', [SLICE_OUTPUT], r.extra);
     const out: ExplainJsonFields = { explainMethod: 'attention', sliceAttention: Array.from(slice.data), saliencyShape: [...s.shape] };

@@ -119,7 +119,9 @@ export const convertCommand: CliCommand = {
         if (typeof (model as Partial<OnnxExportableModel>).toOnnx !== 'function') throw new Error(`convert: the file holds a ${model.constructor.name}, which does not export to ONNX (an MST or a 3D ResNet does)`);
         const json = bundleJson(model, info, output.split(/[\\/]/).pop());
         const size = imageSize(values['image-size']) ?? crop(info.preprocessing);
-        await exportOnnx(model as OnnxExportableModel, output, { attention: values.attention as boolean, ...(size ? { imageSize: size } : {}), metadata: { 'mst_ts.bundle': JSON.stringify(json) } });
+        // A multi-sequence model takes its channels as the graph's last axis.
+        const channels = info.preprocessing && info.preprocessing.channels > 1 ? { channels: info.preprocessing.channels } : {};
+        await exportOnnx(model as OnnxExportableModel, output, { attention: values.attention as boolean, ...(size ? { imageSize: size } : {}), ...channels, metadata: { 'mst_ts.bundle': JSON.stringify(json) } });
         await writeFileAtomic(jsonPath, `${JSON.stringify(json, null, 1)}\n`);
       } else {
         await saveModel(model, output, { ...info, keyPrefix: values['key-prefix'] });

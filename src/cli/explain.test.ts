@@ -6,9 +6,12 @@ import { readNifti } from '../io/nifti';
 import { saveSafetensors } from '../io/safetensors';
 import { createModel } from '../models/registry';
 import { disposeStateDict } from '../nn/module';
-import { FULL } from '../../test/helpers';
+import { FULL, fixturePath } from '../../test/helpers';
 import { cli, trainTinyBundle, writeChestScan } from '../../test/cli_fixtures';
 import { peakVoxel, pointingGame } from '../explain/localisation';
+import { derivedUid, dicomHeaderFields } from '../io/dicom_write';
+import { readVolume } from '../io/read_volume';
+import { saveModel } from '../models/save_model';
 import { UsageError } from './command';
 import { explainCommand } from './explain';
 
@@ -35,6 +38,71 @@ describe('mst-ts explain: flags', () => {
       /--window must be a positive integer or three of them as d,h,w, got '4,4'/,
     );
     await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'i', '--out', 'o', '--smooth', '0'])).rejects.toThrow(/--smooth must be an integer >= 1, got '0'/);
+    await expect(explainCommand.run(['--arch', 'resnet3d-18', '--weights', 'w', '--input', 'i', '--out', 'o', '--phase', 'last'])).rejects.toThrow(/--phase must be a phase index \(0, 1, \.\.\.\), got 'last'/);
+  });
+
+  it('reads a DICOM folder of two phases only with --phase', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-explain-phase-'));
+    try {
+      const model = createModel('mst-dinov2-tiny', { seed: 1, imageSize: 16 });
+      const weights = path.join(dir, 'model.safetensors');
+      await saveModel(model, weights, { preprocessing: { orientation: 'canonical', steps: [{ op: 'crop-or-pad', size: [4, 16, 16] }, { op: 'z-normalize' }], channels: 1 } });
+      model.dispose();
+      const out = path.join(dir, 'out');
+      const args = ['--weights', weights, '--input', fixturePath('dicom', 'dce'), '--out', out];
+      await expect(explainCommand.run(args)).rejects.toThrow(/holds 2 phases that differ in TemporalPositionIdentifier/);
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        expect(await explainCommand.run([...args, '--phase', '1'])).toBe(0);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(fs.existsSync(path.join(out, 'saliency.nii.gz'))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('mst-ts explain --dicom-out', () => {
+  it('writes the saliency as a DICOM series over a DICOM input (its grid, study and Frame of Reference), and refuses another input', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-explain-dicom-'));
+    try {
+      const model = createModel('mst-dinov2-tiny', { seed: 1, imageSize: 16 });
+      const weights = path.join(dir, 'model.safetensors');
+      await saveModel(model, weights, { preprocessing: { orientation: 'canonical', steps: [{ op: 'crop-or-pad', size: [4, 16, 16] }, { op: 'z-normalize' }], channels: 1 } });
+      model.dispose();
+      const before = tf.memory().numTensors;
+      const input = fixturePath('volumes', 'dicom_ct2');
+      const out = path.join(dir, 'out');
+      let text = '';
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((text += String(c)), true));
+      try {
+        await explainCommand.run(['--weights', weights, '--input', input, '--irregular-spacing', 'keep', '--out', out, '--dicom-out', path.join(out, 'dicom'), '--dicom-uid-seed', 'case-1', '--json']);
+      } finally {
+        spy.mockRestore();
+      }
+      const summary = JSON.parse(text);
+      expect(summary.files.filter((f: string) => f.endsWith('.dcm')).map((f: string) => path.basename(f))).toEqual(['IM00001.dcm', 'IM00002.dcm', 'IM00003.dcm', 'IM00004.dcm']);
+      const nifti = await readNifti(path.join(out, 'saliency.nii.gz'), { canonical: false });
+      const series = await readVolume(path.join(out, 'dicom'), { canonical: false, irregularSpacing: 'keep' });
+      const scan = await readVolume(input, { canonical: false, irregularSpacing: 'keep' });
+      expect(series.shape).toEqual(scan.shape);
+      series.affine.forEach((row, r) => row.forEach((v, c) => expect(v).toBeCloseTo(scan.affine[r][c], 5)));
+      const range = Math.max(...nifti.data) - Math.min(...nifti.data);
+      expect(range).toBeGreaterThan(0);
+      series.data.forEach((v, i) => expect(Math.abs(v - nifti.data[i])).toBeLessThanOrEqual(range / 65535 / 2 + 1e-7));
+      const fields = dicomHeaderFields(fs.readFileSync(path.join(out, 'dicom', 'IM00001.dcm')));
+      expect(fields.seriesInstanceUid).toBe(derivedUid('case-1', scan.meta.seriesInstanceUid as string, 'series'));
+      expect(fields.patientName).toBe('');
+      expect(tf.memory().numTensors).toBe(before);
+      await expect(explainCommand.run(['--weights', weights, '--input', fixturePath('volumes', 'standard.nii.gz'), '--out', out, '--dicom-out', path.join(out, 'd2')])).rejects.toThrow(
+        /--dicom-out writes a series into the study and Frame of Reference of a DICOM input; '.*standard\.nii\.gz' is nifti/,
+      );
+      await expect(explainCommand.run(['--weights', weights, '--input', input, '--out', out, '--dicom-uid-seed', 's'])).rejects.toThrow(/--dicom-uid-seed applies to --dicom-out/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -10,10 +10,15 @@ import type { ColormapName } from '../explain/colormap';
 import type { HeadFusion } from '../explain/rollout';
 import { writeFileAtomic } from '../io/files';
 import { writeNifti } from '../io/nifti';
+import { readDicomSourceInfo, writeSaliencyDicom, type DicomSourceInfo } from '../io/dicom_write';
+import type { ReadVolumeOptions } from '../io/read_volume';
+import type { Volume } from '../io/volume';
+import { combineSequences, type SequenceInputs } from '../data/sequences';
 import { MODEL_REGISTRY } from '../models/registry';
 import { UsageError, type CliCommand } from './command';
 import { checkBackendFlag, parseCommandArgs } from './args';
 import { checkOutFolder, loadWeights, readScan } from './flag_files';
+import { DICOM_READ_OPTIONS, dicomReadOptions, dicomReadUsage } from './dicom_args';
 
 const USAGE = `Usage: mst-ts explain --weights <model.safetensors> --input <scan> --out <dir> [options]
 
@@ -28,7 +33,10 @@ Options:
   --preset <name>        the paper's preprocessing for a model whose file carries none (the authors'
                          published checkpoints): ${Object.keys(PREPROCESSING_PRESETS).join(', ')}
   --input <path>         the scan (required): .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array
-                         [D, H, W] with slices along the first axis
+                         [D, H, W] with slices along the first axis; a model of several sequences
+                         takes one per sequence, --input <name>=<path> (--input pre=... --input
+                         post=...), the maps lying on the first one's grid
+${dicomReadUsage(25)}
   --out <dir>            output folder, created if missing (required)
   --method <m>           MST-DINOv2: ${ATTENTION_METHODS.join(' | ')} (default attention);
                          ResNet3D, MST-ResNet: ${CNN_METHODS.join(' | ')}
@@ -61,6 +69,15 @@ Options:
   --slices <a:b>         slices shown in the montage, a to b-1 (default: 8 around the peak)
   --num-classes <n>      output classes of a model given by --arch (default 2)
   --backend <name>       tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
+  --dicom-out <dir>      also write the saliency as a DICOM series that a PACS viewer overlays on the
+                         input (a DICOM series): one Secondary Capture image per source slice, in the
+                         source's study and Frame of Reference, each at its source image's position,
+                         16-bit with Rescale Slope/Intercept; de-identified (no patient name, ID,
+                         birth date, accession number or study date copied)
+  --dicom-keep-patient   --dicom-out: copy the patient and study identifiers of the source
+  --dicom-uid-seed <s>   --dicom-out: new UIDs from this seed (the same seed, the same UIDs and bytes);
+                         default random
+  --dicom-uid-root <uid> --dicom-out: your organisation's UID root for the new UIDs (default 2.25)
   --json                 print the summary as one JSON line
   -h, --help             this text
 
@@ -74,6 +91,7 @@ Writes to <dir>:
                          NiiVue
   explanation.json       probabilities, predicted class, method, map shapes, slice attention, with
                          --mask the localisation metrics, with --metrics the faithfulness metrics
+  <dicom-out>/IM00001.dcm, ...  with --dicom-out, the saliency series (one file per slice)
 
 The summary (text, or --json) gives the arch, probabilities, predicted class and the files written.`;
 
@@ -92,8 +110,12 @@ async function run(argv: string[]): Promise<number> {
       arch: { type: 'string' },
       weights: { type: 'string' },
       preset: { type: 'string' },
-      input: { type: 'string' },
+      input: { type: 'string', multiple: true },
       out: { type: 'string' },
+      'dicom-out': { type: 'string' },
+      'dicom-keep-patient': { type: 'boolean', default: false },
+      'dicom-uid-seed': { type: 'string' },
+      'dicom-uid-root': { type: 'string' },
       method: { type: 'string' },
       'zero-first-patch': { type: 'boolean', default: false },
       'head-fusion': { type: 'string' },
@@ -117,15 +139,19 @@ async function run(argv: string[]): Promise<number> {
       alpha: { type: 'string' },
       slices: { type: 'string' },
       'num-classes': { type: 'string' },
+      ...DICOM_READ_OPTIONS,
       backend: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   const str = (k: keyof typeof values) => values[k] as string | undefined;
-  const [arch, weights, input, out] = [str('arch'), str('weights'), str('input'), str('out')];
-  for (const [flag, v] of [['--weights', weights], ['--input', input], ['--out', out]] as const) {
+  const [arch, weights, out] = [str('arch'), str('weights'), str('out')];
+  const inputs = (values.input as string[] | undefined) ?? [];
+  for (const [flag, v] of [['--weights', weights], ['--input', inputs[0]], ['--out', out]] as const) {
     if (!v) throw new UsageError(`explain: ${flag} is required\n\n${USAGE}`);
   }
+  const dicomOut = str('dicom-out');
+  for (const k of ['dicom-keep-patient', 'dicom-uid-seed', 'dicom-uid-root'] as const) if (values[k] !== undefined && values[k] !== false && !dicomOut) throw new UsageError(`explain: --${k} applies to --dicom-out`);
   if (arch !== undefined && !MODEL_REGISTRY.has(arch)) throw new UsageError(`explain: unknown --arch '${arch}'; expected one of ${[...MODEL_REGISTRY.keys()].join(', ')}`);
   checkBackendFlag('explain', str('backend'));
   const preset = str('preset');
@@ -195,15 +221,11 @@ async function run(argv: string[]): Promise<number> {
     }
   })();
 
+  const dicomRead = dicomReadOptions('explain', values);
   if (values.backend) await setBackend(str('backend') as string);
   else await useDefaultBackend();
 
   await checkOutFolder(out as string);
-  const scan = await readScan(input as string, { canonical: false });
-  const mask = str('mask') === undefined ? undefined : await readScan(str('mask') as string, { canonical: false });
-  if (mask && mask.shape.some((d, i) => d !== scan.shape[i])) {
-    throw new Error(`explain: the mask ${str('mask')} has shape [${mask.shape.join(', ')}], the input [${scan.shape.join(', ')}]`);
-  }
   const clf = await loadWeights({ weights: weights as string, arch, numClasses, preset: preset as PreprocessingPreset | undefined });
   try {
     const { valid, kind } = explainMethodsFor(clf.model.capabilities);
@@ -212,9 +234,19 @@ async function run(argv: string[]): Promise<number> {
     if (targetClass !== undefined && targetClass >= classes) {
       throw new UsageError(`explain: --target-class ${targetClass} is out of range: the model has ${classes} classes (${clf.classNames.map((c, i) => `${i} ${c}`).join(', ')})`);
     }
+    const scan = await readInputs(inputs, clf.preprocessing?.inputs ?? null, dicomRead);
+    const mask = str('mask') === undefined ? undefined : await readScan(str('mask') as string, { canonical: false });
+    if (mask && mask.shape.some((d, i) => d !== scan.shape[i])) {
+      throw new Error(`explain: the mask ${str('mask')} has shape [${mask.shape.join(', ')}], the input [${scan.shape.join(', ')}]`);
+    }
+    // Checked before the explanation: the series is written into the source's study.
+    const dicomSource = dicomOut ? await dicomSourceOf(scan, inputs[0]) : undefined;
     const { volume: preparedVolume, prepared } = await clf.prepare(scan);
-    const vol = (await preparedVolume.data()) as Float32Array;
-    const shape = preparedVolume.shape as [number, number, number];
+    // The montage shows the network's first channel (the only one of a gray or subtraction input).
+    const first = preparedVolume.rank === 4 ? tf.tidy(() => tf.squeeze(tf.slice(preparedVolume, [0, 0, 0, 0], [-1, -1, -1, 1]), [3])) : preparedVolume;
+    const vol = (await first.data()) as Float32Array;
+    const shape = first.shape.slice(0, 3) as [number, number, number];
+    if (first !== preparedVolume) first.dispose();
     preparedVolume.dispose();
     // The network saw the scan's own voxels where preparing moved none (only intensities).
     const sameGrid = prepared === null || prepared.steps.length === 0;
@@ -243,6 +275,15 @@ async function run(argv: string[]): Promise<number> {
     const niftiPath = path.join(out as string, 'saliency.nii.gz');
     await writeNifti(niftiPath, { data: e.saliency.data, shape: e.saliency.shape, affine: e.saliency.affine }, { description: `mst-ts ${e.method} saliency` });
     files.push(niftiPath);
+    if (dicomOut && dicomSource) {
+      const written = await writeSaliencyDicom(dicomOut, e.saliency, dicomSource, {
+        description: `mst-ts ${e.method} saliency`,
+        copyPatient: values['dicom-keep-patient'] as boolean,
+        ...(str('dicom-uid-seed') !== undefined ? { uidSeed: str('dicom-uid-seed') } : {}),
+        ...(str('dicom-uid-root') !== undefined ? { uidRoot: str('dicom-uid-root') } : {}),
+      });
+      files.push(...written);
+    }
     // Localisation is scored on the scan's own grid, where the mask lives (with the slice
     // attention where the network saw the scan's own slices).
     const localisation = mask ? await localisationMetrics({ data: e.saliency.data, shape: e.saliency.shape }, sameGrid ? (slice ?? null) : null, mask, { topK }) : undefined;
@@ -277,6 +318,30 @@ async function run(argv: string[]): Promise<number> {
     clf.dispose();
   }
   return 0;
+}
+
+/**
+ * The volume of `--input` in the file's own voxel order: one path, or `name=path` per sequence of
+ * a multi-sequence model, combined on the first one's grid.
+ */
+async function readInputs(inputs: string[], sequences: SequenceInputs | null, read: ReadVolumeOptions): Promise<Volume> {
+  const named = inputs.map((x) => /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(x));
+  if (inputs.length === 1 && (!sequences || !named[0])) return readScan(inputs[0], { canonical: false, ...read });
+  if (!sequences) throw new UsageError(`explain: the model takes one scan; got ${inputs.length} --input`);
+  if (named.some((m) => !m)) throw new UsageError(`explain: the model takes the sequences ${sequences.names.join(', ')}: give --input <name>=<path> for each`);
+  const scans: Record<string, Volume> = {};
+  for (const m of named as RegExpExecArray[]) scans[m[1]] = await readScan(m[2], { canonical: false, ...read });
+  return combineSequences(scans, sequences);
+}
+
+/** The source series a `--dicom-out` series is written into: the input's DICOM files, or an error. */
+async function dicomSourceOf(scan: Volume, input: string): Promise<DicomSourceInfo> {
+  const files = scan.meta.files as string[] | undefined;
+  if (scan.meta.format !== 'dicom' || !files?.length) {
+    throw new UsageError(`explain: --dicom-out writes a series into the study and Frame of Reference of a DICOM input; '${input.replace(/^[A-Za-z][A-Za-z0-9_]*=/, '')}' is ${String(scan.meta.format ?? 'not DICOM')} (use saliency.nii.gz for it)`);
+  }
+  if (files.length !== scan.shape[0]) throw new Error(`explain: --dicom-out needs one DICOM image per slice; the input has ${files.length} files for ${scan.shape[0]} slices (a multi-frame file)`);
+  return readDicomSourceInfo(files);
 }
 
 /** `mst-ts explain`: saliency maps of one volume as PNG montage, bar chart and volume file. */

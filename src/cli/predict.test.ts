@@ -11,7 +11,7 @@ import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { DinoVisionTransformer } from '../models/dinov2';
 import { saveModel } from '../models/save_model';
 import { disposeStateDict } from '../nn/module';
-import { FULL } from '../../test/helpers';
+import { FULL, fixturePath } from '../../test/helpers';
 import { UsageError } from './command';
 import { predictCommand } from './predict';
 import { encodeNpy } from '../io/npy';
@@ -47,7 +47,7 @@ describe('mst-ts predict: flags', () => {
   });
 
   it('documents every flag and the JSON it prints', () => {
-    for (const flag of ['--arch', '--weights', '--runtime', '--input', '--num-classes', '--backend', '--json', '--explain', '--manifest', '--out', '--shard', '--workers', '--split', '--no-explain', '--saliency', 'mst-resnet18', 'resnet3d-101']) {
+    for (const flag of ['--arch', '--weights', '--runtime', '--input', '--series', '--phase', '--irregular-spacing', '--gantry-tilt', '--num-classes', '--backend', '--json', '--explain', '--manifest', '--out', '--shard', '--workers', '--split', '--no-explain', '--saliency', 'mst-resnet18', 'resnet3d-101']) {
       expect(predictCommand.usage).toContain(flag);
     }
   });
@@ -97,6 +97,24 @@ describe('mst-ts predict: end to end', () => {
     await expect(
       predictCommand.run(['--arch', 'mst-resnet18', '--num-classes', '3', '--weights', path.join(dir, 'w.safetensors'), '--input', path.join(dir, 'v.npy')]),
     ).rejects.toThrow(/w\.safetensors does not fit --arch mst-resnet18: 2 mis-shaped \(linear\.weight: expected \[3,512\], got \[2,512\], \.\.\.\); `mst-ts inspect --check .*w\.safetensors` tells what it holds$/);
+  });
+
+  it('gives a compressed DICOM series the prediction of its uncompressed twin, and refuses to merge phases', async () => {
+    const model = createModel('mst-resnet18', { seed: 7 }) as MedicalSliceTransformer;
+    const sd = model.stateDict();
+    await saveSafetensors(sd, path.join(dir, 'ct.safetensors'));
+    disposeStateDict(sd);
+    model.dispose();
+    const predict = async (folder: string, ...extra: string[]): Promise<number[]> => {
+      const { text } = await captureStdout(() => predictCommand.run(['--arch', 'mst-resnet18', '--weights', path.join(dir, 'ct.safetensors'), '--input', fixturePath('dicom', folder), '--json', ...extra]));
+      return (JSON.parse(text) as { logits: number[] }).logits;
+    };
+    const plain = await predict('ct');
+    expect(plain).toHaveLength(2);
+    expect(await predict('ct_jpegls')).toEqual(plain);
+    expect(await predict('ct_j2k')).toEqual(plain);
+    await expect(predict('dce')).rejects.toThrow(/holds 2 phases that differ in TemporalPositionIdentifier/);
+    expect(await predict('dce', '--phase', '1')).toHaveLength(2);
   });
 
   it('without --arch, builds the model from the config saveModel wrote beside the weights', async () => {

@@ -1,4 +1,7 @@
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
+import type { ReadVolumeOptions } from '../io/read_volume';
+import type { Volume } from '../io/volume';
+import { combineSequences, type SequenceInputs } from '../data/sequences';
 import { ONNXRUNTIME_INSTALL } from '../export/onnx_predict';
 import { MODEL_REGISTRY } from '../models/registry';
 import { formatCohortSummary, runCohort } from './cohort';
@@ -8,6 +11,7 @@ import { useBackend } from './cohort_runner';
 import { checkOutFolder, readScan } from './flag_files';
 import { UsageError, type CliCommand } from './command';
 import { checkBackendFlag, parseCommandArgs } from './args';
+import { DICOM_READ_OPTIONS, dicomReadUsage, dicomReadOptions } from './dicom_args';
 
 const USAGE = `Usage: mst-ts predict --weights <model.safetensors> --input <scan> [--workers N] [options]
        mst-ts predict --weights <model.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
@@ -29,7 +33,12 @@ Options:
                          optional dependency: ${ONNXRUNTIME_INSTALL})
   --input <path>         one volume: .nii/.nii.gz, a DICOM folder or .dcm, or a .npy array [D, H, W]
                          with slices along the first axis (read as mst-ts readVolume does: any
-                         numeric dtype, converted to float32; a 2D array is one slice)
+                         numeric dtype, converted to float32; a 2D array is one slice). A model of
+                         several sequences (its bundle's preprocessing.inputs) takes one per
+                         sequence, --input <name>=<path> (--input pre=pre.nii.gz --input
+                         post=post.nii.gz), registered onto the first one's grid and made into its
+                         channels (e.g. the subtraction post - pre)
+${dicomReadUsage(25)}
   --num-classes <n>      output classes of a model given by --arch (default 2; with a manifest,
                          labels must be in [0, n))
   --backend <name>       tfjs backend: wasm (Node default), cpu, webgpu, tensorflow
@@ -45,7 +54,8 @@ Options:
 
 Cohort options (--manifest):
   --manifest <csv>       cases: columns id, path (relative to the CSV's folder), and optionally label,
-                         mask, fold, split (the training manifest's format; label may be absent)
+                         mask, fold, split (the training manifest's format; label may be absent);
+                         one path_<name> column per sequence for a multi-sequence model
   --out <dir>            output folder, created if missing (required with --manifest)
   --shard <k/n>          predict only shard k of n (k 0-based, e.g. $SLURM_ARRAY_TASK_ID with
                          --array=0-(n-1), or Kubernetes' $JOB_COMPLETION_INDEX): the cases whose
@@ -84,20 +94,21 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
 }
 
 async function run(argv: string[]): Promise<number> {
-  const values: Record<string, string | boolean | undefined> = parseCommandArgs('predict', USAGE, {
+  const values: Record<string, string | string[] | boolean | undefined> = parseCommandArgs('predict', USAGE, {
     args: argv,
     options: {
       arch: { type: 'string' },
       weights: { type: 'string' },
       preset: { type: 'string' },
       runtime: { type: 'string' },
-      input: { type: 'string' },
+      input: { type: 'string', multiple: true },
       manifest: { type: 'string' },
       out: { type: 'string' },
       shard: { type: 'string' },
       workers: { type: 'string' },
       split: { type: 'string' },
       'num-classes': { type: 'string' },
+      ...DICOM_READ_OPTIONS,
       backend: { type: 'string' },
       json: { type: 'boolean', default: false },
       explain: { type: 'boolean', default: false },
@@ -108,7 +119,9 @@ async function run(argv: string[]): Promise<number> {
   const str = (k: string) => values[k] as string | undefined;
   const runtime = (str('runtime') ?? 'tfjs') as Runtime;
   if (!RUNTIMES.includes(runtime)) throw new UsageError(`predict: --runtime must be ${RUNTIMES.join(' or ')}, got '${runtime}'`);
-  const [arch, weights, input, manifest] = [str('arch'), str('weights'), str('input'), str('manifest')];
+  const [arch, weights, manifest] = [str('arch'), str('weights'), str('manifest')];
+  const inputs = (values.input as string[] | undefined) ?? [];
+  const input = inputs.length ? inputs : undefined;
   if (!weights) throw new UsageError(`predict: --weights is required\n\n${USAGE}`);
   if (!input && !manifest) throw new UsageError(`predict: --input is required (or --manifest for a cohort)\n\n${USAGE}`);
   if (input && manifest) throw new UsageError('predict: give --input (one volume) or --manifest (a cohort), not both');
@@ -127,11 +140,11 @@ async function run(argv: string[]): Promise<number> {
   if (values.explain && !values.json) throw new UsageError('predict: --explain needs --json (the maps are written as JSON fields)');
 
   const workers = str('workers') === undefined ? 'auto' : positiveInt(str('workers'), '--workers', 1);
+  const dicomRead = dicomReadOptions('predict', values);
   await useBackend(str('backend'));
-  // In the file's own voxel order: the predictor prepares it as the model's bundle says.
-  const volume = await readScan(input as string, { canonical: false });
   const predictor = await loadVolumePredictor({ ...spec, sliceWorkers: workers });
   try {
+    const volume = await readInputs(inputs, predictor.inputs, dicomRead);
     const { logits, probabilities, classNames } = await predictor.predict(volume);
     const explained = values.explain ? await predictor.explainJson(volume) : {};
     const archName = arch ?? predictor.arch;
@@ -145,7 +158,33 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function runCohortCommand(values: Record<string, string | boolean | undefined>, spec: PredictorSpec, manifest: string): Promise<number> {
+/**
+ * The volume of `--input`, in the file's own voxel order (the predictor prepares it as the model's
+ * bundle says): one path, or `name=path` per sequence of a multi-sequence model, combined.
+ */
+async function readInputs(inputs: string[], sequences: SequenceInputs | null, read: ReadVolumeOptions): Promise<Volume> {
+  const named = inputs.map((x) => /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(x));
+  if (!sequences) {
+    if (inputs.length > 1) throw new UsageError(`predict: the model takes one scan; got ${inputs.length} --input`);
+    return readScan(inputs[0], { canonical: false, ...read });
+  }
+  const names = sequences.names;
+  // One unnamed input is the model's channels already made (a subtraction image, say).
+  if (inputs.length === 1 && !named[0]) return readScan(inputs[0], { canonical: false, ...read });
+  if (named.some((m) => !m)) throw new UsageError(`predict: the model takes the sequences ${names.join(', ')}: give --input <name>=<path> for each (e.g. --input ${names[0]}=scan.nii.gz)`);
+  const scans: Record<string, Volume> = {};
+  for (const m of named as RegExpExecArray[]) {
+    if (scans[m[1]]) throw new UsageError(`predict: --input ${m[1]}= is given twice`);
+    scans[m[1]] = await readScan(m[2], { canonical: false, ...read });
+  }
+  try {
+    return combineSequences(scans, sequences);
+  } catch (e) {
+    throw new UsageError(`predict: ${(e as Error).message}`);
+  }
+}
+
+async function runCohortCommand(values: Record<string, string | string[] | boolean | undefined>, spec: PredictorSpec, manifest: string): Promise<number> {
   const out = values.out as string | undefined;
   if (!out) throw new UsageError(`predict: --manifest needs --out <dir>\n\n${USAGE}`);
   await checkOutFolder(out);

@@ -4,6 +4,8 @@ import type { Shape3 } from '../data/sample';
 import type { VolumeDataset } from '../data/dataset';
 import { readManifest } from '../data/manifest';
 import type { PreprocessingSpec, PreprocessingStep } from '../data/preprocessing';
+import { parseChannelSources } from '../data/sequences';
+import type { Registration } from '../io/volume_registration';
 import { SYNTHETIC_TASK_IDS, SYNTHETIC_TASKS, type SyntheticTaskName } from '../data/synthetic/task';
 import { manifestTrainingData, syntheticTrainingData, type TrainingData } from '../data/training_data';
 import { AUGMENT_KINDS, type AugmentKind } from '../data/transforms/presets';
@@ -55,6 +57,14 @@ export interface TrainRunConfig {
   window?: [number, number];
   /** Manifest: classes of the labels (default 2). */
   numClasses?: number;
+  /**
+   * A multi-sequence task or manifest (`path_<name>` columns): the network's channels, as
+   * `parseChannelSources` reads them (`post-pre`, `pre,post`); default the task's own (the
+   * subtraction for synthetic-breast-dce), or every sequence of a manifest as a channel.
+   */
+  channels?: string;
+  /** A multi-sequence manifest: how sequences on other grids are brought onto the first one's (default 'resample'). */
+  registration?: Registration;
   /** Class names (default the task's, or '0', '1', ...). */
   classNames?: string[];
   nTrain: number;
@@ -132,13 +142,23 @@ async function trainingData(config: TrainRunConfig): Promise<TrainingData> {
     if (config.window) steps.push({ op: 'clip-rescale', low: config.window[0], high: config.window[1], outLow: -1, outHigh: 1 });
     steps.push({ op: 'crop-or-pad', size: config.crop });
     if (config.zNormalize) steps.push({ op: 'z-normalize', percentiles: [0.5, 99.5], eps: 1e-6 });
-    const preprocessing: PreprocessingSpec = { orientation: 'canonical', steps, channels: 1 };
     const manifest = await readManifest(config.manifest, { numClasses: config.numClasses ?? 2 });
+    const preprocessing: PreprocessingSpec = { orientation: 'canonical', steps, channels: 1 };
+    if (manifest.sequences) {
+      const channels = parseChannelSources(config.channels, manifest.sequences);
+      preprocessing.inputs = { names: manifest.sequences, channels, registration: config.registration ?? 'resample' };
+      preprocessing.channels = channels.length;
+    } else if (config.channels !== undefined || config.registration !== undefined) {
+      throw new UsageError(`train: --channels and --registration apply to a manifest with one path_<name> column per sequence; '${config.manifest}' has one path column`);
+    }
     return manifestTrainingData({ manifest, preprocessing, seed: config.seed, augment: config.augment, classNames: config.classNames });
   }
   const task = config.task;
   if (!task) throw new UsageError('train: give --task (a synthetic task) or --manifest (real scans)');
+  const sequences = SYNTHETIC_TASKS[task].sequences;
+  if (config.channels !== undefined && !sequences) throw new UsageError(`train: --channels applies to a multi-sequence task (synthetic-breast-dce) or manifest, not '${task}'`);
   const data = syntheticTrainingData({
+    ...(config.channels !== undefined && sequences ? { channels: parseChannelSources(config.channels, sequences) } : {}),
     task,
     seed: config.seed,
     size: config.size,
@@ -182,7 +202,8 @@ export async function trainFromConfig(config: TrainRunConfig, print: (line: stri
     const stemStride = (small.convStem?.strides ?? small.convStem?.channels.map(() => 2) ?? []).reduce((a, b) => a * b, 1);
     checkSliceMultiple(small.patchSize * stemStride, config.arch, data.inputSize, sizeFlag);
   }
-  const model = createModel(config.arch, { seed, imageSize: data.inputSize[1], numClasses: data.classNames.length });
+  const channels = data.preprocessing.channels;
+  const model = createModel(config.arch, { seed, imageSize: data.inputSize[1], numClasses: data.classNames.length, ...(channels > 1 ? { inChannels: channels } : {}) });
   try {
     if (model instanceof MedicalSliceTransformer && model.encoder instanceof DinoVisionTransformer) {
       checkSliceMultiple(model.encoder.patchSize * (model.encoder.stem?.stride ?? 1), config.arch, data.inputSize, sizeFlag);
@@ -284,10 +305,18 @@ reports the held-out test AUC and writes the model as a bundle that carries its 
 \`mst-ts predict --weights <out>/model.safetensors --input scan.nii.gz\` runs it on a raw scan.
 
 Options:
-  --task <name>            synthetic-chest | synthetic-breast | synthetic-knee
+  --task <name>            synthetic-chest | synthetic-breast | synthetic-knee | synthetic-breast-dce
+                           (two phases, pre and post contrast; by default the subtraction post-pre)
   --manifest <csv>         real scans instead: columns id, path (relative to the CSV), label and
                            optionally split (train, val, test; without it the paper's stratified split
-                           by --seed), the format \`mst-ts predict --manifest\` reads
+                           by --seed), the format \`mst-ts predict --manifest\` reads. Several sequences
+                           per case: one column path_<name> per sequence instead of path (path_pre,
+                           path_post; path_t1, path_t2), the first one's grid being the input's
+  --channels <list>        several sequences: the network's channels, comma-separated, each a sequence
+                           or a subtraction a-b (post-pre: the paper's breast input; pre,post: both
+                           phases as image channels; default the task's own, or every sequence)
+  --registration <mode>    manifest sequences on other grids: resample (default; onto the first
+                           sequence's grid through their affines) or same-grid (refuse, naming both)
   --arch <name>            architecture (default mst-dinov2-tiny): ${[...MODEL_REGISTRY.keys()].join(', ')}
   --epochs <n>             maximum epochs (default 20)
   --seed <n>               seed of the data, its order and the initial weights (default 0)
@@ -402,6 +431,8 @@ export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean
       window: { type: 'string' },
       'num-classes': { type: 'string' },
       'class-names': { type: 'string' },
+      channels: { type: 'string' },
+      registration: { type: 'string' },
       arch: { type: 'string' },
       epochs: { type: 'string' },
       seed: { type: 'string' },
@@ -441,7 +472,9 @@ export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean
     if (!task) throw new UsageError(`train: unknown --task '${taskFlag}'; expected one of ${Object.keys(SYNTHETIC_TASK_IDS).join(', ')}`);
     if (!(task in SYNTHETIC_TASKS)) throw new UsageError(`train: the task '${taskFlag}' is not available in this build`);
   }
-  for (const k of ['spacing', 'window', 'num-classes'] as const) if (!manifest && s(k) !== undefined) throw new UsageError(`train: --${k} applies to --manifest`);
+  for (const k of ['spacing', 'window', 'num-classes', 'registration'] as const) if (!manifest && s(k) !== undefined) throw new UsageError(`train: --${k} applies to --manifest`);
+  const registration = s('registration');
+  if (registration !== undefined && registration !== 'resample' && registration !== 'same-grid') throw new UsageError(`train: --registration must be resample or same-grid, got '${registration}'`);
   for (const k of ['size', 'n-train', 'n-val', 'n-test', 'difficulty'] as const) if (manifest && s(k) !== undefined) throw new UsageError(`train: --${k} applies to a synthetic --task`);
   checkBackendFlag('train', s('backend'));
   const arch = s('arch') ?? 'mst-dinov2-tiny';
@@ -472,6 +505,8 @@ export function parseTrainArgs(argv: string[]): TrainRunConfig & { json: boolean
     window: windowFlag(s('window')),
     numClasses,
     classNames,
+    ...(s('channels') !== undefined ? { channels: s('channels') } : {}),
+    ...(registration !== undefined ? { registration: registration as Registration } : {}),
     nTrain: intFlag('n-train', s('n-train'), 400, 2),
     nVal: intFlag('n-val', s('n-val'), 100, 2),
     nTest: intFlag('n-test', s('n-test'), 200, 2),

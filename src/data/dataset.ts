@@ -1,6 +1,6 @@
 import { Rng } from '../utils/rng';
 import type { Transform } from './transform';
-import { checkSample, type Shape3, type VolumeSample } from './sample';
+import { channelCount, channelsLast, checkSample, type Shape3, type VolumeSample } from './sample';
 
 /**
  * A labelled collection of volumes. Labels and ids are known without loading any voxels, so splits
@@ -72,11 +72,11 @@ export function withTransform(dataset: VolumeDataset, transform: Transform, seed
   };
 }
 
-/** A batch ready for `tf.tensor5d(x, shape)`: channels-last `[B, D, H, W, 1]`. */
+/** A batch ready for `tf.tensor5d(x, shape)`: channels-last `[B, D, H, W, C]` (C = 1 for gray volumes). */
 export interface VolumeBatch {
-  /** Voxels `[B, D, H, W, 1]`, row-major. */
+  /** Voxels `[B, D, H, W, C]`, row-major. */
   x: Float32Array;
-  /** `[B, D, H, W, 1]`. */
+  /** `[B, D, H, W, C]`. */
   shape: [number, number, number, number, number];
   /** Labels `[B]`. */
   labels: Int32Array;
@@ -85,7 +85,8 @@ export interface VolumeBatch {
 }
 
 /**
- * Stacks samples of one shape into a channels-last batch.
+ * Stacks samples of one shape and channel count into a channels-last batch (a multi-channel
+ * sample's `[C, D, H, W]` becomes `[D, H, W, C]`).
  *
  * @example
  * const batch = collate([await ds.get(0), await ds.get(1)]);
@@ -94,7 +95,8 @@ export interface VolumeBatch {
 export function collate(samples: readonly VolumeSample[]): VolumeBatch {
   if (samples.length === 0) throw new Error('collate: expected at least one sample, got none');
   const shape: Shape3 = samples[0].shape;
-  const n = shape[0] * shape[1] * shape[2];
+  const c = channelCount(samples[0]);
+  const n = shape[0] * shape[1] * shape[2] * c;
   const x = new Float32Array(samples.length * n);
   samples.forEach((s, b) => {
     if (s.shape[0] !== shape[0] || s.shape[1] !== shape[1] || s.shape[2] !== shape[2]) {
@@ -102,12 +104,13 @@ export function collate(samples: readonly VolumeSample[]): VolumeBatch {
         `collate: sample '${s.id}' has shape [${s.shape.join(', ')}], expected [${shape.join(', ')}] like '${samples[0].id}' (crop or pad first)`,
       );
     }
+    if (channelCount(s) !== c) throw new Error(`collate: sample '${s.id}' has ${channelCount(s)} channels, '${samples[0].id}' ${c}`);
     checkSample(s, 'collate');
-    x.set(s.data, b * n);
+    x.set(channelsLast(s.data, c), b * n);
   });
   return {
     x,
-    shape: [samples.length, shape[0], shape[1], shape[2], 1],
+    shape: [samples.length, shape[0], shape[1], shape[2], c],
     labels: Int32Array.from(samples, (s) => s.label),
     ids: samples.map((s) => s.id),
   };

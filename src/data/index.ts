@@ -1,7 +1,9 @@
 // In Node, tfjs's first tensor lands on wasm with mst-ts's kernels (see registerNodeDefaultBackend).
 import '../kernels/node_default_backend';
 export type { Shape3, VolumeSample } from './sample';
-export { voxelCount, checkSample } from './sample';
+export { voxelCount, checkSample, channelCount, splitChannels, joinChannels, perChannel, channelsLast } from './sample';
+export type { ChannelSource, SequenceInputs, SequenceVolumes } from './sequences';
+export { checkSequenceInputs, parseChannelSources, formatChannelSources, combineChannels, combineSequences, combineSequenceSamples } from './sequences';
 export type { Transform } from './transform';
 export { Compose } from './transform';
 export type { VolumeDataset, VolumeBatch } from './dataset';

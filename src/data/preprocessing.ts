@@ -1,7 +1,8 @@
 import { canonicalPermutation, permuteFlip, type Affine, type Volume } from '../io/volume';
 import { checkField, checkFields, type FieldRules } from '../utils/config_fields';
 import { Rng } from '../utils/rng';
-import type { Shape3, VolumeSample } from './sample';
+import { channelCount, type Shape3, type VolumeSample } from './sample';
+import { checkSequenceInputs, type SequenceInputs } from './sequences';
 import { Compose, type Transform } from './transform';
 import { ClampRescale, ZNormalize } from './transforms/intensity';
 import { CropOrPad, Resample, ResizeTo } from './transforms/spatial';
@@ -24,13 +25,17 @@ export type PreprocessingStep =
  * the readers give (`canonical`: the slice axis first, each slice in the radiological display
  * layout, see `toCanonical`; `as-stored`: the file's own voxel order), then the steps in order.
  * The slice axis and count follow from the orientation and a `crop-or-pad` step; `channels` is
- * what the network takes per voxel.
+ * what the network takes per voxel. A model of several sequences (pre/post contrast, T1/T2) says
+ * which in `inputs`: they are registered onto the first one's grid and made into the channels
+ * first; the steps then treat every channel alike (intensity steps per channel).
  */
 export interface PreprocessingSpec {
   orientation: 'canonical' | 'as-stored';
   steps: PreprocessingStep[];
   /** Channels per voxel the network takes (1: gray; an MST repeats it to its encoder's channels). */
   channels: number;
+  /** The sequences of a multi-sequence input and how its channels are made (absent: one scan). */
+  inputs?: SequenceInputs;
 }
 
 const STEP_RULES: Record<PreprocessingStep['op'], FieldRules> = {
@@ -55,8 +60,13 @@ const STEP_RULES: Record<PreprocessingStep['op'], FieldRules> = {
  */
 export function checkPreprocessing(spec: unknown, path = 'preprocessing'): asserts spec is PreprocessingSpec {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new Error(`${path}: expected an object, got ${JSON.stringify(spec)?.slice(0, 80)}`);
-  const { steps, ...rest } = spec as Record<string, unknown>;
+  const { steps, inputs, ...rest } = spec as Record<string, unknown>;
   checkFields(path, rest, { orientation: { type: 'enum', values: ['canonical', 'as-stored'] }, channels: { type: 'int', min: 1, max: 64 } });
+  if (inputs !== undefined) {
+    checkSequenceInputs(inputs, `${path}.inputs`);
+    const made = inputs.channels.length;
+    if (made !== rest.channels) throw new Error(`${path}.channels: ${rest.channels}, but ${path}.inputs makes ${made} channel(s) of ${inputs.names.join(', ')}`);
+  }
   if (!Array.isArray(steps) || steps.length > 32) throw new Error(`${path}.steps: expected a list of at most 32 steps, got ${JSON.stringify(steps)?.slice(0, 80)}`);
   steps.forEach((step, i) => {
     const at = `${path}.steps[${i}]`;
@@ -116,7 +126,7 @@ type GridStep =
 
 /** A volume prepared for the network, and how to bring a map of it back to the input's grid. */
 export interface PreparedVolume {
-  /** The network's input `[D, H, W]` with its spacing. */
+  /** The network's input `[D, H, W]` (`[C, D, H, W]` data with several channels) with its spacing. */
   sample: VolumeSample;
   /** The input's shape and affine (where the map is brought back to). */
   inputShape: Shape3;
@@ -136,6 +146,11 @@ export interface PreparedVolume {
  * const saliencyOnScan = toInputGrid(saliency, prepared); // same shape and voxel order as the file
  */
 export function prepareVolume(volume: Volume, spec: PreprocessingSpec): PreparedVolume {
+  const channels = volume.channels ?? 1;
+  if (channels !== spec.channels && !(channels === 1 && !spec.inputs)) {
+    const made = spec.inputs ? ` made of the sequences ${spec.inputs.names.join(', ')} (combineSequences)` : '';
+    throw new Error(`prepareVolume: ${volume.source} has ${channels} channel(s); the model takes ${spec.channels}${made}`);
+  }
   const steps: GridStep[] = [];
   let v = volume;
   // Arrays without geometry (npy: an assumed affine) are taken as stored, as the readers do.
@@ -146,7 +161,7 @@ export function prepareVolume(volume: Volume, spec: PreprocessingSpec): Prepared
       v = permuteFlip(volume, perm, flips);
     }
   }
-  let sample: VolumeSample = { id: volume.source, data: v.data, shape: [...v.shape] as Shape3, spacing: [...v.spacing] as Shape3, label: 0 };
+  let sample: VolumeSample = { id: volume.source, data: v.data, shape: [...v.shape] as Shape3, spacing: [...v.spacing] as Shape3, label: 0, ...(channels > 1 ? { channels } : {}) };
   const rng = new Rng(0);
   const resample = (t: Resample): void => {
     const before = sample;

@@ -1,8 +1,9 @@
 import type { VolumeDataset } from './dataset';
 import type { Manifest } from './manifest';
-import { manifestDataset, manifestSplits } from './manifest';
+import { manifestDataset, manifestInputs, manifestSplits } from './manifest';
 import { preprocessedSize, preprocessingTransform, type PreprocessingSpec, type PreprocessingStep } from './preprocessing';
 import type { Shape3 } from './sample';
+import { checkSequenceInputs, formatChannelSources, type ChannelSource, type SequenceInputs } from './sequences';
 import { subset } from './dataset';
 import { syntheticDataset } from './synthetic/dataset';
 import { SYNTHETIC_TASKS, syntheticSpacing, type SyntheticTaskName } from './synthetic/task';
@@ -42,6 +43,8 @@ export interface SyntheticTrainingDataOptions {
   zNormalize: boolean;
   /** Training augmentation after preprocessing. */
   augment: AugmentKind;
+  /** A multi-sequence task's network channels (default the task's own, e.g. the subtraction post - pre). */
+  channels?: readonly ChannelSource[];
 }
 
 /**
@@ -54,15 +57,20 @@ export interface SyntheticTrainingDataOptions {
  * syntheticPreprocessing('chest', [16, 64, 64], [8, 16, 16], true).steps.map((s) => s.op);
  * // ['resample', 'crop-or-pad', 'clip-rescale', 'crop-or-pad', 'z-normalize']
  */
-export function syntheticPreprocessing(task: SyntheticTaskName, size: Shape3, crop: Shape3 | undefined, zNormalize: boolean): PreprocessingSpec {
+export function syntheticPreprocessing(task: SyntheticTaskName, size: Shape3, crop: Shape3 | undefined, zNormalize: boolean, channels?: readonly ChannelSource[]): PreprocessingSpec {
   const info = SYNTHETIC_TASKS[task];
   if (!info) throw new Error(`syntheticPreprocessing: unknown task '${task}', expected one of ${Object.keys(SYNTHETIC_TASKS).join(', ')}`);
+  if (channels && !info.sequences) throw new Error(`syntheticPreprocessing: the task '${task}' has one sequence; channels apply to a multi-sequence task`);
   const spacing = syntheticSpacing(task, size);
   const intensity: PreprocessingStep = info.units === 'HU' ? { op: 'clip-rescale', low: -1000, high: 1000, outLow: -1, outHigh: 1 } : { op: 'z-normalize', percentiles: [0.5, 99.5], eps: 1e-6 };
   const steps: PreprocessingStep[] = [{ op: 'resample', spacing: [...spacing] as [number, number, number] }, { op: 'crop-or-pad', size: [...size] as Shape3 }, intensity];
   if (crop) steps.push({ op: 'crop-or-pad', size: [...crop] as Shape3 });
   if (zNormalize) steps.push({ op: 'z-normalize', percentiles: [0.5, 99.5], eps: 1e-6 });
-  return { orientation: 'canonical', steps, channels: 1 };
+  const sources = channels ?? info.channels;
+  if (!info.sequences || !sources) return { orientation: 'canonical', steps, channels: 1 };
+  const inputs: SequenceInputs = { names: [...info.sequences], channels: sources.map((c) => ('subtract' in c ? { subtract: [...c.subtract] as [string, string] } : { ...c })), registration: 'resample' };
+  checkSequenceInputs(inputs, `syntheticPreprocessing('${task}').inputs`);
+  return { orientation: 'canonical', steps, channels: sources.length, inputs };
 }
 
 /**
@@ -75,10 +83,10 @@ export function syntheticPreprocessing(task: SyntheticTaskName, size: Shape3, cr
  *   nTrain: 400, nVal: 100, nTest: 200, zNormalize: true, augment: 'flip' });
  */
 export function syntheticTrainingData(o: SyntheticTrainingDataOptions): TrainingData {
-  const preprocessing = syntheticPreprocessing(o.task, o.size, o.crop, o.zNormalize);
+  const preprocessing = syntheticPreprocessing(o.task, o.size, o.crop, o.zNormalize, o.channels);
   const preprocess = preprocessingTransform(preprocessing);
   const aug = augmentation(o.augment);
-  const common = { seed: o.seed, size: o.size, difficulty: o.difficulty, preprocess };
+  const common = { seed: o.seed, size: o.size, difficulty: o.difficulty, preprocess, ...(o.channels ? { channels: o.channels } : {}) };
   const info = SYNTHETIC_TASKS[o.task];
   return {
     train: syntheticDataset(o.task, { ...common, n: o.nTrain, offset: 0, transform: aug ?? undefined }),
@@ -87,7 +95,7 @@ export function syntheticTrainingData(o: SyntheticTrainingDataOptions): Training
     inputSize: o.crop ?? o.size,
     preprocessing,
     classNames: [...info.classes],
-    description: `synthetic ${o.task} [${o.size.join('x')}]${o.crop ? ` cropped to [${o.crop.join('x')}]` : ''}`,
+    description: `synthetic ${o.task} [${o.size.join('x')}]${o.crop ? ` cropped to [${o.crop.join('x')}]` : ''}${preprocessing.inputs ? `, channels ${formatChannelSources(preprocessing.inputs.channels)}` : ''}`,
   };
 }
 
@@ -105,8 +113,9 @@ export interface ManifestTrainingDataOptions {
 
 /**
  * The train / validation / test sets of a manifest of real scans (`id, path, label` and optional
- * `split`): its split column, or the paper's stratified split by `seed`; every scan read by
- * `readVolume` (canonical orientation) and prepared by `preprocessing`.
+ * `split`; `path_<name>` columns for several sequences, made into channels as
+ * `preprocessing.inputs` says): its split column, or the paper's stratified split by `seed`; every
+ * scan read by `readVolume` (canonical orientation) and prepared by `preprocessing`.
  *
  * @example
  * const data = manifestTrainingData({ manifest: await readManifest('cases.csv'), preprocessing, seed: 0, augment: 'flip' });
@@ -122,8 +131,12 @@ export function manifestTrainingData(o: ManifestTrainingDataOptions): TrainingDa
   for (const k of ['train', 'val', 'test'] as const) {
     if (splits[k].length === 0) throw new Error(`${o.manifest.source}: the ${k} split has no case`);
   }
-  const all = manifestDataset(o.manifest, { transform: prepare, seed: o.seed });
-  const augmented = manifestDataset(o.manifest, { transform: trainTransform, seed: o.seed });
+  const inputs = manifestInputs(o.manifest, o.preprocessing.inputs);
+  if (o.manifest.sequences && !o.preprocessing.inputs) {
+    throw new Error(`${o.manifest.source}: the manifest has the sequences ${o.manifest.sequences.join(', ')}; the preprocessing must say which channels to make of them (inputs)`);
+  }
+  const all = manifestDataset(o.manifest, { transform: prepare, seed: o.seed, inputs });
+  const augmented = manifestDataset(o.manifest, { transform: trainTransform, seed: o.seed, inputs });
   return {
     train: subset(augmented, splits.train),
     val: subset(all, splits.val),

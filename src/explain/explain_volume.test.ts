@@ -104,7 +104,10 @@ describe('explainVolume', () => {
     await expect(explainVolume(resnet, volume, { targetClass: 2 })).rejects.toThrow(/target class 2 is out of range: the network has 2 classes/);
     await expect(explainVolume(resnet, volume, { layer: 'layer9' })).rejects.toThrow(/unknown layer 'layer9'; expected one of conv1, bn1, relu, maxpool, layer1.0/);
     const batch = tf.zeros([1, 3, 28, 28]);
-    await expect(explainVolume(mst, batch)).rejects.toThrow(/expected one volume \[D, H, W\], got shape \[1, 3, 28, 28\]/);
+    await expect(explainVolume(mst, batch)).rejects.toThrow(/expected one volume \[D, H, W\] or \[D, H, W, 3\] \(the model's input channels\), got shape \[1, 3, 28, 28\]/);
+    const batch5 = tf.zeros([1, 3, 28, 28, 3]);
+    await expect(explainVolume(mst, batch5)).rejects.toThrow(/expected one volume \[D, H, W\] \(or \[D, H, W, C\] with channels\), got shape \[1, 3, 28, 28, 3\]/);
+    batch5.dispose();
     batch.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -9,6 +9,7 @@ import { attentionRollout, type HeadFusion } from './rollout';
 import type { ScoreCamOptions } from './score_cam';
 import { smoothExplanation, type SmoothOptions } from './smooth';
 import { explainMethodsFor, type ExplainMethod } from './methods';
+import { sliceImages } from './slice_images';
 import { trilinearUpsample } from './trilinear_upsample';
 import { testTimeAugmentationAsync, type TtaPass } from './tta';
 
@@ -192,8 +193,8 @@ function mstCamPass(model: MedicalSliceTransformer, method: GradientCamMethod, o
   // Pooled slice features [D, F] -> volume logits [1, classes], plus the slice weights.
   const fuse = (features: tf.Tensor, weights: boolean) => model.fuseFeatures(features, 1, features.shape[0], { sliceWeights: weights });
   return (volume) => {
-    const [D, H, W] = volume.shape;
-    const images = tf.tidy(() => tf.tile(tf.reshape(volume, [D, H, W, 1]), [1, 1, 1, enc.inChannels]));
+    const D = volume.shape[0];
+    const images = sliceImages(volume, enc.inChannels);
     let features: tf.Tensor | null = null;
     let cam: CamTensors;
     try {
@@ -228,7 +229,8 @@ function mstCamPass(model: MedicalSliceTransformer, method: GradientCamMethod, o
 function resnetCamPass(net: LayeredNetwork, method: GradientCamMethod, options: ExplainSettings): Pass {
   const layer = options.layer ?? 'layer4';
   return (volume) => {
-    const input = tf.reshape(volume, [1, ...volume.shape, 1]);
+    // [D, H, W] -> [1, D, H, W, 1]; [D, H, W, C] -> [1, D, H, W, C].
+    const input = volume.rank === 4 ? tf.expandDims(volume, 0) : tf.reshape(volume, [1, ...volume.shape, 1]);
     let cam: CamTensors;
     try {
       const split = { head: (x: tf.Tensor) => net.forwardTo(layer, x), tail: (a: tf.Tensor) => net.forwardFrom(layer, a) };
@@ -255,7 +257,8 @@ function resnetCamPass(net: LayeredNetwork, method: GradientCamMethod, options: 
  * copies (inside the flips when both are set). The volume is not disposed; dispose the result
  * with {@link disposeExplanation}.
  *
- * @param volume `[D, H, W]`, preprocessed as the model expects
+ * @param volume `[D, H, W]`, preprocessed as the model expects, or `[D, H, W, C]` for a model of
+ *   several input channels (multi-sequence; every method but occlusion and Score-CAM)
  * @example
  * const e = await explainVolume(mst, volume, { method: 'attention' });
  * e.shapes; // { sliceAttention: [32], planeAttention: [32, 16, 16], saliency: [32, 16, 16], saliencyUpsampled: [32, 224, 224] }
@@ -263,12 +266,17 @@ function resnetCamPass(net: LayeredNetwork, method: GradientCamMethod, options: 
  * const r = await explainVolume(resnet3d, volume, { method: 'scorecam', layer: 'layer3', maxForwardPasses: 64 });
  */
 export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, options: ExplainOptions = {}): Promise<Explanation> {
-  if (!(volume instanceof tf.Tensor) || volume.rank !== 3) {
-    throw new Error(`explainVolume: expected one volume [D, H, W], got ${volume instanceof tf.Tensor ? `shape [${volume.shape.join(', ')}]` : typeof volume}`);
+  if (!(volume instanceof tf.Tensor) || (volume.rank !== 3 && volume.rank !== 4)) {
+    throw new Error(`explainVolume: expected one volume [D, H, W] (or [D, H, W, C] with channels), got ${volume instanceof tf.Tensor ? `shape [${volume.shape.join(', ')}]` : typeof volume}`);
   }
   if (volume.dtype !== 'float32') throw new Error(`explainVolume: expected a float32 volume, got ${volume.dtype}`);
   const isMst = model instanceof MedicalSliceTransformer;
   if (!isMst && !hasLayers(model)) throw new Error('explainVolume: expected a MedicalSliceTransformer or a network with named layers (ResNet3D)');
+  if (volume.rank === 4) {
+    const want = isMst ? model.encoder.inChannels : (model.nInputChannels ?? 1);
+    const c = volume.shape[3];
+    if (c !== want && !(isMst && c === 1)) throw new Error(`explainVolume: expected one volume [D, H, W] or [D, H, W, ${want}] (the model's input channels), got shape [${volume.shape.join(', ')}]`);
+  }
   const o = options as ExplainSettings;
   // A layered network (ResNet3D) can be cut at a named layer (forwardTo/forwardFrom): the CAM family.
   const { valid, kind } = explainMethodsFor(isMst ? model.capabilities : { planeAttention: false, sliceAttention: false, camLayers: ['forwardTo'] });
@@ -281,6 +289,10 @@ export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, 
   const method = o.method ?? valid[0];
   if (!valid.includes(method)) {
     throw new Error(`explainVolume: method '${String(method)}' does not apply to this model, ${kind}; expected one of ${valid.map((m) => `'${m}'`).join(', ')}`);
+  }
+  const channels = volume.rank === 4 ? (volume.shape[3] as number) : 1;
+  if (channels > 1 && (method === 'occlusion' || method === 'scorecam')) {
+    throw new Error(`explainVolume: method '${method}' masks a gray volume [D, H, W]; this volume has ${channels} channels [${volume.shape.join(', ')}]: use ${valid.filter((m) => m !== 'occlusion' && m !== 'scorecam').map((m) => `'${m}'`).join(', ')}`);
   }
   const attentionEncoder = isMst && (method === 'attention' || method === 'rollout');
   if (isMst) checkTarget(o.targetClass, model.numClasses);
@@ -335,7 +347,7 @@ export async function explainVolume(model: ExplainableModel, volume: tf.Tensor, 
   if (targetClass !== undefined) out.targetClass = targetClass;
   if (maps.sliceAttention) out.sliceAttention = maps.sliceAttention as tf.Tensor1D;
   if (maps.planeAttention) out.planeAttention = maps.planeAttention as tf.Tensor3D;
-  if (o.upsample ?? true) out.saliencyUpsampled = trilinearUpsample(saliency, { size: volume.shape as [number, number, number] }) as tf.Tensor3D;
+  if (o.upsample ?? true) out.saliencyUpsampled = trilinearUpsample(saliency, { size: volume.shape.slice(0, 3) as [number, number, number] }) as tf.Tensor3D;
   for (const k of ['sliceAttention', 'planeAttention', 'saliency', 'saliencyUpsampled'] as const) {
     const t = out[k];
     if (t) out.shapes[k] = [...t.shape];

@@ -41,12 +41,13 @@ export function camWeightsFor(method: GradientCamMethod): (a: tf.Tensor, g: tf.T
   }
 }
 
-/** Volumes `[n, D, H, W]` -> logits `[n, classes]` of an MST or a 3D network. */
+/** Volumes `[n, D, H, W]` (or `[n, D, H, W, C]`) -> logits `[n, classes]` of an MST or a 3D network. */
 export function classifierOf(model: MedicalSliceTransformer | LayeredNetwork): (volumes: tf.Tensor) => tf.Tensor {
   if (model instanceof MedicalSliceTransformer) return (v) => model.forward(v).logits;
   const net = model as LayeredNetwork & { forward?: (x: tf.Tensor) => tf.Tensor };
   if (typeof net.forward !== 'function') throw new Error('explainVolume: this network has no forward(); occlusion and the faithfulness metrics need one');
-  return (v) => tf.tidy(() => (net.forward as (x: tf.Tensor) => tf.Tensor)(tf.expandDims(v, -1)));
+  // Volumes [n, D, H, W] gain the channel axis; [n, D, H, W, C] have it.
+  return (v) => tf.tidy(() => (net.forward as (x: tf.Tensor) => tf.Tensor)(v.rank === 5 ? v : tf.expandDims(v, -1)));
 }
 
 /** The MST's slice weights `[D]` (uniform where the fusion weighs none) and logits `[classes]` from one forward. */

@@ -7,6 +7,7 @@ import { resolveTargets } from './cam_utils';
 import { dinov2Attribution } from './dinov2_attribution';
 import { sliceTransformerPartsOf, type SliceTransformerView } from './mst_parts';
 import { combineSliceAndPlane } from './mst_saliency';
+import { sliceImages } from './slice_images';
 import { lrpAdd, lrpLinear } from './relevance_rules';
 
 /** Options of {@link sliceTransformerAttribution} and {@link mstAttribution}. */
@@ -160,14 +161,13 @@ export function mstAttribution(model: MedicalSliceTransformer, volume: tf.Tensor
   if (method !== 'transformer-attribution' && method !== 'gradient-attention') {
     throw new Error(`mstAttribution: method must be 'transformer-attribution' or 'gradient-attention', got '${String(method)}'`);
   }
-  if (volume.rank !== 3 || volume.dtype !== 'float32') throw new Error(`mstAttribution: expected one float32 volume [D, H, W], got ${volume.dtype} [${volume.shape.join(', ')}]`);
+  if ((volume.rank !== 3 && volume.rank !== 4) || volume.dtype !== 'float32') throw new Error(`mstAttribution: expected one float32 volume [D, H, W] or [D, H, W, C], got ${volume.dtype} [${volume.shape.join(', ')}]`);
   const view = sliceTransformerPartsOf(model);
   const encoder = view.encoder;
   if (!(encoder instanceof DinoVisionTransformer)) {
     throw new Error(`mstAttribution: '${method}' traces attention through the slice encoder and needs DINOv2; for a CNN slice encoder (MST-ResNet) use a CAM method (gradcam, gradcam++, ...)`);
   }
-  const [d, h, w] = volume.shape;
-  const images = tf.tidy(() => tf.tile(tf.reshape(volume, [d, h, w, 1]), [1, 1, 1, encoder.inChannels])) as tf.Tensor4D;
+  const images = sliceImages(volume, encoder.inChannels);
   let slice: SliceAttribution | null = null;
   try {
     const features = encoder.encode(images).features;

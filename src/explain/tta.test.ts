@@ -28,9 +28,9 @@ describe('testTimeAugmentation', () => {
   });
 
   it('refuses a batch and flip axes beyond the volume', () => {
-    const x = tf.zeros([1, 2, 2, 2]);
+    const x = tf.zeros([1, 2, 2, 2, 1]);
     const pass = () => ({ probabilities: tf.zeros([2]), maps: {} });
-    expect(() => testTimeAugmentation(x, pass)).toThrow(/expected a volume \[D, H, W\], got shape \[1, 2, 2, 2\]/);
+    expect(() => testTimeAugmentation(x, pass)).toThrow(/expected a volume \[D, H, W\] or \[D, H, W, C\], got shape \[1, 2, 2, 2, 1\]/);
     const v = tf.zeros([2, 2, 2]);
     expect(() => testTimeAugmentation(v, pass, { flips: [[3]] })).toThrow(/flip axes must be among 0, 1, 2/);
     tf.dispose([x, v]);

@@ -71,7 +71,7 @@ export async function testTimeAugmentationAsync(volume: tf.Tensor, pass: (flippe
 
 function checkFlips(volume: tf.Tensor, options: TtaOptions): readonly (readonly number[])[] {
   const flips = options.flips ?? FLIP_COMBINATIONS;
-  if (volume.rank !== 3) throw new Error(`testTimeAugmentation: expected a volume [D, H, W], got shape [${volume.shape.join(', ')}]`);
+  if (volume.rank !== 3 && volume.rank !== 4) throw new Error(`testTimeAugmentation: expected a volume [D, H, W] or [D, H, W, C], got shape [${volume.shape.join(', ')}]`);
   if (flips.length === 0) throw new Error('testTimeAugmentation: expected at least one flip combination, got none');
   for (const f of flips) {
     if (f.some((a) => a !== 0 && a !== 1 && a !== 2)) throw new Error(`testTimeAugmentation: flip axes must be among 0, 1, 2 ([D, H, W]), got [${f.join(', ')}]`);

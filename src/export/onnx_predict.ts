@@ -3,6 +3,14 @@
  * imported only when a model is loaded (so nothing else in mst-ts needs it installed).
  */
 
+import type { Tensor } from '@tensorflow/tfjs';
+
+/**
+ * One volume for {@link OnnxVolumeModel.predict}: a float32 tf.Tensor `[D, H, W]` (`[D, H, W, C]`
+ * with several input channels), or its values row-major with the shape.
+ */
+export type OnnxVolumeInput = Tensor | { data: Float32Array; shape: [number, number, number] | [number, number, number, number] };
+
 /** What {@link OnnxVolumeModel.predict} resolves to. */
 export interface OnnxVolumePrediction {
   /** The `logits` output of the one volume. */
@@ -18,12 +26,17 @@ export interface OnnxVolumeModel {
   /** The file it was loaded from. */
   readonly path: string;
   /**
-   * The graph's input shape `[batch, D, H, W]` as it declares it: a number for a fixed axis, a
-   * name for a symbolic one (`'slices'`); empty where the runtime does not tell.
+   * The graph's input shape `[batch, D, H, W]` (`[batch, D, H, W, C]` with several input channels)
+   * as it declares it: a number for a fixed axis, a name for a symbolic one (`'slices'`); empty
+   * where the runtime does not tell.
    */
   readonly inputShape: readonly (number | string)[];
-  /** Classifies one volume `[D, H, W]` (slices first, as the rest of mst-ts); the batch axis is added here. */
-  predict(volume: { data: Float32Array; shape: [number, number, number] }): Promise<OnnxVolumePrediction>;
+  /**
+   * Classifies one volume `[D, H, W]` (slices first, as the rest of mst-ts), or `[D, H, W, C]`
+   * for a model exported with several input channels, given as a tf.Tensor (read, not disposed)
+   * or as `{ data, shape }`; the batch axis is added here.
+   */
+  predict(volume: OnnxVolumeInput): Promise<OnnxVolumePrediction>;
   /** Frees the ONNX Runtime session. */
   dispose(): Promise<void>;
 }
@@ -75,6 +88,21 @@ export async function importOnnxRuntime(): Promise<OrtModule> {
   return mod.InferenceSession ? mod : (mod.default as OrtModule);
 }
 
+/** A tf.Tensor by its shape (tfjs is not imported here: the caller's copy may differ from ours). */
+function isTensor(x: unknown): x is Tensor {
+  const t = x as Tensor;
+  return typeof t === 'object' && t !== null && typeof t.data === 'function' && Array.isArray(t.shape) && typeof t.dtype === 'string';
+}
+
+/** The values and shape of a tensor volume, checked. */
+async function tensorVolume(t: Tensor): Promise<{ data: Float32Array; shape: number[] }> {
+  if ((t.rank !== 3 && t.rank !== 4) || t.dtype !== 'float32') {
+    const hint = t.dtype !== 'float32' ? ' (tf.cast(volume, "float32"))' : t.rank === 5 && t.shape[0] === 1 ? ' (drop the batch axis: volume.squeeze([0]))' : '';
+    throw new Error(`OnnxVolumeModel.predict: expected a float32 tensor [D, H, W] or [D, H, W, C], got ${t.dtype} [${t.shape.join(', ')}]${hint}`);
+  }
+  return { data: (await t.data()) as Float32Array, shape: t.shape };
+}
+
 function softmax(logits: number[]): number[] {
   const max = Math.max(...logits);
   const e = logits.map((v) => Math.exp(v - max));
@@ -90,6 +118,7 @@ function softmax(logits: number[]): number[] {
  * @example
  * const model = await loadOnnxModel('mst.onnx', { threads: 2 });
  * const { probabilities } = await model.predict({ data, shape: [32, 224, 224] });
+ * const again = await model.predict(tf.tensor3d(data, [32, 224, 224])); // a tensor works too
  * await model.dispose();
  */
 export async function loadOnnxModel(path: string, options: { threads?: number } = {}): Promise<OnnxVolumeModel> {
@@ -123,12 +152,19 @@ export async function loadOnnxModel(path: string, options: { threads?: number } 
     inputShape,
     async predict(volume) {
       if (released) throw new Error(`OnnxVolumeModel: '${path}' was disposed`);
-      const { data, shape } = volume;
-      if (!(data instanceof Float32Array) || !Array.isArray(shape) || shape.length !== 3) {
-        throw new Error(`OnnxVolumeModel.predict: expected { data: Float32Array, shape: [D, H, W] }, got shape ${JSON.stringify(shape)}`);
+      const { data, shape } = isTensor(volume) ? await tensorVolume(volume) : (volume ?? {});
+      if (!(data instanceof Float32Array) || !Array.isArray(shape) || (shape.length !== 3 && shape.length !== 4)) {
+        throw new Error(`OnnxVolumeModel.predict: expected a float32 tf.Tensor or { data: Float32Array, shape: [D, H, W] or [D, H, W, C] }, got shape ${JSON.stringify(shape)}`);
       }
-      if (shape[0] * shape[1] * shape[2] !== data.length) {
-        throw new Error(`OnnxVolumeModel.predict: shape [${shape.join(', ')}] needs ${shape[0] * shape[1] * shape[2]} values, got ${data.length}`);
+      const count = (shape as number[]).reduce((a, b) => a * b, 1);
+      if (count !== data.length) throw new Error(`OnnxVolumeModel.predict: shape [${shape.join(', ')}] needs ${count} values, got ${data.length}`);
+      // The graph's rank counts its batch axis; a volume with a batch axis of its own is one too many.
+      if (inputShape.length === 4 || inputShape.length === 5) {
+        const wanted = inputShape.length === 4 ? '[D, H, W]' : `[D, H, W, ${inputShape[4]}]`;
+        if (shape.length + 1 !== inputShape.length) {
+          const hint = shape[0] === 1 && shape.length === inputShape.length ? ' (drop the batch axis: predict adds it)' : '';
+          throw new Error(`OnnxVolumeModel.predict: '${path}' takes a volume ${wanted}, got [${shape.join(', ')}]${hint}`);
+        }
       }
       let outputs: Record<string, OrtTensor>;
       try {

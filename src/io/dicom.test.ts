@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { fixturePath, needs } from '../../test/helpers';
 import { concatBytes, dicomElement, dicomFile, dicomImage, dicomPrefix } from '../../test/dicom_builder';
-import { dicomImagesToVolume, parseDicom, readDicomSeries } from './dicom';
+import { dicomImagesToVolume, parseDicom, parseDicomAsync, readDicomSeries } from './dicom';
 
 interface DicomRef {
   transferSyntax: string;
@@ -65,9 +65,18 @@ describe('parseDicom against pydicom', () => {
 });
 
 describe('DICOM errors', () => {
-  it('names an unsupported compressed transfer syntax', () => {
+  it('says that a compressed syntax is read asynchronously, naming it', () => {
     const file = fixturePath('volumes', 'MR_small_jpeg_ls_lossless.dcm');
-    expect(() => parseDicom(new Uint8Array(fs.readFileSync(file)), file)).toThrow(/MR_small_jpeg_ls_lossless\.dcm: pixel data is encoded as JPEG-LS Lossless \(1\.2\.840\.10008\.1\.2\.4\.80\)/);
+    expect(() => parseDicom(new Uint8Array(fs.readFileSync(file)), file)).toThrow(
+      /MR_small_jpeg_ls_lossless\.dcm: pixel data is encoded as JPEG-LS Lossless \(1\.2\.840\.10008\.1\.2\.4\.80\), which needs a codec loaded asynchronously: read it with parseDicomAsync/,
+    );
+  });
+
+  it("decodes pydicom's JPEG-LS lossless MR to the values of its uncompressed twin", async () => {
+    const read = (name: string): Uint8Array => new Uint8Array(fs.readFileSync(fixturePath('volumes', name)));
+    const [ls, plain] = [await parseDicomAsync(read('MR_small_jpeg_ls_lossless.dcm'), 'ls.dcm'), parseDicom(read('MR_small.dcm'), 'plain.dcm')];
+    expect(ls.transferSyntax).toBe('1.2.840.10008.1.2.4.80');
+    expect(Array.from(ls.pixels!)).toEqual(Array.from(plain.pixels!));
   });
 
   it('names a truncated file', () => {
@@ -84,7 +93,9 @@ describe('readDicomSeries', () => {
 
   it('stacks a series along the slice normal with rescaling and an RAS affine, as pydicom', async () => {
     const folder = fixturePath('volumes', 'dicom_ct2');
-    const raw = await readDicomSeries(folder, { canonical: false });
+    // Slices 18 and 180-182 of a CT: uneven gaps, refused unless kept.
+    await expect(readDicomSeries(folder)).rejects.toThrow(/slice gaps vary from 1\.250 to 202\.500 mm \(median 1\.250; e\.g\. 202\.500 mm between '.*17106' and '.*17136'\)/);
+    const raw = await readDicomSeries(folder, { canonical: false, irregularSpacing: 'keep' });
     expect(raw.shape).toEqual(ref.shape);
     for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) expect(raw.affine[r][c]).toBeCloseTo(ref.affine[r][c], 4);
     expect((raw.meta.files as string[]).map((f) => path.basename(f))).toEqual(ref.order);
@@ -101,7 +112,7 @@ describe('readDicomSeries', () => {
     }
     expect(sum).toBe(ref.sum);
     expect(checksum).toBe(ref.checksum);
-    const can = await readDicomSeries(folder);
+    const can = await readDicomSeries(folder, { irregularSpacing: 'keep' });
     expect(can.orientation).toBe('SPL');
     expect(can.shape).toEqual([4, 16, 16]);
   });
@@ -112,7 +123,7 @@ describe('readDicomSeries', () => {
       for (const f of fs.readdirSync(fixturePath('volumes', 'dicom_ct2'))) fs.copyFileSync(fixturePath('volumes', 'dicom_ct2', f), path.join(dir, f));
       fs.copyFileSync(fixturePath('volumes', 'MR_small.dcm'), path.join(dir, 'other.dcm'));
       fs.writeFileSync(path.join(dir, 'notes.txt'), 'not dicom');
-      const v = await readDicomSeries(dir, { canonical: false });
+      const v = await readDicomSeries(dir, { canonical: false, irregularSpacing: 'keep' });
       expect(v.meta.seriesInstanceUid).toBe(ref.seriesInstanceUid);
       expect((v.meta.series as { images: number }[]).map((s) => s.images).sort()).toEqual([1, 4]);
       const mr = await readDicomSeries(dir, { seriesInstanceUid: REF.dicom['MR_small.dcm'].seriesInstanceUid });
@@ -152,6 +163,13 @@ describe('hostile and broken DICOM headers', () => {
       const img = parseDicom(dicomFile(dicomImage(4, 4, px(16), [[0x00280008, dicomElement(0x00280008, 'IS', v)]])), 'f.dcm');
       expect(img.frames).toBe(1);
       expect(dicomImagesToVolume([img], 'f.dcm', { canonical: false }).shape).toEqual([1, 4, 4]);
+    }
+  });
+
+  it('refuses a zero or negative PixelSpacing instead of a singular affine', () => {
+    for (const v of ['0.8\\0', '-1\\0.5']) {
+      const img = parseDicom(dicomFile(dicomImage(4, 4, px(16), [[0x00280030, dicomElement(0x00280030, 'DS', v)]])), 'p.dcm');
+      expect(() => dicomImagesToVolume([img], 'p.dcm')).toThrow(/^p\.dcm: PixelSpacing \(0028,0030\) of 'p\.dcm' is \[-?[0-9.]+, [0-9.]+\]; both must be positive$/);
     }
   });
 

@@ -1,6 +1,9 @@
 import { readBytes } from './files';
 import { InflateStream } from './inflate';
 import { DEFLATE_MAX_RATIO, MAX_DICOM_SEQUENCE_DEPTH, MAX_DICOM_TEXT_BYTES, MAX_INFLATED_BYTES, MAX_VOLUME_VOXELS } from './limits';
+import { COMPRESSED_TRANSFER_SYNTAXES, decodeCompressedFrame, encapsulatedFrames } from './dicom_codecs';
+import { orderDicomSlices, resampleSlices, untilt, type DicomGeometryOptions } from './dicom_geometry';
+import { pushTo, selectDicomImages, type DicomSelectOptions, type DicomSeriesInfo } from './dicom_series';
 import { affineSpacing, assertFiniteVoxels, axisCodes, toCanonical, type Affine, type Volume } from './volume';
 
 /** Transfer syntaxes whose pixel data {@link parseDicom} decodes. */
@@ -12,17 +15,18 @@ export const SUPPORTED_TRANSFER_SYNTAXES: Record<string, string> = {
   '1.2.840.10008.1.2.5': 'RLE Lossless',
 };
 
-const COMPRESSED_NAMES: Record<string, string> = {
-  '1.2.840.10008.1.2.4.50': 'JPEG Baseline (Process 1)',
-  '1.2.840.10008.1.2.4.51': 'JPEG Extended (Process 2 & 4)',
-  '1.2.840.10008.1.2.4.57': 'JPEG Lossless, Non-Hierarchical (Process 14)',
-  '1.2.840.10008.1.2.4.70': 'JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])',
-  '1.2.840.10008.1.2.4.80': 'JPEG-LS Lossless',
-  '1.2.840.10008.1.2.4.81': 'JPEG-LS Lossy (Near-Lossless)',
-  '1.2.840.10008.1.2.4.90': 'JPEG 2000 Image Compression (Lossless Only)',
-  '1.2.840.10008.1.2.4.91': 'JPEG 2000 Image Compression',
-  '1.2.840.10008.1.2.4.201': 'High-Throughput JPEG 2000 (Lossless Only)',
-  '1.2.840.10008.1.2.4.203': 'High-Throughput JPEG 2000',
+// Syntaxes mst-ts names but does not decode.
+const UNSUPPORTED_NAMES: Record<string, string> = {
+  '1.2.840.10008.1.2.4.92': 'JPEG 2000 Part 2 Multi-component Image Compression (Lossless Only)',
+  '1.2.840.10008.1.2.4.93': 'JPEG 2000 Part 2 Multi-component Image Compression',
+  '1.2.840.10008.1.2.4.94': 'JPIP Referenced',
+  '1.2.840.10008.1.2.4.95': 'JPIP Referenced Deflate',
+  '1.2.840.10008.1.2.4.100': 'MPEG2 Main Profile / Main Level',
+  '1.2.840.10008.1.2.4.102': 'MPEG-4 AVC/H.264 High Profile / Level 4.1',
+  '1.2.840.10008.1.2.4.110': 'JPEG XL Lossless',
+  '1.2.840.10008.1.2.4.111': 'JPEG XL JPEG Recompression',
+  '1.2.840.10008.1.2.4.112': 'JPEG XL',
+  '1.2.840.10008.1.2.8.1': 'Deflated Image Frame Compression',
 };
 
 /** One DICOM file's header fields that mst-ts uses, plus its decoded frames. */
@@ -34,7 +38,20 @@ export interface DicomImage {
   sopInstanceUid: string;
   seriesInstanceUid: string;
   modality: string;
+  /** SeriesDescription (0008,103E), '' when absent. */
+  seriesDescription: string;
+  seriesNumber: number | null;
   instanceNumber: number | null;
+  /** AcquisitionNumber (0020,0012). */
+  acquisitionNumber: number | null;
+  /** TemporalPositionIdentifier (0020,0100): the phase of a dynamic series. */
+  temporalPositionIdentifier: number | null;
+  /** TriggerTime (0018,1060) in ms: the cardiac phase. */
+  triggerTime: number | null;
+  /** EchoNumbers (0018,0086), the first value. */
+  echoNumber: number | null;
+  /** DiffusionBValue (0018,9087) in s/mm²: the b-value of a diffusion-weighted image. */
+  diffusionBValue: number | null;
   /** ImagePositionPatient (LPS mm), or null when absent. */
   position: [number, number, number] | null;
   /** ImageOrientationPatient: row direction then column direction (LPS), or null. */
@@ -47,12 +64,36 @@ export interface DicomImage {
   columns: number;
   frames: number;
   bitsAllocated: number;
+  /** BitsStored (0028,0101); default BitsAllocated. Stored values are masked to it (sign-extended when signed). */
+  bitsStored: number;
   pixelRepresentation: number;
   samplesPerPixel: number;
+  /** PhotometricInterpretation (0028,0004), e.g. 'MONOCHROME2'; 'MONOCHROME2' when absent. */
+  photometricInterpretation: string;
   rescaleSlope: number;
   rescaleIntercept: number;
   /** Decoded stored values `[frames, rows, columns]` as float32, before rescaling. */
   pixels: Float32Array | null;
+  /** Compressed frames, when read with `encoded: true` (decoded by {@link decodeDicomPixels}). */
+  encodedFrames?: Uint8Array[];
+  /**
+   * An enhanced multi-frame file's geometry of each frame, from its per-frame and shared functional
+   * groups; {@link dicomFrames} splits such a file into one image per frame.
+   */
+  perFrame?: DicomFrameGeometry[];
+}
+
+/** What the functional groups of an enhanced multi-frame file say of one frame. */
+export interface DicomFrameGeometry {
+  position: DicomImage['position'];
+  orientation: DicomImage['orientation'];
+  pixelSpacing: DicomImage['pixelSpacing'];
+  sliceThickness: number | null;
+  spacingBetweenSlices: number | null;
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  /** TemporalPositionIndex (0020,9128) of the Frame Content macro: the frame's phase. */
+  temporalPositionIdentifier: number | null;
 }
 
 interface Element {
@@ -63,6 +104,8 @@ interface Element {
   length: number;
   /** Fragments of encapsulated pixel data (undefined-length 7FE0,0010). */
   fragments?: Uint8Array[];
+  /** Offset just past the element (past its delimiter, for undefined lengths). */
+  end?: number;
 }
 
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
@@ -73,6 +116,7 @@ const IMPLICIT_VR: Record<string, string> = {
   '00280100': 'US',
   '00280101': 'US',
   '00280103': 'US',
+  '00280006': 'US',
   '00280002': 'US',
   '7fe00010': 'OW',
 };
@@ -203,28 +247,29 @@ function numbers(r: Reader, el: Element): number[] {
     .filter((v) => Number.isFinite(v));
 }
 
-// Decodes one RLE Lossless frame (DICOM PS3.5 Annex G) into `out` at `at`, for 1 sample per pixel.
-function decodeRleFrame(frame: Uint8Array, bitsAllocated: number, n: number, source: string): Uint8Array {
+// Decodes one RLE Lossless frame (DICOM PS3.5 Annex G): one segment per byte of each sample, most
+// significant first. Returns the samples little-endian, one plane per sample (colour by plane).
+function decodeRleFrame(frame: Uint8Array, bitsAllocated: number, n: number, source: string, samples = 1): Uint8Array {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   if (frame.length < 64) throw new Error(`${source}: RLE frame header truncated (${frame.length} of 64 bytes)`);
   const segments = view.getUint32(0, true);
   const bytesPer = bitsAllocated / 8;
-  if (segments !== bytesPer) throw new Error(`${source}: RLE frame has ${segments} segments, expected ${bytesPer} for ${bitsAllocated}-bit grey pixels`);
-  // Segment s holds byte s (most significant first) of every pixel; reassemble little-endian.
-  const out = new Uint8Array(n * bytesPer);
+  if (segments !== bytesPer * samples) throw new Error(`${source}: RLE frame has ${segments} segments, expected ${bytesPer * samples} for ${samples} sample(s) of ${bitsAllocated} bits`);
+  const out = new Uint8Array(n * bytesPer * samples);
   for (let s = 0; s < segments; s++) {
     const start = view.getUint32(4 + 4 * s, true);
     const end = s + 1 < segments ? view.getUint32(8 + 4 * s, true) : frame.length;
     let i = start;
     let p = 0;
-    const lane = bytesPer - 1 - s;
+    const lane = bytesPer - 1 - (s % bytesPer);
+    const base = Math.floor(s / bytesPer) * n;
     while (i < end && p < n) {
       const c = (frame[i++] << 24) >> 24;
       if (c >= 0) {
-        for (let k = 0; k <= c && p < n; k++) out[p++ * bytesPer + lane] = frame[i++];
+        for (let k = 0; k <= c && p < n; k++) out[(base + p++) * bytesPer + lane] = frame[i++];
       } else if (c !== -128) {
         const v = frame[i++];
-        for (let k = 0; k < 1 - c && p < n; k++) out[p++ * bytesPer + lane] = v;
+        for (let k = 0; k < 1 - c && p < n; k++) out[(base + p++) * bytesPer + lane] = v;
       }
     }
     if (p < n) throw new Error(`${source}: RLE segment ${s} decodes to ${p} of ${n} pixels (truncated?)`);
@@ -232,7 +277,34 @@ function decodeRleFrame(frame: Uint8Array, bitsAllocated: number, n: number, sou
   return out;
 }
 
-function decodeSamples(bytes: Uint8Array, le: boolean, bits: number, signed: boolean, count: number, out: Float32Array, at: number, source: string): void {
+// Colour samples of `frames` frames of `n` pixels as luminance (0.299 R + 0.587 G + 0.114 B): the
+// grey image a slice encoder reads. YBR_FULL is converted to RGB first (rounded and clipped to
+// the stored range, as pydicom does); planar configuration 1 stores each sample as a plane.
+function luminance(samples: Float32Array, n: number, frames: number, planar: boolean, photometric: string, bits: number): Float32Array {
+  const out = new Float32Array(n * frames);
+  const max = 2 ** bits - 1;
+  const mid = 2 ** (bits - 1);
+  const ybr = photometric === 'YBR_FULL';
+  for (let f = 0; f < frames; f++) {
+    for (let i = 0; i < n; i++) {
+      const at = planar ? [3 * f * n + i, 3 * f * n + n + i, 3 * f * n + 2 * n + i] : [3 * (f * n + i), 3 * (f * n + i) + 1, 3 * (f * n + i) + 2];
+      let [r, g, b] = at.map((k) => samples[k]);
+      if (ybr) {
+        const [y, cb, cr] = [r, g, b];
+        const clip = (v: number): number => Math.min(max, Math.max(0, Math.round(v)));
+        r = clip(y + 1.402 * (cr - mid));
+        g = clip(y - 0.344136 * (cb - mid) - 0.714136 * (cr - mid));
+        b = clip(y + 1.772 * (cb - mid));
+      }
+      out[f * n + i] = 0.299 * r + 0.587 * g + 0.114 * b;
+    }
+  }
+  return out;
+}
+
+// Stored values as the standard reads them: the low `bitsStored` bits of each `bits`-bit sample
+// (the bits above may hold overlays or garbage), two's complement when signed.
+function decodeSamples(bytes: Uint8Array, le: boolean, bits: number, bitsStored: number, signed: boolean, count: number, out: Float32Array, at: number, source: string): void {
   if (bits === 1) {
     // Bit-packed (segmentations): pixel i is bit i % 8 of byte i / 8, least significant first.
     if (bytes.length < Math.ceil(count / 8)) throw new Error(`${source}: pixel data has ${bytes.length} bytes, ${count} 1-bit pixels need ${Math.ceil(count / 8)} (truncated?)`);
@@ -242,32 +314,134 @@ function decodeSamples(bytes: Uint8Array, le: boolean, bits: number, signed: boo
   const bytesPer = bits / 8;
   if (bytes.length < count * bytesPer) throw new Error(`${source}: pixel data has ${bytes.length} bytes, ${count} pixels of ${bits} bits need ${count * bytesPer} (truncated?)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const range = 2 ** bitsStored;
+  const half = range / 2;
   for (let i = 0; i < count; i++) {
     let v: number;
-    if (bits === 8) v = signed ? view.getInt8(i) : view.getUint8(i);
-    else if (bits === 16) v = signed ? view.getInt16(2 * i, le) : view.getUint16(2 * i, le);
-    else v = signed ? view.getInt32(4 * i, le) : view.getUint32(4 * i, le);
-    out[at + i] = v;
+    if (bits === 8) v = view.getUint8(i);
+    else if (bits === 16) v = view.getUint16(2 * i, le);
+    else v = view.getUint32(4 * i, le);
+    if (bitsStored < bits) v %= range;
+    out[at + i] = signed && v >= half ? v - range : v;
   }
+}
+
+// The per-frame geometry of an enhanced multi-frame file: each field from the frame's own
+// functional group macro, else the shared one, else the top-level element.
+function functionalGroups(r: Reader, els: Map<number, Element>, le: boolean, explicit: boolean, image: DicomImage): DicomFrameGeometry[] {
+  const items = (el: Element | undefined, max: number): Map<number, Element>[] =>
+    el ? sequenceItems(r, el.offset, el.length === UNDEFINED ? el.end! : el.offset + el.length, le, explicit, max) : [];
+  const shared = items(els.get(SHARED_GROUPS), 1)[0] ?? new Map<number, Element>();
+  const frames = items(els.get(PER_FRAME_GROUPS), image.frames);
+  if (frames.length !== image.frames) throw new Error(`${r.source}: PerFrameFunctionalGroupsSequence (5200,9230) holds ${frames.length} items for NumberOfFrames ${image.frames}`);
+  // A macro is a sequence of one item; a few more are tolerated and ignored.
+  const macro = (group: Map<number, Element>, tag: number): Map<number, Element> | undefined => items(group.get(tag), 16)[0];
+  const sharedMacros = new Map<number, Map<number, Element> | undefined>();
+  const fromShared = (tag: number): Map<number, Element> | undefined => {
+    if (!sharedMacros.has(tag)) sharedMacros.set(tag, macro(shared, tag));
+    return sharedMacros.get(tag);
+  };
+  return frames.map((frame) => {
+    const get = (macroTag: number, tag: number): Element | undefined => macro(frame, macroTag)?.get(tag) ?? fromShared(macroTag)?.get(tag);
+    const nums = (el: Element | undefined): number[] | null => {
+      const v = el ? numbers(r, el) : [];
+      return v.length ? v : null;
+    };
+    const position = nums(get(0x00209113, 0x00200032));
+    const orientation = nums(get(0x00209116, 0x00200037));
+    const spacing = nums(get(0x00289110, 0x00280030));
+    const slope = nums(get(0x00289145, 0x00281053))?.[0];
+    const temporal = get(0x00209111, 0x00209128);
+    if (slope === 0) throw new Error(`${r.source}: RescaleSlope (0028,1053) is 0 in a functional group`);
+    return {
+      position: position && position.length >= 3 ? [position[0], position[1], position[2]] : image.position,
+      orientation: orientation && orientation.length >= 6 ? (orientation.slice(0, 6) as DicomImage['orientation']) : image.orientation,
+      pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0], spacing[1]] : image.pixelSpacing,
+      sliceThickness: positive(nums(get(0x00289110, 0x00180050))?.[0]) ?? image.sliceThickness,
+      spacingBetweenSlices: positive(nums(get(0x00289110, 0x00180088))?.[0]) ?? image.spacingBetweenSlices,
+      rescaleSlope: slope ?? image.rescaleSlope,
+      rescaleIntercept: nums(get(0x00289145, 0x00281052))?.[0] ?? image.rescaleIntercept,
+      temporalPositionIdentifier: temporal?.length === 4 ? r.view.getUint32(temporal.offset, le) : image.temporalPositionIdentifier,
+    };
+  });
+}
+
+/**
+ * One image per frame of an enhanced multi-frame file (with its frame's position, orientation,
+ * spacing, rescale and phase); any other image as it is. Frames are named `file [frame k]`.
+ *
+ * @example
+ * const slices = dicomFrames(parseDicom(bytes, 'enhanced.dcm')); // one DicomImage per frame
+ */
+export function dicomFrames(image: DicomImage): DicomImage[] {
+  const geometry = image.perFrame;
+  if (!geometry) return [image];
+  const n = image.rows * image.columns;
+  return geometry.map((g, k) => {
+    const frame: DicomImage = { ...image, ...g, frames: 1, source: `${image.source} [frame ${k + 1}]`, pixels: image.pixels ? image.pixels.subarray(k * n, (k + 1) * n) : null };
+    delete frame.perFrame;
+    return frame;
+  });
+}
+
+function isMultiFrame(r: Reader, els: Map<number, Element>): boolean {
+  const el = els.get(0x00280008);
+  return el !== undefined && (numbers(r, el)[0] ?? 0) > 1;
+}
+
+// The items of a sequence value in [start, end), each as its top-level elements (nested sequences
+// are skipped, and read by a further call on their element). At most `maxItems` items.
+function sequenceItems(r: Reader, start: number, end: number, le: boolean, explicit: boolean, maxItems: number): Map<number, Element>[] {
+  const items: Map<number, Element>[] = [];
+  let o = start;
+  while (o + 8 <= end) {
+    const g = r.view.getUint16(o, le);
+    const e = r.view.getUint16(o + 2, le);
+    const len = r.view.getUint32(o + 4, le);
+    if (g === 0xfffe && e === 0xe0dd) break;
+    if (!(g === 0xfffe && e === 0xe000)) throw new Error(`${r.source}: malformed sequence at byte ${o}: expected an item, got (${hex(g)},${hex(e)})`);
+    if (items.length === maxItems) throw new Error(`${r.source}: a functional groups sequence holds more than ${maxItems} items (NumberOfFrames)`);
+    o += 8;
+    const stop = len === UNDEFINED ? end : o + len;
+    if (len !== UNDEFINED) r.need(o, len, 'sequence item');
+    const els = new Map<number, Element>();
+    while (o + 8 <= stop) {
+      if (r.view.getUint16(o, le) === 0xfffe && r.view.getUint16(o + 2, le) === 0xe00d) {
+        o += 8;
+        break;
+      }
+      const { el, next } = readElementHeader(r, o, le, explicit);
+      el.end = next;
+      const tag = ((el.group << 16) | el.element) >>> 0;
+      if (!els.has(tag)) els.set(tag, el);
+      o = next;
+    }
+    if (len !== UNDEFINED) o = stop;
+    items.push(els);
+  }
+  return items;
 }
 
 // Reads the dataset's elements from `o`, keeping only the tags parseDicom uses (a dataset of
 // millions of elements costs no memory); stops at the pixel data, or past group 0028 for a header.
 function walkElements(r: Reader, o: number, le: boolean, explicit: boolean, headerOnly: boolean): Map<number, Element> {
   const els = new Map<number, Element>();
-  const keep = (el: Element, at: number): void => {
+  const keep = (el: Element, at: number, next: number): void => {
     const tag = ((el.group << 16) | el.element) >>> 0;
     if (!WANTED.has(tag)) return;
+    el.end = next;
     // Readers disagree on which copy of a repeated element counts (pydicom the last): refuse.
     if (els.has(tag)) throw new Error(`${r.source}: element (${hex(el.group)},${hex(el.element)}) appears twice (again at byte ${at}); refusing an ambiguous file`);
     els.set(tag, el);
   };
   while (o + 8 <= r.bytes.length) {
-    // Elements come in ascending tag order: past group 0028 a header read has all it needs.
-    if (headerOnly && r.view.getUint16(o, le) > 0x0028) break;
+    // Elements come in ascending tag order: past group 0028 a header read has all it needs, but
+    // for the functional groups (5200) of a multi-frame file.
+    const group = r.view.getUint16(o, le);
+    if (headerOnly && group > 0x0028 && (group > 0x5200 || !isMultiFrame(r, els))) break;
     const at = o;
     const { el, next } = readElementHeader(r, o, le, explicit);
-    keep(el, at);
+    keep(el, at, next);
     o = next;
     if (el.group === 0x7fe0 && el.element === 0x0010) break;
   }
@@ -280,7 +454,7 @@ function walkElements(r: Reader, o: number, le: boolean, explicit: boolean, head
     } catch {
       break;
     }
-    keep(step.el, o);
+    keep(step.el, o, step.next);
     o = step.next;
   }
   return els;
@@ -289,13 +463,16 @@ function walkElements(r: Reader, o: number, le: boolean, explicit: boolean, head
 /**
  * Parses one DICOM file (Part 10 with or without the 128-byte preamble, or a bare dataset).
  * Implicit and explicit VR little endian, explicit VR big endian, deflated explicit little endian
- * and RLE Lossless pixel data are decoded; other compressed syntaxes (JPEG, JPEG-LS, JPEG 2000)
- * raise an error naming the syntax. Sequences are skipped. Set `pixels: false` to read headers only.
+ * and RLE Lossless pixel data are decoded here; the syntaxes that need a WebAssembly codec (JPEG,
+ * JPEG lossless, JPEG-LS, JPEG 2000, HTJ2K) are decoded by {@link parseDicomAsync}, and here raise
+ * an error saying so unless `encoded: true` keeps their frames in `encodedFrames`. Syntaxes mst-ts
+ * cannot decode raise an error naming their UID and name. Sequences are skipped. Set
+ * `pixels: false` to read headers only.
  *
  * @example
  * const img = parseDicom(bytes, 'CT_small.dcm'); // img.rows, img.columns, img.pixels
  */
-export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixels?: boolean } = {}): DicomImage {
+export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixels?: boolean; encoded?: boolean } = {}): DicomImage {
   let r = new Reader(bytes, source);
   let o = 0;
   const hasPreamble = bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
@@ -319,15 +496,19 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     } else transferSyntax = /^[A-Z]{2}$/.test(vr) ? '1.2.840.10008.1.2.1' : '1.2.840.10008.1.2';
   }
   if (!transferSyntax) transferSyntax = '1.2.840.10008.1.2';
-  if (!SUPPORTED_TRANSFER_SYNTAXES[transferSyntax]) {
-    const name = COMPRESSED_NAMES[transferSyntax] ?? 'an unknown transfer syntax';
+  const compressed = COMPRESSED_TRANSFER_SYNTAXES[transferSyntax];
+  if (!SUPPORTED_TRANSFER_SYNTAXES[transferSyntax] && !compressed) {
+    const name = UNSUPPORTED_NAMES[transferSyntax] ?? 'an unknown transfer syntax';
     throw new Error(
-      `${source}: pixel data is encoded as ${name} (${transferSyntax}), which mst-ts does not decode; supported: ${Object.values(SUPPORTED_TRANSFER_SYNTAXES).join(', ')}. Convert the series first (e.g. 'gdcmconv --raw' or 'dcmdjpeg').`,
+      `${source}: pixel data is encoded as ${name} (${transferSyntax}), which mst-ts does not decode; supported: ${[...Object.values(SUPPORTED_TRANSFER_SYNTAXES), ...Object.values(COMPRESSED_TRANSFER_SYNTAXES).map((c) => c.name)].join(', ')}. Convert the series first (e.g. 'gdcmconv --raw').`,
     );
+  }
+  const headerOnly = options.pixels === false;
+  if (compressed && !headerOnly && !options.encoded) {
+    throw new Error(`${source}: pixel data is encoded as ${compressed.name} (${transferSyntax}), which needs a codec loaded asynchronously: read it with parseDicomAsync, readDicomSeries or readVolume`);
   }
   const le = transferSyntax !== '1.2.840.10008.1.2.2';
   const explicit = transferSyntax !== '1.2.840.10008.1.2';
-  const headerOnly = options.pixels === false;
   let els: Map<number, Element>;
   if (transferSyntax === '1.2.840.10008.1.2.1.99') {
     const rest = bytes.subarray(o);
@@ -369,7 +550,15 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     const v = numbers(r, el);
     return v.length ? v : null;
   };
+  // A binary double (FD), as DiffusionBValue; absent or of another size: null.
+  const float64 = (tag: number): number | null => {
+    const el = els.get(tag);
+    if (!el || el.length !== 8) return null;
+    const v = r.view.getFloat64(el.offset, le);
+    return Number.isFinite(v) ? v : null;
+  };
   const rows = us(0x00280010, 0);
+  const bitsAllocated = us(0x00280100, 16);
   const columns = us(0x00280011, 0);
   const position = num(0x00200032);
   const orientation = num(0x00200037);
@@ -383,7 +572,14 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     sopInstanceUid: str(0x00080018),
     seriesInstanceUid: str(0x0020000e),
     modality: str(0x00080060),
+    seriesDescription: str(0x0008103e),
+    seriesNumber: num(0x00200011)?.[0] ?? null,
     instanceNumber: num(0x00200013)?.[0] ?? null,
+    acquisitionNumber: num(0x00200012)?.[0] ?? null,
+    temporalPositionIdentifier: num(0x00200100)?.[0] ?? null,
+    triggerTime: num(0x00181060)?.[0] ?? null,
+    echoNumber: num(0x00180086)?.[0] ?? null,
+    diffusionBValue: float64(0x00189087),
     position: position && position.length >= 3 ? [position[0], position[1], position[2]] : null,
     orientation: orientation && orientation.length >= 6 ? (orientation.slice(0, 6) as DicomImage['orientation']) : null,
     pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0], spacing[1]] : null,
@@ -392,23 +588,40 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     rows,
     columns,
     frames: frameCount(num(0x00280008), source),
-    bitsAllocated: us(0x00280100, 16),
+    bitsAllocated,
+    bitsStored: us(0x00280101, bitsAllocated),
     pixelRepresentation: us(0x00280103, 0),
     samplesPerPixel: us(0x00280002, 1),
+    photometricInterpretation: str(0x00280004) || 'MONOCHROME2',
     rescaleSlope: slope,
     rescaleIntercept: num(0x00281052)?.[0] ?? 0,
     pixels: null,
   };
+  if (image.frames > 1 && els.has(PER_FRAME_GROUPS)) image.perFrame = functionalGroups(r, els, le, explicit, image);
   if (headerOnly) return image;
   const pix = els.get(PIXEL_DATA);
   if (!pix) throw new Error(`${source}: no pixel data (7FE0,0010) in this DICOM file`);
-  if (image.samplesPerPixel !== 1) throw new Error(`${source}: ${image.samplesPerPixel} samples per pixel (colour); mst-ts reads greyscale images only`);
+  const spp = image.samplesPerPixel;
+  if (spp !== 1 && spp !== 3) throw new Error(`${source}: ${spp} samples per pixel; mst-ts reads greyscale (1) and colour (3) images`);
+  const colour = spp === 3;
+  if (colour && !compressed && !['RGB', 'YBR_FULL'].includes(image.photometricInterpretation)) {
+    throw new Error(`${source}: colour pixel data in ${image.photometricInterpretation} is not supported uncompressed (expected RGB or YBR_FULL)`);
+  }
+  if (colour && image.bitsAllocated !== 8 && image.bitsAllocated !== 16) throw new Error(`${source}: colour pixel data of ${image.bitsAllocated} bits is not supported (expected 8 or 16)`);
   if (![1, 8, 16, 32].includes(image.bitsAllocated)) throw new Error(`${source}: BitsAllocated ${image.bitsAllocated} is not supported (expected 1, 8, 16 or 32)`);
+  if (!(image.bitsStored >= 1 && image.bitsStored <= image.bitsAllocated)) throw new Error(`${source}: BitsStored (0028,0101) is ${image.bitsStored}, expected 1 to BitsAllocated (${image.bitsAllocated})`);
   if (!(rows > 0 && columns > 0)) throw new Error(`${source}: Rows and Columns must be positive, got ${rows} x ${columns}`);
   const n = rows * columns;
   const total = n * image.frames;
-  if (total > MAX_VOLUME_VOXELS) throw new Error(`${source}: Rows x Columns x NumberOfFrames = ${rows} x ${columns} x ${image.frames} pixels, more than the limit of ${MAX_VOLUME_VOXELS}`);
+  if (total * spp > MAX_VOLUME_VOXELS) throw new Error(`${source}: Rows x Columns x NumberOfFrames = ${rows} x ${columns} x ${image.frames} pixels, more than the limit of ${MAX_VOLUME_VOXELS}`);
+  const planar = us(0x00280006, 0) === 1;
   const signed = image.pixelRepresentation === 1;
+  if (compressed) {
+    if (!pix.fragments) throw new Error(`${source}: ${compressed.name} pixel data must be encapsulated (undefined length), but (7FE0,0010) has a defined length`);
+    if (image.bitsAllocated === 1 || image.bitsAllocated === 32) throw new Error(`${source}: ${image.bitsAllocated}-bit ${compressed.name} pixel data is not supported`);
+    image.encodedFrames = encapsulatedFrames(pix.fragments, image.frames, source);
+    return image;
+  }
   if (pix.fragments) {
     if (transferSyntax !== '1.2.840.10008.1.2.5') throw new Error(`${source}: encapsulated pixel data in ${SUPPORTED_TRANSFER_SYNTAXES[transferSyntax]}`);
     // The first fragment is the basic offset table; with one fragment per frame the rest are frames.
@@ -417,29 +630,78 @@ export function parseDicom(bytes: Uint8Array, source = 'DICOM', options: { pixel
     if (image.bitsAllocated === 1) throw new Error(`${source}: RLE-encoded 1-bit pixel data is not supported`);
     // An RLE run of 2 bytes gives at most 128: a frame cannot decode to more than 64x its size.
     frames.forEach((f, k) => {
-      if (n * (image.bitsAllocated / 8) > f.length * 64) throw new Error(`${source}: RLE frame ${k} has ${f.length} bytes, too few for ${rows} x ${columns} pixels (Rows/Columns corrupt?)`);
+      if (n * spp * (image.bitsAllocated / 8) > f.length * 64) throw new Error(`${source}: RLE frame ${k} has ${f.length} bytes, too few for ${rows} x ${columns} pixels (Rows/Columns corrupt?)`);
     });
-    const out = new Float32Array(total);
-    frames.forEach((f, k) => decodeSamples(decodeRleFrame(f, image.bitsAllocated, n, source), true, image.bitsAllocated, signed, n, out, k * n, source));
-    image.pixels = out;
+    const out = new Float32Array(total * spp);
+    frames.forEach((f, k) => decodeSamples(decodeRleFrame(f, image.bitsAllocated, n, source, spp), true, image.bitsAllocated, image.bitsStored, signed, n * spp, out, k * n * spp, source));
+    image.pixels = colour ? luminance(out, n, image.frames, true, image.photometricInterpretation, image.bitsStored) : out;
   } else {
     const data = r.bytes.subarray(pix.offset, pix.offset + pix.length);
-    const need = image.bitsAllocated === 1 ? Math.ceil(total / 8) : total * (image.bitsAllocated / 8);
+    const need = image.bitsAllocated === 1 ? Math.ceil(total / 8) : total * spp * (image.bitsAllocated / 8);
     // Checked before allocating: Rows, Columns and NumberOfFrames cannot claim more than the file holds.
     if (data.length < need) {
       throw new Error(`${source}: pixel data has ${data.length} bytes, Rows x Columns x NumberOfFrames = ${rows} x ${columns} x ${image.frames} of ${image.bitsAllocated} bits need ${need} (truncated?)`);
     }
-    const out = new Float32Array(total);
-    decodeSamples(data, le, image.bitsAllocated, signed, total, out, 0, source);
-    image.pixels = out;
+    const out = new Float32Array(total * spp);
+    decodeSamples(data, le, image.bitsAllocated, image.bitsStored, signed, total * spp, out, 0, source);
+    image.pixels = colour ? luminance(out, n, image.frames, planar, image.photometricInterpretation, image.bitsStored) : out;
   }
   return image;
 }
 
+/**
+ * Decodes an image's `encodedFrames` (from `parseDicom(bytes, source, { encoded: true })`) into
+ * `pixels`, loading the syntax's codec on first use. Images without encoded frames are returned as
+ * they are.
+ *
+ * @example
+ * const img = await decodeDicomPixels(parseDicom(bytes, 'a.dcm', { encoded: true }));
+ */
+export async function decodeDicomPixels(image: DicomImage): Promise<DicomImage> {
+  const frames = image.encodedFrames;
+  if (!frames) return image;
+  const n = image.rows * image.columns;
+  const spp = image.samplesPerPixel;
+  const out = new Float32Array(n * spp * image.frames);
+  let bits = image.bitsStored;
+  for (let k = 0; k < frames.length; k++) {
+    const { bytes, bytesPerSample } = await decodeCompressedFrame(image.transferSyntax, frames[k], {
+      rows: image.rows,
+      columns: image.columns,
+      samplesPerPixel: image.samplesPerPixel,
+      bitsAllocated: image.bitsAllocated,
+      source: image.source,
+      frame: k,
+    });
+    bits = Math.min(image.bitsStored, 8 * bytesPerSample);
+    decodeSamples(bytes, true, 8 * bytesPerSample, bits, image.pixelRepresentation === 1, n * spp, out, k * n * spp, image.source);
+  }
+  // The codecs return colour as interleaved RGB, their colour transforms (YBR, RCT, ICT) undone.
+  image.pixels = spp === 3 ? luminance(out, n, image.frames, false, 'RGB', bits) : out;
+  delete image.encodedFrames;
+  return image;
+}
+
+/**
+ * {@link parseDicom} for every transfer syntax mst-ts reads, compressed ones included: the codec a
+ * file needs is imported on first use.
+ *
+ * @example
+ * const img = await parseDicomAsync(bytes, 'CT_jpeg_ls.dcm'); // img.pixels
+ */
+export async function parseDicomAsync(bytes: Uint8Array, source = 'DICOM'): Promise<DicomImage> {
+  return decodeDicomPixels(parseDicom(bytes, source, { encoded: true }));
+}
+
 const PIXEL_DATA = 0x7fe00010;
+const SHARED_GROUPS = 0x52009229;
+const PER_FRAME_GROUPS = 0x52009230;
 const WANTED = new Set([
-  0x00080016, 0x00080018, 0x00080060, 0x00180050, 0x00180088, 0x0020000e, 0x00200013, 0x00200032, 0x00200037, 0x00280002, 0x00280008, 0x00280010, 0x00280011,
-  0x00280030, 0x00280100, 0x00280103, 0x00281052, 0x00281053, PIXEL_DATA,
+  SHARED_GROUPS,
+  PER_FRAME_GROUPS,
+  0x00080016, 0x00080018, 0x00080060, 0x0008103e, 0x00180050, 0x00180086, 0x00180088, 0x00181060, 0x00189087, 0x0020000e, 0x00200011, 0x00200012, 0x00200013, 0x00200032,
+  0x00200037, 0x00200100, 0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010, 0x00280011, 0x00280030, 0x00280100, 0x00280101, 0x00280103, 0x00281052,
+  0x00281053, PIXEL_DATA,
 ]);
 
 function positive(v: number | undefined): number | null {
@@ -455,77 +717,81 @@ function frameCount(values: number[] | null, source: string): number {
   return v;
 }
 
-/** Options of {@link readDicomSeries}. */
-export interface DicomReadOptions {
-  /** Which series of the folder (SeriesInstanceUID); default the one with the most images. */
-  seriesInstanceUid?: string;
+/** Options of {@link readDicomSeries}: which volume of a folder, and how strict its geometry is read. */
+export interface DicomReadOptions extends DicomSelectOptions, DicomGeometryOptions {
   /** Reorient to the mst-ts convention; default true. */
   canonical?: boolean;
   /** Keep NaN or infinite voxels; default false. */
   allowNonFinite?: boolean;
 }
 
-function cross(a: number[], b: number[]): [number, number, number] {
-  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+// MONOCHROME1 shows the lowest value white: stored values are mirrored in their range, so that
+// higher always means brighter, as in MONOCHROME2.
+function monochrome1Offset(im: DicomImage): number {
+  return im.pixelRepresentation === 1 ? -1 : 2 ** im.bitsStored - 1;
 }
 
 /**
- * Stacks DICOM images of one series into a {@link Volume}: sorted along the slice normal
- * (row direction x column direction) by ImagePositionPatient (by InstanceNumber where positions are
- * missing), RescaleSlope/Intercept applied, spacing from PixelSpacing and the median distance
- * between slice positions, affine converted from DICOM's LPS+ to RAS+. `(d, h, w)` before
- * reorientation is (slice, row, column).
+ * Stacks DICOM images of one series into a {@link Volume}: ordered along the slice normal
+ * (row direction x column direction) by ImagePositionPatient, never by file name or InstanceNumber,
+ * after the checks of {@link orderDicomSlices} (missing or mixed geometry, duplicated positions,
+ * gantry tilt and uneven gaps are refused, naming the files, or resampled where `options` ask).
+ * MONOCHROME1 is inverted, RescaleSlope/Intercept applied, spacing from PixelSpacing and the median
+ * gap, the affine converted from DICOM's LPS+ to RAS+. `(d, h, w)` before reorientation is
+ * (slice, row, column).
  *
  * @example
  * const v = dicomImagesToVolume(images, 'series/'); // v.meta.seriesInstanceUid, v.meta.slices
  */
-export function dicomImagesToVolume(images: DicomImage[], source: string, options: DicomReadOptions = {}): Volume {
-  if (images.length === 0) throw new Error(`${source}: no DICOM images to stack`);
+export function dicomImagesToVolume(files: DicomImage[], source: string, options: DicomReadOptions = {}): Volume {
+  if (files.length === 0) throw new Error(`${source}: no DICOM images to stack`);
+  const images = files.flatMap(dicomFrames);
   const first = images[0];
   for (const im of images) {
     if (im.rows !== first.rows || im.columns !== first.columns) {
       throw new Error(`${source}: '${im.source}' is ${im.rows} x ${im.columns} but '${first.source}' is ${first.rows} x ${first.columns}; a series must share one size`);
     }
   }
-  const iop = first.orientation ?? [1, 0, 0, 0, 1, 0];
-  const rowDir = iop.slice(0, 3);
-  const colDir = iop.slice(3, 6);
-  const normal = cross(rowDir, colDir);
-  const along = (im: DicomImage): number => (im.position ? im.position[0] * normal[0] + im.position[1] * normal[1] + im.position[2] * normal[2] : NaN);
-  const sorted = images.every((im) => im.position)
-    ? [...images].sort((a, b) => along(a) - along(b))
-    : [...images].sort((a, b) => (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0));
+  const multiFrame = images.length > 1 ? images.find((im) => im.frames > 1) : undefined;
+  if (multiFrame) throw new Error(`${source}: '${multiFrame.source}' holds ${multiFrame.frames} frames with one position; it cannot be ordered among the series' other files (read it alone)`);
+  const g = orderDicomSlices(images, source, options);
+  const { sorted, normal, rowDir, colDir } = g;
   const frames = sorted.reduce((s, im) => s + im.frames, 0);
   const [R, C] = [first.rows, first.columns];
   if (frames * R * C > MAX_VOLUME_VOXELS) throw new Error(`${source}: ${frames} slices of ${R} x ${C} make more than the limit of ${MAX_VOLUME_VOXELS} voxels`);
   for (const im of sorted) if (!im.pixels || im.pixels.length !== im.frames * R * C) throw new Error(`${source}: '${im.source}' has no decoded pixels for its ${im.frames} frame(s) of ${R} x ${C}`);
-  const data = new Float32Array(frames * R * C);
+  let data: Float32Array = new Float32Array(frames * R * C);
   let at = 0;
   for (const im of sorted) {
     const px = im.pixels!;
-    for (let i = 0; i < px.length; i++) data[at + i] = px[i] * im.rescaleSlope + im.rescaleIntercept;
+    const invert = im.photometricInterpretation === 'MONOCHROME1';
+    const offset = monochrome1Offset(im);
+    for (let i = 0; i < px.length; i++) data[at + i] = (invert ? offset - px[i] : px[i]) * im.rescaleSlope + im.rescaleIntercept;
     at += px.length;
   }
-  const gaps: number[] = [];
-  for (let k = 1; k < sorted.length; k++) gaps.push(along(sorted[k]) - along(sorted[k - 1]));
-  const finiteGaps = gaps.filter((g) => Number.isFinite(g)).sort((a, b) => a - b);
-  const sliceSpacing = finiteGaps.length
-    ? finiteGaps[Math.floor(finiteGaps.length / 2)]
-    : (first.spacingBetweenSlices ?? first.sliceThickness ?? 1);
-  if (!(Math.abs(sliceSpacing) > 0)) {
-    const k = gaps.findIndex((g) => g === 0);
-    const pair = k >= 0 ? `'${sorted[k].source}' and '${sorted[k + 1].source}'` : 'its images';
-    throw new Error(`${source}: ${pair} share one ImagePositionPatient along the slice normal (duplicate slices?); the slice spacing would be 0`);
-  }
   const [dr, dc] = first.pixelSpacing ?? [1, 1];
+  if (!(dr > 0 && dc > 0)) throw new Error(`${source}: PixelSpacing (0028,0030) of '${first.source}' is [${dr}, ${dc}]; both must be positive`);
+  const resampled: string[] = [];
+  if (g.tiltDegrees > 0) {
+    let fill = Infinity;
+    for (let i = 0; i < data.length; i++) if (data[i] < fill) fill = data[i];
+    data = untilt(data, [frames, R, C], sorted.map((im) => im.position!), g, [dr, dc], fill);
+    resampled.push(`gantry tilt of ${g.tiltDegrees.toFixed(2)} degrees: slices shifted in plane onto the first slice's grid`);
+  }
+  let slices = frames;
+  if (g.irregular && options.irregularSpacing === 'resample') {
+    ({ data, slices } = resampleSlices(data, [frames, R, C], g.along, g.spacing, MAX_VOLUME_VOXELS));
+    resampled.push(`uneven slice gaps: ${frames} slices resampled linearly to ${slices} at ${g.spacing.toFixed(3)} mm`);
+  }
+  const sliceSpacing = g.spacing;
+  // Along the normal from the first slice; a tilted stack's own positions drift in plane.
   const p0 = sorted[0].position ?? [0, 0, 0];
   // LPS affine over (slice, row, column), then x and y negated for RAS+.
   const lps: Affine = [0, 1, 2].map((a) => [normal[a] * sliceSpacing, colDir[a] * dr, rowDir[a] * dc, p0[a]]);
   const affine: Affine = [lps[0].map((v) => -v + 0), lps[1].map((v) => -v + 0), lps[2], [0, 0, 0, 1]];
-  const irregular = finiteGaps.length > 1 && finiteGaps[finiteGaps.length - 1] - finiteGaps[0] > 0.01 * Math.abs(sliceSpacing) + 1e-3;
   let volume: Volume = {
     data,
-    shape: [frames, R, C],
+    shape: [slices, R, C],
     spacing: affineSpacing(affine),
     affine,
     orientation: axisCodes(affine),
@@ -534,13 +800,17 @@ export function dicomImagesToVolume(images: DicomImage[], source: string, option
     meta: {
       format: 'dicom',
       seriesInstanceUid: first.seriesInstanceUid,
+      seriesDescription: first.seriesDescription,
       modality: first.modality,
-      slices: frames,
+      slices,
       files: sorted.map((im) => im.source),
       transferSyntax: first.transferSyntax,
-      irregularSliceSpacing: irregular,
+      photometricInterpretation: first.photometricInterpretation,
+      ...(first.samplesPerPixel === 3 ? { colour: 'converted to luminance, 0.299 R + 0.587 G + 0.114 B' } : {}),
+      irregularSliceSpacing: g.irregular,
       rescaleSlope: first.rescaleSlope,
       rescaleIntercept: first.rescaleIntercept,
+      ...(resampled.length ? { resampled } : {}),
     },
   };
   if (!options.allowNonFinite) assertFiniteVoxels(volume);
@@ -554,35 +824,16 @@ export function isDicomImage(header: DicomImage): boolean {
 }
 
 /**
- * Groups items by their header's SeriesInstanceUID and picks one series: `seriesInstanceUid`, or
- * the one with the most images. `series` lists every series found, for the volume's metadata.
- */
-export function pickDicomSeries<T>(
-  items: { header: DicomImage; item: T }[],
-  source: string,
-  seriesInstanceUid?: string,
-): { chosen: T[]; series: { uid: string; images: number }[] } {
-  const bySeries = new Map<string, T[]>();
-  for (const { header, item } of items) {
-    const list = bySeries.get(header.seriesInstanceUid) ?? [];
-    list.push(item);
-    bySeries.set(header.seriesInstanceUid, list);
-  }
-  const series = [...bySeries.entries()].map(([uid, list]) => ({ uid, images: list.length }));
-  const uid = seriesInstanceUid ?? [...series].sort((a, b) => b.images - a.images)[0].uid;
-  const chosen = bySeries.get(uid);
-  if (!chosen) throw new Error(`${source}: no series with SeriesInstanceUID '${uid}'; found ${series.map((s) => `${s.uid} (${s.images} images)`).join(', ')}`);
-  return { chosen, series };
-}
-
-/**
  * Reads a DICOM series from a folder (recursively) or a single DICOM file. Files are grouped by
- * SeriesInstanceUID; the chosen series (`seriesInstanceUid`, else the largest) is stacked by
- * {@link dicomImagesToVolume}. Files that are not DICOM images (DICOMDIR, other files) are skipped;
- * `meta.series` lists every series found with its image count.
+ * SeriesInstanceUID and split into phases where a series repeats its positions (see
+ * {@link selectDicomImages}); the chosen series (`seriesInstanceUid`, else the largest) and phase
+ * (`phase`, required where there are several) are stacked by {@link dicomImagesToVolume}. Files
+ * that are not DICOM images (DICOMDIR, other files) are skipped; `meta.series` lists every series
+ * found ({@link DicomSeriesInfo}), `meta.phase` the phase read.
  *
  * @example
  * const v = await readDicomSeries('LIDC-IDRI-0001/01-01-2000-30178/3000566-03192');
+ * const late = await readDicomSeries('breast-dce/', { phase: 2 });
  */
 export async function readDicomSeries(path: string, options: DicomReadOptions = {}): Promise<Volume> {
   const fs = await import('node:fs/promises');
@@ -594,8 +845,8 @@ export async function readDicomSeries(path: string, options: DicomReadOptions = 
     throw new Error(`cannot read '${path}': no such file or folder`);
   }
   if (!stat.isDirectory()) {
-    const image = parseDicom(await readBytes(path), path);
-    return dicomImagesToVolume([image], path, options);
+    // Through the selection: an enhanced multi-frame file may hold several phases.
+    return stackDicomHeaders([parseDicom(await readBytes(path), path, { pixels: false })], path, options, readBytes);
   }
   const files: string[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -617,9 +868,35 @@ export async function readDicomSeries(path: string, options: DicomReadOptions = 
     else skipped++;
   }
   if (headers.length === 0) throw new Error(`${path}: no DICOM images found (${files.length} files, ${skipped} skipped as not DICOM images)`);
-  const { chosen, series } = pickDicomSeries(headers.map((h) => ({ header: h, item: h })), path, options.seriesInstanceUid);
-  const images = await Promise.all(chosen.map(async (h) => parseDicom(await readBytes(h.source), h.source)));
-  const volume = dicomImagesToVolume(images, path, options);
+  return stackDicomHeaders(headers, path, options, readBytes);
+}
+
+/**
+ * Chooses one volume among image headers (read with `pixels: false`; enhanced multi-frame files
+ * split into their frames) as {@link selectDicomImages} does, reads the chosen files again with
+ * `load` (one at a time, decoding compressed ones) and stacks them with {@link dicomImagesToVolume}.
+ * `meta.series` lists every series, `meta.phase` the phase read.
+ *
+ * @example
+ * const v = await stackDicomHeaders(headers, 'study/', { phase: 1 }, readBytes);
+ */
+export async function stackDicomHeaders(headers: DicomImage[], source: string, options: DicomReadOptions, load: (file: string) => Promise<Uint8Array>): Promise<Volume> {
+  const entries = headers.flatMap((h) => dicomFrames(h).map((header, k) => ({ header, item: { file: h.source, frame: h.perFrame ? k : -1 } })));
+  const { chosen, series, phase } = selectDicomImages(entries, source, options);
+  const byFile = new Map<string, number[]>();
+  for (const c of chosen) pushTo(byFile, c.file, c.frame);
+  const images: DicomImage[] = [];
+  // One file at a time: a folder of compressed slices never holds more than one file's bytes.
+  for (const [file, frames] of byFile) {
+    const image = await parseDicomAsync(await load(file), file);
+    if (frames[0] === -1) images.push(image);
+    else {
+      const split = dicomFrames(image);
+      for (const k of frames) images.push(split[k]);
+    }
+  }
+  const volume = dicomImagesToVolume(images, source, options);
   volume.meta.series = series;
+  if (phase) volume.meta.phase = phase;
   return volume;
 }

@@ -24,8 +24,16 @@ export type Affine = number[][];
 
 /** A volume with its geometry. */
 export interface Volume {
-  /** Voxels `[D, H, W]`, row-major, with any rescale slope/intercept already applied. */
+  /**
+   * Voxels `[D, H, W]`, row-major, with any rescale slope/intercept already applied; `[C, D, H, W]`
+   * for a multi-sequence volume ({@link channels}).
+   */
   data: Float32Array;
+  /**
+   * Channels: volumes of several sequences on this one grid (pre/post contrast, T1/T2), stored one
+   * after the other. Absent means 1; readers return one channel, `stackSequences` several.
+   */
+  channels?: number;
   /** `[D, H, W]`. */
   shape: VolumeShape;
   /** Millimetres between voxel centres along `[D, H, W]` (column norms of `affine`). */
@@ -81,8 +89,8 @@ export function affineSpacing(affine: Affine): VolumeShape {
 }
 
 /**
- * Permutes and flips the axes of `volume`: output axis `i` is input axis `perm[i]`, reversed when
- * `flips[i]`. The affine is updated so every voxel keeps its world position.
+ * Permutes and flips the axes of `volume` (every channel alike): output axis `i` is input axis
+ * `perm[i]`, reversed when `flips[i]`. The affine is updated so every voxel keeps its world position.
  *
  * @example
  * permuteFlip(vol, [2, 1, 0], [false, false, true]);
@@ -92,16 +100,22 @@ export function permuteFlip(volume: Volume, perm: readonly number[], flips: read
   if (perm.length !== 3 || sorted.join() !== '0,1,2') throw new Error(`permuteFlip: perm must be a permutation of [0, 1, 2], got [${perm.join(', ')}]`);
   const inShape = volume.shape;
   const shape = perm.map((a) => inShape[a]) as VolumeShape;
+  const n = inShape[0] * inShape[1] * inShape[2];
+  const channels = volume.channels ?? 1;
+  if (volume.data.length !== n * channels) throw new Error(`permuteFlip: ${volume.source} has ${volume.data.length} values, [${inShape.join(', ')}] x ${channels} channel(s) needs ${n * channels}`);
   const inStrides = [inShape[1] * inShape[2], inShape[2], 1];
   // Walk the output in order; each output axis moves the input offset by its (signed) stride.
   const step = perm.map((a, i) => (flips[i] ? -inStrides[a] : inStrides[a]));
   const base = perm.reduce((acc, a, i) => acc + (flips[i] ? (inShape[a] - 1) * inStrides[a] : 0), 0);
   const out = new Float32Array(volume.data.length);
   let o = 0;
-  for (let i = 0; i < shape[0]; i++) {
-    for (let j = 0; j < shape[1]; j++) {
-      let k0 = base + i * step[0] + j * step[1];
-      for (let k = 0; k < shape[2]; k++, o++, k0 += step[2]) out[o] = volume.data[k0];
+  for (let c = 0; c < channels; c++) {
+    const src = volume.data.subarray(c * n, (c + 1) * n);
+    for (let i = 0; i < shape[0]; i++) {
+      for (let j = 0; j < shape[1]; j++) {
+        let k0 = base + i * step[0] + j * step[1];
+        for (let k = 0; k < shape[2]; k++, o++, k0 += step[2]) out[o] = src[k0];
+      }
     }
   }
   const a = volume.affine;

@@ -3,7 +3,7 @@
  * dropped folder): one NIfTI file, or the files of a DICOM series. Works on bytes only, so it runs
  * in a page, a Web Worker and Node alike.
  */
-import { dicomImagesToVolume, isDicomImage, parseDicom, pickDicomSeries, type DicomImage, type DicomReadOptions } from './dicom';
+import { isDicomImage, parseDicom, stackDicomHeaders, type DicomReadOptions } from './dicom';
 import { isGzip, parseNifti, type NiftiReadOptions } from './nifti';
 import type { Volume } from './volume';
 
@@ -43,7 +43,8 @@ function looksLikeNifti(bytes: Uint8Array, name: string): boolean {
 /**
  * Reads one volume from picked files: a single NIfTI file (`.nii`, `.nii.gz`), or DICOM files
  * (a dropped folder, any number of `.dcm` or DICOM Part 10 files) grouped by SeriesInstanceUID,
- * the largest series (or `seriesInstanceUid`) stacked as {@link dicomImagesToVolume} does.
+ * the largest series (or `seriesInstanceUid`; one `phase` of a series that holds several) stacked as
+ * {@link dicomImagesToVolume} does.
  * Other files in a folder (DICOMDIR, notes) are skipped. Errors name the file and what is wrong.
  *
  * @example
@@ -66,16 +67,18 @@ export async function readVolumeFromFiles(files: ArrayLike<PickedFile> | Iterabl
   return dicomSeriesFromBytes(dicoms, options);
 }
 
-function dicomSeriesFromBytes(files: { name: string; bytes: Uint8Array }[], options: DicomReadOptions): Volume {
+async function dicomSeriesFromBytes(files: { name: string; bytes: Uint8Array }[], options: DicomReadOptions): Promise<Volume> {
   const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const items = sorted.map((f) => ({ header: parseDicom(f.bytes, f.name, { pixels: false }), item: f })).filter(({ header }) => isDicomImage(header));
   const source = commonFolder(files.map((f) => f.name));
   if (items.length === 0) throw new Error(`${source}: no DICOM images among ${files.length} DICOM files (${files.length} without pixel data, e.g. DICOMDIR)`);
-  const { chosen, series } = pickDicomSeries(items, source, options.seriesInstanceUid);
-  const images: DicomImage[] = chosen.map((f) => parseDicom(f.bytes, f.name));
-  const volume = dicomImagesToVolume(images, source, options);
-  volume.meta.series = series;
-  return volume;
+  const bytes = new Map(sorted.map((f) => [f.name, f.bytes]));
+  return stackDicomHeaders(
+    items.map(({ header }) => header),
+    source,
+    options,
+    async (name) => bytes.get(name)!,
+  );
 }
 
 /** The folder the files share (`case1/` for `case1/a.dcm`, `case1/b.dcm`), else a count. */

@@ -40,6 +40,7 @@ export const RESNET2D_OPTION_RULES: FieldRules = {
   numClasses: { type: 'int', min: 1, max: 100_000, optional: true },
   feedForward: { type: 'boolean', optional: true },
   blockInplanes: { type: 'ints', length: 4, min: 1, max: 4096, optional: true },
+  inChannels: { type: 'int', min: 1, max: 64, optional: true },
   seed: SEED,
 };
 
@@ -67,6 +68,7 @@ const resnet2d: ComponentDefinition<SliceEncoder> = {
     const c = e.config;
     const options: ResNet2DConfigOptions = { block: c.block, layers: c.layers, numClasses: c.numClasses, feedForward: c.feedForward };
     if (c.blockInplanes) options.blockInplanes = c.blockInplanes;
+    if (c.nInputChannels !== 3) options.inChannels = c.nInputChannels;
     if (c.seed !== undefined) options.seed = c.seed;
     return options as unknown as ComponentOptions;
   },

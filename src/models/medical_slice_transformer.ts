@@ -371,11 +371,23 @@ export class MedicalSliceTransformer extends Module {
     const batch = options.batchSize ?? 'batch';
     const slices = numSlices ?? 'slices';
     const shape: OnnxDim[] = [batch, slices, imageSize?.[0] ?? 'height', imageSize?.[1] ?? 'width'];
-    const volume = g.input('volume', shape, 'float32 volumes [batch, slices, height, width], slices first, preprocessed as for the tfjs model');
+    const channels = options.channels ?? 1;
+    if (channels !== 1 && channels !== enc.inChannels) throw new Error(`exportOnnx: channels must be 1 (gray, repeated) or the encoder's ${enc.inChannels}, got ${channels}`);
+    let images: string;
+    let volume: string;
+    if (channels === 1) {
+      volume = g.input('volume', shape, 'float32 volumes [batch, slices, height, width], slices first, preprocessed as for the tfjs model');
+      // [B, D, H, W] -> [B*D, 1, H, W], gray repeated to the encoder's channels as the original.
+      images = g.op('Reshape', [volume, g.int64s([-1, 1, 0, 0])]);
+      if (enc.inChannels > 1) images = g.op('Tile', [images, g.int64s([1, enc.inChannels, 1, 1])]);
+    } else {
+      volume = g.input('volume', [...shape, channels], `float32 volumes [batch, slices, height, width, ${channels}], slices first, channels last, preprocessed as for the tfjs model`);
+      // [B, D, H, W, C] -> [B*D, H, W, C] -> [B*D, C, H, W].
+      const hw = g.op('Shape', [volume], { start: 2, end: 4 });
+      const flat = g.op('Reshape', [volume, g.op('Concat', [g.int64s([-1]), hw, g.int64s([channels])], { axis: 0 })]);
+      images = g.op('Transpose', [flat], { perm: [0, 3, 1, 2] });
+    }
     const batchSlices = g.op('Shape', [volume], { start: 0, end: 2 });
-    // [B, D, H, W] -> [B*D, 1, H, W], gray repeated to the encoder's channels as the original.
-    let images = g.op('Reshape', [volume, g.int64s([-1, 1, 0, 0])]);
-    if (enc.inChannels > 1) images = g.op('Tile', [images, g.int64s([1, enc.inChannels, 1, 1])]);
     const encoded = (enc.toOnnx as NonNullable<SliceEncoder['toOnnx']>).call(enc, g, images, imageSize);
     let features = encoded.features;
     if (this.bottleneck) features = linear(g, features, this.bottleneck);

@@ -21,6 +21,13 @@ export interface CreateModelOptions {
    * architectures keep the hub's 518.
    */
   imageSize?: number;
+  /**
+   * Channels per voxel of the input (a multi-sequence input's channels, e.g. 2 for pre- and
+   * post-contrast): the slice encoder's (an MST's) or conv1's (a 3D ResNet's) input channels.
+   * Default: the architecture's own (3 for the hub DINOv2 and torchvision ResNet encoders, which
+   * repeat gray slices; 1 for the small from-scratch MSTs and the 3D ResNets).
+   */
+  inChannels?: number;
 }
 
 /** A model the registry builds: an MST or a 3D ResNet baseline. */
@@ -73,28 +80,30 @@ const RESNET3D_CAPABILITIES: ModelCapabilities = {
   paddingMask: false,
 };
 
-function checkOptions(name: string, o: CreateModelOptions): Required<Omit<CreateModelOptions, 'imageSize'>> & { imageSize?: number } {
+function checkOptions(name: string, o: CreateModelOptions): Required<Omit<CreateModelOptions, 'imageSize' | 'inChannels'>> & { imageSize?: number; inChannels?: number } {
   const numClasses = o.numClasses ?? 2;
   const seed = o.seed ?? 0;
   if (!(Number.isInteger(numClasses) && numClasses > 0)) throw new Error(`createModel('${name}'): numClasses must be a positive integer, got ${numClasses}`);
   if (!(Number.isInteger(seed) && seed >= 0)) throw new Error(`createModel('${name}'): seed must be a non-negative integer, got ${seed}`);
   if (o.imageSize !== undefined && !(Number.isInteger(o.imageSize) && o.imageSize > 0)) throw new Error(`createModel('${name}'): imageSize must be a positive integer, got ${o.imageSize}`);
-  return { numClasses, seed, imageSize: o.imageSize };
+  if (o.inChannels !== undefined && !(Number.isInteger(o.inChannels) && o.inChannels > 0 && o.inChannels <= 64)) throw new Error(`createModel('${name}'): inChannels must be an integer in [1, 64], got ${o.inChannels}`);
+  return { numClasses, seed, imageSize: o.imageSize, inChannels: o.inChannels };
 }
 
 /** An MST over a hub-sized DINOv2 (the paper's): encoder seeded by `seed`, fusion and head too. */
 function hubMst(arch: 'vits14' | 'vitb14' | 'vits14_reg') {
   return (o: CreateModelOptions = {}): VolumeClassifier => {
-    const { numClasses, seed } = checkOptions(`mst-dinov2 ${arch}`, o);
-    return new MedicalSliceTransformer({ encoder: 'dinov2', encoderOptions: { ...dinov2Config(arch, { seed }) } as ComponentOptions, numClasses, seed });
+    const { numClasses, seed, inChannels } = checkOptions(`mst-dinov2 ${arch}`, o);
+    const encoderOptions = { ...dinov2Config(arch, { seed }), ...(inChannels ? { inChannels } : {}) } as ComponentOptions;
+    return new MedicalSliceTransformer({ encoder: 'dinov2', encoderOptions, numClasses, seed });
   };
 }
 
 /** An MST over a torchvision ResNet without its `fc`, as the authors' `ResNetSliceTrans`. */
 function resnetMst(block: 'basic' | 'bottleneck', layers: [number, number, number, number]) {
   return (o: CreateModelOptions = {}): VolumeClassifier => {
-    const { numClasses, seed } = checkOptions('mst-resnet', o);
-    return new MedicalSliceTransformer({ encoder: 'resnet2d', encoderOptions: { block, layers, feedForward: false, seed }, numClasses, seed });
+    const { numClasses, seed, inChannels } = checkOptions('mst-resnet', o);
+    return new MedicalSliceTransformer({ encoder: 'resnet2d', encoderOptions: { block, layers, feedForward: false, seed, ...(inChannels ? { inChannels } : {}) }, numClasses, seed });
   };
 }
 
@@ -108,9 +117,9 @@ export interface SmallVit {
   convStem?: ConvStemConfig;
 }
 
-/** The DINOv2 options of a small from-scratch ViT on one-channel slices of `imageSize`. */
-export function smallVitOptions(v: SmallVit, imageSize: number, seed: number, numRegisters = 0): DinoVisionTransformerOptions {
-  const options: DinoVisionTransformerOptions = { embedDim: v.embedDim, depth: v.depth, numHeads: v.heads, patchSize: v.patchSize, imgSize: imageSize, inChannels: 1, seed };
+/** The DINOv2 options of a small from-scratch ViT on slices of `imageSize` with `inChannels` channels (default 1, gray). */
+export function smallVitOptions(v: SmallVit, imageSize: number, seed: number, numRegisters = 0, inChannels = 1): DinoVisionTransformerOptions {
+  const options: DinoVisionTransformerOptions = { embedDim: v.embedDim, depth: v.depth, numHeads: v.heads, patchSize: v.patchSize, imgSize: imageSize, inChannels, seed };
   if (numRegisters) options.numRegisters = numRegisters;
   if (v.convStem) options.convStem = v.convStem;
   return options;
@@ -122,16 +131,16 @@ export function smallVitOptions(v: SmallVit, imageSize: number, seed: number, nu
  */
 function smallMst(v: SmallVit) {
   return (o: CreateModelOptions = {}): VolumeClassifier => {
-    const { numClasses, seed, imageSize } = checkOptions('small MST', o);
-    const encoderOptions = smallVitOptions(v, imageSize ?? 32, seed) as unknown as ComponentOptions;
+    const { numClasses, seed, imageSize, inChannels } = checkOptions('small MST', o);
+    const encoderOptions = smallVitOptions(v, imageSize ?? 32, seed, 0, inChannels ?? 1) as unknown as ComponentOptions;
     return new MedicalSliceTransformer({ encoder: 'dinov2', encoderOptions, numClasses, heads: v.heads, seed: seed + 1 });
   };
 }
 
 function resnet3d(factory: typeof resnet3d18) {
   return (o: CreateModelOptions = {}): VolumeClassifier => {
-    const { numClasses, seed } = checkOptions('resnet3d', o);
-    return factory({ numClasses, seed });
+    const { numClasses, seed, inChannels } = checkOptions('resnet3d', o);
+    return factory({ numClasses, seed, ...(inChannels ? { nInputChannels: inChannels } : {}) });
   };
 }
 

@@ -20,12 +20,17 @@ export interface ResNet2DOptions {
   skipInit?: boolean;
   /** Stage widths (default `[64, 128, 256, 512]`, torchvision's); other widths for slimmed models. */
   blockInplanes?: [number, number, number, number];
+  /**
+   * Channels of the input images (default 3, torchvision's RGB): 1 for gray slices, or one per
+   * sequence of a multi-sequence input (pre/post contrast, T1/T2) fed as image channels.
+   */
+  inChannels?: number;
 }
 
 /**
  * torchvision's ResNet (`torchvision.models.resnet18/34/50`): conv1 7x7 stride 2, max pool,
  * shortcut convs without bias, `fc` with PyTorch's default init. Input `[N, H, W, 3]`
- * channels-last. As a {@link SliceEncoder} it returns the pooled features before `fc`
+ * channels-last (or `inChannels` channels). As a {@link SliceEncoder} it returns the pooled features before `fc`
  * (`[N, 512]`, 2048 for ResNet-50), as the authors' `ResNetSliceTrans` does with `fc = Identity`.
  *
  * @example
@@ -35,8 +40,8 @@ export interface ResNet2DOptions {
 export class ResNet2D extends ResNet implements SliceEncoder {
   /** Length of the pooled feature vector (512, or 2048 for ResNet-50). */
   readonly featureSize: number;
-  /** RGB input. */
-  readonly inChannels = 3;
+  /** Channels of the input images (3, RGB, unless built otherwise). */
+  readonly inChannels: number;
   /** Grad-CAM can cut it at any named layer (`layer4` by default). */
   readonly camLayers: readonly string[];
 
@@ -45,7 +50,7 @@ export class ResNet2D extends ResNet implements SliceEncoder {
       block: options.block,
       layers: options.layers,
       spatialDims: 2,
-      nInputChannels: 3,
+      nInputChannels: options.inChannels ?? 3,
       conv1TStride: 2,
       biasDownsample: false,
       numClasses: options.numClasses ?? 1000,
@@ -56,6 +61,7 @@ export class ResNet2D extends ResNet implements SliceEncoder {
       blockInplanes: options.blockInplanes,
     });
     this.featureSize = this.featureChannels;
+    this.inChannels = this.nInputChannels;
     this.camLayers = this.camLayerNames();
   }
 

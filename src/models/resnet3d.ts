@@ -99,6 +99,7 @@ export class ResNet3D extends ResNet {
     if (options.attention) throw new Error('exportOnnx: ResNet3D has no attention maps (explain it with Grad-CAM in mst-ts)');
     if (!this.fc) throw new Error('exportOnnx: this ResNet3D has no fc head (feedForward false); export needs logits');
     const c = this.nInputChannels;
+    if (options.channels !== undefined && options.channels !== c) throw new Error(`exportOnnx: this ResNet3D takes ${c} input channel(s), got channels ${options.channels}`);
     const batch = options.batchSize ?? 'batch';
     const spatial: OnnxDim[] = [options.numSlices ?? 'slices', options.imageSize?.[0] ?? 'height', options.imageSize?.[1] ?? 'width'];
     let x: string;

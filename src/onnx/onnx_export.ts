@@ -38,6 +38,14 @@ export interface OnnxExportOptions {
   numSlices?: number;
   /** Batch size fixed in the graph (default dynamic, the `batch` dimension). */
   batchSize?: number;
+  /**
+   * MST: channels per voxel of the `volume` input. Default 1: gray `[batch, slices, height,
+   * width]`, repeated to the encoder's channels as mst-ts does. An MST trained on several
+   * sequences as image channels (pre/post contrast, T1/T2) takes its encoder's `inChannels`:
+   * `volume` is then `[batch, slices, height, width, channels]`, channels last as mst-ts. A 3D
+   * ResNet's input channels are its conv1's.
+   */
+  channels?: number;
   /** More metadata entries (a model bundle's preprocessing, say), as strings. */
   metadata?: Record<string, string>;
 }

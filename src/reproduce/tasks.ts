@@ -15,7 +15,7 @@ export interface TaskInfo {
   /** The paper's column this task stands for. */
   dataset: PaperDataset;
   /** The synthetic generator, or null for a real dataset (needs a data folder). */
-  synthetic: SyntheticTaskName | null;
+  synthetic: Extract<SyntheticTaskName, 'breast' | 'chest' | 'knee'> | null;
   /** One line for table footers. */
   description: string;
 }

@@ -147,6 +147,27 @@ describeOrt('toOnnxBytes + onnxruntime-node equal the tfjs model', () => {
     model.dispose();
   });
 
+  it('MSTs on two-channel slices (a DINOv2 and a ResNet2D with inChannels 2): input [batch, slices, height, width, 2], logits to 1e-4', async () => {
+    const encoders = [
+      new DinoVisionTransformer({ embedDim: 16, depth: 1, numHeads: 2, imgSize: 16, patchSize: 4, inChannels: 2, seed: 3 }),
+      resnet2d18({ feedForward: false, blockInplanes: [4, 4, 8, 8], inChannels: 2, seed: 5 }),
+    ];
+    for (const [k, encoder] of encoders.entries()) {
+      const model = new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 4, seed: 6 }).eval();
+      const before = tf.memory().numTensors;
+      await expect(toOnnxBytes(model, { channels: 3, imageSize: [16, 16] })).rejects.toThrow(/channels must be 1 \(gray, repeated\) or the encoder's 2, got 3/);
+      const onnx = await exportAndLoad(model, `mst_two_channels_${k}`, { channels: 2, imageSize: [16, 16] });
+      const x = tf.randomUniform([1, 3, 16, 16, 2], -2, 2, 'float32', 7 + k);
+      const logits = model.forward(x).logits;
+      const pred = await onnx.predict({ data: (await x.data()) as Float32Array, shape: [3, 16, 16, 2] });
+      expect(maxDiff(pred.logits, await logits.data())).toBeLessThan(1e-4);
+      tf.dispose([x, logits]);
+      await onnx.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      model.dispose();
+    }
+  });
+
   it('MST-DINOv2 with registers, SwiGLU, antialiased pos-embed resize, bottleneck and sinusoidal slice embedding: any slice count', async () => {
     const encoder = loadDinov2Spec('tiny_swiglu_reg', { embedDim: 24, depth: 2, numHeads: 3, ffnLayer: 'swiglu', numRegisters: 4, interpolateOffset: 0, interpolateAntialias: true });
     const model = new MedicalSliceTransformer({ encoder, numClasses: 3, bottleneck: true, heads: 3, positionalEmbedding: 'sinusoidal', seed: 5 }).eval();
@@ -244,6 +265,31 @@ describeOrt('loadOnnxModel', () => {
     await expect(onnx.predict({ data: new Float32Array(10), shape: [2, 2, 2] })).rejects.toThrow(/needs 8 values, got 10/);
     await onnx.dispose();
     await expect(onnx.predict({ data: new Float32Array(8), shape: [2, 2, 2] })).rejects.toThrow(/disposed/);
+    model.dispose();
+  });
+
+  it('takes a tf.Tensor volume as well as { data, shape }: the same logits, the tensor left to its owner', async () => {
+    const model = resnet3d18({ numClasses: 3, blockInplanes: [2, 2, 2, 2], seed: 2 }).eval();
+    const onnx = await exportAndLoad(model, 'small3d_tensor');
+    const x = tf.randomUniform([6, 8, 8], -1, 1, 'float32', 3);
+    const before = tf.memory().numTensors;
+    const fromTensor = await onnx.predict(x);
+    const fromArrays = await onnx.predict({ data: (await x.data()) as Float32Array, shape: [6, 8, 8] });
+    expect(fromTensor.logits).toEqual(fromArrays.logits);
+    const tfLogits = tf.tidy(() => model.forward(x.expandDims(0)));
+    expect(maxDiff(fromTensor.logits, await tfLogits.data())).toBeLessThan(1e-4);
+    tfLogits.dispose();
+    expect(x.isDisposed).toBe(false);
+    expect(tf.memory().numTensors).toBe(before);
+    const batched = x.expandDims(0);
+    expect(onnx.inputShape).toHaveLength(4);
+    await expect(onnx.predict(batched)).rejects.toThrow(/small3d_tensor\.onnx' takes a volume \[D, H, W\], got \[1, 6, 8, 8\] \(drop the batch axis: predict adds it\)/);
+    const batched5 = batched.expandDims(4);
+    await expect(onnx.predict(batched5)).rejects.toThrow(/got float32 \[1, 6, 8, 8, 1\] \(drop the batch axis: volume\.squeeze\(\[0\]\)\)/);
+    const ints = x.toInt();
+    await expect(onnx.predict(ints)).rejects.toThrow(/got int32 \[6, 8, 8\] \(tf\.cast\(volume, "float32"\)\)/);
+    tf.dispose([x, batched, batched5, ints]);
+    await onnx.dispose();
     model.dispose();
   });
 });

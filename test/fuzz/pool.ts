@@ -33,7 +33,7 @@ export interface Budget {
 
 let bundled: string | undefined;
 
-/** Bundles test/fuzz/child.ts once per process (tfjs and optional native packages stay external). */
+/** Bundles test/fuzz/child.ts once per process (tfjs, optional native packages and WebAssembly codecs stay external). */
 export function childBundle(): string {
   if (bundled) return bundled;
   // Under node_modules so that the external packages resolve from the repository.
@@ -47,7 +47,8 @@ export function childBundle(): string {
     format: 'cjs',
     target: 'node20',
     outfile: out,
-    external: ['@tensorflow/*', 'onnxruntime-node', 'webgpu', 'fake-indexeddb'],
+    // The DICOM codecs' emscripten glue finds its .wasm beside itself: left in node_modules.
+    external: ['@tensorflow/*', 'onnxruntime-node', 'webgpu', 'fake-indexeddb', '@cornerstonejs/*'],
     logLevel: 'error',
   });
   bundled = out;

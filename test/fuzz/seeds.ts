@@ -20,6 +20,9 @@ function files(dir: string, pattern: RegExp, maxBytes = 256 * 1024): string[] {
 
 const DICOM_OK = /^(CT_small|MR_small|MR_small_bigendian|MR_small_implicit|MR_small_RLE|MR_small_expb|MR_small_padded|liver_1frame|rtdose_1frame|rtdose_rle_1frame|image_dfl|emri_small|emri_small_RLE|emri_small_big_endian|MR2_UNCI|CT_small_deflated)\.dcm$/;
 
+// One file of each compressed syntax the codecs decode.
+const COMPRESSED = ['ct_jpegls', 'ct_jpegls_near', 'ct_j2k', 'ct_j2k_lossy', 'ct_htj2k', 'ct_jpeg_lossless', 'mr8_baseline', 'signed_j2k'];
+
 /**
  * Seed paths of `target`. With `system`, the test data of Debian's python3-nibabel and
  * python3-pydicom join the repository's own (where installed).
@@ -31,7 +34,7 @@ export function seedFiles(target: string, system = false): string[] {
       return [...files(fixtures('volumes'), /\.nii(\.gz)?$/), ...own, ...(system ? files(NIBABEL, /\.nii(\.gz)?$/) : [])];
     case 'dicom':
     case 'dicom-series':
-      return [...files(fixtures('volumes'), /\.dcm$/), ...files(fixtures('volumes', 'dicom_ct2'), /./), ...own, ...(system ? files(PYDICOM, DICOM_OK) : [])];
+      return [...files(fixtures('volumes'), /\.dcm$/), ...files(fixtures('volumes', 'dicom_ct2'), /./), ...COMPRESSED.flatMap((d) => files(fixtures('dicom', d), /^(im0|mr8|signed)\.dcm$/)), ...own, ...(system ? files(PYDICOM, DICOM_OK) : [])];
     case 'web':
       return [...seedFiles('nifti', system).filter((f) => f.endsWith('.gz')), ...files(fixtures('volumes', 'dicom_ct2'), /./)];
     case 'npy':

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { inspectCheckpoint, loadCheckpoint } from '../../src/io/checkpoint';
-import { dicomImagesToVolume, parseDicom, readDicomSeries } from '../../src/io/dicom';
+import { dicomImagesToVolume, parseDicomAsync, readDicomSeries } from '../../src/io/dicom';
 import { parseNifti } from '../../src/io/nifti';
 import { parseNpy } from '../../src/io/npy';
 import { loadSafetensors } from '../../src/io/safetensors';
@@ -83,7 +83,7 @@ export const TARGETS: Record<string, TargetRun> = {
   },
   dicom: {
     async run(bytes) {
-      const img = parseDicom(bytes, SOURCE);
+      const img = await parseDicomAsync(bytes, SOURCE);
       return { ...volumeSummary(dicomImagesToVolume([img], SOURCE, { canonical: false, allowNonFinite: true })), rows: img.rows, columns: img.columns, frames: img.frames };
     },
   },
@@ -93,7 +93,7 @@ export const TARGETS: Record<string, TargetRun> = {
       return withTempDir(async (dir) => {
         fs.writeFileSync(path.join(dir, '0.dcm'), bytes);
         dicomSeries.slice(1).forEach((b, i) => fs.writeFileSync(path.join(dir, `${i + 1}.dcm`), b));
-        return volumeSummary(await readDicomSeries(dir, { canonical: false, allowNonFinite: true }));
+        return volumeSummary(await readDicomSeries(dir, { canonical: false, allowNonFinite: true, irregularSpacing: 'keep' }));
       });
     },
   },
@@ -163,7 +163,7 @@ export const TARGETS: Record<string, TargetRun> = {
     async run(bytes, { dicomSeries }) {
       const dicom = bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49;
       const files = dicom ? [picked(`case/${SOURCE}.dcm`, bytes), ...dicomSeries.slice(1).map((b, i) => picked(`case/${i + 1}.dcm`, b))] : [picked(`${SOURCE}.nii.gz`, bytes)];
-      return volumeSummary(await readVolumeFromFiles(files, { canonical: false, allowNonFinite: true }));
+      return volumeSummary(await readVolumeFromFiles(files, { canonical: false, allowNonFinite: true, irregularSpacing: 'keep' }));
     },
   },
   csv: {

@@ -1,12 +1,15 @@
 /**
  * The page: picks a scan and a model (dropped, chosen, or the bundled demo), hands them to the
- * worker, and shows the prediction, the slice attention and the saliency overlay. The numbers the
- * page shows are also in `#result`'s data attributes, at full precision, for tests and scripts.
+ * worker, and shows the prediction, the slice attention and the saliency over the scan in NiiVue
+ * (loaded with the first result). The numbers the page shows are also in `#result`'s data
+ * attributes, at full precision, for tests and scripts; `window.mstViewer` is the viewer.
  */
+import { percentile } from '../../../src/data/transforms/intensity';
 import { EXPLAIN_METHODS, type ExplainMethod } from '../../../src/explain/methods';
-import { displayWindow, normalizeSaliency, renderSliceOverlay } from '../../../src/explain/overlay';
+import { AttentionChart } from './attention_chart';
 import type { FileRef, ScanView, WorkerReply, WorkerRequest } from './messages';
 import type { Analysis, AnalysisOptions, IntensityPreset, PreprocessOptions } from './pipeline';
+import type { OverlayStyle, ScanViewer, ViewerLayout } from './viewer';
 
 /** `demo/demo.json`: the bundled model and cases. */
 interface DemoManifest {
@@ -42,12 +45,18 @@ const ui = {
   probabilities: $<HTMLElement>('probabilities'),
   details: $<HTMLElement>('details'),
   view: $<HTMLCanvasElement>('view'),
+  viewBox: $<HTMLElement>('view-box'),
+  viewMessage: $<HTMLElement>('view-message'),
   slice: $<HTMLInputElement>('slice'),
   sliceLabel: $<HTMLElement>('slice-label'),
+  layout: $<HTMLSelectElement>('layout'),
+  colormap: $<HTMLSelectElement>('colormap'),
+  threshold: $<HTMLInputElement>('threshold'),
+  thresholdLabel: $<HTMLElement>('threshold-label'),
   opacity: $<HTMLInputElement>('opacity'),
   opacityLabel: $<HTMLElement>('opacity-label'),
   saliencyScale: $<HTMLSelectElement>('saliency-scale'),
-  attention: $<HTMLCanvasElement>('attention'),
+  attention: document.getElementById('attention') as unknown as SVGSVGElement,
 };
 
 const params = new URLSearchParams(location.search);
@@ -59,7 +68,25 @@ let scanRefs: FileRef[] | null = null;
 let modelRefs: FileRef[] | null = null;
 let classNames: string[] = [];
 let runId = 0;
-let shown: { analysis: Analysis; scan: ScanView; saliency01: Float32Array; window: [number, number] } | null = null;
+let shown: { analysis: Analysis; scan: ScanView } | null = null;
+let viewer: Promise<ScanViewer> | null = null;
+const chart = new AttentionChart(ui.attention, (k) => {
+  if (shown) goToSlice(scanSliceOfBar(shown.analysis.inputSliceOfScan, k));
+});
+
+/**
+ * The scan slice shown for input slice `k`: the middle one of the scan slices that became it, or,
+ * where none did (a scan with fewer slices than the input), the first of those nearest to it.
+ */
+function scanSliceOfBar(inputSliceOfScan: number[], k: number): number {
+  const exact = inputSliceOfScan.flatMap((x, d) => (x === k ? [d] : []));
+  if (exact.length) return exact[Math.floor((exact.length - 1) / 2)];
+  let best = -1;
+  inputSliceOfScan.forEach((x, d) => {
+    if (x >= 0 && (best < 0 || Math.abs(x - k) < Math.abs(inputSliceOfScan[best] - k))) best = d;
+  });
+  return best;
+}
 
 function showError(message: string | null): void {
   ui.error.hidden = message === null;
@@ -134,7 +161,7 @@ function className(k: number): string {
 }
 
 function show(analysis: Analysis, scan: ScanView, modelName: string): void {
-  shown = { analysis, scan, saliency01: scaledSaliency(analysis.saliency), window: displayWindow(scan.data) };
+  shown = { analysis, scan };
   const k = analysis.predictedClass;
   ui.prediction.textContent = `${className(k)} (probability ${analysis.probabilities[k].toFixed(3)})`;
   ui.probabilities.replaceChildren(
@@ -156,108 +183,95 @@ function show(analysis: Analysis, scan: ScanView, modelName: string): void {
     scanShape: JSON.stringify(scan.shape),
     inputShape: JSON.stringify(analysis.inputShape),
     method: analysis.method,
+    inputSliceOfScan: JSON.stringify(analysis.inputSliceOfScan),
   });
   ui.slice.max = String(D - 1);
-  setSlice(mostSalientSlice(analysis.saliency, scan.shape));
+  chart.show(analysis.sliceAttention);
+  const plane = { S: 'axial', I: 'axial', A: 'coronal', P: 'coronal', L: 'sagittal', R: 'sagittal' }[scan.orientation[0]] ?? 'slice';
+  (ui.layout.options[1] as HTMLOptionElement).textContent = `the slice plane alone (${plane})`;
+  void showInViewer(analysis, scan);
 }
 
-/** The saliency in [0, 1] as the scale selector says: the paper's quantile clip, or min-max. */
-function scaledSaliency(saliency: Float32Array): Float32Array {
+/** The viewer, started on the first result (NiiVue is loaded then, not with the page). */
+function viewerNow(): Promise<ScanViewer> {
+  if (!viewer) {
+    viewer = import('./viewer').then(async ({ ScanViewer: Viewer, OVERLAY_COLORMAPS }) => {
+      ui.colormap.replaceChildren(...OVERLAY_COLORMAPS.map((c) => new Option(c, c)));
+      const v = await Viewer.create(ui.view, sliceShown);
+      (window as unknown as { mstViewer: ScanViewer }).mstViewer = v;
+      return v;
+    });
+  }
+  return viewer;
+}
+
+async function showInViewer(analysis: Analysis, scan: ScanView): Promise<void> {
+  const run = runId;
+  try {
+    const v = await viewerNow();
+    if (run !== runId) return;
+    ui.viewMessage.hidden = true;
+    await v.show({ data: scan.data, shape: scan.shape, affine: scan.affine }, analysis.saliency, overlayStyle());
+    v.setLayout(ui.layout.value as ViewerLayout);
+    v.goToVoxel(mostSalientVoxel(analysis.saliency, scan.shape));
+    ui.result.dataset.viewer = String(run);
+  } catch (err) {
+    ui.viewMessage.hidden = false;
+    ui.viewMessage.textContent = `The 3D viewer could not start: ${(err as Error).message} (it needs WebGL2). The prediction and the slice attention above are unaffected.`;
+    ui.result.dataset.viewer = 'error';
+  }
+}
+
+/** The overlay's colour map, range and opacity from the controls and the saliency's scale. */
+function overlayStyle(): OverlayStyle {
+  const saliency = shown?.analysis.saliency ?? new Float32Array(1);
   const paper = ui.saliencyScale.value === 'paper';
   ui.result.dataset.saliencyScale = ui.saliencyScale.value;
-  return normalizeSaliency(saliency, paper ? [0.995, 0.999] : null);
+  let [min, max] = [Infinity, -Infinity];
+  for (const v of saliency) [min, max] = [Math.min(min, v), Math.max(max, v)];
+  let [lo, hi] = paper ? [percentile(saliency, 99.5), percentile(saliency, 99.9)] : [min, max];
+  if (!(hi > lo)) [lo, hi] = [min, max];
+  const t = Number(ui.threshold.value) / 100;
+  const opacity = Number(ui.opacity.value) / 100;
+  ui.thresholdLabel.textContent = `${Math.round(t * 100)}%`;
+  ui.opacityLabel.textContent = `${Math.round(opacity * 100)}%`;
+  const style = { colormap: ui.colormap.value || 'warm', low: lo + t * (hi - lo), high: hi, opacity };
+  Object.assign(ui.result.dataset, { opacity: String(opacity), overlayLow: String(style.low), overlayHigh: String(style.high), colormap: style.colormap });
+  return style;
 }
 
-/** The slice holding the most salient voxel. */
-function mostSalientSlice(saliency: Float32Array, [, H, W]: [number, number, number]): number {
+/** The voxel `[d, h, w]` of the largest saliency. */
+function mostSalientVoxel(saliency: Float32Array, [, H, W]: [number, number, number]): [number, number, number] {
   let best = 0;
   for (let i = 1; i < saliency.length; i++) if (saliency[i] > saliency[best]) best = i;
-  return Math.floor(best / (H * W));
+  return [Math.floor(best / (H * W)), Math.floor(best / W) % H, best % W];
 }
 
-function setSlice(slice: number): void {
+/** Called by the viewer when its crosshair reaches another slice: the slider, label and bar follow. */
+function sliceShown(d: number): void {
   if (!shown) return;
   const D = shown.scan.shape[0];
-  const s = Math.min(D - 1, Math.max(0, Math.round(slice)));
-  ui.slice.value = String(s);
-  ui.sliceLabel.textContent = `${s + 1} / ${D}`;
-  ui.result.dataset.slice = String(s);
-  draw();
+  ui.slice.value = String(d);
+  ui.sliceLabel.textContent = `${d + 1} / ${D}`;
+  ui.result.dataset.slice = String(d);
+  chart.highlight(shown.analysis.inputSliceOfScan[d] ?? -1);
 }
 
-/** Display pixels per voxel: the largest integer that keeps the view within 512 px. */
-function scaleOf(h: number, w: number): number {
-  return Math.max(1, Math.floor(512 / Math.max(h, w)));
+function goToSlice(d: number): void {
+  if (!viewer || d < 0) return;
+  void viewer.then((v) => v.goToSlice(d));
 }
 
-function draw(): void {
-  if (!shown) return;
-  const { scan, saliency01, window } = shown;
-  const [, H, W] = scan.shape;
-  const slice = Number(ui.slice.value);
-  const opacity = Number(ui.opacity.value) / 100;
-  ui.opacityLabel.textContent = `${Math.round(opacity * 100)}%`;
-  ui.result.dataset.opacity = String(opacity);
-  const img = renderSliceOverlay(scan, { data: saliency01, shape: scan.shape }, slice, { window, opacity });
-  const tile = new OffscreenCanvas(W, H);
-  tile.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(img.rgba.buffer as ArrayBuffer), W, H), 0, 0);
-  const s = scaleOf(H, W);
-  ui.view.width = W * s;
-  ui.view.height = H * s;
-  ui.view.dataset.scale = String(s);
-  const ctx = ui.view.getContext('2d')!;
-  ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(tile, 0, 0, W * s, H * s);
-  drawAttention(slice);
+function restyle(): void {
+  if (!viewer || !shown) return;
+  const style = overlayStyle();
+  void viewer.then((v) => v.setOverlay(style));
 }
 
-function drawAttention(current: number): void {
-  const canvas = ui.attention;
-  const ctx = canvas.getContext('2d')!;
-  const values = shown?.analysis.sliceAttention;
-  canvas.hidden = !values;
-  if (!values) return;
-  const width = canvas.width;
-  const height = canvas.height;
-  const pad = 18;
-  ctx.clearRect(0, 0, width, height);
-  const max = Math.max(...values, 1e-12);
-  const bar = (width - 2 * pad) / values.length;
-  values.forEach((v, i) => {
-    const h = (v / max) * (height - 2 * pad);
-    ctx.fillStyle = i === current ? '#e67814' : '#3264aa';
-    ctx.fillRect(pad + i * bar + 1, height - pad - h, Math.max(1, bar - 2), h);
-  });
-  ctx.fillStyle = '#333';
-  ctx.font = '11px sans-serif';
-  ctx.fillText('slice attention (click a bar to show its slice)', pad, 12);
-  ctx.fillText('1', pad, height - 4);
-  ctx.fillText(String(values.length), width - pad - 12, height - 4);
-}
-
-ui.attention.addEventListener('click', (e) => {
-  const values = shown?.analysis.sliceAttention;
-  if (!values) return;
-  const rect = ui.attention.getBoundingClientRect();
-  const x = ((e.clientX - rect.left) / rect.width) * ui.attention.width;
-  setSlice(Math.floor(((x - 18) / (ui.attention.width - 36)) * values.length));
-});
-ui.slice.addEventListener('input', () => setSlice(Number(ui.slice.value)));
-ui.opacity.addEventListener('input', draw);
-ui.saliencyScale.addEventListener('change', () => {
-  if (!shown) return;
-  shown.saliency01 = scaledSaliency(shown.analysis.saliency);
-  draw();
-});
-ui.view.addEventListener(
-  'wheel',
-  (e) => {
-    if (!shown) return;
-    e.preventDefault();
-    setSlice(Number(ui.slice.value) + Math.sign(e.deltaY));
-  },
-  { passive: false },
-);
+ui.slice.addEventListener('input', () => goToSlice(Number(ui.slice.value)));
+ui.layout.addEventListener('change', () => void viewer?.then((v) => v.setLayout(ui.layout.value as ViewerLayout)));
+for (const el of [ui.threshold, ui.opacity]) el.addEventListener('input', restyle);
+for (const el of [ui.colormap, ui.saliencyScale]) el.addEventListener('change', restyle);
 
 // ---- choosing the scan and the model ----
 
@@ -373,6 +387,7 @@ function dropZone(zone: HTMLElement, onFiles: (refs: FileRef[]) => void): void {
 
 dropZone(ui.scanDrop, (refs) => setScan(refs, describe(refs)));
 dropZone(ui.modelDrop, (refs) => setModel(refs, describe(refs)));
+dropZone(ui.viewBox, (refs) => setScan(refs, describe(refs)));
 // A file dropped elsewhere would make the browser navigate away from the page.
 window.addEventListener('dragover', (e) => e.preventDefault());
 window.addEventListener('drop', (e) => e.preventDefault());

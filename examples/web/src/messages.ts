@@ -18,6 +18,8 @@ export type WorkerRequest =
 export interface ScanView {
   data: Float32Array;
   shape: [number, number, number];
+  /** Voxel `(d, h, w)` to RAS+ mm. */
+  affine: number[][];
   spacing: [number, number, number];
   orientation: string;
   source: string;

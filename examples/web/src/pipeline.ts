@@ -10,6 +10,7 @@ import { disposeExplanation, explainVolume, type ExplainableModel, type ExplainO
 import type { ExplainMethod } from '../../../src/explain/methods';
 import { trilinearUpsample } from '../../../src/explain/trilinear_upsample';
 import { Classifier } from '../../../src/classifier/classifier';
+import { toInputGrid, type PreparedVolume } from '../../../src/data/preprocessing';
 import { loadBundleFromFiles } from '../../../src/models/browser_storage';
 import type { NamedBytesFile } from '../../../src/io/volume_files';
 import type { Volume } from '../../../src/io/volume';
@@ -105,6 +106,34 @@ export interface Analysis {
   saliency: Float32Array;
   /** The model's input shape after preprocessing. */
   inputShape: [number, number, number];
+  /**
+   * For each slice `d` of the scan, the slice of the model's input it became (the bar of the
+   * slice attention), or -1 where preprocessing cropped it away.
+   */
+  inputSliceOfScan: number[];
+}
+
+/** Scan slice -> input slice where the input is the scan resized along its slice axis. */
+function resizedSlices(scanDepth: number, inputDepth: number): number[] {
+  return Array.from({ length: scanDepth }, (_, d) => Math.min(inputDepth - 1, Math.max(0, Math.round(((d + 0.5) * inputDepth) / scanDepth - 0.5))));
+}
+
+/**
+ * Scan slice -> input slice through a bundle's preprocessing: a map whose input slice `k` holds
+ * `k + 1` is brought back onto the scan's grid (as the saliency is); each scan slice takes the
+ * nearest input slice of its largest value, -1 where none reached it.
+ */
+function preparedSlices(prepared: PreparedVolume, scanShape: [number, number, number]): number[] {
+  const [D, H, W] = prepared.sample.shape;
+  const map = new Float32Array(D * H * W);
+  for (let k = 0; k < D; k++) map.fill(k + 1, k * H * W, (k + 1) * H * W);
+  const back = toInputGrid(map, prepared);
+  const n = scanShape[1] * scanShape[2];
+  return Array.from({ length: scanShape[0] }, (_, d) => {
+    let top = 0;
+    for (let i = d * n; i < (d + 1) * n; i++) if (back[i] > top) top = back[i];
+    return top < 0.5 ? -1 : Math.min(D - 1, Math.round(top - 1));
+  });
 }
 
 /** Stages reported while {@link analyse} runs. */
@@ -125,7 +154,10 @@ export async function analyse(clf: Classifier, volume: Volume, options: Analysis
     onStage('model');
     const e = await clf.explain(volume, methodOptions);
     onStage('saliency');
+    const { volume: input, prepared } = await clf.prepare(volume);
+    input.dispose();
     return {
+      inputSliceOfScan: prepared ? preparedSlices(prepared, volume.shape) : resizedSlices(volume.shape[0], e.saliencyPrepared.shape[0]),
       probabilities: e.probabilities,
       logits: e.logits,
       predictedClass: e.classIndex,
@@ -157,6 +189,7 @@ export async function analyse(clf: Classifier, volume: Volume, options: Analysis
       sliceAttention: e.sliceAttention ? Array.from(await e.sliceAttention.data()) : null,
       saliency,
       inputShape: input.shape,
+      inputSliceOfScan: resizedSlices(volume.shape[0], input.shape[0]),
     };
   } finally {
     disposeExplanation(e);

@@ -99,6 +99,7 @@ async function run(request: Extract<WorkerRequest, { type: 'run' }>): Promise<vo
     const scan = {
       data: volume.data.slice(),
       shape: volume.shape,
+      affine: volume.affine,
       spacing: volume.spacing,
       orientation: volume.orientation,
       source: volume.source,

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { formatManifest } from '../manifest';
 import { dukeManifest } from './duke';
 import { lidcManifest } from './lidc';
 import { mrnetManifest } from './mrnet';
@@ -147,3 +148,60 @@ describe('prepareDukeBreasts', () => {
     }
   });
 });
+
+describe('DUKE from the two phases', () => {
+  it('dukeManifest lists each breast\'s pre and post crops, and names a missing phase', async () => {
+    const root = tree({
+      'clinical.csv': 'PatientID,Location,Bilateral\nBreast_MRI_001,L,0\n',
+      'data/Breast_MRI_001_left/pre.nii.gz': '',
+      'data/Breast_MRI_001_left/post.nii.gz': '',
+      'data/Breast_MRI_001_right/pre.nii.gz': '',
+    });
+    try {
+      await expect(dukeManifest(root, { input: 'phases' })).rejects.toThrow(/case '001_right': '.*Breast_MRI_001_right\/post\.nii\.gz' missing/);
+      fs.writeFileSync(path.join(root, 'data/Breast_MRI_001_right/post.nii.gz'), '');
+      const { rows } = await dukeManifest(root, { input: 'phases' });
+      expect(rows[0]).toMatchObject({ id: '001_left', label: 1, paths: { pre: `${root}/data/Breast_MRI_001_left/pre.nii.gz`, post: `${root}/data/Breast_MRI_001_left/post.nii.gz` } });
+      expect(formatManifest(rows).split('\n')[0]).toBe('id,path_pre,path_post,label,mask,fold,split');
+    } finally {
+      fs.rmSync(root, { recursive: true });
+    }
+  });
+
+  it('prepareDukeBreasts crops both phases beside the subtraction, resampling a post-contrast series stored in another voxel order, and the duke-phases preprocessing subtracts them as sub.nii.gz holds', async () => {
+    const { encodeNifti, readNifti } = await import('../../io/nifti');
+    const { permuteFlip } = await import('../../io/volume');
+    const { prepareDukeBreasts } = await import('./duke_prepare');
+    const { manifestDataset, parseManifest } = await import('../manifest');
+    const { PREPROCESSING_PRESETS } = await import('../preprocessing_presets');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-duke-phases-'));
+    try {
+      const affine = [[0, 0, -1.4, 50], [0, -1.4, 0, 40], [6, 0, 0, -20], [0, 0, 0, 1]];
+      const pre = new Float32Array(4 * 6 * 8).map((_, i) => (i * 37) % 11);
+      const post = pre.map((v, i) => 2 * v + (i % 8 >= 4 ? 10 : 0));
+      // The post-contrast series stored with its axes permuted and flipped: the same voxels in space.
+      const stored = permuteFlip({ data: post, shape: [4, 6, 8], affine, spacing: [6, 1.4, 1.4], orientation: 'SPL', dtype: 'float32', source: 'post', meta: {} }, [2, 0, 1], [true, false, true]);
+      fs.writeFileSync(path.join(root, 'pre.nii.gz'), encodeNifti({ data: pre, shape: [4, 6, 8], affine }));
+      fs.writeFileSync(path.join(root, 'post.nii.gz'), encodeNifti({ data: stored.data, shape: stored.shape, affine: stored.affine }));
+      const out = await prepareDukeBreasts({ pre: path.join(root, 'pre.nii.gz'), post: path.join(root, 'post.nii.gz'), outDir: root, uid: '007', size: [8, 12, 8], phases: true });
+      const dir = path.dirname(out.left);
+      expect(fs.readdirSync(dir).sort()).toEqual(['post.nii.gz', 'pre.nii.gz', 'sub.nii.gz']);
+      const [sub, p0, p1] = await Promise.all(['sub', 'pre', 'post'].map((n) => readNifti(path.join(dir, `${n}.nii.gz`))));
+      expect(p0.affine).toEqual(sub.affine);
+      // Resampled to 8 x 12 x 16, each half fills its 8 x 12 x 8 crop: no padding, sub = post - pre everywhere.
+      expect(sub.shape).toEqual([8, 12, 8]);
+      sub.data.forEach((v, i) => expect(v).toBeCloseTo(p1.data[i] - p0.data[i], 4));
+      expect(Math.max(...sub.data)).toBeGreaterThan(10);
+      const manifest = parseManifest(`id,path_pre,path_post,label\n007_left,${dir}/pre.nii.gz,${dir}/post.nii.gz,1\n`);
+      const fromPhases = await manifestDataset(manifest, { inputs: PREPROCESSING_PRESETS['duke-phases'].inputs }).get(0);
+      const fromSub = await manifestDataset(parseManifest(`id,path,label\n007_left,${dir}/sub.nii.gz,1\n`)).get(0);
+      expect(fromPhases.shape).toEqual(fromSub.shape);
+      let worst = 0;
+      fromSub.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - fromPhases.data[i]))));
+      expect(worst).toBeLessThan(1e-4);
+    } finally {
+      fs.rmSync(root, { recursive: true });
+    }
+  });
+});
+

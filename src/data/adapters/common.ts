@@ -67,7 +67,7 @@ export async function dropMissing(rows: ManifestRow[], excluded: AdapterResult['
   const kept: ManifestRow[] = [];
   const missing: string[] = [];
   for (const row of rows) {
-    const gone = [row.path, row.mask].filter((p): p is string => p !== undefined);
+    const gone = [...(row.paths ? Object.values(row.paths) : [row.path]), row.mask].filter((p): p is string => p !== undefined);
     const absent: string[] = [];
     for (const p of gone) if (!(await exists(p))) absent.push(p);
     if (absent.length === 0) kept.push(row);

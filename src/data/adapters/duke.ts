@@ -6,6 +6,13 @@ import { assignGroupedSplits, dropMissing, readText, type AdapterOptions, type A
 export interface DukeOptions extends AdapterOptions {
   /** The clinical table as CSV; default `<root>/clinical.csv`. */
   clinical?: string;
+  /**
+   * What each breast's folder holds: `'subtraction'` (default), the paper's `sub.nii.gz`; or
+   * `'phases'`, the two phases `pre.nii.gz` and `post.nii.gz` (`prepareDukeBreasts({ phases: true })`),
+   * as rows with `paths: { pre, post }` whose subtraction the library makes (the `duke-phases`
+   * preprocessing, or `mst-ts train --manifest ... --channels post-pre`).
+   */
+  input?: 'subtraction' | 'phases';
 }
 
 /**
@@ -19,7 +26,11 @@ export interface DukeOptions extends AdapterOptions {
  * <root>/data/Breast_MRI_001_left/sub.nii.gz    per-breast subtraction image (first
  * <root>/data/Breast_MRI_001_right/sub.nii.gz   post-contrast minus pre-contrast), cropped to
  *                                               one breast, 224 x 224 x 32 at 0.7 x 0.7 x 3 mm
+ * <root>/data/Breast_MRI_001_left/pre.nii.gz    or, with `input: 'phases'`, the two phases
+ * <root>/data/Breast_MRI_001_left/post.nii.gz   cropped alike, subtracted by the library
  * ```
+ *
+ * `prepareDukeBreasts` writes these folders from a patient's pre- and post-contrast series.
  *
  * A breast is positive when the tumour is on its side or the cancer is bilateral; patients marked
  * NC are left out. Splits are stratified and grouped by patient. Ids are `001_left`, `001_right`.
@@ -28,6 +39,8 @@ export interface DukeOptions extends AdapterOptions {
  * const { rows } = await dukeManifest('/data/Duke-Breast-Cancer-MRI/preprocessed_crop');
  */
 export async function dukeManifest(root: string, options: DukeOptions = {}): Promise<AdapterResult> {
+  const input = options.input ?? 'subtraction';
+  if (input !== 'subtraction' && input !== 'phases') throw new Error(`dukeManifest: input must be 'subtraction' or 'phases', got '${String(input)}'`);
   const file = options.clinical ?? `${root}/clinical.csv`;
   const table = parseCsv(await readText(file, 'DUKE clinical table'), { source: file });
   requireColumns(table, ['PatientID', 'Location', 'Bilateral'], file);
@@ -52,7 +65,10 @@ export async function dukeManifest(root: string, options: DukeOptions = {}): Pro
     if (loc !== 'L' && loc !== 'R') throw new Error(`${where}: Location must be L or R, got ${JSON.stringify(location[k])}`);
     for (const side of ['left', 'right'] as const) {
       const uid = `${num}_${side}`;
-      rows.push({ id: uid, path: `${root}/data/Breast_MRI_${uid}/sub.nii.gz`, label: loc === side[0].toUpperCase() || bi === '1' ? 1 : 0, where });
+      const dir = `${root}/data/Breast_MRI_${uid}`;
+      const label = loc === side[0].toUpperCase() || bi === '1' ? 1 : 0;
+      if (input === 'phases') rows.push({ id: uid, path: `${dir}/pre.nii.gz`, paths: { pre: `${dir}/pre.nii.gz`, post: `${dir}/post.nii.gz` }, label, where });
+      else rows.push({ id: uid, path: `${dir}/sub.nii.gz`, label, where });
       groups.push(num);
     }
   });

@@ -10,6 +10,26 @@ const { abs, exp, min, sqrt } = Math;
 /** Half-extent of the slice axis relative to the in-plane one (a 157 mm x 96 mm breast crop). */
 export const BREAST_DEPTH_RATIO = 0.6;
 
+/** A generated breast with the anatomy it was drawn from (for the two-phase task built on it). */
+export interface GeneratedBreast extends GeneratedVolume {
+  /** Fraction of each voxel inside the breast. */
+  tissue: Float32Array;
+  /** Fraction of each voxel that is fibroglandular tissue. */
+  glandular: Float32Array;
+  /** Fraction of each voxel behind the chest wall. */
+  wall: Float32Array;
+}
+
+/** Sizes of the generated structures (the defaults make the paper-like `breast` task). */
+export interface BreastOptions {
+  /** Mass radius range, in units of the in-plane half-width (default [0.06, 0.13]). */
+  massRadius?: [number, number];
+  /** Mass peak enhancement range at difficulty 0 (default [70, 130]). */
+  massPeak?: [number, number];
+  /** Vessels: at least `[0]`, plus up to `[1] - 1` more (default [2, 4]). */
+  vessels?: [number, number];
+}
+
 /**
  * A breast-MRI-like subtraction image (first post-contrast minus pre-contrast, arbitrary units) of
  * one breast, as the per-side DUKE crops: air near 0, a half-ellipsoidal breast whose
@@ -19,7 +39,10 @@ export const BREAST_DEPTH_RATIO = 0.6;
  *
  * @param difficulty in [0, 1]: more background enhancement and foci, fainter masses as it grows.
  */
-export function generateBreast(shape: Shape3, label: 0 | 1, rng: Rng, difficulty: number): GeneratedVolume {
+export function generateBreast(shape: Shape3, label: 0 | 1, rng: Rng, difficulty: number, options: BreastOptions = {}): GeneratedBreast {
+  const [vesselsMin, vesselsExtra] = options.vessels ?? [2, 4];
+  const [radiusLow, radiusHigh] = options.massRadius ?? [0.06, 0.13];
+  const [peakLow, peakHigh] = options.massPeak ?? [70, 130];
   const grid = new Grid(shape, BREAST_DEPTH_RATIO);
   const n = shape[0] * shape[1] * shape[2];
   const edge = grid.edge;
@@ -36,6 +59,7 @@ export function generateBreast(shape: Shape3, label: 0 | 1, rng: Rng, difficulty
   const vol = new Float32Array(n);
   const tissue = grid.field();
   const glandular = grid.field();
+  const wallField = grid.field();
   let i = 0;
   for (let d = 0; d < shape[0]; d++) {
     const z = grid.coord(0, d) / halfZ;
@@ -50,6 +74,7 @@ export function generateBreast(shape: Shape3, label: 0 | 1, rng: Rng, difficulty
         const inWall = 1 / (1 + exp((wall - yy) / edge));
         tissue[i] = inBreast;
         glandular[i] = inBreast / (1 + exp(-(texture[i] - density) * 4));
+        wallField[i] = inWall;
         vol[i] = inWall * (20 + 6 * fine[i]);
       }
     }
@@ -60,7 +85,7 @@ export function generateBreast(shape: Shape3, label: 0 | 1, rng: Rng, difficulty
 
   // Enhancing vessels running from the chest wall into the breast.
   const vessels = grid.field();
-  const nVessels = 2 + rng.int(4);
+  const nVessels = vesselsMin + rng.int(vesselsExtra);
   for (let v = 0; v < nVessels; v++) {
     const p0: Vec3 = [rng.uniformRange(-halfZ, halfZ), wall, rng.uniformRange(-halfX, halfX) * 0.8];
     const p1: Vec3 = [p0[0] + rng.uniformRange(-0.2, 0.2), wall - rng.uniformRange(0.4, 1), p0[2] + rng.uniformRange(-0.4, 0.4)];
@@ -94,7 +119,7 @@ export function generateBreast(shape: Shape3, label: 0 | 1, rng: Rng, difficulty
   const mask = new Uint8Array(n);
   if (label === 1) {
     const c = insideGland();
-    const r0 = rng.uniformRange(0.06, 0.13);
+    const r0 = rng.uniformRange(radiusLow, radiusHigh);
     const dirs: Vec3[] = [];
     const amps: number[] = [];
     for (let k = 0; k < 4; k++) {
@@ -104,7 +129,7 @@ export function generateBreast(shape: Shape3, label: 0 | 1, rng: Rng, difficulty
     const lobes = lobeProfile(dirs, amps, 0.6);
     const mass = grid.field();
     paintBlob(mass, grid, c, r0 * 2.4, (u) => r0 * lobes(u));
-    const peak = rng.uniformRange(70, 130) * (1 - 0.35 * difficulty);
+    const peak = rng.uniformRange(peakLow, peakHigh) * (1 - 0.35 * difficulty);
     const rim = rng.bernoulli(0.4);
     const value = new Float32Array(n);
     const [, H, W] = shape;
@@ -124,5 +149,5 @@ export function generateBreast(shape: Shape3, label: 0 | 1, rng: Rng, difficulty
     for (let k = 0; k < n; k++) mask[k] = mass[k] >= 0.5 ? 1 : 0;
   }
   addNoise(vol, 3 + 6 * difficulty * rng.uniformRange(0.5, 1), rng);
-  return { volume: vol, mask };
+  return { volume: vol, mask, tissue, glandular, wall: wallField };
 }

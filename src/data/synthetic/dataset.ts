@@ -2,6 +2,7 @@ import { Rng } from '../../utils/rng';
 import { checkIndex, type VolumeDataset } from '../dataset';
 import type { Shape3, VolumeSample } from '../sample';
 import type { Transform } from '../transform';
+import { checkSequenceInputs, combineChannels, type ChannelSource } from '../sequences';
 import { makeSyntheticCase, SYNTHETIC_TASKS, type SyntheticTaskName } from './task';
 
 /** Options of {@link syntheticDataset}. */
@@ -29,6 +30,11 @@ export interface SyntheticDatasetOptions {
   cache?: boolean;
   /** Further transforms (augmentation) after preprocessing, fed by the `rng` given to `get`. */
   transform?: Transform;
+  /**
+   * A multi-sequence task's network channels, made of its sequences before preprocessing
+   * (default the task's own: the subtraction post - pre for `breast-dce`).
+   */
+  channels?: readonly ChannelSource[];
 }
 
 /**
@@ -51,11 +57,18 @@ export function syntheticDataset(task: SyntheticTaskName, options: SyntheticData
   const labels = Array.from({ length: n }, (_, i) => (offset + i) % 2);
   const ids = Array.from({ length: n }, (_, i) => `${task}-${seed}-${offset + i}`);
   const cache = options.cache === false ? null : new Map<number, VolumeSample>();
+  if (options.channels && !info.sequences) throw new Error(`syntheticDataset: the task '${task}' has one sequence; channels apply to a multi-sequence task (${Object.values(SYNTHETIC_TASKS).filter((t) => t.sequences).map((t) => t.name).join(', ')})`);
+  const channels = options.channels ?? info.channels;
+  if (channels && info.sequences) checkSequenceInputs({ names: [...info.sequences], channels: [...channels] }, `syntheticDataset('${task}').channels`);
   const base = (index: number): VolumeSample => {
     const hit = cache?.get(index);
     if (hit) return hit;
     const c = makeSyntheticCase(task, { seed, index: offset + index, size: options.size, difficulty: options.difficulty });
     let sample: VolumeSample = { id: c.id, data: c.volume, shape: c.shape, spacing: c.spacing, label: c.label, mask: c.mask };
+    if (c.sequences && channels) {
+      sample.data = combineChannels(c.sequences, channels);
+      if (channels.length > 1) sample.channels = channels.length;
+    }
     // The task's preprocessing draws no randomness; a fixed generator keeps the Transform contract.
     if (pre) sample = pre.apply(sample, new Rng(0));
     cache?.set(index, sample);

@@ -2,13 +2,15 @@ import { Rng } from '../../utils/rng';
 import type { Shape3 } from '../sample';
 import type { Transform } from '../transform';
 import { ClampRescale, ZNormalize } from '../transforms/intensity';
+import type { ChannelSource } from '../sequences';
 import { BREAST_DEPTH_RATIO, generateBreast } from './breast';
+import { BREAST_DCE_SEQUENCES, generateBreastDce } from './breast_dce';
 import { CHEST_DEPTH_RATIO, generateChest, type GeneratedVolume } from './chest';
 import { hashSeed } from '../hash_seed';
 import { generateKnee, KNEE_DEPTH_RATIO } from './knee';
 
-/** The embedded synthetic tasks, echoing the paper's three datasets. */
-export type SyntheticTaskName = 'breast' | 'chest' | 'knee';
+/** The embedded synthetic tasks, echoing the paper's three datasets, and the two-phase breast task. */
+export type SyntheticTaskName = 'breast' | 'chest' | 'knee' | 'breast-dce';
 
 /** What a task is and how its raw volumes are preprocessed. */
 export interface SyntheticTaskInfo {
@@ -26,8 +28,12 @@ export interface SyntheticTaskInfo {
   depthRatio: number;
   /** The paper's intensity preprocessing for this kind of scan. */
   preprocess(): Transform;
-  /** Draws one raw volume and its lesion mask. */
-  generate(shape: Shape3, label: 0 | 1, rng: Rng, difficulty: number): GeneratedVolume;
+  /** Draws one raw volume and its lesion mask (and, for a multi-sequence task, its sequences). */
+  generate(shape: Shape3, label: 0 | 1, rng: Rng, difficulty: number): GeneratedVolume & { sequences?: Float32Array[] };
+  /** A multi-sequence task's sequence names, in the order `generate` returns them. */
+  sequences?: readonly string[];
+  /** A multi-sequence task's default network channels (the paper's subtraction for the two-phase breast). */
+  channels?: readonly ChannelSource[];
 }
 
 /** Every synthetic task by name. */
@@ -52,6 +58,18 @@ export const SYNTHETIC_TASKS: Readonly<Record<SyntheticTaskName, SyntheticTaskIn
     preprocess: () => new ClampRescale(-1000, 1000, -1, 1),
     generate: generateChest,
   },
+  'breast-dce': {
+    name: 'breast-dce',
+    description: 'two-phase breast MRI (pre- and first post-contrast) of one breast: a mass that enhances only after contrast, among bright non-enhancing blobs',
+    classes: ['no lesion', 'lesion'],
+    units: 'a.u.',
+    fieldOfViewMm: 157,
+    depthRatio: BREAST_DEPTH_RATIO,
+    preprocess: () => new ZNormalize({ percentiles: [0.5, 99.5], eps: 1e-6 }),
+    generate: generateBreastDce,
+    sequences: BREAST_DCE_SEQUENCES,
+    channels: [{ subtract: ['post', 'pre'] }],
+  },
   knee: {
     name: 'knee',
     description: 'knee-MRI-like sagittal stack: meniscus intact vs torn (a bright line reaching the surface on a few slices)',
@@ -67,6 +85,7 @@ export const SYNTHETIC_TASKS: Readonly<Record<SyntheticTaskName, SyntheticTaskIn
 /** The synthetic tasks as the CLI and reproductions name them (`synthetic-chest`). */
 export const SYNTHETIC_TASK_IDS: Readonly<Record<string, SyntheticTaskName>> = {
   'synthetic-breast': 'breast',
+  'synthetic-breast-dce': 'breast-dce',
   'synthetic-chest': 'chest',
   'synthetic-knee': 'knee',
 };
@@ -93,6 +112,11 @@ export interface SyntheticCase {
   volume: Float32Array;
   /** Lesion mask `[D, H, W]` (1 inside); all zeros where the case has no lesion. */
   mask: Uint8Array;
+  /**
+   * A multi-sequence task's volumes by sequence name (`pre`, `post`), each `[D, H, W]` in the
+   * task's units; `volume` is then the task's one-channel view (the subtraction).
+   */
+  sequences?: Record<string, Float32Array>;
   /** Class label. */
   label: 0 | 1;
   /** `[D, H, W]`. */
@@ -128,8 +152,10 @@ export function makeSyntheticCase(task: SyntheticTaskName, options: SyntheticCas
   if (!(difficulty >= 0 && difficulty <= 1)) throw new Error(`makeSyntheticCase: difficulty must be in [0, 1], got ${difficulty}`);
   const label: 0 | 1 = options.label ?? (index % 2 === 0 ? 0 : 1);
   const rng = new Rng(hashSeed(task, seed, index));
-  const { volume, mask } = info.generate(size, label, rng, difficulty);
-  return { id: `${task}-${seed}-${index}`, volume, mask, label, shape: [size[0], size[1], size[2]], spacing: syntheticSpacing(task, size) };
+  const { volume, mask, sequences } = info.generate(size, label, rng, difficulty);
+  const out: SyntheticCase = { id: `${task}-${seed}-${index}`, volume, mask, label, shape: [size[0], size[1], size[2]], spacing: syntheticSpacing(task, size) };
+  if (sequences && info.sequences) out.sequences = Object.fromEntries(info.sequences.map((name, k) => [name, sequences[k]]));
+  return out;
 }
 
 /**

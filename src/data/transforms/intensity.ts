@@ -1,6 +1,6 @@
 import type { Rng } from '../../utils/rng';
 import type { Transform } from '../transform';
-import type { VolumeSample } from '../sample';
+import { channelCount, perChannel, voxelCount, type VolumeSample } from '../sample';
 
 /**
  * The q-th percentile (q in [0, 100]) of `values` with linear interpolation between order
@@ -52,7 +52,8 @@ export class ClampRescale implements Transform {
 /**
  * Clips to the `[pLow, pHigh]` percentiles of the volume, then subtracts the mean and divides by the
  * standard deviation of the clipped values (population std, plus `eps`): z-normalisation robust to
- * a few extreme voxels, as used for MRI.
+ * a few extreme voxels, as used for MRI. Each channel of a multi-channel sample is normalised by
+ * its own statistics.
  *
  * @example
  * new ZNormalize({ percentiles: [0.5, 99.5] }).apply(sample, rng);
@@ -76,6 +77,7 @@ export class ZNormalize implements Transform {
   }
 
   apply(sample: VolumeSample, _rng?: Rng): VolumeSample {
+    if (channelCount(sample) > 1) return perChannel(sample, (one) => this.apply(one));
     const data = sample.data;
     let stats: ArrayLike<number> = data;
     if (this.maskExtremes) {
@@ -153,7 +155,8 @@ export class RandomInvert implements Transform {
  * const sub = subtraction(postSample, preSample);
  */
 export function subtraction(post: VolumeSample, pre: VolumeSample): VolumeSample {
-  if (post.shape.some((n, a) => n !== pre.shape[a])) {
+  if (channelCount(post) !== 1 || channelCount(pre) !== 1) throw new Error(`subtraction: expected one-channel samples, got '${post.id}' with ${channelCount(post)} and '${pre.id}' with ${channelCount(pre)} channels`);
+  if (post.shape.some((n, a) => n !== pre.shape[a]) || voxelCount(post.shape) !== pre.data.length) {
     throw new Error(`subtraction: '${post.id}' has shape [${post.shape.join(', ')}] but '${pre.id}' has [${pre.shape.join(', ')}]; resample them to one grid first`);
   }
   const out = new Float32Array(post.data.length);

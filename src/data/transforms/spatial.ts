@@ -1,6 +1,6 @@
 import type { Rng } from '../../utils/rng';
 import type { Transform } from '../transform';
-import type { Shape3, VolumeSample } from '../sample';
+import { channelCount, perChannel, type Shape3, type VolumeSample } from '../sample';
 
 // Module-level aliases: under jest's vm sandbox every `Math.x` lookup in a hot loop is ~20x slower.
 const { floor, min, max, round, cos, sin } = Math;
@@ -27,6 +27,7 @@ export class Resample implements Transform {
   }
 
   apply(sample: VolumeSample, _rng?: Rng): VolumeSample {
+    if (channelCount(sample) > 1) return perChannel(sample, (one) => this.apply(one));
     const spacing = sample.spacing;
     const target = this.target.map((t, a) => t ?? spacing[a]) as Shape3;
     const shape = sample.shape.map((n, a) => max(1, round((n * spacing[a]) / target[a]))) as Shape3;
@@ -92,7 +93,7 @@ export type CropCentre = 'centre' | 'mask' | 'random';
  * of the mask's bounding box (`'mask'`, e.g. nodule-centred crops; falls back to the volume centre
  * when the mask is empty or absent), or at a uniformly random position (`'random'`; along an axis
  * the volume is smaller than the window, it is centred). Outside the input, voxels take `padValue`
- * (by default the volume's minimum) and the mask 0.
+ * (by default the volume's minimum, per channel) and the mask 0. Every channel gets the same window.
  *
  * @example
  * new CropOrPad([32, 224, 224], { centre: 'mask' }).apply(sample, rng);
@@ -140,7 +141,12 @@ export class CropOrPad implements Transform {
   }
 
   apply(sample: VolumeSample, rng: Rng): VolumeSample {
-    const [s0, s1, s2] = this.start(sample, rng);
+    const start = this.start(sample, rng);
+    return perChannel(sample, (one) => this.cropAt(one, start));
+  }
+
+  /** The window from `start` of a one-channel sample. */
+  private cropAt(sample: VolumeSample, [s0, s1, s2]: Shape3): VolumeSample {
     const [D, H, W] = sample.shape;
     const [D2, H2, W2] = this.size;
     const pad = this.padValue ?? minimum(sample.data);
@@ -190,8 +196,9 @@ export class ResizeTo implements Transform {
   }
 }
 
-/** Mirrors the volume (and mask) along `axes` (any of 0 = D, 1 = H, 2 = W). */
+/** Mirrors the volume (every channel, and the mask) along `axes` (any of 0 = D, 1 = H, 2 = W). */
 export function flip(sample: VolumeSample, axes: readonly number[]): VolumeSample {
+  if (channelCount(sample) > 1) return perChannel(sample, (one) => flip(one, axes));
   const [D, H, W] = sample.shape;
   const fd = axes.includes(0);
   const fh = axes.includes(1);
@@ -235,6 +242,7 @@ export class RandomFlip implements Transform {
  * voxels, nearest for the mask; voxels from outside take `padValue` (by default the minimum).
  */
 export function rotateSlices(sample: VolumeSample, degrees: number, padValue?: number): VolumeSample {
+  if (channelCount(sample) > 1) return perChannel(sample, (one) => rotateSlices(one, degrees, padValue));
   const [D, H, W] = sample.shape;
   const pad = padValue ?? minimum(sample.data);
   const a = (degrees * Math.PI) / 180;
@@ -285,7 +293,7 @@ export function rotateSlices(sample: VolumeSample, degrees: number, padValue?: n
 
 /**
  * Rotates about the slice axis by an angle drawn uniformly from `[minDegrees, maxDegrees]`
- * (default 0-90, as the authors' augmentation), padding with the volume's minimum.
+ * (default 0-90, as the authors' augmentation), padding with the volume's minimum (per channel).
  *
  * @example
  * new RandomRotation().apply(sample, rng);

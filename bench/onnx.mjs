@@ -1,6 +1,7 @@
 // ONNX benchmark (issue 8): MST-DINOv2-S inference on one 32x224x224 volume, mst-ts on its Node
-// default backend (wasm, one thread) against the same model exported with model.exportOnnx and run
-// by onnxruntime-node (MST_BENCH_ORT_THREADS, default 2 intra-op threads), in one process. Prints
+// default backend (wasm, one thread, and the slice encoder on a pool of MST_BENCH_WORKERS worker
+// threads, default 2) against the same model exported with model.exportOnnx and run by
+// onnxruntime-node (MST_BENCH_ORT_THREADS, default 2 intra-op threads), in one process. Prints
 // the medians of MST_BENCH_REPEATS (default 3) timed runs after one warm-up each, their ratio, and
 // the largest logit difference between the two runtimes. Needs `npm run build` first.
 import * as tf from '@tensorflow/tfjs';
@@ -50,6 +51,19 @@ for (let r = 0; r <= repeats; r++) {
   logits.dispose();
   if (r > 0) tfjsTimes.push((performance.now() - start) / 1000);
 }
+const { SliceEncoderPool, predictWithPool } = await import(pathToFileURL(join(dist, 'parallel', 'index.js')).href);
+const workers = Number(process.env.MST_BENCH_WORKERS ?? 2);
+const pool = await SliceEncoderPool.create(model.encoder, { workers });
+const volume = tf.reshape(x, [D, H, W]);
+const poolTimes = [];
+let poolLogits;
+for (let r = 0; r <= repeats; r++) {
+  const start = performance.now();
+  poolLogits = (await predictWithPool(model, pool, volume)).logits;
+  if (r > 0) poolTimes.push((performance.now() - start) / 1000);
+}
+await pool.dispose();
+volume.dispose();
 const ortTimes = [];
 let ortLogits;
 for (let r = 0; r <= repeats; r++) {
@@ -61,12 +75,13 @@ await session.release();
 x.dispose();
 model.dispose();
 
-const diff = Math.max(...Array.from(tfjsLogits, (v, i) => Math.abs(v - ortLogits[i])));
-const [a, b] = [median(tfjsTimes), median(ortTimes)];
+const diff = Math.max(...Array.from(tfjsLogits, (v, i) => Math.abs(v - ortLogits[i])), ...poolLogits.map((v, i) => Math.abs(v - ortLogits[i])));
+const [a, b, c] = [median(tfjsTimes), median(ortTimes), median(poolTimes)];
 console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
 console.log(`export ${exportS.toFixed(1)} s (${sizeMiB.toFixed(1)} MiB .onnx), onnxruntime session load ${loadS.toFixed(1)} s; max |logit difference| ${diff.toExponential(1)}`);
 console.log('| MST-DINOv2-S, 1x32x224x224 | median s | runs s | GFLOP/s |');
 console.log('|---|---|---|---|');
 console.log(`| mst-ts (tfjs ${tf.version.tfjs}, wasm, 1 thread) | ${a.toFixed(2)} | ${tfjsTimes.map((t) => t.toFixed(2)).join(', ')} | ${(GFLOP / a).toFixed(1)} |`);
+console.log(`| mst-ts, slice encoder on ${workers} worker threads | ${c.toFixed(2)} | ${poolTimes.map((t) => t.toFixed(2)).join(', ')} | ${(GFLOP / c).toFixed(1)} |`);
 console.log(`| onnxruntime-node ${ort.env?.versions?.common ?? ''} (${threads} threads) | ${b.toFixed(2)} | ${ortTimes.map((t) => t.toFixed(2)).join(', ')} | ${(GFLOP / b).toFixed(1)} |`);
-console.log(`ratio mst-ts / onnxruntime: ${(a / b).toFixed(2)}`);
+console.log(`ratio mst-ts / onnxruntime: ${(a / b).toFixed(2)} (one thread), ${(c / b).toFixed(2)} (${workers} workers)`);

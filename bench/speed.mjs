@@ -11,17 +11,21 @@ import { median, runJson } from './cases/common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repeats = process.env.MST_BENCH_REPEATS ?? '3';
-const PEAK_GFLOPS = 221; // 2 cores x 32 FLOP/cycle x 3.45 GHz (FACTS.md)
-// Forward FLOPs from FACTS.md; a training step is ~3x forward per sample.
+const PEAK_GFLOPS = 221; // 2 cores x 32 FLOP/cycle x 3.45 GHz (AVX-512 FMA)
+// WebAssembly SIMD128 without FMA: 4 lanes, two multiplies and two adds per cycle, 3.45 GHz.
+const WASM_LIMIT_PER_CORE = 55;
+// Model FLOPs (forward of MST-DINOv2-S on 32 x 224 x 224, of the 3D ResNet-50 on 32 x 224 x 224
+// with conv1 stride [1, 2, 2]); a training step is ~3x forward per sample. `cores`: the wasm
+// threads mst-ts runs the case on.
 const CASES = [
-  { name: 'mst-infer', gflop: 392 },
+  { name: 'mst-infer', gflop: 392, cores: 1 },
   // The same inference with the slice encoder on 2 worker threads (SliceEncoderPool).
-  { name: 'mst-infer-pool', gflop: 392, torch: 'mst-infer' },
-  { name: 'mst-train', gflop: 2350 },
+  { name: 'mst-infer-pool', gflop: 392, torch: 'mst-infer', cores: 2 },
+  { name: 'mst-train', gflop: 2350, cores: 1 },
   // The same step data-parallel over 2 worker threads (DataParallelGradients).
-  { name: 'mst-train-pool', gflop: 2350, torch: 'mst-train' },
-  { name: 'r3d50-infer', gflop: 62 },
-  { name: 'r3d50-train', gflop: 62 * 3 * 2 },
+  { name: 'mst-train-pool', gflop: 2350, torch: 'mst-train', cores: 2 },
+  { name: 'r3d50-infer', gflop: 62, cores: 1 },
+  { name: 'r3d50-train', gflop: 62 * 3 * 2, cores: 1 },
 ];
 const only = process.argv[2];
 const torchResults = new Map();
@@ -30,8 +34,8 @@ const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding
 if (!torchOk) console.log('PyTorch (Debian python3-torch) not found: the PyTorch column is skipped.');
 console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, node ${process.version}, ${new Date().toISOString()}`);
 console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; mst-train uses slice checkpointing (checkpointedGradients, chunks of ${process.env.MST_BENCH_CHUNK ?? 4}), r3d50-train block checkpointing (resnetCheckpointedGradients); GFLOP/s counts the model's FLOPs, not the recomputation`);
-console.log('| case | mst-ts median s | PyTorch median s | ratio | mst-ts GFLOP/s (% peak) | mst-ts peak MiB | PyTorch peak MiB |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| case | mst-ts median s | PyTorch median s | ratio | mst-ts GFLOP/s (% fp32 peak) | share of the wasm limit (55 GFLOP/s per core) | mst-ts CPU s (GFLOP per CPU s) | PyTorch CPU s | wasm kernels | mst-ts peak MiB | PyTorch peak MiB |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const c of CASES.filter((x) => !only || x.name.includes(only))) {
   const ours = runJson(process.execPath, [join(here, 'cases', 'speed_case.mjs'), c.name, repeats]);
   const torchCase = c.torch ?? c.name;
@@ -42,7 +46,9 @@ for (const c of CASES.filter((x) => !only || x.name.includes(only))) {
   const t = ours.times ? median(ours.times) : NaN;
   const p = ref.times ? median(ref.times) : NaN;
   const gf = c.gflop / t;
+  const cpu = ours.cpuTimes ? median(ours.cpuTimes) : NaN;
+  const torchCpu = ref.cpuTimes ? median(ref.cpuTimes) : NaN;
   console.log(
-    `| ${c.name} | ${ours.error ? `error: ${ours.error}` : t.toFixed(2)} | ${ref.error ? ref.error : p.toFixed(2)} | ${(t / p).toFixed(2)} | ${gf.toFixed(1)} (${((100 * gf) / PEAK_GFLOPS).toFixed(0)}%) | ${ours.peakRssMiB?.toFixed(0) ?? '-'} | ${ref.peakRssMiB?.toFixed(0) ?? '-'} |`,
+    `| ${c.name} | ${ours.error ? `error: ${ours.error}` : t.toFixed(2)} | ${ref.error ? ref.error : p.toFixed(2)} | ${(t / p).toFixed(2)} | ${gf.toFixed(1)} (${((100 * gf) / PEAK_GFLOPS).toFixed(0)}%) | ${((100 * gf) / (WASM_LIMIT_PER_CORE * c.cores)).toFixed(0)}% of ${c.cores} x ${WASM_LIMIT_PER_CORE} | ${cpu.toFixed(1)} (${(c.gflop / cpu).toFixed(1)}) | ${torchCpu.toFixed(1)} | ${ours.kernels ?? '-'} | ${ours.peakRssMiB?.toFixed(0) ?? '-'} | ${ref.peakRssMiB?.toFixed(0) ?? '-'} |`,
   );
 }

@@ -4,6 +4,14 @@
 #define MST_GEMM_KERNEL_H
 #include <wasm_simd128.h>
 
+// acc + a * b. Built twice (native/build.mjs): with MST_RELAXED_SIMD as relaxed SIMD's fused
+// multiply-add (one rounding; engines without FMA hardware may round twice), else multiply then add.
+#ifdef MST_RELAXED_SIMD
+#define MADD(acc, a, b) wasm_f32x4_relaxed_madd(a, b, acc)
+#else
+#define MADD(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
+#endif
+
 #define MR 4
 #define NR 8
 #define KC 256
@@ -45,14 +53,14 @@ static inline void micro_kernel(const float *pa, const float *pb, int kc, float 
     v128_t a1 = wasm_v128_load32_splat(pa + k * MR + 1);
     v128_t a2 = wasm_v128_load32_splat(pa + k * MR + 2);
     v128_t a3 = wasm_v128_load32_splat(pa + k * MR + 3);
-    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
-    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
-    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
-    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
-    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
-    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
-    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
-    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+    c00 = MADD(c00, a0, b0);
+    c01 = MADD(c01, a0, b1);
+    c10 = MADD(c10, a1, b0);
+    c11 = MADD(c11, a1, b1);
+    c20 = MADD(c20, a2, b0);
+    c21 = MADD(c21, a2, b1);
+    c30 = MADD(c30, a3, b0);
+    c31 = MADD(c31, a3, b1);
   }
   wasm_v128_store(tmp + 0, c00); wasm_v128_store(tmp + 4, c01);
   wasm_v128_store(tmp + 8, c10); wasm_v128_store(tmp + 12, c11);

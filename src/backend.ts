@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { withoutAddedProcessHandlers } from './kernels/process_handlers';
-import { installWasmMatMul } from './kernels/wasm_matmul';
+import { installWasmMatMul, preferRelaxedSimd } from './kernels/wasm_matmul';
 import { installWebGpuHighRankFixes } from './kernels/webgpu_high_rank';
 
 /** Backends mst-ts knows how to bring up; any other registered tfjs backend works too. */
@@ -15,6 +15,12 @@ export interface SetBackendOptions {
    * WebAssembly SIMD BatchMatMul, 5-20x faster on attention-shaped and transposed products.
    */
   fastKernels?: boolean;
+  /**
+   * On `wasm`, use the relaxed-SIMD (fused multiply-add) build of those kernels: default where the
+   * engine supports it (in Node 20.16-21 after turning on V8's flag for it); `false` forces plain
+   * SIMD128. See {@link installWasmMatMul}.
+   */
+  relaxedSimd?: boolean;
 }
 
 /**
@@ -36,11 +42,13 @@ export async function setBackend(name: BackendName, options: SetBackendOptions =
   if (activeBackendName() !== name) {
     if (name === 'webgpu') await prepareWebGpu();
     else if (tf.findBackendFactory(name) === null) await registerBackendPackage(name);
+    // Node's default wasm factory installs the kernels as it creates the backend: tell it which build.
+    if (name === 'wasm') preferRelaxedSimd(options.relaxedSimd);
     const ok = await withoutAddedProcessHandlers(() => tf.setBackend(name));
     if (!ok) throw new Error(`setBackend: the tfjs backend '${name}' failed to initialise`);
     await tf.ready();
   }
-  if (name === 'wasm' && (options.fastKernels ?? true)) await installWasmMatMul();
+  if (name === 'wasm' && (options.fastKernels ?? true)) await installWasmMatMul({ relaxedSimd: options.relaxedSimd });
   // Not optional: without them 3D CNNs (rank-5 activations) compute zeros or throw on webgpu.
   if (name === 'webgpu') installWebGpuHighRankFixes();
 }

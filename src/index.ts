@@ -21,7 +21,10 @@ export type { ReproduceOptions, ModelRecipe, MstRecipeOptions, EncoderKind, Enco
 export { loadOnnxModel, OnnxGraphBuilder, onnxLayers, type OnnxVolumeModel, type OnnxVolumePrediction } from './export';
 export { setBackend, useDefaultBackend, webgpuAvailable, installWebGpuGlobals } from './backend';
 export type { BackendName, SetBackendOptions, DawnModule } from './backend';
-export { installWasmMatMul, wasmKernelsInstalled } from './kernels/wasm_matmul';
+export { installWasmMatMul, wasmKernelsInstalled, wasmKernelVariant, type WasmKernelOptions, type WasmKernelVariant } from './kernels/wasm_matmul';
+export { relaxedSimdSupported, enableNodeRelaxedSimd } from './kernels/wasm_features';
+export { WebSliceEncoderPool, serveSliceEncoder, type WebSliceEncoderPoolOptions, type WebWorkerLike } from './parallel/web_pool';
+export { predictWithPool, type SliceFeaturePool } from './parallel/predict_with_pool';
 // Importing it registers Node's default backend: wasm with mst-ts's kernels.
 export { registerNodeDefaultBackend } from './kernels/node_default_backend';
 export { Rng } from './utils/rng';

@@ -6,17 +6,24 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // MST_DIST names another build folder (default dist).
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', process.env.MST_DIST ?? 'dist');
-const { setBackend, createModel, AdamW, crossEntropy, resnet3d50, checkpointedGradients, resnetCheckpointedGradients, leanVariableGrads, logitsOf } = await import(pathToFileURL(join(dist, 'index.js')).href);
+const { setBackend, createModel, AdamW, crossEntropy, resnet3d50, checkpointedGradients, resnetCheckpointedGradients, leanVariableGrads, logitsOf, wasmKernelVariant } = await import(pathToFileURL(join(dist, 'index.js')).href);
 
 const [caseName, repeatsText] = process.argv.slice(2);
 const repeats = Number(repeatsText ?? 3);
-await setBackend(process.env.MST_BENCH_BACKEND ?? 'wasm');
+// MST_BENCH_RELAXED=0: the plain SIMD128 kernels instead of relaxed SIMD (fused multiply-add).
+await setBackend(process.env.MST_BENCH_BACKEND ?? 'wasm', process.env.MST_BENCH_RELAXED === '0' ? { relaxedSimd: false } : {});
 const [D, H, W] = [32, 224, 224];
 const model = caseName.startsWith('mst') ? createModel('mst-dinov2-s', { numClasses: 2 }) : resnet3d50({ numClasses: 2, conv1TStride: [1, 2, 2] });
 const train = caseName.endsWith('train') || caseName === 'mst-train-pool';
 const batch = train ? 2 : 1;
 const x = tf.randomNormal([batch, D, H, W, 1], 0, 1, 'float32', 1);
 const times = [];
+// CPU seconds of the process (worker threads included): what the run costs whatever the load.
+const cpuTimes = [];
+const cpuSeconds = (c0) => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e6;
+};
 if (train) {
   model.train();
   const opt = new AdamW(model.namedParameters(), { lr: 1e-5 });
@@ -44,11 +51,13 @@ if (train) {
   };
   for (let r = 0; r < repeats + 1; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const { loss, grads } = await step();
     opt.step(grads);
     await loss.data();
     tf.dispose([loss, grads]);
     times.push((performance.now() - t0) / 1000);
+    cpuTimes.push(cpuSeconds(c0));
   }
   await dp?.dispose();
 } else if (caseName === 'mst-infer-pool') {
@@ -59,19 +68,23 @@ if (train) {
   const volume = tf.reshape(x, [D, H, W]);
   for (let r = 0; r < repeats + 1; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await predictWithPool(model, pool, volume);
     times.push((performance.now() - t0) / 1000);
+    cpuTimes.push(cpuSeconds(c0));
   }
   await pool.dispose();
 } else {
   model.eval();
   for (let r = 0; r < repeats + 1; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const out = tf.tidy(() => logitsOf(model.forward(x)));
     await out.data();
     out.dispose();
     times.push((performance.now() - t0) / 1000);
+    cpuTimes.push(cpuSeconds(c0));
   }
 }
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({ case: caseName, times: times.slice(1), peakRssMiB, backend: tf.getBackend() }));
+console.log(JSON.stringify({ case: caseName, times: times.slice(1), cpuTimes: cpuTimes.slice(1), peakRssMiB, backend: tf.getBackend(), kernels: wasmKernelVariant?.() ?? null }));

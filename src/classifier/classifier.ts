@@ -7,11 +7,12 @@ import { scoreExplanation, type ExplanationScore, type ScoreExplanationOptions }
 import { disposeExplanation, explainVolume, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
 import { classifierOf } from '../explain/method_passes';
 import type { Affine, Volume } from '../io/volume';
-import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { MedicalSliceTransformer, type FusedFeatures } from '../models/medical_slice_transformer';
 import { loadModelBundle, type FromPretrainedOptions } from '../models/from_pretrained';
 import type { VolumeClassifier } from '../models/registry';
 import { ResNet3D } from '../models/resnet3d';
 import type { ExplainDefaults, SavedModelJson } from '../models/save_model';
+import type { SliceEncoderPool } from '../parallel/slice_encoder_pool';
 
 /**
  * What a classifier takes: a file path (NIfTI, DICOM file or folder, npy; read in the file's own
@@ -76,6 +77,21 @@ export interface LoadClassifierOptions extends FromPretrainedOptions {
   preprocessing?: PreprocessingPreset | PreprocessingSpec;
   /** Class names (default the bundle's, else '0', '1', ...). */
   classNames?: string[];
+  /** See {@link ClassifierOptions.workers}. */
+  workers?: number;
+}
+
+/** Options of the {@link Classifier} constructor. */
+export interface ClassifierOptions {
+  /**
+   * Worker threads that share the slices of each MST prediction (Node, on the `wasm` backend):
+   * started by the first {@link Classifier.predict}, one per core by default, reused by later
+   * calls and stopped by {@link Classifier.dispose} (idle, they do not keep the process alive).
+   * `1` computes on the calling thread. By default a pool that cannot start (running from
+   * TypeScript sources, an encoder no registry can rebuild) falls back to the calling thread; an
+   * explicit count > 1 makes that an error. Browsers and other backends use the calling thread.
+   */
+  workers?: number;
 }
 
 /**
@@ -90,12 +106,31 @@ export type ClassifierExplainOptions = Omit<ExplainOptions, 'upsample'> & { metr
  * and explanation defaults. Made by {@link loadClassifier}.
  */
 export class Classifier {
+  private pool: Promise<SliceEncoderPool | null> | null = null;
+
   constructor(
     /** The network (an MST or a 3D ResNet), in evaluation mode. */
     readonly model: VolumeClassifier,
     /** The bundle it came from (synthesised for checkpoints without one). */
     readonly bundle: SavedModelJson,
-  ) {}
+    private readonly options: ClassifierOptions = {},
+  ) {
+    const w = options.workers;
+    if (w !== undefined && !(Number.isInteger(w) && w > 0)) throw new Error(`Classifier: workers must be a positive integer, got ${w}`);
+  }
+
+  /**
+   * Worker threads of the slice-encoder pool now running (0 before the first MST prediction, and
+   * where predictions run on the calling thread).
+   *
+   * @example
+   * const clf = await loadClassifier('runs/demo/model.safetensors');
+   * await clf.predict('scan.nii.gz');
+   * await clf.workerThreads(); // 2 on two cores (Node, wasm, built package)
+   */
+  async workerThreads(): Promise<number> {
+    return (await this.pool)?.size ?? 0;
+  }
 
   /** Class names, index = class. */
   get classNames(): string[] {
@@ -154,8 +189,17 @@ export class Classifier {
    * const { label, probabilities } = await clf.predict('scan.nii.gz');
    */
   async predict(input: ClassifierInput): Promise<ClassifierPrediction> {
+    // The workers start while the input is read and prepared.
+    const starting = this.model instanceof MedicalSliceTransformer ? this.slicePool(this.model) : null;
+    starting?.catch(() => undefined);
     const { volume } = await this.prepare(input);
     try {
+      const pool = await starting;
+      const channels = volume.rank === 4 ? volume.shape[3] : 1;
+      // Other channel counts go to the model, whose error names them.
+      if (pool && (channels === 1 || channels === (this.model as MedicalSliceTransformer).encoder.inChannels)) {
+        return await this.predictOnPool(this.model as MedicalSliceTransformer, pool, volume);
+      }
       if (this.model instanceof MedicalSliceTransformer && this.model.capabilities.sliceAttention) return await this.predictWithSliceWeights(this.model, volume);
       const [logits, probs] = tf.tidy(() => {
         const l = tf.squeeze(this.logitsOf(tf.expandDims(volume, 0)), [0]);
@@ -210,9 +254,51 @@ export class Classifier {
     }
   }
 
-  /** Frees the model. */
+  /** Frees the model and stops the worker threads. */
   dispose(): void {
+    const pool = this.pool;
+    this.pool = Promise.resolve(null);
+    void pool?.then((p) => p?.dispose(), () => undefined);
     this.model.dispose();
+  }
+
+  /** The slice-encoder pool, started on first use (null: compute on the calling thread). */
+  private slicePool(model: MedicalSliceTransformer): Promise<SliceEncoderPool | null> {
+    if (this.pool) return this.pool;
+    const explicit = this.options.workers;
+    const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+    if (explicit === 1 || !isNode || tf.getBackend() !== 'wasm') {
+      this.pool = Promise.resolve(null);
+      return this.pool;
+    }
+    this.pool = (async () => {
+      const [{ availableParallelism }, { SliceEncoderPool }] = await Promise.all([import('node:os'), import('../parallel/slice_encoder_pool')]);
+      const workers = explicit ?? availableParallelism();
+      if (workers <= 1) return null;
+      try {
+        return await SliceEncoderPool.create(model.encoder, { workers, unrefWhenIdle: true });
+      } catch (e) {
+        if (explicit !== undefined) throw new Error(`Classifier: the slice-encoder pool of ${workers} workers did not start: ${(e as Error).message}`);
+        return null;
+      }
+    })();
+    return this.pool;
+  }
+
+  private async predictOnPool(model: MedicalSliceTransformer, pool: SliceEncoderPool, volume: tf.Tensor): Promise<ClassifierPrediction> {
+    const [D, H, W] = volume.shape as number[];
+    const features = await pool.encode((await volume.data()) as Float32Array, [D, H, W, volume.rank === 4 ? (volume.shape[3] as number) : 1]);
+    const x = tf.tensor2d(features, [D, pool.featureSize]);
+    let out: FusedFeatures;
+    try {
+      out = model.fuseFeatures(x, 1, D, { sliceWeights: !!model.capabilities.sliceAttention });
+    } finally {
+      x.dispose();
+    }
+    const [logits, probs] = tf.tidy(() => [tf.squeeze(out.logits, [0]), tf.softmax(tf.squeeze(out.logits, [0]))]);
+    const [l, p, s] = await Promise.all([logits.data(), probs.data(), out.sliceWeights?.data()]);
+    tf.dispose([logits, probs, out.logits, ...(out.sliceWeights ? [out.sliceWeights] : []), ...(out.attentions ?? [])]);
+    return { ...this.prediction(Array.from(l), Array.from(p)), ...(s ? { sliceAttention: Array.from(s) } : {}) };
   }
 
   private logitsOf(batch: tf.Tensor): tf.Tensor {
@@ -255,7 +341,7 @@ function identityAffine(): Affine {
  * clf.dispose();
  */
 export async function loadClassifier(pathOrBytes: string | Uint8Array, options: LoadClassifierOptions = {}): Promise<Classifier> {
-  const { preprocessing, classNames, ...fromOptions } = options;
+  const { preprocessing, classNames, workers, ...fromOptions } = options;
   const { model, bundle } = await loadModelBundle(pathOrBytes, fromOptions);
   if (!(model instanceof MedicalSliceTransformer || model instanceof ResNet3D)) {
     model.dispose();
@@ -273,5 +359,5 @@ export async function loadClassifier(pathOrBytes: string | Uint8Array, options: 
     model.dispose();
     throw new Error(`loadClassifier: ${names.length} class names for a model of ${numClasses} classes`);
   }
-  return new Classifier(model, { ...bundle, preprocessing: spec ?? null, classNames: names });
+  return new Classifier(model, { ...bundle, preprocessing: spec ?? null, classNames: names }, { workers });
 }

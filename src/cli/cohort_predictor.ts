@@ -35,6 +35,11 @@ export interface PredictorSpec {
   threads?: number;
   /** The paper's preprocessing for a model whose file carries none (the authors' checkpoints). */
   preset?: PreprocessingPreset;
+  /**
+   * tfjs MSTs: worker threads that share each volume's slices (`'auto'`: one per core; default 1,
+   * the calling thread, as a cohort's workers each run one model).
+   */
+  sliceWorkers?: number | 'auto';
 }
 
 /** What to compute besides the prediction. */
@@ -259,7 +264,9 @@ export async function loadVolumePredictor(spec: PredictorSpec): Promise<VolumePr
     const preset = spec.preset ? PREPROCESSING_PRESETS[spec.preset] : undefined;
     return new OnnxPredictor(spec, model, preset ?? bundle?.preprocessing ?? null, bundle?.classNames ?? null, bundle?.arch ?? spec.arch ?? null);
   }
-  return new TfjsPredictor(spec, await loadWeights(spec));
+  // A cohort's worker threads each run one model: its slices stay on that thread unless asked.
+  const workers = spec.sliceWorkers === 'auto' ? undefined : (spec.sliceWorkers ?? 1);
+  return new TfjsPredictor(spec, await loadWeights({ ...spec, workers }));
 }
 
 /** Opens a file and reads nothing: an error for a missing path or a folder, as the readers word it. */

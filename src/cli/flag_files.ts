@@ -22,6 +22,8 @@ export interface WeightsFlags {
   numClasses?: number;
   /** The paper's preprocessing for a model whose file carries none. */
   preset?: PreprocessingPreset;
+  /** The classifier's slice-encoder worker threads (see `ClassifierOptions.workers`; default one per core). */
+  workers?: number;
 }
 
 // The prefixes the library puts before a message about one file: the function, then the file.
@@ -91,12 +93,12 @@ function archMismatch(weights: string, bundle: SavedModelJson, arch: string): Us
  * const clf = await loadWeights({ weights: 'run/model.safetensors' });
  */
 export async function loadWeights(flags: WeightsFlags): Promise<Classifier> {
-  const { weights, arch, preset } = flags;
+  const { weights, arch, preset, workers } = flags;
   const bundle = arch ? await readSavedModelJson(weights).catch(() => null) : null;
   // A bundle describes itself: --arch adds nothing where it agrees, and is an error where not.
   if (!arch || bundle?.arch === arch) {
     try {
-      return await loadClassifier(weights, preset ? { preprocessing: preset } : {});
+      return await loadClassifier(weights, { ...(preset ? { preprocessing: preset } : {}), workers });
     } catch (e) {
       throw weightsError(weights, e);
     }
@@ -112,7 +114,7 @@ export async function loadWeights(flags: WeightsFlags): Promise<Classifier> {
     throw weightsError(weights, e);
   }
   model.eval();
-  return new Classifier(model, { ...bundleJson(model, { arch }), preprocessing: preset ? PREPROCESSING_PRESETS[preset] : null });
+  return new Classifier(model, { ...bundleJson(model, { arch }), preprocessing: preset ? PREPROCESSING_PRESETS[preset] : null }, { workers });
 }
 
 /**

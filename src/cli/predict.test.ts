@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { encodeNifti } from '../io/nifti';
 import { saveSafetensors } from '../io/safetensors';
@@ -137,6 +139,23 @@ describe('mst-ts predict: end to end', () => {
       /holds a DinoVisionTransformer, not a volume classifier .*--arch/,
     );
   });
+
+  (fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'cli.js')) ? it : it.skip)('the built CLI: --workers 2 shares the slices with worker threads and prints what --workers 1 does', async () => {
+    const encoder = new DinoVisionTransformer({ embedDim: 16, depth: 1, numHeads: 2, patchSize: 8, imgSize: 32, inChannels: 1, seed: 3 });
+    const model = new MedicalSliceTransformer({ encoder, numClasses: 2, heads: 2, seed: 4 });
+    await saveModel(model, path.join(dir, 'pooled.safetensors'));
+    model.dispose();
+    const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+    const runCli = async (workers: string) => {
+      const { stdout } = await promisify(execFile)(process.execPath, [cli, 'predict', '--weights', path.join(dir, 'pooled.safetensors'), '--input', path.join(dir, 'v.npy'), '--json', '--workers', workers], { timeout: 120_000 });
+      return JSON.parse(stdout) as { logits: number[] };
+    };
+    const [one, two] = await Promise.all([runCli('1'), runCli('2')]);
+    two.logits.forEach((l, i) => expect(l).toBeCloseTo(one.logits[i], 4));
+    await expect(predictCommand.run(['--weights', path.join(dir, 'pooled.safetensors'), '--input', path.join(dir, 'v.npy'), '--workers', '0'])).rejects.toThrow(/--workers must be a positive integer, got '0'/);
+    // From the TypeScript sources no worker script exists: an explicit count says so.
+    await expect(predictCommand.run(['--weights', path.join(dir, 'pooled.safetensors'), '--input', path.join(dir, 'v.npy'), '--workers', '2'])).rejects.toThrow(/slice-encoder pool of 2 workers did not start/);
+  }, 300_000);
 
   (FULL ? it : it.skip)('FULL: --explain adds the slice attention and per-slice maps', async () => {
     const { text } = await captureStdout(() =>

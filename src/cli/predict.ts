@@ -13,7 +13,7 @@ import { UsageError, type CliCommand } from './command';
 import { checkBackendFlag, parseCommandArgs } from './args';
 import { DICOM_READ_OPTIONS, dicomReadUsage, dicomReadOptions } from './dicom_args';
 
-const USAGE = `Usage: mst-ts predict --weights <model.safetensors> --input <scan> [options]
+const USAGE = `Usage: mst-ts predict --weights <model.safetensors> --input <scan> [--workers N] [options]
        mst-ts predict --weights <model.safetensors> --manifest cases.csv --out <dir> [--shard k/n] [--workers N]
        mst-ts predict --runtime onnx --weights <model.onnx> (--input <scan> | --manifest cases.csv --out <dir>)
 
@@ -62,7 +62,8 @@ Cohort options (--manifest):
                          id's FNV-1a hash modulo n is k. It depends on the id only (not the row
                          order), so every case is in exactly one shard
   --workers <n>          worker threads, each with its own backend and copy of the model (default 1:
-                         no worker thread)
+                         no worker thread). With --input (tfjs MSTs on wasm): worker threads that
+                         share the volume's slices (default: one per core; 1: the main thread only)
   --split <s>            only the rows of the manifest's split column equal to s (train, val, test)
   --no-explain           leave the slice attention out of the JSON (by default it is in, for MST)
   --saliency             also write <stem>.saliency.nii.gz: the model's explanation (attention for
@@ -83,7 +84,7 @@ listed in the summary; the exit code is then 1. Join the shards with mst-ts merg
 
 Without --json, one volume prints the arch, the logits and the probabilities as text.`;
 
-const COHORT_ONLY = ['out', 'shard', 'workers', 'split', 'no-explain', 'saliency'] as const;
+const COHORT_ONLY = ['out', 'shard', 'split', 'no-explain', 'saliency'] as const;
 
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -138,9 +139,10 @@ async function run(argv: string[]): Promise<number> {
   for (const k of COHORT_ONLY) if (values[k]) throw new UsageError(`predict: --${k} applies to a cohort (--manifest), not to --input`);
   if (values.explain && !values.json) throw new UsageError('predict: --explain needs --json (the maps are written as JSON fields)');
 
+  const workers = str('workers') === undefined ? 'auto' : positiveInt(str('workers'), '--workers', 1);
   const dicomRead = dicomReadOptions('predict', values);
   await useBackend(str('backend'));
-  const predictor = await loadVolumePredictor(spec);
+  const predictor = await loadVolumePredictor({ ...spec, sliceWorkers: workers });
   try {
     const volume = await readInputs(inputs, predictor.inputs, dicomRead);
     const { logits, probabilities, classNames } = await predictor.predict(volume);

@@ -47,9 +47,15 @@ export function bytesSource(bytes: Uint8Array, name = 'bytes'): ByteSource {
   };
 }
 
-/** A {@link ByteSource} over a file opened in Node; `close()` it when done. */
+/**
+ * A {@link ByteSource} over a file opened in Node; `close()` it when done. Reads are synchronous
+ * (`fs.readSync`, one tensor's bytes at a time): a checkpoint is read in hundreds of pieces, and
+ * each asynchronous read waits for a thread-pool hand-off, which on a busy machine costs more
+ * than the copy itself.
+ */
 export async function fileSource(path: string): Promise<ByteSource> {
   const fs = await import('node:fs/promises');
+  const { readSync } = await import('node:fs');
   let handle: Awaited<ReturnType<typeof fs.open>>;
   try {
     handle = await fs.open(path, 'r');
@@ -68,7 +74,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
     // `read` returns fewer bytes than asked only at end of file or for very large requests.
     let done = 0;
     while (done < target.byteLength) {
-      const { bytesRead } = await handle.read(target, done, target.byteLength - done, offset + done);
+      const bytesRead = readSync(handle.fd, target, done, target.byteLength - done, offset + done);
       if (bytesRead === 0) throw new Error(`${path}: file ended at ${offset + done} bytes while reading (was it truncated while open?)`);
       done += bytesRead;
     }

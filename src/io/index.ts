@@ -1,6 +1,6 @@
 // In Node, tfjs's first tensor lands on wasm with mst-ts's kernels (see registerNodeDefaultBackend).
 import '../kernels/node_default_backend';
-export { loadSafetensors, saveSafetensors, encodeSafetensors, parseSafetensorsHeader, decodeSafetensorsEntry, halfToFloat } from './safetensors';
+export { loadSafetensors, saveSafetensors, encodeSafetensors, parseSafetensorsHeader, decodeSafetensorsEntry, halfToFloat, INT8_SCALE_SUFFIX, type WeightDtype, type SafetensorsWriteOptions } from './safetensors';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader } from './safetensors';
 export { appendText, readBytes, writeFileAtomic } from './files';
 export { loadCheckpoint, inspectCheckpoint, detectCheckpointFormat } from './checkpoint';

@@ -38,6 +38,59 @@ function getHalfTable(): Float32Array {
 }
 
 /**
+ * float32 values to IEEE 754 half bits, rounded to nearest even (as `torch.Tensor.half()`):
+ * magnitudes past 65504 become infinity, below 2^-24 zero or subnormal.
+ */
+export function floatsToHalf(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const x = bits[i];
+    const sign = (x >>> 16) & 0x8000;
+    const exp = (x >>> 23) & 0xff;
+    const mant = x & 0x7fffff;
+    if (exp === 0xff) {
+      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
+      continue;
+    }
+    const e = exp - 127 + 15;
+    if (e >= 31) {
+      out[i] = sign | 0x7c00;
+    } else if (e <= 0) {
+      // Subnormal half (or zero): the implicit bit joins the mantissa, shifted right by 14 - e.
+      if (e < -10) {
+        out[i] = sign;
+        continue;
+      }
+      const m = mant | 0x800000;
+      const shift = 14 - e;
+      const half = m >>> shift;
+      const rest = m & ((1 << shift) - 1);
+      const mid = 1 << (shift - 1);
+      out[i] = sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
+    } else {
+      const half = (e << 10) | (mant >>> 13);
+      const rest = mant & 0x1fff;
+      // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+      out[i] = sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
+    }
+  }
+  return out;
+}
+
+/** float32 values to bfloat16 bits (the upper half of float32), rounded to nearest even; NaN stays NaN. */
+export function floatsToBfloat16(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const x = bits[i];
+    if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) out[i] = (x >>> 16) | 0x40;
+    else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
+
+/**
  * Decodes `n` elements of `dtype` from `bytes` (which must hold at least `n` elements) to float32
  * (float types) or int32 (integer and bool types). 64-bit integers outside the int32 range are
  * an error rather than silently wrapped.

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { StateDict } from '../nn/module';
 import { withByteSource, type ByteSource } from './byte_source';
 import { writeFileAtomic } from './files';
-import { RAW_DTYPE_BYTES, decodeRaw, readDecoded, type RawDtype } from './raw_dtypes';
+import { RAW_DTYPE_BYTES, decodeRaw, floatsToBfloat16, floatsToHalf, readDecoded, type RawDtype } from './raw_dtypes';
 
 export { halfToFloat } from './raw_dtypes';
 
@@ -141,7 +141,8 @@ export function decodeSafetensorsEntry(bytes: Uint8Array, header: SafetensorsHea
 
 /**
  * Reads a safetensors file (path in Node, or bytes anywhere) into a state dict of float32 (and
- * int32) tensors. F32, F16, BF16, F64 and integer types are converted. The header is validated
+ * int32) tensors. F32, F16, BF16, F64 and integer types are converted; int8 weights written by
+ * {@link encodeSafetensors} with `dtype: 'int8'` are dequantised. The header is validated
  * against the file size before anything is allocated. A path is read tensor by tensor through a
  * file handle, so a multi-GB file never sits in memory next to its tensors.
  *
@@ -152,15 +153,25 @@ export function decodeSafetensorsEntry(bytes: Uint8Array, header: SafetensorsHea
 export async function loadSafetensors(pathOrBytes: string | Uint8Array): Promise<StateDict> {
   return withByteSource(pathOrBytes, async (src) => {
     const header = await readSafetensorsHeader(src);
+    const int8 = header.metadata.mst_ts_weight_dtype === 'int8';
     const out: StateDict = Object.create(null);
+    const read = async (key: string, e: SafetensorsEntry): Promise<Float32Array | Int32Array> => {
+      try {
+        return await readDecoded(src, header.dataStart + e.dataOffsets[0], e.dtype, e.shape.reduce((a, b) => a * b, 1));
+      } catch (err) {
+        throw new Error(`${src.name}: tensor '${key}': ${(err as Error).message}`);
+      }
+    };
     try {
       for (const [key, e] of Object.entries(header.entries)) {
-        const n = e.shape.reduce((a, b) => a * b, 1);
-        let data: Float32Array | Int32Array;
-        try {
-          data = await readDecoded(src, header.dataStart + e.dataOffsets[0], e.dtype, n);
-        } catch (err) {
-          throw new Error(`${src.name}: tensor '${key}': ${(err as Error).message}`);
+        if (int8 && key.endsWith(INT8_SCALE_SUFFIX)) continue;
+        const scaleEntry = int8 && e.dtype === 'I8' ? header.entries[key + INT8_SCALE_SUFFIX] : undefined;
+        let data = await read(key, e);
+        if (scaleEntry) {
+          if (scaleEntry.dtype !== 'F32' || scaleEntry.shape.length !== 1 || scaleEntry.shape[0] !== e.shape[0]) {
+            throw new Error(`${src.name}: int8 tensor '${key}' [${e.shape}] needs F32 scales [${e.shape[0]}] under '${key}${INT8_SCALE_SUFFIX}', got ${scaleEntry.dtype} [${scaleEntry.shape}]`);
+          }
+          data = dequantizeInt8(data as Int32Array, (await read(key + INT8_SCALE_SUFFIX, scaleEntry)) as Float32Array);
         }
         out[key] = data instanceof Float32Array ? tf.tensor(data, e.shape, 'float32') : tf.tensor(data, e.shape, 'int32');
       }
@@ -172,23 +183,107 @@ export async function loadSafetensors(pathOrBytes: string | Uint8Array): Promise
   }, 'safetensors');
 }
 
-/** Encodes a state dict as safetensors bytes (F32, or I32 for int tensors), keys sorted. */
-export async function encodeSafetensors(dict: StateDict, metadata?: Record<string, string>): Promise<Uint8Array> {
-  const keys = Object.keys(dict).sort();
+function dequantizeInt8(q: Int32Array, scales: Float32Array): Float32Array {
+  const rows = scales.length;
+  const cols = rows === 0 ? 0 : q.length / rows;
+  const out = new Float32Array(q.length);
+  for (let r = 0; r < rows; r++) {
+    const s = scales[r];
+    for (let c = 0; c < cols; c++) out[r * cols + c] = q[r * cols + c] * s;
+  }
+  return out;
+}
+
+/**
+ * How float tensors are stored: `float32` (F32, exact), `float16` (F16) or `bfloat16` (BF16),
+ * half the bytes, or `int8` (I8 with one float32 scale per output channel, a quarter). Readers
+ * convert back to float32 on load ({@link loadSafetensors}; PyTorch's safetensors reads F16 and
+ * BF16 as such, and the int8 layout is mst-ts's own).
+ */
+export type WeightDtype = 'float32' | 'float16' | 'bfloat16' | 'int8';
+
+/** Options of {@link encodeSafetensors} and {@link saveSafetensors}. */
+export interface SafetensorsWriteOptions {
+  /**
+   * Storage of float tensors of rank >= 2 (weight matrices, convolution kernels, embeddings;
+   * default `float32`). Rank 0-1 tensors (biases, norms, LayerScale) stay float32: they are a
+   * tiny share of the bytes and the most sensitive to rounding. Integer tensors stay I32.
+   */
+  dtype?: WeightDtype;
+}
+
+/** Key suffix of an int8 tensor's per-output-channel scales (F32, shape `[shape[0]]`). */
+export const INT8_SCALE_SUFFIX = '.__int8_scale';
+
+const WEIGHT_DTYPES: readonly WeightDtype[] = ['float32', 'float16', 'bfloat16', 'int8'];
+
+/**
+ * Symmetric per-output-channel int8 quantisation of a `[rows, ...]` tensor (PyTorch layout: axis 0
+ * is the output channel): `q = round(x / s)`, `s = max |row| / 127` (1 for an all-zero row).
+ */
+function quantizeInt8(values: Float32Array, rows: number): { q: Int8Array; scales: Float32Array } {
+  const cols = rows === 0 ? 0 : values.length / rows;
+  const q = new Int8Array(values.length);
+  const scales = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let max = 0;
+    for (let c = 0; c < cols; c++) {
+      const v = values[r * cols + c];
+      if (v > max) max = v;
+      else if (-v > max) max = -v;
+    }
+    scales[r] = max > 0 ? max / 127 : 1;
+    // Rounding half away from zero; |x / s| <= 127 by construction (a float32 s rounds at most 1 ulp).
+    const inv = 1 / scales[r];
+    for (let c = 0; c < cols; c++) {
+      const x = values[r * cols + c] * inv;
+      const k = x >= 0 ? (x + 0.5) | 0 : -((-x + 0.5) | 0);
+      q[r * cols + c] = k > 127 ? 127 : k < -127 ? -127 : k;
+    }
+  }
+  return { q, scales };
+}
+
+/**
+ * Encodes a state dict as safetensors bytes, keys sorted: F32 (or, with `options.dtype`, F16, BF16
+ * or int8 for float tensors of rank >= 2) and I32 for int tensors. With `int8`, each such tensor
+ * `k` is stored as I8 next to `k` + {@link INT8_SCALE_SUFFIX}, and the metadata field
+ * `mst_ts_weight_dtype` says `int8`.
+ *
+ * @example
+ * const half = await encodeSafetensors(model.stateDict(), undefined, { dtype: 'float16' });
+ */
+export async function encodeSafetensors(dict: StateDict, metadata?: Record<string, string>, options: SafetensorsWriteOptions = {}): Promise<Uint8Array> {
+  const dtype = options.dtype ?? 'float32';
+  if (!WEIGHT_DTYPES.includes(dtype)) throw new Error(`encodeSafetensors: dtype must be one of ${WEIGHT_DTYPES.join(', ')}, got '${String(dtype)}'`);
+  if (!littleEndianHost) throw new Error('encodeSafetensors: big-endian hosts are not supported');
   // No prototype: a tensor named '__proto__' is written under its name, not as the header's prototype.
   const header: Record<string, unknown> = Object.create(null);
-  if (metadata) header.__metadata__ = metadata;
-  let offset = 0;
-  const chunks: Uint8Array[] = [];
-  for (const key of keys) {
+  const meta = dtype === 'int8' ? { ...metadata, mst_ts_weight_dtype: 'int8' } : metadata;
+  if (meta) header.__metadata__ = meta;
+  const entries: [string, RawDtype, number[], Uint8Array][] = [];
+  for (const key of Object.keys(dict)) {
     const t = dict[key];
+    if (key.endsWith(INT8_SCALE_SUFFIX)) throw new Error(`encodeSafetensors: key '${key}' ends with the reserved suffix ${INT8_SCALE_SUFFIX}`);
     const isInt = t.dtype === 'int32' || t.dtype === 'bool';
     const values = await t.data();
-    const arr = isInt ? Int32Array.from(values as Int32Array) : Float32Array.from(values as Float32Array);
-    const raw = new Uint8Array(arr.buffer);
-    if (!littleEndianHost) throw new Error('encodeSafetensors: big-endian hosts are not supported');
-    header[key] = { dtype: isInt ? 'I32' : 'F32', shape: t.shape, data_offsets: [offset, offset + raw.byteLength] };
-    chunks.push(raw);
+    if (isInt) {
+      entries.push([key, 'I32', t.shape, bytesOf(Int32Array.from(values as Int32Array))]);
+      continue;
+    }
+    const floats = values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+    if (dtype === 'float32' || t.rank < 2) entries.push([key, 'F32', t.shape, bytesOf(Float32Array.from(floats))]);
+    else if (dtype === 'float16') entries.push([key, 'F16', t.shape, bytesOf(floatsToHalf(floats))]);
+    else if (dtype === 'bfloat16') entries.push([key, 'BF16', t.shape, bytesOf(floatsToBfloat16(floats))]);
+    else {
+      const { q, scales } = quantizeInt8(floats, t.shape[0]);
+      entries.push([key, 'I8', t.shape, bytesOf(q)], [key + INT8_SCALE_SUFFIX, 'F32', [t.shape[0]], bytesOf(scales)]);
+    }
+  }
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  let offset = 0;
+  for (const [key, code, shape, raw] of entries) {
+    header[key] = { dtype: code, shape, data_offsets: [offset, offset + raw.byteLength] };
     offset += raw.byteLength;
   }
   let json = JSON.stringify(header);
@@ -199,16 +294,26 @@ export async function encodeSafetensors(dict: StateDict, metadata?: Record<strin
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.byteLength), true);
   out.set(headerBytes, 8);
   let pos = 8 + headerBytes.byteLength;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.byteLength;
+  for (const [, , , raw] of entries) {
+    out.set(raw, pos);
+    pos += raw.byteLength;
   }
   return out;
 }
 
+function bytesOf(a: Float32Array | Int32Array | Uint16Array | Int8Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Writes a state dict to a safetensors file atomically (write to a temporary file, then rename). */
-export async function saveSafetensors(dict: StateDict, path: string, metadata?: Record<string, string>): Promise<void> {
-  await writeFileAtomic(path, await encodeSafetensors(dict, metadata));
+/**
+ * Writes a state dict to a safetensors file atomically (write to a temporary file, then rename),
+ * float tensors stored as `options.dtype` (see {@link encodeSafetensors}).
+ *
+ * @example
+ * await saveSafetensors(model.stateDict(), 'mst.f16.safetensors', undefined, { dtype: 'float16' });
+ */
+export async function saveSafetensors(dict: StateDict, path: string, metadata?: Record<string, string>, options: SafetensorsWriteOptions = {}): Promise<void> {
+  await writeFileAtomic(path, await encodeSafetensors(dict, metadata, options));
 }

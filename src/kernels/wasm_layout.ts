@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels touch. */
 interface WasmBackendInternals {
   wasm: { HEAPU8: Uint8Array; HEAP32: Int32Array };
+  incRef(dataId: object): void;
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
@@ -24,8 +25,12 @@ let state: { exports: TransposeExport; params: number } | null = null;
  * ~20-30 MB/s (a second per ViT-S block on 8 slices of 224x224), and the stock Slice copies the
  * whole input out of the heap into a fresh JavaScript array before taking its part (30 ms for one
  * 768 KiB tap of a 7 MiB filter). Transpose runs native/transpose.c after dropping size-1 axes and
- * merging axes that stay adjacent; Unpack and Slice are one memory copy per contiguous run. `params` is a 16-byte aligned scratch of `6 * 8` ints in the wasm heap. Called
- * by installWasmMatMul, which owns the module.
+ * merging axes that stay adjacent; Unpack and Slice are one memory copy per contiguous run.
+ * Identity (`tf.clone`, and every tensor a custom gradient saves for its backward pass) shares
+ * the input's memory, as on the cpu backend, instead of copying it: tensors are immutable, so a
+ * copy only costs time and heap (a linear layer's saved input and weight, each step).
+ * `params` is a 16-byte aligned scratch of `6 * 8` ints in the wasm heap. Called by
+ * installWasmMatMul, which owns the module.
  */
 export function installWasmLayoutKernels(exports: TransposeExport, params: number): void {
   if (state) return;
@@ -34,6 +39,7 @@ export function installWasmLayoutKernels(exports: TransposeExport, params: numbe
     ['Transpose', transposeKernel],
     ['Unpack', unpackKernel],
     ['Slice', sliceKernel],
+    ['Identity', identityKernel],
   ] as const) {
     const k = tf.getKernel(name, 'wasm');
     if (!k) continue;
@@ -93,6 +99,13 @@ function transposeKernel(args: { inputs: { x: tf.TensorInfo }; backend: unknown;
   heap.set(s.perm, p + MAX_RANK);
   state.exports.transpose(src, dst, s.shape.length, state.params);
   return out;
+}
+
+function identityKernel(args: { inputs: { x: tf.TensorInfo }; backend: unknown }): tf.TensorInfo {
+  const { x } = args.inputs;
+  if (x.dtype === 'string') return stock.Identity(args as never) as tf.TensorInfo;
+  (args.backend as WasmBackendInternals).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
 function unpackKernel(args: { inputs: { value: tf.TensorInfo }; backend: unknown; attrs: { axis: number } }): tf.TensorInfo[] {

@@ -1,14 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
-import { SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
+import { SGEMM_RELAXED_SHARED_WASM_BASE64, SGEMM_RELAXED_WASM_BASE64, SGEMM_SHARED_WASM_BASE64, SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
+import { enableNodeRelaxedSimd } from './wasm_features';
 import { installWasmConv2d, type Conv2dExports } from './wasm_conv2d';
 import { installWasmDepthTaps, type DepthTapsExports } from './wasm_depth_taps';
 import { installWasmLayoutKernels, type TransposeExport } from './wasm_layout';
 import { installWasmMaxPool, type MaxPoolExports } from './wasm_max_pool';
+import { installWasmNormGelu, type NormGeluExports } from './wasm_norm_gelu';
 
 /** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
 interface WasmBackendInternals {
   wasm: {
-    asm: { memory: WebAssembly.Memory };
+    /** The module's exports; they hold the memory in the ordinary build. */
+    asm: { memory?: WebAssembly.Memory };
+    /** The memory of the threaded build (created in JavaScript, shared). */
+    wasmMemory?: WebAssembly.Memory;
     HEAPF32: Float32Array;
     _malloc(bytes: number): number;
   };
@@ -16,7 +21,7 @@ interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports, Conv2dExports {
+interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports, Conv2dExports, NormGeluExports {
   sgemm(
     a: number, b: number, c: number, batch: number, m: number, n: number, k: number,
     transA: number, transB: number, strideA: number, strideB: number, strideC: number, work: number,
@@ -26,8 +31,33 @@ interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports
 
 type KernelArgs = { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: unknown; attrs: { transposeA: boolean; transposeB: boolean } };
 
-const installed = new WeakMap<object, { exports: SgemmExports; work: number }>();
+const installed = new WeakMap<object, { exports: SgemmExports; work: number; variant: WasmKernelVariant }>();
+let lastVariant: WasmKernelVariant | null = null;
+
+/** Which build of mst-ts's WebAssembly kernels runs: relaxed SIMD (fused multiply-add) or plain SIMD128. */
+export type WasmKernelVariant = 'relaxed-simd' | 'simd';
+
+/** Options of {@link installWasmMatMul}. */
+export interface WasmKernelOptions {
+  /**
+   * Use the relaxed-SIMD build, whose GEMM micro-kernel uses fused multiply-add (default: where
+   * the engine supports it, turning it on first in Node 20-21 with {@link enableNodeRelaxedSimd},
+   * unless the environment variable `MST_WASM_RELAXED_SIMD` is `0`).
+   * `false` forces plain SIMD128 and sets no V8 flag; `true` where relaxed SIMD cannot be had
+   * throws. Results of the two builds differ by float32 rounding only.
+   */
+  relaxedSimd?: boolean;
+}
 let fallback: ((args: KernelArgs) => tf.TensorInfo) | null = null;
+let preferred: boolean | undefined;
+
+/**
+ * The `relaxedSimd` option for the next backend {@link installWasmKernelsSync} sets up (Node's
+ * default wasm factory, which `setBackend('wasm', { relaxedSimd })` starts before it installs).
+ */
+export function preferRelaxedSimd(relaxedSimd: boolean | undefined): void {
+  preferred = relaxedSimd;
+}
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(text, 'base64'));
@@ -44,26 +74,37 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  * 4x8 register-blocked micro-kernel. The module shares the backend's memory, so no tensor data
  * is copied. Shapes it does not cover (non-float32, general batch broadcasting) go to the stock
  * kernel. Also installs the module's Transpose, Unpack and Slice kernels (see installWasmLayoutKernels),
- * depth taps, 3D max pooling and 2D convolution (installWasmDepthTaps, installWasmMaxPool,
- * installWasmConv2d).
+ * depth taps, 3D max pooling, 2D convolution, LayerNorm and GELU (installWasmDepthTaps,
+ * installWasmMaxPool, installWasmConv2d, installWasmNormGelu).
+ * The module comes in two builds, picked here: relaxed SIMD (fused multiply-add, where the engine
+ * has it: Chrome >= 114, Node >= 22, and Node 20.16+ after setting its V8 flag, see
+ * {@link enableNodeRelaxedSimd}) and plain SIMD128, each also for the shared memory of tfjs-wasm's
+ * threaded build (pages served cross-origin isolated).
  * Called by {@link setBackend} for 'wasm'; calling it again is a no-op.
  *
  * @example
  * await tf.setBackend('wasm');
  * await installWasmMatMul();
+ * wasmKernelVariant(); // 'relaxed-simd' in Chrome and Node 20.16+, else 'simd'
  */
-export async function installWasmMatMul(): Promise<void> {
+export async function installWasmMatMul(options: WasmKernelOptions = {}): Promise<void> {
   const backend = tf.findBackend('wasm') as unknown as WasmBackendInternals | null;
   if (!backend) throw new Error("installWasmMatMul: the 'wasm' backend is not initialised (await setBackend('wasm') first)");
+  const supported = options.relaxedSimd === false || (options.relaxedSimd === undefined && plainSimdRequested()) ? false : enableNodeRelaxedSimd();
+  if (options.relaxedSimd && !supported) {
+    throw new Error('installWasmMatMul: relaxedSimd was requested but this engine has no WebAssembly relaxed SIMD (Chrome >= 114, Node >= 20.16)');
+  }
   if (installed.has(backend)) return;
-  const module = await WebAssembly.compile(decodeBase64(SGEMM_WASM_BASE64));
-  installInto(backend, await WebAssembly.instantiate(module, { env: { memory: backend.wasm.asm.memory } }));
+  const { bytes, memory, variant } = kernelBuild(backend, options, supported);
+  const module = await WebAssembly.compile(decodeBase64(bytes));
+  installInto(backend, await WebAssembly.instantiate(module, { env: { memory } }), variant);
 }
 
 /**
  * {@link installWasmMatMul} for a wasm backend instance at hand, compiled synchronously: for Node,
  * where mst-ts's default backend is created inside tfjs's synchronous backend factory (a browser's
- * main thread refuses synchronous compiles of modules this size). Calling it again is a no-op.
+ * main thread refuses synchronous compiles of modules this size). Picks the build as
+ * installWasmMatMul does by default. Calling it again is a no-op.
  */
 export function installWasmKernelsSync(backend: object): void {
   const b = backend as WasmBackendInternals;
@@ -71,7 +112,10 @@ export function installWasmKernelsSync(backend: object): void {
   // tfjs sets the stock kernels up once the factory has returned; the ones replaced here would miss
   // their setup, which other stock kernels rely on (Sum calls the stock Transpose), so run it now.
   for (const kernel of tf.getKernelsForBackend('wasm')) kernel.setupFunc?.(backend as tf.KernelBackend);
-  installInto(b, new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(SGEMM_WASM_BASE64)), { env: { memory: b.wasm.asm.memory } }));
+  // Where relaxed SIMD is asked for but missing, installWasmMatMul's check reports it afterwards.
+  const wanted = preferred ?? (plainSimdRequested() ? false : undefined);
+  const { bytes, memory, variant } = kernelBuild(b, {}, wanted !== false && enableNodeRelaxedSimd());
+  installInto(b, new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(bytes)), { env: { memory } }), variant);
 }
 
 /**
@@ -86,10 +130,31 @@ export function wasmKernelsInstalled(): boolean {
   return engine.backendName === 'wasm' && !!engine.backendInstance && installed.has(engine.backendInstance);
 }
 
-function installInto(backend: WasmBackendInternals, instance: WebAssembly.Instance): void {
+/**
+ * Whether the environment variable `MST_WASM_RELAXED_SIMD=0` asks for the plain SIMD128 kernels by
+ * default (Node): results in the summation order the PyTorch parity tolerances were set for.
+ */
+function plainSimdRequested(): boolean {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.MST_WASM_RELAXED_SIMD === '0';
+}
+
+/** The kernel build for this backend's memory (ordinary or shared) and the engine's features. */
+function kernelBuild(backend: WasmBackendInternals, options: WasmKernelOptions, supported: boolean): { bytes: string; memory: WebAssembly.Memory; variant: WasmKernelVariant } {
+  const variant: WasmKernelVariant = (options.relaxedSimd ?? supported) ? 'relaxed-simd' : 'simd';
+  const memory = backend.wasm.asm.memory ?? backend.wasm.wasmMemory;
+  if (!memory) throw new Error('installWasmMatMul: the wasm backend exposes no WebAssembly.Memory (an unsupported tfjs-backend-wasm build)');
+  // tfjs-wasm's threaded build (cross-origin isolated pages) runs on a shared memory, which only a
+  // module declaring a shared memory import may use.
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const bytes = variant === 'relaxed-simd' ? (shared ? SGEMM_RELAXED_SHARED_WASM_BASE64 : SGEMM_RELAXED_WASM_BASE64) : shared ? SGEMM_SHARED_WASM_BASE64 : SGEMM_WASM_BASE64;
+  return { bytes, memory, variant };
+}
+
+function installInto(backend: WasmBackendInternals, instance: WebAssembly.Instance, variant: WasmKernelVariant): void {
   const exports = instance.exports as unknown as SgemmExports;
   const work = backend.wasm._malloc(exports.sgemm_work_floats() * 4 + 16);
-  installed.set(backend, { exports, work: (work + 15) & ~15 });
+  installed.set(backend, { exports, work: (work + 15) & ~15, variant });
+  lastVariant = variant;
   // Transpose and Unpack share the module; their scratch sits after the sgemm work buffer.
   const params = backend.wasm._malloc(6 * 8 * 4 + 16);
   installWasmLayoutKernels(exports, (params + 15) & ~15);
@@ -98,11 +163,36 @@ function installInto(backend: WasmBackendInternals, instance: WebAssembly.Instan
   const poolParams = backend.wasm._malloc(14 * 4 + 16);
   installWasmMaxPool(exports, (poolParams + 15) & ~15);
   installWasmConv2d(exports, (work + 15) & ~15);
+  installWasmNormGelu(exports, (work + 15) & ~15, exports.sgemm_work_floats());
   const stock = tf.getKernel('BatchMatMul', 'wasm');
   if (!stock) throw new Error('installWasmMatMul: the wasm backend has no BatchMatMul kernel to replace');
   fallback ??= stock.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo;
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: batchMatMul as unknown as tf.KernelFunc });
+}
+
+/**
+ * The build of mst-ts's WebAssembly kernels that {@link installWasmMatMul} installed on the wasm
+ * backend, or null before it ran.
+ *
+ * @example
+ * await setBackend('wasm');
+ * console.log(wasmKernelVariant()); // 'simd' or 'relaxed-simd'
+ */
+export function wasmKernelVariant(): WasmKernelVariant | null {
+  return lastVariant;
+}
+
+/**
+ * Whether `tf.matMul`'s transpose flags cost nothing on the active backend: true on wasm with
+ * mst-ts's BatchMatMul, which packs either operand layout at the same speed, so gradients may pass
+ * flags instead of copying a transpose first (the stock wasm kernel runs flagged products 10-60x
+ * slower, and other backends keep the explicit transposes they were tested with).
+ */
+export function transposeFlagsAreFree(): boolean {
+  if (tf.getBackend() !== 'wasm') return false;
+  const backend = tf.findBackend('wasm');
+  return !!backend && installed.has(backend);
 }
 
 function batchMatMul(args: KernelArgs): tf.TensorInfo {

@@ -3,6 +3,7 @@ import { Module } from '../nn/module';
 import { Linear } from './linear';
 import { scaledDotProductAttention } from '../ops/attention';
 import { linear } from '../ops/linear';
+import { leanReshape } from '../ops/lean_shape';
 import { assertRank } from '../utils/check';
 import type { Rng } from '../utils/rng';
 
@@ -71,12 +72,12 @@ export class Attention extends Module {
       const [q, k, v] = [0, 1, 2].map((part) => {
         const w = tf.slice(this.qkv.weight, [0, part * e], [e, e]) as tf.Tensor2D;
         const b = this.qkv.bias ? (tf.slice(this.qkv.bias, [part * e], [e]) as tf.Tensor1D) : undefined;
-        const y = tf.reshape(linear(x, w, b), [n, t, this.numHeads, this.headDim]);
+        const y = leanReshape(linear(x, w, b), [n, t, this.numHeads, this.headDim]);
         return tf.transpose(y, [0, 2, 1, 3]) as tf.Tensor4D;
       });
       const res = scaledDotProductAttention(q, k, v, { returnWeights: options.returnWeights });
       // [N, heads, T, d] -> [N, T, heads, d] -> [N, T, E]
-      const merged = tf.reshape(tf.transpose(res.output, [0, 2, 1, 3]), [n, t, e]);
+      const merged = leanReshape(tf.transpose(res.output, [0, 2, 1, 3]), [n, t, e]);
       const output = this.proj.forward(merged) as tf.Tensor3D;
       return res.weights ? { output, weights: res.weights } : { output };
     });

@@ -4,6 +4,7 @@ import { Attention } from './attention';
 import { LayerNorm } from './layer_norm';
 import { LayerScale } from './layer_scale';
 import { Mlp } from './mlp';
+import { leanAdd } from '../ops/lean_shape';
 import { SwiGLUFFN } from './swiglu_ffn';
 import type { Rng } from '../utils/rng';
 
@@ -84,9 +85,10 @@ export class Dinov2Block extends Module {
   forward(x: tf.Tensor3D, options: { returnWeights?: boolean } = {}): Dinov2BlockOutput {
     return tf.tidy(() => {
       const a = this.attn.forward(this.norm1.forward(x) as tf.Tensor3D, options);
-      const h = tf.add(x, this.ls1 ? this.ls1.forward(a.output) : a.output);
+      // Residual adds that keep nothing on the gradient tape (tfjs's Add keeps both inputs).
+      const h = leanAdd(x, this.ls1 ? this.ls1.forward(a.output) : a.output);
       const f = this.mlp.forward(this.norm2.forward(h));
-      const output = tf.add(h, this.ls2 ? this.ls2.forward(f) : f) as tf.Tensor3D;
+      const output = leanAdd(h, this.ls2 ? this.ls2.forward(f) : f) as tf.Tensor3D;
       return a.weights ? { output, weights: a.weights } : { output };
     });
   }

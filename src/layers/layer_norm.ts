@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
+import { layerNorm } from '../ops/layer_norm';
 
 /**
  * `torch.nn.LayerNorm` over the last axis with an explicit eps (DINOv2 uses 1e-6, PyTorch's
  * TransformerEncoderLayer 1e-5; tfjs's own default of 1e-3 is never used). Biased variance, as
- * PyTorch. Keys `weight`, `bias`.
+ * PyTorch. Keys `weight`, `bias`. One op ({@link layerNorm}): the gradient tape keeps only its input.
  */
 export class LayerNorm extends Module {
   readonly weight: tf.Variable;
@@ -23,12 +24,6 @@ export class LayerNorm extends Module {
     if (c !== this.normalizedShape) {
       throw new Error(`LayerNorm: expected last axis of size ${this.normalizedShape}, got shape [${x.shape.join(', ')}]`);
     }
-    return tf.tidy(() => {
-      const mean = tf.mean(x, -1, true);
-      const centred = tf.sub(x, mean);
-      const variance = tf.mean(tf.square(centred), -1, true);
-      const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, this.eps)));
-      return tf.add(tf.mul(normed, this.weight), this.bias);
-    });
+    return layerNorm(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps);
   }
 }

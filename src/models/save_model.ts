@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { PreprocessingSpec } from '../data/preprocessing';
-import { encodeSafetensors } from '../io/safetensors';
+import { encodeSafetensors, type WeightDtype } from '../io/safetensors';
 import { writeFileAtomic } from '../io/files';
 import { disposeStateDict, type Module, type StateDict } from '../nn/module';
 import { configOf, type ModelConfig } from './model_config';
@@ -64,11 +64,17 @@ export interface SaveModelOptions extends BundleInfo {
    * class (`self.model = monai resnet`) accepts in `load_state_dict`. Default ''.
    */
   keyPrefix?: string;
+  /**
+   * Storage of the weight matrices (rank >= 2): `float32` (default), `float16` or `bfloat16` (half
+   * the bytes, e.g. for a web page's download), `int8` (a quarter; inference only). Readers
+   * convert them back to float32; biases and norms stay float32 (see `encodeSafetensors`).
+   */
+  dtype?: WeightDtype;
 }
 
 /** What {@link encodeModel} returns: the two files as bytes and text. */
 export interface EncodedModel {
-  /** safetensors bytes, PyTorch names and layouts, F32. */
+  /** safetensors bytes, PyTorch names and layouts, F32 (or the `dtype` asked for). */
   weights: Uint8Array;
   /** The {@link SavedModelJson} as text. */
   json: string;
@@ -115,7 +121,7 @@ export async function encodeModel(model: Module, options: SaveModelOptions = {},
   for (const [k, t] of Object.entries(dict)) prefixed[saved.keyPrefix + k] = t as tf.Tensor;
   const json = JSON.stringify(saved, null, 1);
   try {
-    const weights = await encodeSafetensors(prefixed, { format: 'pt', mst_ts_model: JSON.stringify(saved) });
+    const weights = await encodeSafetensors(prefixed, { format: 'pt', mst_ts_model: JSON.stringify(saved) }, { dtype: options.dtype });
     return { weights, json: `${json}\n` };
   } finally {
     disposeStateDict(prefixed);
@@ -139,6 +145,7 @@ export function configPathFor(weightsPath: string): string {
  * @example
  * await saveModel(model, 'runs/mst.safetensors', { classNames: ['benign', 'malignant'], preprocessing });
  * const again = await fromPretrained('runs/mst.safetensors');
+ * await saveModel(model, 'web/mst.safetensors', { dtype: 'float16' }); // half the download
  */
 export async function saveModel(model: Module, path: string, options: SaveModelOptions = {}): Promise<void> {
   const name = path.split(/[\\/]/).pop() as string;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchMatMul, batchMatMulTransposeB } from './batch_matmul';
+import { leanScale } from './lean_shape';
 
 /** Options of {@link scaledDotProductAttention}. */
 export interface ScaledDotProductAttentionOptions {
@@ -49,7 +50,7 @@ export function scaledDotProductAttention(
   }
   const scale = options.scale ?? 1 / Math.sqrt(d);
   return tf.tidy(() => {
-    let scores = batchMatMulTransposeB(tf.mul(q, scale), k);
+    let scores = batchMatMulTransposeB(leanScale(q, scale), k);
     if (options.mask) scores = tf.add(scores, options.mask);
     const weights = tf.softmax(scores) as tf.Tensor4D;
     const output = batchMatMul(weights, v) as tf.Tensor4D;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { transposeFlagsAreFree } from '../kernels/wasm_matmul';
 
 type Save = tf.GradSaveFunc;
 
@@ -27,7 +28,8 @@ const matMulNN = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: Save) => {
     value: tf.matMul(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [as, bs] = saved;
-      // dA = dY B^T, dB = A^T dY, with explicit transposes and plain matMuls.
+      // dA = dY B^T, dB = A^T dY: flags where they are free, else explicit transposes.
+      if (transposeFlagsAreFree()) return [tf.matMul(dy, bs, false, true), tf.matMul(as, dy, true, false)];
       return [tf.matMul(dy, transposeLast2(bs)), tf.matMul(transposeLast2(as), dy)];
     },
   };
@@ -36,11 +38,11 @@ const matMulNN = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: Save) => {
 const matMulNT = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: Save) => {
   save([a, b]);
   return {
-    value: tf.matMul(a, transposeLast2(b)),
+    value: transposeFlagsAreFree() ? tf.matMul(a, b, false, true) : tf.matMul(a, transposeLast2(b)),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [as, bs] = saved;
       // Y = A B^T: dA = dY B, dB = dY^T A.
-      return [tf.matMul(dy, bs), tf.matMul(transposeLast2(dy), as)];
+      return [tf.matMul(dy, bs), transposeFlagsAreFree() ? tf.matMul(dy, as, true, false) : tf.matMul(transposeLast2(dy), as)];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -48,7 +50,8 @@ const matMulNT = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: Save) => {
 /**
  * Batched `a @ b` for `a: [..., m, k]`, `b: [..., k, n]` with equal batch axes (rank 2 included),
  * as plain tfjs matMuls in both directions. tfjs's own matMul gradient uses the transpose flags,
- * which run 10-60x slower on the wasm backend (FACTS.md); this gradient transposes explicitly.
+ * which run 10-60x slower on the stock wasm kernel; this gradient transposes explicitly, or passes
+ * the flags where mst-ts's wasm kernel makes them free.
  *
  * @example
  * batchMatMul(tf.ones([2, 6, 5, 4]), tf.ones([2, 6, 4, 3])).shape; // [2, 6, 5, 3]

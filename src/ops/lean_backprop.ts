@@ -52,6 +52,51 @@ export function leanGradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tenso
     const nested = engine.gradients(f, xs, dy, true);
     return { value: nested.value, grads: nested.grads.map((g) => g ?? null) };
   }
+  const recorded = record('leanGradients', f, xs);
+  if (dy && !tf.util.arraysEqual(dy.shape, recorded.value.shape)) {
+    recorded.dispose();
+    recorded.value.dispose();
+    throw new Error(`leanGradients: dy [${dy.shape.join(', ')}] must have the output's shape [${recorded.value.shape.join(', ')}]`);
+  }
+  return { value: recorded.value, grads: recorded.backward(dy) };
+}
+
+/** A forward pass recorded by {@link recordForBackward}, waiting for its backward pass. */
+export interface RecordedForward {
+  /** The output of `f`; the caller disposes it. */
+  readonly value: tf.Tensor;
+  /** Bytes of the distinct buffers the tape keeps for the backward pass. */
+  readonly savedBytes: number;
+  /**
+   * The gradients of `sum(value * dy)` (dy default ones) with respect to `xs`, as
+   * {@link leanGradients} computes them; frees the tape. Call once.
+   */
+  backward(dy?: tf.Tensor): (tf.Tensor | null)[];
+  /** Frees the tape without a backward pass. */
+  dispose(): void;
+}
+
+/**
+ * {@link leanGradients} split in two: runs `f` under a gradient tape now and keeps what the
+ * backward pass needs, which {@link RecordedForward.backward} runs later, once the output's
+ * gradient is known (after other computation). Activation checkpointing uses it to keep the tapes
+ * of as many slices as memory allows instead of recomputing them. Not inside another gradient
+ * computation.
+ *
+ * @example
+ * const rec = recordForBackward(() => encoder.encode(images).features, vars);
+ * // ... dFeatures from the head ...
+ * const grads = rec.backward(dFeatures);
+ */
+export function recordForBackward(f: () => tf.Tensor, xs: tf.Tensor[]): RecordedForward {
+  const engine = tf.engine() as unknown as EngineInternals;
+  if (xs.length === 0) throw new Error('recordForBackward: expected at least one tensor to differentiate against');
+  if (engine.state.gradientDepth > 0) throw new Error('recordForBackward: cannot run inside another gradient computation');
+  return record('recordForBackward', f, xs);
+}
+
+function record(caller: string, f: () => tf.Tensor, xs: tf.Tensor[]): RecordedForward {
+  const engine = tf.engine() as unknown as EngineInternals;
   const outer = engine.state.activeTape;
   engine.startTape();
   let y: tf.Tensor;
@@ -64,61 +109,88 @@ export function leanGradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tenso
   engine.state.activeTape = outer;
   if (!(y instanceof tf.Tensor)) {
     disposeSaved(tape);
-    throw new Error(`leanGradients: f must return a tensor, got ${typeof y}`);
-  }
-  if (dy && !tf.util.arraysEqual(dy.shape, y.shape)) {
-    disposeSaved(tape);
-    throw new Error(`leanGradients: dy [${dy.shape.join(', ')}] must have the output's shape [${y.shape.join(', ')}]`);
+    throw new Error(`${caller}: f must return a tensor, got ${typeof y}`);
   }
   const path = nodesFromXsToY(tape, xs, y);
   const onPath = new Set(path.map((n) => n.id));
   disposeSaved(tape.filter((n) => !onPath.has(n.id)));
-  try {
-    return engine.tidy('backward', () => {
-      const grads = new Map<number, tf.Tensor>();
-      grads.set(y.id, dy ? tf.clone(dy) : tf.onesLike(y));
-      const keep = new Set(xs.map((x) => x.id));
-      for (let i = path.length - 1; i >= 0; i--) {
-        const node = path[i];
-        if (!node.gradient) throw new Error(`leanGradients: no gradient function for the kernel ${node.kernelName}`);
-        const dys = node.outputs.map((o) => grads.get(o.id) ?? null);
-        const inputs = Object.entries(node.inputs);
-        // One tidy per node: a custom gradient computes its input gradients (and temporaries)
-        // eagerly when called, and those temporaries would otherwise live until the pass ends.
-        const dxs = engine.tidy(node.kernelName, () => {
-          const inputGradients = (node.gradient as NonNullable<TapeNode['gradient']>)(dys);
-          return inputs.map(([name]) => {
-            const gradOf = inputGradients[name];
-            if (!gradOf) throw new Error(`leanGradients: the gradient of ${node.kernelName} has no entry for its input '${name}'`);
-            return gradOf();
-          });
-        });
-        const spent: tf.Tensor[] = dys.filter((d): d is tf.Tensor => d !== null);
-        for (const o of node.outputs) if (!keep.has(o.id)) grads.delete(o.id);
-        for (const [k, [name, x]] of inputs.entries()) {
-          const dx = dxs[k];
-          if (dx.dtype !== 'float32' || !tf.util.arraysEqual(dx.shape, x.shape)) {
-            throw new Error(`leanGradients: the gradient of ${node.kernelName} for '${name}' is ${dx.dtype} [${dx.shape.join(', ')}], expected float32 [${x.shape.join(', ')}]`);
-          }
-          const prev = grads.get(x.id);
-          if (prev) {
-            grads.set(x.id, tf.add(prev, dx));
-            spent.push(prev, dx);
-          } else {
-            grads.set(x.id, dx);
-          }
-        }
-        // A gradient function may pass a tensor through unchanged, so only tensors no longer in
-        // the map are freed.
-        const live = new Set(grads.values());
-        for (const t of spent) if (!live.has(t) && !t.isDisposed) t.dispose();
-        disposeSaved([node]);
-      }
-      return { value: y, grads: xs.map((x) => grads.get(x.id) ?? null) };
-    });
-  } finally {
-    disposeSaved(path);
+  const seen = new Set<object>();
+  let savedBytes = 0;
+  for (const node of path) {
+    for (const t of node.saved ?? []) {
+      if (t.isDisposed || seen.has(t.dataId)) continue;
+      seen.add(t.dataId);
+      savedBytes += t.size * 4;
+    }
   }
+  let done = false;
+  const value = y;
+  return {
+    value,
+    savedBytes,
+    dispose: () => {
+      done = true;
+      disposeSaved(path);
+    },
+    backward: (dy?: tf.Tensor) => {
+      if (done) throw new Error(`${caller}: the recorded forward pass was already differentiated or disposed`);
+      if (dy && !tf.util.arraysEqual(dy.shape, value.shape)) {
+        throw new Error(`${caller}: dy [${dy.shape.join(', ')}] must have the output's shape [${value.shape.join(', ')}]`);
+      }
+      done = true;
+      try {
+        return backpropagate(engine, path, xs, value, dy);
+      } finally {
+        disposeSaved(path);
+      }
+    },
+  };
+}
+
+/** The lean backward pass over `path` (tape order), from `dy` (default ones) at y to the xs. */
+function backpropagate(engine: EngineInternals, path: TapeNode[], xs: tf.Tensor[], y: tf.Tensor, dy?: tf.Tensor): (tf.Tensor | null)[] {
+  return engine.tidy('backward', () => {
+    const grads = new Map<number, tf.Tensor>();
+    grads.set(y.id, dy ? tf.clone(dy) : tf.onesLike(y));
+    const keep = new Set(xs.map((x) => x.id));
+    for (let i = path.length - 1; i >= 0; i--) {
+      const node = path[i];
+      if (!node.gradient) throw new Error(`leanGradients: no gradient function for the kernel ${node.kernelName}`);
+      const dys = node.outputs.map((o) => grads.get(o.id) ?? null);
+      const inputs = Object.entries(node.inputs);
+      // One tidy per node: a custom gradient computes its input gradients (and temporaries)
+      // eagerly when called, and those temporaries would otherwise live until the pass ends.
+      const dxs = engine.tidy(node.kernelName, () => {
+        const inputGradients = (node.gradient as NonNullable<TapeNode['gradient']>)(dys);
+        return inputs.map(([name]) => {
+          const gradOf = inputGradients[name];
+          if (!gradOf) throw new Error(`leanGradients: the gradient of ${node.kernelName} has no entry for its input '${name}'`);
+          return gradOf();
+        });
+      });
+      const spent: tf.Tensor[] = dys.filter((d): d is tf.Tensor => d !== null);
+      for (const o of node.outputs) if (!keep.has(o.id)) grads.delete(o.id);
+      for (const [k, [name, x]] of inputs.entries()) {
+        const dx = dxs[k];
+        if (dx.dtype !== 'float32' || !tf.util.arraysEqual(dx.shape, x.shape)) {
+          throw new Error(`leanGradients: the gradient of ${node.kernelName} for '${name}' is ${dx.dtype} [${dx.shape.join(', ')}], expected float32 [${x.shape.join(', ')}]`);
+        }
+        const prev = grads.get(x.id);
+        if (prev) {
+          grads.set(x.id, tf.add(prev, dx));
+          spent.push(prev, dx);
+        } else {
+          grads.set(x.id, dx);
+        }
+      }
+      // A gradient function may pass a tensor through unchanged, so only tensors no longer in
+      // the map are freed.
+      const live = new Set(grads.values());
+      for (const t of spent) if (!live.has(t) && !t.isDisposed) t.dispose();
+      disposeSaved([node]);
+    }
+    return xs.map((x) => grads.get(x.id) ?? null);
+  });
 }
 
 /** What {@link leanVariableGrads} returns, as `tf.variableGrads`; the caller disposes both. */

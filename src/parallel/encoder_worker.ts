@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { setBackend } from '../backend';
 import { loadSafetensors } from '../io/safetensors';
+import { withoutInit } from '../nn/init';
 import { disposeStateDict } from '../nn/module';
 import type { SliceEncoder } from '../models/slice_encoder';
 import { createEncoder } from '../models/encoder_registry';
@@ -34,7 +35,8 @@ async function init(m: InitMessage): Promise<void> {
   await setBackend(m.backend);
   tf.env().set('PROD', true);
   await importModules(m.modules);
-  const built = createEncoder(m.encoder.name, m.encoder.options);
+  // Zeros instead of random draws: the weights arrive next (ViT-S's draws cost seconds per worker).
+  const built = withoutInit(() => createEncoder(m.encoder.name, m.encoder.options));
   const dict = await loadSafetensors(m.weights);
   try {
     built.loadStateDict(dict);

@@ -19,6 +19,11 @@ export interface SliceEncoderPoolOptions {
   backend?: string;
   /** Path of the worker script (default: `encoder_worker.js` of the build). */
   workerPath?: string;
+  /**
+   * Idle workers do not keep the process alive (default false: they do until {@link dispose}),
+   * for pools a library starts on the user's behalf.
+   */
+  unrefWhenIdle?: boolean;
 }
 
 /**
@@ -63,7 +68,7 @@ export class SliceEncoderPool {
     }
     const init: InitMessage = { type: 'init', encoder: config, modules, weights, backend: options.backend ?? 'wasm' };
     try {
-      return new SliceEncoderPool(await WorkerGroup.start(count, init, options.workerPath), encoder.featureSize);
+      return new SliceEncoderPool(await WorkerGroup.start(count, init, options.workerPath, options.unrefWhenIdle ?? false), encoder.featureSize);
     } catch (e) {
       throw new Error(`SliceEncoderPool: ${(e as Error).message}`);
     }

@@ -3,6 +3,7 @@ import { DinoVisionTransformer } from '../models/dinov2';
 import { MedicalSliceTransformer, type MedicalSliceTransformerOptions } from '../models/medical_slice_transformer';
 import { resnet2d18 } from '../models/resnet2d';
 import { checkpointedGradients } from './checkpointed_step';
+import { recordForBackward } from '../ops/lean_backprop';
 import { crossEntropy } from './losses';
 import { Trainer } from './trainer';
 import { sliceCheckpointing } from './gradient_strategy';
@@ -46,6 +47,40 @@ describe('checkpointedGradients', () => {
       tf.dispose([again.loss, again.grads]);
     }
     expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, plain.value, plain.grads]);
+    model.dispose();
+  });
+
+  it('keeps the tapes of the chunks that fit tapeBudgetMiB and recomputes only the others, with equal gradients', () => {
+    const model = smallMst();
+    const x = tf.randomNormal([2, 9, 28, 28], 0, 1, 'float32', 6);
+    const labels = [1, 0];
+    const vars = model.trainableVariables();
+    const plain = tf.variableGrads(() => crossEntropy(model.forward(x).logits, labels) as tf.Scalar, vars);
+    // The tape of one chunk of 4 slices, measured as checkpointedGradients measures it.
+    const images = tf.tile(tf.reshape(tf.slice(x, [0, 0, 0, 0], [1, 4, 28, 28]), [4, 28, 28, 1]), [1, 1, 1, 3]) as tf.Tensor4D;
+    const probe = recordForBackward(() => model.encoder.encode(images).features, model.encoder.trainableVariables());
+    const chunkMiB = probe.savedBytes / 2 ** 20;
+    probe.dispose();
+    tf.dispose([images, probe.value]);
+    const encode = model.encoder.encode.bind(model.encoder);
+    let calls = 0;
+    model.encoder.encode = (imgs, o) => {
+      calls++;
+      return encode(imgs, o);
+    };
+    const before = tf.memory().numTensors;
+    // 18 slices in chunks of 4: 5 chunks; budgets for none, two and all of their tapes.
+    for (const [budget, encodes] of [[0, 10], [2.5 * chunkMiB, 8], [1024, 5]] as const) {
+      calls = 0;
+      const r = checkpointedGradients(model, x, labels, { chunkSize: 4, tapeBudgetMiB: budget });
+      expect({ budget, encodes: calls }).toEqual({ budget, encodes });
+      expect(Math.abs(r.loss.dataSync()[0] - plain.value.dataSync()[0])).toBeLessThan(1e-6);
+      expect(maxGradDiff(r.grads, plain.grads)).toBeLessThan(1e-5);
+      tf.dispose([r.loss, r.grads]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    expect(() => checkpointedGradients(model, x, labels, { tapeBudgetMiB: -1 })).toThrow(/tapeBudgetMiB must be >= 0, got -1/);
     tf.dispose([x, plain.value, plain.grads]);
     model.dispose();
   });

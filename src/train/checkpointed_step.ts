@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
-import { leanVariableGrads } from '../ops/lean_backprop';
+import { leanVariableGrads, recordForBackward, type RecordedForward } from '../ops/lean_backprop';
 import { crossEntropy } from './losses';
 
 /** Options of {@link checkpointedGradients}. */
@@ -14,6 +14,13 @@ export interface CheckpointedGradientsOptions {
   lossFn?: (logits: tf.Tensor2D, labels: readonly number[]) => tf.Scalar;
   /** Variables to differentiate (default: every trainable parameter of the model). */
   varList?: tf.Variable[];
+  /**
+   * MiB of encoder tapes kept from the first pass (default 1024): chunks are encoded with a
+   * gradient tape while their tapes fit, and only the others are encoded again in the backward
+   * pass, so memory buys back recomputation (a DINOv2-S tape is ~100 MiB per 224-px slice).
+   * 0 recomputes every chunk. Encoders with buffers (batch-norm statistics) always recompute.
+   */
+  tapeBudgetMiB?: number;
 }
 
 /** What {@link checkpointedGradients} returns; the caller disposes both. */
@@ -31,7 +38,8 @@ export interface CheckpointedGradientsResult {
  * 3. each chunk is encoded again, this time with a tape, and backpropagated from its slice of the
  *    feature gradient (`sum(features * dFeatures)`), accumulating the encoder's gradients.
  * The encoder runs twice (about 4/3 of a plain step's compute); with a frozen encoder step 3 is
- * skipped. The gradients equal `tf.variableGrads` of the plain forward for encoders whose output
+ * skipped. Chunks whose tapes fit `tapeBudgetMiB` keep them from step 1 and skip the second
+ * encoding. The gradients equal `tf.variableGrads` of the plain forward for encoders whose output
  * per slice does not depend on the other slices in the batch (DINOv2, ResNet in eval mode, no
  * dropout). Batch-norm layers in training mode see per-chunk statistics; their running statistics
  * are updated once per chunk (the no-tape pass is undone).
@@ -76,13 +84,45 @@ export function checkpointedGradients(
   for (let s = 0; s < N; s += chunkSize) chunks.push([s, Math.min(chunkSize, N - s)]);
 
   // 1. Features without a tape; batch-norm statistics are restored afterwards.
+  const budget = (options.tapeBudgetMiB ?? 1024) * 2 ** 20;
+  if (!(budget >= 0)) throw new Error(`checkpointedGradients: tapeBudgetMiB must be >= 0, got ${options.tapeBudgetMiB}`);
   const buffers = model.encoder.namedBuffers().map(([, v]) => [v, tf.clone(v)] as const);
-  const features = tf.tidy(() =>
-    tf.concat(
-      chunks.map(([s, n]) => tf.tidy(() => checkFeatures(model, model.encoder.encode(chunkImages(s, n)).features, n))),
-      0,
-    ),
-  ) as tf.Tensor2D;
+  // Tapes kept from the first pass, by chunk; a chunk is taped while the tapes so far plus one more
+  // of the largest size seen fit the budget.
+  const recorded = new Map<number, RecordedForward>();
+  let kept = 0;
+  let largest = 0;
+  const canKeep = (): boolean => buffers.length === 0 && encoderVars.length > 0 && kept + largest <= budget;
+  let features: tf.Tensor2D;
+  try {
+    features = tf.tidy(() =>
+      tf.concat(
+        chunks.map(([s, n], i) => {
+          if (!canKeep()) return tf.tidy(() => checkFeatures(model, model.encoder.encode(chunkImages(s, n)).features, n));
+          const images = chunkImages(s, n);
+          const rec = recordForBackward(() => checkFeatures(model, model.encoder.encode(images).features, n), encoderVars);
+          images.dispose();
+          if (kept + rec.savedBytes > budget) {
+            // The first chunk's tape alone is over the budget: recompute it like the others.
+            rec.dispose();
+            largest = rec.savedBytes;
+            return rec.value;
+          }
+          recorded.set(i, rec);
+          kept += rec.savedBytes;
+          largest = Math.max(largest, rec.savedBytes);
+          return tf.keep(rec.value);
+        }),
+        0,
+      ),
+    ) as tf.Tensor2D;
+  } catch (e) {
+    for (const rec of recorded.values()) {
+      rec.dispose();
+      rec.value.dispose();
+    }
+    throw e;
+  }
   for (const [v, saved] of buffers) {
     v.assign(saved);
     saved.dispose();
@@ -98,18 +138,39 @@ export function checkpointedGradients(
   const grads: tf.NamedTensorMap = head.grads;
 
   // 3. Recompute each chunk with a tape and backpropagate its feature gradient.
+  const accumulate = (part: tf.NamedTensorMap): void => {
+    for (const [name, g] of Object.entries(part)) {
+      const prev = grads[name];
+      grads[name] = prev ? tf.add(prev, g) : g;
+      if (prev) tf.dispose([prev, g]);
+    }
+  };
   if (encoderVars.length > 0 && dFeatures) {
-    for (const [s, n] of chunks) {
-      const images = chunkImages(s, n);
+    for (const [i, [s, n]] of chunks.entries()) {
       const dy = tf.slice(dFeatures, [s, 0], [n, -1]);
+      const rec = recorded.get(i);
+      if (rec) {
+        recorded.delete(i);
+        const g = rec.backward(dy);
+        rec.value.dispose();
+        const part: tf.NamedTensorMap = {};
+        encoderVars.forEach((v, k) => {
+          const t = g[k];
+          if (t) part[v.name] = t;
+        });
+        dy.dispose();
+        accumulate(part);
+        continue;
+      }
+      const images = chunkImages(s, n);
       const part = leanVariableGrads(() => tf.sum(tf.mul(model.encoder.encode(images).features, dy)) as tf.Scalar, encoderVars);
       tf.dispose([images, dy, part.value]);
-      for (const [name, g] of Object.entries(part.grads)) {
-        const prev = grads[name];
-        grads[name] = prev ? tf.add(prev, g) : g;
-        if (prev) tf.dispose([prev, g]);
-      }
+      accumulate(part.grads);
     }
+  }
+  for (const rec of recorded.values()) {
+    rec.dispose();
+    rec.value.dispose();
   }
   dFeatures?.dispose();
   return { loss: head.value, grads };

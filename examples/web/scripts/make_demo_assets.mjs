@@ -1,6 +1,7 @@
 /**
  * Writes the page's bundled demo into examples/web/public/demo/: the model of `npm run demo` (the
- * 2-block, 64-d ViT MST trained from scratch on the synthetic chest-CT task) saved with saveModel,
+ * 2-block, 64-d ViT MST trained from scratch on the synthetic chest-CT task) saved with saveModel
+ * (weight matrices in float16),
  * three held-out test cases of that run as NIfTI (16x32x32, HU, the centre crop the model was
  * trained on), and demo.json describing them. Run after `npm run demo` (which writes
  * runs/demo/best.safetensors) and `npm run build`:
@@ -34,7 +35,8 @@ for (const t of Object.values(weights)) t.dispose();
 model.eval();
 await mkdir(out, { recursive: true });
 // A bundle: the page prepares any scan as the model's training did (resample, field of view, window, crop, z-score).
-await saveModel(model, join(out, `${MODEL}.safetensors`), { arch: 'mst', classNames: ['benign', 'malignant'], preprocessing: syntheticPreprocessing('chest', DEMO.size, DEMO.crop, true) });
+// Weight matrices in float16 halve the page's download; the page converts them back on load.
+await saveModel(model, join(out, `${MODEL}.safetensors`), { arch: 'mst', classNames: ['benign', 'malignant'], preprocessing: syntheticPreprocessing('chest', DEMO.size, DEMO.crop, true), dtype: 'float16' });
 
 /** The demo's test case `index`, in HU, centre-cropped as in training. */
 function testCase(index) {

@@ -295,10 +295,7 @@ export class Classifier {
     } finally {
       x.dispose();
     }
-    const [logits, probs] = tf.tidy(() => [tf.squeeze(out.logits, [0]), tf.softmax(tf.squeeze(out.logits, [0]))]);
-    const [l, p, s] = await Promise.all([logits.data(), probs.data(), out.sliceWeights?.data()]);
-    tf.dispose([logits, probs, out.logits, ...(out.sliceWeights ? [out.sliceWeights] : []), ...(out.attentions ?? [])]);
-    return { ...this.prediction(Array.from(l), Array.from(p)), ...(s ? { sliceAttention: Array.from(s) } : {}) };
+    return this.fusedPrediction(out);
   }
 
   private logitsOf(batch: tf.Tensor): tf.Tensor {
@@ -310,10 +307,18 @@ export class Classifier {
     const batch = tf.expandDims(volume, 0);
     const out = model.forward(batch, { sliceWeights: true });
     batch.dispose();
+    return this.fusedPrediction(out);
+  }
+
+  /** The prediction of one case's fused output (with its slice weights where the fusion gives them); frees `out`. */
+  private async fusedPrediction(out: FusedFeatures): Promise<ClassifierPrediction> {
     const [logits, probs] = tf.tidy(() => [tf.squeeze(out.logits, [0]), tf.softmax(tf.squeeze(out.logits, [0]))]);
-    const [l, p, s] = await Promise.all([logits.data(), probs.data(), out.sliceWeights?.data()]);
-    tf.dispose([logits, probs, out.logits, ...(out.sliceWeights ? [out.sliceWeights] : [])]);
-    return { ...this.prediction(Array.from(l), Array.from(p)), ...(s ? { sliceAttention: Array.from(s) } : {}) };
+    try {
+      const [l, p, s] = await Promise.all([logits.data(), probs.data(), out.sliceWeights?.data()]);
+      return { ...this.prediction(Array.from(l), Array.from(p)), ...(s ? { sliceAttention: Array.from(s) } : {}) };
+    } finally {
+      tf.dispose([logits, probs, out.logits, ...(out.sliceWeights ? [out.sliceWeights] : []), ...(out.attentions ?? [])]);
+    }
   }
 
   private prediction(logits: number[], probabilities: number[]): ClassifierPrediction {

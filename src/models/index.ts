@@ -1,4 +1,5 @@
 export { MedicalSliceTransformer } from './medical_slice_transformer';
+export { predictInEvalMode } from './eval_prediction';
 export type {
   MedicalSliceTransformerOptions,
   MedicalSliceTransformerCallOptions,

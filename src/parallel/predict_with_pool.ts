@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MedicalSliceTransformer, Prediction } from '../models/medical_slice_transformer';
+import { predictInEvalMode } from '../models/eval_prediction';
 
 /** What {@link predictWithPool} needs of a pool: {@link SliceEncoderPool} (Node) or {@link WebSliceEncoderPool} (browser). */
 export interface SliceFeaturePool {
@@ -32,17 +33,5 @@ export async function predictWithPool(model: MedicalSliceTransformer, pool: Slic
   const C = volume.rank === 4 ? volume.shape[3] : 1;
   if (C !== 1 && C !== model.encoder.inChannels) throw new Error(`predictWithPool: the encoder takes ${model.encoder.inChannels} channels (or 1, repeated), got ${C}`);
   const features = await pool.encode((await volume.data()) as Float32Array, [D, H, W, C]);
-  const modes = model.namedModules().map(([, m]) => [m, m.training] as const);
-  model.eval();
-  try {
-    const [logits, probs] = tf.tidy(() => {
-      const { logits: l } = model.fuseFeatures(tf.tensor2d(features, [D, pool.featureSize]), 1, D);
-      return [l, tf.softmax(l)];
-    });
-    const [l, p] = await Promise.all([logits.data(), probs.data()]);
-    tf.dispose([logits, probs]);
-    return { logits: Array.from(l), probabilities: Array.from(p) };
-  } finally {
-    for (const [m, mode] of modes) m.training = mode;
-  }
+  return predictInEvalMode(model, () => model.fuseFeatures(tf.tensor2d(features, [D, pool.featureSize]), 1, D).logits);
 }

@@ -4,7 +4,7 @@
  * evenly spaced stack (missing or mixed geometry, duplicated positions, gantry tilt, uneven gaps)
  * is refused with the files named, or resampled where asked.
  */
-import type { DicomImage } from './dicom';
+import type { DicomImage } from './dicom_image';
 
 /** How {@link orderDicomSlices} treats geometry that is not an even stack along the normal. */
 export interface DicomGeometryOptions {

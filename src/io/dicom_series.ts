@@ -3,7 +3,7 @@
  * series repeats its slice positions, split into phases (dynamic contrast, cardiac phases, repeated
  * acquisitions, echoes, diffusion b-values) so two phases are never stacked into one volume.
  */
-import type { DicomImage } from './dicom';
+import type { DicomImage } from './dicom_image';
 
 /** The header fields that tell the phases of one series apart, in the order they are tried. */
 export const DICOM_PHASE_KEYS = ['temporalPositionIdentifier', 'triggerTime', 'acquisitionNumber', 'echoNumber', 'diffusionBValue'] as const;

@@ -1,5 +1,6 @@
 /** Builds small DICOM Part 10 files element by element, for tests of broken and hostile headers. */
 import { deflateSync } from 'fflate';
+import { concatBytes } from '../src/utils/bytes';
 
 const LONG = new Set(['OB', 'OD', 'OF', 'OL', 'OW', 'SQ', 'UN', 'UT']);
 
@@ -24,15 +25,7 @@ export function us(n: number): Uint8Array {
   return new Uint8Array([n & 0xff, n >> 8]);
 }
 
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { concatBytes };
 
 /** A Part 10 file: preamble, `DICM`, the meta group naming the transfer syntax, the dataset (deflated for 1.2.840.10008.1.2.1.99). */
 export function dicomFile(dataset: Uint8Array[], transferSyntax = '1.2.840.10008.1.2.1'): Uint8Array {

@@ -1,6 +1,7 @@
 /** Builds pickles opcode by opcode and torch.save-style zip archives, for tests of hostile checkpoints. */
 import * as zlib from 'node:zlib';
 import { crc32 } from '../src/io/crc32';
+import { concatBytes } from '../src/utils/bytes';
 
 const enc = (s: string): number[] => Array.from(new TextEncoder().encode(s));
 const i32 = (n: number): number[] => Array.from(new Uint8Array(new Int32Array([n]).buffer));
@@ -101,14 +102,7 @@ export function zipArchive(items: ZipItem[]): Uint8Array {
   ev.setUint16(10, items.length, true);
   ev.setUint32(12, cdSize, true);
   ev.setUint32(16, offset, true);
-  const parts = [...locals, ...centrals, eocd];
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(...locals, ...centrals, eocd);
 }
 
 /** A torch.save zip: `archive/data.pkl`, `archive/byteorder` and one `archive/data/<key>` per storage. */

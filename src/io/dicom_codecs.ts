@@ -5,6 +5,7 @@
  * read here and must match Rows, Columns and SamplesPerPixel, so a corrupt frame cannot make a
  * codec allocate more than the image the header describes.
  */
+import { concatBytes } from '../utils/bytes';
 
 /** A compressed transfer syntax: its name and the codec that decodes it. */
 interface CompressedSyntax {
@@ -227,16 +228,7 @@ async function decodeJpegLossless(frame: Uint8Array, count: number, where: strin
 export function encapsulatedFrames(fragments: Uint8Array[], frames: number, source: string): Uint8Array[] {
   if (fragments.length < 2) throw new Error(`${source}: encapsulated pixel data holds no fragments`);
   const [table, ...items] = fragments;
-  const join = (parts: Uint8Array[]): Uint8Array => {
-    if (parts.length === 1) return parts[0];
-    const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  };
+  const join = (parts: Uint8Array[]): Uint8Array => (parts.length === 1 ? parts[0] : concatBytes(...parts));
   if (table.length === 4 * frames && frames > 1) {
     const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
     const offsets = Array.from({ length: frames }, (_, k) => view.getUint32(4 * k, true));

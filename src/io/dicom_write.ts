@@ -21,6 +21,7 @@ import { inflateSync } from 'fflate';
 import { sha256 } from '../utils/sha256';
 import { writeFileAtomic } from './files';
 import type { Affine } from './volume';
+import { concatBytes } from '../utils/bytes';
 
 /** Secondary Capture Image Storage. */
 export const SECONDARY_CAPTURE_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.7';
@@ -139,17 +140,7 @@ function encodeElements(els: El[]): Uint8Array {
     }
     parts.push(head, el.value);
   }
-  return concat(parts);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /** A sequence of items, each a list of elements, with explicit lengths. */
@@ -164,7 +155,7 @@ function sequence(tag: number, items: El[][]): El {
     v.setUint32(4, body.length, true);
     parts.push(head, body);
   }
-  return { tag, vr: 'SQ', value: concat(parts) };
+  return { tag, vr: 'SQ', value: concatBytes(...parts) };
 }
 
 function part10(sopClassUid: string, sopInstanceUid: string, dataset: El[]): Uint8Array {
@@ -180,7 +171,7 @@ function part10(sopClassUid: string, sopInstanceUid: string, dataset: El[]): Uin
   new DataView(groupLength.buffer).setUint32(0, meta.length, true);
   const preamble = new Uint8Array(132);
   preamble.set(text.encode('DICM'), 128);
-  return concat([preamble, encodeElements([{ tag: 0x00020000, vr: 'UL', value: groupLength }]), meta, encodeElements(dataset)]);
+  return concatBytes(preamble, encodeElements([{ tag: 0x00020000, vr: 'UL', value: groupLength }]), meta, encodeElements(dataset));
 }
 
 // ---- UIDs ----

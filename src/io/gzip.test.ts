@@ -2,6 +2,7 @@ import { gzipSync, deflateSync } from 'fflate';
 import { crc32 } from './crc32';
 import { GunzipStream, gunzipBounded } from './gzip';
 import { InflateStream } from './inflate';
+import { concatBytes } from '../utils/bytes';
 
 function bytesOf(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -15,15 +16,6 @@ function bytesOf(n: number, seed: number): Uint8Array {
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 describe('crc32', () => {
   it('gives the check value of the CRC-32 catalogue', () => {
@@ -39,7 +31,7 @@ describe('crc32', () => {
 describe('InflateStream', () => {
   it('inflates only as far as asked and finds where the stream ends', () => {
     const plain = bytesOf(300_000, 1);
-    const packed = concat(deflateSync(plain), new Uint8Array([9, 9, 9]));
+    const packed = concatBytes(deflateSync(plain), new Uint8Array([9, 9, 9]));
     const s = new InflateStream(packed, 'x', 1000);
     s.fill(1000);
     expect(s.produced).toBeLessThan(plain.length);
@@ -63,14 +55,14 @@ describe('GunzipStream', () => {
   const b = bytesOf(50_000, 6);
 
   it('reads every member of a multi-member file (as bgzip writes) as one stream', () => {
-    const gz = concat(gzipSync(a, { filename: 'a.nii' }), gzipSync(b));
+    const gz = concatBytes(gzipSync(a, { filename: 'a.nii' }), gzipSync(b));
     const out = gunzipBounded(gz, 1 << 20, 'ab.gz');
     expect(out.length).toBe(a.length + b.length);
     expect(Array.from(out.subarray(a.length - 3, a.length + 3))).toEqual([...a.subarray(-3), ...b.subarray(0, 3)]);
   });
 
   it('keeps only the bytes asked for while still checking the whole stream', () => {
-    const gz = concat(gzipSync(a), gzipSync(b));
+    const gz = concatBytes(gzipSync(a), gzipSync(b));
     const s = new GunzipStream(gz, 'ab.gz', 80_000);
     s.fill(80_000);
     s.finish(a.length + b.length);
@@ -107,7 +99,7 @@ describe('GunzipStream', () => {
   });
 
   it('tolerates zero padding after the last member but refuses other trailing bytes', () => {
-    expect(gunzipBounded(concat(gzipSync(a), new Uint8Array(7)), 1 << 20, 'p.gz').length).toBe(a.length);
-    expect(() => gunzipBounded(concat(gzipSync(a), new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])), 1 << 20, 'g.gz')).toThrow(/g\.gz: gzip member 2 at byte \d+: no gzip magic/);
+    expect(gunzipBounded(concatBytes(gzipSync(a), new Uint8Array(7)), 1 << 20, 'p.gz').length).toBe(a.length);
+    expect(() => gunzipBounded(concatBytes(gzipSync(a), new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])), 1 << 20, 'g.gz')).toThrow(/g\.gz: gzip member 2 at byte \d+: no gzip magic/);
   });
 });

@@ -1,9 +1,6 @@
-import { encodeSafetensors } from '../io/safetensors';
-import { disposeStateDict } from '../nn/module';
 import type { ComponentConfig } from '../models/component_registry';
-import { encoderConfigOf, ENCODERS } from '../models/encoder_registry';
 import type { SliceEncoder } from '../models/slice_encoder';
-import type { InitMessage } from './messages';
+import { encoderInitMessage } from './encoder_init';
 import { WorkerGroup } from './worker_group';
 
 /** Options of {@link SliceEncoderPool.create}. */
@@ -50,23 +47,7 @@ export class SliceEncoderPool {
   static async create(encoder: SliceEncoder, options: SliceEncoderPoolOptions = {}): Promise<SliceEncoderPool> {
     const count = options.workers ?? 2;
     if (!(Number.isInteger(count) && count > 0)) throw new Error(`SliceEncoderPool: workers must be a positive integer, got ${count}`);
-    if (!encoder || typeof encoder.encode !== 'function') throw new Error('SliceEncoderPool: expected a SliceEncoder (e.g. model.encoder)');
-    let config: ComponentConfig;
-    let modules: string[];
-    try {
-      config = options.config ?? encoderConfigOf(encoder);
-      modules = ENCODERS.modulesFor([config.name]);
-    } catch (e) {
-      throw new Error(`SliceEncoderPool: ${(e as Error).message}`);
-    }
-    const dict = encoder.stateDict();
-    let weights: Uint8Array;
-    try {
-      weights = await encodeSafetensors(dict);
-    } finally {
-      disposeStateDict(dict);
-    }
-    const init: InitMessage = { type: 'init', encoder: config, modules, weights, backend: options.backend ?? 'wasm' };
+    const init = await encoderInitMessage('SliceEncoderPool', encoder, options);
     try {
       return new SliceEncoderPool(await WorkerGroup.start(count, init, options.workerPath, options.unrefWhenIdle ?? false), encoder.featureSize);
     } catch (e) {

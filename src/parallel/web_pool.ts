@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../backend';
-import { encodeSafetensors, loadSafetensors } from '../io/safetensors';
+import { loadSafetensors } from '../io/safetensors';
 import { withoutInit } from '../nn/init';
 import { disposeStateDict } from '../nn/module';
 import type { ComponentConfig } from '../models/component_registry';
-import { createEncoder, encoderConfigOf, ENCODERS } from '../models/encoder_registry';
+import { createEncoder } from '../models/encoder_registry';
 import type { SliceEncoder } from '../models/slice_encoder';
 import type { EncodeMessage, InitMessage, WorkerReply } from './messages';
+import { encoderInitMessage } from './encoder_init';
 
 /** The part of a browser `Worker` (or `DedicatedWorkerGlobalScope`) the pool uses. */
 export interface WebWorkerLike {
@@ -69,25 +70,9 @@ export class WebSliceEncoderPool {
     const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
     const count = options.workers ?? Math.max(1, cores);
     if (!(Number.isInteger(count) && count > 0)) throw new Error(`WebSliceEncoderPool: workers must be a positive integer, got ${count}`);
-    if (!encoder || typeof encoder.encode !== 'function') throw new Error('WebSliceEncoderPool: expected a SliceEncoder (e.g. model.encoder)');
     if (typeof options.createWorker !== 'function') throw new Error('WebSliceEncoderPool: expected options.createWorker, a function returning a Web Worker that runs serveSliceEncoder');
-    let config: ComponentConfig;
-    let modules: string[];
-    try {
-      config = options.config ?? encoderConfigOf(encoder);
-      modules = ENCODERS.modulesFor([config.name]);
-    } catch (e) {
-      throw new Error(`WebSliceEncoderPool: ${(e as Error).message}`);
-    }
-    const dict = encoder.stateDict();
-    let weights: Uint8Array;
-    try {
-      weights = await encodeSafetensors(dict);
-    } finally {
-      disposeStateDict(dict);
-    }
+    const init = await encoderInitMessage('WebSliceEncoderPool', encoder, options);
     const workers = Array.from({ length: count }, () => options.createWorker());
-    const init: InitMessage = { type: 'init', encoder: config, modules, weights, backend: options.backend ?? 'wasm' };
     try {
       await Promise.all(
         workers.map(

@@ -16,7 +16,6 @@ const [D, S, repeats] = [Number(process.argv[2] ?? 32), Number(process.argv[3] ?
 await setBackend('wasm');
 const model = createModel('mst-dinov2-s', { numClasses: 2 });
 model.eval();
-const spec = { factory: 'dinov2_vits14', options: { imgSize: 518 } };
 const volume = tf.randomNormal([D, S, S], 0, 1, 'float32', 1);
 const warm = tf.randomNormal([2, S, S], 0, 1, 'float32', 2);
 async function time(label, f) {
@@ -34,7 +33,7 @@ console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, node ${proce
 console.log(`MST-DINOv2-S inference, one ${D}x${S}x${S} volume, median of ${repeats}`);
 const rows = [await time('main thread (model.predict)', (v) => model.predict(v))];
 for (const workers of [1, 2]) {
-  const pool = await SliceEncoderPool.create(model.encoder, { encoder: spec, workers });
+  const pool = await SliceEncoderPool.create(model.encoder, { workers });
   rows.push(await time(`pool, ${workers} worker${workers > 1 ? 's' : ''}`, (v) => predictWithPool(model, pool, v)));
   await pool.dispose();
 }

@@ -32,10 +32,7 @@ if (train) {
   // (DataParallelGradients: one volume each, slice checkpointing in the workers), AdamW here.
   const dp =
     caseName === 'mst-train-pool'
-      ? await (await import(pathToFileURL(join(dist, 'parallel', 'index.js')).href)).DataParallelGradients.create(
-          { encoder: { factory: 'dinov2_vits14' }, options: { numClasses: 2 } },
-          { workers: Number(process.env.MST_BENCH_WORKERS ?? 2) },
-        )
+      ? await (await import(pathToFileURL(join(dist, 'parallel', 'index.js')).href)).DataParallelGradients.create(model, { workers: Number(process.env.MST_BENCH_WORKERS ?? 2) })
       : null;
   // MST trains with slice checkpointing (chunks of MST_BENCH_CHUNK slices, default 4): the plain
   // tape of 2 x 32 slices of 224x224 does not fit the wasm backend's 4 GiB heap.
@@ -64,7 +61,7 @@ if (train) {
   // The slice encoder on MST_BENCH_WORKERS (default 2) worker threads, the fusion here.
   const { SliceEncoderPool, predictWithPool } = await import(pathToFileURL(join(dist, 'parallel', 'index.js')).href);
   model.eval();
-  const pool = await SliceEncoderPool.create(model.encoder, { encoder: { factory: 'dinov2_vits14' }, workers: Number(process.env.MST_BENCH_WORKERS ?? 2) });
+  const pool = await SliceEncoderPool.create(model.encoder, { workers: Number(process.env.MST_BENCH_WORKERS ?? 2) });
   const volume = tf.reshape(x, [D, H, W]);
   for (let r = 0; r < repeats + 1; r++) {
     const t0 = performance.now();

@@ -24,7 +24,7 @@ try {
 const repeats = Number(process.env.MST_BENCH_REPEATS ?? 3);
 const threads = Number(process.env.MST_BENCH_ORT_THREADS ?? 2);
 const [D, H, W] = [32, 224, 224];
-const GFLOP = 392; // MST-DINOv2-S forward on 32x224x224 (FACTS.md)
+const GFLOP = 392; // MST-DINOv2-S forward on 32x224x224
 
 await setBackend('wasm');
 const model = createModel('mst-dinov2-s', { numClasses: 2 }).eval();

@@ -3,8 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 /**
  * A 2D convolution that trains on every backend. On wasm the forward pass and the filter
  * gradient are mst-ts's native kernels (src/kernels/wasm_conv2d.ts); elsewhere the forward is
- * the backend's own Conv2D. The gradients are written with forward convolutions only, because wasm has no Conv2DBackpropFilter and its
- * Conv2DBackpropInput runs several times slower than a forward convolution (bench/RESULTS.md):
+ * the backend's own Conv2D. The gradients are written with forward convolutions only, because
+ * wasm has no Conv2DBackpropFilter and its Conv2DBackpropInput runs several times slower than a
+ * forward convolution (bench/RESULTS.md):
  * - filter: natively on wasm; elsewhere one convolution of the input, batch and channels swapped,
  *   by the output gradient used as a filter with dilation = stride (a plain matMul for 1x1 kernels);
  * - input: per stride phase, a full correlation of the output gradient with the flipped sub-filter.

@@ -1,7 +1,8 @@
-import { encodeSafetensors } from '../io/safetensors';
+import { encodeSafetensors, loadSafetensors } from '../io/safetensors';
+import { withoutInit } from '../nn/init';
 import { disposeStateDict } from '../nn/module';
 import type { ComponentConfig } from '../models/component_registry';
-import { encoderConfigOf, ENCODERS } from '../models/encoder_registry';
+import { createEncoder, encoderConfigOf, ENCODERS } from '../models/encoder_registry';
 import type { SliceEncoder } from '../models/slice_encoder';
 import type { InitMessage } from './messages';
 
@@ -29,4 +30,40 @@ export async function encoderInitMessage(who: string, encoder: SliceEncoder, opt
   } finally {
     disposeStateDict(dict);
   }
+}
+
+/**
+ * The worker's side of {@link encoderInitMessage}: the encoder built from its registered config
+ * (without random draws: the weights follow), its weights loaded, in evaluation mode. The
+ * message's modules must be imported first.
+ *
+ * @example
+ * const encoder = await encoderFromInitMessage(init);
+ */
+export async function encoderFromInitMessage(m: InitMessage): Promise<SliceEncoder> {
+  const built = withoutInit(() => createEncoder(m.encoder.name, m.encoder.options));
+  const dict = await loadSafetensors(m.weights);
+  try {
+    built.loadStateDict(dict);
+  } finally {
+    disposeStateDict(dict);
+  }
+  built.eval();
+  return built;
+}
+
+/**
+ * The workers' feature blocks, in order, as one array of `total` values.
+ *
+ * @example
+ * joinFeatures([new Float32Array(2), new Float32Array(3)], 5).length; // 5
+ */
+export function joinFeatures(blocks: Float32Array[], total: number): Float32Array {
+  const out = new Float32Array(total);
+  let offset = 0;
+  for (const b of blocks) {
+    out.set(b, offset);
+    offset += b.length;
+  }
+  return out;
 }

@@ -6,16 +6,15 @@ import { parentPort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { setBackend } from '../backend';
 import { loadSafetensors } from '../io/safetensors';
-import { withoutInit } from '../nn/init';
 import { disposeStateDict } from '../nn/module';
 import type { SliceEncoder } from '../models/slice_encoder';
-import { createEncoder } from '../models/encoder_registry';
 import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { buildModel } from '../models/model_config';
 import { checkpointedGradients } from '../train/checkpointed_step';
 import { crossEntropy } from '../train/losses';
 import { leanVariableGrads } from '../ops/lean_backprop';
 import type { EncodeMessage, GradsMessage, InitMessage, InitModelMessage, WorkerReply } from './messages';
+import { encoderFromInitMessage } from './encoder_init';
 
 if (!parentPort) throw new Error('encoder_worker: must run as a worker thread (started by SliceEncoderPool)');
 const port = parentPort;
@@ -35,16 +34,7 @@ async function init(m: InitMessage): Promise<void> {
   await setBackend(m.backend);
   tf.env().set('PROD', true);
   await importModules(m.modules);
-  // Zeros instead of random draws: the weights arrive next (ViT-S's draws cost seconds per worker).
-  const built = withoutInit(() => createEncoder(m.encoder.name, m.encoder.options));
-  const dict = await loadSafetensors(m.weights);
-  try {
-    built.loadStateDict(dict);
-  } finally {
-    disposeStateDict(dict);
-  }
-  built.eval();
-  encoder = built;
+  encoder = await encoderFromInitMessage(m);
 }
 
 async function initModel(m: InitModelMessage): Promise<void> {

@@ -1,6 +1,6 @@
 import type { ComponentConfig } from '../models/component_registry';
 import type { SliceEncoder } from '../models/slice_encoder';
-import { encoderInitMessage } from './encoder_init';
+import { encoderInitMessage, joinFeatures } from './encoder_init';
 import { WorkerGroup } from './worker_group';
 
 /** Options of {@link SliceEncoderPool.create}. */
@@ -81,14 +81,7 @@ export class SliceEncoderPool {
         }),
       );
     }
-    const results = await Promise.all(parts);
-    const out = new Float32Array(n * this.featureSize);
-    let offset = 0;
-    for (const r of results) {
-      out.set(r, offset);
-      offset += r.length;
-    }
-    return out;
+    return joinFeatures(await Promise.all(parts), n * this.featureSize);
   }
 
   /** Stops the workers; pending requests are rejected. */

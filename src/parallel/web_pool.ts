@@ -1,13 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../backend';
-import { loadSafetensors } from '../io/safetensors';
-import { withoutInit } from '../nn/init';
-import { disposeStateDict } from '../nn/module';
 import type { ComponentConfig } from '../models/component_registry';
-import { createEncoder } from '../models/encoder_registry';
 import type { SliceEncoder } from '../models/slice_encoder';
 import type { EncodeMessage, InitMessage, WorkerReply } from './messages';
-import { encoderInitMessage } from './encoder_init';
+import { encoderFromInitMessage, encoderInitMessage, joinFeatures } from './encoder_init';
 
 /** The part of a browser `Worker` (or `DedicatedWorkerGlobalScope`) the pool uses. */
 export interface WebWorkerLike {
@@ -128,14 +124,7 @@ export class WebSliceEncoderPool {
         }),
       );
     }
-    const results = await Promise.all(parts);
-    const out = new Float32Array(n * this.featureSize);
-    let offset = 0;
-    for (const r of results) {
-      out.set(r, offset);
-      offset += r.length;
-    }
-    return out;
+    return joinFeatures(await Promise.all(parts), n * this.featureSize);
   }
 
   /** Stops the workers; pending requests are rejected. */
@@ -180,16 +169,7 @@ export function serveSliceEncoder(scope: WebWorkerLike): void {
     await setBackend(m.backend);
     tf.env().set('PROD', true);
     for (const url of m.modules) await import(/* webpackIgnore: true */ url);
-    // Zeros instead of random draws: the weights arrive next.
-    const built = withoutInit(() => createEncoder(m.encoder.name, m.encoder.options));
-    const dict = await loadSafetensors(m.weights);
-    try {
-      built.loadStateDict(dict);
-    } finally {
-      disposeStateDict(dict);
-    }
-    built.eval();
-    encoder = built;
+    encoder = await encoderFromInitMessage(m);
   };
   const encode = async (m: EncodeMessage): Promise<void> => {
     const enc = encoder;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { withoutAddedProcessHandlers } from './kernels/process_handlers';
-import { installWasmMatMul, preferRelaxedSimd } from './kernels/wasm_matmul';
+import { installWasmMatMul, preferWasmKernelOptions } from './kernels/wasm_matmul';
 import { installWebGpuHighRankFixes } from './kernels/webgpu_high_rank';
 
 /** Backends mst-ts knows how to bring up; any other registered tfjs backend works too. */
@@ -21,6 +21,12 @@ export interface SetBackendOptions {
    * SIMD128. See {@link installWasmMatMul}.
    */
   relaxedSimd?: boolean;
+  /**
+   * On `wasm` in Node, run matrix products and convolutions on mst-ts's native AVX2 + FMA kernels
+   * where they load (default true; `MST_NATIVE_KERNELS=0` also opts out). See
+   * {@link nativeKernelsInfo}.
+   */
+  nativeKernels?: boolean;
 }
 
 /**
@@ -43,12 +49,12 @@ export async function setBackend(name: BackendName, options: SetBackendOptions =
     if (name === 'webgpu') await prepareWebGpu();
     else if (tf.findBackendFactory(name) === null) await registerBackendPackage(name);
     // Node's default wasm factory installs the kernels as it creates the backend: tell it which build.
-    if (name === 'wasm') preferRelaxedSimd(options.relaxedSimd);
+    if (name === 'wasm') preferWasmKernelOptions({ relaxedSimd: options.relaxedSimd, nativeKernels: options.nativeKernels });
     const ok = await withoutAddedProcessHandlers(() => tf.setBackend(name));
     if (!ok) throw new Error(`setBackend: the tfjs backend '${name}' failed to initialise`);
     await tf.ready();
   }
-  if (name === 'wasm' && (options.fastKernels ?? true)) await installWasmMatMul({ relaxedSimd: options.relaxedSimd });
+  if (name === 'wasm' && (options.fastKernels ?? true)) await installWasmMatMul({ relaxedSimd: options.relaxedSimd, nativeKernels: options.nativeKernels });
   // Not optional: without them 3D CNNs (rank-5 activations) compute zeros or throw on webgpu.
   if (name === 'webgpu') installWebGpuHighRankFixes();
 }

@@ -23,6 +23,7 @@ export { setBackend, useDefaultBackend, webgpuAvailable, installWebGpuGlobals } 
 export type { BackendName, SetBackendOptions, DawnModule } from './backend';
 export { installWasmMatMul, wasmKernelsInstalled, wasmKernelVariant, type WasmKernelOptions, type WasmKernelVariant } from './kernels/wasm_matmul';
 export { relaxedSimdSupported, enableNodeRelaxedSimd } from './kernels/wasm_features';
+export { nativeKernelsInfo, setNativeThreads, type NativeKernelsInfo } from './kernels/native_kernels';
 export { WebSliceEncoderPool, serveSliceEncoder, type WebSliceEncoderPoolOptions, type WebWorkerLike } from './parallel/web_pool';
 export { predictWithPool, type SliceFeaturePool } from './parallel/predict_with_pool';
 // Importing it registers Node's default backend: wasm with mst-ts's kernels.

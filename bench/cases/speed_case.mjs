@@ -6,12 +6,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // MST_DIST names another build folder (default dist).
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', process.env.MST_DIST ?? 'dist');
-const { setBackend, createModel, AdamW, crossEntropy, resnet3d50, checkpointedGradients, resnetCheckpointedGradients, leanVariableGrads, logitsOf, wasmKernelVariant } = await import(pathToFileURL(join(dist, 'index.js')).href);
+const { setBackend, createModel, AdamW, crossEntropy, resnet3d50, checkpointedGradients, resnetCheckpointedGradients, leanVariableGrads, logitsOf, wasmKernelVariant, nativeKernelsInfo, setNativeThreads } = await import(pathToFileURL(join(dist, 'index.js')).href);
 
-const [caseName, repeatsText] = process.argv.slice(2);
+const [fullName, repeatsText] = process.argv.slice(2);
+// CASE-threads: the native kernels split each product over every core of this one process;
+// otherwise they run on one thread (the pool cases' workers each run one).
+const threaded = fullName.endsWith('-threads');
+const caseName = threaded ? fullName.slice(0, -'-threads'.length) : fullName;
 const repeats = Number(repeatsText ?? 3);
 // MST_BENCH_RELAXED=0: the plain SIMD128 kernels instead of relaxed SIMD (fused multiply-add).
-await setBackend(process.env.MST_BENCH_BACKEND ?? 'wasm', process.env.MST_BENCH_RELAXED === '0' ? { relaxedSimd: false } : {});
+// MST_BENCH_NATIVE=0: mst-ts's WebAssembly kernels instead of the native AVX2 ones.
+await setBackend(process.env.MST_BENCH_BACKEND ?? 'wasm', { ...(process.env.MST_BENCH_RELAXED === '0' ? { relaxedSimd: false } : {}), ...(process.env.MST_BENCH_NATIVE === '0' ? { nativeKernels: false } : {}) });
+if (!threaded) setNativeThreads(1);
 const [D, H, W] = [32, 224, 224];
 const model = caseName.startsWith('mst') ? createModel('mst-dinov2-s', { numClasses: 2 }) : resnet3d50({ numClasses: 2, conv1TStride: [1, 2, 2] });
 const train = caseName.endsWith('train') || caseName === 'mst-train-pool';
@@ -84,4 +90,9 @@ if (train) {
   }
 }
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({ case: caseName, times: times.slice(1), cpuTimes: cpuTimes.slice(1), peakRssMiB, backend: tf.getBackend(), kernels: wasmKernelVariant?.() ?? null }));
+console.log(JSON.stringify({ case: fullName, times: times.slice(1), cpuTimes: cpuTimes.slice(1), peakRssMiB, backend: tf.getBackend(), kernels: kernelsName() }));
+
+function kernelsName() {
+  const native = nativeKernelsInfo();
+  return native ? `native ${native.isa} x${native.threads}` : wasmKernelVariant();
+}

@@ -6,6 +6,7 @@ import { installWasmDepthTaps, type DepthTapsExports } from './wasm_depth_taps';
 import { installWasmLayoutKernels, type TransposeExport } from './wasm_layout';
 import { installWasmMaxPool, type MaxPoolExports } from './wasm_max_pool';
 import { installWasmNormGelu, type NormGeluExports } from './wasm_norm_gelu';
+import { loadNativeKernels, markNativeKernelsActive, nativeThreads, type NativeKernelAddon } from './native_kernels';
 
 /** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
 interface WasmBackendInternals {
@@ -47,16 +48,24 @@ export interface WasmKernelOptions {
    * throws. Results of the two builds differ by float32 rounding only.
    */
   relaxedSimd?: boolean;
+  /**
+   * In Node, run the matrix products and convolutions on mst-ts's native AVX2 + FMA kernels
+   * where they load (x86-64 with AVX2 and FMA; see {@link nativeKernelsInfo}), split over every
+   * core; the other kernels stay WebAssembly (default true unless the environment variable
+   * `MST_NATIVE_KERNELS` is `0`). Results differ from the WebAssembly kernels' by float32
+   * rounding only.
+   */
+  nativeKernels?: boolean;
 }
 let fallback: ((args: KernelArgs) => tf.TensorInfo) | null = null;
-let preferred: boolean | undefined;
+let preferred: WasmKernelOptions = {};
 
 /**
- * The `relaxedSimd` option for the next backend {@link installWasmKernelsSync} sets up (Node's
- * default wasm factory, which `setBackend('wasm', { relaxedSimd })` starts before it installs).
+ * The options for the next backend {@link installWasmKernelsSync} sets up (Node's default wasm
+ * factory, which `setBackend('wasm', { relaxedSimd, nativeKernels })` starts before it installs).
  */
-export function preferRelaxedSimd(relaxedSimd: boolean | undefined): void {
-  preferred = relaxedSimd;
+export function preferWasmKernelOptions(options: WasmKernelOptions): void {
+  preferred = { ...options };
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -97,7 +106,7 @@ export async function installWasmMatMul(options: WasmKernelOptions = {}): Promis
   if (installed.has(backend)) return;
   const { bytes, memory, variant } = kernelBuild(backend, options, supported);
   const module = await WebAssembly.compile(decodeBase64(bytes));
-  installInto(backend, await WebAssembly.instantiate(module, { env: { memory } }), variant);
+  installInto(backend, await WebAssembly.instantiate(module, { env: { memory } }), variant, memory, options.nativeKernels);
 }
 
 /**
@@ -113,9 +122,9 @@ export function installWasmKernelsSync(backend: object): void {
   // their setup, which other stock kernels rely on (Sum calls the stock Transpose), so run it now.
   for (const kernel of tf.getKernelsForBackend('wasm')) kernel.setupFunc?.(backend as tf.KernelBackend);
   // Where relaxed SIMD is asked for but missing, installWasmMatMul's check reports it afterwards.
-  const wanted = preferred ?? (plainSimdRequested() ? false : undefined);
+  const wanted = preferred.relaxedSimd ?? (plainSimdRequested() ? false : undefined);
   const { bytes, memory, variant } = kernelBuild(b, {}, wanted !== false && enableNodeRelaxedSimd());
-  installInto(b, new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(bytes)), { env: { memory } }), variant);
+  installInto(b, new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(bytes)), { env: { memory } }), variant, memory, preferred.nativeKernels);
 }
 
 /**
@@ -150,8 +159,12 @@ function kernelBuild(backend: WasmBackendInternals, options: WasmKernelOptions, 
   return { bytes, memory, variant };
 }
 
-function installInto(backend: WasmBackendInternals, instance: WebAssembly.Instance, variant: WasmKernelVariant): void {
-  const exports = instance.exports as unknown as SgemmExports;
+function installInto(backend: WasmBackendInternals, instance: WebAssembly.Instance, variant: WasmKernelVariant, memory: WebAssembly.Memory, nativeKernels: boolean | undefined): void {
+  const wasm = instance.exports as unknown as SgemmExports;
+  // The addon reads an ArrayBuffer; the threaded build's shared memory stays on WebAssembly.
+  const native = nativeKernels !== false && Object.prototype.toString.call(memory.buffer) === '[object ArrayBuffer]' ? loadNativeKernels() : null;
+  const exports = native ? withNativeKernels(wasm, native.kernels, memory) : wasm;
+  markNativeKernelsActive(!!native);
   const work = backend.wasm._malloc(exports.sgemm_work_floats() * 4 + 16);
   installed.set(backend, { exports, work: (work + 15) & ~15, variant });
   lastVariant = variant;
@@ -169,6 +182,21 @@ function installInto(backend: WasmBackendInternals, instance: WebAssembly.Instan
   fallback ??= stock.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo;
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: batchMatMul as unknown as tf.KernelFunc });
+}
+
+/**
+ * The module's exports with the GEMM and the convolutions replaced by the native addon's, which
+ * compute on the same heap (read afresh each call: it is replaced when the memory grows).
+ */
+function withNativeKernels(wasm: SgemmExports, native: NativeKernelAddon, memory: WebAssembly.Memory): SgemmExports {
+  const heap = () => memory.buffer as ArrayBuffer;
+  return {
+    ...wasm,
+    sgemm: (a, b, c, batch, m, n, k, transA, transB, strideA, strideB, strideC) =>
+      native.sgemm(heap(), a, b, c, batch, m, n, k, transA, transB, strideA, strideB, strideC, nativeThreads()),
+    conv2d_forward: (x, w, y, n, hi, wi, ci, co, kh, kw, sh, sw) => native.conv2dForward(heap(), x, w, y, n, hi, wi, ci, co, kh, kw, sh, sw, nativeThreads()),
+    conv2d_filter_grad: (x, dy, dw, n, hi, wi, ci, co, kh, kw, sh, sw) => native.conv2dFilterGrad(heap(), x, dy, dw, n, hi, wi, ci, co, kh, kw, sh, sw, nativeThreads()),
+  };
 }
 
 /**

@@ -1,0 +1,169 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { nativeKernelsInfo } from '../../src/kernels/native_kernels';
+import { needs } from '../helpers';
+
+// The native AVX2 + FMA kernels (native/node/*.c, built by `npm run build`) called directly on a
+// WebAssembly memory, against float64 references, and through tfjs on the default backend.
+const file = join(__dirname, '..', '..', 'dist', 'native', `mst_kernels-${process.platform}-${process.arch}.node`);
+const cpuHasAvx2 = process.arch === 'x64' && /\bavx2\b/.test(fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '');
+const built = needs(!cpuHasAvx2 || fs.existsSync(file), 'the native kernels addon', 'npm run build (needs a C compiler: apt-get install gcc)');
+const run = cpuHasAvx2 && built ? describe : describe.skip;
+
+interface Addon {
+  isa: string | null;
+  sgemm(heap: ArrayBuffer, ...args: number[]): void;
+  conv2dForward(heap: ArrayBuffer, ...args: number[]): void;
+  conv2dFilterGrad(heap: ArrayBuffer, ...args: number[]): void;
+}
+
+/** Deterministic values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** Worst |got - exact| over the rounding bound k 2^-24 sum |terms|, element by element (< 1: within float32 rounding). */
+function worstOverBound(got: Float32Array, exact: Float64Array, magnitude: Float64Array, k: number): number {
+  let worst = 0;
+  for (let i = 0; i < exact.length; i++) worst = Math.max(worst, Math.abs(got[i] - exact[i]) / (k * 2 ** -24 * magnitude[i] + 1e-30));
+  return worst;
+}
+
+run('native kernels (AVX2 + FMA)', () => {
+  const addon = require(file) as Addon;
+  const memory = new WebAssembly.Memory({ initial: 2048 }); // 128 MiB
+  const heap = new Float32Array(memory.buffer);
+
+  it('report their instruction set', () => {
+    expect(addon.isa).toBe('avx2-fma');
+  });
+
+  // [batch, m, n, k, transA, transB, strideA (0: broadcast), strideB]
+  const gemms: [number, number, number, number, number, number, boolean, boolean][] = [
+    [1, 1, 1, 1, 0, 0, true, true],
+    [1, 7, 17, 3, 0, 0, true, true],
+    [1, 6, 16, 256, 0, 0, true, true],
+    [1, 13, 1030, 300, 0, 0, true, true],
+    [1, 200, 40, 300, 0, 0, true, true],
+    [1, 33, 384, 384, 1, 0, true, true],
+    [1, 257, 64, 257, 0, 1, true, true],
+    [1, 130, 70, 515, 1, 1, true, true],
+    [5, 19, 23, 31, 0, 1, true, true],
+    [3, 40, 50, 60, 0, 0, false, true],
+    [3, 40, 50, 60, 1, 0, true, false],
+  ];
+
+  it.each(gemms)('GEMM batch %i, %i x %i x %i (transA %i, transB %i) within float32 rounding, equal on 1, 2 and 3 threads', (batch, m, n, k, tA, tB, perA, perB) => {
+    const sA = perA ? m * k : 0, sB = perB ? k * n : 0;
+    const a = values(sA * (batch - 1) + m * k, 1), b = values(sB * (batch - 1) + k * n, 2);
+    const pa = 16, pb = pa + a.length + 3, pc = pb + b.length + 5;
+    heap.set(a, pa);
+    heap.set(b, pb);
+    const exact = new Float64Array(batch * m * n), magnitude = new Float64Array(batch * m * n);
+    for (let bi = 0; bi < batch; bi++)
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let s = 0, s1 = 0;
+          for (let p = 0; p < k; p++) {
+            const av = a[bi * sA + (tA ? p * m + i : i * k + p)], bv = b[bi * sB + (tB ? j * k + p : p * n + j)];
+            s += av * bv;
+            s1 += Math.abs(av * bv);
+          }
+          exact[(bi * m + i) * n + j] = s;
+          magnitude[(bi * m + i) * n + j] = s1;
+        }
+    const results = [1, 2, 3].map((threads) => {
+      heap.fill(Number.NaN, pc, pc + batch * m * n);
+      addon.sgemm(memory.buffer, pa * 4, pb * 4, pc * 4, batch, m, n, k, tA, tB, sA, sB, m * n, threads);
+      return heap.slice(pc, pc + batch * m * n);
+    });
+    expect(worstOverBound(results[0], exact, magnitude, k)).toBeLessThan(1);
+    // Threads split rows, columns or the batch, never a sum: results are bit for bit the same.
+    expect(Buffer.from(results[1].buffer).equals(Buffer.from(results[0].buffer))).toBe(true);
+    expect(Buffer.from(results[2].buffer).equals(Buffer.from(results[0].buffer))).toBe(true);
+  });
+
+  // [n, hi, wi, ci, co, kh, kw, sh, sw]
+  const convs: [number, number, number, number, number, number, number, number, number][] = [
+    [1, 5, 5, 1, 1, 1, 1, 1, 1],
+    [2, 9, 11, 3, 17, 3, 3, 1, 1],
+    [1, 28, 28, 3, 20, 14, 14, 14, 14],
+    [2, 15, 13, 12, 33, 3, 3, 2, 2],
+    [1, 21, 10, 64, 8, 7, 3, 2, 1],
+  ];
+
+  it.each(convs)('convolution n %i, %i x %i x %i -> %i, filter %i x %i, stride %i x %i: forward and filter gradient within float32 rounding, equal on 1 and 2 threads', (n, hi, wi, ci, co, kh, kw, sh, sw) => {
+    const ho = Math.floor((hi - kh) / sh) + 1, wo = Math.floor((wi - kw) / sw) + 1;
+    const x = values(n * hi * wi * ci, 3), w = values(kh * kw * ci * co, 4), dy = values(n * ho * wo * co, 5);
+    const px = 8, pw = px + x.length + 1, pdy = pw + w.length + 7, py = pdy + dy.length + 2, pdw = py + n * ho * wo * co + 3;
+    heap.set(x, px);
+    heap.set(w, pw);
+    heap.set(dy, pdy);
+    const y = new Float64Array(n * ho * wo * co), yMag = new Float64Array(y.length);
+    const dw = new Float64Array(w.length), dwMag = new Float64Array(w.length);
+    for (let b = 0; b < n; b++)
+      for (let oh = 0; oh < ho; oh++)
+        for (let ow = 0; ow < wo; ow++)
+          for (let a = 0; a < kh; a++)
+            for (let c = 0; c < kw; c++)
+              for (let i = 0; i < ci; i++) {
+                const xv = x[((b * hi + oh * sh + a) * wi + ow * sw + c) * ci + i];
+                for (let o = 0; o < co; o++) {
+                  const out = ((b * ho + oh) * wo + ow) * co + o, f = ((a * kw + c) * ci + i) * co + o;
+                  y[out] += xv * w[f];
+                  yMag[out] += Math.abs(xv * w[f]);
+                  dw[f] += xv * dy[out];
+                  dwMag[f] += Math.abs(xv * dy[out]);
+                }
+              }
+    const forward = [1, 2].map((threads) => {
+      addon.conv2dForward(memory.buffer, px * 4, pw * 4, py * 4, n, hi, wi, ci, co, kh, kw, sh, sw, threads);
+      return heap.slice(py, py + y.length);
+    });
+    const grad = [1, 2].map((threads) => {
+      addon.conv2dFilterGrad(memory.buffer, px * 4, pdy * 4, pdw * 4, n, hi, wi, ci, co, kh, kw, sh, sw, threads);
+      return heap.slice(pdw, pdw + dw.length);
+    });
+    expect(worstOverBound(forward[0], y, yMag, kh * kw * ci)).toBeLessThan(1);
+    expect(worstOverBound(grad[0], dw, dwMag, n * ho * wo)).toBeLessThan(1);
+    expect(Buffer.from(forward[1].buffer).equals(Buffer.from(forward[0].buffer))).toBe(true);
+    expect(Buffer.from(grad[1].buffer).equals(Buffer.from(grad[0].buffer))).toBe(true);
+  });
+
+  it('refuse operands outside the heap, offsets off a float boundary, a filter larger than the image and a wrong argument count, naming the problem', () => {
+    const floats = memory.buffer.byteLength / 4;
+    expect(() => addon.sgemm(memory.buffer, 0, 0, (floats - 10) * 4, 1, 4, 4, 4, 0, 0, 0, 0, 0, 1)).toThrow('C (16 floats at byte');
+    expect(() => addon.sgemm(memory.buffer, 0, 0, 0, 2, 4, 4, 4, 0, 0, floats, 0, 0, 1)).toThrow(/^native kernel: A .* lies outside the wasm heap/);
+    expect(() => addon.sgemm(memory.buffer, 2, 0, 64, 1, 4, 4, 4, 0, 0, 0, 0, 0, 1)).toThrow('outside the wasm heap');
+    expect(() => addon.conv2dForward(memory.buffer, 0, 0, 0, 1, 2, 2, 1, 1, 3, 3, 1, 1, 1)).toThrow('the filter must fit the image');
+    expect(() => addon.conv2dForward(memory.buffer, 0, 0, 0, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1)).toThrow('conv2dForward: expected 14 arguments, got 15');
+    expect(() => addon.sgemm(new ArrayBuffer(64) as never, -1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1)).toThrow('argument 2 must be an integer');
+    expect(() => addon.sgemm(new Float32Array(4) as never, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1)).toThrow("the first argument must be the wasm heap's ArrayBuffer");
+  });
+
+  it("run tfjs's matrix products and convolutions on the default backend, within float32 rounding of float64", () => {
+    const a = tf.tensor2d(values(300 * 200, 6), [300, 200]), b = tf.tensor2d(values(200 * 100, 7), [200, 100]);
+    const before = tf.memory().numTensors;
+    const c = tf.matMul(a, b, false, false);
+    expect(nativeKernelsInfo()).toMatchObject({ isa: 'avx2-fma', path: expect.stringContaining('mst_kernels-') });
+    const [av, bv, cv] = [a.dataSync(), b.dataSync(), c.dataSync() as Float32Array];
+    const exact = new Float64Array(300 * 100), mag = new Float64Array(300 * 100);
+    for (let i = 0; i < 300; i++)
+      for (let j = 0; j < 100; j++)
+        for (let p = 0; p < 200; p++) {
+          exact[i * 100 + j] += av[i * 200 + p] * bv[p * 100 + j];
+          mag[i * 100 + j] += Math.abs(av[i * 200 + p] * bv[p * 100 + j]);
+        }
+    expect(worstOverBound(cv, exact, mag, 200)).toBeLessThan(1);
+    c.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([a, b]);
+  });
+});

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { CliCommand } from '../src/cli/command';
 import { runCli } from '../src/cli/main';
 import { encodeNifti } from '../src/io/nifti';
 
@@ -22,6 +23,23 @@ export async function cli(argv: string[]): Promise<CliRun> {
   try {
     const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
     return { code, stdout, stderr };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+/**
+ * Runs one command's `run(args)` directly (errors thrown, not turned into exit statuses),
+ * capturing what it writes to the process's stdout and stderr.
+ */
+export async function runCommand(command: CliCommand, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+  const e = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
+  try {
+    return { code: await command.run(args), out, err };
   } finally {
     o.mockRestore();
     e.mockRestore();

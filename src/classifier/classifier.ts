@@ -95,11 +95,29 @@ export interface ClassifierOptions {
 }
 
 /**
- * Options of {@link Classifier.explain}: those of `explainVolume` (the bundle's defaults fill the
- * rest), and `metrics` to score the map's faithfulness (deletion, insertion, ROAD) on the network's
- * input; a `metrics.mask` lies on that input's grid.
+ * Which volume of a DICOM folder a path input stands for, as `readVolume`'s options choose it
+ * (`mst-ts predict --series/--phase`). They apply to every path of the input (each sequence of a
+ * multi-sequence model alike): for scans from different phases of one series, read each with
+ * `readVolume(path, { phase })` and pass the volumes. Other formats ignore them.
  */
-export type ClassifierExplainOptions = Omit<ExplainOptions, 'upsample'> & { metrics?: boolean | ScoreExplanationOptions };
+export interface ClassifierReadOptions {
+  /** The DICOM series (SeriesInstanceUID); default the folder's series with the most images. */
+  series?: string;
+  /**
+   * The phase of a DICOM series that repeats its positions (dynamic contrast, cardiac phases):
+   * 0-based in ascending order of the field that separates them (`listDicomSeries` lists them), or
+   * `'first'`. Required where the series holds several: they are never merged into one volume.
+   */
+  phase?: number | 'first';
+}
+
+/**
+ * Options of {@link Classifier.explain}: which DICOM series and phase a path stands for, those of
+ * `explainVolume` (the bundle's defaults fill the rest), and `metrics` to score the map's
+ * faithfulness (deletion, insertion, ROAD) on the network's input; a `metrics.mask` lies on that
+ * input's grid.
+ */
+export type ClassifierExplainOptions = Omit<ExplainOptions, 'upsample'> & ClassifierReadOptions & { metrics?: boolean | ScoreExplanationOptions };
 
 /**
  * A model with everything needed to run it on a raw scan: its bundle's preprocessing, class names
@@ -144,10 +162,15 @@ export class Classifier {
 
   /**
    * The network's input for `input` and how to map maps back: a path is read in its own voxel
-   * order (`canonical: false`) and prepared by the bundle's preprocessing, or only brought to the
-   * canonical orientation when the bundle has none.
+   * order (`canonical: false`; of a DICOM folder, the series and phase `read` names) and prepared
+   * by the bundle's preprocessing, or only brought to the canonical orientation when the bundle
+   * has none.
+   *
+   * @example
+   * const { volume, prepared } = await clf.prepare('dce/', { phase: 1 });
+   * volume.dispose();
    */
-  async prepare(input: ClassifierInput): Promise<{ volume: tf.Tensor; prepared: PreparedVolume | null }> {
+  async prepare(input: ClassifierInput, read: ClassifierReadOptions = {}): Promise<{ volume: tf.Tensor; prepared: PreparedVolume | null }> {
     if (input instanceof tf.Tensor) {
       if ((input.rank !== 3 && input.rank !== 4) || input.dtype !== 'float32') {
         throw new Error(`Classifier: expected a prepared float32 volume [D, H, W] or [D, H, W, C], got ${input.dtype} [${input.shape.join(', ')}]`);
@@ -155,21 +178,23 @@ export class Classifier {
       return { volume: tf.clone(input), prepared: null };
     }
     const spec = this.preprocessing ?? { orientation: 'canonical' as const, steps: [], channels: 1 };
-    const read = async (x: string | Volume): Promise<Volume> => {
+    const { series, phase } = read;
+    const readOptions = { canonical: false, ...(series !== undefined ? { seriesInstanceUid: series } : {}), ...(phase !== undefined ? { phase } : {}) };
+    const readInput = async (x: string | Volume): Promise<Volume> => {
       if (typeof x === 'string') {
         const { readVolume } = await import('../io/read_volume');
-        return readVolume(x, { canonical: false });
+        return readVolume(x, readOptions);
       }
       if (isVolume(x)) return x;
       throw new Error('Classifier: expected a file path, a Volume ({ data, shape, spacing, affine, ... }) or a tf.Tensor [D, H, W]');
     };
     let raw: Volume;
-    if (typeof input === 'string' || isVolume(input)) raw = await read(input);
+    if (typeof input === 'string' || isVolume(input)) raw = await readInput(input);
     else if (input && typeof input === 'object') {
       const inputs = spec.inputs;
       if (!inputs) throw new Error('Classifier: this model takes one scan (its bundle names no sequences); give a path or a Volume');
-      const scans: Volume[] | Record<string, Volume> = Array.isArray(input) ? await Promise.all(input.map(read)) : {};
-      if (!Array.isArray(input)) for (const [name, x] of Object.entries(input as Record<string, string | Volume>)) (scans as Record<string, Volume>)[name] = await read(x);
+      const scans: Volume[] | Record<string, Volume> = Array.isArray(input) ? await Promise.all(input.map(readInput)) : {};
+      if (!Array.isArray(input)) for (const [name, x] of Object.entries(input as Record<string, string | Volume>)) (scans as Record<string, Volume>)[name] = await readInput(x);
       raw = combineSequences(scans, inputs);
     } else {
       throw new Error('Classifier: expected a file path, a Volume ({ data, shape, spacing, affine, ... }), the scans of a multi-sequence model, or a tf.Tensor [D, H, W]');
@@ -182,17 +207,19 @@ export class Classifier {
   }
 
   /**
-   * Classifies one input (a path, a `Volume` or a prepared tensor).
+   * Classifies one input (a path, a `Volume` or a prepared tensor); `read` chooses the series and
+   * phase of a DICOM folder.
    *
    * @example
    * const clf = await loadClassifier('runs/demo/model.safetensors');
    * const { label, probabilities } = await clf.predict('scan.nii.gz');
+   * await clf.predict('breast-dce/', { phase: 1 }); // the second phase of a dynamic series
    */
-  async predict(input: ClassifierInput): Promise<ClassifierPrediction> {
+  async predict(input: ClassifierInput, read: ClassifierReadOptions = {}): Promise<ClassifierPrediction> {
     // The workers start while the input is read and prepared.
     const starting = this.model instanceof MedicalSliceTransformer ? this.slicePool(this.model) : null;
     starting?.catch(() => undefined);
-    const { volume } = await this.prepare(input);
+    const { volume } = await this.prepare(input, read);
     try {
       const pool = await starting;
       const channels = volume.rank === 4 ? volume.shape[3] : 1;
@@ -220,11 +247,12 @@ export class Classifier {
    *
    * @example
    * const { saliency } = await clf.explain('scan.nii.gz'); // saliency.shape equals the file's
+   * await clf.explain('breast-dce/', { phase: 1, method: 'rollout' }); // a phase of a DICOM series
    */
   async explain(input: ClassifierInput, options: ClassifierExplainOptions = {}): Promise<ClassifierExplanation> {
-    const { volume, prepared } = await this.prepare(input);
+    const { metrics: scoring, series, phase, ...explainOptions } = options;
+    const { volume, prepared } = await this.prepare(input, { series, phase });
     const defaults: ExplainDefaults = this.bundle.explain ?? {};
-    const { metrics: scoring, ...explainOptions } = options;
     // The bundle's layer and first-patch defaults belong to its default method only.
     const ownMethod = explainOptions.method === undefined || explainOptions.method === defaults.method;
     const merged = {

@@ -1,2 +1,2 @@
 export { Classifier, loadClassifier } from './classifier';
-export type { ClassifierInput, ClassifierPrediction, ClassifierExplanation, ClassifierExplainOptions, LoadClassifierOptions, ClassifierOptions, SaliencyVolume, SequenceScans } from './classifier';
+export type { ClassifierInput, ClassifierPrediction, ClassifierExplanation, ClassifierExplainOptions, ClassifierReadOptions, LoadClassifierOptions, ClassifierOptions, SaliencyVolume, SequenceScans } from './classifier';

@@ -11,13 +11,11 @@ import type { HeadFusion } from '../explain/rollout';
 import { writeFileAtomic } from '../io/files';
 import { writeNifti } from '../io/nifti';
 import { readDicomSourceInfo, writeSaliencyDicom, type DicomSourceInfo } from '../io/dicom_write';
-import type { ReadVolumeOptions } from '../io/read_volume';
 import type { Volume } from '../io/volume';
-import { combineSequences, type SequenceInputs } from '../data/sequences';
 import { MODEL_REGISTRY } from '../models/registry';
 import { UsageError, type CliCommand } from './command';
 import { checkBackendFlag, parseCommandArgs } from './args';
-import { checkOutFolder, loadWeights, readScan } from './flag_files';
+import { checkOutFolder, loadWeights, readInputScans, readScan } from './flag_files';
 import { DICOM_READ_OPTIONS, dicomReadOptions, dicomReadUsage } from './dicom_args';
 
 const USAGE = `Usage: mst-ts explain --weights <model.safetensors> --input <scan> --out <dir> [options]
@@ -234,7 +232,7 @@ async function run(argv: string[]): Promise<number> {
     if (targetClass !== undefined && targetClass >= classes) {
       throw new UsageError(`explain: --target-class ${targetClass} is out of range: the model has ${classes} classes (${clf.classNames.map((c, i) => `${i} ${c}`).join(', ')})`);
     }
-    const scan = await readInputs(inputs, clf.preprocessing?.inputs ?? null, dicomRead);
+    const scan = await readInputScans('explain', inputs, clf.preprocessing?.inputs ?? null, dicomRead);
     const mask = str('mask') === undefined ? undefined : await readScan(str('mask') as string, { canonical: false });
     if (mask && mask.shape.some((d, i) => d !== scan.shape[i])) {
       throw new Error(`explain: the mask ${str('mask')} has shape [${mask.shape.join(', ')}], the input [${scan.shape.join(', ')}]`);
@@ -318,20 +316,6 @@ async function run(argv: string[]): Promise<number> {
     clf.dispose();
   }
   return 0;
-}
-
-/**
- * The volume of `--input` in the file's own voxel order: one path, or `name=path` per sequence of
- * a multi-sequence model, combined on the first one's grid.
- */
-async function readInputs(inputs: string[], sequences: SequenceInputs | null, read: ReadVolumeOptions): Promise<Volume> {
-  const named = inputs.map((x) => /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(x));
-  if (inputs.length === 1 && (!sequences || !named[0])) return readScan(inputs[0], { canonical: false, ...read });
-  if (!sequences) throw new UsageError(`explain: the model takes one scan; got ${inputs.length} --input`);
-  if (named.some((m) => !m)) throw new UsageError(`explain: the model takes the sequences ${sequences.names.join(', ')}: give --input <name>=<path> for each`);
-  const scans: Record<string, Volume> = {};
-  for (const m of named as RegExpExecArray[]) scans[m[1]] = await readScan(m[2], { canonical: false, ...read });
-  return combineSequences(scans, sequences);
 }
 
 /** The source series a `--dicom-out` series is written into: the input's DICOM files, or an error. */

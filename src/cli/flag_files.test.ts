@@ -7,6 +7,8 @@ import { toOnnxBytes } from '../onnx/onnx_export';
 import { ONNXRUNTIME_INSTALL } from '../export/onnx_predict';
 import { describeIfInstalled } from '../../test/helpers';
 import { cli, trainTinyBundle, writeChestScan } from '../../test/cli_fixtures';
+import { UsageError } from './command';
+import { readInputScans } from './flag_files';
 
 // What a new user mistypes or misnames, through `runCli` as the binary runs it: one line in CLI
 // terms (the flag and the file, no library function), exit status 2 for a flag, 1 for a file.
@@ -70,6 +72,38 @@ describe('mst-ts: the files the flags name', () => {
     const r = await cli(['explain', '--weights', weights, '--input', scan, '--out', path.join(dir, 't'), '--target-class', '5']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^mst-ts explain: --target-class 5 is out of range: the model has 2 classes \(0 \w+, 1 \w+\)\n$/);
+  });
+});
+
+// predict and explain read their --input flags through one reader: the same rules, each command named.
+describe('readInputScans', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-input-scans-'));
+    writeChestScan(path.join(dir, 'pre.nii'), (d, h, w) => d + h + w);
+    writeChestScan(path.join(dir, 'post.nii'), (d, h, w) => 10 * (d + h + w));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sequences = { names: ['pre', 'post'], channels: [{ subtract: ['post', 'pre'] as [string, string] }] };
+
+  it('combines name=path inputs into the channels the model takes, on the first grid', async () => {
+    for (const command of ['predict', 'explain']) {
+      const v = await readInputScans(command, [`post=${path.join(dir, 'post.nii')}`, `pre=${path.join(dir, 'pre.nii')}`], sequences);
+      expect(v.shape).toEqual([4, 32, 32]);
+      expect(Array.from(v.data.subarray(0, 3))).toEqual([0, 9, 18]);
+    }
+  });
+
+  it('refuses what the model does not take, as usage errors naming the command', async () => {
+    const pre = path.join(dir, 'pre.nii');
+    for (const command of ['predict', 'explain']) {
+      await expect(readInputScans(command, [pre, pre], null)).rejects.toThrow(new UsageError(`${command}: the model takes one scan; got 2 --input`));
+      await expect(readInputScans(command, [`pre=${pre}`, pre], sequences)).rejects.toThrow(`${command}: the model takes the sequences pre, post: give --input <name>=<path> for each (e.g. --input pre=scan.nii.gz)`);
+      const twice = readInputScans(command, [`pre=${pre}`, `pre=${pre}`], sequences);
+      await expect(twice).rejects.toBeInstanceOf(UsageError);
+      await expect(twice).rejects.toThrow(`${command}: --input pre= is given twice`);
+      await expect(readInputScans(command, [`pre=${pre}`], sequences)).rejects.toThrow(new RegExp(`^${command}: .*post`));
+    }
   });
 });
 

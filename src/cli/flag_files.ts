@@ -6,6 +6,7 @@
 import * as fs from 'node:fs/promises';
 import { Classifier, loadClassifier } from '../classifier/classifier';
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
+import { combineSequences, type SequenceInputs } from '../data/sequences';
 import { readVolume, type ReadVolumeOptions } from '../io/read_volume';
 import type { Volume } from '../io/volume';
 import { readSavedModelJson } from '../models/from_pretrained';
@@ -130,6 +131,34 @@ export async function readScan(path: string, options: ReadVolumeOptions = {}, no
     return await readVolume(path, options);
   } catch (e) {
     throw new Error(cliReadMessage((e as Error).message, nonFinite));
+  }
+}
+
+/**
+ * The volume of a command's `--input` flags in the files' own voxel order (the model's bundle says
+ * how to prepare it): one path, or `name=path` per sequence of a multi-sequence model, combined on
+ * the first one's grid. Misuse (a count or name the model does not take, a sequence given twice)
+ * is a usage error naming `command`.
+ *
+ * @example
+ * const scan = await readInputScans('predict', ['pre=pre.nii.gz', 'post=post.nii.gz'], clf.preprocessing?.inputs ?? null);
+ */
+export async function readInputScans(command: string, inputs: string[], sequences: SequenceInputs | null, read: ReadVolumeOptions = {}): Promise<Volume> {
+  const named = inputs.map((x) => /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(x));
+  // One unnamed input is the model's channels already made (a subtraction image, say).
+  if (inputs.length === 1 && (!sequences || !named[0])) return readScan(inputs[0], { canonical: false, ...read });
+  if (!sequences) throw new UsageError(`${command}: the model takes one scan; got ${inputs.length} --input`);
+  const names = sequences.names;
+  if (named.some((m) => !m)) throw new UsageError(`${command}: the model takes the sequences ${names.join(', ')}: give --input <name>=<path> for each (e.g. --input ${names[0]}=scan.nii.gz)`);
+  const scans: Record<string, Volume> = {};
+  for (const m of named as RegExpExecArray[]) {
+    if (scans[m[1]]) throw new UsageError(`${command}: --input ${m[1]}= is given twice`);
+    scans[m[1]] = await readScan(m[2], { canonical: false, ...read });
+  }
+  try {
+    return combineSequences(scans, sequences);
+  } catch (e) {
+    throw new UsageError(`${command}: ${(e as Error).message}`);
   }
 }
 

@@ -1,14 +1,11 @@
 import { PREPROCESSING_PRESETS, type PreprocessingPreset } from '../data/preprocessing_presets';
-import type { ReadVolumeOptions } from '../io/read_volume';
-import type { Volume } from '../io/volume';
-import { combineSequences, type SequenceInputs } from '../data/sequences';
 import { ONNXRUNTIME_INSTALL } from '../export/onnx_predict';
 import { MODEL_REGISTRY } from '../models/registry';
 import { formatCohortSummary, runCohort } from './cohort';
 import { parseShard, type Shard } from './cohort_plan';
 import { loadVolumePredictor, RUNTIMES, type PredictorSpec, type Runtime } from './cohort_predictor';
 import { useBackend } from './cohort_runner';
-import { checkOutFolder, readScan } from './flag_files';
+import { checkOutFolder, readInputScans } from './flag_files';
 import { UsageError, type CliCommand } from './command';
 import { checkBackendFlag, parseCommandArgs } from './args';
 import { DICOM_READ_OPTIONS, dicomReadUsage, dicomReadOptions } from './dicom_args';
@@ -144,7 +141,7 @@ async function run(argv: string[]): Promise<number> {
   await useBackend(str('backend'));
   const predictor = await loadVolumePredictor({ ...spec, sliceWorkers: workers });
   try {
-    const volume = await readInputs(inputs, predictor.inputs, dicomRead);
+    const volume = await readInputScans('predict', inputs, predictor.inputs, dicomRead);
     const { logits, probabilities, classNames } = await predictor.predict(volume);
     const explained = values.explain ? await predictor.explainJson(volume) : {};
     const archName = arch ?? predictor.arch;
@@ -156,32 +153,6 @@ async function run(argv: string[]): Promise<number> {
     await predictor.dispose();
   }
   return 0;
-}
-
-/**
- * The volume of `--input`, in the file's own voxel order (the predictor prepares it as the model's
- * bundle says): one path, or `name=path` per sequence of a multi-sequence model, combined.
- */
-async function readInputs(inputs: string[], sequences: SequenceInputs | null, read: ReadVolumeOptions): Promise<Volume> {
-  const named = inputs.map((x) => /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(x));
-  if (!sequences) {
-    if (inputs.length > 1) throw new UsageError(`predict: the model takes one scan; got ${inputs.length} --input`);
-    return readScan(inputs[0], { canonical: false, ...read });
-  }
-  const names = sequences.names;
-  // One unnamed input is the model's channels already made (a subtraction image, say).
-  if (inputs.length === 1 && !named[0]) return readScan(inputs[0], { canonical: false, ...read });
-  if (named.some((m) => !m)) throw new UsageError(`predict: the model takes the sequences ${names.join(', ')}: give --input <name>=<path> for each (e.g. --input ${names[0]}=scan.nii.gz)`);
-  const scans: Record<string, Volume> = {};
-  for (const m of named as RegExpExecArray[]) {
-    if (scans[m[1]]) throw new UsageError(`predict: --input ${m[1]}= is given twice`);
-    scans[m[1]] = await readScan(m[2], { canonical: false, ...read });
-  }
-  try {
-    return combineSequences(scans, sequences);
-  } catch (e) {
-    throw new UsageError(`predict: ${(e as Error).message}`);
-  }
 }
 
 async function runCohortCommand(values: Record<string, string | string[] | boolean | undefined>, spec: PredictorSpec, manifest: string): Promise<number> {

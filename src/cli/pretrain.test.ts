@@ -13,19 +13,9 @@ import { table3Models } from '../reproduce/table3';
 import { parseReproduceArgs, reproduceCommand } from './reproduce';
 import { UsageError } from './command';
 import { parsePretrainArgs, pretrainCommand, pretrainEncoderOptions } from './pretrain';
+import { runCommand } from '../../test/cli_fixtures';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-  try {
-    return { code: await pretrainCommand.run(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (args: string[]): ReturnType<typeof runCommand> => runCommand(pretrainCommand, args);
 
 describe('mst-ts pretrain', () => {
   it('pretrains on the three synthetic tasks at the tiny scale and writes an encoder fromPretrained reads', async () => {

@@ -13,23 +13,12 @@ import { UsageError } from './command';
 import { parseTrainArgs, trainCommand } from './train';
 import { makeSyntheticCase } from '../data/synthetic/task';
 import { writeNifti } from '../io/nifti';
-import { cli } from '../../test/cli_fixtures';
+import { cli, runCommand } from '../../test/cli_fixtures';
 
 // --workers runs worker threads from the built package (npm run build), so it is tested there.
 const built = fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'cli.js')) && fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'parallel', 'encoder_worker.js'));
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-  try {
-    return { code: await trainCommand.run(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (args: string[]): ReturnType<typeof runCommand> => runCommand(trainCommand, args);
 
 describe('mst-ts train', () => {
   it('trains, tests and writes its outputs on a tiny synthetic run', async () => {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -37,6 +38,25 @@ describe('writeFileAtomic', () => {
     );
     expect(err?.message).toBe(`'${target}' is a folder; expected a file`);
     expect(fs.readdirSync(dir)).toEqual(['plots']);
+  });
+
+  it("removes a dead process's leftover temporary file of the same target, never a running one's", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mst-files-'));
+    // A pid that no longer runs: a child that has exited (and been reaped).
+    const child = spawnSync(process.execPath, ['-e', '']);
+    expect(child.status).toBe(0);
+    const dead = child.pid as number;
+    expect(() => process.kill(dead, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    const stale = `last.safetensors.tmp-${dead}-1700000000000`;
+    const live = `last.safetensors.tmp-${process.pid}-1700000000001`;
+    const otherTarget = `best.safetensors.tmp-${dead}-1700000000002`;
+    for (const n of [stale, live, otherTarget]) fs.writeFileSync(path.join(dir, n), 'partial');
+    await writeFileAtomic(path.join(dir, 'last.safetensors'), 'complete');
+    expect(fs.readdirSync(dir).sort()).toEqual([otherTarget, 'last.safetensors', live].sort());
+    expect(fs.readFileSync(path.join(dir, 'last.safetensors'), 'utf8')).toBe('complete');
+    // The other target's leftover goes with that target's next write.
+    await writeFileAtomic(path.join(dir, 'best.safetensors'), 'best');
+    expect(fs.readdirSync(dir).sort()).toEqual(['best.safetensors', 'last.safetensors', live].sort());
   });
 });
 

@@ -1,5 +1,5 @@
 // ONNX benchmark (issue 8): MST-DINOv2-S inference on one 32x224x224 volume, mst-ts on its Node
-// default backend (wasm, one thread, and the slice encoder on a pool of MST_BENCH_WORKERS worker
+// default backend (wasm with the native kernels on every core where they load, else one thread; and the slice encoder on a pool of MST_BENCH_WORKERS worker
 // threads, default 2) against the same model exported with model.exportOnnx and run by
 // onnxruntime-node (MST_BENCH_ORT_THREADS, default 2 intra-op threads), in one process. Prints
 // the medians of MST_BENCH_REPEATS (default 3) timed runs after one warm-up each, their ratio, and
@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { median } from './cases/common.mjs';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', process.env.MST_DIST ?? 'dist');
-const { setBackend, createModel } = await import(pathToFileURL(join(dist, 'index.js')).href);
+const { setBackend, createModel, nativeKernelsInfo } = await import(pathToFileURL(join(dist, 'index.js')).href);
 let ort;
 try {
   ort = await import('onnxruntime-node');
@@ -81,7 +81,9 @@ console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, node ${proce
 console.log(`export ${exportS.toFixed(1)} s (${sizeMiB.toFixed(1)} MiB .onnx), onnxruntime session load ${loadS.toFixed(1)} s; max |logit difference| ${diff.toExponential(1)}`);
 console.log('| MST-DINOv2-S, 1x32x224x224 | median s | runs s | GFLOP/s |');
 console.log('|---|---|---|---|');
-console.log(`| mst-ts (tfjs ${tf.version.tfjs}, wasm, 1 thread) | ${a.toFixed(2)} | ${tfjsTimes.map((t) => t.toFixed(2)).join(', ')} | ${(GFLOP / a).toFixed(1)} |`);
+const native = nativeKernelsInfo();
+const inProcess = native ? `native ${native.isa} kernels on ${native.threads} threads` : '1 thread';
+console.log(`| mst-ts (tfjs ${tf.version.tfjs}, wasm, ${inProcess}) | ${a.toFixed(2)} | ${tfjsTimes.map((t) => t.toFixed(2)).join(', ')} | ${(GFLOP / a).toFixed(1)} |`);
 console.log(`| mst-ts, slice encoder on ${workers} worker threads | ${c.toFixed(2)} | ${poolTimes.map((t) => t.toFixed(2)).join(', ')} | ${(GFLOP / c).toFixed(1)} |`);
 console.log(`| onnxruntime-node ${ort.env?.versions?.common ?? ''} (${threads} threads) | ${b.toFixed(2)} | ${ortTimes.map((t) => t.toFixed(2)).join(', ')} | ${(GFLOP / b).toFixed(1)} |`);
-console.log(`ratio mst-ts / onnxruntime: ${(a / b).toFixed(2)} (one thread), ${(c / b).toFixed(2)} (${workers} workers)`);
+console.log(`ratio mst-ts / onnxruntime: ${(a / b).toFixed(2)} (${inProcess}), ${(c / b).toFixed(2)} (${workers} workers)`);

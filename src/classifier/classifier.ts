@@ -7,6 +7,7 @@ import { scoreExplanation, type ExplanationScore, type ScoreExplanationOptions }
 import { disposeExplanation, explainVolume, type ExplainMethod, type ExplainOptions } from '../explain/explain_volume';
 import { classifierOf } from '../explain/method_passes';
 import type { Affine, Volume } from '../io/volume';
+import { nativeKernelsInfo } from '../kernels/native_kernels';
 import { MedicalSliceTransformer, type FusedFeatures } from '../models/medical_slice_transformer';
 import { loadModelBundle, type FromPretrainedOptions } from '../models/from_pretrained';
 import type { VolumeClassifier } from '../models/registry';
@@ -85,9 +86,11 @@ export interface LoadClassifierOptions extends FromPretrainedOptions {
 export interface ClassifierOptions {
   /**
    * Worker threads that share the slices of each MST prediction (Node, on the `wasm` backend):
-   * started by the first {@link Classifier.predict}, one per core by default, reused by later
-   * calls and stopped by {@link Classifier.dispose} (idle, they do not keep the process alive).
-   * `1` computes on the calling thread. By default a pool that cannot start (running from
+   * started by the first {@link Classifier.predict}, reused by later calls and stopped by
+   * {@link Classifier.dispose} (idle, they do not keep the process alive). `1` computes on the
+   * calling thread. By default: none where the native kernels already split every product over
+   * all cores (`nativeKernelsInfo().threads > 1`: the pool's start-up costs more than it saves on
+   * one volume; name a count for throughput on many), else one per core. A pool that cannot start (running from
    * TypeScript sources, an encoder no registry can rebuild) falls back to the calling thread; an
    * explicit count > 1 makes that an error. Browsers and other backends use the calling thread.
    */
@@ -295,7 +298,8 @@ export class Classifier {
     if (this.pool) return this.pool;
     const explicit = this.options.workers;
     const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-    if (explicit === 1 || !isNode || tf.getBackend() !== 'wasm') {
+    const nativeThreads = nativeKernelsInfo()?.threads ?? 1;
+    if (explicit === 1 || !isNode || tf.getBackend() !== 'wasm' || (explicit === undefined && nativeThreads > 1)) {
       this.pool = Promise.resolve(null);
       return this.pool;
     }

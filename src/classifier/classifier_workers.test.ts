@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -43,20 +43,23 @@ interface Run {
   leaked: number;
 }
 
-async function run(workers: string): Promise<Run> {
+async function run(workers: string, env: Record<string, string> = {}): Promise<Run> {
   // The timeout is the check that the unreferenced, idle workers let the process end.
-  const { stdout } = await promisify(execFile)(process.execPath, ['-e', SCRIPT, join(dist, 'index.cjs'), workers], { cwd: root, timeout: 120_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', SCRIPT, join(dist, 'index.cjs'), workers], { cwd: root, timeout: 120_000, env: { ...process.env, ...env } });
   return JSON.parse(stdout) as Run;
 }
 
 (built ? describe : describe.skip)('Classifier on worker threads (built package)', () => {
-  it('workers 2 and the default (one per core) share the slices, equal the calling thread, are reused, and let the process exit', async () => {
-    const [one, two, auto] = await Promise.all([run('1'), run('2'), run('default')]);
+  it('workers 2 and the default without native kernels (one per core) share the slices, equal the calling thread, are reused, and let the process exit; with native kernels on every core the default is the calling thread', async () => {
+    const [one, two, auto, nativeAuto] = await Promise.all([run('1'), run('2'), run('default', { MST_NATIVE_KERNELS: '0' }), run('default')]);
+    const cores: number = require('node:os').availableParallelism();
+    const native = existsSync(join(dist, 'native', `mst_kernels-${process.platform}-${process.arch}.node`)) && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
     expect(one.threads).toBe(0);
     expect(two.threads).toBe(2);
-    expect(auto.threads).toBe(require('node:os').availableParallelism() > 1 ? require('node:os').availableParallelism() : 0);
+    expect(auto.threads).toBe(cores > 1 ? cores : 0);
+    expect(nativeAuto.threads).toBe(native || cores === 1 ? 0 : cores);
     expect(one.first.sliceAttention).toHaveLength(9);
-    for (const r of [two, auto]) {
+    for (const r of [two, auto, nativeAuto]) {
       r.first.logits.forEach((l, i) => expect(l).toBeCloseTo(one.first.logits[i], 4));
       r.first.sliceAttention!.forEach((a, i) => expect(a).toBeCloseTo(one.first.sliceAttention![i], 5));
       expect(r.second.logits).toEqual(r.first.logits);

@@ -60,7 +60,8 @@ Cohort options (--manifest):
                          order), so every case is in exactly one shard
   --workers <n>          worker threads, each with its own backend and copy of the model (default 1:
                          no worker thread). With --input (tfjs MSTs on wasm): worker threads that
-                         share the volume's slices (default: one per core; 1: the main thread only)
+                         share the volume's slices (default: none where the native kernels use every
+                         core, else one per core; 1: the main thread only)
   --split <s>            only the rows of the manifest's split column equal to s (train, val, test)
   --no-explain           leave the slice attention out of the JSON (by default it is in, for MST)
   --saliency             also write <stem>.saliency.nii.gz: the model's explanation (attention for

@@ -110,11 +110,15 @@ static void micro_kernel(const float *pa, const float *pb, int kc, float *c, int
 // C[i0..i1) x [j0..j1) = A B over the whole reduction length k (C row stride ldc).
 static void gemm_block(const gemm_src *s, float *c, int ldc, int i0, int i1, int j0, int j1, int k) {
   scratch *w = thread_scratch();
-  for (int jc = j0; jc < j1; jc += NC) {
-    int nc = j1 - jc < NC ? j1 - jc : NC;
+  // Blocks of even size (a reduction of 257 as 129 + 128, not 256 + 1: each block re-reads C).
+  int kstep = (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
+  int nblocks = (j1 - j0 + NC - 1) / NC;
+  int nstep = ((j1 - j0 + nblocks - 1) / nblocks + NR - 1) / NR * NR;
+  for (int jc = j0; jc < j1; jc += nstep) {
+    int nc = j1 - jc < nstep ? j1 - jc : nstep;
     int npanels = (nc + NR - 1) / NR;
-    for (int pc = 0; pc < k; pc += KC) {
-      int kc = k - pc < KC ? k - pc : KC;
+    for (int pc = 0; pc < k; pc += kstep) {
+      int kc = k - pc < kstep ? k - pc : kstep;
       if (s->prepare_k) s->prepare_k(s, pc, kc, w->koff);
       for (int p = 0; p < npanels; p++) {
         int cols = nc - p * NR < NR ? nc - p * NR : NR;
@@ -194,6 +198,16 @@ static void pack_a_matrix(const gemm_src *s, int i0, int rows, int k0, int kc, f
       int r = 0;
       for (; r < rows; r++) d[r] = src[r];
       for (; r < MR; r++) d[r] = 0.0f;
+    }
+    return;
+  }
+  if (rows == MR) {
+    // Six read streams, one sequential write stream.
+    const float *r0 = s->a + (size_t)i0 * s->lda + k0, *r1 = r0 + s->lda, *r2 = r1 + s->lda;
+    const float *r3 = r2 + s->lda, *r4 = r3 + s->lda, *r5 = r4 + s->lda;
+    for (int k = 0; k < kc; k++) {
+      float *d = dst + k * MR;
+      d[0] = r0[k]; d[1] = r1[k]; d[2] = r2[k]; d[3] = r3[k]; d[4] = r4[k]; d[5] = r5[k];
     }
     return;
   }

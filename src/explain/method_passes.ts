@@ -13,6 +13,7 @@ import { mstAttribution } from './transformer_attribution';
 import type { AttributionMethod } from './attention_relevance';
 import type { TtaPass } from './tta';
 import { xGradCamWeights } from './xgrad_cam';
+import { repeatChannels } from '../ops/repeat_channels';
 
 /** One explanation pass on one (possibly flipped or noisy) volume; `targetClass` is `[1]` int32, read later. */
 export type PassResult = TtaPass & { logits: tf.Tensor; targetClass?: tf.Tensor };
@@ -101,7 +102,7 @@ export function scoreCamPass(model: MedicalSliceTransformer | LayeredNetwork, op
       let slice: tf.Tensor1D | undefined;
       if (isMst) {
         const enc = model.encoder;
-        act = tf.tidy(() => tf.expandDims(net.forwardTo(layer, tf.tile(tf.reshape(volume, [d, h, w, 1]), [1, 1, 1, enc.inChannels])), 0));
+        act = tf.tidy(() => tf.expandDims(net.forwardTo(layer, repeatChannels(tf.reshape(volume, [d, h, w, 1]) as tf.Tensor4D, enc.inChannels)), 0));
         kept.push(act);
         ({ logits, slice } = sliceAttentionOf(model, volume));
         kept.push(logits, slice);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { repeatChannels } from '../ops/repeat_channels';
 
 /**
  * The slices of one volume as a slice encoder's images `[D, H, W, inChannels]`: a gray volume
@@ -15,6 +16,6 @@ export function sliceImages(volume: tf.Tensor, inChannels: number): tf.Tensor4D 
     if (volume.rank !== 3 && volume.rank !== 4) throw new Error(`sliceImages: expected a volume [D, H, W] or [D, H, W, C], got shape [${volume.shape.join(', ')}]`);
     if (c !== 1 && c !== inChannels) throw new Error(`sliceImages: the encoder takes ${inChannels} channels (or 1, repeated), got ${c} in [${volume.shape.join(', ')}]`);
     const stack = tf.reshape(volume, [d, h, w, c]);
-    return (c === inChannels ? tf.clone(stack) : tf.tile(stack, [1, 1, 1, inChannels])) as tf.Tensor4D;
+    return (c === inChannels ? tf.clone(stack) : repeatChannels(stack as tf.Tensor4D, inChannels)) as tf.Tensor4D;
   });
 }

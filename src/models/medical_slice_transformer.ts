@@ -15,6 +15,7 @@ import { attentionLevel, type SliceAttentionRequest, type SliceFusion, type Slic
 import { exportOnnx, type OnnxExportOptions } from '../onnx/onnx_export';
 import type { SliceEncoder, SliceEncoding } from './slice_encoder';
 import type { SlicePositionalEmbeddingKind } from '../layers/slice_positional_embedding';
+import { repeatChannels } from '../ops/repeat_channels';
 
 /** The paper's Table 2 fusions by name (more can be registered with `registerFusion`). */
 export type SliceFusionName = 'transformer' | 'transformer-adpe' | 'linear' | 'average';
@@ -345,7 +346,7 @@ export class MedicalSliceTransformer extends Module {
     const images = (): tf.Tensor4D => {
       const stack = tf.reshape(volumes, [B * D, H, W, C]);
       // Gray to RGB by channel repetition, as the original.
-      return (C === want ? stack : tf.tile(stack, [1, 1, 1, want])) as tf.Tensor4D;
+      return (C === want ? stack : repeatChannels(stack as tf.Tensor4D, want)) as tf.Tensor4D;
     };
     return { B, D, images };
   }

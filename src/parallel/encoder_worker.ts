@@ -15,6 +15,7 @@ import { crossEntropy } from '../train/losses';
 import { leanVariableGrads } from '../ops/lean_backprop';
 import type { EncodeMessage, GradsMessage, InitMessage, InitModelMessage, WorkerReply } from './messages';
 import { encoderFromInitMessage } from './encoder_init';
+import { repeatChannels } from '../ops/repeat_channels';
 
 if (!parentPort) throw new Error('encoder_worker: must run as a worker thread (started by SliceEncoderPool)');
 const port = parentPort;
@@ -81,7 +82,7 @@ async function encode(m: EncodeMessage): Promise<void> {
   const [n, h, w, c] = m.shape;
   const features = tf.tidy(() => {
     const x = tf.tensor4d(m.data, [n, h, w, c]);
-    const images = c === enc.inChannels ? x : tf.tile(x, [1, 1, 1, enc.inChannels]);
+    const images = c === enc.inChannels ? x : repeatChannels(x as tf.Tensor4D, enc.inChannels);
     return enc.encode(images as tf.Tensor4D).features;
   });
   const data = (await features.data()) as Float32Array;

@@ -4,6 +4,7 @@ import type { ComponentConfig } from '../models/component_registry';
 import type { SliceEncoder } from '../models/slice_encoder';
 import type { EncodeMessage, InitMessage, WorkerReply } from './messages';
 import { encoderFromInitMessage, encoderInitMessage, joinFeatures } from './encoder_init';
+import { repeatChannels } from '../ops/repeat_channels';
 
 /** The part of a browser `Worker` (or `DedicatedWorkerGlobalScope`) the pool uses. */
 export interface WebWorkerLike {
@@ -177,7 +178,7 @@ export function serveSliceEncoder(scope: WebWorkerLike): void {
     const [n, h, w, c] = m.shape;
     const features = tf.tidy(() => {
       const x = tf.tensor4d(m.data, [n, h, w, c]);
-      return enc.encode((c === enc.inChannels ? x : tf.tile(x, [1, 1, 1, enc.inChannels])) as tf.Tensor4D).features;
+      return enc.encode((c === enc.inChannels ? x : repeatChannels(x as tf.Tensor4D, enc.inChannels)) as tf.Tensor4D).features;
     });
     const data = (await features.data()) as Float32Array;
     features.dispose();

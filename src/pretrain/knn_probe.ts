@@ -3,6 +3,7 @@ import type { VolumeDataset } from '../data/dataset';
 import type { SliceEncoder } from '../models/slice_encoder';
 import { auc } from '../stats/auc';
 import type { Slice2D } from './multi_crop';
+import { repeatChannels } from '../ops/repeat_channels';
 
 /** Labelled 2D slices of one task, all of one size. */
 export interface LabelledSlices {
@@ -93,7 +94,7 @@ export async function encodeSlices(encoder: SliceEncoder, slices: readonly Slice
       part.forEach((s, i) => data.set(s.data, i * h * w));
       const f = tf.tidy(() => {
         let x = tf.tensor4d(data, [part.length, h, w, 1]);
-        if (encoder.inChannels !== 1) x = tf.tile(x, [1, 1, 1, encoder.inChannels]);
+        if (encoder.inChannels !== 1) x = repeatChannels(x as tf.Tensor4D, encoder.inChannels);
         return encoder.encode(x).features;
       });
       out.set(await f.data(), start * e);

@@ -20,6 +20,7 @@ import { multiCrop, type MultiCropOptions, type Slice2D } from './multi_crop';
 import { cosineSchedule, teacherTempSchedule } from './schedules';
 import type { SlicePool } from './slice_pool';
 import { clipGradients, emaUpdate } from './teacher';
+import { repeatChannels } from '../ops/repeat_channels';
 
 /** The DINO recipe; every default is the DINO paper's (ViT-S/16) unless it says otherwise. */
 export interface DinoRecipe {
@@ -286,7 +287,7 @@ function copyInto(target: Module, source: Module): void {
 function imagesOf(data: Float32Array, n: number, size: number, channels: number): tf.Tensor4D {
   return tf.tidy(() => {
     const x = tf.tensor4d(data, [n, size, size, 1]);
-    return (channels === 1 ? x : tf.tile(x, [1, 1, 1, channels])) as tf.Tensor4D;
+    return (channels === 1 ? x : repeatChannels(x as tf.Tensor4D, channels)) as tf.Tensor4D;
   });
 }
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { leanVariableGrads, recordForBackward, type RecordedForward } from '../ops/lean_backprop';
 import { crossEntropy } from './losses';
+import { repeatChannels } from '../ops/repeat_channels';
 
 /** Options of {@link checkpointedGradients}. */
 export interface CheckpointedGradientsOptions {
@@ -78,7 +79,7 @@ export function checkpointedGradients(
   const chunkImages = (start: number, size: number): tf.Tensor4D =>
     tf.tidy(() => {
       const stack = tf.slice(tf.reshape(volumes, [N, H, W, C]), [start, 0, 0, 0], [size, H, W, C]);
-      return (C === want ? stack : tf.tile(stack, [1, 1, 1, want])) as tf.Tensor4D;
+      return (C === want ? stack : repeatChannels(stack as tf.Tensor4D, want)) as tf.Tensor4D;
     });
   const chunks: [number, number][] = [];
   for (let s = 0; s < N; s += chunkSize) chunks.push([s, Math.min(chunkSize, N - s)]);

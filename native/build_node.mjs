@@ -1,9 +1,9 @@
 // Builds native/node/*.c into dist/native/mst_kernels-<platform>-<arch>.node, the AVX2 + FMA
 // kernels Node uses in place of the WebAssembly GEMM and convolutions (src/kernels/native_kernels.ts).
 // Run by `npm run build` after tsup (which empties dist/). x86-64 Linux and macOS only, with a C
-// compiler (`cc`, or MST_CC); elsewhere, or without a compiler, it says so and exits 0: the library
+// compiler (clang, else `cc`; MST_CC names another); elsewhere, or without a compiler, it says so and exits 0: the library
 // then runs the WebAssembly kernels. Node-API headers come from the node-api-headers package.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'native', 'node');
 const target = join(root, 'dist', 'native', `mst_kernels-${process.platform}-${process.arch}.node`);
-const cc = process.env.MST_CC ?? 'cc';
+// clang vectorises norm_gelu.c's GELU (gcc leaves its branches scalar); any C compiler builds it.
+const onPath = (name) => spawnSync(name, ['--version'], { stdio: 'ignore' }).status === 0;
+const cc = process.env.MST_CC ?? ['clang-19', 'clang', 'cc'].find(onPath) ?? 'cc';
 
 if (process.arch !== 'x64' || !['linux', 'darwin'].includes(process.platform)) {
   console.log(`native/build_node.mjs: no native kernels for ${process.platform}-${process.arch}; the WebAssembly kernels run`);
@@ -26,8 +28,12 @@ const objects = [
   ['addon.c', []],
   ['thread_pool.c', []],
   ['gemm_avx2.c', ['-mavx2', '-mfma']],
+  ['elementwise.c', []],
+  // The WebAssembly build's GELU and LayerNorm, the same source: no contraction into fused
+  // multiply-adds, so every element equals the WebAssembly kernel's.
+  [join('..', 'norm_gelu.c'), ['-mavx2', '-ffp-contract=off', '-fno-math-errno']],
 ].map(([file, flags]) => {
-  const out = join(dir, file.replace(/\.c$/, '.o'));
+  const out = join(dir, file.replace(/^.*[\\/]/, '').replace(/\.c$/, '.o'));
   try {
     execFileSync(cc, [...common, ...flags, '-c', join(src, file), '-o', out], { stdio: ['ignore', 'inherit', 'inherit'] });
   } catch (e) {

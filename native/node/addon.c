@@ -20,6 +20,7 @@ typedef struct {
   char *base;
   double floats; // heap length in floats
   int64_t v[MAX_ARGS];
+  double d[MAX_ARGS]; // the same arguments as numbers (LayerNorm's epsilon)
   int ok;
 } call_args;
 
@@ -28,8 +29,8 @@ static void fail(call_args *c, const char *message) {
   c->ok = 0;
 }
 
-// argv[0] the heap, then `count` integers.
-static call_args read_args(napi_env env, napi_callback_info info, size_t count, const char *name) {
+// argv[0] the heap, then `count` numbers, integers in [0, 2^32) except where `real` has bit i set.
+static call_args read_args(napi_env env, napi_callback_info info, size_t count, const char *name, unsigned real) {
   call_args c = { .env = env, .ok = 1 };
   size_t argc = MAX_ARGS;
   napi_value argv[MAX_ARGS];
@@ -51,7 +52,14 @@ static call_args read_args(napi_env env, napi_callback_info info, size_t count, 
   c.base = data;
   c.floats = (double)(length / 4);
   for (size_t i = 0; i < count; i++) {
-    if (napi_get_value_int64(env, argv[i + 1], &c.v[i]) != napi_ok || c.v[i] < 0 || c.v[i] > 0xffffffffLL) {
+    if (napi_get_value_double(env, argv[i + 1], &c.d[i]) != napi_ok) {
+      snprintf(message, sizeof message, "%s: argument %d must be a number", name, (int)i + 2);
+      fail(&c, message);
+      return c;
+    }
+    if (real & (1u << i)) continue;
+    c.v[i] = (int64_t)c.d[i];
+    if (!(c.d[i] >= 0 && c.d[i] <= 4294967295.0) || (double)c.v[i] != c.d[i]) {
       snprintf(message, sizeof message, "%s: argument %d must be an integer in [0, 2^32)", name, (int)i + 2);
       fail(&c, message);
       return c;
@@ -74,7 +82,7 @@ static float *operand(call_args *c, int64_t offset, double floats, const char *w
 
 static napi_value sgemm(napi_env env, napi_callback_info info) {
   // heap, a, b, c, batch, m, n, k, transA, transB, strideA, strideB, strideC, threads
-  call_args c = read_args(env, info, 13, "sgemm");
+  call_args c = read_args(env, info, 13, "sgemm", 0);
   if (!c.ok) return NULL;
   int64_t *v = c.v;
   double batch = (double)v[3], m = (double)v[4], n = (double)v[5], k = (double)v[6];
@@ -93,7 +101,7 @@ typedef void (*conv_fn)(float *, uint32_t, uint32_t, uint32_t, int, int, int, in
 // heap, x, second operand, output, n, hi, wi, ci, co, kh, kw, sh, sw, threads
 static napi_value conv(napi_env env, napi_callback_info info, int filter_grad) {
   const char *name = filter_grad ? "conv2dFilterGrad" : "conv2dForward";
-  call_args c = read_args(env, info, 13, name);
+  call_args c = read_args(env, info, 13, name, 0);
   if (!c.ok) return NULL;
   int64_t *v = c.v;
   int64_t n = v[3], hi = v[4], wi = v[5], ci = v[6], co = v[7], kh = v[8], kw = v[9], sh = v[10], sw = v[11];
@@ -115,6 +123,41 @@ static napi_value conv(napi_env env, napi_callback_info info, int filter_grad) {
   return NULL;
 }
 
+// heap, x, y, n, threads
+static napi_value js_gelu(napi_env env, napi_callback_info info) {
+  call_args c = read_args(env, info, 4, "gelu", 0);
+  if (!c.ok || c.v[2] == 0) return NULL;
+  float *x = operand(&c, c.v[0], (double)c.v[2], "x");
+  float *y = operand(&c, c.v[1], (double)c.v[2], "y");
+  if (c.ok) native_gelu(x, y, (uint32_t)c.v[2], (int)c.v[3]);
+  return NULL;
+}
+
+// heap, x, dy, dx, n, threads
+static napi_value js_gelu_grad(napi_env env, napi_callback_info info) {
+  call_args c = read_args(env, info, 5, "geluGrad", 0);
+  if (!c.ok || c.v[3] == 0) return NULL;
+  double n = (double)c.v[3];
+  float *x = operand(&c, c.v[0], n, "x");
+  float *dy = operand(&c, c.v[1], n, "dy");
+  float *dx = operand(&c, c.v[2], n, "dx");
+  if (c.ok) native_gelu_grad(x, dy, dx, (uint32_t)c.v[3], (int)c.v[4]);
+  return NULL;
+}
+
+// heap, x, w, b, y, rows, c, eps, threads
+static napi_value js_layer_norm(napi_env env, napi_callback_info info) {
+  call_args c = read_args(env, info, 8, "layerNorm", 1u << 6);
+  if (!c.ok || c.v[4] == 0 || c.v[5] == 0) return NULL;
+  double rows = (double)c.v[4], cols = (double)c.v[5];
+  float *x = operand(&c, c.v[0], rows * cols, "x");
+  float *w = operand(&c, c.v[1], cols, "weight");
+  float *b = operand(&c, c.v[2], cols, "bias");
+  float *y = operand(&c, c.v[3], rows * cols, "y");
+  if (c.ok) native_layer_norm(x, w, b, y, (uint32_t)c.v[4], (uint32_t)c.v[5], (float)c.d[6], (int)c.v[7]);
+  return NULL;
+}
+
 static napi_value conv2d_forward(napi_env env, napi_callback_info info) { return conv(env, info, 0); }
 static napi_value conv2d_filter_grad(napi_env env, napi_callback_info info) { return conv(env, info, 1); }
 
@@ -126,8 +169,11 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       { "sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL },
       { "conv2dForward", NULL, conv2d_forward, NULL, NULL, NULL, napi_enumerable, NULL },
       { "conv2dFilterGrad", NULL, conv2d_filter_grad, NULL, NULL, NULL, napi_enumerable, NULL },
+      { "gelu", NULL, js_gelu, NULL, NULL, NULL, napi_enumerable, NULL },
+      { "geluGrad", NULL, js_gelu_grad, NULL, NULL, NULL, napi_enumerable, NULL },
+      { "layerNorm", NULL, js_layer_norm, NULL, NULL, NULL, napi_enumerable, NULL },
     };
-    napi_define_properties(env, exports, 3, kernels);
+    napi_define_properties(env, exports, sizeof kernels / sizeof kernels[0], kernels);
   } else {
     napi_get_null(env, &isa);
   }

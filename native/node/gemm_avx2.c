@@ -9,6 +9,7 @@
 #include "kernels.h"
 #include "thread_pool.h"
 #include <immintrin.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,22 +39,38 @@ struct gemm_src {
   prepare_k_fn prepare_k;
 };
 
-// Per-thread packing buffers, allocated once per OS thread.
+// Per-thread packing buffers, allocated on a thread's first product and freed when it exits
+// (JavaScript worker threads come and go with pools).
 typedef struct {
   float *pa, *pb;
   uint32_t *koff;
 } scratch;
 
-static __thread scratch tls;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void free_scratch(void *p) {
+  scratch *w = p;
+  free(w->pa);
+  free(w->pb);
+  free(w->koff);
+  free(w);
+}
+
+static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
 
 static scratch *thread_scratch(void) {
-  if (!tls.pa) {
-    tls.pa = aligned_alloc(64, sizeof(float) * MC * KC);
-    tls.pb = aligned_alloc(64, sizeof(float) * KC * NC);
-    tls.koff = aligned_alloc(64, sizeof(uint32_t) * KC);
-    if (!tls.pa || !tls.pb || !tls.koff) abort();
-  }
-  return &tls;
+  pthread_once(&scratch_once, make_scratch_key);
+  scratch *w = pthread_getspecific(scratch_key);
+  if (w) return w;
+  w = calloc(1, sizeof *w);
+  if (!w) abort();
+  w->pa = aligned_alloc(64, sizeof(float) * MC * KC);
+  w->pb = aligned_alloc(64, sizeof(float) * KC * NC);
+  w->koff = aligned_alloc(64, sizeof(uint32_t) * KC);
+  if (!w->pa || !w->pb || !w->koff) abort();
+  pthread_setspecific(scratch_key, w);
+  return w;
 }
 
 // c (rows x cols, stride ldc) (+)= pa (kc x MR) @ pb (kc x NR).

@@ -3,7 +3,7 @@ import { nodeRequire } from './node_require';
 /**
  * The Node addon built from native/node/*.c (`npm run build` writes
  * dist/native/mst_kernels-<platform>-<arch>.node): AVX2 + FMA versions of the WebAssembly GEMM and
- * 2D convolutions, computing in place on tfjs-wasm's heap. Every offset is a byte offset into
+ * 2D convolutions, and its GELU and LayerNorm on threads, computing in place on tfjs-wasm's heap. Every offset is a byte offset into
  * `heap`, as for the WebAssembly kernels; the last argument is the thread count.
  */
 export interface NativeKernelAddon {
@@ -15,6 +15,10 @@ export interface NativeKernelAddon {
   ): void;
   conv2dForward(heap: ArrayBuffer, x: number, w: number, y: number, n: number, hi: number, wi: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, threads: number): void;
   conv2dFilterGrad(heap: ArrayBuffer, x: number, dy: number, dw: number, n: number, hi: number, wi: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, threads: number): void;
+  /** native/norm_gelu.c's GELU, gradient and LayerNorm: the WebAssembly kernels' values, on threads. */
+  gelu(heap: ArrayBuffer, x: number, y: number, n: number, threads: number): void;
+  geluGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number, threads: number): void;
+  layerNorm(heap: ArrayBuffer, x: number, w: number, b: number, y: number, rows: number, c: number, eps: number, threads: number): void;
 }
 
 /** What {@link nativeKernelsInfo} reports. */

@@ -188,7 +188,7 @@ function installInto(backend: WasmBackendInternals, instance: WebAssembly.Instan
 }
 
 /**
- * The module's exports with the GEMM and the convolutions replaced by the native addon's, which
+ * The module's exports with the GEMM, the convolutions, GELU and LayerNorm replaced by the native addon's, which
  * compute on the same heap (read afresh each call: it is replaced when the memory grows).
  */
 function withNativeKernels(wasm: SgemmExports, native: NativeKernelAddon, memory: WebAssembly.Memory): SgemmExports {
@@ -199,6 +199,9 @@ function withNativeKernels(wasm: SgemmExports, native: NativeKernelAddon, memory
       native.sgemm(heap(), a, b, c, batch, m, n, k, transA, transB, strideA, strideB, strideC, nativeThreads()),
     conv2d_forward: (x, w, y, n, hi, wi, ci, co, kh, kw, sh, sw) => native.conv2dForward(heap(), x, w, y, n, hi, wi, ci, co, kh, kw, sh, sw, nativeThreads()),
     conv2d_filter_grad: (x, dy, dw, n, hi, wi, ci, co, kh, kw, sh, sw) => native.conv2dFilterGrad(heap(), x, dy, dw, n, hi, wi, ci, co, kh, kw, sh, sw, nativeThreads()),
+    gelu: (x, y, n) => native.gelu(heap(), x, y, n, nativeThreads()),
+    gelu_grad: (x, dy, dx, n) => native.geluGrad(heap(), x, dy, dx, n, nativeThreads()),
+    layer_norm: (x, w, b, y, rows, c, eps) => native.layerNorm(heap(), x, w, b, y, rows, c, eps, nativeThreads()),
   };
 }
 

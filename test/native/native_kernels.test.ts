@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { nativeKernelsInfo } from '../../src/kernels/native_kernels';
+import { SGEMM_WASM_BASE64 } from '../../src/kernels/sgemm_wasm_bytes';
 import { needs } from '../helpers';
 
 // The native AVX2 + FMA kernels (native/node/*.c, built by `npm run build`) called directly on a
@@ -16,6 +17,15 @@ interface Addon {
   sgemm(heap: ArrayBuffer, ...args: number[]): void;
   conv2dForward(heap: ArrayBuffer, ...args: number[]): void;
   conv2dFilterGrad(heap: ArrayBuffer, ...args: number[]): void;
+  gelu(heap: ArrayBuffer, ...args: number[]): void;
+  geluGrad(heap: ArrayBuffer, ...args: number[]): void;
+  layerNorm(heap: ArrayBuffer, ...args: number[]): void;
+}
+
+interface WasmKernels {
+  gelu(x: number, y: number, n: number): void;
+  gelu_grad(x: number, dy: number, dx: number, n: number): void;
+  layer_norm(x: number, w: number, b: number, y: number, rows: number, c: number, eps: number): void;
 }
 
 /** Deterministic values in [-1, 1). */
@@ -137,6 +147,34 @@ run('native kernels (AVX2 + FMA)', () => {
     expect(Buffer.from(grad[1].buffer).equals(Buffer.from(grad[0].buffer))).toBe(true);
   });
 
+  it.each([1, 1000, 70001])('GELU, its gradient and LayerNorm equal the WebAssembly kernels bit for bit (%i elements; 1 and 2 threads)', (n) => {
+    // The plain SIMD128 module on the same memory, as tfjs-wasm's backend would run it.
+    const wasm = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(SGEMM_WASM_BASE64, 'base64')), { env: { memory } }).exports as unknown as WasmKernels;
+    const x = values(n, 8).map((v) => v * 6), dy = values(n, 9);
+    const px = 1024, pdy = px + n + 4, pa = pdy + n + 4, pb = pa + n + 4;
+    heap.set(x, px);
+    heap.set(dy, pdy);
+    const same = (run: (out: number) => void, len: number) => {
+      run(pa);
+      const expected = heap.slice(pa, pa + len);
+      return [1, 2].every((threads) => {
+        heap.fill(Number.NaN, pb, pb + len);
+        (run as (out: number, threads: number) => void)(pb, threads);
+        return Buffer.from(heap.slice(pb, pb + len).buffer).equals(Buffer.from(expected.buffer));
+      });
+    };
+    const gelu = (out: number, threads?: number) => (threads ? addon.gelu(memory.buffer, px * 4, out * 4, n, threads) : wasm.gelu(px * 4, out * 4, n));
+    const grad = (out: number, threads?: number) => (threads ? addon.geluGrad(memory.buffer, px * 4, pdy * 4, out * 4, n, threads) : wasm.gelu_grad(px * 4, pdy * 4, out * 4, n));
+    expect(same(gelu, n)).toBe(true);
+    expect(same(grad, n)).toBe(true);
+    // LayerNorm over rows of c, with dy as weight and bias.
+    const c = n === 1 ? 1 : 50, rows = Math.floor(n / c);
+    const norm = (out: number, threads?: number) =>
+      threads ? addon.layerNorm(memory.buffer, px * 4, pdy * 4, (pdy + c) * 4, out * 4, rows, c, 1e-6, threads) : wasm.layer_norm(px * 4, pdy * 4, (pdy + c) * 4, out * 4, rows, c, 1e-6);
+    expect(same(norm, rows * c)).toBe(true);
+    expect(Array.from(heap.slice(pb, pb + Math.min(n, 8))).every(Number.isFinite)).toBe(true);
+  });
+
   it('refuse operands outside the heap, offsets off a float boundary, a filter larger than the image and a wrong argument count, naming the problem', () => {
     const floats = memory.buffer.byteLength / 4;
     expect(() => addon.sgemm(memory.buffer, 0, 0, (floats - 10) * 4, 1, 4, 4, 4, 0, 0, 0, 0, 0, 1)).toThrow('C (16 floats at byte');
@@ -146,6 +184,9 @@ run('native kernels (AVX2 + FMA)', () => {
     expect(() => addon.conv2dForward(memory.buffer, 0, 0, 0, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1)).toThrow('conv2dForward: expected 14 arguments, got 15');
     expect(() => addon.sgemm(new ArrayBuffer(64) as never, -1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1)).toThrow('argument 2 must be an integer');
     expect(() => addon.sgemm(new Float32Array(4) as never, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1)).toThrow("the first argument must be the wasm heap's ArrayBuffer");
+    expect(() => addon.gelu(memory.buffer, 0, (floats - 2) * 4, 3, 1)).toThrow('y (3 floats at byte');
+    expect(() => addon.layerNorm(memory.buffer, 0, 0, (floats - 1) * 4, 0, 2, 2, 1e-5, 1)).toThrow('bias (2 floats at byte');
+    expect(() => addon.gelu(memory.buffer, 0, 0, 1.5, 1)).toThrow('argument 4 must be an integer');
   });
 
   it("run tfjs's matrix products and convolutions on the default backend, within float32 rounding of float64", () => {

@@ -25,7 +25,7 @@ function write(file, text) {
 }
 
 const CONSUMER = `import * as tf from '@tensorflow/tfjs';
-import { DinoVisionTransformer, MedicalSliceTransformer, auc, wasmKernelsInstalled } from 'mst-ts';
+import { DinoVisionTransformer, MedicalSliceTransformer, auc, nativeKernelsInfo, wasmKernelsInstalled } from 'mst-ts';
 import { ResNet3D } from 'mst-ts/models';
 import { delongAuc } from 'mst-ts/stats';
 
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   const result = {
     backend: tf.getBackend(),
     kernels: wasmKernelsInstalled(),
+    native: nativeKernelsInfo()?.isa ?? null,
     probabilities,
     auc: auc(labels, scores),
     delong: delongAuc(labels, scores).auc,
@@ -87,6 +88,13 @@ try {
       if (!files.includes(f)) throw new Error(`missing ${f}`);
     }
   });
+  // The native kernels ship where the packing machine built them (x86-64 with a C compiler).
+  const addon = `dist/native/mst_kernels-${process.platform}-${process.arch}.node`;
+  const addonBuilt = fs.existsSync(path.join(root, addon));
+  const cpuAvx2 = fs.existsSync('/proc/cpuinfo') && /\bavx2\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  if (addonBuilt) check('the tarball holds the native kernels the build made', () => {
+    if (!files.includes(addon)) throw new Error(`missing ${addon}`);
+  });
   check('publint: no errors, warnings or suggestions', () => {
     const out = run(bin('publint'), ['run', tarball, '--strict'], work);
     if (!/All good!/.test(out)) throw new Error(out);
@@ -113,6 +121,7 @@ try {
     if (execute) check(`run ${name} (${type === 'module' ? 'import' : 'require'})`, () => {
       const out = JSON.parse(run(process.execPath, [path.join('out', 'consumer.js')], dir));
       if (out.backend !== 'wasm' || out.kernels !== true) throw new Error(`expected wasm with mst-ts's kernels, got ${JSON.stringify(out)}`);
+      if (addonBuilt && cpuAvx2 && out.native !== 'avx2-fma') throw new Error(`expected the native kernels from the installed package, got ${JSON.stringify(out)}`);
       if (Math.abs(out.probabilities[0] + out.probabilities[1] - 1) > 1e-6) throw new Error(`probabilities ${out.probabilities}`);
       if (out.auc !== 5 / 6 || Math.abs(out.delong - 5 / 6) > 1e-12) throw new Error(`auc ${out.auc}, delong ${out.delong}`);
       outputs[name] = out;

@@ -289,6 +289,17 @@ static inline uint32_t tap_offset(const gemm_src *s, int k) {
   return (uint32_t)((t / s->kw) * s->wi + t % s->kw) * (uint32_t)s->ci + (uint32_t)i;
 }
 
+// The geometry both convolutions share: x [., hi, wi, ci], the second operand's rows of co, the
+// output's rows of co; the caller sets the packing of A and the GEMM's m and k.
+static gemm_job conv_job(const float *x, const float *b, float *c, int hi, int wi, int ci, int co, int kh, int kw, int sh, int sw) {
+  gemm_job g = {
+    .src = { .a = x, .b = b, .ldb = co, .ho = (hi - kh) / sh + 1, .wo = (wi - kw) / sw + 1, .hi = hi, .wi = wi, .ci = ci, .co = co,
+             .kw = kw, .sh = sh, .sw = sw, .pack_b = pack_b_matrix },
+    .c = c, .batch = 1, .n = co, .ldc = co,
+  };
+  return g;
+}
+
 // Forward: A = the image's windows (rows = output pixels, gathered), B = the filter [K, co].
 static void prepare_taps(const gemm_src *s, int k0, int kc, uint32_t *koff) {
   for (int kk = 0; kk < kc; kk++) koff[kk] = tap_offset(s, k0 + kk);
@@ -307,12 +318,11 @@ static void pack_a_windows(const gemm_src *s, int i0, int rows, int k0, int kc, 
 
 void native_conv2d_forward(float *heap, uint32_t x, uint32_t w, uint32_t y, int n, int hi, int wi, int ci, int co,
                            int kh, int kw, int sh, int sw, int threads) {
-  int ho = (hi - kh) / sh + 1, wo = (wi - kw) / sw + 1;
-  gemm_job g = {
-    .src = { .a = heap + x, .b = heap + w, .ldb = co, .ho = ho, .wo = wo, .hi = hi, .wi = wi, .ci = ci, .co = co, .kw = kw, .sh = sh, .sw = sw,
-             .pack_a = pack_a_windows, .pack_b = pack_b_matrix, .prepare_k = prepare_taps },
-    .c = heap + y, .batch = 1, .m = n * ho * wo, .n = co, .k = kh * kw * ci, .ldc = co,
-  };
+  gemm_job g = conv_job(heap + x, heap + w, heap + y, hi, wi, ci, co, kh, kw, sh, sw);
+  g.src.pack_a = pack_a_windows;
+  g.src.prepare_k = prepare_taps;
+  g.m = n * g.src.ho * g.src.wo;
+  g.k = kh * kw * ci;
   run(&g, threads);
 }
 
@@ -335,11 +345,10 @@ static void pack_a_taps(const gemm_src *s, int i0, int rows, int k0, int kc, flo
 
 void native_conv2d_filter_grad(float *heap, uint32_t x, uint32_t dy, uint32_t dw, int n, int hi, int wi, int ci, int co,
                                int kh, int kw, int sh, int sw, int threads) {
-  int ho = (hi - kh) / sh + 1, wo = (wi - kw) / sw + 1;
-  gemm_job g = {
-    .src = { .a = heap + x, .b = heap + dy, .ldb = co, .ho = ho, .wo = wo, .hi = hi, .wi = wi, .ci = ci, .co = co, .kw = kw, .sh = sh, .sw = sw,
-             .pack_a = pack_a_taps, .pack_b = pack_b_matrix, .prepare_k = prepare_pixels },
-    .c = heap + dw, .batch = 1, .m = kh * kw * ci, .n = co, .k = n * ho * wo, .ldc = co,
-  };
+  gemm_job g = conv_job(heap + x, heap + dy, heap + dw, hi, wi, ci, co, kh, kw, sh, sw);
+  g.src.pack_a = pack_a_taps;
+  g.src.prepare_k = prepare_pixels;
+  g.m = kh * kw * ci;
+  g.k = n * g.src.ho * g.src.wo;
   run(&g, threads);
 }

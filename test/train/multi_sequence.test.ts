@@ -17,20 +17,8 @@ import { makeSyntheticCase } from '../../src/data/synthetic/task';
 import { writeNifti } from '../../src/io/nifti';
 import { readVolume } from '../../src/io/read_volume';
 import { stackSequences } from '../../src/io/volume_registration';
+import { runCommand as cli } from '../cli_fixtures';
 import { FULL } from '../helpers';
-
-async function cli(command: typeof trainCommand, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-  try {
-    return { code: await command.run(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 /** Writes a synthetic two-phase case as pre.nii.gz and post.nii.gz (axial, canonical) under `dir`. */
 async function writePhases(dir: string, index: number, seed: number): Promise<{ pre: string; post: string; label: number }> {

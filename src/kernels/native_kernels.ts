@@ -38,23 +38,39 @@ let active = false;
 /**
  * Loads the native kernels once: null outside Node, where `MST_NATIVE_KERNELS=0`, where no addon
  * was built for this platform (the package ships x86-64 Linux; `npm run build` builds the host's
- * where a C compiler is present), or where the CPU lacks AVX2/FMA.
+ * where a C compiler is present), where it fails to load (another platform's or C library's
+ * build, a damaged file) or where the CPU lacks AVX2/FMA. `MST_NATIVE_KERNELS_PATH` names another
+ * build of the addon; with `MST_NATIVE_KERNELS=1` a missing or unloadable addon makes the wasm
+ * backend fail to start with an error that says why, instead of running the WebAssembly kernels.
  */
 export function loadNativeKernels(): { kernels: NativeKernelAddon; path: string } | null {
   if (addon !== undefined) return addon;
   addon = null;
   const req = nodeRequire();
-  if (!req || process.env.MST_NATIVE_KERNELS === '0') return addon;
+  const mode = req ? process.env.MST_NATIVE_KERNELS : undefined;
+  if (!req || mode === '0') return addon;
   const path = req('node:path') as typeof import('node:path');
   const fs = req('node:fs') as typeof import('node:fs');
   const file = `mst_kernels-${process.platform}-${process.arch}.node`;
   // dist/*.js and dist/<subpath>/*.js of the build; src/kernels/ when tests run the sources.
   const here = typeof __dirname === 'string' ? __dirname : process.cwd();
-  const candidates = [path.join(here, 'native', file), path.join(here, '..', 'native', file), path.join(here, '..', '..', 'dist', 'native', file)];
+  const candidates = process.env.MST_NATIVE_KERNELS_PATH
+    ? [path.resolve(process.env.MST_NATIVE_KERNELS_PATH)]
+    : [path.join(here, 'native', file), path.join(here, '..', 'native', file), path.join(here, '..', '..', 'dist', 'native', file)];
   const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) return addon;
-  const kernels = req(found) as NativeKernelAddon;
-  if (kernels.isa) addon = { kernels, path: found };
+  const required = (why: string) => {
+    if (mode === '1') throw new Error(`mst-ts: MST_NATIVE_KERNELS=1 but ${why}`);
+    return null;
+  };
+  if (!found) return required(`no native kernels were found (${candidates[0]}; npm run build makes them where a C compiler is present)`);
+  let kernels: NativeKernelAddon;
+  try {
+    kernels = req(found) as NativeKernelAddon;
+  } catch (e) {
+    return required(`the native kernels ${found} did not load: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (!kernels.isa) return required('this CPU lacks AVX2 or FMA');
+  addon = { kernels, path: found };
   return addon;
 }
 

@@ -208,3 +208,38 @@ run('native kernels (AVX2 + FMA)', () => {
     tf.dispose([a, b]);
   });
 });
+
+// A fresh process each: the addon is loaded once, when the first tensor starts the backend.
+const distIndex = join(__dirname, '..', '..', 'dist', 'index.cjs');
+(fs.existsSync(distIndex) ? describe : describe.skip)('loading the native kernels (built package)', () => {
+  const probe =
+    "const tf = require('@tensorflow/tfjs'); const m = require(process.argv[1]);" +
+    "const y = tf.matMul(tf.ones([70, 80]), tf.ones([80, 90])); const v = y.dataSync()[0];" +
+    'process.stdout.write(JSON.stringify({ backend: tf.getBackend(), native: m.nativeKernelsInfo(), variant: m.wasmKernelVariant(), v }));';
+  const run = (env: Record<string, string>) => require('node:child_process').spawnSync(process.execPath, ['-e', probe, distIndex], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+  it('fall back to the WebAssembly kernels where the addon does not load (a damaged or foreign build); with MST_NATIVE_KERNELS=1 the wasm backend fails with an error naming the file', () => {
+    const dir = fs.mkdtempSync(join(require('node:os').tmpdir(), 'mst-native-'));
+    const bad = join(dir, 'mst_kernels-damaged.node');
+    fs.writeFileSync(bad, Buffer.from('\x7fELF this is not a shared object'));
+    try {
+      const r = run({ MST_NATIVE_KERNELS_PATH: bad, MST_NATIVE_KERNELS: '' });
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toEqual({ backend: 'wasm', native: null, variant: expect.stringMatching(/simd/), v: 80 });
+      // The wasm backend fails to start with the message (tfjs then reports it and moves on to cpu).
+      const strict = run({ MST_NATIVE_KERNELS_PATH: bad, MST_NATIVE_KERNELS: '1' });
+      expect(strict.stderr).toContain(`MST_NATIVE_KERNELS=1 but the native kernels ${bad} did not load:`);
+      expect(JSON.parse(strict.stdout).backend).not.toBe('wasm');
+      const off = run({ MST_NATIVE_KERNELS: '0' });
+      expect(JSON.parse(off.stdout)).toMatchObject({ backend: 'wasm', native: null, v: 80 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  (cpuHasAvx2 && built ? it : it.skip)('run by default in the built package, on every core of the main thread', () => {
+    const r = run({ MST_NATIVE_KERNELS: '' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ backend: 'wasm', native: { isa: 'avx2-fma', threads: require('node:os').availableParallelism() }, v: 80 });
+  });
+});

@@ -45,7 +45,10 @@ const objects = [
   }
   return out;
 });
-const linkFlags = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared'];
+// Never unloaded: Node unloads an addon that only a worker thread loaded when that worker exits,
+// while the kernels' threads and per-thread destructors still point into it (addon.c does the
+// same on macOS at load time).
+const linkFlags = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared', '-Wl,-z,nodelete'];
 mkdirSync(dirname(target), { recursive: true });
 const tmp = join(dir, 'mst_kernels.node');
 execFileSync(cc, [...linkFlags, '-pthread', '-o', tmp, ...objects], { stdio: ['ignore', 'inherit', 'inherit'] });

@@ -4,6 +4,10 @@
 // Loading succeeds on any x86-64; `isa` is null where the CPU lacks AVX2 or FMA, and the kernels
 // must then not be called (they would fault), which src/kernels/native_kernels.ts respects.
 #include <node_api.h>
+#ifdef __APPLE__
+#include <dlfcn.h>
+#endif
+#include <string.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "kernels.h"
@@ -111,7 +115,12 @@ static napi_value conv(napi_env env, napi_callback_info info, int filter_grad) {
   }
   double ho = (double)((hi - kh) / sh + 1), wo = (double)((wi - kw) / sw + 1);
   double image = (double)n * hi * wi * ci, filter = (double)kh * kw * ci * co, out = n * ho * wo * co;
-  if (image == 0 || filter == 0 || out == 0) return NULL;
+  if (image == 0 || filter == 0 || out == 0) {
+    // An empty image still has a filter gradient: zeros.
+    float *dw = filter_grad && filter > 0 ? operand(&c, v[2], filter, "dw") : NULL;
+    if (dw) memset(dw, 0, sizeof(float) * (size_t)filter);
+    return NULL;
+  }
   float *x = operand(&c, v[0], image, "x");
   float *second = operand(&c, v[1], filter_grad ? out : filter, filter_grad ? "dy" : "filter");
   float *result = operand(&c, v[2], filter_grad ? filter : out, filter_grad ? "dw" : "y");
@@ -162,6 +171,11 @@ static napi_value conv2d_forward(napi_env env, napi_callback_info info) { return
 static napi_value conv2d_filter_grad(napi_env env, napi_callback_info info) { return conv(env, info, 1); }
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+#ifdef __APPLE__
+  // Pinned in memory (Linux links with -z nodelete): see native/build_node.mjs.
+  Dl_info self;
+  if (dladdr((void *)cpu_ok, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NODELETE);
+#endif
   napi_value isa;
   if (cpu_ok()) {
     napi_create_string_utf8(env, "avx2-fma", NAPI_AUTO_LENGTH, &isa);

@@ -31,6 +31,9 @@ export interface NativeKernelsInfo {
   path: string;
 }
 
+/** The addon's thread pool size limit (native/node/thread_pool.h). */
+const MAX_THREADS = 64;
+
 let addon: { kernels: NativeKernelAddon; path: string } | null | undefined;
 let threads: number | undefined;
 let active = false;
@@ -59,7 +62,11 @@ export function loadNativeKernels(): { kernels: NativeKernelAddon; path: string 
     : [path.join(here, 'native', file), path.join(here, '..', 'native', file), path.join(here, '..', '..', 'dist', 'native', file)];
   const found = candidates.find((p) => fs.existsSync(p));
   const required = (why: string) => {
-    if (mode === '1') throw new Error(`mst-ts: MST_NATIVE_KERNELS=1 but ${why}`);
+    if (mode === '1') {
+      // Not cached: every later backend must fail the same way.
+      addon = undefined;
+      throw new Error(`mst-ts: MST_NATIVE_KERNELS=1 but ${why}`);
+    }
     return null;
   };
   if (!found) return required(`no native kernels were found (${candidates[0]}; npm run build makes them where a C compiler is present)`);
@@ -79,19 +86,19 @@ export function nativeThreads(): number {
   if (threads === undefined) {
     const req = nodeRequire();
     const fromEnv = Number(process.env.MST_NATIVE_THREADS);
-    if (Number.isInteger(fromEnv) && fromEnv >= 1) threads = fromEnv;
+    if (Number.isInteger(fromEnv) && fromEnv >= 1) threads = Math.min(fromEnv, MAX_THREADS);
     else if (!req) threads = 1;
     else {
       const { isMainThread } = req('node:worker_threads') as typeof import('node:worker_threads');
       const os = req('node:os') as typeof import('node:os');
-      threads = isMainThread ? os.availableParallelism() : 1;
+      threads = isMainThread ? Math.min(os.availableParallelism(), MAX_THREADS) : 1;
     }
   }
   return threads;
 }
 
 /**
- * Sets how many threads each native GEMM or convolution splits over (default: every core on
+ * Sets how many threads each native GEMM or convolution splits over (at most 64; default: every core on
  * Node's main thread, one in a worker thread; or the environment variable `MST_NATIVE_THREADS`).
  *
  * @example
@@ -99,7 +106,7 @@ export function nativeThreads(): number {
  */
 export function setNativeThreads(count: number): void {
   if (!Number.isInteger(count) || count < 1) throw new Error(`setNativeThreads: count must be a positive integer, got ${count}`);
-  threads = count;
+  threads = Math.min(count, MAX_THREADS);
 }
 
 /** Records whether the wasm backend installWasmMatMul set up last runs the native kernels. */

@@ -230,11 +230,43 @@ const distIndex = join(__dirname, '..', '..', 'dist', 'index.cjs');
       const strict = run({ MST_NATIVE_KERNELS_PATH: bad, MST_NATIVE_KERNELS: '1' });
       expect(strict.stderr).toContain(`MST_NATIVE_KERNELS=1 but the native kernels ${bad} did not load:`);
       expect(JSON.parse(strict.stdout).backend).not.toBe('wasm');
+      // Asked again, it fails again rather than running WebAssembly.
+      const again = require('node:child_process').spawnSync(
+        process.execPath,
+        ['-e', "const m = require(process.argv[1]); (async () => { for (let i = 0; i < 2; i++) { try { await m.setBackend('wasm'); console.log('started', JSON.stringify(m.nativeKernelsInfo())); } catch (e) { console.log('refused'); } } })()", distIndex],
+        { encoding: 'utf8', env: { ...process.env, MST_NATIVE_KERNELS_PATH: bad, MST_NATIVE_KERNELS: '1' } },
+      );
+      expect(again.stdout.trim().split('\n')).toEqual(['refused', 'refused']);
       const off = run({ MST_NATIVE_KERNELS: '0' });
       expect(JSON.parse(off.stdout)).toMatchObject({ backend: 'wasm', native: null, v: 80 });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  (cpuHasAvx2 && built ? it : it.skip)("loaded by worker threads only (a cohort's workers), let the process exit cleanly when the workers end", () => {
+    // The addon used to be unloaded with the last worker that loaded it while its thread-exit
+    // destructors and pool threads still pointed into it: a segfault at exit.
+    const body = [
+      "const tf = require('@tensorflow/tfjs');",
+      'const m = require(process.argv[2]);',
+      'const y = tf.matMul(tf.ones([200, 300]), tf.ones([300, 200]));',
+      "require('node:worker_threads').parentPort.postMessage([y.dataSync()[0], m.nativeKernelsInfo() && m.nativeKernelsInfo().isa]);",
+    ].join(' ');
+    const script = [
+      "const { Worker } = require('node:worker_threads');",
+      `const body = ${JSON.stringify(body)};`,
+      'let left = 3;',
+      'for (let i = 0; i < 3; i++) {',
+      '  const w = new Worker(body, { eval: true, argv: [process.argv[1]] });',
+      "  w.on('message', (v) => process.stdout.write(JSON.stringify(v)));",
+      "  w.on('exit', () => { if (--left === 0) process.stdout.write('done'); });",
+      '}',
+    ].join('\n');
+    const r = require('node:child_process').spawnSync(process.execPath, ['-e', script, distIndex], { encoding: 'utf8', env: { ...process.env, MST_NATIVE_KERNELS: '', MST_NATIVE_THREADS: '2' } });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('[300,"avx2-fma"]'.repeat(3) + 'done');
   });
 
   (cpuHasAvx2 && built ? it : it.skip)('run by default in the built package, on every core of the main thread', () => {

@@ -20,7 +20,7 @@ await setBackend(process.env.MST_BENCH_BACKEND ?? 'wasm', { ...(process.env.MST_
 if (!threaded) setNativeThreads(1);
 const [D, H, W] = [32, 224, 224];
 const model = caseName.startsWith('mst') ? createModel('mst-dinov2-s', { numClasses: 2 }) : resnet3d50({ numClasses: 2, conv1TStride: [1, 2, 2] });
-const train = caseName.endsWith('train') || caseName === 'mst-train-pool';
+const train = caseName.endsWith('train') || caseName.endsWith('train-pool');
 const batch = train ? 2 : 1;
 const x = tf.randomNormal([batch, D, H, W, 1], 0, 1, 'float32', 1);
 const times = [];
@@ -34,17 +34,18 @@ if (train) {
   model.train();
   const opt = new AdamW(model.namedParameters(), { lr: 1e-5 });
   const chunkSize = Number(process.env.MST_BENCH_CHUNK ?? 4);
-  // mst-train-pool: the batch split over MST_BENCH_WORKERS (default 2) worker threads
-  // (DataParallelGradients: one volume each, slice checkpointing in the workers), AdamW here.
+  // mst-train-pool / r3d50-train-pool: the batch split over MST_BENCH_WORKERS (default 2) worker
+  // threads (DataParallelGradients: one volume each; slice checkpointing in the MST workers, plain
+  // steps in the ResNet ones, whose batch norm then runs per volume), AdamW here.
   const dp =
-    caseName === 'mst-train-pool'
+    caseName.endsWith('train-pool')
       ? await (await import(pathToFileURL(join(dist, 'parallel', 'index.js')).href)).DataParallelGradients.create(model, { workers: Number(process.env.MST_BENCH_WORKERS ?? 2) })
       : null;
   // MST trains with slice checkpointing (chunks of MST_BENCH_CHUNK slices, default 4): the plain
   // tape of 2 x 32 slices of 224x224 does not fit the wasm backend's 4 GiB heap.
   // ResNet3D-50 trains with block checkpointing (MST_BENCH_R3D=plain: leanVariableGrads only).
   const step = async () => {
-    if (dp) return dp.gradients(model, x, [0, 1], { chunkSize });
+    if (dp) return dp.gradients(model, x, [0, 1], { chunkSize: caseName.startsWith('mst') ? chunkSize : 0 });
     if (caseName.startsWith('mst')) return checkpointedGradients(model, x, [0, 1], { chunkSize, varList: opt.variables() });
     if (process.env.MST_BENCH_R3D === 'plain') {
       const { value, grads } = leanVariableGrads(() => crossEntropy(logitsOf(model.forward(x)), [0, 1]), opt.variables());

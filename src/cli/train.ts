@@ -11,6 +11,7 @@ import { manifestTrainingData, syntheticTrainingData, type TrainingData } from '
 import { AUGMENT_KINDS, type AugmentKind } from '../data/transforms/presets';
 import { writeFileAtomic } from '../io/files';
 import { DinoVisionTransformer } from '../models/dinov2';
+import { ResNet3D } from '../models/resnet3d';
 import { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import { createModel, MODEL_REGISTRY, modelSpec, SMALL_VITS, type VolumeClassifier } from '../models/registry';
 import { DataParallelGradients } from '../parallel/data_parallel';
@@ -222,8 +223,8 @@ export async function trainFromConfig(config: TrainRunConfig, print: (line: stri
   let gradients: GradientStrategy | undefined;
   try {
     if (workers > 1) {
-      if (!spec.capabilities.gradients.includes('data-parallel') || !(model instanceof MedicalSliceTransformer)) {
-        throw new UsageError(`train: --workers applies to architectures that train data-parallel (the MSTs); '${config.arch}' trains on the main thread`);
+      if (!spec.capabilities.gradients.includes('data-parallel') || !(model instanceof MedicalSliceTransformer || model instanceof ResNet3D)) {
+        throw new UsageError(`train: --workers applies to architectures that train data-parallel (the MSTs and 3D ResNets); '${config.arch}' trains on the main thread`);
       }
       dp = await DataParallelGradients.create(model, { workers, backend: tf.getBackend() });
       gradients = dataParallel(dp, { chunkSize: config.checkpointChunkSize ?? 0 });
@@ -352,8 +353,9 @@ Options:
                            small from-scratch MSTs and for manifests, off for the paper's models)
   --augment <kind>         training augmentation: none (default), flip (random flips on every axis) or
                            paper (the authors': flips, rotation about the slice axis, noise, inversion)
-  --workers <n>            MSTs: split every batch over n worker threads, one wasm backend each
-                           (data-parallel gradients, equal to one thread's; default 1)
+  --workers <n>            MSTs and 3D ResNets: split every batch over n worker threads, one wasm backend each
+                           (data-parallel gradients, an MST's equal to one thread's; a 3D ResNet's batch
+                           norm normalises each worker's shard by its own statistics; default 1)
   --checkpoint-chunk <n>   MSTs: encode n slices at a time with activation checkpointing, so training
                            memory does not grow with the slice count (default off)
   --resume                 continue from <out>/last.safetensors if present

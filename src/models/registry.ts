@@ -77,7 +77,7 @@ const RESNET3D_CAPABILITIES: ModelCapabilities = {
   planeAttention: false,
   camLayers: RESNET_CAM_LAYERS,
   onnx: true,
-  gradients: ['plain', 'block-checkpointed'],
+  gradients: ['plain', 'block-checkpointed', 'data-parallel'],
   paddingMask: false,
 };
 

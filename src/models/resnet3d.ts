@@ -77,7 +77,7 @@ export class ResNet3D extends ResNet {
       camLayers: this.camLayerNames(),
       onnx: !!this.fc,
       ...(this.fc ? {} : { onnxMissing: 'the network has no fc head (feedForward false)' }),
-      gradients: ['plain', 'block-checkpointed'],
+      gradients: ['plain', 'block-checkpointed', 'data-parallel'],
       paddingMask: false,
     };
   }

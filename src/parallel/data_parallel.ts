@@ -3,6 +3,7 @@ import { encodeSafetensors } from '../io/safetensors';
 import { ENCODERS } from '../models/encoder_registry';
 import { FUSIONS } from '../models/fusion_registry';
 import type { MedicalSliceTransformer, MstModelConfig } from '../models/medical_slice_transformer';
+import type { ResNet3D, ResNet3DModelConfig } from '../models/resnet3d';
 import { disposeStateDict } from '../nn/module';
 import type { InitModelMessage } from './messages';
 import { WorkerGroup } from './worker_group';
@@ -19,7 +20,7 @@ export interface DataParallelOptions {
 
 /** Options of {@link DataParallelGradients.gradients}. */
 export interface DataParallelStepOptions {
-  /** Slice checkpointing chunk in the workers (default 0: plain gradients). */
+  /** Slice checkpointing chunk in the workers (default 0: plain gradients); for a 3D ResNet, > 0 checkpoints its blocks. */
   chunkSize?: number;
   /**
    * Cross-entropy class weights (torch's `weight`: the loss is the weighted mean over the whole
@@ -29,11 +30,14 @@ export interface DataParallelStepOptions {
 }
 
 /**
- * Data-parallel MST gradients on `worker_threads`: the batch is split into one shard of volumes
- * per worker, each worker (its own wasm backend and MST copy, rebuilt from the model's config)
- * computes the mean cross-entropy and its gradients at the model's current weights, and the
- * results are averaged weighted by shard size (or by class-weight sum), which equals the gradient
- * of the whole batch.
+ * Data-parallel gradients of an MST or a 3D ResNet on `worker_threads`: the batch is split into
+ * one shard of volumes per worker, each worker (its own wasm backend and model copy, rebuilt from
+ * the model's config) computes the mean cross-entropy and its gradients at the model's current
+ * weights, and the results are averaged weighted by shard size (or by class-weight sum). For an
+ * MST that equals the gradient of the whole batch. A 3D ResNet's batch norm normalises each shard
+ * by its own statistics, as PyTorch's DistributedDataParallel without SyncBatchNorm does: its
+ * gradients are the shards' weighted mean, and its running statistics become the shards' mean
+ * (weighted by volumes).
  * The weights travel to the workers as safetensors bytes on every call.
  *
  * @example
@@ -47,20 +51,20 @@ export class DataParallelGradients {
   private constructor(private readonly group: WorkerGroup) {}
 
   /**
-   * Starts the workers, each building an MST of `model`'s architecture (its weights arrive with
+   * Starts the workers, each building a model of `model`'s architecture (its weights arrive with
    * each call). An encoder or fusion of your own must be registered with a `module` the workers
    * import.
    */
-  static async create(model: MedicalSliceTransformer | MstModelConfig, options: DataParallelOptions = {}): Promise<DataParallelGradients> {
+  static async create(model: MedicalSliceTransformer | ResNet3D | MstModelConfig | ResNet3DModelConfig, options: DataParallelOptions = {}): Promise<DataParallelGradients> {
     const count = options.workers ?? 2;
     if (!(Number.isInteger(count) && count > 0)) throw new Error(`DataParallelGradients: workers must be a positive integer, got ${count}`);
-    let config: MstModelConfig;
+    let config: MstModelConfig | ResNet3DModelConfig;
     try {
-      config = 'modelConfig' in model && typeof model.modelConfig === 'function' ? model.modelConfig() : (model as MstModelConfig);
+      config = 'modelConfig' in model && typeof model.modelConfig === 'function' ? model.modelConfig() : (model as MstModelConfig | ResNet3DModelConfig);
     } catch (e) {
       throw new Error(`DataParallelGradients: ${(e as Error).message}`);
     }
-    const modules = [...ENCODERS.modulesFor([config.encoder.name]), ...FUSIONS.modulesFor([config.fusion.name])];
+    const modules = config.model === 'resnet3d' ? [] : [...ENCODERS.modulesFor([config.encoder.name]), ...FUSIONS.modulesFor([config.fusion.name])];
     const init: InitModelMessage = { type: 'initModel', config, modules, backend: options.backend ?? 'wasm' };
     try {
       return new DataParallelGradients(await WorkerGroup.start(count, init, options.workerPath));
@@ -78,7 +82,7 @@ export class DataParallelGradients {
    * The mean cross-entropy of `volumes` `[B, D, H, W]` (or `[B, D, H, W, 1]`) and its gradients,
    * keyed by `tf.Variable.name` of `model`'s parameters as `tf.variableGrads` returns them.
    */
-  async gradients(model: MedicalSliceTransformer, volumes: tf.Tensor, labels: readonly number[], options: DataParallelStepOptions = {}): Promise<{ loss: tf.Scalar; grads: tf.NamedTensorMap }> {
+  async gradients(model: MedicalSliceTransformer | ResNet3D, volumes: tf.Tensor, labels: readonly number[], options: DataParallelStepOptions = {}): Promise<{ loss: tf.Scalar; grads: tf.NamedTensorMap }> {
     if (!(volumes instanceof tf.Tensor) || !(volumes.rank === 4 || (volumes.rank === 5 && volumes.shape[4] === 1)) || volumes.dtype !== 'float32') {
       const got = volumes instanceof tf.Tensor ? `${volumes.dtype} [${volumes.shape.join(', ')}]` : typeof volumes;
       throw new Error(`DataParallelGradients: expected float32 gray volumes [B, D, H, W] or [B, D, H, W, 1], got ${got}`);
@@ -100,7 +104,7 @@ export class DataParallelGradients {
     if (!(total > 0)) throw new Error(`DataParallelGradients: the class weights [${cw?.join(', ')}] give the batch's labels [${labels.join(', ')}] no positive total weight`);
     const per = Math.ceil(B / this.group.size);
     const volume = D * H * W;
-    const shards: Promise<{ share: number; loss: number; names: string[]; grads: Float32Array[] }>[] = [];
+    const shards: Promise<{ share: number; count: number; loss: number; names: string[]; grads: Float32Array[]; buffers?: { names: string[]; values: (Float32Array | Int32Array)[] } }>[] = [];
     for (let i = 0, start = 0; start < B; i++, start += per) {
       const n = Math.min(per, B - start);
       const block = data.slice(start * volume, (start + n) * volume);
@@ -108,7 +112,7 @@ export class DataParallelGradients {
       shards.push(
         this.group.request(i, message, [block.buffer]).then((r) => {
           if (r.type !== 'grads') throw new Error(`DataParallelGradients: unexpected reply '${r.type}'`);
-          return { share: share(labels.slice(start, start + n)), ...r };
+          return { share: share(labels.slice(start, start + n)), count: n, ...r };
         }),
       );
     }
@@ -134,6 +138,7 @@ export class DataParallelGradients {
       if (!v) throw new Error(`DataParallelGradients: a worker returned a gradient for '${name}', which the model lacks (spec and model differ)`);
       grads[v.name] = tf.tensor(acc, v.shape);
     }
+    setBuffers(model, results, B);
     return { loss: tf.scalar(loss), grads };
   }
 
@@ -141,4 +146,30 @@ export class DataParallelGradients {
   async dispose(): Promise<void> {
     await this.group.terminate();
   }
+}
+
+/**
+ * A 3D ResNet's buffers after a data-parallel step: each float buffer (batch-norm running mean and
+ * variance) the mean of the shards' weighted by their volumes, integer ones (step counts) the
+ * first shard's, which all equal.
+ */
+function setBuffers(model: MedicalSliceTransformer | ResNet3D, results: { count: number; buffers?: { names: string[]; values: (Float32Array | Int32Array)[] } }[], total: number): void {
+  const first = results[0]?.buffers;
+  if (!first) return;
+  const buffers = new Map(model.namedBuffers());
+  first.names.forEach((name, j) => {
+    const v = buffers.get(name);
+    if (!v) throw new Error(`DataParallelGradients: a worker returned the buffer '${name}', which the model lacks (spec and model differ)`);
+    let value: Float32Array | Int32Array = first.values[j];
+    if (v.dtype === 'float32') {
+      const acc = new Float32Array(value.length);
+      for (const r of results) {
+        const w = r.count / total;
+        const src = r.buffers?.values[j] as Float32Array;
+        for (let k = 0; k < acc.length; k++) acc[k] += w * src[k];
+      }
+      value = acc;
+    }
+    tf.tidy(() => v.assign(tf.tensor(value, v.shape, v.dtype)));
+  });
 }

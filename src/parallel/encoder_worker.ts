@@ -9,8 +9,11 @@ import { loadSafetensors } from '../io/safetensors';
 import { disposeStateDict } from '../nn/module';
 import type { SliceEncoder } from '../models/slice_encoder';
 import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import type { ResNet3D } from '../models/resnet3d';
 import { buildModel } from '../models/model_config';
 import { checkpointedGradients } from '../train/checkpointed_step';
+import { logitsOf } from '../train/gradient_strategy';
+import { resnetCheckpointedGradients } from '../train/resnet_checkpointed_step';
 import { crossEntropy } from '../train/losses';
 import { leanVariableGrads } from '../ops/lean_backprop';
 import type { EncodeMessage, GradsMessage, InitMessage, InitModelMessage, WorkerReply } from './messages';
@@ -20,7 +23,7 @@ import { repeatChannels } from '../ops/repeat_channels';
 if (!parentPort) throw new Error('encoder_worker: must run as a worker thread (started by SliceEncoderPool)');
 const port = parentPort;
 let encoder: SliceEncoder | null = null;
-let model: MedicalSliceTransformer | null = null;
+let model: MedicalSliceTransformer | ResNet3D | null = null;
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -42,30 +45,36 @@ async function initModel(m: InitModelMessage): Promise<void> {
   await setBackend(m.backend);
   tf.env().set('PROD', true);
   await importModules(m.modules);
-  model = buildModel(m.config) as MedicalSliceTransformer;
+  model = buildModel(m.config) as MedicalSliceTransformer | ResNet3D;
   model.train();
 }
 
 async function grads(m: GradsMessage): Promise<void> {
   if (!model) throw new Error('encoder_worker: grads before initModel');
-  const mst = model;
+  const net = model;
   const dict = await loadSafetensors(m.weights);
   try {
-    mst.loadStateDict(dict);
+    net.loadStateDict(dict);
   } finally {
     disposeStateDict(dict);
   }
   const x = tf.tensor4d(m.data, m.shape);
-  const vars = mst.trainableVariables();
+  const vars = net.trainableVariables();
   const lossFn = (logits: tf.Tensor, labels: readonly number[]): tf.Scalar => crossEntropy(logits, labels, { weight: m.classWeights }) as tf.Scalar;
-  const { loss, grads: g } =
-    m.chunkSize > 0
-      ? checkpointedGradients(mst, x, m.labels, { chunkSize: m.chunkSize, varList: vars, lossFn })
-      : (({ value, grads: gr }) => ({ loss: value, grads: gr }))(leanVariableGrads(() => lossFn(mst.forward(x).logits, m.labels), vars));
+  const plain = (forward: () => tf.Tensor) => (({ value, grads: gr }) => ({ loss: value, grads: gr }))(leanVariableGrads(() => lossFn(forward(), m.labels), vars));
+  let step: { loss: tf.Scalar; grads: tf.NamedTensorMap };
+  if (isMst(net)) {
+    step = m.chunkSize > 0 ? checkpointedGradients(net, x, m.labels, { chunkSize: m.chunkSize, varList: vars, lossFn }) : plain(() => net.forward(x).logits);
+  } else {
+    const x5 = tf.expandDims(x, -1);
+    step = m.chunkSize > 0 ? resnetCheckpointedGradients(net, x5, m.labels, { varList: vars, lossFn }) : plain(() => logitsOf(net.forward(x5)));
+    x5.dispose();
+  }
   x.dispose();
+  const { loss, grads: g } = step;
   const names: string[] = [];
   const arrays: Float32Array[] = [];
-  for (const [name, v] of mst.namedParameters()) {
+  for (const [name, v] of net.namedParameters()) {
     const t = g[v.name];
     if (!t) continue;
     names.push(name);
@@ -73,7 +82,24 @@ async function grads(m: GradsMessage): Promise<void> {
   }
   const lossValue = (await loss.data())[0];
   tf.dispose([loss, g]);
-  reply({ type: 'grads', id: m.id, loss: lossValue, names, grads: arrays }, arrays.map((a) => a.buffer as ArrayBuffer));
+  const buffers = isMst(net) ? undefined : await bufferValues(net);
+  const transfer = [...arrays, ...(buffers?.values ?? [])].map((a) => a.buffer as ArrayBuffer);
+  reply({ type: 'grads', id: m.id, loss: lossValue, names, grads: arrays, ...(buffers ? { buffers } : {}) }, transfer);
+}
+
+function isMst(net: MedicalSliceTransformer | ResNet3D): net is MedicalSliceTransformer {
+  return typeof (net as Partial<MedicalSliceTransformer>).fuseFeatures === 'function';
+}
+
+/** The buffers (batch-norm running statistics and step counts) after a training-mode step. */
+async function bufferValues(net: ResNet3D): Promise<{ names: string[]; values: (Float32Array | Int32Array)[] }> {
+  const names: string[] = [];
+  const values: (Float32Array | Int32Array)[] = [];
+  for (const [name, v] of net.namedBuffers()) {
+    names.push(name);
+    values.push((await v.data()) as Float32Array | Int32Array);
+  }
+  return { names, values };
 }
 
 async function encode(m: EncodeMessage): Promise<void> {

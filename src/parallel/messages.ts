@@ -1,10 +1,11 @@
 import type { ComponentConfig } from '../models/component_registry';
 import type { MstModelConfig } from '../models/medical_slice_transformer';
+import type { ResNet3DModelConfig } from '../models/resnet3d';
 
-/** Main thread -> worker: build an MST for data-parallel training (weights come with each step). */
+/** Main thread -> worker: build an MST or a 3D ResNet for data-parallel training (weights come with each step). */
 export interface InitModelMessage {
   type: 'initModel';
-  config: MstModelConfig;
+  config: MstModelConfig | ResNet3DModelConfig;
   /** Modules that register the model's own encoder or fusion, imported first. */
   modules: string[];
   backend: string;
@@ -20,7 +21,7 @@ export interface GradsMessage {
   data: Float32Array;
   shape: [number, number, number, number];
   labels: number[];
-  /** Slice checkpointing chunk (0: plain gradients). */
+  /** Slice checkpointing chunk (0: plain gradients); for a 3D ResNet, > 0 checkpoints its blocks. */
   chunkSize: number;
   /** Cross-entropy class weights (torch's `weight`); absent: unweighted. */
   classWeights?: number[];
@@ -52,5 +53,13 @@ export type WorkerReply =
   | { type: 'ready' }
   | { type: 'result'; id: number; features: Float32Array; featureSize: number }
   /** Gradients in our layout, keyed by module path (parameters without a gradient absent). */
-  | { type: 'grads'; id: number; loss: number; names: string[]; grads: Float32Array[] }
+  | {
+      type: 'grads';
+      id: number;
+      loss: number;
+      names: string[];
+      grads: Float32Array[];
+      /** A 3D ResNet's batch-norm buffers after the step (running statistics from the shard). */
+      buffers?: { names: string[]; values: (Float32Array | Int32Array)[] };
+    }
   | { type: 'error'; id?: number; message: string };

@@ -1,0 +1,80 @@
+import * as tf from '@tensorflow/tfjs';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { disposeStateDict } from '../../src/nn/module';
+import { leanVariableGrads } from '../../src/ops/lean_backprop';
+import { ResNet3D } from '../../src/models/resnet3d';
+import { crossEntropy } from '../../src/train/losses';
+import { needs } from '../helpers';
+
+// The workers run the built package (dist/parallel/encoder_worker), the reference the sources.
+const root = path.join(__dirname, '..', '..');
+const dist = path.join(root, 'dist');
+const built = fs.existsSync(path.join(dist, 'parallel', 'encoder_worker.cjs'));
+
+describe('data-parallel 3D ResNet gradients (batch norm per shard)', () => {
+  if (!needs(built, 'the built package (dist/)', 'npm run build')) {
+    it.skip('trains data-parallel', () => undefined);
+    return;
+  }
+  it("equal the mean of each shard's own gradients, and the running statistics become the shards' mean", async () => {
+    const model = new ResNet3D({ block: 'basic', layers: [1, 1, 1, 1], blockInplanes: [4, 8, 8, 8], numClasses: 2, seed: 3 });
+    model.train();
+    const x = tf.randomNormal([3, 16, 32, 32], 0, 1, 'float32', 4);
+    const labels = [0, 1, 1];
+    const start = model.stateDict();
+    // Reference: each volume alone from the same starting state, as each worker computes it.
+    const shards = [[0, 2], [2, 1]] as const; // 2 workers: ceil(3 / 2) = 2 volumes, then 1
+    const expectedGrads = new Map<string, tf.Tensor>();
+    const expectedBuffers = new Map<string, tf.Tensor>();
+    let expectedLoss = 0;
+    for (const [from, n] of shards) {
+      model.loadStateDict(start);
+      const xs = tf.expandDims(tf.slice(x, [from, 0, 0, 0], [n, -1, -1, -1]), -1);
+      const { value, grads } = leanVariableGrads(() => crossEntropy(model.forward(xs) as tf.Tensor, labels.slice(from, from + n)) as tf.Scalar, model.trainableVariables());
+      const w = n / 3;
+      expectedLoss += w * value.dataSync()[0];
+      for (const [name, v] of model.namedParameters()) {
+        const g = grads[v.name];
+        if (!g) continue;
+        const prev = expectedGrads.get(name);
+        expectedGrads.set(name, tf.tidy(() => (prev ? tf.add(prev, tf.mul(g, w)) : tf.mul(g, w))));
+        prev?.dispose();
+      }
+      for (const [name, b] of model.namedBuffers()) {
+        if (b.dtype !== 'float32') continue;
+        const prev = expectedBuffers.get(name);
+        expectedBuffers.set(name, tf.tidy(() => (prev ? tf.add(prev, tf.mul(b, w)) : tf.mul(b, w))));
+        prev?.dispose();
+      }
+      tf.dispose([xs, value, grads]);
+    }
+    model.loadStateDict(start);
+    disposeStateDict(start);
+    // Loaded once the sources' backend is up (the built package's kernels then see it registered).
+    const parallel = require(path.join(dist, 'parallel', 'index.cjs')) as typeof import('../../src/parallel/index');
+    const dp = await parallel.DataParallelGradients.create(model, { workers: 2 });
+    try {
+      const before = tf.memory().numTensors;
+      const got = await dp.gradients(model, x, labels);
+      expect(Math.abs(got.loss.dataSync()[0] - expectedLoss)).toBeLessThan(1e-6);
+      const params = new Map(model.namedParameters());
+      expect(Object.keys(got.grads).length).toBe(expectedGrads.size);
+      for (const [name, want] of expectedGrads) {
+        const d = tf.tidy(() => tf.max(tf.abs(tf.sub(got.grads[params.get(name)!.name], want))).dataSync()[0]);
+        expect([name, d < 1e-5]).toEqual([name, true]);
+      }
+      for (const [name, b] of model.namedBuffers()) {
+        if (b.dtype !== 'float32') continue;
+        const d = tf.tidy(() => tf.max(tf.abs(tf.sub(b, expectedBuffers.get(name)!))).dataSync()[0]);
+        expect([name, d < 1e-6]).toEqual([name, true]);
+      }
+      tf.dispose([got.loss, got.grads]);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      await dp.dispose();
+      tf.dispose([x, ...expectedGrads.values(), ...expectedBuffers.values()]);
+      model.dispose();
+    }
+  });
+});

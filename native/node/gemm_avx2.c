@@ -204,6 +204,18 @@ static void run(gemm_job *g, int threads) {
   pool_run(run_gemm, g, macs < PARALLEL_MIN_MACS ? 1 : threads);
 }
 
+// `lines` runs of kc floats `ld` apart (rows of A, or columns of a transposed B) interleaved into a
+// panel of `width` (dst[k * width + line]), zero-padded to `width` lines.
+static void pack_lines(const float *first, int ld, int lines, int width, int kc, float *dst) {
+  int r = 0;
+  for (; r < lines; r++) {
+    const float *src = first + (size_t)r * ld;
+    for (int k = 0; k < kc; k++) dst[k * width + r] = src[k];
+  }
+  for (; r < width; r++)
+    for (int k = 0; k < kc; k++) dst[k * width + r] = 0.0f;
+}
+
 // ---- Plain GEMM operands: op(A) is m x k, op(B) is k x n, row-major.
 
 static void pack_a_matrix(const gemm_src *s, int i0, int rows, int k0, int kc, float *dst, const uint32_t *koff) {
@@ -228,13 +240,7 @@ static void pack_a_matrix(const gemm_src *s, int i0, int rows, int k0, int kc, f
     }
     return;
   }
-  int r = 0;
-  for (; r < rows; r++) {
-    const float *src = s->a + (size_t)(i0 + r) * s->lda + k0;
-    for (int k = 0; k < kc; k++) dst[k * MR + r] = src[k];
-  }
-  for (; r < MR; r++)
-    for (int k = 0; k < kc; k++) dst[k * MR + r] = 0.0f;
+  pack_lines(s->a + (size_t)i0 * s->lda + k0, s->lda, rows, MR, kc, dst);
 }
 
 static void pack_b_matrix(const gemm_src *s, int j0, int cols, int k0, int kc, float *dst) {
@@ -255,13 +261,7 @@ static void pack_b_matrix(const gemm_src *s, int j0, int cols, int k0, int kc, f
     }
     return;
   }
-  int c = 0;
-  for (; c < cols; c++) {
-    const float *src = s->b + (size_t)(j0 + c) * s->ldb + k0;
-    for (int k = 0; k < kc; k++) dst[k * NR + c] = src[k];
-  }
-  for (; c < NR; c++)
-    for (int k = 0; k < kc; k++) dst[k * NR + c] = 0.0f;
+  pack_lines(s->b + (size_t)j0 * s->ldb + k0, s->ldb, cols, NR, kc, dst);
 }
 
 void native_sgemm(float *heap, uint32_t a, uint32_t b, uint32_t c, int batch, int m, int n, int k,

@@ -289,6 +289,17 @@ static inline uint32_t tap_offset(const gemm_src *s, int k) {
   return (uint32_t)((t / s->kw) * s->wi + t % s->kw) * (uint32_t)s->ci + (uint32_t)i;
 }
 
+// An A panel gathered from the image: dst[kk * MR + r] = a[row[r] + col[kk]] (zero rows past `rows`).
+static void pack_gathered(const float *a, const uint32_t *row, int rows, const uint32_t *col, int kc, float *dst) {
+  int r = 0;
+  for (; r < rows; r++) {
+    const float *base = a + row[r];
+    for (int kk = 0; kk < kc; kk++) dst[kk * MR + r] = base[col[kk]];
+  }
+  for (; r < MR; r++)
+    for (int kk = 0; kk < kc; kk++) dst[kk * MR + r] = 0.0f;
+}
+
 // The geometry both convolutions share: x [., hi, wi, ci], the second operand's rows of co, the
 // output's rows of co; the caller sets the packing of A and the GEMM's m and k.
 static gemm_job conv_job(const float *x, const float *b, float *c, int hi, int wi, int ci, int co, int kh, int kw, int sh, int sw) {
@@ -307,13 +318,9 @@ static void prepare_taps(const gemm_src *s, int k0, int kc, uint32_t *koff) {
 
 static void pack_a_windows(const gemm_src *s, int i0, int rows, int k0, int kc, float *dst, const uint32_t *koff) {
   (void)k0;
-  int r = 0;
-  for (; r < rows; r++) {
-    const float *base = s->a + pixel_offset(s, i0 + r);
-    for (int kk = 0; kk < kc; kk++) dst[kk * MR + r] = base[koff[kk]];
-  }
-  for (; r < MR; r++)
-    for (int kk = 0; kk < kc; kk++) dst[kk * MR + r] = 0.0f;
+  uint32_t row[MR];
+  for (int r = 0; r < rows; r++) row[r] = pixel_offset(s, i0 + r);
+  pack_gathered(s->a, row, rows, koff, kc, dst);
 }
 
 void native_conv2d_forward(float *heap, uint32_t x, uint32_t w, uint32_t y, int n, int hi, int wi, int ci, int co,
@@ -334,13 +341,9 @@ static void prepare_pixels(const gemm_src *s, int k0, int kc, uint32_t *koff) {
 
 static void pack_a_taps(const gemm_src *s, int i0, int rows, int k0, int kc, float *dst, const uint32_t *poff) {
   (void)k0;
-  int r = 0;
-  for (; r < rows; r++) {
-    uint32_t off = tap_offset(s, i0 + r);
-    for (int kk = 0; kk < kc; kk++) dst[kk * MR + r] = s->a[poff[kk] + off];
-  }
-  for (; r < MR; r++)
-    for (int kk = 0; kk < kc; kk++) dst[kk * MR + r] = 0.0f;
+  uint32_t row[MR];
+  for (int r = 0; r < rows; r++) row[r] = tap_offset(s, i0 + r);
+  pack_gathered(s->a, row, rows, poff, kc, dst);
 }
 
 void native_conv2d_filter_grad(float *heap, uint32_t x, uint32_t dy, uint32_t dw, int n, int hi, int wi, int ci, int co,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SGEMM_RELAXED_SHARED_WASM_BASE64, SGEMM_RELAXED_WASM_BASE64, SGEMM_SHARED_WASM_BASE64, SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
 import { enableNodeRelaxedSimd } from './wasm_features';
+import { installWasmAdamW, type AdamWExport } from './wasm_adamw';
 import { installWasmColumnSum, type ColumnSumExport } from './wasm_column_sum';
 import { installWasmConv2d, type Conv2dExports } from './wasm_conv2d';
 import { installWasmDepthTaps, type DepthTapsExports } from './wasm_depth_taps';
@@ -23,7 +24,7 @@ interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports, Conv2dExports, NormGeluExports, ColumnSumExport {
+interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports, Conv2dExports, NormGeluExports, ColumnSumExport, AdamWExport {
   sgemm(
     a: number, b: number, c: number, batch: number, m: number, n: number, k: number,
     transA: number, transB: number, strideA: number, strideB: number, strideC: number, work: number,
@@ -84,9 +85,9 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  * 4x8 register-blocked micro-kernel. The module shares the backend's memory, so no tensor data
  * is copied. Shapes it does not cover (non-float32, general batch broadcasting) go to the stock
  * kernel. Also installs the module's Transpose, Unpack and Slice kernels (see installWasmLayoutKernels),
- * depth taps, 3D max pooling, 2D convolution, LayerNorm, GELU and leading-axis sums
- * (installWasmDepthTaps, installWasmMaxPool, installWasmConv2d, installWasmNormGelu,
- * installWasmColumnSum).
+ * depth taps, 3D max pooling, 2D convolution, LayerNorm, GELU, leading-axis sums and the
+ * AdamW update (installWasmDepthTaps, installWasmMaxPool, installWasmConv2d, installWasmNormGelu,
+ * installWasmColumnSum, installWasmAdamW).
  * The module comes in two builds, picked here: relaxed SIMD (fused multiply-add, where the engine
  * has it: Chrome >= 114, Node >= 22, and Node 20.16+ after setting its V8 flag, see
  * {@link enableNodeRelaxedSimd}) and plain SIMD128, each also for the shared memory of tfjs-wasm's
@@ -180,6 +181,8 @@ function installInto(backend: WasmBackendInternals, instance: WebAssembly.Instan
   installWasmConv2d(exports, (work + 15) & ~15);
   installWasmNormGelu(exports, (work + 15) & ~15, exports.sgemm_work_floats());
   installWasmColumnSum(exports);
+  const adamwConstants = backend.wasm._malloc(8 * 4 + 16);
+  installWasmAdamW(exports, (adamwConstants + 15) & ~15);
   const stock = tf.getKernel('BatchMatMul', 'wasm');
   if (!stock) throw new Error('installWasmMatMul: the wasm backend has no BatchMatMul kernel to replace');
   fallback ??= stock.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo;

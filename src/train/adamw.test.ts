@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ADAMW } from '../kernels/wasm_adamw';
 import { AdamW } from './adamw';
 
 describe('AdamW', () => {
@@ -52,6 +53,37 @@ describe('AdamW', () => {
     expect(() => o3.loadStateDict({ tensors: {}, step: 1 })).toThrow("missing 'exp_avg.w'");
     [o1, o2, o3].forEach((o) => o.dispose());
     tf.dispose([p, q, g]);
+  });
+
+  it('on wasm runs the fused kernel (native/adamw.c), equal bit for bit to the composed tfjs ops over three steps', () => {
+    expect(tf.getBackend()).toBe('wasm');
+    expect(tf.getKernel(ADAMW, 'wasm')).toBeDefined();
+    const w = tf.variable(tf.randomNormal([1000, 7], 0, 1, 'float32', 1), true, 'adamw_fused_w');
+    const opt = new AdamW([['w', w]], { lr: 3e-3, weightDecay: 0.05 });
+    const [b1, b2, eps, lr, wd] = [0.9, 0.999, 1e-8, 3e-3, 0.05];
+    let p = tf.clone(w);
+    let m = tf.zerosLike(w);
+    let v = tf.zerosLike(w);
+    const before = tf.memory().numTensors;
+    for (let t = 1; t <= 3; t++) {
+      const g = tf.randomNormal([1000, 7], 0, 1 / t, 'float32', 10 + t);
+      opt.step({ [w.name]: g });
+      const [np, nm, nv] = tf.tidy(() => {
+        const m1 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
+        const v1 = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));
+        const denom = tf.add(tf.div(tf.sqrt(v1), Math.sqrt(1 - b2 ** t)), eps);
+        return [tf.sub(tf.mul(p, 1 - lr * wd), tf.mul(tf.div(m1, denom), lr / (1 - b1 ** t))), m1, v1];
+      });
+      tf.dispose([p, m, v, g]);
+      [p, m, v] = [np, nm, nv];
+      expect(Array.from(w.dataSync())).toEqual(Array.from(p.dataSync()));
+      const { tensors } = opt.stateDict();
+      expect(Array.from(tensors['exp_avg.w'].dataSync())).toEqual(Array.from(m.dataSync()));
+      expect(Array.from(tensors['exp_avg_sq.w'].dataSync())).toEqual(Array.from(v.dataSync()));
+      tf.dispose(Object.values(tensors));
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([p, m, v, w]);
   });
 
   it('refuses invalid hyper-parameters', () => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ADAMW } from '../kernels/wasm_adamw';
 
 /** Options of {@link AdamW}; the defaults are `torch.optim.AdamW`'s. */
 export interface AdamWOptions {
@@ -92,6 +93,7 @@ export class AdamW {
     const stepSize = this.lr / (1 - this.beta1 ** t);
     const bc2Sqrt = Math.sqrt(1 - this.beta2 ** t);
     const decay = 1 - this.lr * this.weightDecay;
+    const fused = tf.getKernel(ADAMW, tf.getBackend()) != null;
     for (const [name, p] of this.params) {
       const g = grads[p.name];
       if (!g) continue;
@@ -99,6 +101,16 @@ export class AdamW {
         throw new Error(`AdamW: gradient of '${name}' has shape [${g.shape}], parameter has [${p.shape}]`);
       }
       const s = this.state.get(name) as AdamWParamState;
+      if (fused && p.dtype === 'float32' && g.dtype === 'float32') {
+        // One pass (native/adamw.c), the ops below bit for bit; float32 constants as tf.mul takes them.
+        const constants = [this.beta1, 1 - this.beta1, this.beta2, 1 - this.beta2, bc2Sqrt, this.eps, decay, stepSize].map(Math.fround);
+        const [np, nm, nv] = tf.engine().runKernel(ADAMW, { p, g, m: s.expAvg, v: s.expAvgSq }, { constants } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        p.assign(np);
+        s.expAvg.assign(nm);
+        s.expAvgSq.assign(nv);
+        tf.dispose([np, nm, nv]);
+        continue;
+      }
       tf.tidy(() => {
         const m = tf.add(tf.mul(s.expAvg, this.beta1), tf.mul(g, 1 - this.beta1));
         const v = tf.add(tf.mul(s.expAvgSq, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));

@@ -46,19 +46,26 @@ void gelu_grad(const float *x, const float *dy, float *dx, u32 n) {
   }
 }
 
+// A row's mean (into *mean) and 1 / sqrt(biased variance + eps), two passes as the forward and the
+// backward both need them.
+static inline float row_stats(const float *xr, u32 c, float eps, float *mean) {
+  float sum = 0.0f;
+  for (u32 j = 0; j < c; j++) sum += xr[j];
+  float m = sum / (float)c;
+  float sq = 0.0f;
+  for (u32 j = 0; j < c; j++) {
+    float d = xr[j] - m;
+    sq += d * d;
+  }
+  *mean = m;
+  return 1.0f / __builtin_sqrtf(sq / (float)c + eps);
+}
+
 void layer_norm(const float *x, const float *w, const float *b, float *y, u32 rows, u32 c, float eps) {
   for (u32 r = 0; r < rows; r++) {
     const float *xr = x + r * c;
     float *yr = y + r * c;
-    float sum = 0.0f;
-    for (u32 j = 0; j < c; j++) sum += xr[j];
-    float mean = sum / (float)c;
-    float sq = 0.0f;
-    for (u32 j = 0; j < c; j++) {
-      float d = xr[j] - mean;
-      sq += d * d;
-    }
-    float rstd = 1.0f / __builtin_sqrtf(sq / (float)c + eps);
+    float mean, rstd = row_stats(xr, c, eps, &mean);
     for (u32 j = 0; j < c; j++) yr[j] = (xr[j] - mean) * rstd * w[j] + b[j];
   }
 }
@@ -72,15 +79,7 @@ void layer_norm_grad(const float *x, const float *w, const float *dy, float *dx,
   for (u32 r = 0; r < rows; r++) {
     const float *xr = x + r * c, *dyr = dy + r * c;
     float *dxr = dx + r * c;
-    float sum = 0.0f;
-    for (u32 j = 0; j < c; j++) sum += xr[j];
-    float mean = sum / (float)c;
-    float sq = 0.0f;
-    for (u32 j = 0; j < c; j++) {
-      float d = xr[j] - mean;
-      sq += d * d;
-    }
-    float rstd = 1.0f / __builtin_sqrtf(sq / (float)c + eps);
+    float mean, rstd = row_stats(xr, c, eps, &mean);
     float gsum = 0.0f, gxsum = 0.0f;
     for (u32 j = 0; j < c; j++) {
       float xhat = (xr[j] - mean) * rstd;

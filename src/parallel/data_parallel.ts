@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { encodeSafetensors } from '../io/safetensors';
 import { ENCODERS } from '../models/encoder_registry';
 import { FUSIONS } from '../models/fusion_registry';
 import type { MedicalSliceTransformer, MstModelConfig } from '../models/medical_slice_transformer';
 import type { ResNet3D, ResNet3DModelConfig } from '../models/resnet3d';
-import { disposeStateDict } from '../nn/module';
-import type { InitModelMessage } from './messages';
+import type { InitModelMessage, SharedTensorSlot } from './messages';
 import { WorkerGroup } from './worker_group';
 
 /** Options of {@link DataParallelGradients.create}. */
@@ -38,7 +36,8 @@ export interface DataParallelStepOptions {
  * by its own statistics, as PyTorch's DistributedDataParallel without SyncBatchNorm does: its
  * gradients are the shards' weighted mean, and its running statistics become the shards' mean
  * (weighted by volumes).
- * The weights travel to the workers as safetensors bytes on every call.
+ * The weights reach the workers, and the gradients come back, through shared memory
+ * (`SharedArrayBuffer`s set up at the first call): one copy each way, no serialisation.
  *
  * @example
  * const dp = await DataParallelGradients.create(model, { workers: 2 });
@@ -48,10 +47,15 @@ export interface DataParallelStepOptions {
  * await dp.dispose();
  */
 export class DataParallelGradients {
+  /** The memory shared with the workers, laid out at the first call for that call's model. */
+  private shared: { params: SharedTensorSlot[]; buffers: SharedTensorSlot[]; weights: SharedArrayBuffer; grads: SharedArrayBuffer[] } | null = null;
+  /** A call in flight: the shared memory serves one step at a time. */
+  private busy = false;
+
   private constructor(private readonly group: WorkerGroup) {}
 
   /**
-   * Starts the workers, each building a model of `model`'s architecture (its weights arrive with
+   * Starts the workers, each building a model of `model`'s architecture (the weights are shared with
    * each call). An encoder or fusion of your own must be registered with a `module` the workers
    * import.
    */
@@ -89,12 +93,27 @@ export class DataParallelGradients {
     }
     const [B, D, H, W] = volumes.shape;
     if (labels.length !== B) throw new Error(`DataParallelGradients: expected ${B} labels, got ${labels.length}`);
-    const dict = model.stateDict();
-    let weights: Uint8Array;
+    if (this.busy) throw new Error('DataParallelGradients: a step is already in progress (await each gradients() call before the next)');
+    this.busy = true;
     try {
-      weights = await encodeSafetensors(dict);
+      return await this.step(model, volumes, labels, options);
     } finally {
-      disposeStateDict(dict);
+      this.busy = false;
+    }
+  }
+
+  private async step(model: MedicalSliceTransformer | ResNet3D, volumes: tf.Tensor, labels: readonly number[], options: DataParallelStepOptions): Promise<{ loss: tf.Scalar; grads: tf.NamedTensorMap }> {
+    const [B, D, H, W] = volumes.shape;
+    const shared = await this.share(model);
+    const params = model.namedParameters();
+    const buffers = model.namedBuffers();
+    const current = [...params, ...buffers];
+    const slots = [...shared.params, ...shared.buffers];
+    if (current.length !== slots.length) throw new Error(`DataParallelGradients: the model has ${current.length} parameters and buffers, the one of the first call ${slots.length} (one DataParallelGradients per model)`);
+    for (let i = 0; i < slots.length; i++) {
+      const [name, v] = current[i];
+      if (name !== slots[i].name || !tf.util.arraysEqual(v.shape, slots[i].shape)) throw new Error(`DataParallelGradients: the model differs from the one of the first call at '${name}' (one DataParallelGradients per model)`);
+      sharedView(shared.weights, slots[i]).set((await v.data()) as Float32Array | Int32Array);
     }
     const data = (await volumes.data()) as Float32Array;
     const cw = options.classWeights ? [...options.classWeights] : undefined;
@@ -104,20 +123,21 @@ export class DataParallelGradients {
     if (!(total > 0)) throw new Error(`DataParallelGradients: the class weights [${cw?.join(', ')}] give the batch's labels [${labels.join(', ')}] no positive total weight`);
     const per = Math.ceil(B / this.group.size);
     const volume = D * H * W;
-    const shards: Promise<{ share: number; count: number; loss: number; names: string[]; grads: Float32Array[]; buffers?: { names: string[]; values: (Float32Array | Int32Array)[] } }>[] = [];
+    const shards: Promise<{ share: number; count: number; loss: number; names: string[]; grads: SharedArrayBuffer; buffers?: { names: string[]; values: (Float32Array | Int32Array)[] } }>[] = [];
     for (let i = 0, start = 0; start < B; i++, start += per) {
       const n = Math.min(per, B - start);
       const block = data.slice(start * volume, (start + n) * volume);
-      const message = { type: 'grads', weights, data: block, shape: [n, D, H, W], labels: labels.slice(start, start + n), chunkSize: options.chunkSize ?? 0, classWeights: cw };
+      const message = { type: 'grads', data: block, shape: [n, D, H, W], labels: labels.slice(start, start + n), chunkSize: options.chunkSize ?? 0, classWeights: cw };
       shards.push(
         this.group.request(i, message, [block.buffer]).then((r) => {
           if (r.type !== 'grads') throw new Error(`DataParallelGradients: unexpected reply '${r.type}'`);
-          return { share: share(labels.slice(start, start + n)), count: n, ...r };
+          return { share: share(labels.slice(start, start + n)), count: n, grads: shared.grads[i], ...r };
         }),
       );
     }
     const results = await Promise.all(shards);
-    const params = new Map(model.namedParameters());
+    const variables = new Map(params);
+    const slotOf = new Map(shared.params.map((slot) => [slot.name, slot]));
     const sums = new Map<string, Float32Array>();
     let loss = 0;
     for (const r of results) {
@@ -125,21 +145,40 @@ export class DataParallelGradients {
       if (r.share === 0) continue;
       const w = r.share / total;
       loss += w * r.loss;
-      r.names.forEach((name, j) => {
-        const g = r.grads[j];
+      for (const name of r.names) {
+        const g = sharedView(r.grads, slotOf.get(name) as SharedTensorSlot);
         const acc = sums.get(name) ?? new Float32Array(g.length);
         for (let k = 0; k < g.length; k++) acc[k] += w * g[k];
         sums.set(name, acc);
-      });
+      }
     }
     const grads: tf.NamedTensorMap = {};
     for (const [name, acc] of sums) {
-      const v = params.get(name);
-      if (!v) throw new Error(`DataParallelGradients: a worker returned a gradient for '${name}', which the model lacks (spec and model differ)`);
+      const v = variables.get(name) as tf.Variable;
       grads[v.name] = tf.tensor(acc, v.shape);
     }
     setBuffers(model, results, B);
     return { loss: tf.scalar(loss), grads };
+  }
+
+  /** The shared memory for `model`'s layout, set up (and sent to the workers) at the first call. */
+  private async share(model: MedicalSliceTransformer | ResNet3D): Promise<NonNullable<DataParallelGradients['shared']>> {
+    if (this.shared) return this.shared;
+    let offset = 0;
+    const place = ([name, v]: [string, tf.Variable]): SharedTensorSlot => {
+      if (v.dtype !== 'float32' && v.dtype !== 'int32') throw new Error(`DataParallelGradients: '${name}' is ${v.dtype}; only float32 and int32 tensors are shared`);
+      const slot = { name, offset, shape: [...v.shape], dtype: v.dtype };
+      offset += 4 * v.size;
+      return slot;
+    };
+    const params = model.namedParameters().map(place);
+    const paramBytes = offset;
+    const buffers = model.namedBuffers().map(place);
+    const weights = new SharedArrayBuffer(offset);
+    const grads = Array.from({ length: this.group.size }, () => new SharedArrayBuffer(paramBytes));
+    await Promise.all(grads.map((g, i) => this.group.request(i, { type: 'shareMemory', params, buffers, weights, grads: g })));
+    this.shared = { params, buffers, weights, grads };
+    return this.shared;
   }
 
   /** Stops the workers. */
@@ -172,4 +211,10 @@ function setBuffers(model: MedicalSliceTransformer | ResNet3D, results: { count:
     }
     tf.tidy(() => v.assign(tf.tensor(value, v.shape, v.dtype)));
   });
+}
+
+/** A view of `slot` in `buffer`. */
+function sharedView(buffer: SharedArrayBuffer, slot: SharedTensorSlot): Float32Array | Int32Array {
+  const size = tf.util.sizeFromShape(slot.shape);
+  return slot.dtype === 'int32' ? new Int32Array(buffer, slot.offset, size) : new Float32Array(buffer, slot.offset, size);
 }

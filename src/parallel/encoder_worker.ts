@@ -5,8 +5,6 @@ import * as tf from '@tensorflow/tfjs';
 import { parentPort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { setBackend } from '../backend';
-import { loadSafetensors } from '../io/safetensors';
-import { disposeStateDict } from '../nn/module';
 import type { SliceEncoder } from '../models/slice_encoder';
 import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import type { ResNet3D } from '../models/resnet3d';
@@ -16,7 +14,7 @@ import { logitsOf } from '../train/gradient_strategy';
 import { resnetCheckpointedGradients } from '../train/resnet_checkpointed_step';
 import { crossEntropy } from '../train/losses';
 import { leanVariableGrads } from '../ops/lean_backprop';
-import type { EncodeMessage, GradsMessage, InitMessage, InitModelMessage, WorkerReply } from './messages';
+import type { EncodeMessage, GradsMessage, InitMessage, InitModelMessage, ShareMemoryMessage, SharedTensorSlot, WorkerReply } from './messages';
 import { encoderFromInitMessage } from './encoder_init';
 import { repeatChannels } from '../ops/repeat_channels';
 
@@ -24,6 +22,8 @@ if (!parentPort) throw new Error('encoder_worker: must run as a worker thread (s
 const port = parentPort;
 let encoder: SliceEncoder | null = null;
 let model: MedicalSliceTransformer | ResNet3D | null = null;
+/** The shared weights and gradients, each slot paired with the model's variable. */
+let shared: { weights: SharedArrayBuffer; grads: SharedArrayBuffer; params: [SharedTensorSlot, tf.Variable][]; buffers: [SharedTensorSlot, tf.Variable][] } | null = null;
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -49,15 +49,35 @@ async function initModel(m: InitModelMessage): Promise<void> {
   model.train();
 }
 
+/** Pairs the main thread's layout with this model's variables; names or shapes that differ are an error. */
+function shareMemory(m: ShareMemoryMessage): void {
+  if (!model) throw new Error('encoder_worker: shareMemory before initModel');
+  const pair = (slots: SharedTensorSlot[], own: [string, tf.Variable][], what: string): [SharedTensorSlot, tf.Variable][] => {
+    const byName = new Map(own);
+    if (slots.length !== own.length) throw new Error(`the main thread's model has ${slots.length} ${what}, the worker's ${own.length} (spec and model differ)`);
+    return slots.map((slot) => {
+      const v = byName.get(slot.name);
+      if (!v || !tf.util.arraysEqual(v.shape, slot.shape) || v.dtype !== slot.dtype) {
+        throw new Error(`the ${what.slice(0, -1)} '${slot.name}' is ${slot.dtype} [${slot.shape.join(', ')}] in the main thread's model, ${v ? `${v.dtype} [${v.shape.join(', ')}]` : 'absent'} in the worker's (spec and model differ)`);
+      }
+      return [slot, v];
+    });
+  };
+  shared = { weights: m.weights, grads: m.grads, params: pair(m.params, model.namedParameters(), 'parameters'), buffers: pair(m.buffers, model.namedBuffers(), 'buffers') };
+}
+
+/** A view of `slot` in `buffer`. */
+function view(buffer: SharedArrayBuffer, slot: SharedTensorSlot): Float32Array | Int32Array {
+  const size = tf.util.sizeFromShape(slot.shape);
+  return slot.dtype === 'int32' ? new Int32Array(buffer, slot.offset, size) : new Float32Array(buffer, slot.offset, size);
+}
+
 async function grads(m: GradsMessage): Promise<void> {
-  if (!model) throw new Error('encoder_worker: grads before initModel');
+  if (!model || !shared) throw new Error('encoder_worker: grads before initModel and shareMemory');
   const net = model;
-  const dict = await loadSafetensors(m.weights);
-  try {
-    net.loadStateDict(dict);
-  } finally {
-    disposeStateDict(dict);
-  }
+  const memory = shared;
+  // Copied out of the shared memory: a backend may keep the array it is given (tfjs-cpu does).
+  for (const [slot, v] of [...memory.params, ...memory.buffers]) tf.tidy(() => v.assign(tf.tensor(view(memory.weights, slot).slice(), slot.shape, slot.dtype)));
   const x = tf.tensor4d(m.data, m.shape);
   const vars = net.trainableVariables();
   const lossFn = (logits: tf.Tensor, labels: readonly number[]): tf.Scalar => crossEntropy(logits, labels, { weight: m.classWeights }) as tf.Scalar;
@@ -73,18 +93,16 @@ async function grads(m: GradsMessage): Promise<void> {
   x.dispose();
   const { loss, grads: g } = step;
   const names: string[] = [];
-  const arrays: Float32Array[] = [];
-  for (const [name, v] of net.namedParameters()) {
+  for (const [slot, v] of memory.params) {
     const t = g[v.name];
     if (!t) continue;
-    names.push(name);
-    arrays.push((await t.data()) as Float32Array);
+    names.push(slot.name);
+    view(memory.grads, slot).set((await t.data()) as Float32Array);
   }
   const lossValue = (await loss.data())[0];
   tf.dispose([loss, g]);
   const buffers = isMst(net) ? undefined : await bufferValues(net);
-  const transfer = [...arrays, ...(buffers?.values ?? [])].map((a) => a.buffer as ArrayBuffer);
-  reply({ type: 'grads', id: m.id, loss: lossValue, names, grads: arrays, ...(buffers ? { buffers } : {}) }, transfer);
+  reply({ type: 'grads', id: m.id, loss: lossValue, names, ...(buffers ? { buffers } : {}) }, (buffers?.values ?? []).map((a) => a.buffer as ArrayBuffer));
 }
 
 function isMst(net: MedicalSliceTransformer | ResNet3D): net is MedicalSliceTransformer {
@@ -116,14 +134,16 @@ async function encode(m: EncodeMessage): Promise<void> {
   reply({ type: 'result', id: m.id, features: data, featureSize: enc.featureSize }, [data.buffer as ArrayBuffer]);
 }
 
-port.on('message', (m: InitMessage | InitModelMessage | EncodeMessage | GradsMessage) => {
+port.on('message', (m: InitMessage | InitModelMessage | ShareMemoryMessage | EncodeMessage | GradsMessage) => {
   const run =
     m.type === 'init'
       ? init(m).then(() => reply({ type: 'ready' }))
       : m.type === 'initModel'
         ? initModel(m).then(() => reply({ type: 'ready' }))
-        : m.type === 'encode'
-          ? encode(m)
-          : grads(m);
+        : m.type === 'shareMemory'
+          ? Promise.resolve().then(() => shareMemory(m)).then(() => reply({ type: 'shared', id: m.id }))
+          : m.type === 'encode'
+            ? encode(m)
+            : grads(m);
   run.catch((e: unknown) => reply({ type: 'error', id: 'id' in m ? m.id : undefined, message: e instanceof Error ? e.message : String(e) }));
 });

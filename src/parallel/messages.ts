@@ -2,7 +2,7 @@ import type { ComponentConfig } from '../models/component_registry';
 import type { MstModelConfig } from '../models/medical_slice_transformer';
 import type { ResNet3DModelConfig } from '../models/resnet3d';
 
-/** Main thread -> worker: build an MST or a 3D ResNet for data-parallel training (weights come with each step). */
+/** Main thread -> worker: build an MST or a 3D ResNet for data-parallel training (the weights are shared before each step). */
 export interface InitModelMessage {
   type: 'initModel';
   config: MstModelConfig | ResNet3DModelConfig;
@@ -11,12 +11,32 @@ export interface InitModelMessage {
   backend: string;
 }
 
-/** Main thread -> worker: the loss and gradients of a shard of the batch at the given weights. */
+/** One tensor's place in a shared buffer: its module path, byte offset, shape and dtype. */
+export interface SharedTensorSlot {
+  name: string;
+  offset: number;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+}
+
+/**
+ * Main thread -> worker, once per model layout: the memory the steps share. `weights` holds the
+ * parameters, then the buffers (written by the main thread before each step); `grads` is this
+ * worker's own, with each parameter's gradient at the parameter's offset.
+ */
+export interface ShareMemoryMessage {
+  type: 'shareMemory';
+  id: number;
+  params: SharedTensorSlot[];
+  buffers: SharedTensorSlot[];
+  weights: SharedArrayBuffer;
+  grads: SharedArrayBuffer;
+}
+
+/** Main thread -> worker: the loss and gradients of a shard of the batch at the weights in shared memory. */
 export interface GradsMessage {
   type: 'grads';
   id: number;
-  /** The model's full state dict as safetensors bytes. */
-  weights: Uint8Array;
   /** `[B, D, H, W]` volumes, row-major. */
   data: Float32Array;
   shape: [number, number, number, number];
@@ -52,13 +72,14 @@ export interface EncodeMessage {
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'result'; id: number; features: Float32Array; featureSize: number }
-  /** Gradients in our layout, keyed by module path (parameters without a gradient absent). */
+  /** The shared memory is mapped onto the worker's model. */
+  | { type: 'shared'; id: number }
+  /** The gradients are in the worker's shared `grads` buffer; `names`: the parameters that have one (module paths). */
   | {
       type: 'grads';
       id: number;
       loss: number;
       names: string[];
-      grads: Float32Array[];
       /** A 3D ResNet's batch-norm buffers after the step (running statistics from the shard). */
       buffers?: { names: string[]; values: (Float32Array | Int32Array)[] };
     }

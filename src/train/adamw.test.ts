@@ -61,9 +61,9 @@ describe('AdamW', () => {
     const w = tf.variable(tf.randomNormal([1000, 7], 0, 1, 'float32', 1), true, 'adamw_fused_w');
     const opt = new AdamW([['w', w]], { lr: 3e-3, weightDecay: 0.05 });
     const [b1, b2, eps, lr, wd] = [0.9, 0.999, 1e-8, 3e-3, 0.05];
-    let p = tf.clone(w);
-    let m = tf.zerosLike(w);
-    let v = tf.zerosLike(w);
+    let p: tf.Tensor = tf.clone(w);
+    let m: tf.Tensor = tf.zerosLike(w);
+    let v: tf.Tensor = tf.zerosLike(w);
     const before = tf.memory().numTensors;
     for (let t = 1; t <= 3; t++) {
       const g = tf.randomNormal([1000, 7], 0, 1 / t, 'float32', 10 + t);

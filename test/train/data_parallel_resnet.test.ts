@@ -77,4 +77,30 @@ describe('data-parallel 3D ResNet gradients (batch norm per shard)', () => {
       model.dispose();
     }
   });
+
+  it('refuses a second call while one is in flight, and a model other than the first call\'s', async () => {
+    const make = (seed: number, inplanes = 4) => new ResNet3D({ block: 'basic', layers: [1, 1, 1, 1], blockInplanes: [inplanes, 8, 8, 8], numClasses: 2, seed });
+    const model = make(3);
+    model.train();
+    const x = tf.randomNormal([2, 16, 32, 32], 0, 1, 'float32', 4);
+    const parallel = require(path.join(dist, 'parallel', 'index.cjs')) as typeof import('../../src/parallel/index');
+    const dp = await parallel.DataParallelGradients.create(model, { workers: 2 });
+    const other = make(5, 6);
+    try {
+      const first = dp.gradients(model, x, [0, 1]);
+      await expect(dp.gradients(model, x, [0, 1])).rejects.toThrow(/a step is already in progress/);
+      const done = await first;
+      tf.dispose([done.loss, done.grads]);
+      // The workers' models are laid out for the first call's model.
+      await expect(dp.gradients(other, x, [0, 1])).rejects.toThrow(/the model differs from the one of the first call at 'conv1.weight'/);
+      const again = await dp.gradients(model, x, [1, 0]);
+      expect(Number.isFinite(again.loss.dataSync()[0])).toBe(true);
+      tf.dispose([again.loss, again.grads]);
+    } finally {
+      await dp.dispose();
+      tf.dispose(x);
+      model.dispose();
+      other.dispose();
+    }
+  });
 });

@@ -8,6 +8,7 @@ import { disposeExplanation, explainVolume, type ExplainMethod, type ExplainOpti
 import { classifierOf } from '../explain/method_passes';
 import type { Affine, Volume } from '../io/volume';
 import { nativeKernelsInfo } from '../kernels/native_kernels';
+import { processCpuCount } from '../kernels/usable_cpus';
 import { MedicalSliceTransformer, type FusedFeatures } from '../models/medical_slice_transformer';
 import { loadModelBundle, type FromPretrainedOptions } from '../models/from_pretrained';
 import type { VolumeClassifier } from '../models/registry';
@@ -304,8 +305,8 @@ export class Classifier {
       return this.pool;
     }
     this.pool = (async () => {
-      const [{ availableParallelism }, { SliceEncoderPool }] = await Promise.all([import('node:os'), import('../parallel/slice_encoder_pool')]);
-      const workers = explicit ?? availableParallelism();
+      const { SliceEncoderPool } = await import('../parallel/slice_encoder_pool');
+      const workers = explicit ?? processCpuCount();
       if (workers <= 1) return null;
       try {
         return await SliceEncoderPool.create(model.encoder, { workers, unrefWhenIdle: true });

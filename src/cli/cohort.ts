@@ -4,8 +4,8 @@
  * reported and skipped; `--shard k/n` picks the cases whose id hashes to `k`.
  */
 import * as fs from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { writeFileAtomic } from '../io/files';
+import { processCpuCount } from '../kernels/usable_cpus';
 import type { ProgressStream } from '../train/progress';
 import { finishedCase, sameModel, type CaseContext, type CaseRecord, type ModelStamp } from './cohort_case';
 import { caseFiles, caseFileStems, readCohortManifest, shardOfId, summaryFile, type CohortCase, type Shard } from './cohort_plan';
@@ -128,7 +128,7 @@ export async function runCohort(options: CohortOptions): Promise<CohortSummary> 
       runners = [await inProcessRunner(options.spec, ctx)];
     } else {
       // ONNX Runtime sessions share the cores between the workers.
-      const spec = options.spec.runtime === 'onnx' && options.spec.threads === undefined ? { ...options.spec, threads: Math.max(1, Math.floor(availableParallelism() / threads)) } : options.spec;
+      const spec = options.spec.runtime === 'onnx' && options.spec.threads === undefined ? { ...options.spec, threads: Math.max(1, Math.floor(processCpuCount() / threads)) } : options.spec;
       runners = await workerRunners(threads, { backend: options.backend, spec, ctx }, options.workerPath);
     }
     const progress = options.progress ? new CohortProgress(options.progress, todo.length) : null;

@@ -1,4 +1,5 @@
 import { nodeRequire } from './node_require';
+import { processCpuCount } from './usable_cpus';
 
 /**
  * The Node addon built from native/node/*.c (`npm run build` writes
@@ -90,8 +91,7 @@ export function nativeThreads(): number {
     else if (!req) threads = 1;
     else {
       const { isMainThread } = req('node:worker_threads') as typeof import('node:worker_threads');
-      const os = req('node:os') as typeof import('node:os');
-      threads = isMainThread ? Math.min(os.availableParallelism(), MAX_THREADS) : 1;
+      threads = isMainThread ? Math.min(processCpuCount(), MAX_THREADS) : 1;
     }
   }
   return threads;

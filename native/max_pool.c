@@ -41,17 +41,23 @@ void max_pool3d(const float *x, float *y, const int *p) {
         }
 }
 
+// Channels go in blocks of POOL_BLOCK, scanned tap by tap, so the comparisons vectorise; each
+// block's window keeps its first strict maximum, as the scalar scan in (d, h, w) order did, and
+// the gradients are added in the same output order (the same sums).
+#define POOL_BLOCK 64
+
 void max_pool3d_grad(const float *x, const float *dy, float *dx, const int *p) {
   DIMS
   __builtin_memset(dx, 0, (unsigned long)b * (u32)d * (u32)h * (u32)w * (u32)c * 4);
+  float best[POOL_BLOCK];
+  u32 at[POOL_BLOCK];
   const float *g = dy;
   for (int bi = 0; bi < b; bi++)
     for (int oz = 0; oz < dout; oz++)
       for (int oy = 0; oy < hout; oy++)
         for (int ox = 0; ox < wout; ox++, g += c)
-          for (int ch = 0; ch < c; ch++) {
-            float best = -__builtin_inff();
-            u32 at = 0;
+          for (int c0 = 0; c0 < c; c0 += POOL_BLOCK) {
+            int n = c - c0 < POOL_BLOCK ? c - c0 : POOL_BLOCK;
             int found = 0;
             for (int tz = 0; tz < kd; tz++) {
               int z = oz * sd + tz - pd;
@@ -62,11 +68,25 @@ void max_pool3d_grad(const float *x, const float *dy, float *dx, const int *p) {
                 for (int tx = 0; tx < kw; tx++) {
                   int xx = ox * sw + tx - pw;
                   if (xx < 0 || xx >= w) continue;
-                  u32 i = cell(bi, z, yy, xx, d, h, w) * (u32)c + (u32)ch;
-                  if (!found || x[i] > best) { best = x[i]; at = i; found = 1; }
+                  u32 base = cell(bi, z, yy, xx, d, h, w) * (u32)c + (u32)c0;
+                  const float *src = x + base;
+                  if (!found) {
+                    for (int k = 0; k < n; k++) {
+                      best[k] = src[k];
+                      at[k] = base + (u32)k;
+                    }
+                    found = 1;
+                  } else {
+                    for (int k = 0; k < n; k++) {
+                      int more = src[k] > best[k];
+                      best[k] = more ? src[k] : best[k];
+                      at[k] = more ? base + (u32)k : at[k];
+                    }
+                  }
                 }
               }
             }
-            if (found) dx[at] += g[ch];
+            if (found)
+              for (int k = 0; k < n; k++) dx[at[k]] += g[c0 + k];
           }
 }

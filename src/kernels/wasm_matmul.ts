@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SGEMM_RELAXED_SHARED_WASM_BASE64, SGEMM_RELAXED_WASM_BASE64, SGEMM_SHARED_WASM_BASE64, SGEMM_WASM_BASE64 } from './sgemm_wasm_bytes';
 import { enableNodeRelaxedSimd } from './wasm_features';
 import { installWasmAdamW, type AdamWExport } from './wasm_adamw';
+import { installWasmBatchNorm, type BatchNormExports } from './wasm_batch_norm';
 import { installWasmColumnSum, type ColumnSumExport } from './wasm_column_sum';
 import { installWasmConv2d, type Conv2dExports } from './wasm_conv2d';
 import { installWasmDepthTaps, type DepthTapsExports } from './wasm_depth_taps';
@@ -24,7 +25,7 @@ interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports, Conv2dExports, NormGeluExports, ColumnSumExport, AdamWExport {
+interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports, Conv2dExports, NormGeluExports, ColumnSumExport, AdamWExport, BatchNormExports {
   sgemm(
     a: number, b: number, c: number, batch: number, m: number, n: number, k: number,
     transA: number, transB: number, strideA: number, strideB: number, strideC: number, work: number,
@@ -181,6 +182,7 @@ function installInto(backend: WasmBackendInternals, instance: WebAssembly.Instan
   installWasmConv2d(exports, (work + 15) & ~15);
   installWasmNormGelu(exports, (work + 15) & ~15, exports.sgemm_work_floats());
   installWasmColumnSum(exports);
+  installWasmBatchNorm(exports, (work + 15) & ~15, exports.sgemm_work_floats());
   const adamwConstants = backend.wasm._malloc(8 * 4 + 16);
   installWasmAdamW(exports, (adamwConstants + 15) & ~15);
   const stock = tf.getKernel('BatchMatMul', 'wasm');

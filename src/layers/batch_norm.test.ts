@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchNorm2d, BatchNorm3d, batchNormTrain } from './batch_norm';
+import { BN_APPLY, BN_GRAD_INPUT, BN_GRAD_SUMS, BN_MOMENTS } from '../kernels/wasm_batch_norm';
 import { maxAbsDiff } from '../../test/helpers';
 
 function setStats(bn: BatchNorm2d | BatchNorm3d, c: number): void {
@@ -120,6 +121,48 @@ describe('batchNormTrain', () => {
     ours.forEach((g, i) => expect(tf.tidy(() => tf.max(tf.abs(tf.sub(g, ref[i]))).dataSync()[0])).toBeLessThan(1e-5));
     tf.dispose([ours, ref]);
     expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, r, w, b, dy]);
+  });
+
+  it('on wasm runs native/batch_norm.c, equal to the tfjs ops with and without residual and ReLU, moments included', async () => {
+    expect(tf.getBackend()).toBe('wasm');
+    const shape = [2, 3, 5, 7, 37]; // channels not a multiple of the SIMD width
+    const x = tf.randomNormal(shape, 0.5, 2, 'float32', 21);
+    const r = tf.randomNormal(shape, 0, 1, 'float32', 22);
+    const w = tf.randomNormal([37], 1, 0.5, 'float32', 23);
+    const b = tf.randomNormal([37], 0, 0.5, 'float32', 24);
+    const dy = tf.randomNormal(shape, 0, 1, 'float32', 25);
+    const axes = [0, 1, 2, 3];
+    for (const relu of [false, true]) {
+      for (const residual of [false, true]) {
+        const reference = (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor, rs?: tf.Tensor): tf.Tensor => {
+          const { mean, variance } = tf.moments(xs, axes);
+          let y = tf.add(tf.mul(tf.mul(tf.sub(xs, mean), tf.rsqrt(tf.add(variance, 1e-5))), ws), bs);
+          if (rs) y = tf.add(y, rs);
+          return relu ? tf.relu(y) : y;
+        };
+        const before = tf.memory().numTensors;
+        let moments: tf.Tensor[] = [];
+        const inputs = residual ? [x, w, b, r] : [x, w, b];
+        const run = (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor, rs?: tf.Tensor) => {
+          const out = batchNormTrain(xs, ws, bs, { eps: 1e-5, relu, residual: rs });
+          moments = [out.mean, out.variance];
+          return tf.sum(tf.mul(out.y, dy));
+        };
+        const profile = await tf.profile(() => tf.grads(run)(inputs));
+        expect(profile.kernelNames).toEqual(expect.arrayContaining([BN_MOMENTS, BN_APPLY, BN_GRAD_SUMS, BN_GRAD_INPUT]));
+        tf.dispose([profile.result as tf.Tensor[], moments]);
+        const ours = tf.grads(run)(inputs);
+        const ref = tf.grads((xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor, rs?: tf.Tensor) => tf.sum(tf.mul(reference(xs, ws, bs, rs), dy)))(inputs);
+        const label = `relu ${relu}, residual ${residual}`;
+        ours.forEach((g, i) => expect([label, i, tf.tidy(() => tf.max(tf.abs(tf.sub(g, ref[i]))).dataSync()[0]) < 2e-5]).toEqual([label, i, true]));
+        const { mean, variance } = tf.moments(x, axes);
+        expect(tf.tidy(() => tf.max(tf.abs(tf.sub(moments[0], mean))).dataSync()[0])).toBeLessThan(1e-6);
+        expect(tf.tidy(() => tf.max(tf.abs(tf.sub(moments[1], variance))).dataSync()[0])).toBeLessThan(1e-5);
+        tf.dispose([ours, ref, moments, mean, variance]);
+        expect(tf.memory().numTensors).toBe(before);
+      }
+    }
     tf.dispose([x, r, w, b, dy]);
   });
 });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BN_APPLY, BN_GRAD_INPUT, BN_GRAD_SUMS, BN_MOMENTS } from '../kernels/wasm_batch_norm';
 import { Module } from '../nn/module';
 
 /** Options of {@link BatchNorm2d} and {@link BatchNorm3d}. */
@@ -129,8 +130,9 @@ export interface BatchNormTrainOptions {
  * centred input, its square, the normalised input, ...) plus the ReLU's input; this op keeps only
  * `x` (and `residual`) and recomputes the rest in its backward pass:
  * `dx = weight / sqrt(var + eps) * (g - mean(g) - xhat * mean(g * xhat))` with `g` the output
- * gradient masked by the ReLU. Also returns the batch statistics (not differentiated) for the
- * running averages; the caller disposes them.
+ * gradient masked by the ReLU. On wasm, native/batch_norm.c makes each direction two passes over
+ * the input (channel sums in double); elsewhere tfjs ops compute it. Also returns the batch
+ * statistics (not differentiated) for the running averages; the caller disposes them.
  *
  * @example
  * const { y, mean, variance } = batchNormTrain(x, weight, bias, { eps: 1e-5, relu: true });
@@ -143,53 +145,87 @@ export function batchNormTrain(
 ): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
   const { eps, relu = false, residual } = options;
   const n = x.size / x.shape[x.rank - 1];
+  const fused = x.dtype === 'float32' && tf.getKernel(BN_MOMENTS, tf.getBackend()) != null;
   let stats: [tf.Tensor, tf.Tensor] | null = null;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const [xs, w, b, r] = args as tf.Tensor[];
-    const mean = tf.div(channelSums(xs), n);
-    const centred = tf.sub(xs, mean);
-    const variance = tf.div(channelSums(tf.square(centred)), n);
-    const invStd = tf.rsqrt(tf.add(variance, eps));
-    let y = tf.add(tf.mul(tf.mul(centred, invStd), w), b);
-    if (r) y = tf.add(y, r);
-    if (relu) y = tf.relu(y);
+    const { y, mean, variance, invStd } = (fused ? fusedForward : composedForward)(xs, w, b, r, eps, relu, n);
     stats = [tf.keep(mean), tf.keep(variance)];
     save(r ? [xs, w, b, mean, invStd, r] : [xs, w, b, mean, invStd]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        // Input-sized temporaries are freed as soon as they are used (a gradient function runs in
-        // one tidy): at full 3D-ResNet size each is hundreds of MiB.
-        const [sx, sw, sb, smean, sinv, sr] = saved;
-        const xhat = tf.tidy(() => tf.mul(tf.sub(sx, smean), sinv));
-        let g = dy as tf.Tensor;
-        if (relu) {
-          g = tf.tidy(() => {
-            let pre = tf.add(tf.mul(xhat, sw), sb);
-            if (sr) pre = tf.add(pre, sr);
-            return tf.mul(g, tf.step(pre));
-          });
-        }
-        const sumG = channelSums(g);
-        const sumGX = tf.tidy(() => channelSums(tf.mul(g, xhat)));
-        // dx = k g - k mean(g) - xhat k mean(g xhat), k = weight / sqrt(var + eps) per channel.
-        const k = tf.mul(sw, sinv);
-        const scaled = tf.mul(g, k);
-        const centred = tf.sub(scaled, tf.mul(k, tf.div(sumG, n)));
-        scaled.dispose();
-        const correction = tf.mul(xhat, tf.mul(k, tf.div(sumGX, n)));
-        xhat.dispose();
-        const dx = tf.sub(centred, correction);
-        tf.dispose([centred, correction]);
-        return sr ? [dx, sumGX, sumG, g] : [dx, sumGX, sumG];
-      },
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => (fused ? fusedBackward : composedBackward)(dy as tf.Tensor, saved, relu, n),
     };
   });
   const y = residual ? op(x, weight, bias, residual) : op(x, weight, bias);
   const [mean, variance] = stats as unknown as [tf.Tensor, tf.Tensor];
   return { y, mean, variance };
 }
+
+type Forward = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, r: tf.Tensor | undefined, eps: number, relu: boolean, n: number) => { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor; invStd: tf.Tensor };
+type Backward = (dy: tf.Tensor, saved: tf.Tensor[], relu: boolean, n: number) => tf.Tensor[];
+
+/** The forward as tfjs ops (every backend). */
+const composedForward: Forward = (x, w, b, r, eps, relu, n) => {
+  const mean = tf.div(channelSums(x), n);
+  const centred = tf.sub(x, mean);
+  const variance = tf.div(channelSums(tf.square(centred)), n);
+  const invStd = tf.rsqrt(tf.add(variance, eps));
+  let y = tf.add(tf.mul(tf.mul(centred, invStd), w), b);
+  if (r) y = tf.add(y, r);
+  if (relu) y = tf.relu(y);
+  return { y, mean, variance, invStd };
+};
+
+/** The forward on native/batch_norm.c's kernels (wasm): one pass for the moments, one for the output. */
+const fusedForward: Forward = (x, w, b, r, eps, relu) => {
+  const [mean, variance] = tf.engine().runKernel(BN_MOMENTS, { x }, {}) as tf.Tensor[];
+  const invStd = tf.rsqrt(tf.add(variance, eps));
+  const y = tf.engine().runKernel(BN_APPLY, { x, mean, invStd, weight: w, bias: b, ...(r ? { residual: r } : {}) }, { relu }) as tf.Tensor;
+  return { y, mean, variance, invStd };
+};
+
+/**
+ * The gradients of `[x, weight, bias, residual?]` as tfjs ops. Input-sized temporaries are freed
+ * as soon as they are used (a gradient function runs in one tidy): at full 3D-ResNet size each is
+ * hundreds of MiB.
+ */
+const composedBackward: Backward = (dy, saved, relu, n) => {
+  const [sx, sw, sb, smean, sinv, sr] = saved;
+  const xhat = tf.tidy(() => tf.mul(tf.sub(sx, smean), sinv));
+  let g = dy;
+  if (relu) {
+    g = tf.tidy(() => {
+      let pre = tf.add(tf.mul(xhat, sw), sb);
+      if (sr) pre = tf.add(pre, sr);
+      return tf.mul(dy, tf.step(pre));
+    });
+  }
+  const sumG = channelSums(g);
+  const sumGX = tf.tidy(() => channelSums(tf.mul(g, xhat)));
+  // dx = k g - k mean(g) - xhat k mean(g xhat), k = weight / sqrt(var + eps) per channel.
+  const k = tf.mul(sw, sinv);
+  const scaled = tf.mul(g, k);
+  const centred = tf.sub(scaled, tf.mul(k, tf.div(sumG, n)));
+  scaled.dispose();
+  const correction = tf.mul(xhat, tf.mul(k, tf.div(sumGX, n)));
+  xhat.dispose();
+  const dx = tf.sub(centred, correction);
+  tf.dispose([centred, correction]);
+  return sr ? [dx, sumGX, sumG, g] : [dx, sumGX, sumG];
+};
+
+/** The gradients on native/batch_norm.c's kernels (wasm): one pass for the channel sums, one for dx. */
+const fusedBackward: Backward = (dy, saved, relu, n) => {
+  const [x, weight, bias, mean, invStd, r] = saved;
+  // The residual only matters to the ReLU's mask; without a ReLU its gradient is dy itself.
+  const inputs = { dy, x, mean, invStd, weight, bias, ...(r && relu ? { residual: r } : {}) };
+  const [sumG, sumGX] = tf.engine().runKernel(BN_GRAD_SUMS, inputs, { relu }) as tf.Tensor[];
+  const k = tf.mul(weight, invStd);
+  const [dx, g] = tf.engine().runKernel(BN_GRAD_INPUT, { ...inputs, k, a: tf.mul(k, tf.div(sumG, n)), bc: tf.mul(k, tf.div(sumGX, n)) }, { relu }) as tf.Tensor[];
+  return r ? [dx, sumGX, sumG, relu ? g : tf.reshape(dy, dy.shape)] : [dx, sumGX, sumG];
+};
 
 /**
  * `torch.nn.BatchNorm2d` on `[N, H, W, C]`; see {@link BatchNorm}.

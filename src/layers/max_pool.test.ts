@@ -102,4 +102,35 @@ describe('native max pooling on wasm', () => {
       tf.dispose([x, native, composed]);
     }
   });
+
+  it('routes each window to its first maximum in (d, h, w) order among ties (PyTorch), across blocks of 64 channels', () => {
+    if (tf.getBackend() !== 'wasm') return;
+    // Rounded values tie often; 70 channels cross the kernel's channel block.
+    const [B, D, H, W, C] = [1, 3, 5, 5, 70];
+    const x = tf.tidy(() => tf.round(tf.randomNormal([B, D, H, W, C], 0, 1.5, 'float32', 5)));
+    const pool = new MaxPool3d({ kernelSize: 3, stride: 2, padding: 1 });
+    const dy = tf.tidy(() => tf.randomNormal(pool.forward(x).shape, 0, 1, 'float32', 6));
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pool.forward(a), dy)))(x);
+    const xs = x.dataSync();
+    const gs = dy.dataSync();
+    const [, Do, Ho, Wo] = dy.shape;
+    const want = new Float32Array(xs.length);
+    const at = (z: number, y: number, w: number, c: number) => ((z * H + y) * W + w) * C + c;
+    for (let oz = 0; oz < Do; oz++)
+      for (let oy = 0; oy < Ho; oy++)
+        for (let ox = 0; ox < Wo; ox++)
+          for (let c = 0; c < C; c++) {
+            let best = -1;
+            for (let tz = 0; tz < 3; tz++)
+              for (let ty = 0; ty < 3; ty++)
+                for (let tx = 0; tx < 3; tx++) {
+                  const [z, y, w] = [2 * oz + tz - 1, 2 * oy + ty - 1, 2 * ox + tx - 1];
+                  if (z < 0 || z >= D || y < 0 || y >= H || w < 0 || w >= W) continue;
+                  if (best < 0 || xs[at(z, y, w, c)] > xs[best]) best = at(z, y, w, c);
+                }
+            want[best] += gs[((oz * Ho + oy) * Wo + ox) * C + c];
+          }
+    expect(maxAbsDiff(dx, want)).toBe(0);
+    tf.dispose([x, dy, dx]);
+  });
 });

@@ -1,0 +1,126 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** The parts of tfjs-backend-wasm's BackendWasm these kernels touch. */
+interface WasmBackendInternals {
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/** The exports of native/batch_norm.c (pointers into the wasm heap; 0 is "none"). */
+export interface BatchNormExports {
+  bn_moments(x: number, mean: number, variance: number, acc: number, rows: number, cols: number): void;
+  bn_apply(x: number, residual: number, mean: number, invStd: number, weight: number, bias: number, y: number, rows: number, cols: number, relu: number): void;
+  bn_grad_sums(dy: number, x: number, residual: number, mean: number, invStd: number, weight: number, bias: number, sumG: number, sumGX: number, acc: number, rows: number, cols: number, relu: number): void;
+  bn_grad_input(
+    dy: number, x: number, residual: number, mean: number, invStd: number, weight: number, bias: number,
+    k: number, a: number, bc: number, dx: number, gOut: number, rows: number, cols: number, relu: number,
+  ): void;
+}
+
+/**
+ * Kernel names; registered on wasm only (src/layers/batch_norm.ts composes tfjs ops elsewhere).
+ * Inputs are channels-last tensors `[..., C]` and per-channel vectors `[C]`.
+ * - moments `{ x }` -> `[mean, variance]` (biased);
+ * - apply `{ x, mean, invStd, weight, bias, residual? }`, `{ relu }` -> `relu?(xhat * weight + bias + residual?)`;
+ * - grad sums `{ dy, x, mean, invStd, weight, bias, residual? }`, `{ relu }` -> `[sum(g), sum(g * xhat)]`,
+ *   g being `dy` masked by the ReLU;
+ * - grad input `{ ..., k, a, bc }`, `{ relu }` -> `[dx]`, with a residual `[dx, g]`.
+ */
+export const BN_MOMENTS = 'MstBatchNormMoments';
+export const BN_APPLY = 'MstBatchNormApply';
+export const BN_GRAD_SUMS = 'MstBatchNormGradSums';
+export const BN_GRAD_INPUT = 'MstBatchNormGradInput';
+
+let state: { exports: BatchNormExports; scratch: number; scratchFloats: number } | null = null;
+
+/**
+ * Registers native/batch_norm.c's training-mode batch norm kernels on the wasm backend for
+ * float32: one pass over the input per step instead of tfjs's chains of element-wise kernels.
+ * `scratch` is the sgemm work buffer (`scratchFloats` floats; one thread: never used by two
+ * kernels at once), which holds the double channel sums. Called by installWasmMatMul, which owns
+ * the module.
+ */
+export function installWasmBatchNorm(exports: BatchNormExports, scratch: number, scratchFloats: number): void {
+  if (state) return;
+  state = { exports, scratch, scratchFloats };
+  const reg = (kernelName: string, kernelFunc: (args: never) => tf.TensorInfo | tf.TensorInfo[]): void =>
+    void tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  reg(BN_MOMENTS, moments);
+  reg(BN_APPLY, apply);
+  reg(BN_GRAD_SUMS, gradSums);
+  reg(BN_GRAD_INPUT, gradInput);
+}
+
+type Args<I extends string> = { inputs: Record<I, tf.TensorInfo> & { residual?: tf.TensorInfo }; backend: unknown; attrs: { relu?: boolean } };
+type Vectors = 'x' | 'mean' | 'invStd' | 'weight' | 'bias';
+
+function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo | undefined): number {
+  if (!t) return 0;
+  const entry = backend.dataIdMap.get(t.dataId);
+  if (!entry) throw new Error('wasm batch norm: tensor data is not resident on the wasm backend');
+  return entry.memoryOffset >>> 0;
+}
+
+/** Rows and channels of a channels-last `x`, and the double scratch for `doubles` per channel. */
+function geometry(x: tf.TensorInfo, doublesPerChannel: number): { rows: number; cols: number; acc: number } {
+  const s = state as NonNullable<typeof state>;
+  const cols = x.shape[x.shape.length - 1] ?? 1;
+  const rows = cols === 0 ? 0 : tf.util.sizeFromShape(x.shape) / cols;
+  if (2 * doublesPerChannel * cols > s.scratchFloats) throw new Error(`wasm batch norm: ${cols} channels exceed the kernels' scratch`);
+  return { rows, cols, acc: s.scratch };
+}
+
+function moments(args: Args<'x'>): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendInternals;
+  const { x } = args.inputs;
+  const { rows, cols, acc } = geometry(x, 1);
+  const mean = backend.makeOutput([cols], 'float32');
+  const variance = backend.makeOutput([cols], 'float32');
+  if (rows * cols > 0) (state as NonNullable<typeof state>).exports.bn_moments(offsetOf(backend, x), offsetOf(backend, mean), offsetOf(backend, variance), acc, rows, cols);
+  return [mean, variance];
+}
+
+function apply(args: Args<Vectors>): tf.TensorInfo {
+  const backend = args.backend as WasmBackendInternals;
+  const { x, mean, invStd, weight, bias, residual } = args.inputs;
+  const { rows, cols } = geometry(x, 0);
+  const y = backend.makeOutput(x.shape, 'float32');
+  if (rows * cols > 0) {
+    (state as NonNullable<typeof state>).exports.bn_apply(
+      offsetOf(backend, x), offsetOf(backend, residual), offsetOf(backend, mean), offsetOf(backend, invStd),
+      offsetOf(backend, weight), offsetOf(backend, bias), offsetOf(backend, y), rows, cols, args.attrs.relu ? 1 : 0,
+    );
+  }
+  return y;
+}
+
+function gradSums(args: Args<Vectors | 'dy'>): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendInternals;
+  const { dy, x, mean, invStd, weight, bias, residual } = args.inputs;
+  const { rows, cols, acc } = geometry(x, 2);
+  const sumG = backend.makeOutput([cols], 'float32');
+  const sumGX = backend.makeOutput([cols], 'float32');
+  if (rows * cols > 0) {
+    (state as NonNullable<typeof state>).exports.bn_grad_sums(
+      offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, residual), offsetOf(backend, mean), offsetOf(backend, invStd),
+      offsetOf(backend, weight), offsetOf(backend, bias), offsetOf(backend, sumG), offsetOf(backend, sumGX), acc, rows, cols, args.attrs.relu ? 1 : 0,
+    );
+  }
+  return [sumG, sumGX];
+}
+
+function gradInput(args: Args<Vectors | 'dy' | 'k' | 'a' | 'bc'>): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendInternals;
+  const { dy, x, mean, invStd, weight, bias, residual, k, a, bc } = args.inputs;
+  const { rows, cols } = geometry(x, 0);
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const g = residual ? backend.makeOutput(x.shape, 'float32') : undefined;
+  if (rows * cols > 0) {
+    (state as NonNullable<typeof state>).exports.bn_grad_input(
+      offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, residual), offsetOf(backend, mean), offsetOf(backend, invStd),
+      offsetOf(backend, weight), offsetOf(backend, bias), offsetOf(backend, k), offsetOf(backend, a), offsetOf(backend, bc),
+      offsetOf(backend, dx), offsetOf(backend, g), rows, cols, args.attrs.relu ? 1 : 0,
+    );
+  }
+  return g ? [dx, g] : [dx];
+}

@@ -123,7 +123,7 @@ export class DataParallelGradients {
     if (!(total > 0)) throw new Error(`DataParallelGradients: the class weights [${cw?.join(', ')}] give the batch's labels [${labels.join(', ')}] no positive total weight`);
     const per = Math.ceil(B / this.group.size);
     const volume = D * H * W;
-    const shards: Promise<{ share: number; count: number; loss: number; names: string[]; grads: SharedArrayBuffer; buffers?: { names: string[]; values: (Float32Array | Int32Array)[] } }>[] = [];
+    const shards: Promise<{ share: number; count: number; loss: number; names: string[]; buffers?: { names: string[]; values: (Float32Array | Int32Array)[] } }>[] = [];
     for (let i = 0, start = 0; start < B; i++, start += per) {
       const n = Math.min(per, B - start);
       const block = data.slice(start * volume, (start + n) * volume);
@@ -131,31 +131,32 @@ export class DataParallelGradients {
       shards.push(
         this.group.request(i, message, [block.buffer]).then((r) => {
           if (r.type !== 'grads') throw new Error(`DataParallelGradients: unexpected reply '${r.type}'`);
-          return { share: share(labels.slice(start, start + n)), count: n, grads: shared.grads[i], ...r };
+          return { share: share(labels.slice(start, start + n)), count: n, ...r };
         }),
       );
     }
     const results = await Promise.all(shards);
-    const variables = new Map(params);
-    const slotOf = new Map(shared.params.map((slot) => [slot.name, slot]));
-    const sums = new Map<string, Float32Array>();
-    let loss = 0;
-    for (const r of results) {
-      // A shard whose targets all weigh 0 contributes nothing (its own weighted mean is 0 / 0).
-      if (r.share === 0) continue;
-      const w = r.share / total;
-      loss += w * r.loss;
-      for (const name of r.names) {
-        const g = sharedView(r.grads, slotOf.get(name) as SharedTensorSlot);
-        const acc = sums.get(name) ?? new Float32Array(g.length);
-        for (let k = 0; k < g.length; k++) acc[k] += w * g[k];
-        sums.set(name, acc);
-      }
+    // A shard whose targets all weigh 0 contributes nothing (its own weighted mean is 0 / 0).
+    const weights = results.map((r) => (r.share === 0 ? null : r.share / total));
+    const loss = results.reduce((sum, r, j) => sum + (weights[j] === null ? 0 : (weights[j] as number) * r.loss), 0);
+    const names = results[0].names;
+    if (results.some((r) => r.names.length !== names.length || r.names.some((name, i) => name !== names[i]))) {
+      throw new Error('DataParallelGradients: the workers returned gradients of different parameters');
     }
+    // Every worker sums its share of the floats, over the first worker's gradient buffer.
+    const floats = shared.grads[0].byteLength / 4;
+    const part = Math.ceil(floats / this.group.size);
+    const padded = [...weights, ...Array<null>(shared.grads.length - weights.length).fill(null)];
+    await Promise.all(
+      shared.grads.map((_, i) => this.group.request(i, { type: 'reduce', weights: padded, from: Math.min(floats, i * part), to: Math.min(floats, (i + 1) * part) })),
+    );
+    const slotOf = new Map(shared.params.map((slot) => [slot.name, slot]));
+    const variables = new Map(params);
     const grads: tf.NamedTensorMap = {};
-    for (const [name, acc] of sums) {
+    for (const name of names) {
       const v = variables.get(name) as tf.Variable;
-      grads[v.name] = tf.tensor(acc, v.shape);
+      // Copied out of the shared memory: a backend may keep the array it is given.
+      grads[v.name] = tf.tensor(sharedView(shared.grads[0], slotOf.get(name) as SharedTensorSlot).slice(), v.shape);
     }
     setBuffers(model, results, B);
     return { loss: tf.scalar(loss), grads };
@@ -176,7 +177,7 @@ export class DataParallelGradients {
     const buffers = model.namedBuffers().map(place);
     const weights = new SharedArrayBuffer(offset);
     const grads = Array.from({ length: this.group.size }, () => new SharedArrayBuffer(paramBytes));
-    await Promise.all(grads.map((g, i) => this.group.request(i, { type: 'shareMemory', params, buffers, weights, grads: g })));
+    await Promise.all(grads.map((_, i) => this.group.request(i, { type: 'shareMemory', params, buffers, weights, grads, index: i })));
     this.shared = { params, buffers, weights, grads };
     return this.shared;
   }

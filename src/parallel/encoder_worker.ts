@@ -14,7 +14,7 @@ import { logitsOf } from '../train/gradient_strategy';
 import { resnetCheckpointedGradients } from '../train/resnet_checkpointed_step';
 import { crossEntropy } from '../train/losses';
 import { leanVariableGrads } from '../ops/lean_backprop';
-import type { EncodeMessage, GradsMessage, InitMessage, InitModelMessage, ShareMemoryMessage, SharedTensorSlot, WorkerReply } from './messages';
+import type { EncodeMessage, GradsMessage, InitMessage, InitModelMessage, ReduceMessage, ShareMemoryMessage, SharedTensorSlot, WorkerReply } from './messages';
 import { encoderFromInitMessage } from './encoder_init';
 import { repeatChannels } from '../ops/repeat_channels';
 
@@ -23,7 +23,7 @@ const port = parentPort;
 let encoder: SliceEncoder | null = null;
 let model: MedicalSliceTransformer | ResNet3D | null = null;
 /** The shared weights and gradients, each slot paired with the model's variable. */
-let shared: { weights: SharedArrayBuffer; grads: SharedArrayBuffer; params: [SharedTensorSlot, tf.Variable][]; buffers: [SharedTensorSlot, tf.Variable][] } | null = null;
+let shared: { weights: SharedArrayBuffer; grads: SharedArrayBuffer[]; index: number; params: [SharedTensorSlot, tf.Variable][]; buffers: [SharedTensorSlot, tf.Variable][] } | null = null;
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -63,7 +63,7 @@ function shareMemory(m: ShareMemoryMessage): void {
       return [slot, v];
     });
   };
-  shared = { weights: m.weights, grads: m.grads, params: pair(m.params, model.namedParameters(), 'parameters'), buffers: pair(m.buffers, model.namedBuffers(), 'buffers') };
+  shared = { weights: m.weights, grads: m.grads, index: m.index, params: pair(m.params, model.namedParameters(), 'parameters'), buffers: pair(m.buffers, model.namedBuffers(), 'buffers') };
 }
 
 /** A view of `slot` in `buffer`. */
@@ -97,12 +97,30 @@ async function grads(m: GradsMessage): Promise<void> {
     const t = g[v.name];
     if (!t) continue;
     names.push(slot.name);
-    view(memory.grads, slot).set((await t.data()) as Float32Array);
+    view(memory.grads[memory.index], slot).set((await t.data()) as Float32Array);
   }
   const lossValue = (await loss.data())[0];
   tf.dispose([loss, g]);
   const buffers = isMst(net) ? undefined : await bufferValues(net);
   reply({ type: 'grads', id: m.id, loss: lossValue, names, ...(buffers ? { buffers } : {}) }, (buffers?.values ?? []).map((a) => a.buffer as ArrayBuffer));
+}
+
+/**
+ * Adds the workers' gradients over [from, to) into the first buffer: each float the weighted sum
+ * in worker order, rounded to float after every term (the order the main thread used).
+ */
+function reduce(m: ReduceMessage): void {
+  if (!shared) throw new Error('encoder_worker: reduce before shareMemory');
+  const out = new Float32Array(shared.grads[0], 4 * m.from, m.to - m.from);
+  let first = true;
+  m.weights.forEach((w, j) => {
+    if (w === null) return;
+    const g = new Float32Array((shared as NonNullable<typeof shared>).grads[j], 4 * m.from, m.to - m.from);
+    if (first) for (let k = 0; k < g.length; k++) out[k] = w * g[k];
+    else for (let k = 0; k < g.length; k++) out[k] += w * g[k];
+    first = false;
+  });
+  if (first) out.fill(0);
 }
 
 function isMst(net: MedicalSliceTransformer | ResNet3D): net is MedicalSliceTransformer {
@@ -134,7 +152,7 @@ async function encode(m: EncodeMessage): Promise<void> {
   reply({ type: 'result', id: m.id, features: data, featureSize: enc.featureSize }, [data.buffer as ArrayBuffer]);
 }
 
-port.on('message', (m: InitMessage | InitModelMessage | ShareMemoryMessage | EncodeMessage | GradsMessage) => {
+port.on('message', (m: InitMessage | InitModelMessage | ShareMemoryMessage | ReduceMessage | EncodeMessage | GradsMessage) => {
   const run =
     m.type === 'init'
       ? init(m).then(() => reply({ type: 'ready' }))
@@ -142,8 +160,10 @@ port.on('message', (m: InitMessage | InitModelMessage | ShareMemoryMessage | Enc
         ? initModel(m).then(() => reply({ type: 'ready' }))
         : m.type === 'shareMemory'
           ? Promise.resolve().then(() => shareMemory(m)).then(() => reply({ type: 'shared', id: m.id }))
-          : m.type === 'encode'
-            ? encode(m)
-            : grads(m);
+          : m.type === 'reduce'
+            ? Promise.resolve().then(() => reduce(m)).then(() => reply({ type: 'reduced', id: m.id }))
+            : m.type === 'encode'
+              ? encode(m)
+              : grads(m);
   run.catch((e: unknown) => reply({ type: 'error', id: 'id' in m ? m.id : undefined, message: e instanceof Error ? e.message : String(e) }));
 });

@@ -21,8 +21,9 @@ export interface SharedTensorSlot {
 
 /**
  * Main thread -> worker, once per model layout: the memory the steps share. `weights` holds the
- * parameters, then the buffers (written by the main thread before each step); `grads` is this
- * worker's own, with each parameter's gradient at the parameter's offset.
+ * parameters, then the buffers (written by the main thread before each step); `grads` has one
+ * buffer per worker (this one's at `index`), with each parameter's gradient at the parameter's
+ * offset.
  */
 export interface ShareMemoryMessage {
   type: 'shareMemory';
@@ -30,7 +31,21 @@ export interface ShareMemoryMessage {
   params: SharedTensorSlot[];
   buffers: SharedTensorSlot[];
   weights: SharedArrayBuffer;
-  grads: SharedArrayBuffer;
+  grads: SharedArrayBuffer[];
+  index: number;
+}
+
+/**
+ * Main thread -> worker, after every shard's gradients: the weighted sum of all workers' gradient
+ * buffers over the floats [from, to), written over the first buffer. `weights[j]` null: worker
+ * j's shard is left out.
+ */
+export interface ReduceMessage {
+  type: 'reduce';
+  id: number;
+  weights: (number | null)[];
+  from: number;
+  to: number;
 }
 
 /** Main thread -> worker: the loss and gradients of a shard of the batch at the weights in shared memory. */
@@ -72,8 +87,8 @@ export interface EncodeMessage {
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'result'; id: number; features: Float32Array; featureSize: number }
-  /** The shared memory is mapped onto the worker's model. */
-  | { type: 'shared'; id: number }
+  /** The shared memory is mapped onto the worker's model, or a reduction is done. */
+  | { type: 'shared' | 'reduced'; id: number }
   /** The gradients are in the worker's shared `grads` buffer; `names`: the parameters that have one (module paths). */
   | {
       type: 'grads';

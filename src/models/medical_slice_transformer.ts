@@ -143,6 +143,14 @@ function fusionChoice(options: MedicalSliceTransformerOptions): { fusion: SliceF
 }
 
 /**
+ * Whether `model` is a {@link MedicalSliceTransformer}, by its methods rather than `instanceof`: a
+ * model may come from another copy of the package (an ES module next to a CommonJS one).
+ */
+export function isMedicalSliceTransformer(model: unknown): model is MedicalSliceTransformer {
+  return typeof (model as Partial<MedicalSliceTransformer> | null)?.fuseFeatures === 'function';
+}
+
+/**
  * The Medical Slice Transformer: a 2D encoder applied to every slice (gray repeated to the
  * encoder's channels, as the original), an optional bottleneck, a slice fusion and a linear head.
  * Encoder and fusion are pluggable (by instance or by registered name). Its state dict uses the

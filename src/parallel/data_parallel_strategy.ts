@@ -1,4 +1,4 @@
-import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { isMedicalSliceTransformer, type MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import type { ResNet3D } from '../models/resnet3d';
 import type { GradientStrategy } from '../train/gradient_strategy';
 import type { DataParallelGradients } from './data_parallel';
@@ -23,7 +23,7 @@ export function dataParallel(dp: DataParallelGradients, options: { chunkSize?: n
     check(model, { defaultLoss }) {
       // Duck-typed: the model may come from another copy of the package (ESM next to CJS).
       const config = (model as unknown as Partial<ResNet3D>).modelConfig?.();
-      const mst = typeof (model as unknown as Partial<MedicalSliceTransformer>).fuseFeatures === 'function';
+      const mst = isMedicalSliceTransformer(model);
       if (!mst && config?.model !== 'resnet3d') throw new Error(`data-parallel training applies to a MedicalSliceTransformer or a ResNet3D, not a ${model.constructor.name}`);
       if (!defaultLoss) throw new Error('the workers compute the default cross-entropy; a custom loss cannot run there');
     },

@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { setBackend } from '../backend';
 import type { SliceEncoder } from '../models/slice_encoder';
-import type { MedicalSliceTransformer } from '../models/medical_slice_transformer';
+import { isMedicalSliceTransformer, type MedicalSliceTransformer } from '../models/medical_slice_transformer';
 import type { ResNet3D } from '../models/resnet3d';
 import { buildModel } from '../models/model_config';
 import { checkpointedGradients } from '../train/checkpointed_step';
@@ -83,7 +83,7 @@ async function grads(m: GradsMessage): Promise<void> {
   const lossFn = (logits: tf.Tensor, labels: readonly number[]): tf.Scalar => crossEntropy(logits, labels, { weight: m.classWeights }) as tf.Scalar;
   const plain = (forward: () => tf.Tensor) => (({ value, grads: gr }) => ({ loss: value, grads: gr }))(leanVariableGrads(() => lossFn(forward(), m.labels), vars));
   let step: { loss: tf.Scalar; grads: tf.NamedTensorMap };
-  if (isMst(net)) {
+  if (isMedicalSliceTransformer(net)) {
     step = m.chunkSize > 0 ? checkpointedGradients(net, x, m.labels, { chunkSize: m.chunkSize, varList: vars, lossFn }) : plain(() => net.forward(x).logits);
   } else {
     const x5 = tf.expandDims(x, -1);
@@ -101,7 +101,7 @@ async function grads(m: GradsMessage): Promise<void> {
   }
   const lossValue = (await loss.data())[0];
   tf.dispose([loss, g]);
-  const buffers = isMst(net) ? undefined : await bufferValues(net);
+  const buffers = isMedicalSliceTransformer(net) ? undefined : await bufferValues(net);
   reply({ type: 'grads', id: m.id, loss: lossValue, names, ...(buffers ? { buffers } : {}) }, (buffers?.values ?? []).map((a) => a.buffer as ArrayBuffer));
 }
 
@@ -121,10 +121,6 @@ function reduce(m: ReduceMessage): void {
     first = false;
   });
   if (first) out.fill(0);
-}
-
-function isMst(net: MedicalSliceTransformer | ResNet3D): net is MedicalSliceTransformer {
-  return typeof (net as Partial<MedicalSliceTransformer>).fuseFeatures === 'function';
 }
 
 /** The buffers (batch-norm running statistics and step counts) after a training-mode step. */

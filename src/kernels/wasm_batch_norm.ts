@@ -49,6 +49,28 @@ export function installWasmBatchNorm(exports: BatchNormExports, scratch: number,
   reg(BN_APPLY, apply);
   reg(BN_GRAD_SUMS, gradSums);
   reg(BN_GRAD_INPUT, gradInput);
+  tf.registerGradient({ kernelName: BN_APPLY, inputsToSave: ['x', 'mean', 'invStd', 'weight', 'bias'], outputsToSave: [true], gradFunc: applyGradient as unknown as tf.GradFunc });
+}
+
+/**
+ * The gradient of the apply kernel where it is differentiated directly (batch norm in eval mode,
+ * under Grad-CAM or frozen-statistics fine-tuning; the training op has its own). With `g` the
+ * output gradient masked by the ReLU (the output is positive exactly where the pre-activation
+ * is): dx = g * invStd * weight, dresidual = g, and channel sums for the per-channel inputs.
+ */
+function applyGradient(dy: tf.Tensor, saved: tf.Tensor[], attrs: { relu?: boolean }): Record<string, () => tf.Tensor> {
+  const [x, mean, invStd, weight, , y] = saved;
+  const c = x.shape[x.rank - 1];
+  const g = attrs.relu ? tf.mul(dy, tf.step(y)) : dy;
+  const sums = (t: tf.Tensor): tf.Tensor => tf.sum(tf.reshape(t, [-1, c]), 0);
+  return {
+    x: () => tf.mul(g, tf.mul(invStd, weight)),
+    residual: () => tf.reshape(g, g.shape),
+    mean: () => tf.neg(sums(tf.mul(g, tf.mul(invStd, weight)))),
+    invStd: () => sums(tf.mul(tf.mul(g, tf.sub(x, mean)), weight)),
+    weight: () => sums(tf.mul(g, tf.mul(tf.sub(x, mean), invStd))),
+    bias: () => sums(g),
+  };
 }
 
 type Args<I extends string> = { inputs: Record<I, tf.TensorInfo> & { residual?: tf.TensorInfo }; backend: unknown; attrs: { relu?: boolean } };

@@ -38,6 +38,61 @@ describe('BatchNorm', () => {
     bn.dispose();
   });
 
+  it('in eval mode on wasm runs one kernel, equal bit for bit to the tfjs ops, with and without residual and ReLU', async () => {
+    expect(tf.getBackend()).toBe('wasm');
+    const bn = new BatchNorm3d(37).eval();
+    setStats(bn, 37);
+    const x = tf.randomNormal([1, 2, 3, 5, 37], 0, 2, 'float32', 31);
+    const r = tf.randomNormal([1, 2, 3, 5, 37], 0, 1, 'float32', 32);
+    for (const relu of [false, true]) {
+      for (const residual of [undefined, r]) {
+        const before = tf.memory().numTensors;
+        const profile = await tf.profile(() => bn.forwardFused(x, { relu, residual }));
+        expect(profile.kernelNames).toContain(BN_APPLY);
+        const y = profile.result as tf.Tensor;
+        const want = tf.tidy(() => {
+          const scale = tf.mul(bn.weight, tf.rsqrt(tf.add(bn.runningVar, bn.eps)));
+          let z = tf.add(tf.mul(x, scale), tf.sub(bn.bias, tf.mul(bn.runningMean, scale)));
+          if (residual) z = tf.add(z, residual);
+          return relu ? tf.relu(z) : z;
+        });
+        expect(maxAbsDiff(y, want)).toBe(0);
+        tf.dispose([y, want]);
+        expect(tf.memory().numTensors).toBe(before);
+      }
+    }
+    tf.dispose([x, r]);
+    bn.dispose();
+  });
+
+  it('in eval mode on wasm has the tfjs ops\' gradients: bit for bit for the input and residual (Grad-CAM), to 1e-5 for weight and bias', () => {
+    const bn = new BatchNorm3d(37).eval();
+    setStats(bn, 37);
+    const x = tf.randomNormal([1, 2, 3, 5, 37], 0, 2, 'float32', 33);
+    const r = tf.randomNormal([1, 2, 3, 5, 37], 0, 1, 'float32', 34);
+    const dy = tf.randomNormal([1, 2, 3, 5, 37], 0, 1, 'float32', 35);
+    const before = tf.memory().numTensors;
+    const fused = tf.variableGrads(() => tf.sum(tf.mul(bn.forwardFused(x, { relu: true, residual: r }), dy)) as tf.Scalar, [bn.weight, bn.bias]);
+    const [dx, dr] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(bn.forwardFused(a, { relu: true, residual: b }), dy)))([x, r]);
+    const kernel = tf.getKernel(BN_APPLY, 'wasm') as tf.KernelConfig;
+    tf.unregisterKernel(BN_APPLY, 'wasm');
+    let composed: { grads: tf.NamedTensorMap; value: tf.Scalar };
+    let cdx: tf.Tensor[];
+    try {
+      composed = tf.variableGrads(() => tf.sum(tf.mul(bn.forwardFused(x, { relu: true, residual: r }), dy)) as tf.Scalar, [bn.weight, bn.bias]);
+      cdx = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(bn.forwardFused(a, { relu: true, residual: b }), dy)))([x, r]);
+    } finally {
+      tf.registerKernel(kernel);
+    }
+    expect(maxAbsDiff(dx, cdx[0])).toBe(0);
+    expect(maxAbsDiff(dr, cdx[1])).toBe(0);
+    for (const v of [bn.weight, bn.bias]) expect(maxAbsDiff(fused.grads[v.name], composed.grads[v.name])).toBeLessThan(1e-5);
+    tf.dispose([fused.value, fused.grads, composed.value, composed.grads, dx, dr, cdx]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, r, dy]);
+    bn.dispose();
+  });
+
   it('uses batch statistics in training mode and updates the running ones as PyTorch', () => {
     const bn = new BatchNorm2d(2, { momentum: 0.25 }).train();
     // Channel 0 holds 1..8, channel 1 holds 2 * (1..8).

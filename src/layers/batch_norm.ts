@@ -70,18 +70,18 @@ export class BatchNorm extends Module {
     }
     if (this.training) return this.forwardTraining(x, relu, residual);
     return tf.tidy(() => {
-      let y = this.forwardEval(x);
-      if (residual) y = tf.add(y, residual);
-      return relu ? tf.relu(y) : y;
-    });
-  }
-
-  private forwardEval(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
       // y = x * scale + shift, with the statistics folded into two per-channel vectors.
       const scale = tf.mul(this.weight, tf.rsqrt(tf.add(this.runningVar, this.eps)));
       const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
-      return tf.add(tf.mul(x, scale), shift);
+      if (tf.getKernel(BN_APPLY, tf.getBackend())) {
+        // One pass on wasm: ((x - 0) * scale) * 1 + shift is x * scale + shift exactly, so the
+        // result equals the tfjs ops' bit for bit.
+        const [zeros, ones] = [tf.zerosLike(scale), tf.onesLike(scale)];
+        return tf.engine().runKernel(BN_APPLY, { x, mean: zeros, invStd: scale, weight: ones, bias: shift, ...(residual ? { residual } : {}) }, { relu }) as tf.Tensor;
+      }
+      let y = tf.add(tf.mul(x, scale), shift);
+      if (residual) y = tf.add(y, residual);
+      return relu ? tf.relu(y) : y;
     });
   }
 

@@ -184,6 +184,8 @@ export class DataParallelGradients {
 
   /** Stops the workers. */
   async dispose(): Promise<void> {
+    // The shared buffers (the weights and one gradient copy per worker) go with the workers.
+    this.shared = null;
     await this.group.terminate();
   }
 }

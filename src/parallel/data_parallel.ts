@@ -116,6 +116,8 @@ export class DataParallelGradients {
       sharedView(shared.weights, slots[i]).set((await v.data()) as Float32Array | Int32Array);
     }
     const data = (await volumes.data()) as Float32Array;
+    // Frozen or unfrozen since the workers were built: they differentiate what the model trains now.
+    const trainable = params.map(([, v]) => v.trainable);
     const cw = options.classWeights ? [...options.classWeights] : undefined;
     // A shard's share of the batch mean: its count, or with class weights its targets' weight sum.
     const share = (ys: readonly number[]): number => (cw ? ys.reduce((s, y) => s + (cw[y] ?? NaN), 0) : ys.length);
@@ -127,7 +129,7 @@ export class DataParallelGradients {
     for (let i = 0, start = 0; start < B; i++, start += per) {
       const n = Math.min(per, B - start);
       const block = data.slice(start * volume, (start + n) * volume);
-      const message = { type: 'grads', data: block, shape: [n, D, H, W], labels: labels.slice(start, start + n), chunkSize: options.chunkSize ?? 0, classWeights: cw };
+      const message = { type: 'grads', trainable, data: block, shape: [n, D, H, W], labels: labels.slice(start, start + n), chunkSize: options.chunkSize ?? 0, classWeights: cw };
       shards.push(
         this.group.request(i, message, [block.buffer]).then((r) => {
           if (r.type !== 'grads') throw new Error(`DataParallelGradients: unexpected reply '${r.type}'`);

@@ -78,6 +78,9 @@ async function grads(m: GradsMessage): Promise<void> {
   const memory = shared;
   // Copied out of the shared memory: a backend may keep the array it is given (tfjs-cpu does).
   for (const [slot, v] of [...memory.params, ...memory.buffers]) tf.tidy(() => v.assign(tf.tensor(view(memory.weights, slot).slice(), slot.shape, slot.dtype)));
+  memory.params.forEach(([, v], i) => {
+    v.trainable = m.trainable[i];
+  });
   const x = tf.tensor4d(m.data, m.shape);
   const vars = net.trainableVariables();
   const lossFn = (logits: tf.Tensor, labels: readonly number[]): tf.Scalar => crossEntropy(logits, labels, { weight: m.classWeights }) as tf.Scalar;

@@ -60,6 +60,8 @@ export interface GradsMessage {
   chunkSize: number;
   /** Cross-entropy class weights (torch's `weight`); absent: unweighted. */
   classWeights?: number[];
+  /** Whether each shared parameter (in the layout's order) is trainable in the main thread's model now. */
+  trainable: boolean[];
 }
 
 /** Main thread -> worker: build the encoder and load its weights. */

@@ -32,10 +32,10 @@ export interface DataParallelStepOptions {
  * one shard of volumes per worker, each worker (its own wasm backend and model copy, rebuilt from
  * the model's config) computes the mean cross-entropy and its gradients at the model's current
  * weights, and the results are averaged weighted by shard size (or by class-weight sum). For an
- * MST that equals the gradient of the whole batch. A 3D ResNet's batch norm normalises each shard
- * by its own statistics, as PyTorch's DistributedDataParallel without SyncBatchNorm does: its
- * gradients are the shards' weighted mean, and its running statistics become the shards' mean
- * (weighted by volumes).
+ * MST without batch norm that equals the gradient of the whole batch. Batch norm (a 3D ResNet's, a
+ * ResNet2D slice encoder's) normalises each shard by its own statistics, as PyTorch's
+ * DistributedDataParallel without SyncBatchNorm does: its gradients are the shards' weighted mean,
+ * and its running statistics become the shards' mean (weighted by volumes).
  * The weights reach the workers, and the gradients come back, through shared memory
  * (`SharedArrayBuffer`s set up at the first call): one copy each way, no serialisation.
  *

@@ -97,7 +97,7 @@ export type WorkerReply =
       id: number;
       loss: number;
       names: string[];
-      /** A 3D ResNet's batch-norm buffers after the step (running statistics from the shard). */
+      /** The model's batch-norm buffers after the step (running statistics from the shard). */
       buffers?: { names: string[]; values: (Float32Array | Int32Array)[] };
     }
   | { type: 'error'; id?: number; message: string };

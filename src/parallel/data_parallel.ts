@@ -32,10 +32,10 @@ export interface DataParallelStepOptions {
  * one shard of volumes per worker, each worker (its own wasm backend and model copy, rebuilt from
  * the model's config) computes the mean cross-entropy and its gradients at the model's current
  * weights, and the results are averaged weighted by shard size (or by class-weight sum). For an
- * MST that equals the gradient of the whole batch. A 3D ResNet's batch norm normalises each shard
- * by its own statistics, as PyTorch's DistributedDataParallel without SyncBatchNorm does: its
- * gradients are the shards' weighted mean, and its running statistics become the shards' mean
- * (weighted by volumes).
+ * MST without batch norm that equals the gradient of the whole batch. Batch norm (a 3D ResNet's, a
+ * ResNet2D slice encoder's) normalises each shard by its own statistics, as PyTorch's
+ * DistributedDataParallel without SyncBatchNorm does: its gradients are the shards' weighted mean,
+ * and its running statistics become the shards' mean (weighted by volumes).
  * The weights reach the workers, and the gradients come back, through shared memory
  * (`SharedArrayBuffer`s set up at the first call): one copy each way, no serialisation.
  *
@@ -116,6 +116,8 @@ export class DataParallelGradients {
       sharedView(shared.weights, slots[i]).set((await v.data()) as Float32Array | Int32Array);
     }
     const data = (await volumes.data()) as Float32Array;
+    // Frozen or unfrozen since the workers were built: they differentiate what the model trains now.
+    const trainable = params.map(([, v]) => v.trainable);
     const cw = options.classWeights ? [...options.classWeights] : undefined;
     // A shard's share of the batch mean: its count, or with class weights its targets' weight sum.
     const share = (ys: readonly number[]): number => (cw ? ys.reduce((s, y) => s + (cw[y] ?? NaN), 0) : ys.length);
@@ -127,7 +129,7 @@ export class DataParallelGradients {
     for (let i = 0, start = 0; start < B; i++, start += per) {
       const n = Math.min(per, B - start);
       const block = data.slice(start * volume, (start + n) * volume);
-      const message = { type: 'grads', data: block, shape: [n, D, H, W], labels: labels.slice(start, start + n), chunkSize: options.chunkSize ?? 0, classWeights: cw };
+      const message = { type: 'grads', trainable, data: block, shape: [n, D, H, W], labels: labels.slice(start, start + n), chunkSize: options.chunkSize ?? 0, classWeights: cw };
       shards.push(
         this.group.request(i, message, [block.buffer]).then((r) => {
           if (r.type !== 'grads') throw new Error(`DataParallelGradients: unexpected reply '${r.type}'`);

@@ -78,6 +78,9 @@ async function grads(m: GradsMessage): Promise<void> {
   const memory = shared;
   // Copied out of the shared memory: a backend may keep the array it is given (tfjs-cpu does).
   for (const [slot, v] of [...memory.params, ...memory.buffers]) tf.tidy(() => v.assign(tf.tensor(view(memory.weights, slot).slice(), slot.shape, slot.dtype)));
+  memory.params.forEach(([, v], i) => {
+    v.trainable = m.trainable[i];
+  });
   const x = tf.tensor4d(m.data, m.shape);
   const vars = net.trainableVariables();
   const lossFn = (logits: tf.Tensor, labels: readonly number[]): tf.Scalar => crossEntropy(logits, labels, { weight: m.classWeights }) as tf.Scalar;
@@ -101,7 +104,8 @@ async function grads(m: GradsMessage): Promise<void> {
   }
   const lossValue = (await loss.data())[0];
   tf.dispose([loss, g]);
-  const buffers = isMedicalSliceTransformer(net) ? undefined : await bufferValues(net);
+  // A ResNet3D's, or an MST's slice encoder's (ResNet2D), batch norm: the running statistics of this shard.
+  const buffers = await bufferValues(net);
   reply({ type: 'grads', id: m.id, loss: lossValue, names, ...(buffers ? { buffers } : {}) }, (buffers?.values ?? []).map((a) => a.buffer as ArrayBuffer));
 }
 
@@ -124,7 +128,7 @@ function reduce(m: ReduceMessage): void {
 }
 
 /** The buffers (batch-norm running statistics and step counts) after a training-mode step. */
-async function bufferValues(net: ResNet3D): Promise<{ names: string[]; values: (Float32Array | Int32Array)[] }> {
+async function bufferValues(net: MedicalSliceTransformer | ResNet3D): Promise<{ names: string[]; values: (Float32Array | Int32Array)[] }> {
   const names: string[] = [];
   const values: (Float32Array | Int32Array)[] = [];
   for (const [name, v] of net.namedBuffers()) {

@@ -60,6 +60,8 @@ export interface GradsMessage {
   chunkSize: number;
   /** Cross-entropy class weights (torch's `weight`); absent: unweighted. */
   classWeights?: number[];
+  /** Whether each shared parameter (in the layout's order) is trainable in the main thread's model now. */
+  trainable: boolean[];
 }
 
 /** Main thread -> worker: build the encoder and load its weights. */
@@ -95,7 +97,7 @@ export type WorkerReply =
       id: number;
       loss: number;
       names: string[];
-      /** A 3D ResNet's batch-norm buffers after the step (running statistics from the shard). */
+      /** The model's batch-norm buffers after the step (running statistics from the shard). */
       buffers?: { names: string[]; values: (Float32Array | Int32Array)[] };
     }
   | { type: 'error'; id?: number; message: string };

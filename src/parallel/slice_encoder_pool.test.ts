@@ -96,6 +96,47 @@ describeBuilt('SliceEncoderPool (built package)', () => {
     model.dispose();
   });
 
+  it("DataParallelGradients with a ResNet2D encoder takes the shards' batch-norm running statistics back", async () => {
+    const { DataParallelGradients } = parallel();
+    const resnetOptions = { block: 'basic', layers: [1, 1, 1, 1], blockInplanes: [4, 4, 8, 8], feedForward: false };
+    const config: MstModelConfig = { model: 'mst', encoder: { name: 'resnet2d', options: resnetOptions }, fusion: { name: 'transformer', options: { heads: 8 } }, options: { numClasses: 2, seed: 6, bottleneck: false, freezeEncoder: false } };
+    const model = new MedicalSliceTransformer({ encoder: createEncoder('resnet2d', resnetOptions), numClasses: 2, heads: 8, seed: 6 });
+    model.train();
+    const x = tf.randomNormal([3, 2, 16, 16], 0.5, 1, 'float32', 7);
+    // Reference: each shard (2 volumes, then 1) alone from the same start, statistics weighted by volumes.
+    const start = model.stateDict();
+    const expected = new Map<string, Float32Array>();
+    for (const [from, n] of [[0, 2], [2, 1]]) {
+      model.loadStateDict(start);
+      tf.tidy(() => void model.forward(tf.slice(x, [from, 0, 0, 0], [n, -1, -1, -1])));
+      for (const [name, b] of model.namedBuffers()) {
+        if (b.dtype !== 'float32') continue;
+        const acc = expected.get(name) ?? new Float32Array(b.size);
+        const v = b.dataSync();
+        for (let k = 0; k < acc.length; k++) acc[k] += (n / 3) * v[k];
+        expected.set(name, acc);
+      }
+    }
+    model.loadStateDict(start);
+    tf.dispose(Object.values(start));
+    expect(expected.size).toBeGreaterThan(0);
+    const dp = await DataParallelGradients.create(config, { workers: 2 });
+    try {
+      const got = await dp.gradients(model, x, [0, 1, 1]);
+      tf.dispose([got.loss, got.grads]);
+      for (const [name, b] of model.namedBuffers()) {
+        if (b.dtype !== 'float32') continue;
+        const want = expected.get(name) as Float32Array;
+        const d = Math.max(...Array.from(b.dataSync(), (v, k) => Math.abs(v - want[k])));
+        expect([name, d < 1e-6]).toEqual([name, true]);
+      }
+    } finally {
+      await dp.dispose();
+      x.dispose();
+      model.dispose();
+    }
+  });
+
   it('Trainer with the data-parallel strategy follows the single-thread run step for step', async () => {
     const { DataParallelGradients, dataParallel } = parallel();
     const run = async (dp?: DataParallelGradients) => {

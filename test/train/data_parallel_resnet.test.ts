@@ -78,6 +78,102 @@ describe('data-parallel 3D ResNet gradients (batch norm per shard)', () => {
     }
   });
 
+  /** Loss and gradients (by module path) of shards computed alone from `model`'s current state, weighted by `weights`. */
+  function shardReference(model: ResNet3D, x: tf.Tensor, labels: number[], shards: [number, number][], weights: number[], classWeights?: number[]) {
+    const start = model.stateDict();
+    const grads = new Map<string, tf.Tensor>();
+    let loss = 0;
+    shards.forEach(([from, n], s) => {
+      model.loadStateDict(start);
+      const w = weights[s];
+      if (w === 0) return;
+      const xs = tf.tidy(() => tf.expandDims(tf.slice(x, [from, 0, 0, 0], [n, -1, -1, -1]), -1));
+      const { value, grads: g } = leanVariableGrads(() => crossEntropy(model.forward(xs) as tf.Tensor, labels.slice(from, from + n), { weight: classWeights }) as tf.Scalar, model.trainableVariables());
+      loss += w * value.dataSync()[0];
+      for (const [name, v] of model.namedParameters()) {
+        if (!g[v.name]) continue;
+        const prev = grads.get(name);
+        grads.set(name, tf.tidy(() => (prev ? tf.add(prev, tf.mul(g[v.name], w)) : tf.mul(g[v.name], w))));
+        prev?.dispose();
+      }
+      tf.dispose([xs, value, g]);
+    });
+    model.loadStateDict(start);
+    disposeStateDict(start);
+    return { loss, grads };
+  }
+
+  function expectClose(model: ResNet3D, got: { loss: tf.Scalar; grads: tf.NamedTensorMap }, want: { loss: number; grads: Map<string, tf.Tensor> }): void {
+    expect(Math.abs(got.loss.dataSync()[0] - want.loss)).toBeLessThan(1e-6);
+    const params = new Map(model.namedParameters());
+    const names = [...want.grads.keys()].map((n) => params.get(n)!.name).sort();
+    expect(Object.keys(got.grads).sort()).toEqual(names);
+    for (const [name, g] of want.grads) {
+      const d = tf.tidy(() => tf.max(tf.abs(tf.sub(got.grads[params.get(name)!.name], g))).dataSync()[0]);
+      expect([name, d < 1e-5]).toEqual([name, true]);
+    }
+  }
+
+  it('handles fewer volumes than workers, a zero-share first shard, a worker error mid-step and frozen parameters', async () => {
+    const model = new ResNet3D({ block: 'basic', layers: [1, 1, 1, 1], blockInplanes: [4, 8, 8, 8], numClasses: 2, seed: 7 });
+    model.train();
+    const x = tf.randomNormal([2, 16, 32, 32], 0, 1, 'float32', 8);
+    const x1 = tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1]);
+    const parallel = require(path.join(dist, 'parallel', 'index.cjs')) as typeof import('../../src/parallel/index');
+    const dp = await parallel.DataParallelGradients.create(model, { workers: 3 });
+    const refs: Map<string, tf.Tensor>[] = [];
+    try {
+      const before = tf.memory().numTensors;
+      // One volume, three workers: only the first gets a shard.
+      const one = shardReference(model, x1, [1], [[0, 1]], [1]);
+      refs.push(one.grads);
+      const stateBefore = model.stateDict();
+      const gotOne = await dp.gradients(model, x1, [1]);
+      expectClose(model, gotOne, one);
+      tf.dispose([gotOne.loss, gotOne.grads]);
+      model.loadStateDict(stateBefore);
+      // The first shard's only label weighs 0: the second shard alone makes the step.
+      const zero = shardReference(model, x, [0, 1], [[0, 1], [1, 1]], [0, 1], [0, 1]);
+      refs.push(zero.grads);
+      const gotZero = await dp.gradients(model, x, [0, 1], { classWeights: [0, 1] });
+      expectClose(model, gotZero, zero);
+      tf.dispose([gotZero.loss, gotZero.grads]);
+      model.loadStateDict(stateBefore);
+      // A worker fails (a label outside the classes); the next step is whole and right.
+      await expect(dp.gradients(model, x, [0, 5])).rejects.toThrow(/label 5 outside the classes/);
+      const both = shardReference(model, x, [0, 1], [[0, 1], [1, 1]], [0.5, 0.5]);
+      refs.push(both.grads);
+      const gotBoth = await dp.gradients(model, x, [0, 1]);
+      expectClose(model, gotBoth, both);
+      tf.dispose([gotBoth.loss, gotBoth.grads]);
+      model.loadStateDict(stateBefore);
+      // Frozen parameters get no gradient, as in the single-thread step.
+      model.conv1.freeze();
+      const frozen = shardReference(model, x, [0, 1], [[0, 1], [1, 1]], [0.5, 0.5]);
+      refs.push(frozen.grads);
+      expect(frozen.grads.has('conv1.weight')).toBe(false);
+      const gotFrozen = await dp.gradients(model, x, [0, 1]);
+      expectClose(model, gotFrozen, frozen);
+      tf.dispose([gotFrozen.loss, gotFrozen.grads]);
+      // Unfrozen again: the workers differentiate conv1 again.
+      model.conv1.unfreeze();
+      const thawed = shardReference(model, x, [0, 1], [[0, 1], [1, 1]], [0.5, 0.5]);
+      refs.push(thawed.grads);
+      const gotThawed = await dp.gradients(model, x, [0, 1]);
+      expectClose(model, gotThawed, thawed);
+      expect(Object.keys(gotThawed.grads)).toContain(model.conv1.weight.name);
+      tf.dispose([gotThawed.loss, gotThawed.grads]);
+      disposeStateDict(stateBefore);
+      tf.dispose(refs.flatMap((m) => [...m.values()]));
+      refs.length = 0;
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      await dp.dispose();
+      tf.dispose([x, x1, ...refs.flatMap((m) => [...m.values()])]);
+      model.dispose();
+    }
+  });
+
   it('refuses a second call while one is in flight, and a model other than the first call\'s', async () => {
     const make = (seed: number, inplanes = 4) => new ResNet3D({ block: 'basic', layers: [1, 1, 1, 1], blockInplanes: [inplanes, 8, 8, 8], numClasses: 2, seed });
     const model = make(3);

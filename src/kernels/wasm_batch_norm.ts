@@ -83,11 +83,22 @@ function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo | undefined): 
   return entry.memoryOffset >>> 0;
 }
 
-/** Rows and channels of a channels-last `x`, and the double scratch for `doubles` per channel. */
-function geometry(x: tf.TensorInfo, doublesPerChannel: number): { rows: number; cols: number; acc: number } {
+/**
+ * Rows and channels of a channels-last `x`, and the double scratch for `doubles` per channel.
+ * The kernels read whole rows and vectors: every input-sized operand must have `x`'s shape and
+ * every vector `C` values (no broadcasting).
+ */
+function geometry(x: tf.TensorInfo, doublesPerChannel: number, inputs: Record<string, tf.TensorInfo | undefined> = {}): { rows: number; cols: number; acc: number } {
   const s = state as NonNullable<typeof state>;
   const cols = x.shape[x.shape.length - 1] ?? 1;
   const rows = cols === 0 ? 0 : tf.util.sizeFromShape(x.shape) / cols;
+  if (x.dtype !== 'float32') throw new Error(`wasm batch norm: x must be float32, got ${x.dtype}`);
+  for (const [name, t] of Object.entries(inputs)) {
+    if (!t) continue;
+    const full = name === 'dy' || name === 'residual';
+    const ok = t.dtype === 'float32' && (full ? tf.util.arraysEqual(t.shape, x.shape) : t.shape.length === 1 && t.shape[0] === cols);
+    if (!ok) throw new Error(`wasm batch norm: ${name} must be float32 ${full ? `[${x.shape.join(', ')}]` : `[${cols}]`}, got ${t.dtype} [${t.shape.join(', ')}]`);
+  }
   if (2 * doublesPerChannel * cols > s.scratchFloats) throw new Error(`wasm batch norm: ${cols} channels exceed the kernels' scratch`);
   return { rows, cols, acc: s.scratch };
 }
@@ -105,7 +116,7 @@ function moments(args: Args<'x'>): tf.TensorInfo[] {
 function apply(args: Args<Vectors>): tf.TensorInfo {
   const backend = args.backend as WasmBackendInternals;
   const { x, mean, invStd, weight, bias, residual } = args.inputs;
-  const { rows, cols } = geometry(x, 0);
+  const { rows, cols } = geometry(x, 0, { mean, invStd, weight, bias, residual });
   const y = backend.makeOutput(x.shape, 'float32');
   if (rows * cols > 0) {
     (state as NonNullable<typeof state>).exports.bn_apply(
@@ -119,7 +130,7 @@ function apply(args: Args<Vectors>): tf.TensorInfo {
 function gradSums(args: Args<Vectors | 'dy'>): tf.TensorInfo[] {
   const backend = args.backend as WasmBackendInternals;
   const { dy, x, mean, invStd, weight, bias, residual } = args.inputs;
-  const { rows, cols, acc } = geometry(x, 2);
+  const { rows, cols, acc } = geometry(x, 2, { dy, mean, invStd, weight, bias, residual });
   const sumG = backend.makeOutput([cols], 'float32');
   const sumGX = backend.makeOutput([cols], 'float32');
   if (rows * cols > 0) {
@@ -134,7 +145,7 @@ function gradSums(args: Args<Vectors | 'dy'>): tf.TensorInfo[] {
 function gradInput(args: Args<Vectors | 'dy' | 'k' | 'a' | 'bc'>): tf.TensorInfo[] {
   const backend = args.backend as WasmBackendInternals;
   const { dy, x, mean, invStd, weight, bias, residual, k, a, bc } = args.inputs;
-  const { rows, cols } = geometry(x, 0);
+  const { rows, cols } = geometry(x, 0, { dy, mean, invStd, weight, bias, residual, k, a, bc });
   const dx = backend.makeOutput(x.shape, 'float32');
   const g = residual ? backend.makeOutput(x.shape, 'float32') : undefined;
   if (rows * cols > 0) {

@@ -93,6 +93,17 @@ describe('BatchNorm', () => {
     bn.dispose();
   });
 
+  it('the wasm kernels name an operand of the wrong shape or dtype instead of reading past it', () => {
+    tf.tidy(() => {
+      const x = tf.ones([2, 3, 4]);
+      const v = tf.ones([4]);
+      const apply = (inputs: Record<string, tf.Tensor>) => () => tf.engine().runKernel(BN_APPLY, { x, mean: v, invStd: v, weight: v, bias: v, ...inputs }, { relu: true });
+      expect(apply({ residual: tf.ones([4]) })).toThrow(/residual must be float32 \[2, 3, 4\], got float32 \[4\]/);
+      expect(apply({ weight: tf.ones([3]) })).toThrow(/weight must be float32 \[4\], got float32 \[3\]/);
+      expect(() => tf.engine().runKernel(BN_MOMENTS, { x: tf.ones([2, 4], 'int32') }, {})).toThrow(/x must be float32, got int32/);
+    });
+  });
+
   it('uses batch statistics in training mode and updates the running ones as PyTorch', () => {
     const bn = new BatchNorm2d(2, { momentum: 0.25 }).train();
     // Channel 0 holds 1..8, channel 1 holds 2 * (1..8).

@@ -92,6 +92,7 @@ export class DataParallelGradients {
       throw new Error(`DataParallelGradients: expected float32 gray volumes [B, D, H, W] or [B, D, H, W, 1], got ${got}`);
     }
     const [B, D, H, W] = volumes.shape;
+    if (B === 0) throw new Error(`DataParallelGradients: the batch is empty (volumes [${volumes.shape.join(', ')}])`);
     if (labels.length !== B) throw new Error(`DataParallelGradients: expected ${B} labels, got ${labels.length}`);
     if (this.busy) throw new Error('DataParallelGradients: a step is already in progress (await each gradients() call before the next)');
     this.busy = true;
@@ -112,7 +113,7 @@ export class DataParallelGradients {
     if (current.length !== slots.length) throw new Error(`DataParallelGradients: the model has ${current.length} parameters and buffers, the one of the first call ${slots.length} (one DataParallelGradients per model)`);
     for (let i = 0; i < slots.length; i++) {
       const [name, v] = current[i];
-      if (name !== slots[i].name || !tf.util.arraysEqual(v.shape, slots[i].shape)) throw new Error(`DataParallelGradients: the model differs from the one of the first call at '${name}' (one DataParallelGradients per model)`);
+      if (name !== slots[i].name || !tf.util.arraysEqual(v.shape, slots[i].shape) || v.dtype !== slots[i].dtype) throw new Error(`DataParallelGradients: the model differs from the one of the first call at '${name}' (one DataParallelGradients per model)`);
       sharedView(shared.weights, slots[i]).set((await v.data()) as Float32Array | Int32Array);
     }
     const data = (await volumes.data()) as Float32Array;

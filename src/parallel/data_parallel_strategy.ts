@@ -7,8 +7,9 @@ import type { DataParallelGradients } from './data_parallel';
  * The Trainer's data-parallel strategy: every batch is split over the workers of `dp` (one shard
  * of volumes each, with slice checkpointing of `chunkSize` in the workers when given, or block
  * checkpointing of a 3D ResNet for any `chunkSize` > 0). An MST's gradients equal the
- * single-thread step's; a 3D ResNet's batch norm normalises each shard by its own statistics
- * (see {@link DataParallelGradients}). The workers compute the default cross-entropy (with
+ * single-thread step's where its slice encoder has no batch norm (DINOv2); batch norm (a 3D
+ * ResNet, a ResNet2D slice encoder) normalises each shard by its own statistics (see
+ * {@link DataParallelGradients}). The workers compute the default cross-entropy (with
  * the Trainer's class weights); a custom loss cannot run there. The caller disposes `dp`.
  *
  * @example

@@ -86,14 +86,21 @@ async function grads(m: GradsMessage): Promise<void> {
   const lossFn = (logits: tf.Tensor, labels: readonly number[]): tf.Scalar => crossEntropy(logits, labels, { weight: m.classWeights }) as tf.Scalar;
   const plain = (forward: () => tf.Tensor) => (({ value, grads: gr }) => ({ loss: value, grads: gr }))(leanVariableGrads(() => lossFn(forward(), m.labels), vars));
   let step: { loss: tf.Scalar; grads: tf.NamedTensorMap };
-  if (isMedicalSliceTransformer(net)) {
-    step = m.chunkSize > 0 ? checkpointedGradients(net, x, m.labels, { chunkSize: m.chunkSize, varList: vars, lossFn }) : plain(() => net.forward(x).logits);
-  } else {
-    const x5 = tf.expandDims(x, -1);
-    step = m.chunkSize > 0 ? resnetCheckpointedGradients(net, x5, m.labels, { varList: vars, lossFn }) : plain(() => logitsOf(net.forward(x5)));
-    x5.dispose();
+  try {
+    if (isMedicalSliceTransformer(net)) {
+      step = m.chunkSize > 0 ? checkpointedGradients(net, x, m.labels, { chunkSize: m.chunkSize, varList: vars, lossFn }) : plain(() => net.forward(x).logits);
+    } else {
+      const x5 = tf.expandDims(x, -1);
+      try {
+        step = m.chunkSize > 0 ? resnetCheckpointedGradients(net, x5, m.labels, { varList: vars, lossFn }) : plain(() => logitsOf(net.forward(x5)));
+      } finally {
+        x5.dispose();
+      }
+    }
+  } finally {
+    // A failed step (a bad label, memory) must not leave the shard behind in this worker.
+    x.dispose();
   }
-  x.dispose();
   const { loss, grads: g } = step;
   const names: string[] = [];
   for (const [slot, v] of memory.params) {

@@ -183,6 +183,9 @@ describe('data-parallel 3D ResNet gradients (batch norm per shard)', () => {
     const dp = await parallel.DataParallelGradients.create(model, { workers: 2 });
     const other = make(5, 6);
     try {
+      const empty = tf.zeros([0, 16, 32, 32]);
+      await expect(dp.gradients(model, empty, [])).rejects.toThrow(/the batch is empty \(volumes \[0, 16, 32, 32\]\)/);
+      empty.dispose();
       const first = dp.gradients(model, x, [0, 1]);
       await expect(dp.gradients(model, x, [0, 1])).rejects.toThrow(/a step is already in progress/);
       const done = await first;

@@ -4,6 +4,7 @@ import { FUSIONS } from '../models/fusion_registry';
 import type { MedicalSliceTransformer, MstModelConfig } from '../models/medical_slice_transformer';
 import type { ResNet3D, ResNet3DModelConfig } from '../models/resnet3d';
 import type { InitModelMessage, SharedTensorSlot } from './messages';
+import { slotView } from './slot_view';
 import { WorkerGroup } from './worker_group';
 
 /** Options of {@link DataParallelGradients.create}. */
@@ -114,7 +115,7 @@ export class DataParallelGradients {
     for (let i = 0; i < slots.length; i++) {
       const [name, v] = current[i];
       if (name !== slots[i].name || !tf.util.arraysEqual(v.shape, slots[i].shape) || v.dtype !== slots[i].dtype) throw new Error(`DataParallelGradients: the model differs from the one of the first call at '${name}' (one DataParallelGradients per model)`);
-      sharedView(shared.weights, slots[i]).set((await v.data()) as Float32Array | Int32Array);
+      slotView(shared.weights, slots[i]).set((await v.data()) as Float32Array | Int32Array);
     }
     const data = (await volumes.data()) as Float32Array;
     // Frozen or unfrozen since the workers were built: they differentiate what the model trains now.
@@ -159,7 +160,7 @@ export class DataParallelGradients {
     for (const name of names) {
       const v = variables.get(name) as tf.Variable;
       // Copied out of the shared memory: a backend may keep the array it is given.
-      grads[v.name] = tf.tensor(sharedView(shared.grads[0], slotOf.get(name) as SharedTensorSlot).slice(), v.shape);
+      grads[v.name] = tf.tensor(slotView(shared.grads[0], slotOf.get(name) as SharedTensorSlot).slice(), v.shape);
     }
     setBuffers(model, results, B);
     return { loss: tf.scalar(loss), grads };
@@ -219,8 +220,3 @@ function setBuffers(model: MedicalSliceTransformer | ResNet3D, results: { count:
   });
 }
 
-/** A view of `slot` in `buffer`. */
-function sharedView(buffer: SharedArrayBuffer, slot: SharedTensorSlot): Float32Array | Int32Array {
-  const size = tf.util.sizeFromShape(slot.shape);
-  return slot.dtype === 'int32' ? new Int32Array(buffer, slot.offset, size) : new Float32Array(buffer, slot.offset, size);
-}

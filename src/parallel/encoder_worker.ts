@@ -16,6 +16,7 @@ import { crossEntropy } from '../train/losses';
 import { leanVariableGrads } from '../ops/lean_backprop';
 import type { EncodeMessage, GradsMessage, InitMessage, InitModelMessage, ReduceMessage, ShareMemoryMessage, SharedTensorSlot, WorkerReply } from './messages';
 import { encoderFromInitMessage } from './encoder_init';
+import { slotView } from './slot_view';
 import { repeatChannels } from '../ops/repeat_channels';
 
 if (!parentPort) throw new Error('encoder_worker: must run as a worker thread (started by SliceEncoderPool)');
@@ -66,18 +67,13 @@ function shareMemory(m: ShareMemoryMessage): void {
   shared = { weights: m.weights, grads: m.grads, index: m.index, params: pair(m.params, model.namedParameters(), 'parameters'), buffers: pair(m.buffers, model.namedBuffers(), 'buffers') };
 }
 
-/** A view of `slot` in `buffer`. */
-function view(buffer: SharedArrayBuffer, slot: SharedTensorSlot): Float32Array | Int32Array {
-  const size = tf.util.sizeFromShape(slot.shape);
-  return slot.dtype === 'int32' ? new Int32Array(buffer, slot.offset, size) : new Float32Array(buffer, slot.offset, size);
-}
 
 async function grads(m: GradsMessage): Promise<void> {
   if (!model || !shared) throw new Error('encoder_worker: grads before initModel and shareMemory');
   const net = model;
   const memory = shared;
   // Copied out of the shared memory: a backend may keep the array it is given (tfjs-cpu does).
-  for (const [slot, v] of [...memory.params, ...memory.buffers]) tf.tidy(() => v.assign(tf.tensor(view(memory.weights, slot).slice(), slot.shape, slot.dtype)));
+  for (const [slot, v] of [...memory.params, ...memory.buffers]) tf.tidy(() => v.assign(tf.tensor(slotView(memory.weights, slot).slice(), slot.shape, slot.dtype)));
   memory.params.forEach(([, v], i) => {
     v.trainable = m.trainable[i];
   });
@@ -107,7 +103,7 @@ async function grads(m: GradsMessage): Promise<void> {
     const t = g[v.name];
     if (!t) continue;
     names.push(slot.name);
-    view(memory.grads[memory.index], slot).set((await t.data()) as Float32Array);
+    slotView(memory.grads[memory.index], slot).set((await t.data()) as Float32Array);
   }
   const lossValue = (await loss.data())[0];
   tf.dispose([loss, g]);

@@ -32,8 +32,8 @@ typedef void (*prepare_k_fn)(const gemm_src *s, int k0, int kc, uint32_t *koff);
 struct gemm_src {
   const float *a, *b;
   int lda, ldb, transA, transB;
-  // Convolution geometry.
-  int ho, wo, hi, wi, ci, co, kw, sh, sw;
+  // Convolution geometry; rows_are_taps: the filter gradient (A's rows are the filter's taps).
+  int ho, wo, hi, wi, ci, co, kw, sh, sw, rows_are_taps;
   pack_a_fn pack_a;
   pack_b_fn pack_b;
   prepare_k_fn prepare_k;
@@ -300,58 +300,43 @@ static void pack_gathered(const float *a, const uint32_t *row, int rows, const u
     for (int kk = 0; kk < kc; kk++) dst[kk * MR + r] = 0.0f;
 }
 
-// The geometry both convolutions share: x [., hi, wi, ci], the second operand's rows of co, the
-// output's rows of co; the caller sets the packing of A and the GEMM's m and k.
-static gemm_job conv_job(const float *x, const float *b, float *c, int hi, int wi, int ci, int co, int kh, int kw, int sh, int sw) {
-  gemm_job g = {
-    .src = { .a = x, .b = b, .ldb = co, .ho = (hi - kh) / sh + 1, .wo = (wi - kw) / sw + 1, .hi = hi, .wi = wi, .ci = ci, .co = co,
-             .kw = kw, .sh = sh, .sw = sw, .pack_b = pack_b_matrix },
-    .c = c, .batch = 1, .n = co, .ldc = co,
-  };
-  return g;
+// Both convolutions are GEMMs whose A is the image gathered while packing. The forward's rows
+// are output pixels and its reduction the filter taps (B the filter [K, co]); the filter
+// gradient's rows are the taps and its reduction the output pixels (B = dy [pixels, co]).
+static inline uint32_t row_offset(const gemm_src *s, int i) { return s->rows_are_taps ? tap_offset(s, i) : pixel_offset(s, i); }
+
+static void prepare_gather(const gemm_src *s, int k0, int kc, uint32_t *koff) {
+  for (int kk = 0; kk < kc; kk++) koff[kk] = s->rows_are_taps ? pixel_offset(s, k0 + kk) : tap_offset(s, k0 + kk);
 }
 
-// Forward: A = the image's windows (rows = output pixels, gathered), B = the filter [K, co].
-static void prepare_taps(const gemm_src *s, int k0, int kc, uint32_t *koff) {
-  for (int kk = 0; kk < kc; kk++) koff[kk] = tap_offset(s, k0 + kk);
-}
-
-static void pack_a_windows(const gemm_src *s, int i0, int rows, int k0, int kc, float *dst, const uint32_t *koff) {
+static void pack_a_gather(const gemm_src *s, int i0, int rows, int k0, int kc, float *dst, const uint32_t *koff) {
   (void)k0;
   uint32_t row[MR];
-  for (int r = 0; r < rows; r++) row[r] = pixel_offset(s, i0 + r);
+  for (int r = 0; r < rows; r++) row[r] = row_offset(s, i0 + r);
   pack_gathered(s->a, row, rows, koff, kc, dst);
+}
+
+// x [n, hi, wi, ci]; b the filter (forward) or dy (filter gradient), rows of co; c the output.
+static void conv2d(const float *x, const float *b, float *c, int n, int hi, int wi, int ci, int co, int kh, int kw, int sh, int sw,
+                   int rows_are_taps, int threads) {
+  gemm_job g = {
+    .src = { .a = x, .b = b, .ldb = co, .ho = (hi - kh) / sh + 1, .wo = (wi - kw) / sw + 1, .hi = hi, .wi = wi, .ci = ci, .co = co,
+             .kw = kw, .sh = sh, .sw = sw, .rows_are_taps = rows_are_taps, .pack_a = pack_a_gather, .pack_b = pack_b_matrix,
+             .prepare_k = prepare_gather },
+    .c = c, .batch = 1, .n = co, .ldc = co,
+  };
+  int pixels = n * g.src.ho * g.src.wo, taps = kh * kw * ci;
+  g.m = rows_are_taps ? taps : pixels;
+  g.k = rows_are_taps ? pixels : taps;
+  run(&g, threads);
 }
 
 void native_conv2d_forward(float *heap, uint32_t x, uint32_t w, uint32_t y, int n, int hi, int wi, int ci, int co,
                            int kh, int kw, int sh, int sw, int threads) {
-  gemm_job g = conv_job(heap + x, heap + w, heap + y, hi, wi, ci, co, kh, kw, sh, sw);
-  g.src.pack_a = pack_a_windows;
-  g.src.prepare_k = prepare_taps;
-  g.m = n * g.src.ho * g.src.wo;
-  g.k = kh * kw * ci;
-  run(&g, threads);
-}
-
-// Filter gradient: A = the windows transposed (rows = filter rows, reduction over output pixels),
-// B = dy [pixels, co].
-static void prepare_pixels(const gemm_src *s, int k0, int kc, uint32_t *koff) {
-  for (int kk = 0; kk < kc; kk++) koff[kk] = pixel_offset(s, k0 + kk);
-}
-
-static void pack_a_taps(const gemm_src *s, int i0, int rows, int k0, int kc, float *dst, const uint32_t *poff) {
-  (void)k0;
-  uint32_t row[MR];
-  for (int r = 0; r < rows; r++) row[r] = tap_offset(s, i0 + r);
-  pack_gathered(s->a, row, rows, poff, kc, dst);
+  conv2d(heap + x, heap + w, heap + y, n, hi, wi, ci, co, kh, kw, sh, sw, 0, threads);
 }
 
 void native_conv2d_filter_grad(float *heap, uint32_t x, uint32_t dy, uint32_t dw, int n, int hi, int wi, int ci, int co,
                                int kh, int kw, int sh, int sw, int threads) {
-  gemm_job g = conv_job(heap + x, heap + dy, heap + dw, hi, wi, ci, co, kh, kw, sh, sw);
-  g.src.pack_a = pack_a_taps;
-  g.src.prepare_k = prepare_pixels;
-  g.m = kh * kw * ci;
-  g.k = n * g.src.ho * g.src.wo;
-  run(&g, threads);
+  conv2d(heap + x, heap + dy, heap + dw, n, hi, wi, ci, co, kh, kw, sh, sw, 1, threads);
 }

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { heapOffset, type WasmHeapBackend } from './wasm_heap';
 
 /** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
-interface WasmBackendInternals {
+interface WasmBackendInternals extends WasmHeapBackend {
   wasm: { HEAPF32: Float32Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
 /** The export of native/adamw.c. */
@@ -39,13 +38,8 @@ function adamw(args: { inputs: { p: tf.TensorInfo; g: tf.TensorInfo; m: tf.Tenso
   if (n === 0) return outs;
   // Written after makeOutput, which may grow the heap (a new HEAPF32 view).
   backend.wasm.HEAPF32.set(args.attrs.constants, s.constants / 4);
-  const [pOut, mOut, vOut] = outs.map((t) => offsetOf(backend, t));
-  s.exports.adamw(offsetOf(backend, p), offsetOf(backend, g), offsetOf(backend, m), offsetOf(backend, v), pOut, mOut, vOut, n, s.constants);
+  const [pOut, mOut, vOut] = outs.map((t) => heapOffset(backend, t));
+  s.exports.adamw(heapOffset(backend, p), heapOffset(backend, g), heapOffset(backend, m), heapOffset(backend, v), pOut, mOut, vOut, n, s.constants);
   return outs;
 }
 
-function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
-  const entry = backend.dataIdMap.get(t.dataId);
-  if (!entry) throw new Error('wasm AdamW: tensor data is not resident on the wasm backend');
-  return entry.memoryOffset >>> 0;
-}

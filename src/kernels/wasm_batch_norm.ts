@@ -1,10 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-/** The parts of tfjs-backend-wasm's BackendWasm these kernels touch. */
-interface WasmBackendInternals {
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
+import { heapOffset, type WasmHeapBackend } from './wasm_heap';
 
 /** The exports of native/batch_norm.c (pointers into the wasm heap; 0 is "none"). */
 export interface BatchNormExports {
@@ -76,11 +71,10 @@ function applyGradient(dy: tf.Tensor, saved: tf.Tensor[], attrs: { relu?: boolea
 type Args<I extends string> = { inputs: Record<I, tf.TensorInfo> & { residual?: tf.TensorInfo }; backend: unknown; attrs: { relu?: boolean } };
 type Vectors = 'x' | 'mean' | 'invStd' | 'weight' | 'bias';
 
-function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo | undefined): number {
-  if (!t) return 0;
-  const entry = backend.dataIdMap.get(t.dataId);
-  if (!entry) throw new Error('wasm batch norm: tensor data is not resident on the wasm backend');
-  return entry.memoryOffset >>> 0;
+
+/** A tensor's heap offset, or 0 (the C kernels' "none") for an absent one. */
+function optionalOffset(backend: WasmHeapBackend, t: tf.TensorInfo | undefined): number {
+  return t ? heapOffset(backend, t) : 0;
 }
 
 /**
@@ -104,55 +98,55 @@ function geometry(x: tf.TensorInfo, doublesPerChannel: number, inputs: Record<st
 }
 
 function moments(args: Args<'x'>): tf.TensorInfo[] {
-  const backend = args.backend as WasmBackendInternals;
+  const backend = args.backend as WasmHeapBackend;
   const { x } = args.inputs;
   const { rows, cols, acc } = geometry(x, 1);
   const mean = backend.makeOutput([cols], 'float32');
   const variance = backend.makeOutput([cols], 'float32');
-  if (rows * cols > 0) (state as NonNullable<typeof state>).exports.bn_moments(offsetOf(backend, x), offsetOf(backend, mean), offsetOf(backend, variance), acc, rows, cols);
+  if (rows * cols > 0) (state as NonNullable<typeof state>).exports.bn_moments(heapOffset(backend, x), heapOffset(backend, mean), heapOffset(backend, variance), acc, rows, cols);
   return [mean, variance];
 }
 
 function apply(args: Args<Vectors>): tf.TensorInfo {
-  const backend = args.backend as WasmBackendInternals;
+  const backend = args.backend as WasmHeapBackend;
   const { x, mean, invStd, weight, bias, residual } = args.inputs;
   const { rows, cols } = geometry(x, 0, { mean, invStd, weight, bias, residual });
   const y = backend.makeOutput(x.shape, 'float32');
   if (rows * cols > 0) {
     (state as NonNullable<typeof state>).exports.bn_apply(
-      offsetOf(backend, x), offsetOf(backend, residual), offsetOf(backend, mean), offsetOf(backend, invStd),
-      offsetOf(backend, weight), offsetOf(backend, bias), offsetOf(backend, y), rows, cols, args.attrs.relu ? 1 : 0,
+      heapOffset(backend, x), optionalOffset(backend, residual), heapOffset(backend, mean), heapOffset(backend, invStd),
+      heapOffset(backend, weight), heapOffset(backend, bias), heapOffset(backend, y), rows, cols, args.attrs.relu ? 1 : 0,
     );
   }
   return y;
 }
 
 function gradSums(args: Args<Vectors | 'dy'>): tf.TensorInfo[] {
-  const backend = args.backend as WasmBackendInternals;
+  const backend = args.backend as WasmHeapBackend;
   const { dy, x, mean, invStd, weight, bias, residual } = args.inputs;
   const { rows, cols, acc } = geometry(x, 2, { dy, mean, invStd, weight, bias, residual });
   const sumG = backend.makeOutput([cols], 'float32');
   const sumGX = backend.makeOutput([cols], 'float32');
   if (rows * cols > 0) {
     (state as NonNullable<typeof state>).exports.bn_grad_sums(
-      offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, residual), offsetOf(backend, mean), offsetOf(backend, invStd),
-      offsetOf(backend, weight), offsetOf(backend, bias), offsetOf(backend, sumG), offsetOf(backend, sumGX), acc, rows, cols, args.attrs.relu ? 1 : 0,
+      heapOffset(backend, dy), heapOffset(backend, x), optionalOffset(backend, residual), heapOffset(backend, mean), heapOffset(backend, invStd),
+      heapOffset(backend, weight), heapOffset(backend, bias), heapOffset(backend, sumG), heapOffset(backend, sumGX), acc, rows, cols, args.attrs.relu ? 1 : 0,
     );
   }
   return [sumG, sumGX];
 }
 
 function gradInput(args: Args<Vectors | 'dy' | 'k' | 'a' | 'bc'>): tf.TensorInfo[] {
-  const backend = args.backend as WasmBackendInternals;
+  const backend = args.backend as WasmHeapBackend;
   const { dy, x, mean, invStd, weight, bias, residual, k, a, bc } = args.inputs;
   const { rows, cols } = geometry(x, 0, { dy, mean, invStd, weight, bias, residual, k, a, bc });
   const dx = backend.makeOutput(x.shape, 'float32');
   const g = residual ? backend.makeOutput(x.shape, 'float32') : undefined;
   if (rows * cols > 0) {
     (state as NonNullable<typeof state>).exports.bn_grad_input(
-      offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, residual), offsetOf(backend, mean), offsetOf(backend, invStd),
-      offsetOf(backend, weight), offsetOf(backend, bias), offsetOf(backend, k), offsetOf(backend, a), offsetOf(backend, bc),
-      offsetOf(backend, dx), offsetOf(backend, g), rows, cols, args.attrs.relu ? 1 : 0,
+      heapOffset(backend, dy), heapOffset(backend, x), optionalOffset(backend, residual), heapOffset(backend, mean), heapOffset(backend, invStd),
+      heapOffset(backend, weight), heapOffset(backend, bias), heapOffset(backend, k), heapOffset(backend, a), heapOffset(backend, bc),
+      heapOffset(backend, dx), optionalOffset(backend, g), rows, cols, args.attrs.relu ? 1 : 0,
     );
   }
   return g ? [dx, g] : [dx];

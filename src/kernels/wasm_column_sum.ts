@@ -1,10 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-/** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
-interface WasmBackendInternals {
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
+import { heapOffset, type WasmHeapBackend } from './wasm_heap';
 
 /** The export of native/column_sum.c. */
 export interface ColumnSumExport {
@@ -38,19 +33,14 @@ function sum(args: SumArgs): tf.TensorInfo {
   const axes = tf.util.parseAxisParam(args.attrs.axis, x.shape).sort((a, b) => a - b);
   const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
   if (x.dtype !== 'float32' || !leading) return s.stock(args);
-  const backend = args.backend as WasmBackendInternals;
+  const backend = args.backend as WasmHeapBackend;
   const kept = x.shape.slice(axes.length);
   const outShape = args.attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept;
   const out = backend.makeOutput(outShape, 'float32');
   const cols = tf.util.sizeFromShape(kept);
   if (cols === 0) return out;
   const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
-  s.exports.column_sum(offsetOf(backend, x), offsetOf(backend, out), rows, cols);
+  s.exports.column_sum(heapOffset(backend, x), heapOffset(backend, out), rows, cols);
   return out;
 }
 
-function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
-  const entry = backend.dataIdMap.get(t.dataId);
-  if (!entry) throw new Error('wasm column sum: tensor data is not resident on the wasm backend');
-  return entry.memoryOffset >>> 0;
-}

@@ -1,10 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-/** The parts of tfjs-backend-wasm's BackendWasm these kernels touch. */
-interface WasmBackendInternals {
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
+import { heapOffset, type WasmHeapBackend } from './wasm_heap';
 
 type Conv2dFn = (x: number, w: number, y: number, n: number, hi: number, wi: number, ci: number, co: number, kh: number, kw: number, sh: number, sw: number, work: number) => void;
 
@@ -39,31 +34,26 @@ export function installWasmConv2d(exports: Conv2dExports, work: number): void {
 type Strides = { strides: [number, number] };
 
 function forward(args: { inputs: { x: tf.TensorInfo; filter: tf.TensorInfo }; backend: unknown; attrs: Strides }): tf.TensorInfo {
-  const backend = args.backend as WasmBackendInternals;
+  const backend = args.backend as WasmHeapBackend;
   const { x, filter } = args.inputs;
   const [n, hi, wi, ci] = x.shape;
   const [kh, kw, , co] = filter.shape;
   const [sh, sw] = args.attrs.strides;
   const out = backend.makeOutput([n, Math.floor((hi - kh) / sh) + 1, Math.floor((wi - kw) / sw) + 1, co], 'float32');
   if (tf.util.sizeFromShape(out.shape) === 0 || !state) return out;
-  state.exports.conv2d_forward(offsetOf(backend, x), offsetOf(backend, filter), offsetOf(backend, out), n, hi, wi, ci, co, kh, kw, sh, sw, state.work);
+  state.exports.conv2d_forward(heapOffset(backend, x), heapOffset(backend, filter), heapOffset(backend, out), n, hi, wi, ci, co, kh, kw, sh, sw, state.work);
   return out;
 }
 
 function filterGrad(args: { inputs: { x: tf.TensorInfo; dy: tf.TensorInfo }; backend: unknown; attrs: Strides & { filterShape: [number, number, number, number] } }): tf.TensorInfo {
-  const backend = args.backend as WasmBackendInternals;
+  const backend = args.backend as WasmHeapBackend;
   const { x, dy } = args.inputs;
   const [n, hi, wi, ci] = x.shape;
   const [kh, kw, , co] = args.attrs.filterShape;
   const [sh, sw] = args.attrs.strides;
   const out = backend.makeOutput([...args.attrs.filterShape], 'float32');
   if (tf.util.sizeFromShape(out.shape) === 0 || !state) return out;
-  state.exports.conv2d_filter_grad(offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out), n, hi, wi, ci, co, kh, kw, sh, sw, state.work);
+  state.exports.conv2d_filter_grad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), n, hi, wi, ci, co, kh, kw, sh, sw, state.work);
   return out;
 }
 
-function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
-  const entry = backend.dataIdMap.get(t.dataId);
-  if (!entry) throw new Error('wasm conv2d: tensor data is not resident on the wasm backend');
-  return entry.memoryOffset >>> 0;
-}

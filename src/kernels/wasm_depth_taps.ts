@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { heapOffset, type WasmHeapBackend } from './wasm_heap';
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels touch. */
-interface WasmBackendInternals {
+interface WasmBackendInternals extends WasmHeapBackend {
   wasm: { HEAP32: Int32Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
 /** The exports of native/depth_taps.c. */
@@ -53,15 +52,10 @@ function run(args: KernelArgs, which: 'forward' | 'grad'): tf.TensorInfo {
   const out = backend.makeOutput(outShape, 'float32');
   if (tf.util.sizeFromShape(outShape) === 0 || !state) return out;
   backend.wasm.HEAP32.set([b, d, h, w, c, kd, sd, pd, ph, pw], state.params / 4);
-  const src = offsetOf(backend, args.inputs.x);
-  const dst = offsetOf(backend, out);
+  const src = heapOffset(backend, args.inputs.x);
+  const dst = heapOffset(backend, out);
   if (which === 'forward') state.exports.depth_taps(src, dst, state.params);
   else state.exports.depth_taps_grad(src, dst, state.params);
   return out;
 }
 
-function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
-  const entry = backend.dataIdMap.get(t.dataId);
-  if (!entry) throw new Error('wasm depth taps: tensor data is not resident on the wasm backend');
-  return entry.memoryOffset >>> 0;
-}

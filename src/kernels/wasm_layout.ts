@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { heapOffset, type WasmHeapBackend } from './wasm_heap';
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels touch. */
-interface WasmBackendInternals {
+interface WasmBackendInternals extends WasmHeapBackend {
   wasm: { HEAPU8: Uint8Array; HEAP32: Int32Array };
   incRef(dataId: object): void;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
 /** The export of native/transpose.c. */
@@ -51,12 +50,6 @@ export function installWasmLayoutKernels(exports: TransposeExport, params: numbe
 
 const fourBytes = (dtype: tf.DataType): boolean => dtype === 'float32' || dtype === 'int32';
 
-function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
-  const entry = backend.dataIdMap.get(t.dataId);
-  if (!entry) throw new Error('wasm kernel: tensor data is not resident on the wasm backend');
-  // Unsigned: heaps above 2 GiB give offsets past int32.
-  return entry.memoryOffset >>> 0;
-}
 
 /** Drops size-1 axes and merges input axes that stay adjacent: `{ shape, perm }` of rank <= the input's. */
 export function simplifyPermutation(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
@@ -86,8 +79,8 @@ function transposeKernel(args: { inputs: { x: tf.TensorInfo }; backend: unknown;
   const out = backend.makeOutput(perm.map((a) => x.shape[a]), x.dtype);
   const size = tf.util.sizeFromShape(x.shape);
   if (size === 0) return out;
-  const src = offsetOf(backend, x);
-  const dst = offsetOf(backend, out);
+  const src = heapOffset(backend, x);
+  const dst = heapOffset(backend, out);
   const s = simplifyPermutation(x.shape, perm);
   if (s.shape.length <= 1) {
     backend.wasm.HEAPU8.copyWithin(dst, src, src + size * 4);
@@ -121,11 +114,11 @@ function unpackKernel(args: { inputs: { value: tf.TensorInfo }; backend: unknown
   const outs = Array.from({ length: n }, () => backend.makeOutput(outShape, value.dtype));
   if (outer * inner === 0) return outs;
   // Offsets after every makeOutput: allocation may grow (and move) the heap view.
-  const src = offsetOf(backend, value);
+  const src = heapOffset(backend, value);
   const heap = backend.wasm.HEAPU8;
   const bytes = inner * 4;
   outs.forEach((o, k) => {
-    const dst = offsetOf(backend, o);
+    const dst = heapOffset(backend, o);
     for (let i = 0; i < outer; i++) {
       const from = src + (i * n + k) * bytes;
       heap.copyWithin(dst + i * bytes, from, from + bytes);
@@ -148,8 +141,8 @@ function sliceKernel(args: { inputs: { x: tf.TensorInfo }; backend: unknown; att
   while (inner > 0 && begin[inner] === 0 && size[inner] === shape[inner]) inner--;
   const strides = [...tf.util.computeStrides(shape), 1];
   const runBytes = 4 * size[inner] * strides[inner];
-  const src = offsetOf(backend, x);
-  const dst = offsetOf(backend, out);
+  const src = heapOffset(backend, x);
+  const dst = heapOffset(backend, out);
   const heap = backend.wasm.HEAPU8;
   const idx = new Array<number>(inner).fill(0);
   for (let o = dst; ; o += runBytes) {

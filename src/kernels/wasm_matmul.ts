@@ -10,9 +10,10 @@ import { installWasmLayoutKernels, type TransposeExport } from './wasm_layout';
 import { installWasmMaxPool, type MaxPoolExports } from './wasm_max_pool';
 import { installWasmNormGelu, type NormGeluExports } from './wasm_norm_gelu';
 import { loadNativeKernels, markNativeKernelsActive, nativeThreads, type NativeKernelAddon } from './native_kernels';
+import { heapOffset, type WasmHeapBackend } from './wasm_heap';
 
 /** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
-interface WasmBackendInternals {
+interface WasmBackendInternals extends WasmHeapBackend {
   wasm: {
     /** The module's exports; they hold the memory in the ordinary build. */
     asm: { memory?: WebAssembly.Memory };
@@ -21,8 +22,6 @@ interface WasmBackendInternals {
     HEAPF32: Float32Array;
     _malloc(bytes: number): number;
   };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
 interface SgemmExports extends TransposeExport, DepthTapsExports, MaxPoolExports, Conv2dExports, NormGeluExports, ColumnSumExport, AdamWExport, BatchNormExports {
@@ -256,21 +255,15 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const out = backend.makeOutput([...outer, m, n], 'float32');
   const size = tf.util.sizeFromShape(out.shape);
   if (size === 0) return out;
-  const outOffset = offsetOf(backend, out);
+  const outOffset = heapOffset(backend, out);
   if (k === 0) {
     backend.wasm.HEAPF32.fill(0, outOffset / 4, outOffset / 4 + size);
     return out;
   }
   state.exports.sgemm(
-    offsetOf(backend, a), offsetOf(backend, b), outOffset, Math.max(batchA, batchB), m, n, k,
+    heapOffset(backend, a), heapOffset(backend, b), outOffset, Math.max(batchA, batchB), m, n, k,
     transposeA ? 1 : 0, transposeB ? 1 : 0, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, m * n, state.work,
   );
   return out;
 }
 
-function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
-  const entry = backend.dataIdMap.get(t.dataId);
-  if (!entry) throw new Error('wasm matMul: tensor data is not resident on the wasm backend');
-  // Unsigned: heaps above 2 GiB give offsets past int32.
-  return entry.memoryOffset >>> 0;
-}

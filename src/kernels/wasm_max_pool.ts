@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { heapOffset, type WasmHeapBackend } from './wasm_heap';
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels touch. */
-interface WasmBackendInternals {
+interface WasmBackendInternals extends WasmHeapBackend {
   wasm: { HEAP32: Int32Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
 /** The exports of native/max_pool.c. */
@@ -53,7 +52,7 @@ function forward(args: { inputs: { x: tf.TensorInfo }; backend: unknown; attrs: 
   if (tf.util.sizeFromShape(outShape) === 0 || !state) return out;
   // makeOutput may have grown the heap: the parameters are written again through the new view.
   setParams(backend, x.shape, args.attrs);
-  state.exports.max_pool3d(offsetOf(backend, x), offsetOf(backend, out), state.params);
+  state.exports.max_pool3d(heapOffset(backend, x), heapOffset(backend, out), state.params);
   return out;
 }
 
@@ -63,12 +62,7 @@ function backward(args: { inputs: { x: tf.TensorInfo; dy: tf.TensorInfo }; backe
   const out = backend.makeOutput([...x.shape], 'float32');
   if (tf.util.sizeFromShape(x.shape) === 0 || !state) return out;
   setParams(backend, x.shape, args.attrs);
-  state.exports.max_pool3d_grad(offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out), state.params);
+  state.exports.max_pool3d_grad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), state.params);
   return out;
 }
 
-function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
-  const entry = backend.dataIdMap.get(t.dataId);
-  if (!entry) throw new Error('wasm max pool: tensor data is not resident on the wasm backend');
-  return entry.memoryOffset >>> 0;
-}

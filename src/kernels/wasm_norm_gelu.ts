@@ -1,10 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-/** The parts of tfjs-backend-wasm's BackendWasm these kernels touch. */
-interface WasmBackendInternals {
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
+import { heapOffset, type WasmHeapBackend } from './wasm_heap';
 
 /** The exports of native/norm_gelu.c. */
 export interface NormGeluExports {
@@ -41,25 +36,20 @@ export function installWasmNormGelu(exports: NormGeluExports, scratch: number, s
 
 type Args<I extends string> = { inputs: Record<I, tf.TensorInfo>; backend: unknown; attrs: { eps?: number } };
 
-function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
-  const entry = backend.dataIdMap.get(t.dataId);
-  if (!entry) throw new Error('wasm norm/gelu: tensor data is not resident on the wasm backend');
-  return entry.memoryOffset >>> 0;
-}
 
 function layerNorm(args: Args<'x' | 'weight' | 'bias'>): tf.TensorInfo {
-  const backend = args.backend as WasmBackendInternals;
+  const backend = args.backend as WasmHeapBackend;
   const { x, weight, bias } = args.inputs;
   const c = x.shape[x.shape.length - 1];
   const out = backend.makeOutput(x.shape, 'float32');
   const rows = tf.util.sizeFromShape(x.shape) / Math.max(1, c);
   if (rows * c === 0 || !state) return out;
-  state.exports.layer_norm(offsetOf(backend, x), offsetOf(backend, weight), offsetOf(backend, bias), offsetOf(backend, out), rows, c, args.attrs.eps as number);
+  state.exports.layer_norm(heapOffset(backend, x), heapOffset(backend, weight), heapOffset(backend, bias), heapOffset(backend, out), rows, c, args.attrs.eps as number);
   return out;
 }
 
 function layerNormGrad(args: Args<'x' | 'weight' | 'dy'>): tf.TensorInfo[] {
-  const backend = args.backend as WasmBackendInternals;
+  const backend = args.backend as WasmHeapBackend;
   const { x, weight, dy } = args.inputs;
   const c = x.shape[x.shape.length - 1];
   const dx = backend.makeOutput(x.shape, 'float32');
@@ -69,26 +59,26 @@ function layerNormGrad(args: Args<'x' | 'weight' | 'dy'>): tf.TensorInfo[] {
   if (!state) return [dx, dw, db];
   if (c > state.scratchFloats) throw new Error(`wasm layer norm gradient: rows of ${c} exceed the kernel's scratch of ${state.scratchFloats} floats`);
   state.exports.layer_norm_grad(
-    offsetOf(backend, x), offsetOf(backend, weight), offsetOf(backend, dy), offsetOf(backend, dx), offsetOf(backend, dw), offsetOf(backend, db),
+    heapOffset(backend, x), heapOffset(backend, weight), heapOffset(backend, dy), heapOffset(backend, dx), heapOffset(backend, dw), heapOffset(backend, db),
     rows, c, args.attrs.eps as number, state.scratch,
   );
   return [dx, dw, db];
 }
 
 function gelu(args: Args<'x'>): tf.TensorInfo {
-  const backend = args.backend as WasmBackendInternals;
+  const backend = args.backend as WasmHeapBackend;
   const { x } = args.inputs;
   const out = backend.makeOutput(x.shape, 'float32');
   const n = tf.util.sizeFromShape(x.shape);
-  if (n > 0 && state) state.exports.gelu(offsetOf(backend, x), offsetOf(backend, out), n);
+  if (n > 0 && state) state.exports.gelu(heapOffset(backend, x), heapOffset(backend, out), n);
   return out;
 }
 
 function geluGrad(args: Args<'x' | 'dy'>): tf.TensorInfo {
-  const backend = args.backend as WasmBackendInternals;
+  const backend = args.backend as WasmHeapBackend;
   const { x, dy } = args.inputs;
   const out = backend.makeOutput(x.shape, 'float32');
   const n = tf.util.sizeFromShape(x.shape);
-  if (n > 0 && state) state.exports.gelu_grad(offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out), n);
+  if (n > 0 && state) state.exports.gelu_grad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), n);
   return out;
 }
